@@ -1,0 +1,53 @@
+// The table of CPU kernels compiled per instruction set (csrc/cpu/isa/*.cpp, once each for
+// generic x86-64, AVX2+FMA and AVX-512) and the selection made by cpuid at import.
+// Kernels take validated raw pointers and POD params; they never check user input.
+#pragma once
+#include <cstdint>
+#include "core/dtype.h"
+#include "core/iter.h"
+
+namespace pyml {
+
+enum class UnaryOp : int {
+  Neg, Abs, Sign, Exp, Exp2, Expm1, Log, Log2, Log10, Log1p, Sqrt, Rsqrt, Sin, Cos, Tan, Asin,
+  Acos, Atan, Sinh, Cosh, Tanh, Sigmoid, Relu, Gelu, GeluTanh, Silu, Softplus, Erf, Erfc, Floor,
+  Ceil, Round, Trunc, Frac, Reciprocal, Square, IsNan, IsInf, IsFinite, LogicalNot, BitwiseNot,
+  Count
+};
+enum class BinaryOp : int {
+  Add, Sub, Mul, Div, FloorDiv, TruncDiv, Remainder, Pow, Maximum, Minimum, Fmod, Atan2,
+  Eq, Ne, Lt, Le, Gt, Ge, LogicalAnd, LogicalOr, LogicalXor,
+  BitwiseAnd, BitwiseOr, BitwiseXor, Shl, Shr, Count
+};
+inline bool binary_returns_bool(BinaryOp op) { return op >= BinaryOp::Eq && op <= BinaryOp::LogicalXor; }
+inline bool unary_returns_bool(UnaryOp op) { return op >= UnaryOp::IsNan && op <= UnaryOp::LogicalNot; }
+
+// Reduction op codes for the contiguous inner-loop kernels.
+enum class ReduceOp : int { Sum, Prod, Max, Min, Count };
+
+struct GemmArgs {  // C = alpha * A @ B + beta * C; any strides (in elements), A: MxK, B: KxN
+  int64_t M, N, K;
+  const void* A; int64_t rsa, csa;
+  const void* B; int64_t rsb, csb;
+  void* C; int64_t rsc, csc;
+  double alpha, beta;
+};
+
+struct KernelTable {
+  const char* isa = "generic";
+  // elementwise loops, null where the (op, dtype) pair is not supported
+  LoopFn unary[(int)UnaryOp::Count][kNumDTypes] = {};
+  // binary loops keyed by the input dtype; comparison/logical ops write bool
+  LoopFn binary[(int)BinaryOp::Count][kNumDTypes] = {};
+  void (*sgemm)(const GemmArgs&) = nullptr;
+  void (*dgemm)(const GemmArgs&) = nullptr;
+};
+
+const KernelTable& kernels();        // the table chosen at import
+const char* cpu_isa_name();          // "avx512", "avx2" or "generic"
+
+namespace isa_generic { void register_kernels(KernelTable&); }
+namespace isa_avx2 { void register_kernels(KernelTable&); }
+namespace isa_avx512 { void register_kernels(KernelTable&); }
+
+}  // namespace pyml

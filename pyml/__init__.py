@@ -1,0 +1,73 @@
+"""pyml: a small deep-learning library with its own C++/CUDA tensor engine and a PyTorch-shaped API."""
+import builtins as _builtins
+
+from . import _C
+from . import _dtype
+from ._dtype import (dtype, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64)
+from ._device import device
+from ._tensor import Tensor, Size
+from ._creation import (tensor, as_tensor, from_numpy, empty, zeros, ones, full, empty_like, zeros_like,
+                        ones_like, full_like, arange, linspace, logspace, eye)
+from ._format import set_printoptions
+from ._ops import elementwise as _elementwise, views as _views, reduce as _reduce, index as _index
+from ._ops import linalg as _linalg, random as _random, interop as _interop
+from ._ops.elementwise import *  # noqa: F401,F403  (neg, exp, add, ...)
+from ._ops.views import *  # noqa: F401,F403
+from ._ops.reduce import *  # noqa: F401,F403
+from ._ops.index import *  # noqa: F401,F403
+from ._ops.linalg import *  # noqa: F401,F403
+from ._ops.random import *  # noqa: F401,F403
+from ._ops.interop import *  # noqa: F401,F403
+from . import cuda
+
+bool = _dtype.bool_
+half, float, double = float16, float32, float64
+short, int, long = int16, int32, int64
+
+try:
+    from importlib.metadata import version as _version
+    __version__ = _version("pyml")
+except Exception:  # running from a source checkout
+    __version__ = "0.1.0+src"
+
+
+def get_default_dtype():
+    return _dtype.BY_CODE[_C.default_dtype()]
+
+
+def set_default_dtype(d):
+    _C.set_default_dtype(_dtype.to_dtype(d, "set_default_dtype")._code)
+
+
+def get_num_threads():
+    return _C.get_num_threads()
+
+
+def set_num_threads(n):
+    if not isinstance(n, _builtins.int) or isinstance(n, _builtins.bool):
+        raise TypeError(f"set_num_threads: expected an int, got {type(n).__name__}")
+    _C.set_num_threads(n)
+
+
+def result_type(a, b):
+    from ._ops.promotion import result_type as _rt
+    return _rt(a, b)
+
+
+def promote_types(a, b):
+    return _dtype.BY_CODE[_C.promote_types(_dtype.to_dtype(a)._code, _dtype.to_dtype(b)._code)]
+
+
+def can_cast(from_, to):
+    return _C.can_cast(_dtype.to_dtype(from_)._code, _dtype.to_dtype(to)._code)
+
+
+def is_floating_point(t):
+    return t.is_floating_point()
+
+
+def info():
+    """Build and runtime facts: version, compiler, SIMD level, threads, CUDA."""
+    return {"version": __version__, "compiler": _C.compiler(), "simd": _C.cpu_isa(),
+            "threads": _C.get_num_threads(), "cuda_compiled": _C.cuda_compiled(),
+            "cuda_available": cuda.is_available(), "cuda_devices": cuda.device_count()}

@@ -1,0 +1,1 @@
+"""interop ops (to be filled)."""

@@ -1,0 +1,26 @@
+import glob
+import os
+import sys
+
+import numpy as np
+import pytest
+
+# Tests import the installed pyml; a checkout holding a dev build (tools/dev-build.sh) is preferred.
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if glob.glob(os.path.join(_ROOT, "pyml", "_C*.so")):
+    sys.path.insert(0, _ROOT)
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(1234)
+
+
+def pytest_collection_modifyitems(config, items):
+    import pyml
+    if pyml.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs an NVIDIA GPU")
+    for item in items:
+        if "cuda" in item.keywords:
+            item.add_marker(skip)
