@@ -150,3 +150,11 @@ def test_size_and_metadata():
         x.size(2)
     with pytest.raises(TypeError, match="len\\(\\) of a 0-d tensor"):
         len(pyml.tensor(1.0))
+
+
+def test_cuda_without_gpu_raises_clearly():
+    if pyml.cuda.is_available():
+        pytest.skip("a GPU is present; covered by tests/test_cuda.py")
+    with pytest.raises(RuntimeError, match="(device|cuda)"):
+        pyml.ones(2).cuda()
+    assert pyml.cuda.device_count() == 0
