@@ -66,14 +66,16 @@ static inline VF vlog(VF x) {
   VF f = m - vsplat(1.0f);
   VF s = f / (m + vsplat(1.0f));
   VF s2 = s * s;
-  VF p = vsplat(2.0f / 11);
-  p = p * s2 + vsplat(2.0f / 9);
-  p = p * s2 + vsplat(2.0f / 7);
-  p = p * s2 + vsplat(2.0f / 5);
-  p = p * s2 + vsplat(2.0f / 3);
-  p = p * s2 + vsplat(2.0f);
+  // fdlibm's arrangement: log(1+f) = f - (hfsq - s*(hfsq + R)), R = 2/3 s^2 + 2/5 s^4 + ...
+  VF R = vsplat(2.0f / 11);
+  R = R * s2 + vsplat(2.0f / 9);
+  R = R * s2 + vsplat(2.0f / 7);
+  R = R * s2 + vsplat(2.0f / 5);
+  R = R * s2 + vsplat(2.0f / 3);
+  R = R * s2;
+  VF hfsq = vsplat(0.5f) * f * f;
   VF ef = __builtin_convertvector(e, VF);
-  VF y = ef * vsplat(0.693147180559945f) + s * p;
+  VF y = ef * vsplat(0.693359375f) - ((hfsq - (s * (hfsq + R) + ef * vsplat(-2.12194440e-4f))) - f);
   y = vsel(x == vsplat(0.0f), vsplat(-__builtin_inff()), y);
   y = vsel(x < vsplat(0.0f), vsplat(__builtin_nanf("")), y);
   y = vsel(x == vsplat(__builtin_inff()), x, y);
