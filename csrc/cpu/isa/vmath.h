@@ -2,7 +2,7 @@
 // extensions so each ISA build gets its register width (4, 8 or 16 lanes).
 // exp: Cody-Waite reduction x = n*ln2 + r, |r| <= ln2/2, degree-7 Taylor (~1 ulp), 2^n applied in
 // two halves so subnormal and overflow results come out right. log: x = m*2^e, m in [sqrt.5, sqrt2),
-// log m = 2 atanh(s), s = (m-1)/(m+1), odd series to s^11. tanh: odd Taylor series for |x| < 0.4,
+// log(1+f) = f - (f^2/2 - s(f^2/2 + R(s^2))), s = f/(2+f) (fdlibm's arrangement). tanh: odd Taylor series for |x| < 0.4,
 // else 1 - 2/(exp(2|x|)+1). NaN/inf/0/negative inputs follow IEEE/libm results.
 #pragma once
 #include <cstdint>
