@@ -62,8 +62,9 @@ def can_cast(from_, to):
     return _C.can_cast(_dtype.to_dtype(from_)._code, _dtype.to_dtype(to)._code)
 
 
-def is_floating_point(t):
-    return t.is_floating_point()
+def is_floating_point(input):
+    from ._tensor import need_tensor
+    return need_tensor(input, "is_floating_point").is_floating_point()
 
 
 def info():

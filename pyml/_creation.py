@@ -7,7 +7,7 @@ import numpy as np
 from . import _C
 from . import _dtype as D
 from ._device import to_device
-from ._tensor import Tensor, wrap, to_np_shape, _default_dtype
+from ._tensor import Tensor, wrap, to_np_shape, _default_dtype, need_tensor
 
 
 def _resolve(dtype, device, op):
@@ -161,18 +161,22 @@ def _like(t, dtype, device):
 
 
 def empty_like(t, dtype=None, device=None, requires_grad=False, memory_format=None):
+    need_tensor(t, "empty_like")
     return empty(t.shape, requires_grad=requires_grad, **_like(t, dtype, device))
 
 
 def zeros_like(t, dtype=None, device=None, requires_grad=False, memory_format=None):
+    need_tensor(t, "zeros_like")
     return zeros(t.shape, requires_grad=requires_grad, **_like(t, dtype, device))
 
 
 def ones_like(t, dtype=None, device=None, requires_grad=False, memory_format=None):
+    need_tensor(t, "ones_like")
     return ones(t.shape, requires_grad=requires_grad, **_like(t, dtype, device))
 
 
 def full_like(t, fill_value, dtype=None, device=None, requires_grad=False, memory_format=None):
+    need_tensor(t, "full_like")
     return full(t.shape, fill_value, requires_grad=requires_grad, **_like(t, dtype, device))
 
 

@@ -4,6 +4,8 @@ Autograd state (requires_grad, grad, grad_fn) lives here, in Python; the engine 
 Op families attach their methods with `tensor_method` from pyml/_ops/*.
 """
 import builtins
+import functools
+import inspect
 
 import numpy as np
 
@@ -255,7 +257,36 @@ def to_np_shape(args, op):
     return out
 
 
+def need_tensor(x, op, arg="input"):
+    """Raise the TypeError PyTorch gives when a tensor argument is something else."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: argument '{arg}' must be Tensor, not {type(x).__name__}")
+    return x
+
+
+def _guard(fn, name):
+    """Wrap a function whose first parameter is a tensor so other types raise TypeError, not AttributeError."""
+    try:
+        params = list(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        return fn
+    if not params or params[0] not in ("input", "self", "tensor"):
+        return fn
+    first = params[0]
+
+    @functools.wraps(fn)
+    def guarded(*args, **kwargs):
+        if args and not isinstance(args[0], Tensor):
+            raise TypeError(f"{name}: argument '{first}' must be Tensor, not {type(args[0]).__name__}")
+        return fn(*args, **kwargs)
+    return guarded
+
+
 def export(ns, exclude=()):
-    """__all__ for an op module: its public callables, less the method-only names."""
-    return [n for n, v in ns.items() if not n.startswith("_") and callable(v) and not isinstance(v, type)
-            and getattr(v, "__module__", None) == ns["__name__"] and n not in exclude]
+    """__all__ for an op module: its public callables (less method-only names), each guarded so a
+    non-tensor first argument raises TypeError naming the op."""
+    names = [n for n, v in ns.items() if not n.startswith("_") and callable(v) and not isinstance(v, type)
+             and getattr(v, "__module__", None) == ns["__name__"] and n not in exclude]
+    for n in names:
+        ns[n] = _guard(ns[n], n)
+    return names

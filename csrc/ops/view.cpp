@@ -44,19 +44,21 @@ Tensor as_strided(const Tensor& t, const Shape& size, const Shape& stride, std::
 // strides for viewing t with `shape` without copying, if possible (PyTorch's computeStride)
 static std::optional<Shape> view_strides(const Tensor& t, const Shape& shape) {
   if (t.numel() == 0) return contiguous_strides(shape);
+  // walk the old dims from the innermost, in chunks of dims that are contiguous with each other;
+  // each chunk must be split exactly by a run of new dims
   Shape out(shape.size());
   int64_t view_d = (int64_t)shape.size() - 1;
-  int64_t chunk = 1, tensor_numel = 1;
+  int64_t base = t.strides.back(), tensor_numel = 1, view_numel = 1;
   for (int64_t d = t.dim() - 1; d >= 0; d--) {
     tensor_numel *= t.shape[d];
-    if (d == 0 || (t.shape[d - 1] != 1 && t.strides[d - 1] != tensor_numel * t.strides[d])) {
-      while (view_d >= 0 && (chunk < tensor_numel || shape[view_d] == 1)) {
-        out[view_d] = chunk * t.strides[d];
-        chunk *= shape[view_d];
+    if (d == 0 || (t.shape[d - 1] != 1 && t.strides[d - 1] != tensor_numel * base)) {
+      while (view_d >= 0 && (view_numel < tensor_numel || shape[view_d] == 1)) {
+        out[view_d] = view_numel * base;
+        view_numel *= shape[view_d];
         view_d--;
       }
-      if (chunk != tensor_numel) return std::nullopt;
-      if (d > 0) { chunk = 1; tensor_numel = 1; }
+      if (view_numel != tensor_numel) return std::nullopt;
+      if (d > 0) { base = t.strides[d - 1]; tensor_numel = 1; view_numel = 1; }
     }
   }
   if (view_d != -1) return std::nullopt;

@@ -2,7 +2,7 @@
 import builtins
 
 from .. import _C
-from .._tensor import Tensor, wrap, tensor_method, export
+from .._tensor import Tensor, wrap, tensor_method, export, need_tensor
 
 UNARY = ["neg", "abs", "sign", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "rsqrt",
          "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "sigmoid", "relu", "gelu",
@@ -46,7 +46,7 @@ for _n in UNARY:
         continue
     _f, _f_ = _make_unary(_n)
     _g[_n] = _f
-    setattr(Tensor, _n, lambda self, _f=_f: _f(self))
+    setattr(Tensor, _n, _f)
     setattr(Tensor, _n + "_", _f_)
 
 negative = neg
@@ -163,6 +163,7 @@ def float_power(input, exponent):
 
 
 def lerp(input, end, weight):
+    need_tensor(end, "lerp", "end")
     return input + weight * (end - input)
 
 
@@ -200,12 +201,17 @@ def _method(name, fn):
     setattr(Tensor, name, fn)
 
 
-for _n in ("add", "sub", "mul", "div"):
-    _method(_n, lambda self, other, *a, _f=_g[_n], **k: _f(self, other, *a, **k))
-for _n in ("remainder", "pow", "maximum", "minimum", "fmod", "atan2", "eq", "ne", "lt", "le", "gt", "ge",
-           "logical_and", "logical_or", "logical_xor", "bitwise_and", "bitwise_or", "bitwise_xor",
-           "bitwise_left_shift", "bitwise_right_shift", "floor_divide", "float_power", "lerp"):
-    _method(_n, lambda self, other, *a, _f=_g[_n], **k: _f(self, other, *a, **k))
+def _as_method(f):
+    def method(self, other, *args, **kwargs):
+        return f(self, other, *args, **kwargs)
+    method.__name__ = f.__name__
+    return method
+
+
+for _n in ("add", "sub", "mul", "div", "remainder", "pow", "maximum", "minimum", "fmod", "atan2", "eq", "ne",
+           "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_xor", "bitwise_and", "bitwise_or",
+           "bitwise_xor", "bitwise_left_shift", "bitwise_right_shift", "floor_divide", "float_power", "lerp"):
+    _method(_n, _as_method(_g[_n]))
 for _alias, _n in (("subtract", "sub"), ("multiply", "mul"), ("divide", "div"), ("true_divide", "div"),
                    ("greater", "gt"), ("greater_equal", "ge"), ("less", "lt"), ("less_equal", "le"),
                    ("not_equal", "ne"), ("arctan2", "atan2"), ("negative", "neg"), ("absolute", "abs"),
@@ -228,10 +234,17 @@ def _inplace(name):
 
 for _n in ("add", "sub"):
     setattr(Tensor, _n + "_", _inplace(_n))
+def _inplace_noalpha(name):
+    def fn(self, other):
+        return _binary_(name, self, other)
+    fn.__name__ = name + "_"
+    return fn
+
+
 for _n in ("mul", "remainder", "pow", "fmod", "atan2", "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge",
            "logical_and", "logical_or", "logical_xor", "bitwise_and", "bitwise_or", "bitwise_xor",
            "bitwise_left_shift", "bitwise_right_shift", "floor_divide"):
-    setattr(Tensor, _n + "_", lambda self, other, _n=_n: _binary_(_n, self, other))
+    setattr(Tensor, _n + "_", _inplace_noalpha(_n))
 
 
 def _div_(self, other, *, rounding_mode=None):
@@ -240,7 +253,6 @@ def _div_(self, other, *, rounding_mode=None):
 
 
 Tensor.div_ = Tensor.divide_ = Tensor.true_divide_ = _div_
-Tensor.mul_ = lambda self, other: _binary_("mul", self, other)
 
 
 def _clamp_(self, min=None, max=None):

@@ -4,7 +4,7 @@ import builtins
 from .. import _C
 from .. import _dtype as D
 from .._device import to_device
-from .._tensor import Tensor, wrap, tensor_method, to_np_shape, export
+from .._tensor import Tensor, wrap, tensor_method, to_np_shape, export, need_tensor
 
 
 def _dims(args, op):
@@ -20,6 +20,7 @@ def view(self, *shape):
 
 @tensor_method()
 def view_as(self, other):
+    need_tensor(other, "view_as", "other")
     return self.view(other.shape)
 
 
@@ -34,6 +35,7 @@ def _reshape(self, *shape):
 
 @tensor_method()
 def reshape_as(self, other):
+    need_tensor(other, "reshape_as", "other")
     return reshape(self, other.shape)
 
 
@@ -85,11 +87,12 @@ def expand(self, *sizes):
 
 @tensor_method()
 def expand_as(self, other):
+    need_tensor(other, "expand_as", "other")
     return self.expand(other.shape)
 
 
 def broadcast_to(input, shape):
-    return input.expand(*shape)
+    return input.expand(*to_np_shape((shape,), "broadcast_to"))
 
 
 def broadcast_shapes(*shapes):
@@ -109,6 +112,8 @@ def broadcast_shapes(*shapes):
 
 
 def broadcast_tensors(*tensors):
+    for t in tensors:
+        need_tensor(t, "broadcast_tensors", "tensors")
     shape = broadcast_shapes(*(t.shape for t in tensors))
     return tuple(t.expand(*shape) for t in tensors)
 
@@ -229,8 +234,8 @@ def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False, mem
     return wrap(_C.to_device(self._impl, dev._pair(), dt._code))
 
 
-@tensor_method()
-def type(self, dtype=None):
+@tensor_method("type")
+def _type(self, dtype=None):
     if dtype is None:
         return "pyml." + {"float32": "FloatTensor", "float64": "DoubleTensor", "int64": "LongTensor"}.get(
             self.dtype.name, self.dtype.name)
@@ -239,6 +244,7 @@ def type(self, dtype=None):
 
 @tensor_method()
 def type_as(self, other):
+    need_tensor(other, "type_as", "other")
     return self.to(other.dtype)
 
 
@@ -286,8 +292,10 @@ def numel(input):
 
 
 def shares_memory(a, b):
+    need_tensor(a, "shares_memory", "a")
+    need_tensor(b, "shares_memory", "b")
     return _C.shares_memory(a._impl, b._impl)
 
 
-__all__ = export(globals(), exclude=("cpu", "cuda", "to", "type", "type_as", "view", "view_as", "reshape_as",
+__all__ = export(globals(), exclude=("cpu", "cuda", "to", "type_as", "view", "view_as", "reshape_as",
                                      "expand", "expand_as", "contiguous", "copy_", "fill_", "zero_"))

@@ -3,7 +3,9 @@
 // Contiguous and scalar-operand rows take __restrict fast paths the compiler vectorises;
 // other rows take the strided path. float16/bfloat16 compute in float32.
 #include "cpu/isa/isa.h"
+#include "cpu/isa/vmath.h"
 #include "cpu/kernels.h"
+#include <cstring>
 #include <limits>
 
 namespace pyml {
@@ -59,6 +61,50 @@ struct IsInfOp { template <typename U> static inline bool f(U x, const double*) 
 struct IsFiniteOp { template <typename U> static inline bool f(U x, const double*) {
   if constexpr (std::is_floating_point_v<U>) return std::isfinite(x); else return true; } };
 struct BoolBitNot { template <typename U> static inline U f(U x, const double*) { return !x; } };
+
+// Ops with a vector form for float32: every element (tails too, through a padded buffer) takes the
+// vector path, so a result never depends on where an element falls in a row or thread chunk.
+struct VExp { static VF v(VF x) { return vexp(x); } };
+struct VLog { static VF v(VF x) { return vlog(x); } };
+struct VTanh { static VF v(VF x) { return vtanh(x); } };
+struct VSigmoid { static VF v(VF x) { return vsigmoid(x); } };
+struct VSilu { static VF v(VF x) { return x * vsigmoid(x); } };
+struct VGeluTanh { static VF v(VF x) {
+  return vsplat(0.5f) * x * (vsplat(1.0f) + vtanh(vsplat(0.79788456080286535588f) * (x + vsplat(0.044715f) * x * x * x))); } };
+
+template <typename VOp>
+void vec_unary_loop(char** d, const int64_t* s, int64_t n, const double*) {
+  if (s[0] == 4 && s[1] == 4) {
+    float* o = reinterpret_cast<float*>(d[0]);
+    const float* a = reinterpret_cast<const float*>(d[1]);
+    int64_t i = 0;
+    for (; i + kVF <= n; i += kVF) {
+      VF x;
+      std::memcpy(&x, a + i, sizeof(VF));
+      VF y = VOp::v(x);
+      std::memcpy(o + i, &y, sizeof(VF));
+    }
+    if (i < n) {
+      float buf[kVF] = {};
+      std::memcpy(buf, a + i, (n - i) * 4);
+      VF x;
+      std::memcpy(&x, buf, sizeof(VF));
+      VF y = VOp::v(x);
+      std::memcpy(buf, &y, sizeof(VF));
+      std::memcpy(o + i, buf, (n - i) * 4);
+    }
+    return;
+  }
+  for (int64_t i = 0; i < n; i++) {  // strided rows: one element at a time through the vector form
+    float buf[kVF] = {};
+    buf[0] = *reinterpret_cast<const float*>(d[1] + i * s[1]);
+    VF x;
+    std::memcpy(&x, buf, sizeof(VF));
+    VF y = VOp::v(x);
+    std::memcpy(buf, &y, sizeof(VF));
+    *reinterpret_cast<float*>(d[0] + i * s[0]) = buf[0];
+  }
+}
 
 template <typename To, typename Ti, typename Op>
 void unary_loop(char** d, const int64_t* s, int64_t n, const double* p) {
@@ -239,6 +285,13 @@ void register_elementwise(KernelTable& t) {
   u_to_bool<IsNanOp>(t, U::IsNan); u_to_bool<IsInfOp>(t, U::IsInf);
   u_to_bool<IsFiniteOp>(t, U::IsFinite); u_to_bool<BoolNot>(t, U::LogicalNot);
   u_int<BitNot>(t, U::BitwiseNot);
+  const int f32 = (int)DType::Float32;
+  t.unary[(int)U::Exp][f32] = &vec_unary_loop<VExp>;
+  t.unary[(int)U::Log][f32] = &vec_unary_loop<VLog>;
+  t.unary[(int)U::Tanh][f32] = &vec_unary_loop<VTanh>;
+  t.unary[(int)U::Sigmoid][f32] = &vec_unary_loop<VSigmoid>;
+  t.unary[(int)U::Silu][f32] = &vec_unary_loop<VSilu>;
+  t.unary[(int)U::GeluTanh][f32] = &vec_unary_loop<VGeluTanh>;
   t.unary[(int)U::BitwiseNot][(int)DType::Bool] = &unary_loop<bool, bool, BoolBitNot>;
 
   using B = BinaryOp;

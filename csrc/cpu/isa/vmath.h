@@ -1,0 +1,112 @@
+// Vectorised float32 exp, log, tanh for the elementwise kernels, written with GCC vector
+// extensions so each ISA build gets its register width (4, 8 or 16 lanes).
+// exp: Cody-Waite reduction x = n*ln2 + r, |r| <= ln2/2, degree-7 Taylor (~1 ulp), 2^n applied in
+// two halves so subnormal and overflow results come out right. log: x = m*2^e, m in [sqrt.5, sqrt2),
+// log(1+f) = f - (f^2/2 - s(f^2/2 + R(s^2))), s = f/(2+f) (fdlibm's arrangement). tanh: odd Taylor series for |x| < 0.4,
+// else 1 - 2/(exp(2|x|)+1). NaN/inf/0/negative inputs follow IEEE/libm results.
+#pragma once
+#include <cstdint>
+#include "cpu/isa/isa.h"
+
+namespace pyml {
+namespace PYML_ISA_NS {
+
+#if defined(__AVX512F__)
+constexpr int kVF = 16;
+#elif defined(__AVX2__)
+constexpr int kVF = 8;
+#else
+constexpr int kVF = 4;
+#endif
+typedef float VF __attribute__((vector_size(kVF * 4)));
+typedef int32_t VI __attribute__((vector_size(kVF * 4)));
+
+static inline VF vsplat(float v) { return VF{} + v; }
+static inline VF vbits(VI i) { return (VF)i; }
+static inline VI ibits(VF f) { return (VI)f; }
+static inline VF vsel(VI mask, VF a, VF b) { return vbits((ibits(a) & mask) | (ibits(b) & ~mask)); }
+
+// round to nearest integer (valid for |x| < 2^22)
+static inline VF vround(VF x) {
+  const VF magic = vsplat(12582912.0f);  // 1.5 * 2^23
+  return (x + magic) - magic;
+}
+
+static inline VF vpow2i(VI n) { return vbits((n + 127) << 23); }  // n in [-126, 127]
+
+static inline VF vexp(VF x) {
+  VF xc = x < vsplat(-104.0f) ? vsplat(-104.0f) : x;
+  xc = xc > vsplat(89.0f) ? vsplat(89.0f) : xc;
+  VF n = vround(xc * vsplat(1.44269504088896341f));
+  VF r = xc - n * vsplat(0.693359375f);
+  r = r - n * vsplat(-2.12194440e-4f);
+  VF p = vsplat(1.0f / 5040);
+  p = p * r + vsplat(1.0f / 720);
+  p = p * r + vsplat(1.0f / 120);
+  p = p * r + vsplat(1.0f / 24);
+  p = p * r + vsplat(1.0f / 6);
+  p = p * r + vsplat(0.5f);
+  p = p * r + vsplat(1.0f);
+  p = p * r + vsplat(1.0f);
+  VI ni = __builtin_convertvector(n, VI);
+  VI n1 = ni >> 1, n2 = ni - n1;
+  VF y = p * vpow2i(n1) * vpow2i(n2);
+  return vsel(x != x, x, y);  // NaN in, NaN out
+}
+
+static inline VF vlog(VF x) {
+  VI isub = x < vsplat(1.17549435e-38f);
+  VF xs = vsel(isub, x * vsplat(8388608.0f), x);  // scale subnormals by 2^23
+  VI bits = ibits(xs);
+  VI e = ((bits >> 23) & 0xff) - 127 - (isub & 23);
+  VF m = vbits((bits & 0x007fffff) | 0x3f800000);  // [1, 2)
+  VI big = m > vsplat(1.41421356f);
+  m = vsel(big, m * vsplat(0.5f), m);
+  e = e + (big & 1);
+  VF f = m - vsplat(1.0f);
+  VF s = f / (m + vsplat(1.0f));
+  VF s2 = s * s;
+  // fdlibm's arrangement: log(1+f) = f - (hfsq - s*(hfsq + R)), R = 2/3 s^2 + 2/5 s^4 + ...
+  VF R = vsplat(2.0f / 11);
+  R = R * s2 + vsplat(2.0f / 9);
+  R = R * s2 + vsplat(2.0f / 7);
+  R = R * s2 + vsplat(2.0f / 5);
+  R = R * s2 + vsplat(2.0f / 3);
+  R = R * s2;
+  VF hfsq = vsplat(0.5f) * f * f;
+  VF ef = __builtin_convertvector(e, VF);
+  VF y = ef * vsplat(0.693359375f) - ((hfsq - (s * (hfsq + R) + ef * vsplat(-2.12194440e-4f))) - f);
+  y = vsel(x == vsplat(0.0f), vsplat(-__builtin_inff()), y);
+  y = vsel(x < vsplat(0.0f), vsplat(__builtin_nanf("")), y);
+  y = vsel(x == vsplat(__builtin_inff()), x, y);
+  return vsel(x != x, x, y);
+}
+
+static inline VF vtanh(VF x) {
+  VF a = vbits(ibits(x) & 0x7fffffff);
+  VF sign = vbits(ibits(x) & (int32_t)0x80000000);
+  // large: 1 - 2/(e^{2a}+1)
+  VF big = vsplat(1.0f) - vsplat(2.0f) / (vexp(a + a) + vsplat(1.0f));
+  big = vbits(ibits(big) | ibits(sign));
+  VF x2 = x * x;
+  VF p = vsplat(-929569.0f / 638512875);
+  p = p * x2 + vsplat(21844.0f / 6081075);
+  p = p * x2 + vsplat(-1382.0f / 155925);
+  p = p * x2 + vsplat(62.0f / 2835);
+  p = p * x2 + vsplat(-17.0f / 315);
+  p = p * x2 + vsplat(2.0f / 15);
+  p = p * x2 + vsplat(-1.0f / 3);
+  VF small = x + x * x2 * p;
+  VF y = vsel(a < vsplat(0.4f), small, big);
+  return vsel(x != x, x, y);
+}
+
+// sigmoid with e = exp(-|x|) <= 1, so neither branch overflows: x >= 0: 1/(1+e), x < 0: e/(1+e)
+static inline VF vsigmoid(VF x) {
+  VF e = vexp(vbits(ibits(x) | (int32_t)0x80000000));
+  VF r = vsplat(1.0f) / (vsplat(1.0f) + e);
+  return vsel(x < vsplat(0.0f), e * r, r);
+}
+
+}  // namespace PYML_ISA_NS
+}  // namespace pyml
