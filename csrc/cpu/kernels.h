@@ -44,6 +44,8 @@ struct KernelTable {
   void (*sgemm)(const GemmArgs&) = nullptr;
   void (*dgemm)(const GemmArgs&) = nullptr;
   void (*softmax)(const LineParams&) = nullptr;  // fused softmax/log_softmax (cpu/isa/reduce.cpp)
+  void (*reduce_row[8][kNumDTypes])(const void* x, int64_t n, double c, void* acc) = {};  // RowKind, ops/reduce.h
+  void (*reduce_cols[8][kNumDTypes])(const void* x, int64_t s0, int64_t nr, int64_t w, void* acc) = {};
 };
 
 const KernelTable& kernels();        // the table chosen at import

@@ -2,11 +2,13 @@
 // of an arbitrarily strided input (never copied). Output o = finish(reduce of its slice).
 // Two strategies, chosen by memory layout:
 //  - inner: the reduced dims are innermost (smaller stride than any kept dim): each output scans
-//    its slice row by row; unit-stride rows use an 8-lane accumulator loop the compiler vectorises.
+//    its slice row by row; unit-stride float rows run per-ISA vector kernels (cpu/isa/reduce.cpp),
+//    other unit-stride rows an 8-lane accumulator loop.
 //  - outer: a kept dim is innermost: rows of the reduced range are accumulated into a vector of
 //    up to kCols outputs at once (vectorised across the contiguous kept dim).
 // Accuracy and determinism: float sums accumulate in double, in fixed blocks of kChunk elements
-// (inner) or kChunk/cols rows (outer) combined in a fixed order (pairwise for inner). Block
+// (inner) or of max(16, 8*kChunk/cols) rows (outer) combined in a fixed order (pairwise for
+// inner, sequential for outer). Block
 // boundaries depend only on shapes, so threads (over outputs, or over blocks of one output)
 // never change the result.
 #include <cmath>
@@ -20,7 +22,7 @@ namespace pyml {
 namespace {
 
 constexpr int64_t kChunk = 8192;  // elements per cascade block
-constexpr int64_t kCols = 256;    // outputs per task in the outer strategy
+constexpr int64_t kCols = 1024;   // outputs per task in the outer strategy
 constexpr int kLanes = 8;
 
 template <typename T> using om_t = typename OpMath<T>::type;
@@ -42,9 +44,26 @@ template <typename O, typename A> inline O to_out(A v) { return static_cast<O>(s
 // ------------------------------------------------------------------------------------ ops
 // An op: acc_t, out_t, init(), step(acc, x, index, aux), combine(earlier, later), finish(acc, aux).
 // Ops whose acc is a struct with an index set kIndex. `row` (unit stride) defaults to lanes.
+using RowFn = void (*)(const void* x, int64_t n, double c, void* acc);
+using ColFn = void (*)(const void* x, int64_t s0, int64_t nr, int64_t w, void* acc);
+
+// the per-ISA unit-stride row / column kernels for float32/float64 (cpu/isa/reduce.cpp), if any
+template <typename T> constexpr int hook_dtype() {
+  return std::is_same_v<T, float> ? (int)DType::Float32 : std::is_same_v<T, double> ? (int)DType::Float64 : -1;
+}
+template <typename T> RowFn row_hook(RowKind k) {
+  return hook_dtype<T>() < 0 ? nullptr : kernels().reduce_row[(int)k][hook_dtype<T>()];
+}
+template <typename T> ColFn col_hook(RowKind k) {
+  return hook_dtype<T>() < 0 ? nullptr : kernels().reduce_cols[(int)k][hook_dtype<T>()];
+}
+
 template <class Op, typename T, typename A>
 struct Lanes {
+  RowFn fast = nullptr;   // set by ops whose accumulator matches a RowKind kernel
+  ColFn fastc = nullptr;
   void row(const T* x, int64_t n, int64_t i0, double aux, A& acc) const {
+    if (fast) { fast(x, n, aux, &acc); return; }
     const Op& op = static_cast<const Op&>(*this);
     if (n < 2 * kLanes) {
       for (int64_t i = 0; i < n; i++) op.step(acc, x[i], i0 + i, aux);
@@ -66,7 +85,10 @@ struct Lanes {
 template <typename T> struct SumOp : Lanes<SumOp<T>, T, sum_acc_t<T>> {
   using acc_t = sum_acc_t<T>; using out_t = sum_out_t<T>;
   double scale;
-  explicit SumOp(const ReduceParams& p) : scale(p.scale) {}
+  explicit SumOp(const ReduceParams& p) : scale(p.scale) {
+    this->fast = row_hook<T>(RowKind::Sum);
+    this->fastc = col_hook<T>(RowKind::Sum);
+  }
   acc_t init() const { return 0; }
   void step(acc_t& a, T x, int64_t, double) const { a += acc_t(om_t<T>(x)); }
   acc_t combine(acc_t a, acc_t b) const { return a + b; }
@@ -108,9 +130,12 @@ template <typename T> struct NanMeanOp : Lanes<NanMeanOp<T>, T, SumCount> {
 // Max/Min propagate NaN (a NaN accumulator never leaves; a NaN input always enters)
 template <typename T, bool kMax> struct ExtOp : Lanes<ExtOp<T, kMax>, T, om_t<T>> {
   using U = om_t<T>; using acc_t = U; using out_t = T;
-  explicit ExtOp(const ReduceParams&) {}
+  explicit ExtOp(const ReduceParams&) {
+    this->fast = row_hook<T>(kMax ? RowKind::Max : RowKind::Min);
+    this->fastc = col_hook<T>(kMax ? RowKind::Max : RowKind::Min);
+  }
   acc_t init() const { return kMax ? lowest<U>() : highest<U>(); }
-  static bool better(U x, U a) { return (kMax ? x > a : x < a) || is_nan(x); }
+  static bool better(U x, U a) { return (kMax ? x > a : x < a) | is_nan(x); }
   void step(acc_t& a, T x, int64_t, double) const { U v = x; a = better(v, a) ? v : a; }
   acc_t combine(acc_t a, acc_t b) const { return better(b, a) ? b : a; }
   out_t finish(acc_t a, double) const { return to_out<out_t>(a); }
@@ -172,11 +197,13 @@ template <typename T> struct CountOp : Lanes<CountOp<T>, T, int64_t> {
 
 // Sum of squared deviations from a per-output shift c (aux): with d = x - c,
 // M2 = sum d^2 - (sum d)^2 / N is exact for any c, and accurate when c is near the mean.
-struct Dev { double d1, d2; };
+struct Dev { double d1, d2; };  // layout of RowKind::SqDev's double[2]
 template <typename T> struct SqDevOp : Lanes<SqDevOp<T>, T, Dev> {
   using acc_t = Dev; using out_t = T;
   double scale, inv_n;
-  explicit SqDevOp(const ReduceParams& p) : scale(p.scale), inv_n(1.0 / double(p.nred)) {}
+  explicit SqDevOp(const ReduceParams& p) : scale(p.scale), inv_n(1.0 / double(p.nred)) {
+    this->fast = row_hook<T>(RowKind::SqDev);
+  }
   acc_t init() const { return {0, 0}; }
   void step(acc_t& a, T x, int64_t, double c) const { double d = double(om_t<T>(x)) - c; a.d1 += d; a.d2 += d * d; }
   acc_t combine(acc_t a, acc_t b) const { return {a.d1 + b.d1, a.d2 + b.d2}; }
@@ -189,7 +216,7 @@ template <typename T> struct SqDevOp : Lanes<SqDevOp<T>, T, Dev> {
 // log(sum exp(x - c)) + c with c (aux) the finite max of the slice
 template <typename T> struct SumExpOp : Lanes<SumExpOp<T>, T, double> {
   using acc_t = double; using out_t = T;
-  explicit SumExpOp(const ReduceParams&) {}
+  explicit SumExpOp(const ReduceParams&) { this->fast = row_hook<T>(RowKind::SumExp); }
   acc_t init() const { return 0; }
   void step(acc_t& a, T x, int64_t, double c) const {
     if constexpr (std::is_same_v<om_t<T>, float>) a += fast_expf(float(om_t<T>(x) - float(c)));
@@ -203,7 +230,10 @@ template <typename T> struct SumExpOp : Lanes<SumExpOp<T>, T, double> {
 template <typename T, int kKind> struct NormOp : Lanes<NormOp<T, kKind>, T, double> {
   using acc_t = double; using out_t = T;
   double p;
-  explicit NormOp(const ReduceParams& prm) : p(prm.p) {}
+  explicit NormOp(const ReduceParams& prm) : p(prm.p) {
+    if (kKind < 2) this->fast = row_hook<T>(kKind == 0 ? RowKind::SumAbs : RowKind::SumSq);
+    if (kKind < 2) this->fastc = col_hook<T>(kKind == 0 ? RowKind::SumAbs : RowKind::SumSq);
+  }
   acc_t init() const { return 0; }
   void step(acc_t& a, T x, int64_t, double) const {
     double v = double(om_t<T>(x));
@@ -225,7 +255,7 @@ template <typename T, bool kMax> struct AbsExtOp : Lanes<AbsExtOp<T, kMax>, T, o
   using U = om_t<T>; using acc_t = U; using out_t = T;
   explicit AbsExtOp(const ReduceParams&) {}
   acc_t init() const { return kMax ? U(0) : highest<U>(); }
-  static bool better(U x, U a) { return (kMax ? x > a : x < a) || is_nan(x); }
+  static bool better(U x, U a) { return (kMax ? x > a : x < a) | is_nan(x); }
   void step(acc_t& a, T x, int64_t, double) const { U v = std::fabs(U(x)); a = better(v, a) ? v : a; }
   acc_t combine(acc_t a, acc_t b) const { return better(b, a) ? b : a; }
   out_t finish(acc_t a, double) const { return to_out<out_t>(a); }
@@ -251,6 +281,27 @@ template <class Op> struct Cascade {
   }
 };
 
+// Calls f(off, len, r) for the runs of the flat range [a, b) of `it` (innermost-first dims):
+// `len` consecutive elements along dim 0 starting at element offset `off`, flat position r.
+template <typename F> void for_runs(const DimIter& it, int64_t a, int64_t b, const F& f) {
+  int nd = (int)it.size.size();
+  int64_t n0 = it.size[0], s0 = it.sa[0];
+  int64_t idx[kMaxReduceDims], rest = a / n0, i0 = a % n0, off = i0 * s0;
+  for (int d = 1; d < nd; d++) { idx[d] = rest % it.size[d]; rest /= it.size[d]; off += idx[d] * it.sa[d]; }
+  for (int64_t r = a; r < b;) {
+    int64_t len = std::min(n0 - i0, b - r);
+    f(off, len, r);
+    r += len;
+    off -= i0 * s0;
+    i0 = 0;
+    for (int d = 1; d < nd; d++) {
+      off += it.sa[d];
+      if (++idx[d] < it.size[d]) break;
+      off -= it.sa[d] * it.size[d]; idx[d] = 0;
+    }
+  }
+}
+
 template <class Op, typename T> struct Engine {
   using A = typename Op::acc_t;
   using O = typename Op::out_t;
@@ -258,7 +309,10 @@ template <class Op, typename T> struct Engine {
   Op op;
   const T* in;
   O* out;
-  Engine(const ReduceParams& prm) : p(prm), op(prm), in((const T*)prm.in), out((O*)prm.out) {}
+  ColFn fastc = nullptr;
+  Engine(const ReduceParams& prm) : p(prm), op(prm), in((const T*)prm.in), out((O*)prm.out) {
+    if constexpr (!Op::kIndex) fastc = op.fastc;
+  }
 
   void write(int64_t o, const A& a, double aux) const {
     out[o] = op.finish(a, aux);
@@ -266,26 +320,15 @@ template <class Op, typename T> struct Engine {
   }
   double aux_at(int64_t o) const { return p.aux ? p.aux[o] : 0.0; }
 
-  // fold the reduced flat range [a, b) of the slice at `base` into a fresh accumulator
+  // ---- inner strategy: one output at a time
   A span(const T* base, int64_t a, int64_t b, double aux) const {
-    const Shape& rs = p.red.size; const Shape& ri = p.red.sa;
-    int nd = (int)rs.size();
-    int64_t n0 = rs[0], s0 = ri[0];
-    int64_t idx[kMaxReduceDims], rest = a / n0, i0 = a % n0, off = 0;
-    for (int d = 1; d < nd; d++) { idx[d] = rest % rs[d]; rest /= rs[d]; off += idx[d] * ri[d]; }
     A acc = op.init();
-    for (int64_t r = a; r < b;) {
-      int64_t len = std::min(n0 - i0, b - r);
-      const T* x = base + off + i0 * s0;
+    int64_t s0 = p.red.sa[0];
+    for_runs(p.red, a, b, [&](int64_t off, int64_t len, int64_t r) {
+      const T* x = base + off;
       if (s0 == 1) op.row(x, len, r, aux, acc);
       else for (int64_t i = 0; i < len; i++) op.step(acc, x[i * s0], r + i, aux);
-      r += len; i0 = 0;
-      for (int d = 1; d < nd; d++) {
-        off += ri[d];
-        if (++idx[d] < rs[d]) break;
-        off -= ri[d] * rs[d]; idx[d] = 0;
-      }
-    }
+    });
     return acc;
   }
 
@@ -319,54 +362,75 @@ template <class Op, typename T> struct Engine {
                       [&](int64_t b, int64_t e) { range(b, e, false); });
   }
 
-  // outer strategy: accumulate reduced rows [r0, r1) into acc[0, w) (columns at stride sk)
-  void rows(const T* base, int64_t r0, int64_t r1, int64_t w, int64_t sk, const double* aux, A* acc) const {
-    DimIter ri{p.red.size, p.red.sa, p.red.sa};
-    ri.for_each(r0, r1, [&](int64_t off, int64_t) {
+  // ---- outer strategy: w outputs (columns at stride sk) at a time
+  // rows [r0, r1) of `ri` into acc[0, w)
+  void rows(const T* base, const DimIter& ri, int64_t r0, int64_t r1, int64_t w, int64_t sk, const double* aux,
+            A* acc) const {
+    int64_t s0 = ri.sa[0];
+    for_runs(ri, r0, r1, [&](int64_t off, int64_t nr, int64_t r) {
       const T* x = base + off;
-      int64_t r = r0++;
-      if (sk == 1) for (int64_t j = 0; j < w; j++) op.step(acc[j], x[j], r, aux[j]);
-      else for (int64_t j = 0; j < w; j++) op.step(acc[j], x[j * sk], r, aux[j]);
+      if (fastc && sk == 1) return fastc(x, s0, nr, w, acc);
+      for (int64_t i = 0; i < nr; i++, x += s0) {
+        if (sk == 1) for (int64_t j = 0; j < w; j++) op.step(acc[j], x[j], r + i, aux[j]);
+        else for (int64_t j = 0; j < w; j++) op.step(acc[j], x[j * sk], r + i, aux[j]);
+      }
     });
+  }
+
+  // Columns of one task: rows of `ri` accumulated in blocks of rc rows (in parallel when `par`),
+  // the blocks combined in order into tot[0, w).
+  void columns(const T* base, const DimIter& ri, int64_t w, int64_t sk, const double* aux, A* tot, bool par) const {
+    int64_t nr = ri.numel(), rc = std::max<int64_t>(16, kChunk * 8 / w), nblk = (nr + rc - 1) / rc;
+    std::unique_ptr<A[]> part(new A[par ? nblk * w : w]);
+    auto block = [&](int64_t b, A* acc) {
+      for (int64_t j = 0; j < w; j++) acc[j] = op.init();
+      rows(base, ri, b * rc, std::min(nr, (b + 1) * rc), w, sk, aux, acc);
+    };
+    if (par) parallel_for(0, nblk, 1, [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; b++) block(b, part.get() + b * w);
+    });
+    for (int64_t b = 0; b < nblk; b++) {
+      A* pb = part.get() + (par ? b * w : 0);
+      if (!par) block(b, pb);
+      for (int64_t j = 0; j < w; j++) tot[j] = op.combine(tot[j], pb[j]);
+    }
+  }
+
+  // Narrow rows (m columns, adjacent rows, one reduced dim): k rows side by side form one row
+  // of k*m columns; the k lanes of each column are combined in order at the end.
+  void folded(const T* base, int64_t m, const double* aux, A* tot, bool par) const {
+    int64_t k = kCols / m, wk = k * m, nr = p.red.size[0], ns = nr / k;
+    std::unique_ptr<double[]> auxk(new double[wk]);
+    std::unique_ptr<A[]> acc(new A[wk]);
+    for (int64_t j = 0; j < wk; j++) { auxk[j] = aux[j % m]; acc[j] = op.init(); }
+    if (ns) columns(base, DimIter{{ns}, {wk}, {wk}}, wk, 1, auxk.get(), acc.get(), par);
+    if (nr > ns * k) columns(base + ns * wk, DimIter{{nr - ns * k}, {m}, {m}}, m, 1, aux, acc.get(), false);
+    for (int64_t l = 0; l < k; l++)
+      for (int64_t j = 0; j < m; j++) tot[j] = op.combine(tot[j], acc[l * m + j]);
   }
 
   void run_outer() const {
     int64_t m = p.kept.size[0], sk = p.kept.sa[0], so = p.kept.sb[0];
     DimIter ko{Shape(p.kept.size.begin() + 1, p.kept.size.end()), Shape(p.kept.sa.begin() + 1, p.kept.sa.end()),
                Shape(p.kept.sb.begin() + 1, p.kept.sb.end())};
-    int64_t ncb = (m + kCols - 1) / kCols, ntask = ko.numel() * ncb, nr = p.nred;
-    int64_t rc = std::max<int64_t>(1, kChunk / std::min(m, kCols));  // rows per block
-    int64_t nblk = (nr + rc - 1) / rc;
-    bool split = ntask < 2 * get_num_threads() && nblk > 2;
+    bool fold = !Op::kIndex && sk == 1 && p.red.size.size() == 1 && p.red.sa[0] == m && m * 2 <= kCols &&
+                p.red.size[0] >= 2 * (kCols / m);
+    int64_t ncb = (m + kCols - 1) / kCols, ntask = ko.numel() * ncb;
+    bool split = ntask < 2 * get_num_threads() && p.nred * std::min(m, kCols) > 4 * kChunk;
     auto task = [&](int64_t t, bool par) {
       int64_t ia = 0, ob = 0, c0 = (t % ncb) * kCols, w = std::min(kCols, m - c0);
       ko.for_each(t / ncb, t / ncb + 1, [&](int64_t a, int64_t b) { ia = a; ob = b; });
       const T* base = in + ia + c0 * sk;
       ob += c0 * so;
-      double aux[kCols];
-      A tot[kCols], part[kCols];
+      std::unique_ptr<double[]> aux(new double[w]);
+      std::unique_ptr<A[]> tot(new A[w]);
       for (int64_t j = 0; j < w; j++) { aux[j] = aux_at(ob + j * so); tot[j] = op.init(); }
-      auto block = [&](int64_t b, A* acc) {
-        for (int64_t j = 0; j < w; j++) acc[j] = op.init();
-        rows(base, b * rc, std::min(nr, (b + 1) * rc), w, sk, aux, acc);
-      };
-      if (!par) {
-        for (int64_t b = 0; b < nblk; b++) {
-          block(b, part);
-          for (int64_t j = 0; j < w; j++) tot[j] = op.combine(tot[j], part[j]);
-        }
-      } else {
-        std::unique_ptr<A[]> parts(new A[nblk * w]);
-        parallel_for(0, nblk, 1, [&](int64_t b0, int64_t b1) {
-          for (int64_t b = b0; b < b1; b++) block(b, parts.get() + b * w);
-        });
-        for (int64_t b = 0; b < nblk; b++)
-          for (int64_t j = 0; j < w; j++) tot[j] = op.combine(tot[j], parts[b * w + j]);
-      }
+      if (fold) folded(base, m, aux.get(), tot.get(), par);
+      else columns(base, p.red, w, sk, aux.get(), tot.get(), par);
       for (int64_t j = 0; j < w; j++) write(ob + j * so, tot[j], aux[j]);
     };
     if (split) { for (int64_t t = 0; t < ntask; t++) task(t, true); return; }
-    int64_t grain = std::max<int64_t>(1, 32768 / std::max<int64_t>(1, std::min(m, kCols) * nr));
+    int64_t grain = std::max<int64_t>(1, 32768 / std::max<int64_t>(1, std::min(m, kCols) * p.nred));
     parallel_for(0, ntask, grain, [&](int64_t b, int64_t e) { for (int64_t t = b; t < e; t++) task(t, false); });
   }
 
@@ -376,7 +440,9 @@ template <class Op, typename T> struct Engine {
       p.kept.for_each(0, p.nout, [&](int64_t, int64_t ob) { write(ob, op.init(), aux_at(ob)); });
       return;
     }
-    bool outer = !p.kept.size.empty() && p.kept.sa[0] < p.red.sa[0];
+    // outer when a kept dim is closer in memory than the reduced ones, or when the reduction
+    // is too short to amortise a per-output loop
+    bool outer = !p.kept.size.empty() && (p.kept.sa[0] < p.red.sa[0] || (p.nred < 16 && p.nout >= 64));
     if (outer) run_outer(); else run_inner();
   }
 };

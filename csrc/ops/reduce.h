@@ -71,6 +71,14 @@ struct DimIter {
 // Sort (dims by (|sa|, |sb|) ascending), drop size-1 dims, coalesce contiguous pairs.
 DimIter make_dim_iter(const Shape& size, const Shape& sa, const Shape& sb);
 
+// Unit-stride float32/float64 row kernels compiled per ISA (KernelTable::reduce_row[kind][dtype]):
+// fold x[0, n) into *acc (in/out): double for the sums, the element type for Max/Min (NaN
+// propagating), double[2] = {sum d, sum d^2} with d = x - c for SqDev, sum exp(x - c) for SumExp.
+// Column kernels (KernelTable::reduce_cols, Sum/SumSq/SumAbs/Max/Min): acc[j] op= x[r*s0 + j]
+// for r < nr, j < w, with acc as above.
+enum class RowKind : int { Sum, Max, Min, SumSq, SumAbs, SqDev, SumExp, Count };
+static_assert((int)RowKind::Count <= 8, "KernelTable::reduce_row has 8 slots");
+
 enum class RedKind : int {
   Sum, Prod, Max, Min, ArgMax, ArgMin, All, Any, CountNonzero, NanSum, NanMean, SqDev, SumExp,
   NormAbs, NormSq, NormPow, NormMax, NormMin, NormZero

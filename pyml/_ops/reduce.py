@@ -257,14 +257,14 @@ def log_softmax(input, dim=None, dtype=None, *, axis=None):
 
 
 # ---------------------------------------------------------------------------- sort family
-def sort(input, dim=-1, descending=False, stable=False, *, axis=None):
+def sort(input, dim=-1, descending=False, *, stable=False, axis=None):
     """Stable sort along dim; NaN sorts last ascending, first descending."""
     dim = _int(dim if axis is None else axis, "sort")
     return _pair("sort", _C.sort(_impl(input, "sort"), dim, builtins.bool(descending), builtins.bool(stable)))
 
 
 def argsort(input, dim=-1, descending=False, stable=False, *, axis=None):
-    return sort(input, dim, descending, stable, axis=axis).indices
+    return sort(input, dim, descending, stable=stable, axis=axis).indices
 
 
 def msort(input):
