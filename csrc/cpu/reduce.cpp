@@ -529,7 +529,7 @@ void scan_group(const LineParams& p, const T* x, T* y, int64_t* yi, int64_t w, i
 template <typename T, ScanKind K> void scan_run(const LineParams& p) {
   const T* x = (const T*)p.in;
   T* y = (T*)p.out;
-  for_line_groups(p, kScanGroup, [&](int64_t ia, int64_t ob, int64_t w, int64_t lsi, int64_t lso) {
+  for_line_groups(p, kScanGroup, 8, [&](int64_t ia, int64_t ob, int64_t w, int64_t lsi, int64_t lso) {
     scan_group<T, K>(p, x + ia, y + ob, p.idx ? p.idx + ob : nullptr, w, lsi, lso);
   });
 }

@@ -36,7 +36,7 @@ template <typename T> inline T from_key(key_of<T> k) { return static_cast<T>(sta
 // Per-line driver: f(x_line, y_off) with a per-thread item buffer.
 template <typename T, typename F> void lines(const LineParams& p, const F& f) {
   const T* x = (const T*)p.in;
-  for_line_groups(p, 1, [&](int64_t ia, int64_t ob, int64_t, int64_t, int64_t) {
+  for_line_groups(p, 1, 1, [&](int64_t ia, int64_t ob, int64_t, int64_t, int64_t) {
     thread_local std::vector<Item<key_of<T>>> buf;
     gather(buf, x + ia, p.n, p.sin);
     f(buf, ob);
@@ -48,9 +48,25 @@ template <typename K> void order_all(std::vector<Item<K>>& v, bool desc) {
   if (desc) std::sort(v.begin(), v.end(), Desc<K>()); else std::sort(v.begin(), v.end(), Asc<K>());
 }
 
+// small k: a sorted buffer of the best k so far; most items fail one comparison with the k-th
+template <typename K, class C> void best_k(std::vector<Item<K>>& v, int64_t k, C better) {
+  std::sort(v.begin(), v.begin() + k, better);
+  for (size_t i = k; i < v.size(); i++) {
+    if (!better(v[i], v[k - 1])) continue;
+    Item<K> it = v[i];
+    auto pos = std::upper_bound(v.begin(), v.begin() + (k - 1), it, better);
+    std::move_backward(pos, v.begin() + (k - 1), v.begin() + k);
+    *pos = it;
+  }
+}
+
+// v[0, k) = the first k items of the order, sorted
 template <typename K> void order_first(std::vector<Item<K>>& v, int64_t k, bool desc) {
-  if (k * 4 >= (int64_t)v.size()) return order_all(v, desc);
+  int64_t n = (int64_t)v.size();
+  if (k == 0) return;
+  if (k * 4 >= n) return order_all(v, desc);
   auto run = [&](auto cmp) {
+    if (k <= 64 && n >= 16 * k) return best_k(v, k, cmp);
     std::nth_element(v.begin(), v.begin() + k, v.end(), cmp);
     std::sort(v.begin(), v.begin() + k, cmp);
   };

@@ -171,12 +171,14 @@ void DimIter::for_each(int64_t begin, int64_t end, const F& f) const {
 }
 
 // Runs f(in_off, out_off, w, lsi, lso) over all lines of p, in parallel: each call covers w lines
-// at strides lsi/lso. Lines are grouped (w up to G, consecutive along the innermost line dim) when
-// that dim is closer in memory than the line's own dim, so kernels can vectorise across lines.
+// at strides lsi/lso, consecutive along the innermost line dim. Up to g_outer lines are grouped
+// when that dim is closer in memory than the line's own dim (kernels vectorise across lines),
+// else up to g_inner (independent dependency chains for sequential kernels such as scans).
 template <typename F>
-void for_line_groups(const LineParams& p, int64_t G, const F& f) {
+void for_line_groups(const LineParams& p, int64_t g_outer, int64_t g_inner, const F& f) {
   const DimIter& L = p.lines;
-  bool group = G > 1 && !L.size.empty() && L.sa[0] < p.sin;
+  int64_t G = L.size.empty() ? 1 : (L.sa[0] < p.sin ? g_outer : g_inner);
+  bool group = G > 1;
   int64_t m = group ? L.size[0] : 1, gw = group ? std::min(G, m) : 1, ng = (m + gw - 1) / gw;
   int64_t lsi = group ? L.sa[0] : 0, lso = group ? L.sb[0] : 0;
   DimIter rest = L;

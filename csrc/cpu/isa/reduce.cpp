@@ -4,10 +4,11 @@
 //    sum of squares, sum of |x|, squared deviations, sum of exp. float32 sums convert to double
 //    per vector (cvtps2pd): as fast as the memory stream and exact to the final rounding.
 //  - fused softmax / log_softmax along one dim of any strides. Per line: m = max(x) (NaN
-//    propagates), s = sum exp(x - m), then y = exp(x - m) / s or (x - m) - log(s). The last pass
-//    recomputes exp instead of re-reading a stored copy (same bytes moved, and float16/bfloat16
-//    outputs round once from float). When the softmax dim is not innermost in memory, up to
-//    kGroup neighbouring lines are processed together, vectorised across lines.
+//    propagates), s = sum exp(x - m), then y = exp(x - m) / s or (x - m) - log(s). Contiguous
+//    float32 lines store exp in the second pass and scale in place; other lines recompute exp in
+//    the last pass (same bytes moved, and float16/bfloat16 outputs round once from float). When
+//    the softmax dim is not innermost in memory, up to kGroup neighbouring lines are processed
+//    together, vectorised across lines.
 #include <cstring>
 #include <limits>
 #include "cpu/isa/vmath.h"
@@ -195,30 +196,40 @@ template <typename U> static inline U sexp(U v) {
 }
 template <typename U> static inline U smax(U a, U v) { return ((v > a) | (v != v)) ? v : a; }
 
-// one unit-stride float32 line, vectorised; the tail goes through vexp on a padded vector
+// one unit-stride float32 line: exp(x - m) is stored in pass 2 and scaled in place in pass 3
+// (log_softmax needs no exp in pass 3); the tail goes through vexp on a padded vector
 void softmax_line_f32(const float* x, float* y, int64_t n, bool log) {
   float m = -std::numeric_limits<float>::infinity();
   ext_row<float, true>(x, n, 0, &m);
   VF vm = vsplat(m), s0 = {}, s1 = {};
   int64_t i = 0, nv = n / kVF * kVF;
   for (; i + 2 * kVF <= nv; i += 2 * kVF) {
-    s0 += vexp(vld<VF>(x + i) - vm);
-    s1 += vexp(vld<VF>(x + i + kVF) - vm);
+    VF e0 = vexp(vld<VF>(x + i) - vm), e1 = vexp(vld<VF>(x + i + kVF) - vm);
+    if (!log) { vst(y + i, e0); vst(y + i + kVF, e1); }
+    s0 += e0; s1 += e1;
   }
-  for (; i < nv; i += kVF) s0 += vexp(vld<VF>(x + i) - vm);
+  for (; i < nv; i += kVF) {
+    VF e = vexp(vld<VF>(x + i) - vm);
+    if (!log) vst(y + i, e);
+    s0 += e;
+  }
   float buf[kVF];
   for (int l = 0; l < kVF; l++) buf[l] = nv + l < n ? x[nv + l] : -std::numeric_limits<float>::infinity();
-  s0 += vexp(vld<VF>(buf) - vm);
+  VF et = vexp(vld<VF>(buf) - vm);
+  s0 += et;
   VF s = s0 + s1;
   float sum = 0;
   for (int l = 0; l < kVF; l++) sum += s[l];
-  VF k = vsplat(log ? std::log(sum) : 1.0f / sum);
-  auto out = [&](VF v) { return log ? (v - vm) - k : vexp(v - vm) * k; };
-  for (i = 0; i < nv; i += kVF) vst(y + i, out(vld<VF>(x + i)));
-  if (nv < n) {
-    VF r = out(vld<VF>(buf));
-    std::memcpy(y + nv, &r, (n - nv) * sizeof(float));
+  if (log) {
+    VF k = vsplat(std::log(sum));
+    for (i = 0; i < nv; i += kVF) vst(y + i, (vld<VF>(x + i) - vm) - k);
+    et = (vld<VF>(buf) - vm) - k;
+  } else {
+    VF k = vsplat(1.0f / sum);
+    for (i = 0; i < nv; i += kVF) vst(y + i, vld<VF>(y + i) * k);
+    et = et * k;
   }
+  std::memcpy(y + nv, &et, (n - nv) * sizeof(float));
 }
 
 // w lines at strides (lsi, lso), dim at strides (sin, sout); any float dtype
@@ -240,12 +251,36 @@ void softmax_group(const T* x, T* y, int64_t n, int64_t sin, int64_t sout, int64
     }
 }
 
+// w float32 lines at unit strides (lsi == lso == 1): kVF lines per vector, rows streamed in order
+void softmax_group_f32(const float* x, float* y, int64_t n, int64_t sin, int64_t sout, int64_t w, bool log) {
+  constexpr int kQ = kGroup / kVF;
+  int64_t nq = w / kVF;
+  VF m[kQ], s[kQ];
+  for (int64_t q = 0; q < nq; q++) { m[q] = vsplat(-std::numeric_limits<float>::infinity()); s[q] = VF{}; }
+  for (int64_t r = 0; r < n; r++)
+    for (int64_t q = 0; q < nq; q++) {
+      VF v = vld<VF>(x + r * sin + q * kVF);
+      m[q] = ((v > m[q]) | (v != v)) ? v : m[q];
+    }
+  for (int64_t r = 0; r < n; r++)
+    for (int64_t q = 0; q < nq; q++) s[q] += vexp(vld<VF>(x + r * sin + q * kVF) - m[q]);
+  for (int64_t q = 0; q < nq; q++) s[q] = log ? vlog(s[q]) : vsplat(1.0f) / s[q];
+  for (int64_t r = 0; r < n; r++)
+    for (int64_t q = 0; q < nq; q++) {
+      VF d = vld<VF>(x + r * sin + q * kVF) - m[q];
+      vst(y + r * sout + q * kVF, log ? d - s[q] : vexp(d) * s[q]);
+    }
+  if (nq * kVF < w) softmax_group<float>(x + nq * kVF, y + nq * kVF, n, sin, sout, w - nq * kVF, 1, 1, log);
+}
+
 template <typename T> void softmax_run(const LineParams& p) {
   const T* x = (const T*)p.in;
   T* y = (T*)p.out;
-  for_line_groups(p, kGroup, [&](int64_t ia, int64_t ob, int64_t w, int64_t lsi, int64_t lso) {
-    if constexpr (std::is_same_v<T, float>)
+  for_line_groups(p, kGroup, 1, [&](int64_t ia, int64_t ob, int64_t w, int64_t lsi, int64_t lso) {
+    if constexpr (std::is_same_v<T, float>) {
       if (w == 1 && p.sin == 1 && p.sout == 1) return softmax_line_f32(x + ia, y + ob, p.n, p.flag);
+      if (w >= kVF && lsi == 1 && lso == 1) return softmax_group_f32(x + ia, y + ob, p.n, p.sin, p.sout, w, p.flag);
+    }
     softmax_group<T>(x + ia, y + ob, p.n, p.sin, p.sout, w, lsi, lso, p.flag);
   });
 }
