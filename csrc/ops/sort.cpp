@@ -19,8 +19,13 @@ static int64_t dim_size(const Tensor& x, int64_t dim) { return x.dim() ? x.shape
 static LineParams lines(const Tensor& x, int64_t dim, const Shape& out_shape, bool removed) {
   Shape os = contiguous_strides(out_shape), ls, li, lo;
   int64_t sout = 0;
+  bool same_rank = (int64_t)out_shape.size() == x.dim();  // the dim kept (resized, or size 1 with keepdim)
   for (int64_t d = 0, j = 0; d < x.dim(); d++) {
-    if (d == dim) { if (!removed) sout = os[j++]; continue; }
+    if (d == dim) {
+      if (!removed) sout = os[j];
+      if (same_rank) j++;
+      continue;
+    }
     ls.push_back(x.shape[d]); li.push_back(x.strides[d]); lo.push_back(os[j++]);
   }
   LineParams p;
