@@ -19,7 +19,8 @@ def _result(name, fields=("values", "indices")):
 
 
 _RT = {n: _result(n) for n in ("max", "min", "sort", "topk", "kthvalue", "median", "nanmedian", "mode",
-                               "cummax", "cummin", "aminmax")}
+                               "cummax", "cummin")}
+_RT["aminmax"] = _result("aminmax", ("min", "max"))
 
 
 def _impl(x, op):
