@@ -60,36 +60,42 @@ def _lse(a, axis, keepdims):
     return r if keepdims else np.squeeze(r, axis=axis if axis is not None else tuple(range(a.ndim)))
 
 
-def _var(a, axis, keepdims, ddof=1):
+def _var(a, axis, keepdims, ddof=1):  # two-pass float64 reference
     n = a.size if axis is None else int(np.prod([a.shape[d] for d in axis]))
     with np.errstate(invalid="ignore", divide="ignore"):
         m = np.mean(a, axis=axis, keepdims=True) if a.size else np.zeros([1] * a.ndim)
         return np.sum((a - m) ** 2, axis=axis, keepdims=keepdims) / max(0, n - ddof)
 
 
-# name -> (pyml call, float64 reference, dtypes, needs non-empty reduced dims, input range)
+ALL = FLOATS + INTS + ("bool",)
+
+
+def _np(f, **kw):
+    return lambda a, ax, k: f(a, axis=ax, keepdims=k, **kw)
+
+
+# name -> (pyml call, float64 reference, dtypes, whether reduced dims must be non-empty)
 OPS = {
-    "sum": (lambda x, d, k: x.sum(d, k), lambda a, ax, k: np.sum(a, axis=ax, keepdims=k), FLOATS + INTS + ("bool",), False),
-    "mean": (lambda x, d, k: x.mean(d, k), lambda a, ax, k: np.mean(a, axis=ax, keepdims=k), FLOATS, False),
-    "prod": (lambda x, d, k: pyml.prod(x, d, k), lambda a, ax, k: np.prod(a, axis=ax, keepdims=k), FLOATS + INTS, False),
-    "amax": (lambda x, d, k: x.amax(d if d is not None else (), k), lambda a, ax, k: np.max(a, axis=ax, keepdims=k),
-             FLOATS + INTS + ("bool",), True),
-    "amin": (lambda x, d, k: x.amin(d if d is not None else (), k), lambda a, ax, k: np.min(a, axis=ax, keepdims=k),
-             FLOATS + INTS, True),
-    "var": (lambda x, d, k: x.var(d, keepdim=k), lambda a, ax, k: _var(a, ax, k), FLOATS, False),
-    "std": (lambda x, d, k: x.std(d, keepdim=k, correction=0), lambda a, ax, k: np.sqrt(_var(a, ax, k, 0)), FLOATS, False),
+    "sum": (lambda x, d, k: x.sum(d, k), _np(np.sum), ALL, False),
+    "mean": (lambda x, d, k: x.mean(d, k), _np(np.mean), FLOATS, False),
+    "prod": (lambda x, d, k: pyml.prod(x, d, k), _np(np.prod), FLOATS + INTS, False),
+    "amax": (lambda x, d, k: x.amax(d if d is not None else (), k), _np(np.max), ALL, True),
+    "amin": (lambda x, d, k: x.amin(d if d is not None else (), k), _np(np.min), FLOATS + INTS, True),
+    "var": (lambda x, d, k: x.var(d, keepdim=k), _var, FLOATS, False),
+    "std": (lambda x, d, k: x.std(d, keepdim=k, correction=0), lambda a, ax, k: np.sqrt(_var(a, ax, k, 0)),
+            FLOATS, False),
     "logsumexp": (lambda x, d, k: x.logsumexp(d, k), _lse, FLOATS, False),
-    "norm2": (lambda x, d, k: x.norm(2, d, k), lambda a, ax, k: np.sqrt(np.sum(a * a, axis=ax, keepdims=k)), FLOATS, False),
-    "norm1": (lambda x, d, k: x.norm(1, d, k), lambda a, ax, k: np.sum(np.abs(a), axis=ax, keepdims=k), FLOATS, False),
-    "norm3": (lambda x, d, k: x.norm(3, d, k), lambda a, ax, k: np.sum(np.abs(a) ** 3, axis=ax, keepdims=k) ** (1 / 3),
+    "norm2": (lambda x, d, k: x.norm(2, d, k), lambda a, ax, k: np.sqrt(np.sum(a * a, axis=ax, keepdims=k)),
               FLOATS, False),
-    "norminf": (lambda x, d, k: x.norm(math.inf, d, k), lambda a, ax, k: np.max(np.abs(a), axis=ax, keepdims=k, initial=0),
-                FLOATS, False),
-    "all": (lambda x, d, k: x.all(d, k), lambda a, ax, k: np.all(a, axis=ax, keepdims=k), FLOATS + INTS + ("bool",), False),
-    "any": (lambda x, d, k: x.any(d, k), lambda a, ax, k: np.any(a, axis=ax, keepdims=k), FLOATS + INTS + ("bool",), False),
-    "count_nonzero": (lambda x, d, k: x.count_nonzero(d), lambda a, ax, k: np.count_nonzero(a, axis=ax),
-                      FLOATS + INTS + ("bool",), False),
-    "nansum": (lambda x, d, k: x.nansum(d, k), lambda a, ax, k: np.nansum(a, axis=ax, keepdims=k), FLOATS, False),
+    "norm1": (lambda x, d, k: x.norm(1, d, k), lambda a, ax, k: np.sum(np.abs(a), axis=ax, keepdims=k), FLOATS, False),
+    "norm3": (lambda x, d, k: x.norm(3, d, k),
+              lambda a, ax, k: np.sum(np.abs(a) ** 3, axis=ax, keepdims=k) ** (1 / 3), FLOATS, False),
+    "norminf": (lambda x, d, k: x.norm(math.inf, d, k),
+                lambda a, ax, k: np.max(np.abs(a), axis=ax, keepdims=k, initial=0), FLOATS, False),
+    "all": (lambda x, d, k: x.all(d, k), _np(np.all), ALL, False),
+    "any": (lambda x, d, k: x.any(d, k), _np(np.any), ALL, False),
+    "count_nonzero": (lambda x, d, k: x.count_nonzero(d), lambda a, ax, k: np.count_nonzero(a, axis=ax), ALL, False),
+    "nansum": (lambda x, d, k: x.nansum(d, k), _np(np.nansum), FLOATS, False),
 }
 CASES = [(op, dt) for op, spec in OPS.items() for dt in spec[2]]
 
@@ -102,8 +108,6 @@ def test_reduction_matches_numpy_float64(op, dtype, rng):
     for shape in SHAPES:
         for kind in LAYOUTS:
             x, a = make(rng, shape, dtype, kind, lo, hi)
-            if op in ("all", "any") and a.size > 2:
-                a = a.copy()
             for dim in dim_choices(len(shape)):
                 ax = _axis(dim)
                 red = [shape[d % len(shape)] for d in ax] if ax is not None else list(shape)
@@ -303,8 +307,9 @@ def test_var_std_arguments_and_moments():
         if "axis" in targs:
             targs["dim"], targs["keepdim"] = targs.pop("axis"), targs.pop("keepdims")
         for name in ("var", "std"):
-            np.testing.assert_allclose(getattr(x, name)(*args, **kwargs).numpy(),
-                                       getattr(t, name)(*args, **targs).numpy(), rtol=1e-12, err_msg=f"{name}{args}{kwargs}")
+            want = getattr(t, name)(*args, **targs).numpy()
+            np.testing.assert_allclose(getattr(x, name)(*args, **kwargs).numpy(), want, rtol=1e-12,
+                                       err_msg=f"{name}{args}{kwargs}")
     for name in ("var_mean", "std_mean"):
         got = getattr(pyml, name)(x, 1, keepdim=True)
         want = getattr(torch, name)(t, 1, keepdim=True)
@@ -457,8 +462,9 @@ def test_softmax_masked_and_special_rows_follow_torch():
             w = torch.from_numpy(src).softmax(d).numpy()
             np.testing.assert_allclose(g, w, rtol=1e-6, atol=1e-7, equal_nan=True)
             assert (g[np.isneginf(src) & ~np.isnan(w)] == 0).all()  # masked entries are exactly zero
-            np.testing.assert_allclose(pyml.tensor(src).log_softmax(d).numpy(), torch.from_numpy(src).log_softmax(d).numpy(),
-                                       rtol=1e-6, atol=1e-6, equal_nan=True)
+            want = torch.from_numpy(src).log_softmax(d).numpy()
+            np.testing.assert_allclose(pyml.tensor(src).log_softmax(d).numpy(), want, rtol=1e-6, atol=1e-6,
+                                       equal_nan=True)
 
 
 def test_softmax_dtype_argument_and_errors():
@@ -485,7 +491,7 @@ def test_dim_out_of_range_raises_index_error_naming_the_op(call, name):
 
 def test_bad_arguments_raise_typed_errors_naming_the_op():
     x = pyml.ones(2, 3)
-    with pytest.raises(RuntimeError, match=r"sum: dim 0 appears multiple times in the list of dims, got dims \(0, -2\)"):
+    with pytest.raises(RuntimeError, match=r"sum: dim 0 appears multiple times in the list of dims, got dims \(0, -2"):
         x.sum((0, -2))
     with pytest.raises(RuntimeError, match="amax: dim 1 appears multiple times"):
         x.amax([1, 1])

@@ -188,7 +188,8 @@ def test_unique_matches_numpy_and_torch(dtype, rng):
             wv, wc = torch.unique_consecutive(t, return_counts=True)
             same(v, wv, msg)
             same(c, wc, msg)
-            same(pyml.unique_consecutive(x, return_inverse=True)[1], torch.unique_consecutive(t, return_inverse=True)[1])
+            same(pyml.unique_consecutive(x, return_inverse=True)[1],
+                 torch.unique_consecutive(t, return_inverse=True)[1], msg)
 
 
 def test_unique_along_dim_matches_torch(rng):

@@ -103,7 +103,9 @@ template <typename T> void median_run(const LineParams& p) {
     int64_t nans = 0, first = -1;
     for (auto& it : v) if (it.k != it.k) { if (first < 0) first = it.i; nans++; }
     int64_t m = p.flag ? (int64_t)v.size() - nans : (nans ? 0 : (int64_t)v.size());
-    if (m == 0) return write_items<T>(p, {Item<K>{std::numeric_limits<K>::quiet_NaN(), std::max<int64_t>(first, 0)}}, 1, ob);
+    if (m == 0) {  // all NaN
+      return write_items<T>(p, {Item<K>{std::numeric_limits<K>::quiet_NaN(), std::max<int64_t>(first, 0)}}, 1, ob);
+    }
     std::nth_element(v.begin(), v.begin() + (m - 1) / 2, v.end(), Asc<K>());
     write_items<T>(p, {v[(m - 1) / 2]}, 1, ob);
   });

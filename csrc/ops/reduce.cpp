@@ -125,9 +125,12 @@ static Tensor sum_like(RedKind kind, const char* op, const Tensor& x0, const Opt
   return (dtype && r.dtype != *dtype) ? to_dtype(r, *dtype) : r;
 }
 
-Tensor sum(const Tensor& x, const OptDims& d, bool k, std::optional<DType> t) { return sum_like(RedKind::Sum, "sum", x, d, k, t); }
-Tensor nansum(const Tensor& x, const OptDims& d, bool k, std::optional<DType> t) { return sum_like(RedKind::NanSum, "nansum", x, d, k, t); }
-Tensor prod(const Tensor& x, const OptDims& d, bool k, std::optional<DType> t) { return sum_like(RedKind::Prod, "prod", x, d, k, t); }
+using ODType = std::optional<DType>;
+Tensor sum(const Tensor& x, const OptDims& d, bool k, ODType t) { return sum_like(RedKind::Sum, "sum", x, d, k, t); }
+Tensor nansum(const Tensor& x, const OptDims& d, bool k, ODType t) {
+  return sum_like(RedKind::NanSum, "nansum", x, d, k, t);
+}
+Tensor prod(const Tensor& x, const OptDims& d, bool k, ODType t) { return sum_like(RedKind::Prod, "prod", x, d, k, t); }
 
 static Tensor mean_like(RedKind kind, const char* op, const Tensor& x0, const OptDims& dims, bool keepdim,
                         std::optional<DType> dtype) {
@@ -141,8 +144,10 @@ static Tensor mean_like(RedKind kind, const char* op, const Tensor& x0, const Op
   return run_reduce(kind, x, m, keepdim, a);
 }
 
-Tensor mean(const Tensor& x, const OptDims& d, bool k, std::optional<DType> t) { return mean_like(RedKind::Sum, "mean", x, d, k, t); }
-Tensor nanmean(const Tensor& x, const OptDims& d, bool k, std::optional<DType> t) { return mean_like(RedKind::NanMean, "nanmean", x, d, k, t); }
+Tensor mean(const Tensor& x, const OptDims& d, bool k, ODType t) { return mean_like(RedKind::Sum, "mean", x, d, k, t); }
+Tensor nanmean(const Tensor& x, const OptDims& d, bool k, ODType t) {
+  return mean_like(RedKind::NanMean, "nanmean", x, d, k, t);
+}
 
 static Tensor extreme(RedKind kind, const char* op, const Tensor& x, const OptDims& dims, bool keepdim) {
   check_input(x, op);
@@ -167,8 +172,9 @@ static std::pair<Tensor, Tensor> arg_dim(RedKind kind, const char* op, const Ten
   return {v, idx};
 }
 
-std::pair<Tensor, Tensor> max_dim(const Tensor& x, int64_t d, bool k) { return arg_dim(RedKind::ArgMax, "max", x, d, k); }
-std::pair<Tensor, Tensor> min_dim(const Tensor& x, int64_t d, bool k) { return arg_dim(RedKind::ArgMin, "min", x, d, k); }
+using Pair = std::pair<Tensor, Tensor>;
+Pair max_dim(const Tensor& x, int64_t d, bool k) { return arg_dim(RedKind::ArgMax, "max", x, d, k); }
+Pair min_dim(const Tensor& x, int64_t d, bool k) { return arg_dim(RedKind::ArgMin, "min", x, d, k); }
 
 static Tensor arg_any(RedKind kind, const char* op, const Tensor& x, std::optional<int64_t> dim, bool keepdim) {
   if (dim) return arg_dim(kind, op, x, *dim, keepdim).second;
@@ -280,8 +286,8 @@ static Tensor sum_scan(ScanKind kind, const char* op, const Tensor& x0, int64_t 
   return (dtype && r.dtype != *dtype) ? to_dtype(r, *dtype) : r;
 }
 
-Tensor cumsum(const Tensor& x, int64_t d, std::optional<DType> t) { return sum_scan(ScanKind::CumSum, "cumsum", x, d, t); }
-Tensor cumprod(const Tensor& x, int64_t d, std::optional<DType> t) { return sum_scan(ScanKind::CumProd, "cumprod", x, d, t); }
+Tensor cumsum(const Tensor& x, int64_t d, ODType t) { return sum_scan(ScanKind::CumSum, "cumsum", x, d, t); }
+Tensor cumprod(const Tensor& x, int64_t d, ODType t) { return sum_scan(ScanKind::CumProd, "cumprod", x, d, t); }
 
 std::pair<Tensor, Tensor> cummax(const Tensor& x, int64_t dim) {
   check_input(x, "cummax");

@@ -144,7 +144,8 @@ static Triple group_rows(const Tensor& x, int64_t dim, bool sorted, bool want_in
   const int64_t *o = order.ptr<int64_t>(), *g = grp.ptr<int64_t>();
   Shape vs = rows.shape;
   vs[0] = ng;
-  Tensor vals = empty(vs, x.dtype), inv = empty({want_inv ? n : 0}, DType::Int64), cnt = full({ng}, Scalar::from_int(0), DType::Int64);
+  Tensor vals = empty(vs, x.dtype), inv = empty({want_inv ? n : 0}, DType::Int64);
+  Tensor cnt = full({ng}, Scalar::from_int(0), DType::Int64);
   int64_t* c = cnt.ptr<int64_t>();
   for (int64_t i = 0; i < n; i++) {
     if (i == 0 || g[i] != g[i - 1]) copy_(select(vals, 0, g[i]), select(rows, 0, o[i]), op);
