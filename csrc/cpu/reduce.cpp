@@ -2,15 +2,16 @@
 // of an arbitrarily strided input (never copied). Output o = finish(reduce of its slice).
 // Two strategies, chosen by memory layout:
 //  - inner: the reduced dims are innermost (smaller stride than any kept dim): each output scans
-//    its slice row by row; unit-stride float rows run per-ISA vector kernels (cpu/isa/reduce.cpp),
-//    other unit-stride rows an 8-lane accumulator loop.
-//  - outer: a kept dim is innermost: rows of the reduced range are accumulated into a vector of
-//    up to kCols outputs at once (vectorised across the contiguous kept dim).
-// Accuracy and determinism: float sums accumulate in double, in fixed blocks of kChunk elements
-// (inner) or of max(16, 8*kChunk/cols) rows (outer) combined in a fixed order (pairwise for
-// inner, sequential for outer). Block
-// boundaries depend only on shapes, so threads (over outputs, or over blocks of one output)
-// never change the result.
+//    its slice run by run; unit-stride float32/float64 runs use per-ISA vector kernels
+//    (cpu/isa/reduce.cpp), other unit-stride runs an 8-lane accumulator loop.
+//  - outer: a kept dim is innermost, or the reduction is short (< 16): rows of the reduced range
+//    are accumulated into up to kCols outputs at once, vectorised across the kept dim (per-ISA
+//    column kernels for float sums/max/min). Narrow rows (m < kCols/2 adjacent columns) are
+//    folded: k rows side by side form one row of k*m columns.
+// Accuracy and determinism: float sums accumulate in double (float32 rows as 8-vector float trees
+// added to double), in fixed blocks of kChunk elements (inner, combined pairwise) or of
+// max(16, 8*kChunk/cols) rows (outer, combined in order). Block boundaries depend only on shapes,
+// so threads (over outputs, or over blocks of one output) never change the result.
 #include <cmath>
 #include <limits>
 #include <memory>
@@ -539,10 +540,12 @@ template <typename T, ScanKind K> void scan_run(const LineParams& p) {
 void scan_cpu(ScanKind kind, const LineParams& p) {
   if (p.n == 0) return;
   switch (kind) {
-    case ScanKind::CumSum:
-      PYML_DISPATCH_NUMERIC(p.dtype, "cumsum", [&] { scan_run<scalar_t, ScanKind::CumSum>(p); }); break;
+    case ScanKind::CumSum:  // the host casts integer inputs to int64
+      if (p.dtype == DType::Int64) return scan_run<int64_t, ScanKind::CumSum>(p);
+      PYML_DISPATCH_FLOAT(p.dtype, "cumsum", [&] { scan_run<scalar_t, ScanKind::CumSum>(p); }); break;
     case ScanKind::CumProd:
-      PYML_DISPATCH_NUMERIC(p.dtype, "cumprod", [&] { scan_run<scalar_t, ScanKind::CumProd>(p); }); break;
+      if (p.dtype == DType::Int64) return scan_run<int64_t, ScanKind::CumProd>(p);
+      PYML_DISPATCH_FLOAT(p.dtype, "cumprod", [&] { scan_run<scalar_t, ScanKind::CumProd>(p); }); break;
     case ScanKind::CumMax:
       PYML_DISPATCH_ALL(p.dtype, "cummax", [&] { scan_run<scalar_t, ScanKind::CumMax>(p); }); break;
     case ScanKind::CumMin:
