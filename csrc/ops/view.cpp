@@ -46,17 +46,17 @@ static std::optional<Shape> view_strides(const Tensor& t, const Shape& shape) {
   if (t.numel() == 0) return contiguous_strides(shape);
   Shape out(shape.size());
   int64_t view_d = (int64_t)shape.size() - 1;
-  int64_t chunk = 1, tensor_numel = 1;
+  int64_t chunk = 1, tensor_numel = 1, base = t.strides.back();  // base: stride of the chunk's innermost dim
   for (int64_t d = t.dim() - 1; d >= 0; d--) {
     tensor_numel *= t.shape[d];
-    if (d == 0 || (t.shape[d - 1] != 1 && t.strides[d - 1] != tensor_numel * t.strides[d])) {
+    if (d == 0 || (t.shape[d - 1] != 1 && t.strides[d - 1] != tensor_numel * base)) {
       while (view_d >= 0 && (chunk < tensor_numel || shape[view_d] == 1)) {
-        out[view_d] = chunk * t.strides[d];
+        out[view_d] = chunk * base;
         chunk *= shape[view_d];
         view_d--;
       }
       if (chunk != tensor_numel) return std::nullopt;
-      if (d > 0) { chunk = 1; tensor_numel = 1; }
+      if (d > 0) { chunk = 1; tensor_numel = 1; base = t.strides[d - 1]; }
     }
   }
   if (view_d != -1) return std::nullopt;
