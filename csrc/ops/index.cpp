@@ -138,6 +138,13 @@ Tensor index(const Tensor& x, const std::vector<OptTensor>& indices, const char*
   return index_impl(x, indices, op, true);
 }
 
+static bool broadcasts_to(const Shape& from, const Shape& to) {
+  if (from.size() > to.size()) return false;
+  for (size_t i = 0, off = to.size() - from.size(); i < from.size(); i++)
+    if (from[i] != 1 && from[i] != to[i + off]) return false;
+  return true;
+}
+
 static void index_put_impl(const Tensor& x, const std::vector<OptTensor>& indices, const Tensor& values,
                            bool accumulate, const char* op, bool allow_negative) {
   check_cpu(x, op);
@@ -149,9 +156,8 @@ static void index_put_impl(const Tensor& x, const std::vector<OptTensor>& indice
     return;
   }
   Indexed ix = prepare_index(x, indices, op, allow_negative);
-  Shape b = broadcast_shapes(ix.shape, values.shape, op);
-  PYML_CHECK(b == ix.shape, ValueError, op, ": shape mismatch: value tensor of shape ", values.shape,
-             " cannot be broadcast to indexing result of shape ", ix.shape);
+  PYML_CHECK(broadcasts_to(values.shape, ix.shape), ValueError, op, ": shape mismatch: value tensor of shape ",
+             values.shape, " cannot be broadcast to indexing result of shape ", ix.shape);
   Tensor v = to_dtype(values, x.dtype);
   if (overlaps(x, v)) v = clone(v);
   index_put_cpu(ElemIter::make({&ix.base, &v, &ix.off}), x.dtype, accumulate);

@@ -339,13 +339,13 @@ def take_along_dim(input, indices, dim=None, *, out=None):
     _check_tensor(input, "take_along_dim")
     indices = _index_arg(indices, "take_along_dim")
     if dim is None:
-        return _out(take(input, indices.reshape(-1)), out)
+        return _out(gather(input.reshape(-1), 0, indices.reshape(-1)), out)  # torch: no negative wrap here
     if input.ndim != indices.ndim:
         raise ValueError(f"take_along_dim: input and indices should have the same number of dimensions, got "
                          f"{tuple(input.shape)} and {tuple(indices.shape)}")
     d = _int(dim, "take_along_dim", "dim") % builtins.max(input.ndim, 1)
     from .views import broadcast_shapes
-    shape = list(broadcast_shapes(input.shape, indices.shape))
+    shape = list(broadcast_shapes(*([s if i != d else 1 for i, s in enumerate(t.shape)] for t in (input, indices))))
     n = input.shape[d] if input.ndim else 1
     x = input.expand(*(shape[:d] + [n] + shape[d + 1:])) if input.ndim else input
     idx = indices.expand(*(shape[:d] + [indices.shape[d]] + shape[d + 1:])) if input.ndim else indices
