@@ -103,12 +103,16 @@ static const char* pad_mode_name(PadMode m) {
   return m == PadMode::Constant ? "constant" : m == PadMode::Reflect ? "reflect" : m == PadMode::Replicate ? "replicate" : "circular";
 }
 
-// source index along a dim of size n for output position o, with `l` elements padded on the left
-static int64_t pad_source(PadMode mode, int64_t o, int64_t l, int64_t n) {
+// Source index along a dim of size n for output position o, with `l` elements padded on the left
+// (negative: cropped). Reflect and replicate mirror/clamp at the input's own edges; circular, like
+// torch, wraps around the cropped input.
+static int64_t pad_source(PadMode mode, int64_t o, int64_t l, int64_t r, int64_t n) {
   int64_t j = o - l;
   if (mode == PadMode::Reflect) { if (j < 0) j = -j; if (j >= n) j = 2 * (n - 1) - j; return j; }
   if (mode == PadMode::Replicate) return std::min(std::max<int64_t>(j, 0), n - 1);
-  return ((j % n) + n) % n;
+  int64_t s0 = std::max<int64_t>(0, -l), m = n - s0 - std::max<int64_t>(0, -r);
+  int64_t k = (o - std::max<int64_t>(0, l)) % m;
+  return s0 + (k < 0 ? k + m : k);
 }
 
 static void check_pad_dim(PadMode mode, int64_t l, int64_t r, int64_t n, int64_t d, const Tensor& x) {
@@ -117,9 +121,11 @@ static void check_pad_dim(PadMode mode, int64_t l, int64_t r, int64_t n, int64_t
   if (mode == PadMode::Reflect)
     PYML_CHECK(l < n && r < n, ValueError, "pad: reflect padding (", l, ", ", r, ") must be less than the size ", n,
                " of dim ", d, " of input ", x.shape);
+  int64_t kept = n - std::max<int64_t>(0, -l) - std::max<int64_t>(0, -r);
   if (mode == PadMode::Circular)
-    PYML_CHECK(l <= n && r <= n, ValueError, "pad: circular padding (", l, ", ", r, ") must not exceed the size ", n,
-               " of dim ", d, " of input ", x.shape, " (it would wrap around more than once)");
+    PYML_CHECK(kept > 0 && l <= kept && r <= kept, ValueError, "pad: circular padding (", l, ", ", r,
+               ") must not exceed the size ", kept, " of dim ", d, " (after cropping) of input ", x.shape,
+               " (it would wrap around more than once)");
 }
 
 Tensor pad(const Tensor& x, const Shape& pads, PadMode mode, const Scalar& value) {
@@ -152,7 +158,7 @@ Tensor pad(const Tensor& x, const Shape& pads, PadMode mode, const Scalar& value
     int64_t d = x.dim() - 1 - i, l = pads[2 * i], r = pads[2 * i + 1], n = x.shape[d];
     if (l == 0 && r == 0) continue;
     check_pad_dim(mode, l, r, n, d, x);
-    for (int64_t o = 0; o < shape[d]; o++) maps[d].push_back(pad_source(mode, o, l, n));
+    for (int64_t o = 0; o < shape[d]; o++) maps[d].push_back(pad_source(mode, o, l, r, n));
   }
   return remap(x, shape, maps);
 }

@@ -588,9 +588,8 @@ def tensor_split(input, indices_or_sections, dim=0):
         return _pieces(input, d, sizes)
     bounds = [builtins.min(builtins.max(b + n if b < 0 else b, 0), n) for b in _ints(ios, "tensor_split", "indices")]
     out, prev = [], 0
-    for b in bounds + [n]:
-        b = builtins.max(b, prev)
-        out.append(wrap(_C.narrow(input._impl, d, prev, b - prev)))
+    for b in bounds + [n]:  # like torch, a bound below the previous one gives an empty piece
+        out.append(wrap(_C.narrow(input._impl, d, prev, builtins.max(b - prev, 0))))
         prev = b
     return tuple(out)
 
