@@ -692,3 +692,41 @@ def test_nonzero_many_chunks_and_nan(rng):
     check(pyml.nonzero(pyml.tensor(a)), np.argwhere(a))
     b = np.array([0.0, np.nan, -0.0, 1.0])
     check(pyml.nonzero(pyml.tensor(b)), np.argwhere(b))
+
+
+def test_size0_accumulate_and_scatter():
+    x = pyml.zeros(5)
+    x.index_put_((pyml.tensor([], dtype=pyml.int64),), pyml.zeros(0), accumulate=True)
+    check(x, np.zeros(5))
+    y = pyml.zeros(5, 0)
+    y.index_put_((pyml.tensor([1, 2]),), pyml.zeros(2, 0), accumulate=True)
+    assert tuple(y.shape) == (5, 0)
+    check(pyml.zeros(3, 4).index_add(0, pyml.tensor([], dtype=pyml.int64), pyml.zeros(0, 4)), np.zeros((3, 4)))
+    check(pyml.zeros(3, 4).scatter_add(0, pyml.zeros(0, 4, dtype=pyml.int64), pyml.zeros(0, 4)), np.zeros((3, 4)))
+    check(pyml.zeros(3, 0).scatter(1, pyml.zeros(3, 0, dtype=pyml.int64), 1.0), np.zeros((3, 0)))
+    check(pyml.zeros(0, 4)[pyml.zeros(0, 4, dtype=pyml.bool)], np.zeros(0))
+
+
+@pytest.fixture
+def threads4():
+    n = pyml.get_num_threads()
+    pyml.set_num_threads(4)
+    yield
+    pyml.set_num_threads(n)
+
+
+def test_parallel_paths_match_serial_reference(threads4, rng):
+    """Sizes above the kernels' grains so several threads split the work (scatter splits off-dim positions)."""
+    src, idx = rng.integers(0, 10, (4000, 64)), rng.integers(0, 100, (4000, 64))
+    r = pyml.zeros(100, 64, dtype=pyml.int64).scatter_add(0, pyml.tensor(idx), pyml.tensor(src))
+    e = np.zeros((100, 64), np.int64)
+    np.add.at(e, (idx, np.arange(64)[None, :]), src)
+    check(r, e)
+    a = rng.standard_normal((700, 300))
+    order = np.argsort(a, 1)
+    check(pyml.tensor(a).gather(1, pyml.tensor(order)), np.take_along_axis(a, order, 1))
+    m = a > 0.3
+    check(pyml.tensor(a)[pyml.tensor(m)], a[m])
+    check(pyml.where(pyml.tensor(m), pyml.tensor(a), -1.0), np.where(m, a, -1.0))
+    rows = rng.integers(-700, 700, 5000)
+    check(pyml.tensor(a)[rows, 7:9], a[rows, 7:9])

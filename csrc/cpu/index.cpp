@@ -67,6 +67,7 @@ void index_put_cpu(const ElemIter& it, DType dtype, bool accumulate) {
     return;
   }
   // duplicates must all add up: serial
+  if (it.numel == 0) return;
   PYML_DISPATCH_ALL(dtype, "index_put_", [&] { it.for_each_row(0, it.numel, accumulate_row<scalar_t>); });
 }
 
