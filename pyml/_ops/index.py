@@ -157,6 +157,8 @@ def _parse(x, key):
 def _getitem(self, key):
     if isinstance(key, builtins.int) and not isinstance(key, builtins.bool):
         return wrap(_C.select(self._impl, 0, key))
+    if isinstance(key, slice) and self.ndim:
+        return wrap(_C.slice(self._impl, 0, *_slice_args(key)))
     t, adv = _parse(self, key)
     return wrap(t if adv is None else _C.index(t, adv))
 
