@@ -71,7 +71,7 @@ void uniform_cpu(void* out, DType t, int64_t n, PhiloxState s, double from, doub
 static inline void box_muller4(const Philox4& r, float* z) {
   for (int k = 0; k < 4; k += 2) {
     // radius from a 32-bit uniform in (0, 1] (tails to 6.66 sigma), angle from 24 bits
-    float rad = (float)std::sqrt(-2.0 * std::log(((double)r.w[k] + 1.0) * 0x1.0p-32));
+    float rad = std::sqrt(-2.0f * std::log(((float)r.w[k] + 1.0f) * 0x1.0p-32f));
     float th = (float)kTwoPi * u32_to_unit(r.w[k + 1], 24);
     z[k] = rad * std::cos(th);
     z[k + 1] = rad * std::sin(th);
@@ -139,20 +139,27 @@ int64_t multinomial_blocks_per_row(int64_t K, int64_t num_samples, bool replacem
   return random_blocks(replacement ? num_samples : K, 2);
 }
 
-// draw j of a row whose blocks start at `first`
-static inline uint64_t row_draw(PhiloxState s, uint64_t first, int64_t j) {
-  return words64(philox_block(s, first + (uint64_t)(j / 2)), (int)(j % 2));
-}
+// 64-bit draw j of a stream whose blocks start at `first`; each block is computed once for its two draws.
+struct Draws {
+  PhiloxState s;
+  uint64_t first;
+  int64_t cached = -1;
+  Philox4 blk{};
+  uint64_t operator()(int64_t j) {
+    if (j / 2 != cached) { cached = j / 2; blk = philox_block(s, first + (uint64_t)cached); }
+    return words64(blk, (int)(j % 2));
+  }
+};
 
-static void multinomial_row_replace(int64_t* out, const double* w, int64_t K, int64_t ns, PhiloxState s,
-                                    uint64_t first, std::vector<double>& cdf) {
+static void multinomial_row_replace(int64_t* out, const double* w, int64_t K, int64_t ns, Draws draw,
+                                    std::vector<double>& cdf) {
   cdf.resize(K);
   std::partial_sum(w, w + K, cdf.begin());
   double total = cdf[K - 1];
   int64_t last = K - 1;
   while (w[last] == 0) last--;  // the row sum is positive, so some weight is
   for (int64_t j = 0; j < ns; j++) {
-    double x = u64_to_unit(row_draw(s, first, j)) * total;
+    double x = u64_to_unit(draw(j)) * total;
     // first category whose cdf exceeds x: never a zero-weight one (its cdf equals its predecessor's)
     int64_t idx = std::upper_bound(cdf.begin(), cdf.end(), x) - cdf.begin();
     out[j] = std::min(idx, last);
@@ -161,13 +168,13 @@ static void multinomial_row_replace(int64_t* out, const double* w, int64_t K, in
 
 // Efraimidis-Spirakis: the num_samples largest keys log(u)/w are a weighted sample without
 // replacement, in draw order. Zero weights get -inf and are ordered among themselves by u.
-static void multinomial_row_noreplace(int64_t* out, const double* w, int64_t K, int64_t ns, PhiloxState s,
-                                      uint64_t first, std::vector<std::pair<double, double>>& key,
+static void multinomial_row_noreplace(int64_t* out, const double* w, int64_t K, int64_t ns, Draws draw,
+                                      std::vector<std::pair<double, double>>& key,
                                       std::vector<int64_t>& idx) {
   key.resize(K);
   idx.resize(K);
   for (int64_t k = 0; k < K; k++) {
-    double u = (double)((row_draw(s, first, k) >> 11) + 1) * 0x1.0p-53;
+    double u = (double)((draw(k) >> 11) + 1) * 0x1.0p-53;
     key[k] = {w[k] > 0 ? std::log(u) / w[k] : -std::numeric_limits<double>::infinity(), u};
     idx[k] = k;
   }
@@ -186,16 +193,18 @@ void multinomial_cpu(int64_t* out, const double* w, int64_t rows, int64_t K, int
     std::vector<std::pair<double, double>> key;
     std::vector<int64_t> idx;
     for (int64_t r = r0; r < r1; r++) {
-      if (replacement) multinomial_row_replace(out + r * ns, w + r * K, K, ns, s, r * bpr, cdf);
-      else multinomial_row_noreplace(out + r * ns, w + r * K, K, ns, s, r * bpr, key, idx);
+      Draws draw{s, r * bpr};
+      if (replacement) multinomial_row_replace(out + r * ns, w + r * K, K, ns, draw, cdf);
+      else multinomial_row_noreplace(out + r * ns, w + r * K, K, ns, draw, key, idx);
     }
   });
 }
 
 void randperm_cpu(int64_t* out, int64_t n, PhiloxState s) {
   for (int64_t i = 0; i < n; i++) out[i] = i;
+  Draws draw{s, 0};
   for (int64_t i = n - 1; i > 0; i--) {
-    int64_t j = (int64_t)scale64(row_draw(s, 0, i), (uint64_t)i + 1);
+    int64_t j = (int64_t)scale64(draw(i), (uint64_t)i + 1);
     std::swap(out[i], out[j]);
   }
 }
