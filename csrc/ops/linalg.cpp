@@ -174,8 +174,12 @@ Tensor dot(const Tensor& a, const Tensor& b) {
 }
 
 static void check_input(const Tensor& input, const Shape& out, const char* op) {
-  Shape s = broadcast_shapes(input.shape, out, op);
-  PYML_CHECK(s == out, ValueError, op, ": input of shape ", input.shape,
+  bool ok = input.dim() <= (int64_t)out.size();
+  for (int64_t i = 1; ok && i <= input.dim(); i++) {
+    int64_t s = input.shape[input.dim() - i];
+    ok = s == 1 || s == out[out.size() - i];
+  }
+  PYML_CHECK(ok, ValueError, op, ": input of shape ", input.shape,
              " must broadcast to the product's shape ", out);
 }
 
