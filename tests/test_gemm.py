@@ -60,7 +60,8 @@ def test_k_zero(rng, dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("m,n,k", [(97, 65, 130), (5, 7, 3), (1, 300, 64), (300, 1, 64), (33, 1025, 1)])
+@pytest.mark.parametrize("m,n,k", [(97, 65, 130), (5, 7, 3), (1, 300, 64), (300, 1, 64), (33, 1025, 1),
+                                   (4100, 1, 3), (1, 4100, 3)])
 def test_any_strides(rng, dtype, m, n, k):
     base = rng.uniform(-1, 1, (3 * m + 3, 3 * k + 3)).astype(dtype)
     a_views = [rng.uniform(-1, 1, (k, m)).astype(dtype).T, base[1::3, 2::3][:m, :k],
