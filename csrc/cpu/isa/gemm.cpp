@@ -1,13 +1,10 @@
-// GEMM C = alpha*A@B + beta*C for float32/float64, compiled once per ISA.
-// A: (M, K) strides (rsa, csa); B: (K, N) strides (rsb, csb); C: (M, N) strides (rsc, csc); any
-// strides, so A.T / B.T are read in place by the packing and never copied.
-// Threads split C into independent blocks of whole tiles (rows, or columns when C is wide) and
-// each runs the serial blocked GEMM on its block with private packing buffers: no barriers, so
-// on a shared machine a descheduled thread delays only its own block (each thread packing all
-// of B costs ~3% at 1024). Serial loops (BLIS): NC-column panels of B x KC-deep slices packed
-// into NR-wide slivers, MC-row blocks of A packed into MR-tall slivers, zero-padded so no size
-// needs to divide a tile, then an MR x NR register micro-kernel written with GCC vector
-// extensions (width = the ISA's vector register). N == 1 or M == 1 take a GEMV path instead.
+// GEMM C = alpha*A@B + beta*C for float32/float64, compiled once per ISA. A: (M, K), B: (K, N),
+// C: (M, N), each with any strides (A.T / B.T are read in place by the packing, never copied).
+// Threads split C into blocks of whole tiles and each runs the serial BLIS loops on its block
+// with private packing buffers: no barriers, so on a shared machine a descheduled thread delays
+// only its own block. BLIS loops: B panels (KC x NC) packed in NR-wide slivers, A blocks (MC x KC)
+// in MR-tall slivers, zero-padded so no size must divide a tile, then an MR x NR register
+// micro-kernel in GCC vector extensions. N == 1 or M == 1 take a GEMV path (no padding to a tile).
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
