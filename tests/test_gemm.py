@@ -9,6 +9,9 @@ import pytest
 import pyml
 from pyml import _C
 
+# read-only NumPy views (broadcast_to) are shared on purpose to test stride-0 operands
+pytestmark = pytest.mark.filterwarnings("ignore:from_numpy. the given NumPy array is not writable")
+
 SIZES = (1, 7, 97, 1023, 1025)
 # every (M, N, K) over SIZES that stays cheap (at most ~15 MFLOP), plus one large square-ish case
 COMBOS = [c for c in itertools.product(SIZES, repeat=3) if c[0] * c[1] * c[2] <= 1025 * 1025 * 7] + [(1025, 1023, 97)]

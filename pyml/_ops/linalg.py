@@ -152,39 +152,8 @@ def _prod(xs):
     return p
 
 
-def _view_strides(shape, strides, new):
-    """Strides that view (shape, strides) as `new` without a copy, or None (PyTorch's computeStride)."""
-    if _prod(shape) == 0 or not shape:
-        return _contiguous_strides(new)
-    out, vd, chunk, numel, base = [0] * len(new), len(new) - 1, 1, 1, strides[-1]
-    for d in range(len(shape) - 1, -1, -1):
-        numel *= shape[d]
-        if d == 0 or (shape[d - 1] != 1 and strides[d - 1] != numel * base):
-            while vd >= 0 and (chunk < numel or new[vd] == 1):
-                out[vd] = chunk * base
-                chunk *= new[vd]
-                vd -= 1
-            if chunk != numel:
-                return None
-            if d > 0:
-                chunk, numel, base = 1, 1, strides[d - 1]
-    return out if vd == -1 else None
-
-
-def _contiguous_strides(shape):
-    st, acc = [0] * len(shape), 1
-    for i in range(len(shape) - 1, -1, -1):
-        st[i], acc = acc, acc * builtins.max(shape[i], 1)
-    return st
-
-
 def _reshape(x, shape):
-    # A view when the strides allow one, else a contiguous copy (kept local to this module).
-    shape = [builtins.int(s) for s in shape]
-    st = _view_strides(list(x.shape), list(x.stride()), shape)
-    if st is None:
-        x, st = x.contiguous(), _contiguous_strides(shape)
-    return wrap(_C.as_strided(x._impl, shape, st, x.storage_offset()))
+    return x.reshape([builtins.int(v) for v in shape])
 
 
 # ---------------------------------------------------------------------------- einsum
