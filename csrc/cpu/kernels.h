@@ -25,6 +25,8 @@ inline bool unary_returns_bool(UnaryOp op) { return op >= UnaryOp::IsNan && op <
 // Reduction op codes for the contiguous inner-loop kernels.
 enum class ReduceOp : int { Sum, Prod, Max, Min, Count };
 
+struct LineParams;  // ops/reduce.h
+
 struct GemmArgs {  // C = alpha * A @ B + beta * C; any strides (in elements), A: MxK, B: KxN
   int64_t M, N, K;
   const void* A; int64_t rsa, csa;
@@ -41,6 +43,9 @@ struct KernelTable {
   LoopFn binary[(int)BinaryOp::Count][kNumDTypes] = {};
   void (*sgemm)(const GemmArgs&) = nullptr;
   void (*dgemm)(const GemmArgs&) = nullptr;
+  void (*softmax)(const LineParams&) = nullptr;  // fused softmax/log_softmax (cpu/isa/reduce.cpp)
+  void (*reduce_row[8][kNumDTypes])(const void* x, int64_t n, double c, void* acc) = {};  // RowKind, ops/reduce.h
+  void (*reduce_cols[8][kNumDTypes])(const void* x, int64_t s0, int64_t nr, int64_t w, void* acc) = {};
 };
 
 const KernelTable& kernels();        // the table chosen at import

@@ -1,0 +1,315 @@
+// Host entries of reductions, scans and softmax: argument checks, PyTorch's dtype rules, kernel
+// geometry (ReduceParams / LineParams) and allocation. Outputs are contiguous; inputs are read in
+// place whatever their strides, except where a dtype= argument asks for a cast first.
+#include <algorithm>
+#include <cmath>
+#include "ops/reduce.h"
+
+namespace pyml {
+
+static void check_input(const Tensor& t, const char* op) {
+  PYML_CHECK(t.device().is_cpu(), RuntimeError, op, ": not implemented for device ", t.device().str(),
+             " yet (only cpu), got a tensor on ", t.device().str());
+  PYML_CHECK(t.dim() <= kMaxReduceDims, ValueError, op, ": at most ", kMaxReduceDims,
+             " dims are supported, got ", t.dim());
+}
+
+static void check_float(const Tensor& t, const char* op) {
+  PYML_CHECK(is_floating(t.dtype), TypeError, op, ": expected a floating point input (or pass dtype=), got ",
+             dtype_name(t.dtype));
+}
+
+DimIter make_dim_iter(const Shape& size, const Shape& sa, const Shape& sb) {
+  std::vector<size_t> ord;
+  for (size_t i = 0; i < size.size(); i++)
+    if (size[i] != 1) ord.push_back(i);
+  std::stable_sort(ord.begin(), ord.end(), [&](size_t a, size_t b) {
+    return std::abs(sa[a]) != std::abs(sa[b]) ? std::abs(sa[a]) < std::abs(sa[b]) : std::abs(sb[a]) < std::abs(sb[b]);
+  });
+  DimIter it;
+  for (size_t i : ord) {
+    if (!it.size.empty() && it.sa.back() * it.size.back() == sa[i] && it.sb.back() * it.size.back() == sb[i]) {
+      it.size.back() *= size[i];
+      continue;
+    }
+    it.size.push_back(size[i]); it.sa.push_back(sa[i]); it.sb.push_back(sb[i]);
+  }
+  return it;
+}
+
+// ------------------------------------------------------------------------- reductions
+using Mask = std::vector<bool>;
+
+// dims -> mask over x's dims; None or an empty list reduces every dim (PyTorch's rule)
+static Mask reduce_mask(const Tensor& x, const OptDims& dims, const char* op) {
+  int64_t nd = x.dim();
+  Mask m(nd, !dims || dims->empty());
+  std::vector<bool> seen(std::max<int64_t>(nd, 1), false);
+  if (dims)
+    for (int64_t d : *dims) {
+      int64_t w = wrap_dim(d, nd, op);
+      PYML_CHECK(!seen[w], RuntimeError, op, ": dim ", w, " appears multiple times in the list of dims, got dims ",
+                 *dims);
+      seen[w] = true;
+      if (nd) m[w] = true;
+    }
+  return m;
+}
+
+static int64_t reduced_numel(const Tensor& x, const Mask& m) {
+  int64_t n = 1;
+  for (int64_t d = 0; d < x.dim(); d++) if (m[d]) n *= x.shape[d];
+  return n;
+}
+
+// max/min-like ops have no identity: every reduced dim must be non-empty
+static void check_nonempty(const Tensor& x, const Mask& m, bool dims_given, const char* op) {
+  if (x.numel() != 0) return;
+  PYML_CHECK(dims_given && x.dim() > 0, RuntimeError, op,
+             ": expected reduction dim to be specified for input.numel() == 0; specify the reduction dim with "
+             "the 'dim' argument, got input of shape ", x.shape);
+  for (int64_t d = 0; d < x.dim(); d++)
+    PYML_CHECK(!(m[d] && x.shape[d] == 0), IndexError, op, ": expected reduction dim ", d,
+               " to have non-zero size, got input of shape ", x.shape);
+}
+
+static DType natural_dtype(RedKind k, DType t) {
+  switch (k) {
+    case RedKind::Sum: case RedKind::Prod: return is_floating(t) ? t : DType::Int64;
+    case RedKind::All: case RedKind::Any: return DType::Bool;
+    case RedKind::CountNonzero: return DType::Int64;
+    default: return t;
+  }
+}
+
+struct RedArgs {
+  double scale = 1, p = 2;
+  const Tensor* aux = nullptr;  // float64, contiguous, output shape
+  Tensor* idx = nullptr;        // receives int64 indices (ArgMax/ArgMin)
+};
+
+// Runs the kernel; returns the (keepdim-shaped) output in the kernel's natural dtype.
+static Tensor run_reduce(RedKind kind, const Tensor& x, const Mask& m, bool keepdim, const RedArgs& a = {}) {
+  Shape ks, kin, rs, rin, keep;
+  for (int64_t d = 0; d < x.dim(); d++) {
+    if (m[d]) { rs.push_back(x.shape[d]); rin.push_back(x.strides[d]); keep.push_back(1); }
+    else { ks.push_back(x.shape[d]); kin.push_back(x.strides[d]); keep.push_back(x.shape[d]); }
+  }
+  ReduceParams p;
+  p.kind = kind; p.dtype = x.dtype; p.in = x.data(); p.scale = a.scale; p.p = a.p;
+  p.kept = make_dim_iter(ks, kin, contiguous_strides(ks));
+  p.red = make_dim_iter(rs, rin, rin);
+  if (p.red.size.empty()) p.red = DimIter{{1}, {0}, {0}};
+  p.nout = shape_numel(ks); p.nred = shape_numel(rs);
+  Tensor out = empty(ks, natural_dtype(kind, x.dtype));
+  p.out = out.data();
+  if (a.idx) { *a.idx = empty(ks, DType::Int64); p.out2 = a.idx->ptr<int64_t>(); }
+  if (a.aux) p.aux = a.aux->ptr<double>();
+  reduce_cpu(p);
+  if (keepdim) {
+    out = reshape(out, keep);
+    if (a.idx) *a.idx = reshape(*a.idx, keep);
+  }
+  return out;
+}
+
+static Tensor cast_if(const Tensor& x, std::optional<DType> dtype) { return dtype ? to_dtype(x, *dtype) : x; }
+
+static Tensor sum_like(RedKind kind, const char* op, const Tensor& x0, const OptDims& dims, bool keepdim,
+                       std::optional<DType> dtype) {
+  check_input(x0, op);
+  Tensor x = cast_if(x0, dtype);
+  Mask m = reduce_mask(x, dims, op);
+  if (kind == RedKind::NanSum && !is_floating(x.dtype)) kind = RedKind::Sum;
+  Tensor r = run_reduce(kind, x, m, keepdim);
+  return (dtype && r.dtype != *dtype) ? to_dtype(r, *dtype) : r;
+}
+
+Tensor sum(const Tensor& x, const OptDims& d, bool k, std::optional<DType> t) { return sum_like(RedKind::Sum, "sum", x, d, k, t); }
+Tensor nansum(const Tensor& x, const OptDims& d, bool k, std::optional<DType> t) { return sum_like(RedKind::NanSum, "nansum", x, d, k, t); }
+Tensor prod(const Tensor& x, const OptDims& d, bool k, std::optional<DType> t) { return sum_like(RedKind::Prod, "prod", x, d, k, t); }
+
+static Tensor mean_like(RedKind kind, const char* op, const Tensor& x0, const OptDims& dims, bool keepdim,
+                        std::optional<DType> dtype) {
+  check_input(x0, op);
+  Tensor x = cast_if(x0, dtype);
+  PYML_CHECK(is_floating(x.dtype), TypeError, op, ": could not infer output dtype; the input dtype must be "
+             "floating point (or pass dtype=), got ", dtype_name(x.dtype));
+  Mask m = reduce_mask(x, dims, op);
+  RedArgs a;
+  a.scale = 1.0 / double(reduced_numel(x, m));
+  return run_reduce(kind, x, m, keepdim, a);
+}
+
+Tensor mean(const Tensor& x, const OptDims& d, bool k, std::optional<DType> t) { return mean_like(RedKind::Sum, "mean", x, d, k, t); }
+Tensor nanmean(const Tensor& x, const OptDims& d, bool k, std::optional<DType> t) { return mean_like(RedKind::NanMean, "nanmean", x, d, k, t); }
+
+static Tensor extreme(RedKind kind, const char* op, const Tensor& x, const OptDims& dims, bool keepdim) {
+  check_input(x, op);
+  Mask m = reduce_mask(x, dims, op);
+  check_nonempty(x, m, dims && !dims->empty(), op);
+  return run_reduce(kind, x, m, keepdim);
+}
+
+Tensor amax(const Tensor& x, const OptDims& d, bool k) { return extreme(RedKind::Max, "amax", x, d, k); }
+Tensor amin(const Tensor& x, const OptDims& d, bool k) { return extreme(RedKind::Min, "amin", x, d, k); }
+Tensor max_all(const Tensor& x) { return extreme(RedKind::Max, "max", x, std::nullopt, false); }
+Tensor min_all(const Tensor& x) { return extreme(RedKind::Min, "min", x, std::nullopt, false); }
+
+static std::pair<Tensor, Tensor> arg_dim(RedKind kind, const char* op, const Tensor& x, int64_t dim, bool keepdim) {
+  check_input(x, op);
+  Mask m = reduce_mask(x, Shape{dim}, op);
+  check_nonempty(x, m, true, op);
+  Tensor idx;
+  RedArgs a;
+  a.idx = &idx;
+  Tensor v = run_reduce(kind, x, m, keepdim, a);
+  return {v, idx};
+}
+
+std::pair<Tensor, Tensor> max_dim(const Tensor& x, int64_t d, bool k) { return arg_dim(RedKind::ArgMax, "max", x, d, k); }
+std::pair<Tensor, Tensor> min_dim(const Tensor& x, int64_t d, bool k) { return arg_dim(RedKind::ArgMin, "min", x, d, k); }
+
+static Tensor arg_any(RedKind kind, const char* op, const Tensor& x, std::optional<int64_t> dim, bool keepdim) {
+  if (dim) return arg_dim(kind, op, x, *dim, keepdim).second;
+  check_input(x, op);
+  PYML_CHECK(x.numel() != 0, RuntimeError, op, ": expected reduction dim to be specified for input.numel() == 0, "
+             "got input of shape ", x.shape);
+  Tensor idx = arg_dim(kind, op, reshape(x, {-1}), 0, false).second;
+  return keepdim ? reshape(idx, Shape(x.dim(), 1)) : idx;
+}
+
+Tensor argmax(const Tensor& x, std::optional<int64_t> d, bool k) { return arg_any(RedKind::ArgMax, "argmax", x, d, k); }
+Tensor argmin(const Tensor& x, std::optional<int64_t> d, bool k) { return arg_any(RedKind::ArgMin, "argmin", x, d, k); }
+
+static Tensor logic(RedKind kind, const char* op, const Tensor& x, const OptDims& dims, bool keepdim) {
+  check_input(x, op);
+  Tensor r = run_reduce(kind, x, reduce_mask(x, dims, op), keepdim);
+  return x.dtype == DType::UInt8 ? to_dtype(r, DType::UInt8) : r;  // PyTorch keeps uint8
+}
+
+Tensor all(const Tensor& x, const OptDims& d, bool k) { return logic(RedKind::All, "all", x, d, k); }
+Tensor any(const Tensor& x, const OptDims& d, bool k) { return logic(RedKind::Any, "any", x, d, k); }
+
+Tensor count_nonzero(const Tensor& x, const OptDims& dims) {
+  check_input(x, "count_nonzero");
+  return run_reduce(RedKind::CountNonzero, x, reduce_mask(x, dims, "count_nonzero"), false);
+}
+
+// Two passes: the mean, then squared deviations from it (exact even if the mean is rounded).
+std::pair<Tensor, Tensor> var_mean(const Tensor& x, const OptDims& dims, double correction, bool keepdim,
+                                   bool take_sqrt, const char* op) {
+  check_input(x, op);
+  PYML_CHECK(is_floating(x.dtype), TypeError, op, ": only floating point dtypes are supported, got ",
+             dtype_name(x.dtype));
+  Mask m = reduce_mask(x, dims, op);
+  int64_t n = reduced_numel(x, m);
+  RedArgs a;
+  a.scale = 1.0 / double(n);
+  Tensor mu = run_reduce(RedKind::Sum, x, m, false, a);
+  Tensor aux = to_dtype(mu, DType::Float64);
+  a.aux = &aux;
+  a.scale = 1.0 / std::max(0.0, double(n) - correction);
+  Tensor v = run_reduce(RedKind::SqDev, x, m, keepdim, a);
+  if (take_sqrt) v = unary(UnaryOp::Sqrt, v);
+  if (keepdim) mu = reshape(mu, v.shape);
+  return {v, mu};
+}
+
+Tensor logsumexp(const Tensor& x0, const OptDims& dims, bool keepdim) {
+  check_input(x0, "logsumexp");
+  Tensor x = is_floating(x0.dtype) ? x0 : to_dtype(x0, default_dtype());
+  Mask m = reduce_mask(x, dims, "logsumexp");
+  RedArgs a;
+  Tensor aux = empty({0}, DType::Float64);
+  if (reduced_numel(x, m) > 0) {
+    aux = to_dtype(run_reduce(RedKind::Max, x, m, false), DType::Float64, true);
+    double* c = aux.ptr<double>();
+    for (int64_t i = 0, n = aux.numel(); i < n; i++) c[i] = std::isinf(c[i]) ? 0.0 : c[i];
+    a.aux = &aux;
+  }
+  return run_reduce(RedKind::SumExp, x, m, keepdim, a);  // empty slices: log(0) = -inf
+}
+
+Tensor norm(const Tensor& x0, double p, const OptDims& dims, bool keepdim, std::optional<DType> dtype) {
+  check_input(x0, "norm");
+  Tensor x = cast_if(x0, dtype);
+  PYML_CHECK(is_floating(x.dtype), TypeError, "norm: expected a floating point input (or pass dtype=), got ",
+             dtype_name(x.dtype));
+  RedKind k = std::isinf(p) ? (p > 0 ? RedKind::NormMax : RedKind::NormMin)
+              : p == 0 ? RedKind::NormZero : p == 1 ? RedKind::NormAbs : p == 2 ? RedKind::NormSq : RedKind::NormPow;
+  Mask m = reduce_mask(x, dims, "norm");
+  if (k == RedKind::NormMin) check_nonempty(x, m, dims && !dims->empty(), "norm");
+  RedArgs a;
+  a.p = p;
+  return run_reduce(k, x, m, keepdim, a);
+}
+
+// ------------------------------------------------------------------------- scans and softmax
+// Lines of x along `dim`; outputs contiguous with x's shape (out_strides per dim of x).
+static LineParams line_params(const Tensor& x, int64_t dim, const Shape& out_strides) {
+  LineParams p;
+  p.dtype = x.dtype; p.in = x.data();
+  Shape ls, li, lo;
+  for (int64_t d = 0; d < x.dim(); d++) {
+    if (d == dim) continue;
+    ls.push_back(x.shape[d]); li.push_back(x.strides[d]); lo.push_back(out_strides[d]);
+  }
+  p.lines = make_dim_iter(ls, li, lo);
+  p.n = x.dim() ? x.shape[dim] : 1;
+  p.sin = x.dim() ? x.strides[dim] : 0;
+  p.sout = x.dim() ? out_strides[dim] : 0;
+  return p;
+}
+
+static std::pair<Tensor, Tensor> scan(ScanKind kind, const char* op, const Tensor& x, int64_t dim, bool with_idx) {
+  dim = wrap_dim(dim, x.dim(), op);
+  Tensor out = empty(x.shape, x.dtype), idx;
+  LineParams p = line_params(x, dim, contiguous_strides(x.shape));
+  p.out = out.data();
+  if (with_idx) { idx = empty(x.shape, DType::Int64); p.idx = idx.ptr<int64_t>(); }
+  if (x.numel()) scan_cpu(kind, p);
+  return {out, idx};
+}
+
+static Tensor sum_scan(ScanKind kind, const char* op, const Tensor& x0, int64_t dim, std::optional<DType> dtype) {
+  check_input(x0, op);
+  Tensor x = dtype ? to_dtype(x0, *dtype) : x0;
+  if (!is_floating(x.dtype) && x.dtype != DType::Int64) x = to_dtype(x, DType::Int64);
+  Tensor r = scan(kind, op, x, dim, false).first;
+  return (dtype && r.dtype != *dtype) ? to_dtype(r, *dtype) : r;
+}
+
+Tensor cumsum(const Tensor& x, int64_t d, std::optional<DType> t) { return sum_scan(ScanKind::CumSum, "cumsum", x, d, t); }
+Tensor cumprod(const Tensor& x, int64_t d, std::optional<DType> t) { return sum_scan(ScanKind::CumProd, "cumprod", x, d, t); }
+
+std::pair<Tensor, Tensor> cummax(const Tensor& x, int64_t dim) {
+  check_input(x, "cummax");
+  return scan(ScanKind::CumMax, "cummax", x, dim, true);
+}
+std::pair<Tensor, Tensor> cummin(const Tensor& x, int64_t dim) {
+  check_input(x, "cummin");
+  return scan(ScanKind::CumMin, "cummin", x, dim, true);
+}
+
+Tensor logcumsumexp(const Tensor& x, int64_t dim) {
+  check_input(x, "logcumsumexp");
+  check_float(x, "logcumsumexp");
+  return scan(ScanKind::LogCumSumExp, "logcumsumexp", x, dim, false).first;
+}
+
+Tensor softmax(const Tensor& x0, int64_t dim, std::optional<DType> dtype, bool log) {
+  const char* op = log ? "log_softmax" : "softmax";
+  check_input(x0, op);
+  Tensor x = cast_if(x0, dtype);
+  check_float(x, op);
+  dim = wrap_dim(dim, x.dim(), op);
+  Tensor out = empty(x.shape, x.dtype);
+  LineParams p = line_params(x, dim, contiguous_strides(x.shape));
+  p.out = out.data();
+  p.flag = log;
+  if (x.numel()) softmax_cpu(p);
+  return out;
+}
+
+}  // namespace pyml
