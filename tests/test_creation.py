@@ -13,6 +13,7 @@ def as_np(t):
     if isinstance(t, torch.Tensor):
         t = t.detach()
         return t.numpy() if t.dtype == torch.bool else (t.double() if t.is_floating_point() else t.long()).numpy()
+    t = t.detach()
     return t.numpy() if t.dtype is pyml.bool else (t.double() if t.dtype.is_floating_point else t.long()).numpy()
 
 

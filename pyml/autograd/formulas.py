@@ -336,3 +336,76 @@ def _install_elementwise():
 
 
 _install_elementwise()
+
+
+# ------------------------------------------------------------------------------------------ core ops
+def _clamp_f(ctx, g):
+    x = ctx.inputs[0]
+    A = ctx.args
+    lo, hi = A.get("min"), A.get("max")
+    keep = pyml.ones_like(x, dtype=pyml.bool)
+    if lo is not None:
+        keep = keep & (x >= lo)
+    if hi is not None:
+        keep = keep & (x <= hi)
+    gx = _fit(pyml.where(keep, g, pyml.zeros_like(g)), ctx.in_meta[0])
+    out = [gx]
+    for name, k in (("min", 1), ("max", 2)):
+        b = A.get(name)
+        if isinstance(b, Tensor) and ctx.in_meta[k] is not None:
+            sel = (x < b) if name == "min" else (x > b)
+            out.append(_fit(pyml.where(sel, g, pyml.zeros_like(g)), ctx.in_meta[k]))
+        else:
+            out.append(None)
+    return tuple(out)
+
+
+def _to_f(ctx, g):
+    meta = ctx.in_meta[0]
+    return (g.to(meta[2], meta[1]),)
+
+
+def _identity_f(ctx, g):
+    return (g,)
+
+
+def _copy_f(ctx, g):
+    return (g * 0, _fit(g, ctx.in_meta[1]) if ctx.in_meta[1] is not None else None)
+
+
+def _fill_f(ctx, g):
+    return (g * 0,)
+
+
+def _inplace_method(name, formula, raw):
+    def method(self, *args, **kwargs):
+        others = tuple(a for a in args if isinstance(a, Tensor))
+        before = before_inplace(self, others)
+        raw(self, *args, **kwargs)
+        if before is not None and self.dtype.is_floating_point:
+            src = others[0] if others else None
+            _inplace(self, name, formula, [before, src], None, save_out=False)
+        return self
+    method.__name__ = raw.__name__
+    method._pyml_ag = True
+    return method
+
+
+def install_core():
+    from .._ops import elementwise as E, views as V
+    from .wrap import differentiable
+    for n in ("clamp", "clip", "clamp_min", "clamp_max"):
+        differentiable(E, n, _clamp_f, tensors=("input", "min", "max"), method=False)
+    Tensor.to = differentiable_method("to", Tensor.to, _to_f)
+    differentiable(V, "clone", _identity_f, save_inputs=False)
+    Tensor.contiguous = differentiable_method("contiguous", Tensor.contiguous, _identity_f)
+    Tensor.copy_ = _inplace_method("CopyBackward", _copy_f, Tensor.copy_)
+    Tensor.fill_ = _inplace_method("FillBackward", _fill_f, Tensor.fill_)
+    Tensor.zero_ = _inplace_method("ZeroBackward", _fill_f, Tensor.zero_)
+
+
+def differentiable_method(name, raw, formula):
+    from .wrap import make_wrapper
+    import inspect
+    first = next(iter(inspect.signature(raw).parameters))
+    return make_wrapper(name, raw, formula, (first,), save_inputs=False)
