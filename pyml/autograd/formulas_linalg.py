@@ -3,6 +3,7 @@ composites of recorded ops and need no formula of their own."""
 import pyml
 from .formulas import sum_to, _cast, _fit
 from .wrap import differentiable
+from . import grad_mode
 
 
 def _matmul_grads(g, a, b, need_a, need_b):
@@ -42,16 +43,47 @@ def _outer_f(ctx, g):
     return (_cast(pyml.mv(g, b), ctx.in_meta[0]), _cast(pyml.mv(g.T, a), ctx.in_meta[1]))
 
 
+def _as_method(name, w):
+    """Tensor.<name>: the recorded function with self first (the engine's methods are lambdas taking
+    *args, which the wrapper could not bind to parameter names)."""
+    def method(self, *args, **kwargs):
+        return w(self, *args, **kwargs)
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = w.__doc__
+    method._pyml_ag = True
+    return method
+
+
+def _as_inplace(name, w):
+    """Tensor.addmm_ and friends: self.copy_(op(self, ...)). The op reads a recorded copy of self, so
+    the tensor saved for its backward is not the one the copy_ then overwrites."""
+    from .._tensor import Tensor
+
+    def method(self, *args, **kwargs):
+        tracked = grad_mode.is_grad_enabled() and (self.requires_grad or any(
+            isinstance(a, Tensor) and a.requires_grad for a in list(args) + list(kwargs.values())))
+        return self.copy_(w(self.clone() if tracked else self, *args, **kwargs))
+    method.__name__ = method.__qualname__ = name
+    method._pyml_ag = True
+    return method
+
+
+_TABLE = (("matmul", _matmul_f, ("input", "other")), ("mm", _matmul_f, ("input", "mat2")),
+          ("bmm", _matmul_f, ("input", "mat2")), ("mv", _matmul_f, ("input", "vec")),
+          ("dot", _matmul_f, ("input", "tensor")), ("vdot", _matmul_f, ("input", "other")),
+          ("outer", _outer_f, ("input", "vec2")), ("addmm", _addmm_f, ("input", "mat1", "mat2")),
+          ("baddbmm", _addmm_f, ("input", "batch1", "batch2")), ("addmv", _addmm_f, ("input", "mat", "vec")))
+
+
 def install():
     from .._ops import linalg as L
-    D = differentiable
-    D(L, "matmul", _matmul_f, tensors=("input", "other"))
-    D(L, "mm", _matmul_f, tensors=("input", "mat2"))
-    D(L, "bmm", _matmul_f, tensors=("input", "mat2"))
-    D(L, "mv", _matmul_f, tensors=("input", "vec"))
-    D(L, "dot", _matmul_f, tensors=("input", "tensor"))
-    D(L, "vdot", _matmul_f, tensors=("input", "other"))
-    D(L, "outer", _outer_f, tensors=("input", "vec2"))
-    D(L, "addmm", _addmm_f, tensors=("input", "mat1", "mat2"))
-    D(L, "baddbmm", _addmm_f, tensors=("input", "batch1", "batch2"))
-    D(L, "addmv", _addmm_f, tensors=("input", "mat", "vec"))
+    from .._tensor import Tensor
+    for name, formula, tensors in _TABLE:
+        w = differentiable(L, name, formula, tensors=tensors, method=False)
+        setattr(Tensor, name, _as_method(name, w))
+        if name in ("addmm", "baddbmm", "addmv"):
+            setattr(Tensor, name + "_", _as_inplace(name + "_", w))
+    # ger is outer's alias
+    L.ger = L.outer
+    pyml.ger = L.outer
+    Tensor.ger = _as_method("ger", L.outer)

@@ -123,7 +123,7 @@ class SavedTensor:
         # outputs are saved without their grad_fn (that would be a cycle) and re-linked on unpack
         self.tensor = t.detach() if is_output else t
         if is_output:
-            self.tensor.requires_grad = t.requires_grad
+            self.tensor.requires_grad = t.requires_grad or t.dtype.is_floating_point  # record() sets it later
         self.version = t._impl.version
         self.is_output = is_output
         self.node_name = node_name
