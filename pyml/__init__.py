@@ -19,6 +19,9 @@ from ._ops.linalg import *  # noqa: F401,F403
 from ._ops.random import *  # noqa: F401,F403
 from ._ops.interop import *  # noqa: F401,F403
 from . import cuda
+from . import autograd
+from .autograd import no_grad, enable_grad, set_grad_enabled, inference_mode, is_grad_enabled
+from . import nn, func
 
 bool = _dtype.bool_
 half, float, double = float16, float32, float64

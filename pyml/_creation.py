@@ -1,13 +1,23 @@
-"""Creation functions: tensor, as_tensor, from_numpy, empty/zeros/ones/full, arange, linspace, eye, *_like."""
+"""Creation functions: tensor, as_tensor, from_numpy, empty/zeros/ones/full, arange, linspace, eye, *_like.
+
+Host data (nested Python sequences, NumPy arrays) is turned into a NumPy array of the right values on
+the host and handed to the engine; arange/linspace/logspace compute their values the way PyTorch's
+CPU kernels do (integer dtypes truncate the bounds first, float32 steps in float32) so that lengths,
+endpoints and values match torch.
+"""
 import builtins
 import math
+import warnings
 
 import numpy as np
 
 from . import _C
 from . import _dtype as D
 from ._device import to_device
-from ._tensor import Tensor, wrap, to_np_shape, _default_dtype, need_tensor
+from ._tensor import Tensor, wrap, to_np_shape, _default_dtype
+
+_SEQ = (list, tuple, range)
+_NUM = (builtins.bool, int, float, np.bool_, np.integer, np.floating)
 
 
 def _resolve(dtype, device, op):
@@ -15,38 +25,68 @@ def _resolve(dtype, device, op):
     return dt, to_device(device)
 
 
-def _infer_dtype(data):
-    """dtype for Python data: bools -> bool, ints -> int64, any float -> default dtype."""
-    kinds = set()
+def _np_dtype(npdt, op):
+    """pyml dtype of a NumPy dtype, with a clear error naming the op."""
+    try:
+        return D.from_numpy_dtype(np.dtype(npdt).newbyteorder("="))
+    except TypeError:
+        raise TypeError(f"{op}: can't convert NumPy dtype {np.dtype(npdt)}; supported: bool, uint8, int8, int16, "
+                        "int32, int64, float16, float32, float64") from None
+
+
+def _promote(a, b):
+    return b if a is None else D.BY_CODE[_C.promote_types(a._code, b._code)]
+
+
+def _infer_dtype(data, op="tensor"):
+    """PyTorch's inference: bools -> bool, ints -> int64, floats -> the default dtype; NumPy scalars and
+    tensors bring their own dtype; the items' dtypes promote."""
+    out = None
 
     def walk(x):
+        nonlocal out
         if isinstance(x, Tensor):
-            kinds.add(x.dtype)
-        elif isinstance(x, (list, tuple)):
+            out = _promote(out, x.dtype)
+        elif isinstance(x, np.generic):  # before float: np.float64 subclasses float
+            out = _promote(out, _np_dtype(x.dtype, op))
+        elif isinstance(x, _SEQ):
             for v in x:
                 walk(v)
-        elif isinstance(x, (builtins.bool, np.bool_)):
-            kinds.add("b")
-        elif isinstance(x, (int, np.integer)):
-            kinds.add("i")
-        elif isinstance(x, (float, np.floating)):
-            kinds.add("f")
+        elif isinstance(x, builtins.bool):
+            out = _promote(out, D.bool_)
+        elif isinstance(x, int):
+            out = _promote(out, D.int64)
+        elif isinstance(x, float):
+            out = _promote(out, _default_dtype())
         else:
-            raise TypeError(f"tensor: could not infer dtype of {type(x).__name__}")
+            raise TypeError(f"{op}: could not infer dtype of {type(x).__name__}")
     walk(data)
-    if "f" in kinds or any(isinstance(k, D.dtype) and k.is_floating_point for k in kinds):
-        return _default_dtype()
-    if "i" in kinds or any(isinstance(k, D.dtype) and k not in (D.bool_,) for k in kinds):
-        return D.int64
-    return D.bool_ if kinds else _default_dtype()
+    return _default_dtype() if out is None else out
+
+
+def _int_limits(dt):
+    """Values an integer fill may take: the dtype's range (uint8 also wraps negatives down to -255, like torch)."""
+    if dt is D.bool_:
+        return None
+    info = np.iinfo(dt._np)
+    lo = -builtins.int(info.max) if dt is D.uint8 else builtins.int(info.min)
+    return lo, builtins.int(info.max)
+
+
+def _check_int_range(lo, hi, dt, op):
+    """Raise when host values in [lo, hi] can't be converted to the integer dtype dt without overflow."""
+    lim = _int_limits(dt) if not dt.is_floating_point else None
+    if lim is None:
+        return
+    if not (math.isfinite(lo) and math.isfinite(hi)) or math.trunc(lo) < lim[0] or math.trunc(hi) > lim[1]:
+        bad = lo if not math.isfinite(lo) or math.trunc(lo) < lim[0] else hi
+        raise ValueError(f"{op}: value {bad} cannot be converted to type {dt.name} without overflow")
 
 
 def _from_array(a, dtype, device, copy):
     """NumPy array -> Tensor of `dtype` on `device` (shares memory when possible and not copy)."""
-    if a.dtype.kind not in "biuf" or (a.dtype.kind == "u" and a.dtype.itemsize > 1):
-        a = a.astype(np.int64) if a.dtype.kind == "u" else a
-        if a.dtype.kind not in "biuf":
-            raise TypeError(f"tensor: can't convert NumPy array of dtype {a.dtype}")
+    if not a.dtype.isnative:
+        a = a.astype(a.dtype.newbyteorder("="))
     if any(s < 0 for s in a.strides) or not a.flags.aligned:
         a = np.ascontiguousarray(a)
     t = wrap(_C.from_numpy(a))
@@ -59,41 +99,67 @@ def _from_array(a, dtype, device, copy):
     return t
 
 
+def _host_array(data, src, dt, op):
+    """Nested Python data of inferred dtype src -> a NumPy array of its values (float64, int64 or bool),
+    checked to fit the integer dtype dt."""
+    if any(isinstance(x, Tensor) for x in _flat(data)):
+        data = _nested_items(data)
+    np_t = np.float64 if src.is_floating_point else (np.bool_ if src is D.bool_ else np.int64)
+    try:
+        arr = np.array(data, dtype=np_t)
+    except OverflowError:
+        raise ValueError(f"{op}: value cannot be converted to type {dt.name} without overflow "
+                         "(Python ints must fit in int64)") from None
+    except ValueError as e:
+        raise ValueError(f"{op}: expected a rectangular nested sequence of numbers, got an error converting it: "
+                         f"{e}") from None
+    if arr.dtype.kind in "iuf" and arr.size and not dt.is_floating_point:  # NaN fails here too
+        _check_int_range(arr.min().item(), arr.max().item(), dt, op)
+    return arr
+
+
 def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
     """Copy data (nested lists, scalars, NumPy arrays, tensors) into a new tensor."""
     dev = to_device(device)
+    if isinstance(data, np.generic) or (not isinstance(data, (Tensor, np.ndarray) + _SEQ + _NUM)
+                                        and hasattr(data, "__array__")):
+        data = np.asarray(data)
     if isinstance(data, Tensor):
         dt = data.dtype if dtype is None else D.to_dtype(dtype, "tensor")
         t = wrap(_C.to_device(data._impl, dev._pair(), dt._code))
     elif isinstance(data, np.ndarray):
-        dt = D.from_numpy_dtype(data.dtype) if dtype is None else D.to_dtype(dtype, "tensor")
+        src = _np_dtype(data.dtype, "tensor")
+        dt = src if dtype is None else D.to_dtype(dtype, "tensor")
         t = _from_array(data, dt, dev, copy=True)
     else:
-        dt = _infer_dtype(data) if dtype is None else D.to_dtype(dtype, "tensor")
-        if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in _flat(data)):
-            data = _nested_items(data)
-        arr = np.array(data, dtype=np.float64 if dt.is_floating_point else (np.bool_ if dt is D.bool_ else np.int64))
-        t = _from_array(arr, dt, dev, copy=False)
+        src = _infer_dtype(data)
+        dt = src if dtype is None else D.to_dtype(dtype, "tensor")
+        if isinstance(data, range):
+            data = list(data)
+        t = _from_array(_host_array(data, src, dt, "tensor"), dt, dev, copy=False)
+    return _requires_grad(t, requires_grad, "tensor")
+
+
+def _requires_grad(t, requires_grad, op):
     if requires_grad:
         if not t.dtype.is_floating_point:
-            raise RuntimeError("tensor: only Tensors of floating point dtype can require gradients, got "
-                               f"{t.dtype}")
+            raise RuntimeError(f"{op}: only Tensors of floating point dtype can require gradients, got {t.dtype}")
         t.requires_grad = True
     return t
 
 
 def _flat(x):
+    if not isinstance(x, _SEQ):
+        yield x
+        return
     for v in x:
-        if isinstance(v, (list, tuple)):
-            yield from _flat(v)
-        else:
-            yield v
+        yield from _flat(v)
 
 
 def _nested_items(x):
     if isinstance(x, Tensor):
         return x.tolist()
-    if isinstance(x, (list, tuple)):
+    if isinstance(x, _SEQ):
         return [_nested_items(v) for v in x]
     return x
 
@@ -107,15 +173,26 @@ def as_tensor(data, dtype=None, device=None):
             return data
         return wrap(_C.to_device(data._impl, dev._pair(), dt._code))
     if isinstance(data, np.ndarray):
-        dt = D.from_numpy_dtype(data.dtype) if dtype is None else D.to_dtype(dtype, "as_tensor")
+        src = _np_dtype(data.dtype, "as_tensor")
+        dt = src if dtype is None else D.to_dtype(dtype, "as_tensor")
         return _from_array(data, dt, dev, copy=False)
     return tensor(data, dtype=dtype, device=device)
 
 
 def from_numpy(a):
-    """Share memory with a NumPy array (writes through both ways)."""
+    """Share memory with a NumPy array (writes through both ways); the array stays alive with the tensor."""
     if not isinstance(a, np.ndarray):
         raise TypeError(f"from_numpy: expected np.ndarray, got {type(a).__name__}")
+    if not a.dtype.isnative:
+        raise ValueError(f"from_numpy: the given NumPy array has byte order different from the native byte order "
+                         f"(dtype {a.dtype.str}); convert it with a.astype(a.dtype.newbyteorder('=')) first")
+    if not a.flags.aligned:
+        raise ValueError("from_numpy: the given NumPy array's data is not aligned to its item size, so it can't be "
+                         f"shared (dtype {a.dtype}); copy it first with a.copy()")
+    if not a.flags.writeable:
+        warnings.warn("from_numpy: the given NumPy array is not writable; the tensor shares its memory, so writing "
+                      "to the tensor is undefined behaviour. Copy the array (a.copy()) to own writable memory.",
+                      UserWarning, stacklevel=2)
     return wrap(_C.from_numpy(a))
 
 
@@ -125,116 +202,191 @@ def _rebuild(arr, dtype_name, device, requires_grad):
     return t
 
 
-def _make(fill, args, dtype, device, requires_grad, op, size=None):
+def _store_out(t, out):
+    if out is None:
+        return t
+    from ._ops.views import _resize_out
+    _resize_out(out, t)
+    return out
+
+
+def _make(fill, args, dtype, device, requires_grad, op, size=None, out=None):
     shape = to_np_shape(args if size is None else (size,), op)
+    if any(s < 0 for s in shape):
+        raise ValueError(f"{op}: sizes must be non-negative, got {tuple(shape)}")
     dt, dev = _resolve(dtype, device, op)
     impl = _C.empty(shape, dt._code, dev._pair()) if fill is None else _C.full(shape, fill, dt._code, dev._pair())
-    t = wrap(impl)
-    if requires_grad:
-        t.requires_grad = True
-    return t
+    return _store_out(_requires_grad(wrap(impl), requires_grad, op), out)
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False, out=None, memory_format=None, pin_memory=False):
-    return _make(None, size, dtype, device, requires_grad, "empty")
+    return _make(None, size, dtype, device, requires_grad, "empty", out=out)
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False, out=None):
-    return _make(0, size, dtype, device, requires_grad, "zeros")
+    return _make(0, size, dtype, device, requires_grad, "zeros", out=out)
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False, out=None):
-    return _make(1, size, dtype, device, requires_grad, "ones")
+    return _make(1, size, dtype, device, requires_grad, "ones", out=out)
 
 
-def full(size, fill_value, dtype=None, device=None, requires_grad=False):
-    if isinstance(fill_value, Tensor):
-        fill_value = fill_value.item()
+def _py_number(v, op, name):
+    if isinstance(v, Tensor):
+        if v.numel() != 1:
+            raise ValueError(f"{op}: {name} must be a number or a one-element tensor, got shape {tuple(v.shape)}")
+        return v.item()
+    if isinstance(v, np.generic) and isinstance(v, _NUM):
+        return v.item()
+    if not isinstance(v, _NUM):
+        raise TypeError(f"{op}: {name} must be a number, got {type(v).__name__}")
+    return v
+
+
+def full(size, fill_value, dtype=None, device=None, requires_grad=False, out=None):
+    fill_value = _py_number(fill_value, "full", "fill_value")
     if dtype is None:
         dtype = (D.bool_ if isinstance(fill_value, builtins.bool) else
                  D.int64 if isinstance(fill_value, int) else _default_dtype())
-    return _make(fill_value, (), dtype, device, requires_grad, "full", size=size)
+    dt = D.to_dtype(dtype, "full")
+    if not isinstance(fill_value, builtins.bool):
+        _check_int_range(fill_value, fill_value, dt, "full")
+    return _make(fill_value, (), dt, device, requires_grad, "full", size=size, out=out)
 
 
-def _like(t, dtype, device):
+def _like(t, dtype, device, op):
+    if not isinstance(t, Tensor):
+        raise TypeError(f"{op}: expected a Tensor as input, got {type(t).__name__}")
     return dict(dtype=t.dtype if dtype is None else dtype, device=t.device if device is None else device)
 
 
-def empty_like(t, dtype=None, device=None, requires_grad=False, memory_format=None):
-    need_tensor(t, "empty_like")
-    return empty(t.shape, requires_grad=requires_grad, **_like(t, dtype, device))
+def empty_like(input, dtype=None, device=None, requires_grad=False, memory_format=None):
+    kw = _like(input, dtype, device, "empty_like")
+    return empty(input.shape, requires_grad=requires_grad, **kw)
 
 
-def zeros_like(t, dtype=None, device=None, requires_grad=False, memory_format=None):
-    need_tensor(t, "zeros_like")
-    return zeros(t.shape, requires_grad=requires_grad, **_like(t, dtype, device))
+def zeros_like(input, dtype=None, device=None, requires_grad=False, memory_format=None):
+    kw = _like(input, dtype, device, "zeros_like")
+    return zeros(input.shape, requires_grad=requires_grad, **kw)
 
 
-def ones_like(t, dtype=None, device=None, requires_grad=False, memory_format=None):
-    need_tensor(t, "ones_like")
-    return ones(t.shape, requires_grad=requires_grad, **_like(t, dtype, device))
+def ones_like(input, dtype=None, device=None, requires_grad=False, memory_format=None):
+    kw = _like(input, dtype, device, "ones_like")
+    return ones(input.shape, requires_grad=requires_grad, **kw)
 
 
-def full_like(t, fill_value, dtype=None, device=None, requires_grad=False, memory_format=None):
-    need_tensor(t, "full_like")
-    return full(t.shape, fill_value, requires_grad=requires_grad, **_like(t, dtype, device))
+def full_like(input, fill_value, dtype=None, device=None, requires_grad=False, memory_format=None):
+    kw = _like(input, dtype, device, "full_like")
+    return full(input.shape, fill_value, requires_grad=requires_grad, **kw)
 
 
-def _num(x):
-    return x.item() if isinstance(x, Tensor) else x
+def _range_number(x, op, name):
+    x = _py_number(x, op, name)
+    return builtins.int(x) if isinstance(x, builtins.bool) else x
 
 
-def arange(start=0, end=None, step=1, dtype=None, device=None, requires_grad=False):
-    """Values from start (inclusive) to end (exclusive) by step; int64 unless any bound is a float."""
-    start, end, step = _num(start), _num(end), _num(step)
-    if end is None:
-        start, end = 0, start
+def _arange_values(start, end, step, dt):
+    """PyTorch's arange_cpu: integer dtypes truncate start/end/step to int64 first (int64 sizes the
+    range in integers, narrower ones from the original doubles); half types step in float32."""
+    if not dt.is_floating_point:
+        xs, xe, xst = (math.trunc(v) for v in (start, end, step))
+        if xst == 0:
+            raise ValueError(f"arange: step must be nonzero, got step={step} (truncated to 0 for {dt.name})")
+        if dt is D.int64:  # integer division, truncating like C++
+            sgn = (xst > 0) - (xst < 0)
+            num = xe - xs + xst - sgn
+            n = (abs(num) // abs(xst)) * (1 if (num >= 0) == (xst > 0) else -1)
+        else:
+            n = math.ceil((end - start) / step)
+        if not ((xst > 0 and xe >= xs) or (xst < 0 and xe <= xs)):
+            raise ValueError(f"arange: upper bound and lower bound inconsistent with step sign, got start={start}, "
+                             f"end={end}, step={step}")
+        return xs + np.arange(builtins.max(n, 0), dtype=np.int64) * xst
     if step == 0:
         raise ValueError("arange: step must be nonzero, got 0")
-    if (end - start) * step < 0:
-        raise ValueError(f"arange: upper bound and larger bound inconsistent with step sign, got start={start}, "
+    if not ((step > 0 and end >= start) or (step < 0 and end <= start)):
+        raise ValueError(f"arange: upper bound and lower bound inconsistent with step sign, got start={start}, "
                          f"end={end}, step={step}")
+    n = math.ceil((end - start) / step)
+    acc = np.float64 if dt in (D.float32, D.float64) else np.float32
+    return acc(start) + np.arange(n, dtype=acc) * acc(step)
+
+
+def arange(start=0, end=None, step=1, *, out=None, dtype=None, device=None, requires_grad=False, layout=None):
+    """Values from start (inclusive) to end (exclusive) by step; int64 unless any bound is a float."""
+    if end is None:
+        start, end = 0, start
+    start, end, step = (_range_number(v, "arange", n) for v, n in ((start, "start"), (end, "end"), (step, "step")))
+    for v in (start, end, step):
+        if not math.isfinite(v):
+            raise ValueError(f"arange: unsupported range: start={start}, end={end}, step={step} (must be finite)")
     all_int = all(isinstance(v, int) for v in (start, end, step))
     dt = (D.int64 if all_int else _default_dtype()) if dtype is None else D.to_dtype(dtype, "arange")
-    n = builtins.max(0, math.ceil((end - start) / step))
-    if dt.is_floating_point or not all_int:
-        vals = start + np.arange(n, dtype=np.float64) * step
+    if dt is D.bool_:
+        raise TypeError("arange: not implemented for dtype bool")
+    vals = _arange_values(start, end, step, dt)
+    return _store_out(tensor(vals, dtype=dt, device=device, requires_grad=requires_grad), out)
+
+
+def _steps(steps, op):
+    if isinstance(steps, Tensor):
+        steps = steps.item()
+    if isinstance(steps, builtins.bool) or not isinstance(steps, (int, np.integer)):
+        raise TypeError(f"{op}: steps must be an int, got {type(steps).__name__}")
+    if steps < 0:
+        raise ValueError(f"{op}: number of steps must be non-negative, got {steps}")
+    return builtins.int(steps)
+
+
+def _lin_values(start, end, steps, dt):
+    """PyTorch's linspace_cpu: integer dtypes truncate start/end and step in double; float dtypes step
+    in their own precision (float32 for the half types), filling the second half back from end."""
+    if not dt.is_floating_point:
+        start, end, acc = math.trunc(start), math.trunc(end), np.float64
     else:
-        vals = start + np.arange(n, dtype=np.int64) * step
-    return tensor(vals, dtype=dt, device=device, requires_grad=requires_grad)
-
-
-def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
-    start, end = _num(start), _num(end)
-    if not isinstance(steps, int) or steps < 0:
-        raise ValueError(f"linspace: number of steps must be a non-negative int, got {steps!r}")
-    dt = _default_dtype() if dtype is None else D.to_dtype(dtype, "linspace")
-    # PyTorch fills the first half from start and the second half from end (symmetric rounding)
+        acc = np.float64 if dt is D.float64 else np.float32
+    s, e = acc(start), acc(end)
     if steps == 1:
-        vals = np.array([start], dtype=np.float64)
-    else:
-        step = (end - start) / (steps - 1)
-        i = np.arange(steps, dtype=np.float64)
-        half = steps // 2
-        vals = np.where(i < half, start + step * i, end - step * (steps - 1 - i))
+        return np.array([s], dtype=acc)
+    step = (e - s) / acc(steps - 1)
+    i = np.arange(steps, dtype=acc)
+    return np.where(i < steps // 2, s + step * i, e - step * (acc(steps - 1) - i))
+
+
+def linspace(start, end, steps, *, out=None, dtype=None, device=None, requires_grad=False, layout=None):
+    start, end = _range_number(start, "linspace", "start"), _range_number(end, "linspace", "end")
+    steps = _steps(steps, "linspace")
+    dt = _default_dtype() if dtype is None else D.to_dtype(dtype, "linspace")
+    vals = _lin_values(start, end, steps, dt)
     if not dt.is_floating_point:
         vals = np.trunc(vals)
-    return tensor(vals, dtype=dt, device=device, requires_grad=requires_grad)
+    return _store_out(tensor(vals, dtype=dt, device=device, requires_grad=requires_grad), out)
 
 
-def logspace(start, end, steps, base=10.0, dtype=None, device=None, requires_grad=False):
-    lin = linspace(start, end, steps, dtype=D.float64)
-    vals = np.power(base, lin.numpy())
-    return tensor(vals, dtype=dtype or _default_dtype(), device=device, requires_grad=requires_grad)
+def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, device=None, requires_grad=False, layout=None):
+    """base ** linspace(start, end, steps), with the exponents made as in linspace (integer dtypes
+    truncate start/end first) and the power taken in double."""
+    start, end = _range_number(start, "logspace", "start"), _range_number(end, "logspace", "end")
+    steps = _steps(steps, "logspace")
+    base = builtins.float(_range_number(base, "logspace", "base"))
+    dt = _default_dtype() if dtype is None else D.to_dtype(dtype, "logspace")
+    exps = _lin_values(start, end, steps, dt).astype(np.float64)
+    with np.errstate(all="ignore"):
+        vals = np.power(base, exps)
+    if not dt.is_floating_point:
+        vals = np.trunc(vals)
+    return _store_out(tensor(vals, dtype=dt, device=device, requires_grad=requires_grad), out)
 
 
-def eye(n, m=None, dtype=None, device=None, requires_grad=False):
+def eye(n, m=None, *, out=None, dtype=None, device=None, requires_grad=False, layout=None):
+    """Ones on the main diagonal of an (n, m) matrix (m defaults to n)."""
     m = n if m is None else m
     for v, nm in ((n, "n"), (m, "m")):
-        if not isinstance(v, int) or v < 0:
-            raise ValueError(f"eye: {nm} must be a non-negative int, got {v!r}")
-    t = zeros(n, m, dtype=dtype, device=device)
+        if isinstance(v, builtins.bool) or not isinstance(v, (int, np.integer)):
+            raise TypeError(f"eye: {nm} must be an int, got {type(v).__name__}")
+        if v < 0:
+            raise ValueError(f"eye: {nm} must be greater or equal to 0, got {v}")
+    t = zeros(builtins.int(n), builtins.int(m), dtype=dtype, device=device)
     if n and m:
         _C.fill_(_C.diagonal(t._impl, 0, 0, 1), 1)
-    t.requires_grad = requires_grad
-    return t
+    return _store_out(_requires_grad(t, requires_grad, "eye"), out)

@@ -60,9 +60,8 @@ def to_dtype(x, op="dtype"):
     """Accept a pyml dtype, a Python type (float/int/bool), a NumPy dtype or a name string."""
     if isinstance(x, dtype):
         return x
-    if x is builtins.float:
-        from . import get_default_dtype
-        return get_default_dtype()
+    if x is builtins.float:  # like torch: the Python type float means float64
+        return float64
     if x is builtins.int:
         return int64
     if x is builtins.bool:

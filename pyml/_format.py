@@ -91,7 +91,7 @@ def format_tensor(t):
         width = max(len(fmt(v)) for v in shown.ravel().tolist())
         body = _render(a, fmt, width, len(prefix), summarize, edge)
     if getattr(t, "grad_fn", None) is not None:
-        suffix.append(f"grad_fn=<{type(t.grad_fn).__name__}>")
+        suffix.append(f"grad_fn=<{getattr(t.grad_fn, 'name', type(t.grad_fn).__name__)}>")
     elif getattr(t, "requires_grad", False):
         suffix.append("requires_grad=True")
     return prefix + body + "".join(", " + s for s in suffix) + ")"

@@ -32,8 +32,7 @@ class Size(tuple):
 
 
 class Tensor:
-    __slots__ = ("_impl", "requires_grad", "grad", "grad_fn", "_retains_grad", "_hooks", "_base_version",
-                 "__weakref__", "__dict__")
+    __slots__ = ("_impl", "_requires_grad", "grad", "grad_fn", "_hooks", "__weakref__", "__dict__")
     __array_priority__ = 1000  # NumPy defers reflected operators to Tensor
 
     def __init__(self, *args, dtype=None, device=None):
@@ -127,6 +126,22 @@ class Tensor:
         return self.grad_fn is None
 
     @property
+    def requires_grad(self):
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        value = builtins.bool(value)
+        if value and not (self.dtype.is_floating_point):
+            raise RuntimeError(f"requires_grad: only Tensors of floating point dtype can require gradients, "
+                               f"got {self.dtype}")
+        if not value and self.grad_fn is not None:
+            raise RuntimeError("requires_grad: you can only change requires_grad flags of leaf variables. If you "
+                               "want to use a computed variable in a subgraph that doesn't require "
+                               "differentiation use var_no_grad = var.detach().")
+        self._requires_grad = value
+
+    @property
     def _version(self):
         return self._impl.version
 
@@ -206,9 +221,10 @@ class Tensor:
 
 def _init(t, impl):
     t._impl = impl
-    t.requires_grad = False
+    t._requires_grad = False
     t.grad = None
     t.grad_fn = None
+    t._hooks = None
 
 
 def _default_dtype():

@@ -15,6 +15,9 @@ void bind_linalg(py::module_& m);       // matmul family
 void bind_random(py::module_& m);       // generators and random creation
 void bind_interop(py::module_& m);      // DLPack
 void bind_cuda(py::module_& m);         // device queries
+void bind_conv(py::module_& m);         // conv, pooling, unfold/fold, interpolate, grid_sample
+void bind_norm(py::module_& m);         // batch/layer/group norm, cross-entropy, embedding
+void bind_attention(py::module_& m);    // scaled dot-product attention
 
 // Python number -> Scalar (bool before int: bool is an int subclass in Python)
 Scalar to_scalar(py::handle h, const char* op);

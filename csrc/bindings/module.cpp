@@ -47,4 +47,7 @@ PYBIND11_MODULE(_C, m) {
   bind_random(m);
   bind_interop(m);
   bind_cuda(m);
+  bind_conv(m);
+  bind_norm(m);
+  bind_attention(m);
 }

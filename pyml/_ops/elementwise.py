@@ -15,15 +15,24 @@ BINARY = ["add", "sub", "mul", "div", "floor_divide", "trunc_divide", "remainder
 B = {n: i for i, n in enumerate(BINARY)}
 _NUMBER = (builtins.bool, int, float)
 
+# Autograd installs its recorders here (pyml/autograd/formulas.py); None until then.
+_ag = None
+
 
 def _unary(name, x, params=()):
     if not isinstance(x, Tensor):
         raise TypeError(f"{name}: expected a Tensor, got {type(x).__name__}")
-    return wrap(_C.unary(U[name], x._impl, list(params)))
+    out = wrap(_C.unary(U[name], x._impl, list(params)))
+    if x._requires_grad and _ag is not None and _ag.grad_enabled():
+        _ag.record_unary(name, x, out, params)
+    return out
 
 
 def _unary_(name, x, params=()):
+    before = _ag.before_inplace(x, ()) if _ag is not None else None
     _C.unary_(U[name], x._impl, list(params))
+    if before is not None:
+        _ag.record_unary_inplace(name, x, before, params)
     return x
 
 
@@ -89,21 +98,33 @@ def _binary(name, a, b, alpha=1.0):
     """Tensor-tensor or tensor-number op; numbers take part in type promotion as PyTorch's wrapped numbers."""
     if isinstance(a, Tensor):
         if isinstance(b, Tensor):
-            return wrap(_C.binary(B[name], a._impl, b._impl, alpha))
+            out = wrap(_C.binary(B[name], a._impl, b._impl, alpha))
+            if (a._requires_grad or b._requires_grad) and _ag is not None and _ag.grad_enabled():
+                _ag.record_binary(name, a, b, out, alpha)
+            return out
         if isinstance(b, _NUMBER):
-            return wrap(_C.binary_scalar(B[name], a._impl, b, alpha, False))
+            out = wrap(_C.binary_scalar(B[name], a._impl, b, alpha, False))
+            if a._requires_grad and _ag is not None and _ag.grad_enabled():
+                _ag.record_binary(name, a, b, out, alpha)
+            return out
     elif isinstance(a, _NUMBER) and isinstance(b, Tensor):
-        return wrap(_C.binary_scalar(B[name], b._impl, a, alpha, True))
+        out = wrap(_C.binary_scalar(B[name], b._impl, a, alpha, True))
+        if b._requires_grad and _ag is not None and _ag.grad_enabled():
+            _ag.record_binary(name, a, b, out, alpha)
+        return out
     raise TypeError(f"{name}: expected Tensor or number operands, got {type(a).__name__} and {type(b).__name__}")
 
 
 def _binary_(name, a, b, alpha=1.0):
+    before = _ag.before_inplace(a, (b,)) if _ag is not None else None
     if isinstance(b, Tensor):
         _C.binary_(B[name], a._impl, b._impl, alpha)
     elif isinstance(b, _NUMBER):
         _C.binary_scalar_(B[name], a._impl, b, alpha)
     else:
         raise TypeError(f"{name}_: expected a Tensor or number, got {type(b).__name__}")
+    if before is not None:
+        _ag.record_binary_inplace(name, a, before, b, alpha)
     return a
 
 

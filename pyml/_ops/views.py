@@ -11,11 +11,24 @@ def _dims(args, op):
     return to_np_shape(args, op)
 
 
+# Autograd installs record_view here: it remembers each view's base and how to recreate the view
+# (for in-place ops on views) and records the node that embeds a gradient back into the source shape.
+_record_view = None
+
+
+def _view(src, impl, fn):
+    out = wrap(impl)
+    if _record_view is not None:
+        _record_view(src, out, fn)
+    return out
+
+
 @tensor_method()
 def view(self, *shape):
     if len(shape) == 1 and isinstance(shape[0], D.dtype):
         raise TypeError("view: viewing as another dtype is not supported; use .to(dtype)")
-    return wrap(_C.view(self._impl, _dims(shape, "view")))
+    shape = _dims(shape, "view")
+    return _view(self, _C.view(self._impl, shape), lambda z: z.view(shape))
 
 
 @tensor_method()
@@ -25,7 +38,14 @@ def view_as(self, other):
 
 
 def reshape(input, *shape):
-    return wrap(_C.reshape(input._impl, _dims(shape, "reshape")))
+    shape = _dims(shape, "reshape")
+    impl = _C.reshape(input._impl, shape)
+    if impl.storage_id == input._impl.storage_id:
+        return _view(input, impl, lambda z: z.reshape(shape))
+    out = wrap(impl)  # a copy: autograd sees it as a view of a contiguous clone
+    if _record_view is not None:
+        _record_view(input, out, lambda z: z.reshape(shape), copied=True)
+    return out
 
 
 @tensor_method("reshape")
@@ -40,7 +60,8 @@ def reshape_as(self, other):
 
 
 def permute(input, *dims):
-    return wrap(_C.permute(input._impl, _dims(dims, "permute")))
+    dims = _dims(dims, "permute")
+    return _view(input, _C.permute(input._impl, dims), lambda z: z.permute(dims))
 
 
 @tensor_method("permute")
@@ -49,7 +70,7 @@ def _permute(self, *dims):
 
 
 def transpose(input, dim0, dim1):
-    return wrap(_C.transpose(input._impl, dim0, dim1))
+    return _view(input, _C.transpose(input._impl, dim0, dim1), lambda z: z.transpose(dim0, dim1))
 
 
 swapaxes = swapdims = transpose
@@ -82,7 +103,11 @@ def _mT(x):
 
 @tensor_method()
 def expand(self, *sizes):
-    return wrap(_C.expand(self._impl, _dims(sizes, "expand")))
+    sizes = _dims(sizes, "expand")
+    out = wrap(_C.expand(self._impl, sizes))
+    if _record_view is not None:
+        _record_view(self, out, lambda z: z.expand(sizes), expand=True)
+    return out
 
 
 @tensor_method()
@@ -123,31 +148,35 @@ Tensor.broadcast_to = broadcast_to
 
 def squeeze(input, dim=None):
     dims = None if dim is None else ([dim] if isinstance(dim, int) else list(dim))
-    return wrap(_C.squeeze(input._impl, dims))
+    return _view(input, _C.squeeze(input._impl, dims), lambda z: squeeze(z, dim))
 
 
 def unsqueeze(input, dim):
-    return wrap(_C.unsqueeze(input._impl, dim))
+    return _view(input, _C.unsqueeze(input._impl, dim), lambda z: unsqueeze(z, dim))
 
 
 def flatten(input, start_dim=0, end_dim=-1):
-    return wrap(_C.flatten(input._impl, start_dim, end_dim))
+    shape = list(_C.flatten(input._impl, start_dim, end_dim).shape)
+    return reshape(input, shape)
 
 
 def unflatten(input, dim, sizes):
-    return wrap(_C.unflatten(input._impl, dim, list(sizes)))
+    sizes = list(sizes)
+    return _view(input, _C.unflatten(input._impl, dim, sizes), lambda z: unflatten(z, dim, sizes))
 
 
 def narrow(input, dim, start, length):
-    return wrap(_C.narrow(input._impl, dim, int(start), length))
+    start = int(start)
+    return _view(input, _C.narrow(input._impl, dim, start, length), lambda z: narrow(z, dim, start, length))
 
 
 def select(input, dim, index):
-    return wrap(_C.select(input._impl, dim, int(index)))
+    index = int(index)
+    return _view(input, _C.select(input._impl, dim, index), lambda z: select(z, dim, index))
 
 
 def diagonal(input, offset=0, dim1=0, dim2=1):
-    return wrap(_C.diagonal(input._impl, offset, dim1, dim2))
+    return _view(input, _C.diagonal(input._impl, offset, dim1, dim2), lambda z: diagonal(z, offset, dim1, dim2))
 
 
 def movedim(input, source, destination):
@@ -170,7 +199,10 @@ moveaxis = movedim
 
 
 def as_strided(input, size, stride, storage_offset=None):
-    return wrap(_C.as_strided(input._impl, list(size), list(stride), storage_offset))
+    size, stride = list(size), list(stride)
+    impl = _C.as_strided(input._impl, size, stride, storage_offset)
+    rel = impl.offset - input._impl.offset  # recreate the view on a fresh contiguous tensor of input's shape
+    return _view(input, impl, lambda z: wrap(_C.as_strided(z._impl, size, stride, z._impl.offset + rel)))
 
 
 def unbind(input, dim=0):

@@ -1,0 +1,63 @@
+"""Benchmark cases: float32 inputs made once (NumPy, seeded) and shared by all three libraries.
+
+A case names its work (FLOPs or minimum bytes moved) so the table can print GFLOP/s or GB/s, and
+a tolerance for the cross-check of results (relative to the largest magnitude of the reference).
+"""
+from dataclasses import dataclass
+from typing import Callable, Dict, Tuple
+
+import numpy as np
+
+
+@dataclass
+class Case:
+    name: str
+    unit: str                       # "GFLOP/s" or "GB/s"
+    work: float                     # FLOPs or bytes per call
+    make: Callable[[], Tuple]       # -> NumPy float32 inputs
+    ops: Dict[str, Callable]        # library -> fn(*inputs in that library's type)
+    tol: float                      # max |x - y| / max |y| allowed between libraries
+
+
+def _rng():
+    return np.random.default_rng(0)
+
+
+def _pyml_sum(x):
+    import pyml
+    return pyml.sum(x)  # AttributeError until the reductions land: reported as n/a
+
+
+def matmul_case(name, m, k, n):
+    def make():
+        g = _rng()
+        return g.standard_normal((m, k), np.float32), g.standard_normal((k, n), np.float32)
+    mm = {"pyml": lambda a, b: a @ b, "torch": lambda a, b: a @ b, "numpy": np.matmul}
+    return Case(name, "GFLOP/s", 2.0 * m * n * k, make, mm, tol=2e-6 * k ** 0.5)
+
+
+def add_case(n):
+    def make():
+        g = _rng()
+        return g.standard_normal(n, np.float32), g.standard_normal(n, np.float32)
+    add = {"pyml": lambda a, b: a + b, "torch": lambda a, b: a + b, "numpy": np.add}
+    return Case("add 1e7", "GB/s", 3.0 * 4 * n, make, add, tol=0.0)
+
+
+def sum_case(n):
+    def make():
+        return (_rng().standard_normal(n, np.float32),)
+    ops = {"pyml": _pyml_sum, "torch": lambda x: x.sum(), "numpy": np.sum}
+    return Case("sum 1e7", "GB/s", 4.0 * n, make, ops, tol=1e-3)
+
+
+def all_cases():
+    return [
+        matmul_case("matmul 256", 256, 256, 256),
+        matmul_case("matmul 512", 512, 512, 512),
+        matmul_case("matmul 1024", 1024, 1024, 1024),
+        matmul_case("matmul 2048x768 @ 768x3072", 2048, 768, 3072),
+        matmul_case("matmul 1023 (odd)", 1023, 1023, 1023),
+        add_case(10_000_000),
+        sum_case(10_000_000),
+    ]

@@ -1,0 +1,177 @@
+// Host entries of the layout family: cat, flip, roll, pad, tril/triu. cat and constant pad are
+// strided copies into views of a fresh output (copy_ casts and runs threaded); flip, roll and the
+// reflect/replicate/circular pads build one index map per changed dim and run remap_cpu.
+#include "ops/index.h"
+
+namespace pyml {
+
+static void check_cpu(const Tensor& t, const char* op) {
+  PYML_CHECK(t.device().is_cpu(), RuntimeError, op, ": not implemented for device ", t.device().str(),
+             " yet (only cpu), got a tensor on ", t.device().str());
+}
+
+using Maps = std::vector<std::vector<int64_t>>;  // per dim; empty: identity
+
+static Tensor remap(const Tensor& x, const Shape& shape, const Maps& maps) {
+  Tensor out = empty(shape, x.dtype);
+  RemapParams p;
+  p.shape = shape;
+  for (int64_t d = 0; d < x.dim(); d++) {
+    p.src_strides.push_back(x.strides[d] * x.itemsize());
+    p.maps.push_back(maps[d].empty() ? nullptr : maps[d].data());
+  }
+  p.src = x.data();
+  p.out = out.data();
+  p.itemsize = x.itemsize();
+  remap_cpu(p);
+  return out;
+}
+
+Tensor cat(const std::vector<Tensor>& ts, int64_t dim) {
+  PYML_CHECK(!ts.empty(), ValueError, "cat: expected a non-empty list of Tensors");
+  DType dt = ts[0].dtype;
+  std::vector<size_t> parts;  // 1-D empty tensors are skipped (legacy behaviour kept by torch)
+  for (size_t i = 0; i < ts.size(); i++) {
+    check_cpu(ts[i], "cat");
+    PYML_CHECK(ts[i].dim() > 0, ValueError, "cat: zero-dimensional tensor (at position ", (int64_t)i,
+               ") cannot be concatenated");
+    dt = promote_types(dt, ts[i].dtype);
+    if (!(ts[i].dim() == 1 && ts[i].numel() == 0)) parts.push_back(i);
+  }
+  if (parts.empty()) return empty({0}, dt);
+  const Tensor& ref = ts[parts[0]];
+  dim = wrap_dim(dim, ref.dim(), "cat");
+  Shape shape = ref.shape;
+  shape[dim] = 0;
+  for (size_t i : parts) {
+    const Tensor& t = ts[i];
+    PYML_CHECK(t.dim() == ref.dim(), ValueError, "cat: tensors must have the same number of dimensions, got ",
+               ref.shape, " and ", t.shape, " for tensor number ", (int64_t)i, " in the list");
+    for (int64_t d = 0; d < t.dim(); d++)
+      PYML_CHECK(d == dim || t.shape[d] == ref.shape[d], ValueError, "cat: sizes of tensors must match except in "
+                 "dimension ", dim, ", expected size ", ref.shape[d], " but got size ", t.shape[d], " for tensor number ",
+                 (int64_t)i, " in the list; shapes ", ref.shape, " and ", t.shape);
+    shape[dim] += t.shape[dim];
+  }
+  Tensor out = empty(shape, dt);
+  int64_t pos = 0;
+  for (size_t i : parts) {
+    int64_t n = ts[i].shape[dim];
+    if (n && ts[i].numel()) copy_(slice(out, dim, pos, pos + n, 1), ts[i], "cat");
+    pos += n;
+  }
+  return out;
+}
+
+Tensor flip(const Tensor& x, const Shape& dims) {
+  check_cpu(x, "flip");
+  Maps maps(x.dim());
+  std::vector<bool> seen(std::max<int64_t>(x.dim(), 1), false);
+  for (int64_t d0 : dims) {
+    int64_t d = wrap_dim(d0, x.dim(), "flip");
+    PYML_CHECK(!seen[d], ValueError, "flip: dim ", d, " appears multiple times in the list of dims, got ", dims);
+    seen[d] = true;
+    if (x.dim() == 0) continue;
+    int64_t n = x.shape[d];
+    for (int64_t o = 0; o < n; o++) maps[d].push_back(n - 1 - o);
+  }
+  return remap(x, x.shape, maps);
+}
+
+Tensor roll(const Tensor& x, const Shape& shifts, const Shape& dims) {
+  check_cpu(x, "roll");
+  if (dims.empty()) {
+    PYML_CHECK(shifts.size() == 1, ValueError, "roll: without dims the flattened tensor is rolled by one shift, got ",
+               (int64_t)shifts.size(), " shifts ", shifts);
+    return view(roll(reshape(x, {-1}), shifts, {0}), x.shape);
+  }
+  PYML_CHECK(shifts.size() == dims.size(), ValueError, "roll: shifts and dims must have the same length, got ",
+             (int64_t)shifts.size(), " shifts ", shifts, " and ", (int64_t)dims.size(), " dims ", dims);
+  Shape total(std::max<int64_t>(x.dim(), 1), 0);
+  for (size_t i = 0; i < dims.size(); i++) total[wrap_dim(dims[i], x.dim(), "roll")] += shifts[i];
+  Maps maps(x.dim());
+  for (int64_t d = 0; d < x.dim(); d++) {
+    int64_t n = x.shape[d];
+    if (n == 0 || total[d] % n == 0) continue;
+    int64_t s = ((total[d] % n) + n) % n;
+    for (int64_t o = 0; o < n; o++) maps[d].push_back(o >= s ? o - s : o - s + n);
+  }
+  return remap(x, x.shape, maps);
+}
+
+static const char* pad_mode_name(PadMode m) {
+  return m == PadMode::Constant ? "constant" : m == PadMode::Reflect ? "reflect" : m == PadMode::Replicate ? "replicate" : "circular";
+}
+
+// Source index along a dim of size n for output position o, with `l` elements padded on the left
+// (negative: cropped). Reflect and replicate mirror/clamp at the input's own edges; circular, like
+// torch, wraps around the cropped input.
+static int64_t pad_source(PadMode mode, int64_t o, int64_t l, int64_t r, int64_t n) {
+  int64_t j = o - l;
+  if (mode == PadMode::Reflect) { if (j < 0) j = -j; if (j >= n) j = 2 * (n - 1) - j; return j; }
+  if (mode == PadMode::Replicate) return std::min(std::max<int64_t>(j, 0), n - 1);
+  int64_t s0 = std::max<int64_t>(0, -l), m = n - s0 - std::max<int64_t>(0, -r);
+  int64_t k = (o - std::max<int64_t>(0, l)) % m;
+  return s0 + (k < 0 ? k + m : k);
+}
+
+static void check_pad_dim(PadMode mode, int64_t l, int64_t r, int64_t n, int64_t d, const Tensor& x) {
+  const char* m = pad_mode_name(mode);
+  PYML_CHECK(n > 0, ValueError, "pad: ", m, " padding needs a non-empty dim ", d, ", got input shape ", x.shape);
+  if (mode == PadMode::Reflect)
+    PYML_CHECK(l < n && r < n, ValueError, "pad: reflect padding (", l, ", ", r, ") must be less than the size ", n,
+               " of dim ", d, " of input ", x.shape);
+  int64_t kept = n - std::max<int64_t>(0, -l) - std::max<int64_t>(0, -r);
+  if (mode == PadMode::Circular)
+    PYML_CHECK(kept > 0 && l <= kept && r <= kept, ValueError, "pad: circular padding (", l, ", ", r,
+               ") must not exceed the size ", kept, " of dim ", d, " (after cropping) of input ", x.shape,
+               " (it would wrap around more than once)");
+}
+
+Tensor pad(const Tensor& x, const Shape& pads, PadMode mode, const Scalar& value) {
+  check_cpu(x, "pad");
+  int64_t np = (int64_t)pads.size() / 2;
+  PYML_CHECK(pads.size() % 2 == 0, ValueError, "pad: padding length must be divisible by 2, got ", pads);
+  PYML_CHECK(np <= x.dim(), ValueError, "pad: padding length (", (int64_t)pads.size(),
+             ") must be at most twice the number of dims of the input, got input shape ", x.shape);
+  Shape shape = x.shape;
+  for (int64_t i = 0; i < np; i++) {
+    int64_t d = x.dim() - 1 - i;
+    shape[d] += pads[2 * i] + pads[2 * i + 1];
+    PYML_CHECK(shape[d] >= 0, ValueError, "pad: padding (", pads[2 * i], ", ", pads[2 * i + 1], ") of dim ", d,
+               " gives a negative size ", shape[d], " for input ", x.shape);
+  }
+  if (mode == PadMode::Constant) {
+    Tensor out = full(shape, value, x.dtype);
+    Tensor src = x, dst = out;
+    for (int64_t i = 0; i < np; i++) {
+      int64_t d = x.dim() - 1 - i, l = pads[2 * i], r = pads[2 * i + 1];
+      int64_t s0 = std::max<int64_t>(0, -l), len = std::max<int64_t>(0, x.shape[d] - s0 - std::max<int64_t>(0, -r));
+      src = slice(src, d, s0, s0 + len, 1);
+      dst = slice(dst, d, std::max<int64_t>(0, l), std::max<int64_t>(0, l) + len, 1);
+    }
+    if (src.numel()) copy_(dst, src, "pad");
+    return out;
+  }
+  Maps maps(x.dim());
+  for (int64_t i = 0; i < np; i++) {
+    int64_t d = x.dim() - 1 - i, l = pads[2 * i], r = pads[2 * i + 1], n = x.shape[d];
+    if (l == 0 && r == 0) continue;
+    check_pad_dim(mode, l, r, n, d, x);
+    for (int64_t o = 0; o < shape[d]; o++) maps[d].push_back(pad_source(mode, o, l, r, n));
+  }
+  return remap(x, shape, maps);
+}
+
+Tensor tril(const Tensor& x, int64_t diagonal, bool upper) {
+  const char* op = upper ? "triu" : "tril";
+  check_cpu(x, op);
+  PYML_CHECK(x.dim() >= 2, ValueError, op, ": input tensor must have at least 2 dimensions, got shape ", x.shape);
+  Tensor out = clone(x);
+  int64_t R = x.shape[x.dim() - 2], C = x.shape[x.dim() - 1];
+  if (out.numel() == 0) return out;
+  tri_zero_cpu(out.data(), out.numel() / (R * C), R, C, out.itemsize(), diagonal, upper);
+  return out;
+}
+
+}  // namespace pyml

@@ -1,0 +1,32 @@
+"""pyml.autograd: reverse-mode automatic differentiation with PyTorch's semantics, in Python on top
+of the engine. One graph node per op (graph.py); derivative formulas in formulas.py are written in
+pyml ops so that backward passes can themselves be differentiated (create_graph=True)."""
+from .grad_mode import (no_grad, enable_grad, set_grad_enabled, inference_mode, is_grad_enabled,
+                        is_inference_mode_enabled)
+from .function import Function, FunctionCtx, once_differentiable
+from .anomaly_mode import detect_anomaly, set_detect_anomaly, is_anomaly_enabled
+from .graph import Node
+from .engine_api import backward, grad
+from . import tensor_api as _tensor_api  # noqa: F401  (Tensor.backward, register_hook, ...)
+from . import formulas as _formulas
+from . import formulas_reduce as _fr, formulas_index as _fi, formulas_linalg as _fl
+from . import wrap as _wrap
+from .gradcheck import gradcheck, gradgradcheck
+from . import functional
+from . import graph
+
+
+def _install():
+    """Wrap every differentiable op with its formula, then guard the rest (see wrap.py)."""
+    _formulas.install_core()
+    _fr.install()
+    _fi.install()
+    _fl.install()
+    _wrap.install_guards()
+
+
+_install()
+
+__all__ = ["no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled", "Function",
+           "FunctionCtx", "once_differentiable", "detect_anomaly", "set_detect_anomaly", "backward", "grad",
+           "gradcheck", "gradgradcheck", "functional"]

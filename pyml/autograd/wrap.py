@@ -1,0 +1,165 @@
+"""Wrapping non-elementwise ops for autograd from formula tables.
+
+`differentiable(module, name, formula, tensors=...)` replaces module.name (and pyml.name, and the
+Tensor method of the same name) by a wrapper that runs the raw op under no_grad and records one
+OpNode. Formulas get ctx.args (the call's bound arguments), ctx.inputs (saved tensors, flattened in
+parameter order), ctx.outputs, ctx.in_meta, ctx.needs_input_grad.
+
+Every other public function and method is wrapped by `guard`: if a floating result comes back
+without history while an input requires grad, it gets a node that raises at backward time, so a
+missing derivative is an error, never a silently wrong gradient.
+"""
+import functools
+import inspect
+
+import pyml
+from .._tensor import Tensor
+from . import grad_mode
+from .function import record, Node
+
+
+def _flatten(args_dict, names):
+    out = []
+    for n in names:
+        v = args_dict.get(n)
+        if isinstance(v, (list, tuple)):
+            out.extend(x for x in v if isinstance(x, Tensor))
+        else:
+            out.append(v if isinstance(v, Tensor) else None)
+    return out
+
+
+def _any_rg(args, kwargs):
+    for a in args:
+        if isinstance(a, Tensor):
+            if a._requires_grad:
+                return True
+        elif isinstance(a, (list, tuple)):
+            for x in a:
+                if isinstance(x, Tensor) and x._requires_grad:
+                    return True
+    for a in kwargs.values():
+        if isinstance(a, Tensor) and a._requires_grad:
+            return True
+    return False
+
+
+def _outputs(out):
+    if isinstance(out, Tensor):
+        return [out]
+    if isinstance(out, (tuple, list)):
+        return [o for o in out if isinstance(o, Tensor)]
+    return []
+
+
+_WRAPPED = set()
+
+
+def make_wrapper(name, raw, formula, tensors, save_inputs=True, save_outputs=False, node_name=None):
+    sig = inspect.signature(raw)
+    node_name = node_name or "".join(p.capitalize() for p in name.strip("_").split("_")) + "Backward"
+
+    @functools.wraps(raw)
+    def wrapped(*args, **kwargs):
+        if not grad_mode.is_grad_enabled() or not _any_rg(args, kwargs):
+            return raw(*args, **kwargs)
+        ba = sig.bind(*args, **kwargs)
+        ba.apply_defaults()
+        A = dict(ba.arguments)
+        if "kwargs" in A and isinstance(A["kwargs"], dict):
+            A.update(A.pop("kwargs"))
+        inputs = _flatten(A, tensors)
+        with grad_mode.no_grad():
+            out = raw(*args, **kwargs)
+        outs = _outputs(out)
+        if outs:
+            record(node_name, formula, inputs, outs, A, save_inputs, save_outputs)
+        return out
+    wrapped._pyml_ag = True
+    return wrapped
+
+
+def differentiable(module, name, formula, tensors=("input",), save_inputs=True, save_outputs=False,
+                   method=True, node_name=None):
+    raw = getattr(module, name)
+    w = make_wrapper(name, raw, formula, tensors, save_inputs, save_outputs, node_name)
+    setattr(module, name, w)
+    if getattr(pyml, name, None) is raw:
+        setattr(pyml, name, w)
+    if method and getattr(Tensor, name, None) is not None:
+        m = getattr(Tensor, name)
+        if m is raw or getattr(m, "__wrapped__", None) is raw or getattr(m, "_pyml_raw", None) is raw:
+            setattr(Tensor, name, w)
+        else:
+            setattr(Tensor, name, make_wrapper(name, m, formula, _method_tensors(m, tensors), save_inputs,
+                                               save_outputs, node_name))
+    _WRAPPED.add(name)
+    return w
+
+
+def _method_tensors(m, tensors):
+    """A method's first parameter is `self`: map the function's first tensor name onto it."""
+    try:
+        first = next(iter(inspect.signature(m).parameters))
+    except (StopIteration, ValueError, TypeError):
+        return tensors
+    return (first,) + tuple(tensors[1:]) if tensors and tensors[0] in ("input", "self", "tensor") else tensors
+
+
+# ---------------------------------------------------------------------------------------- guard
+class _MissingDerivative(Node):
+    def __init__(self, name, inputs):
+        super().__init__(name + "Backward", inputs)
+        self.op = name
+
+    def backward(self, *grads):
+        raise RuntimeError(f"{self.op}: the derivative for '{self.op}' is not implemented in pyml's autograd")
+
+
+def _guarded(name, fn):
+    @functools.wraps(fn)
+    def g(*args, **kwargs):
+        out = fn(*args, **kwargs)
+        if grad_mode.is_grad_enabled() and _any_rg(args, kwargs):
+            outs = [o for o in _outputs(out) if o.dtype.is_floating_point and not o._requires_grad]
+            if outs:
+                ins = [a for a in args if isinstance(a, Tensor)]
+                node = _MissingDerivative(name, ins)
+                for i, o in enumerate(outs):
+                    o._requires_grad = True
+                    o.grad_fn = node
+                    o.__dict__["_output_nr"] = 0
+        return out
+    g._pyml_ag = True
+    return g
+
+
+# ops that return values no gradient flows through: treated as constants, like PyTorch
+NONDIFF = {"rand_like", "randn_like", "randint_like", "bernoulli", "multinomial", "normal", "poisson",
+           "zeros_like", "ones_like", "empty_like", "full_like", "argmax", "argmin", "argsort", "nonzero",
+           "argwhere", "count_nonzero", "isnan", "isinf", "isfinite", "sign", "floor", "ceil", "round",
+           "trunc", "eq", "ne", "lt", "le", "gt", "ge", "equal", "allclose", "isclose", "numel", "is_tensor",
+           "result_type", "can_cast", "promote_types", "is_floating_point", "shares_memory", "detach",
+           "tensor", "as_tensor", "from_numpy", "from_dlpack", "bucketize", "searchsorted", "histc",
+           "uniform_", "normal_", "bernoulli_", "random_", "exponential_", "unique", "unique_consecutive"}
+
+
+def install_guards():
+    for name in dir(pyml):
+        if name.startswith("_") or name in _WRAPPED or name in NONDIFF:
+            continue
+        fn = getattr(pyml, name)
+        if not callable(fn) or isinstance(fn, type) or getattr(fn, "_pyml_ag", False):
+            continue
+        if getattr(fn, "__module__", "") is None or not str(getattr(fn, "__module__", "")).startswith("pyml._"):
+            continue
+        setattr(pyml, name, _guarded(name, fn))
+    for name, fn in list(vars(Tensor).items()):
+        if name.startswith("_") or name in _WRAPPED or name in NONDIFF or not callable(fn):
+            continue
+        if getattr(fn, "_pyml_ag", False) or name in ("backward", "register_hook", "retain_grad", "requires_grad_",
+                                                       "detach_", "numpy", "tolist", "item", "size", "stride",
+                                                       "dim", "numel", "data_ptr", "is_contiguous", "element_size",
+                                                       "copy_", "fill_", "zero_"):
+            continue
+        setattr(Tensor, name, _guarded(name, fn))

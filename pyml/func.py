@@ -1,0 +1,1 @@
+"""pyml.func: functional_call (to be filled)."""

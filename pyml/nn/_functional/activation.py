@@ -1,0 +1,2 @@
+"""nn.functional: activation (to be filled)."""
+__all__ = []

@@ -1,0 +1,2 @@
+"""nn.functional: attention (to be filled)."""
+__all__ = []

@@ -1,0 +1,2 @@
+"""nn.functional: conv (to be filled)."""
+__all__ = []

@@ -1,0 +1,2 @@
+"""nn.functional: distance (to be filled)."""
+__all__ = []

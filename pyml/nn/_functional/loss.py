@@ -1,0 +1,2 @@
+"""nn.functional: loss (to be filled)."""
+__all__ = []

@@ -1,0 +1,2 @@
+"""nn.functional: normalization (to be filled)."""
+__all__ = []

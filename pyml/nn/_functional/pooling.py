@@ -1,0 +1,2 @@
+"""nn.functional: pooling (to be filled)."""
+__all__ = []

@@ -1,0 +1,2 @@
+"""nn.functional: sparse (to be filled)."""
+__all__ = []

@@ -1,0 +1,2 @@
+"""nn.functional: vision (to be filled)."""
+__all__ = []

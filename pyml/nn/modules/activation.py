@@ -1,0 +1,2 @@
+"""nn modules: activation (to be filled)."""
+__all__ = []

@@ -1,0 +1,2 @@
+"""nn modules: attention (to be filled)."""
+__all__ = []

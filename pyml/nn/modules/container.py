@@ -1,0 +1,2 @@
+"""nn modules: container (to be filled)."""
+__all__ = []

@@ -1,0 +1,2 @@
+"""nn modules: conv (to be filled)."""
+__all__ = []

@@ -1,0 +1,2 @@
+"""nn modules: dropout (to be filled)."""
+__all__ = []

@@ -1,0 +1,2 @@
+"""nn modules: flatten (to be filled)."""
+__all__ = []

@@ -1,0 +1,2 @@
+"""nn modules: linear (to be filled)."""
+__all__ = []

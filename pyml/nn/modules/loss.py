@@ -1,0 +1,2 @@
+"""nn modules: loss (to be filled)."""
+__all__ = []

@@ -1,0 +1,2 @@
+"""nn modules: module (to be filled)."""
+__all__ = []

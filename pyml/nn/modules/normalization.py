@@ -1,0 +1,2 @@
+"""nn modules: normalization (to be filled)."""
+__all__ = []

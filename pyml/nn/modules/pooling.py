@@ -1,0 +1,2 @@
+"""nn modules: pooling (to be filled)."""
+__all__ = []

@@ -1,0 +1,2 @@
+"""nn modules: rnn (to be filled)."""
+__all__ = []

@@ -1,0 +1,2 @@
+"""nn modules: sparse (to be filled)."""
+__all__ = []

@@ -1,0 +1,2 @@
+"""nn modules: transformer (to be filled)."""
+__all__ = []

@@ -1,0 +1,2 @@
+"""nn modules: vision (to be filled)."""
+__all__ = []
