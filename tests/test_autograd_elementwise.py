@@ -616,7 +616,28 @@ def test_inplace_on_view_gradcheck():
         z = x * 1.0
         z[1:, ::2].mul_(w)
         return z
-    check_grads(fn, [rng.standard_normal((3, 4)), rng.standard_normal((2, 2))], gradgrad=False)
+    check_grads(fn, [rng.standard_normal((3, 4)), rng.standard_normal((2, 2))])
+
+    def fn2(M, x, w):
+        z = x.sin()
+        z.t()[1].mul_(w)
+        z[0].exp_()
+        return z * x
+    check_grads(fn2, [rng.standard_normal((2, 3)), rng.standard_normal((2,))])
+
+
+def test_inplace_on_view_create_graph_vs_torch():
+    a, b = np.array([[0.5, -1.0, 2.0], [1.5, 0.3, -0.7]]), np.array([0.2, -0.4])
+    got = {}
+    for M in (pyml, torch):
+        x, w = M.tensor(a, requires_grad=True), M.tensor(b, requires_grad=True)
+        z = x * x
+        z[:, 1].mul_(w)
+        gx, gw = M.autograd.grad((z ** 2).sum(), [x, w], create_graph=True)
+        (gx.sum() + (gw * gw).sum()).backward()
+        got[M] = (x.grad.detach().numpy(), w.grad.detach().numpy())
+    for p, t in zip(got[pyml], got[torch]):
+        np.testing.assert_allclose(p, t, rtol=1e-10)
 
 
 def test_view_sees_base_inplace_change():
@@ -626,6 +647,37 @@ def test_view_sees_base_inplace_change():
         z.mul_(2)            # the base changes after the view was taken
         return v * x[1]
     compare_torch(fn, [np.arange(1.0, 7.0).reshape(2, 3)])
+
+
+def test_sibling_view_gains_history_from_inplace_on_base():
+    def fn(M, w):
+        z = M.ones(3, 4, dtype=w.dtype)
+        v = z[0]                # taken before z takes part in the graph
+        z[:, 1:3].mul_(w)       # z now depends on w, and so does v
+        return v * 2
+    compare_torch(fn, [np.array([[2.0, 3.0], [4.0, 5.0], [6.0, 7.0]])])
+    z = pyml.ones(3, 4, dtype=pyml.float64)
+    v = z[0]
+    z[1].mul_(pyml.tensor(2.0, dtype=pyml.float64, requires_grad=True))
+    assert v.requires_grad and z.requires_grad and "CopySlices" in repr(z.grad_fn)
+
+
+def test_unsaved_tensors_may_change_in_place():
+    # like PyTorch: add saves nothing, exp saves its result only, so changing their inputs later is fine
+    def fn(M, x, w):
+        y = x * 1.0
+        z = y + w
+        e = y.exp()
+        y.add_(1.0)
+        return z * 2 + e
+    compare_torch(fn, [np.array([0.5, 1.0]), np.array([2.0, 3.0])])
+
+
+def test_noop_cast_and_contiguous_keep_the_leaf():
+    x = pyml.tensor([1.0, 2.0], requires_grad=True)
+    for y in (x.to(pyml.float32), x.float(), x.contiguous(), x.cpu(), x.to("cpu"), x.type_as(x)):
+        assert y is x and x.is_leaf and x.grad_fn is None
+    assert x.tolist() == [1.0, 2.0]
 
 
 # ------------------------------------------------------------------------------------------ casts and copies
