@@ -22,6 +22,8 @@ def sum_to(g, shape):
     shape = tuple(shape)
     if tuple(g.shape) == shape:
         return g
+    if g.ndim < len(shape):  # a value with extra leading 1s (x[0] = v of shape (1, n))
+        g = g.reshape((1,) * (len(shape) - g.ndim) + tuple(g.shape))
     lead = g.ndim - len(shape)
     dims = list(range(lead)) + [lead + i for i, s in enumerate(shape) if s == 1 and g.shape[lead + i] != 1]
     if dims:
@@ -200,14 +202,22 @@ def record_binary(name, a, b, out, alpha):
 
 def record_binary_inplace(name, a, a_before, b, alpha):
     """a was updated in place by `name` with b; a_before is a copy of a's old value carrying its old history."""
-    if name not in BINARY or not a.dtype.is_floating_point:
+    if not a.dtype.is_floating_point:
         return
+    if name not in BINARY:  # x.eq_(y), x.logical_and_(y) on a float x: a step function, zero gradient
+        return _inplace(a, name.capitalize() + "Backward", _no_grad_f, [a_before, b], None, save_out=False)
     _inplace(a, name.capitalize() + "Backward", _BINARY_FORMULAS[name], [a_before, b], alpha,
              save_out=bool(BINARY[name][2]))
 
 
+def _no_grad_f(ctx, g):
+    return (pyml.zeros_like(g),) + (None,) * (len(ctx.in_meta) - 1)
+
+
 def record_unary_inplace(name, a, a_before, params):
     if name not in UNARY:
+        if a.dtype.is_floating_point:
+            _inplace(a, name.capitalize() + "Backward", _no_grad_f, [a_before], None, save_out=False)
         return
     _inplace(a, name.capitalize() + "Backward", _UNARY_FORMULAS[name], [a_before], tuple(params),
              save_out=bool(UNARY[name][2]))
