@@ -156,6 +156,22 @@ def test_unary_vs_torch(name, layout):
     compare_torch(_unary(name), [a], [view])
 
 
+@pytest.mark.parametrize("shape", [(1025,), (0,), (3, 0, 2), (1,), ()], ids=str)
+def test_unary_and_binary_odd_and_empty_sizes(shape):
+    rng = np.random.default_rng(30)
+    a, b = rng.uniform(0.3, 2, size=shape), rng.uniform(0.3, 2, size=shape)
+    compare_torch(lambda M, x, y: (M.log(x) * M.tanh(y) + x ** y - M.atan2(x, y)) / (y + 1), [a, b])
+    compare_torch(lambda M, x: M.sigmoid(x).sqrt() * _fn_ns(M).gelu(x), [a])
+
+
+def test_broadcast_against_expanded_input():
+    rng = np.random.default_rng(31)
+    compare_torch(lambda M, x, y: x.expand(4, 3, 5) * y + x.expand(4, 3, 5).exp(),
+                  [rng.standard_normal((3, 1)), rng.standard_normal((4, 1, 5))])
+    compare_torch(lambda M, x, y: M.maximum(x[:, None, :], y.t()[None]),
+                  [rng.standard_normal((6, 7)), rng.standard_normal((7, 5))])
+
+
 @pytest.mark.parametrize("beta,threshold", [(1.0, 20.0), (2.0, 3.0), (0.5, 1.0), (-1.5, 2.0)])
 def test_softplus_beta_threshold(beta, threshold):
     rng = np.random.default_rng(4)
@@ -588,6 +604,8 @@ INPLACE_VIEWS = {
     "unsqueeze_view": lambda M, z, w: z.unsqueeze(0)[0, 2].tanh_(),
     "twice": lambda M, z, w: (z[0].mul_(w[0]), z[0].add_(w[1]), z[:, 0].mul_(3)),
     "overlapping_views": lambda M, z, w: (z[0:2].mul_(w[:2]), z[1:3].add_(w[2:4])),
+    "as_strided": lambda M, z, w: z.as_strided((2, 3), (5, 2), 1).mul_(w[:2, :3]),
+    "movedim_select": lambda M, z, w: z.movedim(1, 0)[3].add_(w[0, :4]),
 }
 
 

@@ -484,3 +484,75 @@ def test_scatter_reduce_argument_raises_at_backward():
     y = pyml.scatter(x * 1, 1, pyml.tensor([[0, 1]]), pyml.ones(1, 2, dtype=pyml.float64), reduce="add")
     with pytest.raises(RuntimeError, match="scatter"):
         y.sum().backward()
+
+
+# ------------------------------------------------------------------------------------------ random keys, larger inputs
+def _random_key(rng, shape):
+    """A random mix of ints, slices with steps, None, Ellipsis and integer / bool index arrays."""
+    key, dims = [], list(shape)
+    use_ellipsis = rng.random() < 0.3
+    for d, n in enumerate(dims):
+        if use_ellipsis and d == 1:
+            key.append(Ellipsis)
+            break
+        r = rng.random()
+        if r < 0.2:
+            key.append(int(rng.integers(-n, n)))
+        elif r < 0.5:
+            a, b = sorted(rng.integers(-n, n + 1, size=2))
+            key.append(slice(int(a), int(b) if b != 0 else None, int(rng.integers(1, 4))))
+        elif r < 0.75:
+            key.append(("int", rng.integers(-n, n, size=int(rng.integers(1, 9)))))  # duplicates likely
+        elif r < 0.85:
+            key.append(("bool", rng.random(n) < 0.5))
+        else:
+            key.append(slice(None))
+        if rng.random() < 0.15:
+            key.append(None)
+    return key
+
+
+def _materialise(M, key):
+    out = []
+    for k in key:
+        if isinstance(k, tuple):
+            out.append(I(M, k[1]) if k[0] == "int" else B(M, k[1]))
+        else:
+            out.append(k)
+    return tuple(out)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_random_getitem_keys_vs_torch(seed):
+    rng = np.random.default_rng(100 + seed)
+    shape = tuple(int(s) for s in rng.integers(1, 8, size=int(rng.integers(1, 4))))
+    key = _random_key(rng, shape)
+    if sum(isinstance(k, tuple) for k in key) > 1:  # several advanced indices must broadcast: keep one
+        first = next(i for i, k in enumerate(key) if isinstance(k, tuple))
+        key = [k if not isinstance(k, tuple) or i == first else slice(None) for i, k in enumerate(key)]
+    a = rng.standard_normal(shape)
+    compare_torch(lambda M, x: x[_materialise(M, key)] * 2, [a])
+    compare_torch(lambda M, x: (x * 1)[_materialise(M, key)].exp(), [a])
+
+
+def test_large_gathers_with_many_duplicates_vs_torch():
+    rng = np.random.default_rng(20)
+    a = rng.standard_normal((97, 13))
+    rows = rng.integers(0, 97, size=1025)
+    cols = rng.integers(0, 13, size=(97, 31))
+    compare_torch(lambda M, x: x[I(M, rows)] * 2, [a])
+    compare_torch(lambda M, x: x.t()[:, I(M, rows)].sin(), [a])
+    compare_torch(lambda M, x: M.index_select(x, 0, I(M, rows)) ** 2, [a])
+    compare_torch(lambda M, x: M.gather(x, 1, I(M, cols)) * 3, [a])
+    compare_torch(lambda M, x: M.take(x, I(M, rows * 7)).exp(), [a])
+    compare_torch(lambda M, x, s: M.index_add(x, 0, I(M, rows[:50]), s), [a, rng.standard_normal((50, 13))])
+    compare_torch(lambda M, x, s: M.scatter_add(x, 1, I(M, cols), s), [a, rng.standard_normal((97, 31))])
+    mask = rng.random((97, 13)) < 0.3
+    compare_torch(lambda M, x: M.masked_select(x, B(M, mask)) * 2, [a])
+    compare_torch(lambda M, x: x[B(M, mask)].cos(), [a])
+
+
+def test_empty_selections_give_zero_gradients():
+    for fn in (lambda M, x: x[I(M, [])], lambda M, x: x[2:2], lambda M, x: x[B(M, np.zeros(4, bool))],
+               lambda M, x: M.cat([x[:0], x[1:2]]), lambda M, x: M.index_select(x, 0, I(M, [])) * 2):
+        compare_torch(fn, [np.arange(12.0).reshape(4, 3)])

@@ -1,9 +1,11 @@
-"""Derivative formulas: one entry per differentiable op, written in pyml ops so that a backward
+"""Derivative formulas of elementwise ops, views, casts and copies, written in pyml ops so that a backward
 pass run with create_graph=True is itself recorded (higher-order gradients).
 
-Elementwise ops record through hooks in pyml/_ops/elementwise.py (every function, method and
-operator funnels through _unary/_binary). Other ops are wrapped here from the WRAP table: the
-wrapper runs the raw op under no_grad and records one OpNode whose backward is the formula.
+Elementwise ops record through hooks in pyml/_ops/elementwise.py (every function, method and operator
+funnels through _unary/_binary); views through views._record_view. In-place ops record a node whose first
+input is a copy of the old value; on a view of a tensor in the graph they go through CopySlices (the
+base's new history), and other live views of the same base are re-linked to the updated base, as
+PyTorch does with its version counter. Gradients come back reduced to each input's shape and dtype.
 """
 import functools
 import math

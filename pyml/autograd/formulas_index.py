@@ -262,7 +262,7 @@ def _put_into_zeros(g, shape, key):
     z = pyml.zeros(shape, dtype=g.dtype, device=g.device)
     view, adv = _I._parse(z, key)
     if adv is None:
-        wrap(view).copy_(g)
+        pyml._C.copy_(view, g._impl)
     else:
         pyml._C.index_put_(view, adv, g._impl, True)
     if needs_grad(g):
