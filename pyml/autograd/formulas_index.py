@@ -5,7 +5,7 @@ import functools
 import inspect
 
 import pyml
-from .._tensor import Tensor, wrap
+from .._tensor import Tensor
 from . import grad_mode
 from .formulas import sum_to, _cast, _fit, before_inplace, _inplace, record_view, _embed
 from .function import record, needs_grad
