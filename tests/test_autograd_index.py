@@ -293,6 +293,30 @@ def test_split_family_some_outputs_used(name):
     check_grads(lambda M, x: f(M, x)[1], [a[:4, :5] if name != "split_sizes" else a[:3]], gradgrad=True)
 
 
+@pytest.mark.parametrize("sections", [3, [1, 4], [4, 1, 5], [0, 0, 6]], ids=str)
+def test_inplace_on_tensor_split_piece_is_tracked_like_torch(sections):
+    def fn(M, x, w):
+        z = x * 1
+        pieces = M.tensor_split(z, sections)
+        for p in pieces:
+            if p.numel():
+                p.mul_(w[:p.numel()])
+        return z * x
+    compare_torch(fn, [np.arange(1.0, 7.0), np.array([2.0, 3.0, 4.0, 5.0, 6.0, 7.0])])
+
+
+def test_inplace_on_split_piece_raises_like_torch():
+    for M in (pyml, torch):
+        x = M.ones(6, dtype=M.float64, requires_grad=True) * 1
+        for piece in (x.split(2)[0], M.chunk(x, 3)[1], x.chunk(2)[0], M.split(x, [1, 5])[1]):
+            with pytest.raises(RuntimeError, match="returns multiple views"):
+                piece.mul_(2)
+    with pyml.no_grad():  # without grad mode the pieces are ordinary views of x's memory
+        x = pyml.zeros(4)
+        x.split(2)[1].add_(1)
+    assert x.tolist() == [0.0, 0.0, 1.0, 1.0]
+
+
 # ------------------------------------------------------------------------------------------ layout ops
 LAYOUT = {
     "flip": (lambda M, x: M.flip(x, (0,)), (4, 5)),

@@ -378,6 +378,11 @@ def before_inplace(t, others):
         raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
     if base is not None and base.requires_grad and base.grad_fn is None:
         raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
+    if t.requires_grad and t.__dict__.get("_multi_view"):
+        raise RuntimeError(f"Output {t.__dict__.get('_output_nr', 0)} of {t.grad_fn.name} is a view and is being "
+                           "modified inplace. This view is the output of a function that returns multiple views. "
+                           "Such functions do not allow the output views to be modified inplace. You should "
+                           "replace the inplace operation by an out-of-place one.")
     from .. import _C
     before = wrap(_C.clone(t._impl))
     if t.requires_grad:

@@ -327,6 +327,44 @@ def _inplace_op(name, raw, formula, tensors):
     return method
 
 
+def _mark_multi_views(module, name):
+    """split/chunk/tensor_split pieces share the input's memory but have one node for all: like PyTorch,
+    an in-place change of a piece that requires grad raises (before_inplace checks the mark)."""
+    def marking(fn):
+        @functools.wraps(fn)
+        def wrapped(*args, **kwargs):
+            outs = fn(*args, **kwargs)
+            for o in outs:
+                if o._requires_grad:
+                    o.__dict__["_multi_view"] = True
+            return outs
+        wrapped._pyml_ag = True
+        return wrapped
+    for owner in (module, pyml, Tensor):
+        if getattr(owner, name, None) is not None:
+            setattr(owner, name, marking(getattr(owner, name)))
+
+
+def _tensor_split_views(raw):
+    """PyTorch's tensor_split pieces are separate views (in-place changes of a piece reach the input's graph
+    through CopySlices), so under autograd each piece is rebuilt as a narrow() of the input."""
+    @functools.wraps(raw)
+    def tensor_split(input, indices_or_sections, dim=0):
+        if not (grad_mode.is_grad_enabled() and getattr(input, "_requires_grad", False)):
+            return raw(input, indices_or_sections, dim)
+        with grad_mode.no_grad():
+            pieces = raw(input, indices_or_sections, dim)
+        d = dim % max(input.ndim, 1)
+        step, n = input.stride(d), input.shape[d]
+        out = []
+        for p in pieces:
+            start = (p.storage_offset() - input.storage_offset()) // step if step and p.numel() else 0
+            out.append(input.narrow(d, min(max(start, 0), n - p.shape[d]), p.shape[d]))
+        return tuple(out)
+    tensor_split._pyml_ag = True
+    return tensor_split
+
+
 _RAW_GETITEM = None
 _RAW_SETITEM = None
 _I = None  # pyml._ops.index, for its key parser
@@ -353,8 +391,10 @@ def install():
     D(I, "take_along_dim", _take_along_dim_f, tensors=("input", "indices"), save_inputs=False)
     D(I, "cat", _cat_f, tensors=("tensors",), save_inputs=False, method=False)
     D(I, "stack", _stack_f, tensors=("tensors",), save_inputs=False, method=False)
-    for n in ("split", "chunk", "tensor_split"):
+    for n in ("split", "chunk"):
         D(I, n, _split_f, tensors=("input", "tensor"), save_inputs=False)
+        _mark_multi_views(I, n)
+    I.tensor_split = pyml.tensor_split = Tensor.tensor_split = _tensor_split_views(I.tensor_split)
     D(I, "flip", _flip_f, save_inputs=False)
     D(I, "roll", _roll_f, save_inputs=False)
     D(I, "rot90", _rot90_f, save_inputs=False)
