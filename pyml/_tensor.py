@@ -155,7 +155,7 @@ class Tensor:
     def tolist(self):
         if self.dtype == D.bfloat16:
             return self.float().tolist()
-        return self.cpu().numpy().tolist()
+        return self.cpu().numpy(force=True).tolist()
 
     def numpy(self, force=False):
         if self.requires_grad and not force:

@@ -1,19 +1,21 @@
-"""Derivative formulas: one entry per differentiable op, written in pyml ops so that a backward
+"""Derivative formulas of elementwise ops, views, casts and copies, written in pyml ops so that a backward
 pass run with create_graph=True is itself recorded (higher-order gradients).
 
-Elementwise ops record through hooks in pyml/_ops/elementwise.py (every function, method and
-operator funnels through _unary/_binary). Other ops are wrapped here from the WRAP table: the
-wrapper runs the raw op under no_grad and records one OpNode whose backward is the formula.
+Elementwise ops record through hooks in pyml/_ops/elementwise.py (every function, method and operator
+funnels through _unary/_binary); views through views._record_view. In-place ops record a node whose first
+input is a copy of the old value; on a view of a tensor in the graph they go through CopySlices (the
+base's new history), and other live views of the same base are re-linked to the updated base, as
+PyTorch does with its version counter. Gradients come back reduced to each input's shape and dtype.
 """
 import functools
-import inspect
 import math
+import weakref
 
 import pyml
 from .._tensor import Tensor, wrap
 from . import grad_mode
 from .function import record, needs_grad, rebase_inplace, OpNode
-from .graph import _meta
+from .graph import _meta, SavedTensor
 
 
 # ------------------------------------------------------------------------------------------ helpers
@@ -22,6 +24,8 @@ def sum_to(g, shape):
     shape = tuple(shape)
     if tuple(g.shape) == shape:
         return g
+    if g.ndim < len(shape):  # a value with extra leading 1s (x[0] = v of shape (1, n))
+        g = g.reshape((1,) * (len(shape) - g.ndim) + tuple(g.shape))
     lead = g.ndim - len(shape)
     dims = list(range(lead)) + [lead + i for i, s in enumerate(shape) if s == 1 and g.shape[lead + i] != 1]
     if dims:
@@ -63,48 +67,50 @@ def _softplus_grad(x, p):
 
 
 def _zero(g, x, y, p):
-    return g * 0
+    return pyml.zeros_like(g)
 
 
+# name -> (formula(g, x, y, params), saves x, saves y): like PyTorch, save only what the formula reads, so an
+# in-place change of an unused tensor is no error
 UNARY = {
-    "neg": lambda g, x, y, p: -g,
-    "abs": lambda g, x, y, p: g * pyml.sign(x),
-    "sign": _zero,
-    "exp": lambda g, x, y, p: g * y,
-    "exp2": lambda g, x, y, p: g * y * math.log(2.0),
-    "expm1": lambda g, x, y, p: g * (y + 1),
-    "log": lambda g, x, y, p: g / x,
-    "log2": lambda g, x, y, p: g / (x * math.log(2.0)),
-    "log10": lambda g, x, y, p: g / (x * math.log(10.0)),
-    "log1p": lambda g, x, y, p: g / (x + 1),
-    "sqrt": lambda g, x, y, p: g / (2 * y),
-    "rsqrt": lambda g, x, y, p: -0.5 * g * y * y * y,
-    "sin": lambda g, x, y, p: g * pyml.cos(x),
-    "cos": lambda g, x, y, p: -g * pyml.sin(x),
-    "tan": lambda g, x, y, p: g * (1 + y * y),
-    "asin": lambda g, x, y, p: g * pyml.rsqrt(1 - x * x),
-    "acos": lambda g, x, y, p: -g * pyml.rsqrt(1 - x * x),
-    "atan": lambda g, x, y, p: g / (1 + x * x),
-    "sinh": lambda g, x, y, p: g * pyml.cosh(x),
-    "cosh": lambda g, x, y, p: g * pyml.sinh(x),
-    "tanh": lambda g, x, y, p: g * (1 - y * y),
-    "sigmoid": lambda g, x, y, p: g * y * (1 - y),
-    "relu": lambda g, x, y, p: g * (y > 0),
-    "gelu": lambda g, x, y, p: g * _gelu_grad(x, False),
-    "gelu_tanh": lambda g, x, y, p: g * _gelu_grad(x, True),
-    "silu": lambda g, x, y, p: g * (pyml.sigmoid(x) * (1 + x * (1 - pyml.sigmoid(x)))),
-    "softplus": lambda g, x, y, p: g * _softplus_grad(x, p),
-    "erf": lambda g, x, y, p: g * (2 / math.sqrt(math.pi)) * pyml.exp(-x * x),
-    "erfc": lambda g, x, y, p: g * (-2 / math.sqrt(math.pi)) * pyml.exp(-x * x),
-    "floor": _zero, "ceil": _zero, "round": _zero, "trunc": _zero,
-    "frac": lambda g, x, y, p: g,
-    "reciprocal": lambda g, x, y, p: -g * y * y,
-    "square": lambda g, x, y, p: 2 * g * x,
+    "neg": (lambda g, x, y, p: -g, 0, 0),
+    "abs": (lambda g, x, y, p: g * pyml.sign(x), 1, 0),
+    "sign": (_zero, 0, 0),
+    "exp": (lambda g, x, y, p: g * y, 0, 1),
+    "exp2": (lambda g, x, y, p: g * y * math.log(2.0), 0, 1),
+    "expm1": (lambda g, x, y, p: g * (y + 1), 0, 1),
+    "log": (lambda g, x, y, p: g / x, 1, 0),
+    "log2": (lambda g, x, y, p: g / (x * math.log(2.0)), 1, 0),
+    "log10": (lambda g, x, y, p: g / (x * math.log(10.0)), 1, 0),
+    "log1p": (lambda g, x, y, p: g / (x + 1), 1, 0),
+    "sqrt": (lambda g, x, y, p: g / (2 * y), 0, 1),
+    "rsqrt": (lambda g, x, y, p: -0.5 * g * y * y * y, 0, 1),
+    "sin": (lambda g, x, y, p: g * pyml.cos(x), 1, 0),
+    "cos": (lambda g, x, y, p: -g * pyml.sin(x), 1, 0),
+    "tan": (lambda g, x, y, p: g * (1 + y * y), 0, 1),
+    "asin": (lambda g, x, y, p: g * pyml.rsqrt(1 - x * x), 1, 0),
+    "acos": (lambda g, x, y, p: -g * pyml.rsqrt(1 - x * x), 1, 0),
+    "atan": (lambda g, x, y, p: g / (1 + x * x), 1, 0),
+    "sinh": (lambda g, x, y, p: g * pyml.cosh(x), 1, 0),
+    "cosh": (lambda g, x, y, p: g * pyml.sinh(x), 1, 0),
+    "tanh": (lambda g, x, y, p: g * (1 - y * y), 0, 1),
+    "sigmoid": (lambda g, x, y, p: g * y * (1 - y), 0, 1),
+    "relu": (lambda g, x, y, p: g * (y > 0), 0, 1),
+    "gelu": (lambda g, x, y, p: g * _gelu_grad(x, False), 1, 0),
+    "gelu_tanh": (lambda g, x, y, p: g * _gelu_grad(x, True), 1, 0),
+    "silu": (lambda g, x, y, p: g * (pyml.sigmoid(x) * (1 + x * (1 - pyml.sigmoid(x)))), 1, 0),
+    "softplus": (lambda g, x, y, p: g * _softplus_grad(x, p), 1, 0),
+    "erf": (lambda g, x, y, p: g * (2 / math.sqrt(math.pi)) * pyml.exp(-x * x), 1, 0),
+    "erfc": (lambda g, x, y, p: g * (-2 / math.sqrt(math.pi)) * pyml.exp(-x * x), 1, 0),
+    "floor": (_zero, 0, 0), "ceil": (_zero, 0, 0), "round": (_zero, 0, 0), "trunc": (_zero, 0, 0),
+    "frac": (lambda g, x, y, p: g, 0, 0),
+    "reciprocal": (lambda g, x, y, p: -g * y * y, 0, 1),
+    "square": (lambda g, x, y, p: 2 * g * x, 1, 0),
 }
 
 
 def _unary_formula(name):
-    f = UNARY[name]
+    f = UNARY[name][0]
 
     def formula(ctx, g):
         x = ctx.inputs[0]
@@ -119,33 +125,36 @@ _UNARY_FORMULAS = {n: _unary_formula(n) for n in UNARY}
 def record_unary(name, x, out, params):
     if name not in UNARY:
         return  # bool-valued or integer ops: not differentiable
+    _, sx, sy = UNARY[name]
     record(name.capitalize() + "Backward", _UNARY_FORMULAS[name], [x], [out], tuple(params),
-           save_inputs=True, save_outputs=True)
+           save_inputs=bool(sx), save_outputs=bool(sy))
 
 
 # ------------------------------------------------------------------------------------------ binary
 def _pow_grads(g, a, b, out):
-    ga = g * b * pyml.pow(a, b - 1)
-    gb = g * out * pyml.log(pyml.where(a > 0, a, pyml.ones_like(a)))
-    gb = pyml.where((a == 0) & (b >= 0), pyml.zeros_like(gb), gb) if isinstance(b, Tensor) else gb
+    """PyTorch's pow_backward: the base gets 0 where the exponent is 0 (not 0 * 0**-1 = nan); the exponent gets
+    0 where the base is 0 and the exponent >= 0 (not 0 * log 0); a negative base gives nan (log of it)."""
+    ga = gb = None
+    if isinstance(a, Tensor):
+        ga = g * b * a ** (b - 1)
+        if isinstance(b, Tensor):
+            ga = pyml.where(b == 0, pyml.zeros_like(ga), ga)
+        elif b == 0:
+            ga = pyml.zeros_like(ga)
+    if isinstance(b, Tensor):
+        if isinstance(a, Tensor):
+            gb = g * out * pyml.log(a)
+            gb = pyml.where((a == 0) & (b >= 0), pyml.zeros_like(gb), gb)
+        else:
+            log_a = math.log(a) if a > 0 else (-math.inf if a == 0 else math.nan)
+            gb = g * out * log_a
+            if a == 0:
+                gb = pyml.where(b >= 0, pyml.zeros_like(gb), gb)
     return ga, gb
 
 
-BINARY = {
-    "add": lambda g, a, b, y, al: (g, g * al if al != 1 else g),
-    "sub": lambda g, a, b, y, al: (g, -g * al if al != 1 else -g),
-    "mul": lambda g, a, b, y, al: (g * b, g * a),
-    "div": lambda g, a, b, y, al: (g / b, -g * a / (b * b)),
-    "pow": lambda g, a, b, y, al: _pow_grads(g, a, b, y),
-    "atan2": lambda g, a, b, y, al: (g * b / (a * a + b * b), -g * a / (a * a + b * b)),
-    "remainder": lambda g, a, b, y, al: (g, -g * pyml.floor_divide(a, b)),
-    "fmod": lambda g, a, b, y, al: (g, -g * pyml.trunc(a / b)),
-    "floor_divide": lambda g, a, b, y, al: (g * 0, g * 0),
-    "trunc_divide": lambda g, a, b, y, al: (g * 0, g * 0),
-}
-
-
 def _maxmin(kind):
+    """Ties split the gradient in half between the operands, like PyTorch."""
     def f(g, a, b, y, al):
         wa = (a > b) if kind == "max" else (a < b)
         wa = wa.to(g.dtype) + (a == b).to(g.dtype) * 0.5
@@ -153,16 +162,30 @@ def _maxmin(kind):
     return f
 
 
-BINARY["maximum"] = _maxmin("max")
-BINARY["minimum"] = _maxmin("min")
+# name -> (formula(g, a, b, out, alpha) -> (ga, gb), saves inputs, saves output). Operands may be Python
+# numbers (2 - x, x / 3, 2 ** x); the gradient for a number is computed and dropped.
+BINARY = {
+    "add": (lambda g, a, b, y, al: (g, g * al if al != 1 else g), 0, 0),
+    "sub": (lambda g, a, b, y, al: (g, -g * al if al != 1 else -g), 0, 0),
+    "mul": (lambda g, a, b, y, al: (g * b, g * a), 1, 0),
+    "div": (lambda g, a, b, y, al: (g / b, -g * a / (b * b)), 1, 0),
+    "pow": (lambda g, a, b, y, al: _pow_grads(g, a, b, y), 1, 1),
+    "atan2": (lambda g, a, b, y, al: (g * b / (a * a + b * b), -g * a / (a * a + b * b)), 1, 0),
+    "remainder": (lambda g, a, b, y, al: (g, -g * (a // b)), 1, 0),
+    "fmod": (lambda g, a, b, y, al: (g, -g * pyml.trunc(a / b)), 1, 0),
+    "floor_divide": (lambda g, a, b, y, al: (pyml.zeros_like(g), pyml.zeros_like(g)), 0, 0),
+    "trunc_divide": (lambda g, a, b, y, al: (pyml.zeros_like(g), pyml.zeros_like(g)), 0, 0),
+    "maximum": (_maxmin("max"), 1, 0),
+    "minimum": (_maxmin("min"), 1, 0),
+}
 
 
 def _binary_formula(name):
-    f = BINARY[name]
+    f = BINARY[name][0]
 
     def formula(ctx, g):
         a, b = ctx.inputs
-        ga, gb = f(g, a, b, ctx.outputs[0] if ctx._saved_out[0] is not None else None, ctx.args)
+        ga, gb = f(g, a, b, ctx.outputs[0], ctx.args)
         return (_fit(ga, ctx.in_meta[0]) if ctx.needs_input_grad[0] else None,
                 _fit(gb, ctx.in_meta[1]) if ctx.needs_input_grad[1] else None)
     return formula
@@ -174,38 +197,64 @@ _BINARY_FORMULAS = {n: _binary_formula(n) for n in BINARY}
 def record_binary(name, a, b, out, alpha):
     if name not in BINARY or not out.dtype.is_floating_point:
         return
+    _, si, so = BINARY[name]
     record(name.capitalize() + "Backward", _BINARY_FORMULAS[name], [a, b], [out], alpha,
-           save_inputs=True, save_outputs=name == "pow")
+           save_inputs=bool(si), save_outputs=bool(so))
 
 
 def record_binary_inplace(name, a, a_before, b, alpha):
-    """a was updated in place by `name` with b; a_before is a copy of a's old value (or a itself when the
-    formula does not need it)."""
-    if name not in BINARY or not a.dtype.is_floating_point:
+    """a was updated in place by `name` with b; a_before is a copy of a's old value carrying its old history."""
+    if not a.dtype.is_floating_point:
         return
-    _inplace(a, name.capitalize() + "Backward", _BINARY_FORMULAS[name], [a_before, b], alpha, save_out=name == "pow")
+    if name not in BINARY:  # x.eq_(y), x.logical_and_(y) on a float x: a step function, zero gradient
+        return _inplace(a, name.capitalize() + "Backward", _no_grad_f, [a_before, b], None, save_out=False)
+    _inplace(a, name.capitalize() + "Backward", _BINARY_FORMULAS[name], [a_before, b], alpha,
+             save_out=bool(BINARY[name][2]))
+
+
+def _no_grad_f(ctx, g):
+    return (pyml.zeros_like(g),) + (None,) * (len(ctx.in_meta) - 1)
 
 
 def record_unary_inplace(name, a, a_before, params):
     if name not in UNARY:
+        if a.dtype.is_floating_point:
+            _inplace(a, name.capitalize() + "Backward", _no_grad_f, [a_before], None, save_out=False)
         return
-    _inplace(a, name.capitalize() + "Backward", _UNARY_FORMULAS[name], [a_before], tuple(params), save_out=True)
+    _inplace(a, name.capitalize() + "Backward", _UNARY_FORMULAS[name], [a_before], tuple(params),
+             save_out=bool(UNARY[name][2]))
 
 
 def _inplace(t, node_name, formula, inputs, args, save_out):
+    """Record an in-place op on t (already applied): a new history for t, through CopySlices when t is a view of
+    a tensor that takes part in the graph; then refresh the history of t's sibling views."""
     base = t.__dict__.get("_base")
     if base is not None and (base.requires_grad or any(getattr(i, "requires_grad", False) for i in inputs)):
-        return _copy_slices(t, base, node_name, formula, inputs, args, save_out)
-    node = rebase_inplace(t, node_name, formula, inputs, args, save_inputs=True)
-    if save_out:
-        from .graph import SavedTensor
-        node._saved_out = [SavedTensor(t, node_name, is_output=True)]
+        _copy_slices(t, base, node_name, formula, inputs, args, save_out)
+    else:
+        node = rebase_inplace(t, node_name, formula, inputs, args, save_inputs=True)
+        if save_out:
+            node._saved_out = [SavedTensor(t, node_name, is_output=True)]
+    _refresh_views(t if base is None else base, t)
+
+
+def _refresh_views(base, changed):
+    """Views of `base` taken before an in-place change now read the new values: their history becomes
+    "a view of the updated base" (PyTorch regenerates it from the version counter)."""
+    views = base.__dict__.get("_views")
+    if not views or not base.requires_grad:
+        return
+    for v in list(views.values()):
+        if v is changed or (v.grad_fn is None and v.requires_grad):
+            continue
+        record("AsStridedBackward", _view_formula, [base], [v], v.__dict__["_view_fn"], save_inputs=False)
 
 
 # ------------------------------------------------------------------------------------------ in-place on views
 class _CopySlices(OpNode):
     """An in-place op on a view of `base`: the base's new history. Backward: the gradient of the view's
-    region goes through the op's formula; the rest of the base gradient passes through unchanged."""
+    region goes through the op's formula; the rest of the base gradient passes through unchanged. Written in
+    differentiable ops (no in-place writes), so create_graph works through it."""
 
     def __init__(self, base, view_fn, op_node):
         super().__init__("CopySlices", self._formula, [base] + op_node_inputs(op_node)[1:], [base], None,
@@ -213,19 +262,25 @@ class _CopySlices(OpNode):
         self.view_fn = view_fn
         self.op = op_node
 
+    def release(self):
+        super().release()
+        self.op.release()
+
     @staticmethod
     def _formula(ctx, g):
-        if grad_mode.is_grad_enabled():
-            raise RuntimeError("CopySlices: double backward through an in-place operation on a view is not "
-                               "supported; clone() the view before modifying it")
-        result = g.clone()
-        region = ctx.view_fn(result)
-        op_grads = ctx.op.backward(region.clone())
+        shape, dtype, device = ctx.out_meta[0]
+        gc = g.contiguous()
+        with grad_mode.no_grad():
+            region = ctx.view_fn(gc)
+            inside = pyml.zeros(shape, dtype=pyml.bool, device=device)
+            ctx.view_fn(inside).fill_(True)
+        if needs_grad(gc):
+            record("ViewBackward", _view_formula, [gc], [region], ctx.view_fn, save_inputs=False)
+        op_grads = ctx.op.backward(region)
+        gbase = pyml.where(inside, pyml.zeros_like(gc), gc)
         if op_grads[0] is not None:
-            region.copy_(op_grads[0])
-        else:
-            region.zero_()
-        return (result,) + tuple(op_grads[1:])
+            gbase = gbase + _embed(_cast(op_grads[0], ctx.out_meta[0]), shape, ctx.view_fn)
+        return (gbase,) + tuple(op_grads[1:])
 
 
 def op_node_inputs(node):
@@ -236,7 +291,6 @@ def _copy_slices(view, base, node_name, formula, inputs, args, save_out):
     op = OpNode(node_name, formula, inputs, [view], args, save_inputs=True, save_outputs=False)
     op.__dict__["_raw_inputs"] = inputs
     if save_out:
-        from .graph import SavedTensor
         op._saved_out = [SavedTensor(view, node_name, is_output=True)]
     if base.grad_fn is None and base.requires_grad:
         raise RuntimeError(f"{node_name}: a view of a leaf Variable that requires grad is being used in an "
@@ -248,8 +302,7 @@ def _copy_slices(view, base, node_name, formula, inputs, args, save_out):
     base.grad_fn = cs
     base.__dict__["_output_nr"] = 0
     # the view's history is now "a view of the updated base"
-    node = record("AsStridedBackward", _view_formula, [base], [view], view_fn, save_inputs=False)
-    return node
+    return record("AsStridedBackward", _view_formula, [base], [view], view_fn, save_inputs=False)
 
 
 # ------------------------------------------------------------------------------------------ views
@@ -295,7 +348,13 @@ def record_view(src, out, view_fn, expand=False, copied=False):
     else:
         out.__dict__["_view_fn"] = view_fn
     out.__dict__["_base"] = base
-    if needs_grad(src):
+    if not grad_mode.is_grad_enabled():
+        return out
+    views = base.__dict__.get("_views")  # so an in-place change through base or a sibling can refresh this view
+    if views is None:
+        views = base.__dict__["_views"] = weakref.WeakValueDictionary()
+    views[id(out)] = out
+    if src._requires_grad:
         record("ViewBackward", _view_formula, [src], [out], view_fn, save_inputs=False)
     return out
 
@@ -319,6 +378,11 @@ def before_inplace(t, others):
         raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
     if base is not None and base.requires_grad and base.grad_fn is None:
         raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
+    if t.requires_grad and t.__dict__.get("_multi_view"):
+        raise RuntimeError(f"Output {t.__dict__.get('_output_nr', 0)} of {t.grad_fn.name} is a view and is being "
+                           "modified inplace. This view is the output of a function that returns multiple views. "
+                           "Such functions do not allow the output views to be modified inplace. You should "
+                           "replace the inplace operation by an out-of-place one.")
     from .. import _C
     before = wrap(_C.clone(t._impl))
     if t.requires_grad:
@@ -340,24 +404,42 @@ _install_elementwise()
 
 # ------------------------------------------------------------------------------------------ core ops
 def _clamp_f(ctx, g):
+    """PyTorch's clamp backward: x gets the gradient where min <= x <= max (ties at a bound included); a tensor
+    bound gets it where it was the result (where min > max the result is max everywhere)."""
     x = ctx.inputs[0]
     A = ctx.args
     lo, hi = A.get("min"), A.get("max")
-    keep = pyml.ones_like(x, dtype=pyml.bool)
+    keep = None
     if lo is not None:
-        keep = keep & (x >= lo)
+        keep = x >= lo
     if hi is not None:
-        keep = keep & (x <= hi)
-    gx = _fit(pyml.where(keep, g, pyml.zeros_like(g)), ctx.in_meta[0])
-    out = [gx]
+        keep = (x <= hi) if keep is None else keep & (x <= hi)
+    zero = pyml.zeros_like(g)
+    out = [_fit(pyml.where(keep, g, zero), ctx.in_meta[0])]
     for name, k in (("min", 1), ("max", 2)):
         b = A.get(name)
         if isinstance(b, Tensor) and ctx.in_meta[k] is not None:
-            sel = (x < b) if name == "min" else (x > b)
-            out.append(_fit(pyml.where(sel, g, pyml.zeros_like(g)), ctx.in_meta[k]))
+            if name == "min":
+                sel = (x < lo) if hi is None else (x < lo) & (lo < hi)
+            else:
+                sel = (x > hi) if lo is None else (x > hi) | (hi < lo)
+            out.append(_fit(pyml.where(sel, g, zero), ctx.in_meta[k]))
         else:
             out.append(None)
     return tuple(out)
+
+
+def _clamp_inplace(raw):
+    def clamp_(self, min=None, max=None):
+        bounds = [b if isinstance(b, Tensor) else None for b in (min, max)]
+        before = before_inplace(self, [b for b in bounds if b is not None])
+        with grad_mode.no_grad():
+            raw(self, min, max)
+        if before is not None and self.dtype.is_floating_point:
+            _inplace(self, "ClampBackward", _clamp_f, [before] + bounds, {"min": min, "max": max}, save_out=False)
+        return self
+    clamp_._pyml_ag = True
+    return clamp_
 
 
 def _to_f(ctx, g):
@@ -370,11 +452,12 @@ def _identity_f(ctx, g):
 
 
 def _copy_f(ctx, g):
-    return (g * 0, _fit(g, ctx.in_meta[1]) if ctx.in_meta[1] is not None else None)
+    return (pyml.zeros_like(g), _fit(g, ctx.in_meta[1]) if ctx.in_meta[1] is not None else None)
 
 
 def _fill_f(ctx, g):
-    return (g * 0,)
+    meta = ctx.in_meta[1]
+    return (pyml.zeros_like(g), None if meta is None else _cast(g.sum().reshape(meta[0]), meta))
 
 
 def _inplace_method(name, formula, raw):
@@ -391,21 +474,61 @@ def _inplace_method(name, formula, raw):
     return method
 
 
+def _same_or_record(name, raw, formula):
+    """to()/contiguous(): return the input itself when nothing changes (no node, like PyTorch)."""
+    node_name = name.capitalize() + "Backward"
+
+    @functools.wraps(raw)
+    def method(self, *args, **kwargs):
+        if not (self._requires_grad and grad_mode.is_grad_enabled()):
+            return raw(self, *args, **kwargs)
+        with grad_mode.no_grad():
+            out = raw(self, *args, **kwargs)
+        if out is not self:
+            record(node_name, formula, [self], [out], None, save_inputs=False)
+        return out
+    method._pyml_ag = True
+    return method
+
+
+# as_strided may overlap (several outputs read one input element): route the gradient by storage position
+def _as_strided_f(ctx, g):
+    in_geom, out_geom = ctx.args
+    n = 1 + max(_last_pos(*in_geom), _last_pos(*out_geom))
+    pos = pyml.arange(n)
+    pos_in = pyml.as_strided(pos, *in_geom)
+    pos_out = pyml.as_strided(pos, *out_geom)
+    buf = pyml.zeros(n, dtype=g.dtype, device=g.device)
+    buf = pyml.index_add(buf, 0, pos_out.reshape(-1), g.reshape(-1))
+    return (buf[pos_in.reshape(-1)].reshape(ctx.in_meta[0][0]),)
+
+
+def _last_pos(size, stride, offset):
+    return offset + sum((s - 1) * st for s, st in zip(size, stride) if s > 0) if all(size) else 0
+
+
+def _as_strided_wrapper(raw):
+    @functools.wraps(raw)
+    def as_strided(input, size, stride, storage_offset=None):
+        out = raw(input, size, stride, storage_offset)
+        if needs_grad(input):
+            geom = [(tuple(t.shape), tuple(t.stride()), t.storage_offset()) for t in (input, out)]
+            record("AsStridedBackward", _as_strided_f, [input], [out], geom, save_inputs=False)
+        return out
+    as_strided._pyml_ag = True
+    return as_strided
+
+
 def install_core():
     from .._ops import elementwise as E, views as V
     from .wrap import differentiable
     for n in ("clamp", "clip", "clamp_min", "clamp_max"):
         differentiable(E, n, _clamp_f, tensors=("input", "min", "max"), method=False)
-    Tensor.to = differentiable_method("to", Tensor.to, _to_f)
+    Tensor.clamp_ = Tensor.clip_ = _clamp_inplace(Tensor.clamp_)
+    Tensor.to = _same_or_record("to", Tensor.to, _to_f)
     differentiable(V, "clone", _identity_f, save_inputs=False)
-    Tensor.contiguous = differentiable_method("contiguous", Tensor.contiguous, _identity_f)
+    Tensor.contiguous = _same_or_record("contiguous", Tensor.contiguous, _identity_f)
     Tensor.copy_ = _inplace_method("CopyBackward", _copy_f, Tensor.copy_)
     Tensor.fill_ = _inplace_method("FillBackward", _fill_f, Tensor.fill_)
     Tensor.zero_ = _inplace_method("ZeroBackward", _fill_f, Tensor.zero_)
-
-
-def differentiable_method(name, raw, formula):
-    from .wrap import make_wrapper
-    import inspect
-    first = next(iter(inspect.signature(raw).parameters))
-    return make_wrapper(name, raw, formula, (first,), save_inputs=False)
+    V.as_strided = Tensor.as_strided = pyml.as_strided = _as_strided_wrapper(V.as_strided)

@@ -80,6 +80,8 @@ def needs_grad(*tensors):
 
 def record(name, formula, inputs, outputs, args=None, save_inputs=True, save_outputs=False):
     """Attach an OpNode to the floating-point outputs; returns the node."""
+    for o in outputs:  # before saving: a saved output must unpack with its history (double backward)
+        o._requires_grad = o._requires_grad or differentiable_dtype(o)
     node = OpNode(name, formula, inputs, outputs, args, save_inputs, save_outputs)
     if is_anomaly_enabled():
         node.trace = capture_trace()

@@ -25,11 +25,9 @@ def _numerical_jacobian(fn, inputs, idx, eps):
         for e in range(x.numel()):
             orig = flat[e].item()
             flat[e] = orig + eps
-            with grad_mode.no_grad():
-                plus = [o.detach().reshape(-1).clone() for o in _as_tuple(fn(*inputs))]
+            plus = [o.detach().reshape(-1).clone() for o in _as_tuple(fn(*inputs))]  # grad on: fn may differentiate
             flat[e] = orig - eps
-            with grad_mode.no_grad():
-                minus = [o.detach().reshape(-1).clone() for o in _as_tuple(fn(*inputs))]
+            minus = [o.detach().reshape(-1).clone() for o in _as_tuple(fn(*inputs))]  # grad on: fn may differentiate
             flat[e] = orig
             cols.append([(p - m) / (2 * eps) for p, m in zip(plus, minus)])
         jac.append(cols)
@@ -61,8 +59,8 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
             if raise_exception:
                 raise ValueError(msg)
             return False
+    numerical = _numerical_jacobian(func, inputs, idx, eps)  # perturbs inputs in place: run it first
     outputs = [o for o in _as_tuple(func(*inputs)) if isinstance(o, pyml.Tensor)]
-    numerical = _numerical_jacobian(func, inputs, idx, eps)
     analytical = _analytical_jacobian(outputs, inputs, idx)
     for k, i in enumerate(idx):
         for e in range(inputs[i].numel()):

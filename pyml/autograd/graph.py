@@ -156,7 +156,7 @@ def _collect(roots):
     """Dependency counts: for every node reachable from roots, how many edges point at it."""
     deps = {}
     seen = set()
-    stack = [n for n in roots if n is not None]
+    stack = list(dict.fromkeys(n for n in roots if n is not None))  # a node given twice counts once
     for n in stack:
         seen.add(n)
     while stack:
