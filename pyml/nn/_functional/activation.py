@@ -3,6 +3,7 @@ kernels and softmax/log_softmax on its fused kernel; the rest are composites of 
 free). Branches that could overflow in the side `where` discards (exp of a large x) are computed on
 clamped inputs so that their zero gradient stays zero instead of 0 * inf = nan.
 """
+import math
 import warnings
 
 import pyml
@@ -246,3 +247,95 @@ def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
         dim = _softmax_dim("log_softmax", input.ndim)
     return pyml.log_softmax(input, dim, dtype=dtype)
 
+
+
+# ------------------------------------------------------------------------------------------ dropout
+def _check_p(p, op):
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"{op}: dropout probability has to be between 0 and 1, but got {p}")
+
+
+def _keep_mask(input, p, shape):
+    """A {0, 1/(1-p)} mask of `shape` (broadcastable to input), drawn from pyml's default generator."""
+    if p == 1.0:
+        return pyml.zeros(shape, dtype=input.dtype, device=input.device)
+    m = pyml.empty(shape, dtype=input.dtype, device=input.device).bernoulli_(1.0 - p)
+    return m / (1.0 - p)
+
+
+def dropout(input, p=0.5, training=True, inplace=False):
+    _check(input, "dropout")
+    _check_p(p, "dropout")
+    if not training or p == 0.0:
+        return input
+    return _finish(input, input * _keep_mask(input, p, tuple(input.shape)), inplace)
+
+
+def _feature_shape(input, op, batched_ndim):
+    """Mask shape for channel-wise dropout: (N, C, 1, ...) or (C, 1, ...) for unbatched input."""
+    if input.ndim not in (batched_ndim - 1, batched_ndim):
+        raise ValueError(f"{op}: expected {batched_ndim - 1}D or {batched_ndim}D input, but received a "
+                         f"{input.ndim}D input of shape {tuple(input.shape)}")
+    lead = 2 if input.ndim == batched_ndim else 1
+    return tuple(input.shape[:lead]) + (1,) * (input.ndim - lead)
+
+
+def _feature_dropout(input, p, training, inplace, op, batched_ndim):
+    _check(input, op)
+    _check_p(p, op)
+    shape = _feature_shape(input, op, batched_ndim)
+    if not training or p == 0.0:
+        return input
+    return _finish(input, input * _keep_mask(input, p, shape), inplace)
+
+
+def dropout1d(input, p=0.5, training=True, inplace=False):
+    return _feature_dropout(input, p, training, inplace, "dropout1d", 3)
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False):
+    if isinstance(input, Tensor) and input.ndim == 3:
+        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D dropout "
+                      "behavior is desired - input is interpreted as shape (N, C, L), where C is the channel dim. "
+                      "This behavior will change in a future release to interpret the input as one without a "
+                      "batch dimension, i.e. shape (C, H, W). To maintain the 1D channel-wise dropout behavior, "
+                      "please switch to using dropout1d instead.", stacklevel=2)
+        return _feature_dropout(input, p, training, inplace, "dropout2d", 3)
+    return _feature_dropout(input, p, training, inplace, "dropout2d", 4)
+
+
+def dropout3d(input, p=0.5, training=True, inplace=False):
+    return _feature_dropout(input, p, training, inplace, "dropout3d", 5)
+
+
+_SELU_NEG = 1.7580993408473766  # -SELU's negative saturation value: alpha * scale
+
+
+def _alpha(input, p, training, inplace, shape, op):
+    _check(input, op)
+    _check_p(p, op)
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        return _finish(input, input * 0.0, inplace)
+    keep = pyml.empty(shape, dtype=input.dtype, device=input.device).bernoulli_(1.0 - p)
+    a = 1.0 / math.sqrt((_SELU_NEG ** 2 * p + 1) * (1 - p))
+    b = (keep - 1.0) * (_SELU_NEG * a) + _SELU_NEG * a * p   # dropped units go to a*(-alpha') + b
+    return _finish(input, input * (keep * a) + b, inplace)
+
+
+def alpha_dropout(input, p=0.5, training=False, inplace=False):
+    return _alpha(input, p, training, inplace, tuple(input.shape) if isinstance(input, Tensor) else (),
+                  "alpha_dropout")
+
+
+def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
+    _check(input, "feature_alpha_dropout")
+    if input.ndim < 2:
+        raise ValueError(f"feature_alpha_dropout: expected an input with at least 2 dims (N, C, ...), got "
+                         f"shape {tuple(input.shape)}")
+    shape = tuple(input.shape[:2]) + (1,) * (input.ndim - 2)
+    return _alpha(input, p, training, inplace, shape, "feature_alpha_dropout")
+
+
+__all__ += ["dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout"]
