@@ -30,10 +30,11 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     _need(x1, "cosine_similarity", "x1")
     _need(x2, "cosine_similarity", "x2")
     try:
-        a, b = pyml.broadcast_tensors(x1, x2)
+        shape = pyml.broadcast_shapes(x1.shape, x2.shape)
     except (ValueError, RuntimeError) as e:
         raise ValueError(f"cosine_similarity: x1 {tuple(x1.shape)} and x2 {tuple(x2.shape)} must be broadcastable"
                          ) from e
+    a, b = x1.expand(shape), x2.expand(shape)
     n1 = pyml.norm(a, 2, dim=dim, keepdim=True)
     n2 = pyml.norm(b, 2, dim=dim, keepdim=True)
     n1 = pyml.where(n1 < eps, n1 - n1.detach() + eps, n1)

@@ -61,11 +61,14 @@ def _size_warn(input, target, op):
 
 
 def _broadcast(input, target, op):
+    if tuple(input.shape) == tuple(target.shape):
+        return input, target
     try:
-        return pyml.broadcast_tensors(input, target)
+        shape = pyml.broadcast_shapes(input.shape, target.shape)
     except (ValueError, RuntimeError) as e:
         raise ValueError(f"{op}: input {tuple(input.shape)} and target {tuple(target.shape)} must be broadcastable"
                          ) from e
+    return input.expand(shape), target.expand(shape)
 
 
 def _clamp_min_keep_grad(x, eps):
