@@ -31,9 +31,18 @@ def _finish(x, out, inplace):
     return x.copy_(out)
 
 
+def _src(x, inplace):
+    """What an inplace=True composite computes from: a clone when autograd records, so the tensors its
+    backward saved are not the ones the final copy overwrites."""
+    if inplace and x.requires_grad and pyml.is_grad_enabled():
+        return x.clone()
+    return x
+
+
 def _threshold(input, th, value, inplace):
     _check(input, "threshold")
-    out = pyml.where(input > th, input, pyml.full_like(input, value))
+    x = _src(input, inplace)
+    out = pyml.where(x > th, x, pyml.full_like(x, value))
     return _finish(input, out, inplace)
 
 
@@ -58,7 +67,8 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     _check(input, "hardtanh")
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val cannot be greater than max_val, got min_val={min_val}, max_val={max_val}")
-    return _finish(input, pyml.clamp(input, min_val, max_val), inplace)
+    x = _src(input, inplace)
+    return _finish(input, pyml.clamp(x, min_val, max_val), inplace)
 
 
 def hardtanh_(input, min_val=-1.0, max_val=1.0):
@@ -71,7 +81,8 @@ def relu6(input, inplace=False):
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
     _check(input, "leaky_relu")
-    return _finish(input, pyml.where(input > 0, input, input * negative_slope), inplace)
+    x = _src(input, inplace)
+    return _finish(input, pyml.where(x > 0, x, x * negative_slope), inplace)
 
 
 def leaky_relu_(input, negative_slope=0.01):
@@ -98,7 +109,8 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
     if not training:
         return leaky_relu(input, (lower + upper) / 2, inplace)
     slope = pyml.empty_like(input).uniform_(lower, upper)
-    return _finish(input, pyml.where(input >= 0, input, input * slope), inplace)
+    x = _src(input, inplace)
+    return _finish(input, pyml.where(x >= 0, x, x * slope), inplace)
 
 
 def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
@@ -112,7 +124,8 @@ def _neg_expm1(x, scale=1.0):
 
 def elu(input, alpha=1.0, inplace=False):
     _check(input, "elu")
-    return _finish(input, pyml.where(input > 0, input, alpha * _neg_expm1(input)), inplace)
+    x = _src(input, inplace)
+    return _finish(input, pyml.where(x > 0, x, alpha * _neg_expm1(x)), inplace)
 
 
 def elu_(input, alpha=1.0):
@@ -121,7 +134,8 @@ def elu_(input, alpha=1.0):
 
 def selu(input, inplace=False):
     _check(input, "selu")
-    out = _SELU_SCALE * pyml.where(input > 0, input, _SELU_ALPHA * _neg_expm1(input))
+    x = _src(input, inplace)
+    out = _SELU_SCALE * pyml.where(x > 0, x, _SELU_ALPHA * _neg_expm1(x))
     return _finish(input, out, inplace)
 
 
@@ -133,7 +147,8 @@ def celu(input, alpha=1.0, inplace=False):
     _check(input, "celu")
     if alpha == 0:
         raise ValueError("celu: ZeroDivisionError: alpha cannot be 0 for CELU")
-    return _finish(input, pyml.where(input > 0, input, alpha * _neg_expm1(input, 1.0 / alpha)), inplace)
+    x = _src(input, inplace)
+    return _finish(input, pyml.where(x > 0, x, alpha * _neg_expm1(x, 1.0 / alpha)), inplace)
 
 
 def celu_(input, alpha=1.0):
@@ -147,12 +162,14 @@ def gelu(input, approximate="none"):
 
 def silu(input, inplace=False):
     _check(input, "silu")
-    return _finish(input, pyml.silu(input), inplace)
+    x = _src(input, inplace)
+    return _finish(input, pyml.silu(x), inplace)
 
 
 def mish(input, inplace=False):
     _check(input, "mish")
-    return _finish(input, input * pyml.tanh(pyml.softplus(input)), inplace)
+    x = _src(input, inplace)
+    return _finish(input, x * pyml.tanh(pyml.softplus(x)), inplace)
 
 
 def sigmoid(input):
@@ -165,12 +182,14 @@ def tanh(input):
 
 def hardsigmoid(input, inplace=False):
     _check(input, "hardsigmoid")
-    return _finish(input, pyml.clamp(input + 3.0, 0.0, 6.0) / 6.0, inplace)
+    x = _src(input, inplace)
+    return _finish(input, pyml.clamp(x + 3.0, 0.0, 6.0) / 6.0, inplace)
 
 
 def hardswish(input, inplace=False):
     _check(input, "hardswish")
-    return _finish(input, input * (pyml.clamp(input + 3.0, 0.0, 6.0) / 6.0), inplace)
+    x = _src(input, inplace)
+    return _finish(input, x * (pyml.clamp(x + 3.0, 0.0, 6.0) / 6.0), inplace)
 
 
 def softplus(input, beta=1.0, threshold=20.0):
@@ -197,8 +216,8 @@ def glu(input, dim=-1):
     if input.shape[d] % 2:
         raise ValueError(f"glu: halving dimension must be even, but dimension {d} is size {input.shape[d]}; "
                          f"input {tuple(input.shape)}")
-    a, b = pyml.chunk(input, 2, d)
-    return a * pyml.sigmoid(b)
+    h = input.shape[d] // 2
+    return input.narrow(d, 0, h) * pyml.sigmoid(input.narrow(d, h, h))
 
 
 def logsigmoid(input):
@@ -268,7 +287,8 @@ def dropout(input, p=0.5, training=True, inplace=False):
     _check_p(p, "dropout")
     if not training or p == 0.0:
         return input
-    return _finish(input, input * _keep_mask(input, p, tuple(input.shape)), inplace)
+    x = _src(input, inplace)
+    return _finish(input, x * _keep_mask(x, p, tuple(x.shape)), inplace)
 
 
 def _feature_shape(input, op, batched_ndim):
@@ -286,7 +306,8 @@ def _feature_dropout(input, p, training, inplace, op, batched_ndim):
     shape = _feature_shape(input, op, batched_ndim)
     if not training or p == 0.0:
         return input
-    return _finish(input, input * _keep_mask(input, p, shape), inplace)
+    x = _src(input, inplace)
+    return _finish(input, x * _keep_mask(x, p, shape), inplace)
 
 
 def dropout1d(input, p=0.5, training=True, inplace=False):
@@ -317,11 +338,13 @@ def _alpha(input, p, training, inplace, shape, op):
     if not training or p == 0.0:
         return input
     if p == 1.0:
-        return _finish(input, input * 0.0, inplace)
+        x = _src(input, inplace)
+        return _finish(input, x * 0.0, inplace)
     keep = pyml.empty(shape, dtype=input.dtype, device=input.device).bernoulli_(1.0 - p)
     a = 1.0 / math.sqrt((_SELU_NEG ** 2 * p + 1) * (1 - p))
     b = (keep - 1.0) * (_SELU_NEG * a) + _SELU_NEG * a * p   # dropped units go to a*(-alpha') + b
-    return _finish(input, input * (keep * a) + b, inplace)
+    x = _src(input, inplace)
+    return _finish(input, x * (keep * a) + b, inplace)
 
 
 def alpha_dropout(input, p=0.5, training=False, inplace=False):
