@@ -134,9 +134,8 @@ def _check_classes(target, n_classes, ignore_index, op):
         raise TypeError(f"{op}: expected target of an integer dtype (class indices), got {target.dtype}")
     if target.numel() == 0:
         return
-    valid = target != ignore_index
-    if bool(valid.any()):
-        t = target[valid]
+    t = target if ignore_index is None else target[target != ignore_index]
+    if t.numel():
         lo, hi = int(t.min()), int(t.max())
         if lo < 0 or hi >= n_classes:
             bad = lo if lo < 0 else hi
@@ -183,7 +182,9 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
         return loss.squeeze(0) if input.ndim == 1 else loss
     if reduction == "sum":
         return loss.sum()
-    return loss.sum() / w.sum()
+    total = w.sum()  # all targets ignored: nan like torch, with a zero (not nan) gradient
+    safe = pyml.where(total == 0, pyml.ones_like(total), total)
+    return pyml.where(total == 0, pyml.full_like(total, float("nan")), loss.sum() / safe)
 
 
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
