@@ -538,6 +538,11 @@ class Module:
     def register_state_dict_post_hook(self, hook):
         return _add_hook(self._state_dict_hooks, hook)
 
+    def _register_load_state_dict_pre_hook(self, hook, with_module=False):
+        """hook(state_dict, prefix, local_metadata, strict, missing, unexpected, errors) (module first with
+        with_module=True); it may edit state_dict, e.g. to rename legacy keys."""
+        return _add_hook(self._load_state_dict_pre_hooks, functools.partial(hook, self) if with_module else hook)
+
     def register_load_state_dict_pre_hook(self, hook):
         return _add_hook(self._load_state_dict_pre_hooks,
                          lambda sd, prefix, *rest: hook(self, sd, prefix, *rest))
