@@ -314,3 +314,27 @@ def test_flatten_unflatten_vs_torch():
     check_layer(pm, tm, [torch.randn(4, 6, 2)], "float32")
     with pytest.raises(TypeError, match="unflattened_size must be tuple of ints"):
         nn.Unflatten(1, 6)
+
+
+# ----------------------------------------------------------------------------------- TEXTBOOK numbers
+def test_textbook_softmax_and_temperature():
+    y = nn.Softmax(dim=0)(pyml.tensor([3.0, 1.0, -3.0])).numpy()
+    np.testing.assert_allclose(y, [0.8789, 0.1189, 0.0022], atol=5e-5)
+    # temperature: softmax(z / T) flattens as T grows and sharpens as T shrinks
+    z = pyml.tensor([3.0, 1.0, -3.0])
+    for T in (0.5, 2.0, 10.0):
+        np.testing.assert_allclose(F.softmax(z / T, dim=0).numpy(), TF.softmax(torch.tensor([3.0, 1.0, -3.0]) / T, 0),
+                                   rtol=1e-6)
+    assert F.softmax(z / 100.0, dim=0).numpy().max() < 0.36
+    # a stable softmax: a very negative logit gives a finite distribution and finite gradients
+    x = pyml.tensor([2.0, 1.0, -1000.0], requires_grad=True)
+    p = F.softmax(x, dim=0)
+    assert np.isfinite(p.detach().numpy()).all() and float(p[2]) == 0.0
+    (-F.log_softmax(x, dim=0)[0]).backward()
+    assert np.isfinite(x.grad.numpy()).all()
+
+
+def test_textbook_fc_parameter_count():
+    m = nn.Linear(100 * 100 * 3, 1000)
+    assert m.weight.numel() == 3 * 10 ** 7
+    assert sum(p.numel() for p in m.parameters()) == 3 * 10 ** 7 + 1000

@@ -35,6 +35,11 @@ def linear(input, weight, bias=None):
                              f"weight {tuple(weight.shape)}")
     if input.dtype != weight.dtype:
         raise TypeError(f"linear: input and weight must have the same dtype, got {input.dtype} and {weight.dtype}")
+    if weight.ndim == 2 and bias is not None and bias.ndim == 1 and input.ndim >= 2:
+        # one GEMM with the bias folded in (beta * bias broadcast over rows)
+        x2 = input.reshape(-1, in_features)                                  # (N, in)
+        out = pyml.addmm(bias, x2, weight.t())                               # (N, out)
+        return out.reshape(tuple(input.shape[:-1]) + (weight.shape[0],))
     out = pyml.matmul(input, weight.t() if weight.ndim == 2 else weight)
     return out if bias is None else out + bias
 
