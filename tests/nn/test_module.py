@@ -574,19 +574,46 @@ def test_full_backward_hook_input_without_grad_and_replacing_grad():
 
 
 def test_full_backward_pre_hook_and_multiple_inputs():
-    class Mix(nn.Module):
-        def forward(self, a, b, scale):
-            return a * b * scale
+    def run(lib, t):
+        class Mix(lib.Module):
+            def forward(self, a, b, scale):
+                return a * b * scale
 
-    m = Mix()
-    got = {}
-    m.register_full_backward_pre_hook(lambda mod, gout: (gout[0] * 10,))
-    m.register_full_backward_hook(lambda mod, gin, gout: got.update(n=len(gin), gin=gin))
-    a = pyml.full((2,), 2.0, requires_grad=True)
-    b = pyml.full((2,), 3.0)
-    m(a, b, 0.5).sum().backward()
-    assert got["n"] == 3 and got["gin"][1] is None and got["gin"][2] is None
-    np.testing.assert_allclose(a.grad.numpy(), [15.0, 15.0])
+        m = Mix()
+        got = {}
+        m.register_full_backward_pre_hook(lambda mod, gout: (gout[0] * 10,))
+        m.register_full_backward_hook(lambda mod, gin, gout: got.update(gin=gin, gout=gout))
+        a = t.full((2,), 2.0, requires_grad=True)
+        b = t.full((2,), 3.0)
+        m(a, b, 0.5).sum().backward()
+        return got, a.grad
+
+    gp, ap = run(nn, pyml)
+    gt, at = run(tnn, torch)
+    assert len(gp["gin"]) == len(gt["gin"]) == 3 and gp["gin"][2] is None and gt["gin"][2] is None
+    for x, y in zip(gp["gin"][:2] + gp["gout"], gt["gin"][:2] + gt["gout"]):
+        np.testing.assert_allclose(N(x), N(y))
+    np.testing.assert_allclose(N(ap), N(at))
+
+
+def test_backward_hook_with_tuple_output_matches_torch():
+    def run(lib, t):
+        class Two(lib.Module):
+            def forward(self, a):
+                return a * 2, a * 3
+
+        m = Two()
+        got = {}
+        m.register_full_backward_hook(lambda mod, gin, gout: got.update(gin=gin, gout=gout))
+        x = t.ones(2, requires_grad=True)
+        o1, o2 = m(x)
+        o1.sum().backward()
+        return got
+
+    gp, gt = run(nn, pyml), run(tnn, torch)
+    assert gp["gout"][1] is None and gt["gout"][1] is None
+    np.testing.assert_allclose(N(gp["gout"][0]), N(gt["gout"][0]))
+    np.testing.assert_allclose(N(gp["gin"][0]), N(gt["gin"][0]))
 
 
 # ----------------------------------------------------------------------------------- functional_call

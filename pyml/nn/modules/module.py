@@ -11,6 +11,7 @@ import weakref
 from collections import OrderedDict, namedtuple
 
 from ... import _dtype as D
+from ..._creation import zeros_like
 from ..._tensor import Tensor, wrap
 from ...autograd import grad_mode
 from ...autograd.function import Function
@@ -139,11 +140,16 @@ class _BackwardHook:
         idx = [i for i, a in enumerate(args) if isinstance(a, Tensor) and a.requires_grad]
         if not idx or not self.hooks or not grad_mode.is_grad_enabled():
             return args
+        # like torch, tensor arguments without grad get zero gradients, other arguments None
+        others = [(i, a) for i, a in enumerate(args) if isinstance(a, Tensor) and i not in idx]
         args, node = _through_identity(args, idx)
         self.input_hooked = True
 
         def on_inputs(grad_in, grad_out):
-            packed = self._call_hooks(self._pack(idx, grad_in, self.n_inputs))
+            packed = list(self._pack(idx, grad_in, self.n_inputs))
+            for i, a in others:
+                packed[i] = zeros_like(a)
+            packed = self._call_hooks(tuple(packed))
             return tuple(packed[i] for i in idx)
         node.register_hook(on_inputs)
         return tuple(args)
