@@ -67,6 +67,8 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     _check(input, "hardtanh")
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val cannot be greater than max_val, got min_val={min_val}, max_val={max_val}")
+    if not input.dtype.is_floating_point:  # integer input stays integer, like torch
+        min_val, max_val = int(min_val), int(max_val)
     x = _src(input, inplace)
     return _finish(input, pyml.clamp(x, min_val, max_val), inplace)
 
