@@ -692,3 +692,10 @@ def test_functional_call_tied_weights():
 def test_forward_missing_raises():
     with pytest.raises(NotImplementedError, match='missing the required "forward"'):
         nn.Module()(1)
+
+
+def test_to_empty_keeps_parameters():
+    m = nn.Linear(2, 3)
+    w = m.weight
+    assert m.to_empty(device="cpu") is m
+    assert m.weight is w and m.weight.shape == (3, 2) and isinstance(m.weight, nn.Parameter)

@@ -534,6 +534,11 @@ class Module:
     def cuda(self, device=None):
         return self._apply(lambda t: t.cuda(device))
 
+    def to_empty(self, *, device=None, recurse=True):
+        """Move parameters and buffers to device without copying their values (fresh storage)."""
+        from ..._creation import empty_like
+        return self._apply(lambda t: empty_like(t, device=device), recurse=recurse)
+
     def share_memory(self):
         return self
 
