@@ -1,1 +1,17 @@
-"""nn.utils (to be filled)."""
+"""nn.utils: gradient clipping, parameter/vector conversion, parametrizations (weight_norm,
+spectral_norm), pruning and the variable-length sequence helpers, with torch's names."""
+from . import parametrize, parametrizations, prune, rnn  # noqa: F401
+from .clip_grad import clip_grad_norm_, clip_grad_norm, clip_grad_value_, get_total_norm, clip_grads_with_norm_  # noqa: F401
+from .convert_parameters import parameters_to_vector, vector_to_parameters  # noqa: F401
+from .weight_norm import weight_norm, remove_weight_norm  # noqa: F401
+from .rnn import PackedSequence  # noqa: F401
+from ...func import functional_call as _functional_call
+
+
+class stateless:  # noqa: N801  (torch.nn.utils.stateless.functional_call)
+    functional_call = staticmethod(_functional_call)
+
+
+__all__ = ["clip_grad_norm_", "clip_grad_norm", "clip_grad_value_", "get_total_norm", "clip_grads_with_norm_",
+           "parameters_to_vector", "vector_to_parameters", "weight_norm", "remove_weight_norm", "parametrize",
+           "parametrizations", "prune", "rnn", "stateless", "PackedSequence"]
