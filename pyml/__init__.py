@@ -22,6 +22,7 @@ from . import cuda
 from . import autograd
 from .autograd import no_grad, enable_grad, set_grad_enabled, inference_mode, is_grad_enabled
 from . import nn, func
+from .nn.functional import cdist, pdist, cosine_similarity, pairwise_distance  # torch has these at top level
 
 bool = _dtype.bool_
 half, float, double = float16, float32, float64
