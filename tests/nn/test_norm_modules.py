@@ -64,12 +64,12 @@ def step(tm, pm, x, dtype, gen):
 @pytest.mark.parametrize("cls,shape", [("BatchNorm1d", (8, 5)), ("BatchNorm1d", (4, 5, 7)),
                                        ("BatchNorm2d", (3, 5, 4, 3))])
 @pytest.mark.parametrize("momentum", [0.1, None])
-@pytest.mark.parametrize("affine", [True, False])
+@pytest.mark.parametrize("affine", [True, False, "nobias"])
 @pytest.mark.parametrize("track", [True, False])
 def test_batchnorm_modules(dtype, cls, shape, momentum, affine, track):
     gen = torch.Generator().manual_seed(1)
-    tm, pm = twin(getattr(torch.nn, cls), getattr(nn, cls), dtype, 5, momentum=momentum, affine=affine,
-                  track_running_stats=track)
+    tm, pm = twin(getattr(torch.nn, cls), getattr(nn, cls), dtype, 5, momentum=momentum, affine=bool(affine),
+                  track_running_stats=track, bias=affine != "nobias")
     for s in range(3):
         step(tm, pm, torch.randn(shape, dtype=TDT[dtype], generator=gen) * (s + 1) + s, dtype, gen)
         tm.zero_grad()
@@ -87,6 +87,10 @@ def test_batchnorm_defaults_and_repr():
     for k, v in tm.state_dict().items():
         np.testing.assert_array_equal(pm.state_dict()[k].numpy(), v.numpy())
     assert list(nn.BatchNorm1d(3, affine=False, track_running_stats=False).state_dict()) == []
+    assert nn.GroupNorm(2, 4, bias=False).bias is None
+    assert list(nn.GroupNorm(2, 4, bias=False).state_dict()) == list(torch.nn.GroupNorm(2, 4, bias=False).state_dict())
+    with pytest.warns(UserWarning, match="does not match num_features"):
+        nn.InstanceNorm1d(3)(pyml.randn(2, 4, 5))
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -96,7 +100,8 @@ def test_batchnorm_defaults_and_repr():
 @pytest.mark.parametrize("track", [True, False])
 def test_instancenorm_modules(dtype, cls, shape, affine, track):
     gen = torch.Generator().manual_seed(2)
-    tm, pm = twin(getattr(torch.nn, cls), getattr(nn, cls), dtype, 4, affine=affine, track_running_stats=track)
+    tm, pm = twin(getattr(torch.nn, cls), getattr(nn, cls), dtype, 4, affine=affine, track_running_stats=track,
+                  bias=track)
     for _ in range(2):
         step(tm, pm, torch.randn(shape, dtype=TDT[dtype], generator=gen), dtype, gen)
         tm.zero_grad()
@@ -121,6 +126,7 @@ def test_groupnorm_rmsnorm_lrn_modules(dtype):
     gen = torch.Generator().manual_seed(4)
     for tcls, pcls, args, shape in ((torch.nn.GroupNorm, nn.GroupNorm, (2, 6), (3, 6, 5)),
                                     (torch.nn.GroupNorm, nn.GroupNorm, (3, 6), (2, 6, 2, 3)),
+                                    (torch.nn.GroupNorm, nn.GroupNorm, (3, 6, 1e-3, True, None, None), (2, 6, 4)),
                                     (torch.nn.RMSNorm, nn.RMSNorm, ((5,),), (4, 5)),
                                     (torch.nn.LocalResponseNorm, nn.LocalResponseNorm, (3,), (2, 5, 4))):
         tm, pm = twin(tcls, pcls, dtype, *args)
@@ -162,7 +168,7 @@ def test_module_bad_inputs():
         nn.BatchNorm2d(3)(pyml.randn(2, 3, 4))
     with pytest.raises(ValueError, match=r"BatchNorm1d: expected 2D or 3D input \(got 4D input"):
         nn.BatchNorm1d(3)(pyml.randn(2, 3, 4, 4))
-    with pytest.raises(ValueError, match=r"batch_norm: weight must have shape \(3,\).*input \(2, 4\)"):
+    with pytest.raises(ValueError, match=r"batch_norm: weight must have shape \(4,\), got weight \(3,\); input \(2, 4\)"):
         nn.BatchNorm1d(3)(pyml.randn(2, 4))
     with pytest.raises(ValueError, match=r"GroupNorm: num_channels \(6\) must be divisible by num_groups \(4\)"):
         nn.GroupNorm(4, 6)

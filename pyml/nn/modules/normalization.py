@@ -6,6 +6,7 @@ momentum=None in BatchNorm means the cumulative moving average (factor 1/num_bat
 """
 import builtins
 import numbers
+import warnings
 
 import pyml
 from ..parameter import Parameter
@@ -22,23 +23,32 @@ def _empty(n, dtype, device):
     return pyml.empty(n, dtype=dtype, device=device)
 
 
+def _affine_params(m, affine, bias, shape, dtype, device):
+    """weight (and bias unless bias=False) of the given shape, or both registered as None."""
+    m.register_parameter("weight", Parameter(_empty(shape, dtype, device)) if affine else None)
+    m.register_parameter("bias", Parameter(_empty(shape, dtype, device)) if affine and bias else None)
+
+
+def _ones_zeros(m):
+    with pyml.no_grad():
+        if m.weight is not None:
+            m.weight.fill_(1)
+        if m.bias is not None:
+            m.bias.zero_()
+
+
 class _NormBase(Module):
     """Shared state of batch and instance norm: affine parameters and (optionally) running stats."""
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, device=None,
-                 dtype=None):
+                 dtype=None, *, bias=True):
         super().__init__()
         self.num_features = num_features
         self.eps = eps
         self.momentum = momentum
         self.affine = affine
         self.track_running_stats = track_running_stats
-        if affine:
-            self.weight = Parameter(_empty(num_features, dtype, device))
-            self.bias = Parameter(_empty(num_features, dtype, device))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_params(self, affine, bias, num_features, dtype, device)
         if track_running_stats:
             self.register_buffer("running_mean", pyml.zeros(num_features, dtype=dtype, device=device))
             self.register_buffer("running_var", pyml.ones(num_features, dtype=dtype, device=device))
@@ -57,17 +67,14 @@ class _NormBase(Module):
 
     def reset_parameters(self):
         self.reset_running_stats()
-        if self.affine:
-            with pyml.no_grad():
-                self.weight.fill_(1)
-                self.bias.zero_()
+        _ones_zeros(self)
 
     def _check_input_dim(self, input):
         raise NotImplementedError
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-                f"track_running_stats={self.track_running_stats}")
+                f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
 
 
 class _BatchNorm(_NormBase):
@@ -111,8 +118,8 @@ class BatchNorm3d(_BatchNorm):
 
 class _InstanceNorm(_NormBase):
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False, track_running_stats=False, device=None,
-                 dtype=None):
-        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype)
+                 dtype=None, *, bias=True):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype, bias=bias)
 
     def _apply_instance_norm(self, input):
         return F.instance_norm(input, self.running_mean, self.running_var, self.weight, self.bias,
@@ -122,10 +129,14 @@ class _InstanceNorm(_NormBase):
     def forward(self, input):
         self._check_input_dim(input)
         feature_dim = input.dim() - self._no_batch_dim
-        if input.size(feature_dim) != self.num_features and self.affine:
-            raise ValueError(f"{type(self).__name__}: expected input's size at dim={feature_dim} to match "
-                             f"num_features ({self.num_features}), but got: {input.size(feature_dim)}; "
-                             f"input {tuple(input.shape)}")
+        if input.size(feature_dim) != self.num_features:
+            if self.affine:
+                raise ValueError(f"{type(self).__name__}: expected input's size at dim={feature_dim} to match "
+                                 f"num_features ({self.num_features}), but got: {input.size(feature_dim)}; "
+                                 f"input {tuple(input.shape)}")
+            warnings.warn(f"{type(self).__name__}: input's size at dim={feature_dim} does not match num_features. "
+                          "You can silence this warning by not passing in num_features, which is not used because "
+                          "affine=False", stacklevel=2)
         if input.dim() == self._no_batch_dim:
             return self._apply_instance_norm(input.unsqueeze(0)).squeeze(0)
         return self._apply_instance_norm(input)
@@ -165,29 +176,18 @@ class LayerNorm(Module):
         self.normalized_shape = _norm_shape(normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
-        if elementwise_affine:
-            self.weight = Parameter(_empty(self.normalized_shape, dtype, device))
-            if bias:
-                self.bias = Parameter(_empty(self.normalized_shape, dtype, device))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_params(self, elementwise_affine, bias, self.normalized_shape, dtype, device)
         self.reset_parameters()
 
     def reset_parameters(self):
-        with pyml.no_grad():
-            if self.weight is not None:
-                self.weight.fill_(1)
-            if self.bias is not None:
-                self.bias.zero_()
+        _ones_zeros(self)
 
     def forward(self, input):
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self):
-        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+        return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
+                f"bias={self.bias is not None}")
 
 
 class RMSNorm(Module):
@@ -219,7 +219,7 @@ class RMSNorm(Module):
 class GroupNorm(Module):
     """Normalise num_groups groups of channels per sample; per-channel weight (ones) and bias (zeros)."""
 
-    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, device=None, dtype=None):
+    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, device=None, dtype=None, *, bias=True):
         super().__init__()
         if num_channels % num_groups != 0:
             raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by num_groups "
@@ -228,25 +228,17 @@ class GroupNorm(Module):
         self.num_channels = num_channels
         self.eps = eps
         self.affine = affine
-        if affine:
-            self.weight = Parameter(_empty(num_channels, dtype, device))
-            self.bias = Parameter(_empty(num_channels, dtype, device))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_params(self, affine, bias, num_channels, dtype, device)
         self.reset_parameters()
 
     def reset_parameters(self):
-        if self.affine:
-            with pyml.no_grad():
-                self.weight.fill_(1)
-                self.bias.zero_()
+        _ones_zeros(self)
 
     def forward(self, input):
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self):
-        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, bias={self.bias is not None}"
 
 
 class LocalResponseNorm(Module):
