@@ -196,6 +196,7 @@ def test_textbook_softmax_numbers():
         assert abs(got + math.log(probs[0])) < 1e-12
 
 
+@pytest.mark.filterwarnings("ignore:size_average and reduce args will be deprecated")
 def test_legacy_reduction_arguments():
     gen = torch.Generator().manual_seed(1)
     x, t, _ = make((4, 3), "float64", gen)
@@ -273,3 +274,25 @@ def test_bad_inputs():
         F.cross_entropy(pyml.tensor(1.0), pyml.tensor(0))
     with pytest.raises(TypeError, match="cross_entropy: argument 'target' must be Tensor"):
         F.cross_entropy(x, [0, 1, 2])
+
+
+@pytest.mark.parametrize("shape", [(2000, 37), (16, 10, 33, 7)])
+def test_many_rows_multithreaded(shape):
+    # enough rows for several kernel chunks; the result must not depend on the thread count
+    gen = torch.Generator().manual_seed(6)
+    x, t, C = make(shape, "float32", gen, ignore=True)
+    w = torch.rand(C, generator=gen) + 0.5
+    compare(x, t, "float32", gen, weight=w, label_smoothing=0.05)
+    n0 = pyml._C.get_num_threads()
+    outs = []
+    try:
+        for nt in (1, 2):
+            pyml._C.set_num_threads(nt)
+            xp = P(x, True)
+            loss = F.cross_entropy(xp, P(t), P(w), label_smoothing=0.05)
+            loss.backward()
+            outs.append((loss.item(), xp.grad.numpy()))
+    finally:
+        pyml._C.set_num_threads(n0)
+    assert outs[0][0] == outs[1][0]
+    np.testing.assert_array_equal(outs[0][1], outs[1][1])

@@ -247,3 +247,31 @@ def test_bad_inputs():
         F.embedding_bag(pyml.tensor([[1, 12]]), w)
     with pytest.raises(TypeError, match="embedding_bag: offsets must be an int64 or int32 tensor"):
         F.embedding_bag(idx, w, pyml.tensor([0.0, 2.0]))
+
+
+def test_many_rows_multithreaded():
+    # several row ranges in the index-add backward; duplicates across the whole batch
+    gen = torch.Generator().manual_seed(12)
+    w = torch.randn(5000, 8, generator=gen).requires_grad_()
+    idx = torch.randint(0, 5000, (300, 40), generator=gen)
+    idx[:, 0] = 17
+    res = []
+    n0 = pyml._C.get_num_threads()
+    try:
+        for nt in (1, 2):
+            pyml._C.set_num_threads(nt)
+            pw = P(w, True)
+            yp = F.embedding(P(idx), pw, padding_idx=3)
+            yp.backward(pyml.ones_like(yp))
+            bw = P(w, True)
+            F.embedding_bag(P(idx), bw, mode="mean").sum().backward()
+            res.append((pw.grad.numpy(), bw.grad.numpy()))
+    finally:
+        pyml._C.set_num_threads(n0)
+    TF.embedding(idx, w, padding_idx=3).sum().backward()
+    close(P(torch.from_numpy(res[0][0])), w.grad, "float32", "embedding weight grad")
+    w.grad = None
+    TF.embedding_bag(idx, w, mode="mean").sum().backward()
+    close(P(torch.from_numpy(res[0][1])), w.grad, "float32", "embedding_bag weight grad")
+    for a, b in zip(*res):
+        np.testing.assert_array_equal(a, b)
