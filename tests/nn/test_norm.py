@@ -357,6 +357,8 @@ def test_bad_inputs():
         F.group_norm(x, 3, pyml.ones(2))
     with pytest.raises(ValueError, match=r"instance_norm: expected more than 1 spatial element.*\(2, 3, 1\)"):
         F.instance_norm(pyml.randn(2, 3, 1))
+    with pytest.raises(ValueError, match="instance_norm: running_mean and running_var are required"):
+        F.instance_norm(x, use_input_stats=False)
     with pytest.raises(TypeError, match="layer_norm: expected a floating point input, got dtype int64"):
         F.layer_norm(pyml.ones(2, 3, dtype=pyml.int64), 3)
     with pytest.raises(TypeError, match="batch_norm: expected a floating point input"):

@@ -172,6 +172,8 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     if input.ndim < 2:
         raise ValueError(f"{op}: expected input of shape (N, C, *), got input {tuple(input.shape)}")
     if not use_input_stats:
+        if rm is None or rv is None:
+            raise ValueError(f"{op}: running_mean and running_var are required when use_input_stats=False")
         return _BatchNorm.apply(input, w, b, rm, rv, False, 0.0, builtins.float(eps))
     spatial = input.numel() // builtins.max(input.shape[0] * input.shape[1], 1) if input.numel() else 0
     if input.numel() and spatial == 1:
