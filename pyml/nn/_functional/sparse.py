@@ -1,2 +1,129 @@
-"""nn.functional: sparse (to be filled)."""
-__all__ = []
+"""nn.functional: embedding and embedding_bag with PyTorch's signatures and semantics.
+
+embedding is a row gather in the engine; its backward is an index-add kernel that accumulates the
+rows of duplicate indices and gives the padding row no gradient. max_norm renormalises the looked-up
+rows of weight in place first (under no_grad, like torch). embedding_bag reduces each bag (sum, mean
+or max) in one kernel; its backward scatters the bag gradients back (and per_sample_weights' grads).
+"""
+import builtins
+import numbers
+
+from ... import _C
+from ..._tensor import Tensor, wrap, export
+from ...autograd import Function, once_differentiable, no_grad
+
+
+def _tensor(x, op, arg="input"):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: argument '{arg}' must be Tensor, not {type(x).__name__}")
+    return x
+
+
+def _padding_idx(padding_idx, num, op):
+    """torch's rule: a negative padding_idx counts from the end; -1 internally means none."""
+    if padding_idx is None:
+        return -1
+    if not isinstance(padding_idx, numbers.Integral):
+        raise TypeError(f"{op}: padding_idx must be an int or None, got {type(padding_idx).__name__}")
+    if not -num <= padding_idx < num:
+        raise ValueError(f"{op}: padding_idx must be within num_embeddings ({num}), got {padding_idx}")
+    return builtins.int(padding_idx) % num
+
+
+def _check_sparse(sparse, op):
+    if sparse:
+        raise NotImplementedError(f"{op}: sparse gradients (sparse=True) are not supported by pyml")
+
+
+def _renorm(weight, input, max_norm, norm_type):
+    with no_grad():
+        _C.embedding_renorm_(weight._impl, input._impl, builtins.float(max_norm), builtins.float(norm_type))
+
+
+class _Embedding(Function):
+    @staticmethod
+    def forward(ctx, weight, input, padding_idx, scale_grad_by_freq):
+        out = _C.embedding_forward(weight._impl, input._impl, padding_idx)
+        ctx.save_for_backward(input)
+        ctx.args = (weight.shape[0], padding_idx, scale_grad_by_freq)
+        return wrap(out)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, dout):
+        (idx,) = ctx.saved_tensors
+        dw = _C.embedding_backward(dout._impl, idx._impl, *ctx.args)
+        return wrap(dw), None, None, None
+
+
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False, sparse=False):
+    """Rows of weight (num_embeddings, embedding_dim) picked by the integer tensor input."""
+    op = "embedding"
+    _tensor(input, op)
+    _tensor(weight, op, "weight")
+    if weight.ndim != 2:
+        raise ValueError(f"{op}: weight must be 2-D (num_embeddings, embedding_dim), got weight {tuple(weight.shape)}")
+    _check_sparse(sparse, op)
+    pad = _padding_idx(padding_idx, weight.shape[0], op)
+    if max_norm is not None:
+        _renorm(weight, input, max_norm, norm_type)
+    return _Embedding.apply(weight, input, pad, builtins.bool(scale_grad_by_freq))
+
+
+_MODES = {"sum": 0, "mean": 1, "max": 2}
+
+
+class _EmbeddingBag(Function):
+    @staticmethod
+    def forward(ctx, weight, input, offsets, per_sample_weights, mode, include_last_offset, padding_idx, freq):
+        out, offs, max_idx = _C.embedding_bag_forward(weight._impl, input._impl, None if offsets is None else
+                                                      offsets._impl, mode, None if per_sample_weights is None else
+                                                      per_sample_weights._impl, include_last_offset, padding_idx)
+        ctx.save_for_backward(weight, input, per_sample_weights)
+        ctx.args = (offs, max_idx, mode, padding_idx, freq)
+        return wrap(out)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, dout):
+        weight, idx, psw = ctx.saved_tensors
+        offs, max_idx, mode, pad, freq = ctx.args
+        need = [ctx.needs_input_grad[0], ctx.needs_input_grad[3]]
+        dw, dpsw = _C.embedding_bag_backward(dout._impl, weight._impl, idx._impl, offs, max_idx, mode,
+                                             None if psw is None else psw._impl, pad, freq, need)
+        return (None if dw is None else wrap(dw)), None, None, (None if dpsw is None else wrap(dpsw)), None, None, \
+            None, None
+
+
+def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale_grad_by_freq=False, mode="mean",
+                  sparse=False, per_sample_weights=None, include_last_offset=False, padding_idx=None):
+    """Sum, mean or max of the embedding rows of each bag: input (B, L) fixed-size bags, or 1-D input
+    split into bags by offsets (bag b = input[offsets[b]:offsets[b+1]])."""
+    op = "embedding_bag"
+    _tensor(input, op)
+    _tensor(weight, op, "weight")
+    if weight.ndim != 2:
+        raise ValueError(f"{op}: weight must be 2-D (num_embeddings, embedding_dim), got weight {tuple(weight.shape)}")
+    _check_sparse(sparse, op)
+    if mode not in _MODES:
+        raise ValueError(f"{op}: mode has to be one of sum, mean or max, got {mode!r}")
+    if per_sample_weights is not None:
+        _tensor(per_sample_weights, op, "per_sample_weights")
+        if mode != "sum":
+            raise NotImplementedError(f"{op}: per_sample_weights was not None; per_sample_weights is only supported "
+                                      f"for mode='sum' (got mode={mode!r})")
+        if tuple(per_sample_weights.shape) != tuple(input.shape):
+            raise ValueError(f"{op}: per_sample_weights must have the input's shape {tuple(input.shape)}, got "
+                             f"{tuple(per_sample_weights.shape)}")
+    if offsets is not None:
+        _tensor(offsets, op, "offsets")
+    if mode == "max" and scale_grad_by_freq:
+        raise ValueError(f"{op}: max mode does not support scaling the gradient by the frequency")
+    pad = _padding_idx(padding_idx, weight.shape[0], op)
+    if max_norm is not None:
+        _renorm(weight, input, max_norm, norm_type)
+    return _EmbeddingBag.apply(weight, input, offsets, per_sample_weights, _MODES[mode],
+                               builtins.bool(include_last_offset), pad, builtins.bool(scale_grad_by_freq))
+
+
+__all__ = export(globals())
