@@ -30,6 +30,7 @@ def _flatten(args_dict, names):
 
 
 def _any_rg(args, kwargs):
+    """True when some argument (or a tensor inside a list/tuple argument) requires grad."""
     for a in args:
         if isinstance(a, Tensor):
             if a._requires_grad:
@@ -38,9 +39,8 @@ def _any_rg(args, kwargs):
             for x in a:
                 if isinstance(x, Tensor) and x._requires_grad:
                     return True
-    for a in kwargs.values():
-        if isinstance(a, Tensor) and a._requires_grad:
-            return True
+    if kwargs:
+        return _any_rg(kwargs.values(), None)
     return False
 
 
@@ -55,17 +55,72 @@ def _outputs(out):
 _WRAPPED = set()
 
 
+def _binder(sig):
+    """A fast equivalent of sig.bind(*args, **kwargs).apply_defaults() -> dict for the usual calls;
+    returns None (use inspect) for anything unusual, so errors keep Python's messages."""
+    P = inspect.Parameter
+    pos, pos_only, kwonly, defaults, var_pos, var_kw = [], set(), set(), {}, None, None
+    for p in sig.parameters.values():
+        if p.kind in (P.POSITIONAL_ONLY, P.POSITIONAL_OR_KEYWORD):
+            pos.append(p.name)
+            if p.kind is P.POSITIONAL_ONLY:
+                pos_only.add(p.name)
+        elif p.kind is P.VAR_POSITIONAL:
+            var_pos = p.name
+        elif p.kind is P.KEYWORD_ONLY:
+            kwonly.add(p.name)
+        else:
+            var_kw = p.name
+        if p.default is not P.empty:
+            defaults[p.name] = p.default
+    names = (set(pos) - pos_only) | kwonly
+    required = [n for n in pos + sorted(kwonly) if n not in defaults]
+    n_pos = len(pos)
+
+    def bind(args, kwargs):
+        if len(args) > n_pos and var_pos is None:
+            return None
+        A = dict(zip(pos, args))
+        if var_pos is not None:
+            A[var_pos] = tuple(args[n_pos:])
+        extra = {}
+        for k, v in kwargs.items():
+            if (k in A and k in names) or (k not in names and var_kw is None):
+                return None
+            if k in names:
+                A[k] = v
+            else:
+                extra[k] = v
+        for k in required:
+            if k not in A:
+                return None
+        for k, v in defaults.items():
+            if k not in A:
+                A[k] = v
+        if var_kw is not None:
+            A[var_kw] = extra
+        return A
+    return bind
+
+
+def _bind_slow(sig, args, kwargs):
+    ba = sig.bind(*args, **kwargs)
+    ba.apply_defaults()
+    return dict(ba.arguments)
+
+
 def make_wrapper(name, raw, formula, tensors, save_inputs=True, save_outputs=False, node_name=None):
     sig = inspect.signature(raw)
+    bind = _binder(sig)
     node_name = node_name or "".join(p.capitalize() for p in name.strip("_").split("_")) + "Backward"
 
     @functools.wraps(raw)
     def wrapped(*args, **kwargs):
-        if not grad_mode.is_grad_enabled() or not _any_rg(args, kwargs):
+        if not _any_rg(args, kwargs) or not grad_mode.is_grad_enabled():
             return raw(*args, **kwargs)
-        ba = sig.bind(*args, **kwargs)
-        ba.apply_defaults()
-        A = dict(ba.arguments)
+        A = bind(args, kwargs)
+        if A is None:
+            A = _bind_slow(sig, args, kwargs)
         if "kwargs" in A and isinstance(A["kwargs"], dict):
             A.update(A.pop("kwargs"))
         inputs = _flatten(A, tensors)
