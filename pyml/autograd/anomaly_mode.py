@@ -4,15 +4,20 @@ op and that file:line. Thread-local like grad mode."""
 import functools
 import threading
 
-_state = threading.local()
+class _State(threading.local):
+    enabled = False
+    check_nan = True
+
+
+_state = _State()
 
 
 def is_anomaly_enabled():
-    return getattr(_state, "enabled", False)
+    return _state.enabled
 
 
 def is_anomaly_check_nan_enabled():
-    return getattr(_state, "check_nan", True)
+    return _state.check_nan
 
 
 def _set(enabled, check_nan):

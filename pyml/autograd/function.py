@@ -6,8 +6,8 @@ only what backward needs: edges, (shape, dtype, device) metadata, saved tensors 
 """
 from .._tensor import Tensor
 from . import grad_mode
-from .graph import Node, SavedTensor, FREED, capture_trace, _meta, _freed_error
-from .anomaly_mode import is_anomaly_enabled
+from .graph import Node, SavedTensor, FREED, capture_trace, _meta, _freed_error, _edge, _seq
+from .anomaly_mode import is_anomaly_enabled, _state as _anomaly
 
 
 def _tensor_cls():
@@ -23,19 +23,33 @@ class OpNode(Node):
     ops, so running it with create_graph records a graph of its own (higher-order gradients)."""
 
     def __init__(self, name, formula, inputs, outputs, args, save_inputs=True, save_outputs=False):
-        Node.__init__(self, name, inputs, len(outputs))
+        # Node.__init__ inlined: this runs once per recorded op
+        self.name = name
         self.formula = formula
         self.args = args
-        self.in_meta = [_meta(t) if isinstance(t, Tensor) else None for t in inputs]
-        if save_inputs:
-            self._saved_in = [SavedTensor(t, name) if isinstance(t, Tensor) else _Const(t) for t in inputs]
-        else:
-            self._saved_in = [None] * len(inputs)
+        edges, in_meta, saved = [], [], []
+        for t in inputs:
+            if isinstance(t, Tensor):
+                in_meta.append(_meta(t))
+                edges.append(_edge(t) if t._requires_grad else None)
+                if save_inputs:
+                    saved.append(SavedTensor(t, name))
+            else:
+                in_meta.append(None)
+                edges.append(None)
+                if save_inputs:
+                    saved.append(_Const(t))
+        self.next_functions = tuple(edges)
+        self.needs_input_grad = tuple([e is not None for e in edges])
+        self.in_meta = in_meta
+        self._saved_in = saved if save_inputs else [None] * len(inputs)
+        n = self.n_outputs = len(outputs)
+        self.out_meta = [None] * n
         if save_outputs:
             self._saved_out = [SavedTensor(o, name, True, i) for i, o in enumerate(outputs)]
         else:
-            self._saved_out = [None] * len(outputs)
-        self.needs_input_grad = tuple([e is not None for e in self.next_functions])
+            self._saved_out = [None] * n
+        self.seq = next(_seq)
 
     @property
     def inputs(self):
@@ -116,13 +130,17 @@ def _attach(node, o, i):
 def record(name, formula, inputs, outputs, args=None, save_inputs=True, save_outputs=False):
     """Attach an OpNode to the floating-point outputs; returns the node."""
     node = OpNode(name, formula, inputs, outputs, args, save_inputs, save_outputs)
-    if is_anomaly_enabled():
+    if _anomaly.enabled:
         node.trace = capture_trace()
     out_meta = node.out_meta
     for i, o in enumerate(outputs):
         m = out_meta[i] = _meta(o)
         if m[1].is_floating_point:
-            _attach(node, o, i)
+            o._requires_grad = True
+            o.grad_fn = node
+            d = o.__dict__
+            d["_output_nr"] = i
+            d["_fn_version"] = o._impl.version
     return node
 
 

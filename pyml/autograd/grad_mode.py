@@ -10,11 +10,17 @@ import functools
 import inspect
 import threading
 
-_state = threading.local()
+class _State(threading.local):
+    # class-level defaults: a thread that never switched reads these without a failed lookup
+    enabled = True
+    inference = False
+
+
+_state = _State()
 
 
 def is_grad_enabled():
-    return getattr(_state, "enabled", True)
+    return _state.enabled
 
 
 def _set(enabled):
@@ -22,7 +28,7 @@ def _set(enabled):
 
 
 def is_inference_mode_enabled():
-    return getattr(_state, "inference", False)
+    return _state.inference
 
 
 def _wrap_generator(make_ctx, gen_fn):

@@ -15,6 +15,7 @@ import weakref
 
 from .. import _dtype as D
 from .._device import from_pair
+from .._tensor import Tensor
 from . import grad_mode
 
 _seq = itertools.count(1)
@@ -101,21 +102,25 @@ class AccumulateGrad(Node):
     def out_meta(self, value):
         pass  # always read from the leaf (its shape may change under .data = ...)
 
-    def backward(self, grad):
+    def backward(self, grad, owned=False):
         t = self.variable
-        accumulate_into(t, grad)
+        accumulate_into(t, grad, owned)
         for h in list(t.__dict__.get("_post_acc_hooks", ())):
             h(t)
         return ()
 
 
-def accumulate_into(t, grad):
+def accumulate_into(t, grad, owned=False):
     """t.grad += grad with PyTorch's rules: t.grad never aliases another tensor (the first gradient is
-    cloned, later ones are added in place), and under create_graph the sum is recorded out of place."""
+    cloned unless the engine made it privately, later ones are added in place), and under create_graph
+    the sum is recorded out of place.
+
+    Why clone: a formula may hand the same tensor (or views of one storage) to several inputs, and the
+    engine cannot see storage sharing, so keeping it would let p.grad.mul_() change another .grad."""
     if grad_mode.is_grad_enabled():
         t.grad = grad.clone() if t.grad is None else t.grad + grad
     elif t.grad is None:
-        t.grad = grad.detach().clone()
+        t.grad = grad.detach() if owned else grad.detach().clone()
     else:
         t.grad.add_(grad.detach())
 
@@ -198,7 +203,6 @@ class SavedTensor:
         self.is_output = is_output
         self.node_name = node_name
         if is_output:
-            from .._tensor import Tensor
             self.tensor = Tensor._wrap(t._impl)
             # a built-in op's outputs are attached to the node just after saving: float means differentiable
             self.tensor._requires_grad = t._requires_grad or D.BY_CODE[t._impl.dtype].is_floating_point
@@ -212,7 +216,6 @@ class SavedTensor:
         if t._impl.version != self.version:
             raise RuntimeError(self._modified_message(node))
         if self.is_output and t._requires_grad and grad_mode.is_grad_enabled():
-            from .._tensor import Tensor
             out = Tensor._wrap(t._impl)
             out._requires_grad = True
             out.grad_fn = node
@@ -293,14 +296,11 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, targets=None, ac
     {index: grad}; with targets only the nodes that lead to a target run. accumulate=False (autograd.grad)
     never runs AccumulateGrad; accumulate=True with targets (backward(inputs=...)) runs only the targets'.
     """
-    from .anomaly_mode import is_anomaly_enabled
     deps, seen = _collect({r[0] for r in roots})
     buffers = {}
+    owned = set()  # ids of gradients the engine created by summing (private: a leaf may keep them)
     for (node, nr), g in zip(roots, grad_roots):
-        buf = buffers.get(node)
-        if buf is None:
-            buf = buffers[node] = [None] * node.n_outputs
-        buf[nr] = g if buf[nr] is None else buf[nr] + g
+        _add_to(buffers, node, nr, g, owned)
     captured, cap_index, run = {}, {}, None
     if targets is not None:
         for k, (node, nr) in enumerate(targets):
@@ -308,45 +308,68 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, targets=None, ac
         need = _needed(seen, cap_index)
         run = {n for n in need if any(e is not None and e[0] in need for e in n.next_functions)}
         if accumulate:
-            run.update(n for n in cap_index if isinstance(n, AccumulateGrad))
+            run.update(n for n in cap_index if type(n) is AccumulateGrad)
     ready = [(-n.seq, n) for n in buffers if n not in deps]
     heapq.heapify(ready)
-    anomaly = is_anomaly_enabled()
-    with grad_mode.set_grad_enabled(bool(create_graph)):
+    anomaly = _anomaly_enabled()
+    state = grad_mode._state
+    prev = state.enabled
+    state.enabled = bool(create_graph)
+    try:
         while ready:
             node = heapq.heappop(ready)[1]
             grads = buffers.pop(node, None) or [None] * node.n_outputs
-            if run is None or node in run or node in cap_index:
+            is_acc = type(node) is AccumulateGrad
+            live = (accumulate or not is_acc) if run is None else node in run
+            if (live or node in cap_index) and (is_acc or node._pre_hooks or node._retain or node._node_pre_hooks):
                 grads = _run_pre_hooks(node, grads)
-            for k, nr in cap_index.get(node, ()):
-                captured[k] = grads[nr]
-            if run is None:
-                live = accumulate or not isinstance(node, AccumulateGrad)
+            if cap_index:
+                for k, nr in cap_index.get(node, ()):
+                    captured[k] = grads[nr]
+            if not live:
+                in_grads = None
+            elif is_acc:
+                if grads[0] is not None:
+                    node.backward(grads[0], id(grads[0]) in owned)
+                in_grads = None
             else:
-                live = node in run
-            in_grads = _apply(node, grads, anomaly) if live else ()
+                in_grads = _apply(node, grads, anomaly)
             if live and not retain_graph:
                 node.release()
             for i, e in enumerate(node.next_functions):
                 if e is None:
                     continue
-                nxt, nr = e
-                g = in_grads[i] if live else None
-                if g is not None:
-                    buf = buffers.get(nxt)
-                    if buf is None:
-                        buf = buffers[nxt] = [None] * nxt.n_outputs
-                    buf[nr] = g if buf[nr] is None else buf[nr] + g
+                nxt = e[0]
+                if in_grads is not None and in_grads[i] is not None:
+                    _add_to(buffers, nxt, e[1], in_grads[i], owned)
                 n = deps[nxt] - 1
                 deps[nxt] = n
                 if n == 0:
                     heapq.heappush(ready, (-nxt.seq, nxt))
+    finally:
+        state.enabled = prev
     return captured
+
+
+def _add_to(buffers, node, nr, g, owned):
+    buf = buffers.get(node)
+    if buf is None:
+        buf = buffers[node] = [None] * node.n_outputs
+    if buf[nr] is None:
+        buf[nr] = g
+    else:
+        buf[nr] = s = buf[nr] + g
+        owned.add(id(s))
+
+
+def _anomaly_enabled():
+    from .anomaly_mode import is_anomaly_enabled
+    return is_anomaly_enabled()
 
 
 def _run_pre_hooks(node, grads):
     """Tensor hooks (a leaf's live on the tensor), then retain_grad, then node pre-hooks: PyTorch's order."""
-    if isinstance(node, AccumulateGrad):
+    if type(node) is AccumulateGrad:
         hooks = node.variable._hooks
         if hooks and grads[0] is not None:
             for h in list(hooks):
@@ -376,15 +399,15 @@ def _run_pre_hooks(node, grads):
 
 
 def _apply(node, grads, anomaly):
-    if isinstance(node, AccumulateGrad):
-        if grads[0] is not None:
-            node.backward(grads[0])
-        return ()
-    if getattr(node, "materialize_grads", True) and None in grads:
-        grads = [_zeros_for(node.out_meta[i]) if g is None else g for i, g in enumerate(grads)]
+    """Run one node's backward: materialise missing output grads as zeros (unless the node opts out),
+    check the results, run post-hooks."""
+    if getattr(node, "materialize_grads", True):
+        for i, g in enumerate(grads):
+            if g is None:
+                grads[i] = _zeros_for(node.out_meta[i])
     try:
         out = node.backward(*grads)
-        if not isinstance(out, tuple):
+        if type(out) is not tuple:
             out = tuple(out) if isinstance(out, list) else (out,)
         if len(out) != len(node.next_functions):
             raise RuntimeError(f"{node.name}: backward returned {len(out)} gradients, expected "
@@ -410,7 +433,6 @@ def _apply(node, grads, anomaly):
 def _validate(node, out):
     """Each gradient must fit the input it flows to: a broadcastable shape is summed down, another dtype
     is cast, anything else raises naming the node (PyTorch's validate_outputs)."""
-    from .._tensor import Tensor
     fixed = None
     for i, g in enumerate(out):
         e = node.next_functions[i]

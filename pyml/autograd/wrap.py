@@ -15,6 +15,7 @@ import inspect
 import pyml
 from .._tensor import Tensor
 from . import grad_mode
+from .grad_mode import _state as _gstate
 from .function import record, Node
 
 
@@ -116,7 +117,7 @@ def make_wrapper(name, raw, formula, tensors, save_inputs=True, save_outputs=Fal
 
     @functools.wraps(raw)
     def wrapped(*args, **kwargs):
-        if not _any_rg(args, kwargs) or not grad_mode.is_grad_enabled():
+        if not _gstate.enabled or not _any_rg(args, kwargs):
             return raw(*args, **kwargs)
         A = bind(args, kwargs)
         if A is None:
@@ -175,7 +176,7 @@ def _guarded(name, fn):
     @functools.wraps(fn)
     def g(*args, **kwargs):
         out = fn(*args, **kwargs)
-        if grad_mode.is_grad_enabled() and _any_rg(args, kwargs):
+        if _gstate.enabled and _any_rg(args, kwargs):
             outs = [o for o in _outputs(out) if o.dtype.is_floating_point and not o._requires_grad]
             if outs:
                 ins = [a for a in args if isinstance(a, Tensor)]
@@ -199,12 +200,32 @@ NONDIFF = {"rand_like", "randn_like", "randint_like", "bernoulli", "multinomial"
            "uniform_", "normal_", "bernoulli_", "random_", "exponential_", "unique", "unique_consecutive"}
 
 
+def _recorded_by_hooks():
+    """Elementwise functions and methods that record through pyml/_ops/elementwise.py's _unary/_binary
+    hooks with a formula (so a guard would only add a second grad-mode check to every call)."""
+    from .._ops import elementwise as E
+    from . import formulas as F
+    names = [n for n in E.UNARY if n in F.UNARY] + [n for n in E.BINARY if n in F.BINARY]
+    fns = set()
+    for n in names:
+        for obj in (E.__dict__.get(n), Tensor.__dict__.get(n), Tensor.__dict__.get(n + "_")):
+            if obj is not None:
+                fns.add(obj)
+    return fns
+
+
+_NOT_GUARDED = {"backward", "register_hook", "register_post_accumulate_grad_hook", "retain_grad", "requires_grad_",
+                "detach_", "numpy", "tolist", "item", "size", "stride", "dim", "numel", "data_ptr", "is_contiguous",
+                "element_size", "copy_", "fill_", "zero_"}
+
+
 def install_guards():
+    hooked = _recorded_by_hooks()
     for name in dir(pyml):
         if name.startswith("_") or name in _WRAPPED or name in NONDIFF:
             continue
         fn = getattr(pyml, name)
-        if not callable(fn) or isinstance(fn, type) or getattr(fn, "_pyml_ag", False):
+        if not callable(fn) or isinstance(fn, type) or getattr(fn, "_pyml_ag", False) or fn in hooked:
             continue
         if getattr(fn, "__module__", "") is None or not str(getattr(fn, "__module__", "")).startswith("pyml._"):
             continue
@@ -212,9 +233,6 @@ def install_guards():
     for name, fn in list(vars(Tensor).items()):
         if name.startswith("_") or name in _WRAPPED or name in NONDIFF or not callable(fn):
             continue
-        if getattr(fn, "_pyml_ag", False) or name in ("backward", "register_hook", "retain_grad", "requires_grad_",
-                                                       "detach_", "numpy", "tolist", "item", "size", "stride",
-                                                       "dim", "numel", "data_ptr", "is_contiguous", "element_size",
-                                                       "copy_", "fill_", "zero_"):
+        if getattr(fn, "_pyml_ag", False) or name in _NOT_GUARDED or fn in hooked:
             continue
         setattr(Tensor, name, _guarded(name, fn))
