@@ -11,7 +11,7 @@ from . import tensor_api as _tensor_api  # noqa: F401  (Tensor.backward, registe
 from . import formulas as _formulas
 from . import formulas_reduce as _fr, formulas_index as _fi, formulas_linalg as _fl
 from . import wrap as _wrap
-from .gradcheck import gradcheck, gradgradcheck
+from .gradcheck import gradcheck, gradgradcheck, GradcheckError
 from . import functional
 from . import graph
 

@@ -403,7 +403,7 @@ def _apply(node, grads, anomaly):
     check the results, run post-hooks."""
     if getattr(node, "materialize_grads", True):
         for i, g in enumerate(grads):
-            if g is None:
+            if g is None and node.out_meta[i] is not None:  # non-tensor outputs get None
                 grads[i] = _zeros_for(node.out_meta[i])
     try:
         out = node.backward(*grads)
