@@ -64,8 +64,11 @@ class OpNode(Node):
         super().release()
         self._saved_in = [FREED if isinstance(s, SavedTensor) else s for s in self._saved_in]
         self._saved_out = [FREED if s is not None else None for s in self._saved_out]
-        if isinstance(self.args, dict):
-            self.args = {k: _release_arg(v, self.name) for k, v in self.args.items()}
+        args = self.args
+        if type(args) is dict:  # the call's bound arguments (wrap.py): built per call, owned by this node
+            for k, v in args.items():
+                if isinstance(v, (Tensor, list, tuple)):
+                    args[k] = _release_arg(v, self.name)
 
     def backward(self, *grads):
         out = self.formula(self, *grads)

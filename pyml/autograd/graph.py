@@ -93,14 +93,18 @@ class AccumulateGrad(Node):
     def __init__(self, leaf):
         super().__init__("AccumulateGrad", ())
         self.variable = leaf
+        self._impl, self._meta = leaf._impl, [_meta(leaf)]
 
     @property
     def out_meta(self):
-        return [_meta(self.variable)]
+        leaf = self.variable
+        if leaf._impl is not self._impl:  # `leaf.data = other` swapped the data: shape/dtype may differ
+            self._impl, self._meta = leaf._impl, [_meta(leaf)]
+        return self._meta
 
     @out_meta.setter
     def out_meta(self, value):
-        pass  # always read from the leaf (its shape may change under .data = ...)
+        pass  # always derived from the leaf
 
     def backward(self, grad, owned=False):
         t = self.variable
@@ -373,17 +377,13 @@ def _run_pre_hooks(node, grads):
         hooks = node.variable._hooks
         if hooks and grads[0] is not None:
             for h in list(hooks):
-                r = h(grads[0])
-                if r is not None:
-                    grads[0] = r
+                grads[0] = _hooked(h, grads[0])
     if node._pre_hooks:
         for nr, hooks in node._pre_hooks.items():
             for h in list(hooks):
                 if grads[nr] is None:
                     break
-                r = h(grads[nr])
-                if r is not None:
-                    grads[nr] = r
+                grads[nr] = _hooked(h, grads[nr])
     if node._retain:
         for nr, ref in node._retain.items():
             t = ref()
@@ -396,6 +396,18 @@ def _run_pre_hooks(node, grads):
             if r is not None:
                 grads = list(r)
     return grads
+
+
+def _hooked(hook, g):
+    """A tensor hook's result replaces the gradient; it must keep the gradient's shape."""
+    r = hook(g)
+    if r is None:
+        return g
+    if not isinstance(r, Tensor) or r._impl.shape != g._impl.shape:
+        got = tuple(r.shape) if isinstance(r, Tensor) else type(r).__name__
+        raise RuntimeError(f"hook '{getattr(hook, '__name__', hook)}' has changed the size of value: expected a "
+                           f"Tensor of shape {tuple(g.shape)}, got {got}")
+    return r
 
 
 def _apply(node, grads, anomaly):
@@ -438,13 +450,13 @@ def _validate(node, out):
         e = node.next_functions[i]
         if g is None or e is None:
             continue
-        if not isinstance(g, Tensor):
+        if type(g) is not Tensor and not isinstance(g, Tensor):
             raise TypeError(f"{node.name}: backward must return Tensors or None, got {type(g).__name__} at index {i}")
         meta = e[0].out_meta[e[1]]
         if meta is None:
             continue
-        shape = g._impl.shape
-        if shape != meta[0] or g.dtype is not meta[1]:
+        impl = g._impl
+        if impl.shape != meta[0] or D.BY_CODE[impl.dtype] is not meta[1]:
             fixed = list(out) if fixed is None else fixed
             fixed[i] = _fit_grad(node, i, g, meta)
     return out if fixed is None else tuple(fixed)
