@@ -565,3 +565,51 @@ def test_anomaly_mode_adds_forward_site_to_backward_errors():
         with pytest.raises(RuntimeError, match=r"(?s)modified by an inplace operation.*The forward op Mul "
                                                r"\(MulBackward\) was called at.*FORWARD-MUL"):
             z.sum().backward()
+
+
+# ------------------------------------------------------------------------------------------ engine details
+def test_hook_must_keep_gradient_shape():
+    x = pyml.ones(3, requires_grad=True)
+    x.register_hook(lambda g: g[:2])
+    with pytest.raises(RuntimeError, match=r"hook '<lambda>' has changed the size of value: expected a Tensor of "
+                                           r"shape \(3,\), got \(2,\)"):
+        (x * 2).sum().backward()
+
+
+def test_op_without_derivative_raises_at_backward():
+    from pyml.autograd.wrap import _guarded
+
+    def my_op(x):
+        with pyml.no_grad():  # computes without recording: like an op whose formula is missing
+            return x * 2
+
+    op = _guarded("my_op", my_op)
+    x = pyml.ones(2, requires_grad=True)
+    y = op(x)
+    assert y.requires_grad  # never silently detached
+    with pytest.raises(RuntimeError, match="my_op: the derivative for 'my_op' is not implemented"):
+        y.sum().backward()
+
+
+def test_multiple_roots_leaf_root_and_grad_of_output_itself():
+    def f(lib):
+        x = t(lib, [1.0, 2.0], rg=True)
+        y = x.exp()
+        z = (y * y).sum()
+        lib.autograd.backward([z, y], [None, t(lib, [1.0, -1.0])])  # y is also an ancestor of z
+        leaf = t(lib, [3.0, 4.0], rg=True)
+        leaf.backward(t(lib, [0.5, 0.25]))
+        w = x * 3
+        return x.grad, leaf.grad, lib.autograd.grad(w, w, t(lib, [2.0, 5.0]))[0]
+    assert_same(f)
+
+
+def test_shared_subgraph_and_reuse_of_inputs():
+    def f(lib):
+        x = t(lib, [0.3, -0.7, 1.1], rg=True)
+        a = x * x  # x used twice by one op
+        b = a.sin() + a.cos() * a  # a feeds three consumers
+        c = (b[:2] * b[1:]).sum() + b.sum()
+        c.backward()
+        return x.grad
+    assert_same(f)

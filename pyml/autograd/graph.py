@@ -264,12 +264,13 @@ def _collect(root_nodes):
             if e is None:
                 continue
             nxt = e[0]
-            if nxt in seen:
+            if nxt in deps:
                 deps[nxt] += 1
             else:
                 deps[nxt] = 1
-                seen.add(nxt)
-                stack.append(nxt)
+                if nxt not in seen:  # (a root reached from another root is already in seen)
+                    seen.add(nxt)
+                    stack.append(nxt)
     return deps, seen
 
 
@@ -422,8 +423,7 @@ def _apply(node, grads, anomaly):
         if type(out) is not tuple:
             out = tuple(out) if isinstance(out, list) else (out,)
         if len(out) != len(node.next_functions):
-            raise RuntimeError(f"{node.name}: backward returned {len(out)} gradients, expected "
-                               f"{len(node.next_functions)} (one per input)")
+            out = _match_count(node, out)
         out = _validate(node, out)
     except Exception as e:
         if anomaly and node.trace is not None and not getattr(e, "_pyml_traced", False):
@@ -440,6 +440,17 @@ def _apply(node, grads, anomaly):
             if r is not None:
                 out = tuple(r)
     return out
+
+
+def _match_count(node, out):
+    """Pad or trim a backward's result where the difference only concerns inputs without an edge
+    (non-tensors, tensors that need no grad); anything else is a formula bug and raises."""
+    n = len(node.next_functions)
+    if len(out) < n and all(e is None for e in node.next_functions[len(out):]):
+        return out + (None,) * (n - len(out))
+    if len(out) > n and all(g is None for g in out[n:]):
+        return out[:n]
+    raise RuntimeError(f"{node.name}: backward returned {len(out)} gradients, expected {n} (one per input)")
 
 
 def _validate(node, out):

@@ -210,8 +210,15 @@ def _recorded_by_hooks():
     for n in names:
         for obj in (E.__dict__.get(n), Tensor.__dict__.get(n), Tensor.__dict__.get(n + "_")):
             if obj is not None:
-                fns.add(obj)
+                fns.add(_unwrapped(obj))
     return fns
+
+
+def _unwrapped(fn):
+    """The function under export()'s type guards (aliases like pyml.absolute wrap the same one)."""
+    while getattr(fn, "__wrapped__", None) is not None:
+        fn = fn.__wrapped__
+    return fn
 
 
 _NOT_GUARDED = {"backward", "register_hook", "register_post_accumulate_grad_hook", "retain_grad", "requires_grad_",
@@ -225,7 +232,7 @@ def install_guards():
         if name.startswith("_") or name in _WRAPPED or name in NONDIFF:
             continue
         fn = getattr(pyml, name)
-        if not callable(fn) or isinstance(fn, type) or getattr(fn, "_pyml_ag", False) or fn in hooked:
+        if not callable(fn) or isinstance(fn, type) or getattr(fn, "_pyml_ag", False) or _unwrapped(fn) in hooked:
             continue
         if getattr(fn, "__module__", "") is None or not str(getattr(fn, "__module__", "")).startswith("pyml._"):
             continue
@@ -233,6 +240,6 @@ def install_guards():
     for name, fn in list(vars(Tensor).items()):
         if name.startswith("_") or name in _WRAPPED or name in NONDIFF or not callable(fn):
             continue
-        if getattr(fn, "_pyml_ag", False) or name in _NOT_GUARDED or fn in hooked:
+        if getattr(fn, "_pyml_ag", False) or name in _NOT_GUARDED or _unwrapped(fn) in hooked:
             continue
         setattr(Tensor, name, _guarded(name, fn))
