@@ -613,3 +613,34 @@ def test_shared_subgraph_and_reuse_of_inputs():
         c.backward()
         return x.grad
     assert_same(f)
+
+
+def test_op_returning_its_input_keeps_history():
+    x = pyml.ones(3, requires_grad=True)
+    for same in (x.contiguous(), x.to(pyml.float32), x.float(), x.type_as(x)):
+        assert same is x
+    assert x.is_leaf and x.grad_fn is None  # a leaf stays a leaf (no node chain grows on it)
+    h = x * 2
+    fn = h.grad_fn
+    assert h.contiguous() is h and h.grad_fn is fn
+
+
+def test_filling_a_buffer_with_setitem_and_copy_matches_torch():
+    def f(lib):
+        x = t(lib, [1.0, 2.0, 3.0], rg=True)
+        buf = lib.zeros(4, dtype=lib.float64)
+        buf[1:] = x * 2
+        out = lib.zeros(3, 3, dtype=lib.float64)
+        for i in range(3):  # rows written one at a time, like an RNN's outputs
+            out[i] = (x * (i + 1)).sin()
+        col = lib.zeros(3, 2, dtype=lib.float64)
+        col[:, 0] = x
+        col[:, 1].copy_(x ** 2)
+        m = lib.zeros(3, dtype=lib.float64)
+        m[lib.tensor([0, 2])] = x[:2]
+        mm = lib.zeros(3, dtype=lib.float64)
+        mm[x > 1.5] = x[x > 1.5] * 3
+        loss = (buf * buf).sum() + (out * out.t()).sum() + col.prod(1).sum() + (m ** 2).sum() + mm.sum()
+        loss.backward()
+        return x.grad
+    assert_same(f, atol=1e-10)

@@ -130,6 +130,13 @@ def _attach(node, o, i):
     d["_fn_version"] = o._impl.version
 
 
+def _is_input(o, inputs):
+    for t in inputs:
+        if t is o:
+            return True
+    return False
+
+
 def record(name, formula, inputs, outputs, args=None, save_inputs=True, save_outputs=False):
     """Attach an OpNode to the floating-point outputs; returns the node."""
     node = OpNode(name, formula, inputs, outputs, args, save_inputs, save_outputs)
@@ -138,7 +145,7 @@ def record(name, formula, inputs, outputs, args=None, save_inputs=True, save_out
     out_meta = node.out_meta
     for i, o in enumerate(outputs):
         m = out_meta[i] = _meta(o)
-        if m[1].is_floating_point:
+        if m[1].is_floating_point and not _is_input(o, inputs):  # an op that returned its input: no new history
             o._requires_grad = True
             o.grad_fn = node
             d = o.__dict__

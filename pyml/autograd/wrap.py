@@ -128,7 +128,7 @@ def make_wrapper(name, raw, formula, tensors, save_inputs=True, save_outputs=Fal
         with grad_mode.no_grad():
             out = raw(*args, **kwargs)
         outs = _outputs(out)
-        if outs:
+        if outs and not all(any(o is t for t in inputs) for o in outs):  # e.g. contiguous() returning self
             record(node_name, formula, inputs, outs, A, save_inputs, save_outputs)
         return out
     wrapped._pyml_ag = True
