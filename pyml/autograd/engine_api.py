@@ -1,6 +1,261 @@
-"""autograd.backward and autograd.grad: turn tensors and gradients into engine roots."""
+"""The backward engine (run_backward) and its entry points autograd.backward and autograd.grad.
+
+run_backward counts, for every node reachable from the roots, how many edges point at it, then runs
+nodes as their gradients complete, newest first (like PyTorch): tensor hooks, the node's formula,
+a shape/dtype check of each gradient against the input it flows to, post-hooks, and (without
+retain_graph) the release of the node's saved tensors.
+"""
+import heapq
+
+from .. import _dtype as D
 from .._tensor import Tensor
-from .graph import run_backward, _edge, accumulate_into
+from . import grad_mode
+from .graph import _edge, accumulate_into, AccumulateGrad
+
+
+def _collect(root_nodes):
+    """Dependency counts: for every node reachable from the roots, how many edges point at it."""
+    deps = {}
+    seen = set(root_nodes)
+    stack = list(seen)
+    while stack:
+        for e in stack.pop().next_functions:
+            if e is None:
+                continue
+            nxt = e[0]
+            if nxt in deps:
+                deps[nxt] += 1
+            else:
+                deps[nxt] = 1
+                if nxt not in seen:  # (a root reached from another root is already in seen)
+                    seen.add(nxt)
+                    stack.append(nxt)
+    return deps, seen
+
+
+def _needed(seen, targets):
+    """Targets and every node from which some target can be reached."""
+    need = set(targets)
+    order = sorted(seen, key=lambda n: n.seq)  # a node's inputs were (almost always) created before it
+    changed = True
+    while changed:
+        changed = False
+        for node in order:
+            if node not in need and any(e is not None and e[0] in need for e in node.next_functions):
+                need.add(node)
+                changed = True
+    return need
+
+
+def _zeros_for(meta):
+    from .. import zeros
+    shape, dtype, device = meta
+    return zeros(shape, dtype=dtype, device=device)
+
+
+def run_backward(roots, grad_roots, retain_graph, create_graph, targets=None, accumulate=True):
+    """Run the graph backward from (node, output_nr) roots with their gradients.
+
+    targets: (node, output_nr) edges whose incoming gradient (after tensor hooks) is returned as
+    {index: grad}; with targets only the nodes that lead to a target run. accumulate=False (autograd.grad)
+    never runs AccumulateGrad; accumulate=True with targets (backward(inputs=...)) runs only the targets'.
+    """
+    deps, seen = _collect({r[0] for r in roots})
+    buffers = {}
+    owned = set()  # ids of gradients the engine created by summing (private: a leaf may keep them)
+    for (node, nr), g in zip(roots, grad_roots):
+        _add_to(buffers, node, nr, g, owned)
+    captured, cap_index, run = {}, {}, None
+    if targets is not None:
+        for k, (node, nr) in enumerate(targets):
+            cap_index.setdefault(node, []).append((k, nr))
+        need = _needed(seen, cap_index)
+        run = {n for n in need if any(e is not None and e[0] in need for e in n.next_functions)}
+        if accumulate:
+            run.update(n for n in cap_index if type(n) is AccumulateGrad)
+    ready = [(-n.seq, n) for n in buffers if n not in deps]
+    heapq.heapify(ready)
+    anomaly = _anomaly_enabled()
+    state = grad_mode._state
+    prev = state.enabled
+    state.enabled = bool(create_graph)
+    try:
+        while ready:
+            node = heapq.heappop(ready)[1]
+            grads = buffers.pop(node, None) or [None] * node.n_outputs
+            is_acc = type(node) is AccumulateGrad
+            live = (accumulate or not is_acc) if run is None else node in run
+            if (live or node in cap_index) and (is_acc or node._pre_hooks or node._retain or node._node_pre_hooks):
+                grads = _run_pre_hooks(node, grads)
+            if cap_index:
+                for k, nr in cap_index.get(node, ()):
+                    captured[k] = grads[nr]
+            if not live:
+                in_grads = None
+            elif is_acc:
+                if grads[0] is not None:
+                    node.backward(grads[0], id(grads[0]) in owned)
+                in_grads = None
+            else:
+                in_grads = _apply(node, grads, anomaly)
+            if live and not retain_graph:
+                node.release()
+            for i, e in enumerate(node.next_functions):
+                if e is None:
+                    continue
+                nxt = e[0]
+                if in_grads is not None and in_grads[i] is not None:
+                    _add_to(buffers, nxt, e[1], in_grads[i], owned)
+                n = deps[nxt] - 1
+                deps[nxt] = n
+                if n == 0:
+                    heapq.heappush(ready, (-nxt.seq, nxt))
+    finally:
+        state.enabled = prev
+    return captured
+
+
+def _add_to(buffers, node, nr, g, owned):
+    buf = buffers.get(node)
+    if buf is None:
+        buf = buffers[node] = [None] * node.n_outputs
+    if buf[nr] is None:
+        buf[nr] = g
+    else:
+        buf[nr] = s = buf[nr] + g
+        owned.add(id(s))
+
+
+def _anomaly_enabled():
+    from .anomaly_mode import is_anomaly_enabled
+    return is_anomaly_enabled()
+
+
+def _run_pre_hooks(node, grads):
+    """Tensor hooks (a leaf's live on the tensor), then retain_grad, then node pre-hooks: PyTorch's order."""
+    if type(node) is AccumulateGrad:
+        hooks = node.variable._hooks
+        if hooks and grads[0] is not None:
+            for h in list(hooks):
+                grads[0] = _hooked(h, grads[0])
+    if node._pre_hooks:
+        for nr, hooks in node._pre_hooks.items():
+            for h in list(hooks):
+                if grads[nr] is None:
+                    break
+                grads[nr] = _hooked(h, grads[nr])
+    if node._retain:
+        for nr, ref in node._retain.items():
+            t = ref()
+            if t is not None and grads[nr] is not None:
+                g = grads[nr] if grad_mode.is_grad_enabled() else grads[nr].detach()
+                t.grad = g.clone() if t.grad is None else t.grad + g
+    if node._node_pre_hooks:
+        for h in list(node._node_pre_hooks):
+            r = h(tuple(grads))
+            if r is not None:
+                grads = list(r)
+    return grads
+
+
+def _hooked(hook, g):
+    """A tensor hook's result replaces the gradient; it must keep the gradient's shape."""
+    r = hook(g)
+    if r is None:
+        return g
+    if not isinstance(r, Tensor) or r._impl.shape != g._impl.shape:
+        got = tuple(r.shape) if isinstance(r, Tensor) else type(r).__name__
+        raise RuntimeError(f"hook '{getattr(hook, '__name__', hook)}' has changed the size of value: expected a "
+                           f"Tensor of shape {tuple(g.shape)}, got {got}")
+    return r
+
+
+def _apply(node, grads, anomaly):
+    """Run one node's backward: materialise missing output grads as zeros (unless the node opts out),
+    check the results, run post-hooks."""
+    if getattr(node, "materialize_grads", True):
+        for i, g in enumerate(grads):
+            if g is None and node.out_meta[i] is not None:  # non-tensor outputs get None
+                grads[i] = _zeros_for(node.out_meta[i])
+    try:
+        out = node.backward(*grads)
+        if type(out) is not tuple:
+            out = tuple(out) if isinstance(out, list) else (out,)
+        if len(out) != len(node.next_functions):
+            out = _match_count(node, out)
+        out = _validate(node, out)
+    except Exception as e:
+        if anomaly and node.trace is not None and not getattr(e, "_pyml_traced", False):
+            from .anomaly_mode import forward_site
+            e.args = (f"{e.args[0] if e.args else e}\n\n{forward_site(node)}",) + tuple(e.args[1:])
+            e._pyml_traced = True
+        raise
+    if anomaly:
+        from .anomaly_mode import check_grads
+        check_grads(node, out)
+    if node._hooks:
+        for h in list(node._hooks):
+            r = h(out, tuple(grads))
+            if r is not None:
+                out = tuple(r)
+    return out
+
+
+def _match_count(node, out):
+    """Pad or trim a backward's result where the difference only concerns inputs without an edge
+    (non-tensors, tensors that need no grad); anything else is a formula bug and raises."""
+    n = len(node.next_functions)
+    if len(out) < n and all(e is None for e in node.next_functions[len(out):]):
+        return out + (None,) * (n - len(out))
+    if len(out) > n and all(g is None for g in out[n:]):
+        return out[:n]
+    raise RuntimeError(f"{node.name}: backward returned {len(out)} gradients, expected {n} (one per input)")
+
+
+def _validate(node, out):
+    """Each gradient must fit the input it flows to: a broadcastable shape is summed down, another dtype
+    is cast, anything else raises naming the node (PyTorch's validate_outputs)."""
+    fixed = None
+    for i, g in enumerate(out):
+        e = node.next_functions[i]
+        if g is None or e is None:
+            continue
+        if type(g) is not Tensor and not isinstance(g, Tensor):
+            raise TypeError(f"{node.name}: backward must return Tensors or None, got {type(g).__name__} at index {i}")
+        meta = e[0].out_meta[e[1]]
+        if meta is None:
+            continue
+        impl = g._impl
+        if impl.shape != meta[0] or D.BY_CODE[impl.dtype] is not meta[1]:
+            fixed = list(out) if fixed is None else fixed
+            fixed[i] = _fit_grad(node, i, g, meta)
+    return out if fixed is None else tuple(fixed)
+
+
+def _fit_grad(node, i, g, meta):
+    shape = tuple(meta[0])
+    if tuple(g.shape) != shape:
+        if not _expandable(shape, tuple(g.shape)):
+            raise RuntimeError(f"Function {node.name} returned an invalid gradient at index {i} - got "
+                               f"{list(g.shape)} but expected shape compatible with {list(shape)}")
+        from .formulas import sum_to
+        g = sum_to(g, shape)
+    if g.dtype is not meta[1]:
+        if not g.dtype.is_floating_point:
+            raise RuntimeError(f"Function {node.name} returned an invalid gradient at index {i} - expected "
+                               f"dtype {meta[1]} but got {g.dtype}")
+        g = g.to(meta[1])
+    return g
+
+
+def _expandable(shape, to):
+    """True when a tensor of `shape` broadcasts to `to`."""
+    if len(shape) > len(to):
+        return False
+    return all(s == t or s == 1 for s, t in zip(shape[::-1], to[::-1]))
+
+
+# ---------------------------------------------------------------------------------------- entry points
 
 
 def _as_list(x, op, what):
