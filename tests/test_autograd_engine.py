@@ -122,6 +122,11 @@ def test_grads_never_alias_each_other_or_the_user_gradient():
         (x + 0).backward(g)
         x.grad.mul_(3)
         np.testing.assert_allclose(npy(g), [1.0, 1.0])
+        a, b = t(lib, [1.0, 1.0], rg=True), t(lib, [1.0, 1.0], rg=True)
+        y = a + b
+        (y + y).sum().backward()  # a gradient the engine summed, then handed to both leaves
+        a.grad.mul_(10)
+        np.testing.assert_allclose(npy(b.grad), [2.0, 2.0])
         z = t(lib, [2.0, 3.0], rg=True)
         z.sum().backward()  # the gradient arrives as an expanded (stride-0) view
         z.sum().backward()

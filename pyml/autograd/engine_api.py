@@ -62,9 +62,8 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, targets=None, ac
     """
     deps, seen = _collect({r[0] for r in roots})
     buffers = {}
-    owned = set()  # ids of gradients the engine created by summing (private: a leaf may keep them)
     for (node, nr), g in zip(roots, grad_roots):
-        _add_to(buffers, node, nr, g, owned)
+        _add_to(buffers, node, nr, g)
     captured, cap_index, run = {}, {}, None
     if targets is not None:
         for k, (node, nr) in enumerate(targets):
@@ -94,7 +93,7 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, targets=None, ac
                 in_grads = None
             elif is_acc:
                 if grads[0] is not None:
-                    node.backward(grads[0], id(grads[0]) in owned)
+                    node.backward(grads[0])
                 in_grads = None
             else:
                 in_grads = _apply(node, grads, anomaly)
@@ -105,7 +104,7 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, targets=None, ac
                     continue
                 nxt = e[0]
                 if in_grads is not None and in_grads[i] is not None:
-                    _add_to(buffers, nxt, e[1], in_grads[i], owned)
+                    _add_to(buffers, nxt, e[1], in_grads[i])
                 n = deps[nxt] - 1
                 deps[nxt] = n
                 if n == 0:
@@ -115,15 +114,11 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, targets=None, ac
     return captured
 
 
-def _add_to(buffers, node, nr, g, owned):
+def _add_to(buffers, node, nr, g):
     buf = buffers.get(node)
     if buf is None:
         buf = buffers[node] = [None] * node.n_outputs
-    if buf[nr] is None:
-        buf[nr] = g
-    else:
-        buf[nr] = s = buf[nr] + g
-        owned.add(id(s))
+    buf[nr] = g if buf[nr] is None else buf[nr] + g
 
 
 def _anomaly_enabled():

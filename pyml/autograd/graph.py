@@ -101,25 +101,26 @@ class AccumulateGrad(Node):
     def out_meta(self, value):
         pass  # always derived from the leaf
 
-    def backward(self, grad, owned=False):
+    def backward(self, grad):
         t = self.variable
-        accumulate_into(t, grad, owned)
+        accumulate_into(t, grad)
         for h in list(t.__dict__.get("_post_acc_hooks", ())):
             h(t)
         return ()
 
 
-def accumulate_into(t, grad, owned=False):
+def accumulate_into(t, grad):
     """t.grad += grad with PyTorch's rules: t.grad never aliases another tensor (the first gradient is
-    cloned unless the engine made it privately, later ones are added in place), and under create_graph
-    the sum is recorded out of place.
+    cloned, later ones are added in place), and under create_graph the sum is recorded out of place.
 
-    Why clone: a formula may hand the same tensor (or views of one storage) to several inputs, and the
-    engine cannot see storage sharing, so keeping it would let p.grad.mul_() change another .grad."""
+    Why always clone (PyTorch steals when the refcount shows nobody else holds the gradient): a
+    formula may hand one tensor, or views of one storage, to several inputs, a hook may keep it, and
+    storage sharing is invisible from Python, so keeping it could let p.grad.mul_() change another
+    tensor. The cost is one copy per leaf per backward."""
     if grad_mode.is_grad_enabled():
         t.grad = grad.clone() if t.grad is None else t.grad + grad
     elif t.grad is None:
-        t.grad = grad.detach() if owned else grad.detach().clone()
+        t.grad = grad.detach().clone()
     else:
         t.grad.add_(grad.detach())
 
