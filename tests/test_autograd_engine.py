@@ -594,6 +594,9 @@ def test_op_without_derivative_raises_at_backward():
     assert y.requires_grad  # never silently detached
     with pytest.raises(RuntimeError, match="my_op: the derivative for 'my_op' is not implemented"):
         y.sum().backward()
+    listed = _guarded("my_list_op", lambda tensors: my_op(tensors[0]))
+    with pytest.raises(RuntimeError, match="my_list_op: the derivative for 'my_list_op' is not implemented"):
+        pyml.autograd.grad(listed([x]).sum(), x)  # a tensor inside a list argument is an input too
 
 
 def test_multiple_roots_leaf_root_and_grad_of_output_itself():

@@ -179,7 +179,8 @@ def _guarded(name, fn):
         if _gstate.enabled and _any_rg(args, kwargs):
             outs = [o for o in _outputs(out) if o.dtype.is_floating_point and not o._requires_grad]
             if outs:
-                ins = [a for a in args if isinstance(a, Tensor)]
+                ins = [x for a in list(args) + list(kwargs.values())
+                       for x in (a if isinstance(a, (list, tuple)) else (a,)) if isinstance(x, Tensor)]
                 node = _MissingDerivative(name, ins)
                 for i, o in enumerate(outs):
                     o._requires_grad = True
