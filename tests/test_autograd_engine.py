@@ -652,3 +652,49 @@ def test_filling_a_buffer_with_setitem_and_copy_matches_torch():
         loss.backward()
         return x.grad
     assert_same(f, atol=1e-10)
+
+
+def test_inplace_op_without_derivative_raises_instead_of_passing_gradient_through():
+    from pyml.autograd.wrap import _guarded
+
+    def my_scale_(self, k):
+        with pyml.no_grad():  # modifies self without recording: an in-place op lacking a formula
+            self.mul_(k)
+        return self
+
+    op = _guarded("my_scale_", my_scale_)
+    x = pyml.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = x * 1
+    op(y, 2.0)
+    with pytest.raises(RuntimeError, match="my_scale_: the derivative for 'my_scale_' is not implemented"):
+        y.sum().backward()
+    z = x * 1
+    op(z[1:], 2.0)  # through a view: the base's history is marked too
+    with pytest.raises(RuntimeError, match="my_scale_: the derivative"):
+        z.sum().backward()
+    with pytest.raises(RuntimeError, match="my_scale_: a leaf Variable that requires grad is being used in an "
+                                           "in-place operation"):
+        op(x, 2.0)
+    with pyml.no_grad():
+        op(x, 2.0)  # allowed without grad mode
+    np.testing.assert_allclose(x.detach().numpy(), [2.0, 4.0, 6.0])
+
+
+@pytest.mark.parametrize("case", ["clamp_", "addmm_", "addmv_"])
+def test_composite_inplace_methods_match_torch(case):
+    rng = np.random.default_rng(5)
+    a, b, c = rng.standard_normal((3, 3)), rng.standard_normal((3, 2)), rng.standard_normal((2, 3))
+
+    def f(lib):
+        x, s, m = t(lib, a, rg=True), t(lib, b, rg=True), t(lib, c, rg=True)
+        y = x * 1
+        if case == "clamp_":
+            y.clamp_(-0.3, 0.4)
+        elif case == "addmm_":
+            y.addmm_(s, m, beta=0.5, alpha=2.0)
+        else:
+            y = y[0] * 1
+            y.addmv_(m.t(), s[0])
+        (y * t(lib, np.arange(y.numel()).reshape(tuple(y.shape)) + 1.0)).sum().backward()
+        return x.grad, s.grad, m.grad
+    assert_same(f, atol=1e-10)

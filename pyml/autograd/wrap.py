@@ -172,20 +172,60 @@ class _MissingDerivative(Node):
         raise RuntimeError(f"{self.op}: the derivative for '{self.op}' is not implemented in pyml's autograd")
 
 
+def _tensor_args(args, kwargs):
+    return [x for a in list(args) + list(kwargs.values())
+            for x in (a if isinstance(a, (list, tuple)) else (a,)) if isinstance(x, Tensor)]
+
+
+def _missing(node, t):
+    t._requires_grad = True
+    t.grad_fn = node
+    t.__dict__["_output_nr"] = 0
+    t.__dict__["_fn_version"] = t._impl.version
+
+
 def _guarded(name, fn):
+    """Run fn; if an input requires grad and a floating result came back without history, give it a
+    node that raises at backward (a missing derivative is an error, never a silently wrong gradient)."""
+    if name.endswith("_"):
+        return _guarded_inplace(name, fn)
+
     @functools.wraps(fn)
     def g(*args, **kwargs):
         out = fn(*args, **kwargs)
         if _gstate.enabled and _any_rg(args, kwargs):
             outs = [o for o in _outputs(out) if o.dtype.is_floating_point and not o._requires_grad]
             if outs:
-                ins = [x for a in list(args) + list(kwargs.values())
-                       for x in (a if isinstance(a, (list, tuple)) else (a,)) if isinstance(x, Tensor)]
-                node = _MissingDerivative(name, ins)
-                for i, o in enumerate(outs):
-                    o._requires_grad = True
-                    o.grad_fn = node
-                    o.__dict__["_output_nr"] = 0
+                node = _MissingDerivative(name, _tensor_args(args, kwargs))
+                for o in outs:
+                    _missing(node, o)
+        return out
+    g._pyml_ag = True
+    return g
+
+
+def _guarded_inplace(name, fn):
+    """An in-place method (self first): if it recorded nothing while an input requires grad, self (and
+    the base it is a view of) get a raising node, else their old history would pass gradients through
+    unchanged. A leaf that requires grad cannot be modified in place at all, like in PyTorch."""
+    @functools.wraps(fn)
+    def g(*args, **kwargs):
+        self = args[0] if args else None
+        if not (_gstate.enabled and isinstance(self, Tensor) and _any_rg(args, kwargs)):
+            return fn(*args, **kwargs)
+        base = self.__dict__.get("_base")
+        if self._requires_grad and self.grad_fn is None:
+            raise RuntimeError(f"{name}: a leaf Variable that requires grad is being used in an in-place operation.")
+        if base is not None and base._requires_grad and base.grad_fn is None:
+            raise RuntimeError(f"{name}: a view of a leaf Variable that requires grad is being used in an in-place "
+                               "operation.")
+        before = self.grad_fn
+        out = fn(*args, **kwargs)
+        if self.grad_fn is before and self.dtype.is_floating_point:  # nothing was recorded
+            node = _MissingDerivative(name, _tensor_args(args, kwargs))
+            _missing(node, self)
+            if base is not None and base.dtype.is_floating_point:
+                _missing(_MissingDerivative(name, [base]), base)
         return out
     g._pyml_ag = True
     return g
