@@ -277,7 +277,7 @@ Tensor.div_ = Tensor.divide_ = Tensor.true_divide_ = _div_
 
 
 def _clamp_(self, min=None, max=None):
-    r = clamp(self, min, max)
+    r = clamp(self.clone() if self.requires_grad else self, min, max)  # clamp's node saves its input
     self.copy_(r)
     return self
 

@@ -290,8 +290,10 @@ for _n in ("matmul", "mm", "bmm", "mv", "dot", "vdot", "inner", "outer", "ger", 
 
 
 def _inplace(fn):
+    # look fn up at call time (autograd wraps addmm after this import); clone self first when its
+    # old value is saved for backward, since copy_ overwrites it
     def method(self, *args, **kw):
-        return self.copy_(fn(self, *args, **kw))
+        return self.copy_(globals()[fn.__name__](self.clone() if self.requires_grad else self, *args, **kw))
     return method
 
 

@@ -1,12 +1,16 @@
 """Recording ops into the graph: OpNode (built-in ops, backward from a formula) and the user-facing
-autograd.Function (forward/backward staticmethods with a ctx), both built on graph.Node."""
+autograd.Function (forward/backward staticmethods with a ctx), both built on graph.Node.
+
+Recording is on every op's hot path when an input requires grad, so OpNode and record() touch
+only what backward needs: edges, (shape, dtype, device) metadata, saved tensors with versions.
+"""
+from .._tensor import Tensor
 from . import grad_mode
-from .graph import Node, SavedTensor, capture_trace, _meta
-from .anomaly_mode import is_anomaly_enabled
+from .graph import Node, SavedTensor, FREED, capture_trace, _meta, _freed_error, _edge, _seq
+from .anomaly_mode import is_anomaly_enabled, _state as _anomaly
 
 
 def _tensor_cls():
-    from .._tensor import Tensor
     return Tensor
 
 
@@ -15,19 +19,37 @@ def differentiable_dtype(t):
 
 
 class OpNode(Node):
-    """A built-in op's node: backward(ctx=self, *grads) is a formula from formulas.py written in pyml
+    """A built-in op's node: backward(ctx=self, *grads) is a formula from formulas*.py written in pyml
     ops, so running it with create_graph records a graph of its own (higher-order gradients)."""
 
     def __init__(self, name, formula, inputs, outputs, args, save_inputs=True, save_outputs=False):
-        super().__init__(name, inputs, len(outputs))
+        # Node.__init__ inlined: this runs once per recorded op
+        self.name = name
         self.formula = formula
         self.args = args
-        T = _tensor_cls()
-        self.in_meta = [_meta(t) if isinstance(t, T) else None for t in inputs]
-        self._saved_in = [(SavedTensor(t, name) if isinstance(t, T) else _Const(t)) if save_inputs else None
-                          for t in inputs]
-        self._saved_out = [SavedTensor(o, name, is_output=True) if save_outputs else None for o in outputs]
-        self.needs_input_grad = tuple(e is not None for e in self.next_functions)
+        edges, in_meta, saved = [], [], []
+        for t in inputs:
+            if isinstance(t, Tensor):
+                in_meta.append(_meta(t))
+                edges.append(_edge(t) if t._requires_grad else None)
+                if save_inputs:
+                    saved.append(SavedTensor(t, name))
+            else:
+                in_meta.append(None)
+                edges.append(None)
+                if save_inputs:
+                    saved.append(_Const(t))
+        self.next_functions = tuple(edges)
+        self.needs_input_grad = tuple([e is not None for e in edges])
+        self.in_meta = in_meta
+        self._saved_in = saved if save_inputs else [None] * len(inputs)
+        n = self.n_outputs = len(outputs)
+        self.out_meta = [None] * n
+        if save_outputs:
+            self._saved_out = [SavedTensor(o, name, True, i) for i, o in enumerate(outputs)]
+        else:
+            self._saved_out = [None] * n
+        self.seq = next(_seq)
 
     @property
     def inputs(self):
@@ -38,18 +60,17 @@ class OpNode(Node):
         return [None if s is None else s.unpack(self) for s in self._saved_out]
 
     def release(self):
+        """Free saved tensors (and tensors held in the call's arguments): unpacking them now raises."""
         super().release()
-        self._saved_in = [None] * len(self._saved_in) if self._saved_in else self._saved_in
-        self._saved_out = [None] * len(self._saved_out)
+        self._saved_in = [FREED if isinstance(s, SavedTensor) else s for s in self._saved_in]
+        self._saved_out = [FREED if s is not None else None for s in self._saved_out]
+        args = self.args
+        if type(args) is dict:  # the call's bound arguments (wrap.py): built per call, owned by this node
+            for k, v in args.items():
+                if isinstance(v, (Tensor, list, tuple)):
+                    args[k] = _release_arg(v, self.name)
 
     def backward(self, *grads):
-        if self._freed:
-            raise RuntimeError(
-                f"{self.name}: trying to backward through the graph a second time (or directly access saved "
-                "tensors after they have already been freed). Saved intermediate values of the graph are freed "
-                "when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to "
-                "backward through the graph a second time or if you need to access saved tensors after "
-                "calling backward.")
         out = self.formula(self, *grads)
         return out if isinstance(out, tuple) else (out,)
 
@@ -65,15 +86,53 @@ class _Const:
         return self.value
 
 
+class _ReleasedArg:
+    """Stands for a tensor argument after its graph was freed: any use raises the freed-graph error."""
+    __slots__ = ("_name",)
+
+    def __init__(self, name):
+        object.__setattr__(self, "_name", name)
+
+    def __getattr__(self, attr):
+        raise _freed_error(object.__getattribute__(self, "_name"))
+
+    def __repr__(self):
+        return "<released tensor>"
+
+
+def _release_arg(v, name):
+    if isinstance(v, Tensor):
+        return _ReleasedArg(name)
+    if isinstance(v, (list, tuple)) and any(isinstance(x, Tensor) for x in v):
+        return type(v)(_ReleasedArg(name) if isinstance(x, Tensor) else x for x in v)
+    return v
+
+
 def needs_grad(*tensors):
     """True when grad mode is on and some argument is a tensor that requires grad."""
     if not grad_mode.is_grad_enabled():
         return False
-    T = _tensor_cls()
     for t in tensors:
-        if isinstance(t, T) and t.requires_grad:
+        if isinstance(t, Tensor):
+            if t._requires_grad:
+                return True
+        elif isinstance(t, (list, tuple)) and any(isinstance(x, Tensor) and x._requires_grad for x in t):
             return True
-        if isinstance(t, (list, tuple)) and any(isinstance(x, T) and x.requires_grad for x in t):
+    return False
+
+
+def _attach(node, o, i):
+    """Make o the output i of node."""
+    o._requires_grad = True
+    o.grad_fn = node
+    d = o.__dict__
+    d["_output_nr"] = i
+    d["_fn_version"] = o._impl.version
+
+
+def _is_input(o, inputs):
+    for t in inputs:
+        if t is o:
             return True
     return False
 
@@ -83,28 +142,29 @@ def record(name, formula, inputs, outputs, args=None, save_inputs=True, save_out
     for o in outputs:  # before saving: a saved output must unpack with its history (double backward)
         o._requires_grad = o._requires_grad or differentiable_dtype(o)
     node = OpNode(name, formula, inputs, outputs, args, save_inputs, save_outputs)
-    if is_anomaly_enabled():
+    if _anomaly.enabled:
         node.trace = capture_trace()
+    out_meta = node.out_meta
     for i, o in enumerate(outputs):
-        node.out_meta[i] = _meta(o)
-        if differentiable_dtype(o):
-            o.requires_grad = True
+        m = out_meta[i] = _meta(o)
+        if m[1].is_floating_point and not _is_input(o, inputs):  # an op that returned its input: no new history
+            o._requires_grad = True
             o.grad_fn = node
-            o.__dict__["_output_nr"] = i
+            d = o.__dict__
+            d["_output_nr"] = i
+            d["_fn_version"] = o._impl.version
     return node
 
 
 def rebase_inplace(t, name, formula, inputs, args=None, save_inputs=True):
     """After an in-place op on t: t's history now ends in a new node whose first input is t's old self."""
-    if t.grad_fn is None and t.requires_grad:
+    if t.grad_fn is None and t._requires_grad:
         raise RuntimeError(f"{name}: a leaf Variable that requires grad is being used in an in-place operation.")
     node = OpNode(name, formula, inputs, [t], args, save_inputs, False)
     if is_anomaly_enabled():
         node.trace = capture_trace()
     node.out_meta[0] = _meta(t)
-    t.requires_grad = True
-    t.grad_fn = node
-    t.__dict__["_output_nr"] = 0
+    _attach(node, t, 0)
     return node
 
 
@@ -120,6 +180,9 @@ class FunctionCtx:
         self.needs_input_grad = ()
 
     def save_for_backward(self, *tensors):
+        for t in tensors:
+            if t is not None and not isinstance(t, Tensor):
+                raise TypeError(f"save_for_backward: can only save Tensors or None, got {type(t).__name__}")
         self._to_save = tensors
 
     def mark_non_differentiable(self, *tensors):
@@ -139,14 +202,15 @@ class BackwardCFunction(Node, FunctionCtx):
         Node.__init__(self, cls.__name__ + "Backward", inputs, 1)
         FunctionCtx.__init__(self)
         self._cls = cls
-        self._saved = None
+        self._saved = ()
 
     @property
     def saved_tensors(self):
         if self._freed:
-            raise RuntimeError(f"{self.name}: trying to backward through the graph a second time (saved tensors "
-                               "were freed); specify retain_graph=True on the first backward")
+            raise _freed_error(self.name)
         return tuple(None if s is None else s.unpack(self) for s in self._saved)
+
+    saved_variables = saved_tensors
 
     def backward(self, *grads):
         out = self._cls.backward(self, *grads)
@@ -154,66 +218,103 @@ class BackwardCFunction(Node, FunctionCtx):
             out = (out,)
         n = len(self.next_functions)
         if len(out) > n:
-            extra = out[n:]
-            if any(g is not None for g in extra):
-                raise RuntimeError(f"{self._cls.__name__}.backward returned {len(out)} gradients, but forward "
-                                   f"took {n} inputs")
+            if any(g is not None for g in out[n:]):
+                raise RuntimeError(f"function {self.name} returned an incorrect number of gradients (expected {n}, "
+                                   f"got {len(out)})")
             out = out[:n]
         if len(out) < n:
-            raise RuntimeError(f"{self._cls.__name__}.backward returned {len(out)} gradients, expected {n}")
+            raise RuntimeError(f"function {self.name} returned an incorrect number of gradients (expected {n}, "
+                               f"got {len(out)})")
         return out
 
     def release(self):
         super().release()
-        self._saved = None
+        self._saved = ()
+
+
+def _has_setup_context(cls):
+    return getattr(cls, "setup_context", None) is not getattr(Function, "setup_context")
 
 
 class Function:
-    """Base class for custom differentiable operations (forward/backward staticmethods)."""
+    """Base class for custom differentiable operations (forward/backward staticmethods).
+
+    forward(ctx, *args) runs under no_grad; backward(ctx, *grad_outputs) returns one gradient per
+    forward argument (None for non-tensors). forward(*args) plus setup_context(ctx, inputs, output)
+    is accepted too, like PyTorch 2."""
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
         raise NotImplementedError("Function.forward must be overridden")
 
     @staticmethod
+    def setup_context(ctx, inputs, output):
+        raise NotImplementedError("Function.setup_context is not defined")
+
+    @staticmethod
     def backward(ctx, *grad_outputs):
         raise NotImplementedError("Function.backward must be overridden")
 
+    vjp = backward
+
     @classmethod
     def apply(cls, *args, **kwargs):
-        T = _tensor_cls()
-        tensor_args = [a if isinstance(a, T) else None for a in args]
-        track = grad_mode.is_grad_enabled() and any(a is not None and a.requires_grad for a in tensor_args)
+        tensor_args = [a if isinstance(a, Tensor) else None for a in args]
+        track = grad_mode.is_grad_enabled() and any(a is not None and a._requires_grad for a in tensor_args)
         node = BackwardCFunction(cls, tensor_args if track else ())
-        node.needs_input_grad = tuple(a is not None and a.requires_grad and track for a in tensor_args)
+        node.needs_input_grad = tuple(track and a is not None and a._requires_grad for a in tensor_args)
         with grad_mode.no_grad():
-            out = cls.forward(node, *args, **kwargs)
-        outs = out if isinstance(out, tuple) else (out,)
+            if _has_setup_context(cls):
+                out = cls.forward(*args, **kwargs)
+                cls.setup_context(node, args, out)
+            else:
+                out = cls.forward(node, *args, **kwargs)
         if not track:
+            node._to_save = ()
             return out
-        if is_anomaly_enabled():
-            node.trace = capture_trace()
-        node.n_outputs = len(outs)
-        node.out_meta = [(_meta(o) if isinstance(o, T) else None) for o in outs]
-        node._pre_hooks = {}
-        input_ids = {id(a) for a in tensor_args if a is not None}
-        result = []
-        for i, o in enumerate(outs):
-            if isinstance(o, T):
-                if id(o) in input_ids and id(o) not in node._dirty:
-                    o = o.view_as(o)  # returning an input: give the output its own identity
-                if id(o) not in node._non_diff and o.dtype.is_floating_point:
-                    o.requires_grad = True
-                    o.grad_fn = node
-                    o.__dict__["_output_nr"] = i
-            result.append(o)
-        node._saved = [None if t is None else SavedTensor(t, node.name, is_output=any(t is r for r in result))
-                       for t in node._to_save]
-        return tuple(result) if isinstance(out, tuple) else result[0]
+        return _link_outputs(node, tensor_args, out)
+
+
+def _link_outputs(node, tensor_args, out):
+    """Make the forward's tensor outputs the node's outputs; save what ctx asked for."""
+    if is_anomaly_enabled():
+        node.trace = capture_trace()
+    outs = out if isinstance(out, tuple) else (out,)
+    node.n_outputs = len(outs)
+    node.out_meta = [(_meta(o) if isinstance(o, Tensor) else None) for o in outs]
+    inputs = {id(a): a for a in tensor_args if a is not None}
+    for t in inputs.values():
+        if id(t) in node._dirty and t.grad_fn is None and t._requires_grad:
+            raise RuntimeError(f"{node.name}: a leaf Variable that requires grad has been used in an in-place "
+                               "operation (marked dirty in forward).")
+    result = []
+    for i, o in enumerate(outs):
+        if isinstance(o, Tensor):
+            if id(o) in inputs and id(o) not in node._dirty:
+                o = Tensor._wrap(o._impl)  # returning an input unchanged: the output is a new tensor
+            if id(o) not in node._non_diff and o.dtype.is_floating_point:
+                o._requires_grad = True
+                o.grad_fn = node
+                o.__dict__["_output_nr"] = i
+            elif id(o) in node._dirty:
+                o.grad_fn = None
+                o._requires_grad = False
+        result.append(o)
+    saved = []
+    for t in node._to_save:
+        nr = next((i for i, r in enumerate(result) if r is t), None)
+        st = None if t is None else SavedTensor(t, node.name, nr is not None, nr or 0)
+        if nr is not None:
+            st.tensor._requires_grad = t._requires_grad
+        saved.append(st)
+    node._saved = saved
+    node._to_save = ()  # the ctx must not keep the outputs alive (output -> node -> output is a cycle)
+    return tuple(result) if isinstance(out, tuple) else result[0]
 
 
 class once_differentiable:
-    """Decorator for a backward that cannot itself be differentiated: raises under create_graph."""
+    """Decorator for a backward that cannot itself be differentiated: its results carry a node that
+    raises if a later backward (create_graph) tries to go through it."""
 
     def __new__(cls, fn):
         import functools
@@ -222,19 +323,27 @@ class once_differentiable:
         def wrapper(ctx, *grads):
             with grad_mode.no_grad():
                 out = fn(ctx, *grads)
-            if grad_mode.is_grad_enabled() and any(getattr(g, "requires_grad", False) for g in grads):
-                outs = out if isinstance(out, tuple) else (out,)
-                for o in outs:
-                    if o is not None:
-                        o.requires_grad = True
-                        o.grad_fn = _NotDifferentiable(fn.__qualname__)
-            return out
+            live = [g for g in grads if isinstance(g, Tensor) and g._requires_grad]
+            if not grad_mode.is_grad_enabled() or not live:
+                return out
+            err = _NotDifferentiable(fn.__qualname__, live)
+            outs = out if isinstance(out, tuple) else (out,)
+            linked = []
+            for o in outs:
+                if isinstance(o, Tensor) and o.dtype.is_floating_point:
+                    o = Tensor._wrap(o._impl)
+                    o._requires_grad = True
+                    o.grad_fn = err
+                linked.append(o)
+            return tuple(linked) if isinstance(out, tuple) else linked[0]
         return wrapper
 
 
 class _NotDifferentiable(Node):
-    def __init__(self, what):
-        super().__init__("OnceDifferentiableBackward", ())
+    """PyTorch's DelayedError: connected to the incoming gradients so that any backward through it runs it."""
+
+    def __init__(self, what, inputs):
+        super().__init__("OnceDifferentiableBackward", inputs)
         self.what = what
 
     def backward(self, *grads):
