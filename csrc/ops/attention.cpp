@@ -78,8 +78,9 @@ static Tensor check_mask(const Tensor& m0, const Tensor& q, const Tensor& k, con
   return m;
 }
 
-static Prep prepare(const Tensor& q0, const Tensor& k0, const Tensor& v0, const std::optional<Tensor>& mask,
-                    bool causal, double scale) {
+// Every user-input check; returns the broadcast batch shape and the mask brought to >= 2 dims.
+static Shape validate(const Tensor& q0, const Tensor& k0, const Tensor& v0, const std::optional<Tensor>& mask,
+                      bool causal, Tensor* mask_out) {
   check_cpu(q0, "query"); check_cpu(k0, "key"); check_cpu(v0, "value");
   PYML_CHECK(q0.dim() >= 2 && k0.dim() >= 2 && v0.dim() >= 2, ValueError, kOp, ": query, key and value must "
              "have at least 2 dims (..., L, E), (..., S, E), (..., S, Ev), got query ", q0.shape, ", key ",
@@ -87,33 +88,48 @@ static Prep prepare(const Tensor& q0, const Tensor& k0, const Tensor& v0, const 
   PYML_CHECK(is_floating(q0.dtype) && k0.dtype == q0.dtype && v0.dtype == q0.dtype, TypeError, kOp,
              ": query, key and value must share one floating-point dtype, got ", dtype_name(q0.dtype), ", ",
              dtype_name(k0.dtype), ", ", dtype_name(v0.dtype));
-  const int64_t L = q0.shape[q0.dim() - 2], E = q0.shape[q0.dim() - 1];
-  const int64_t S = k0.shape[k0.dim() - 2], Ev = v0.shape[v0.dim() - 1];
+  const int64_t L = q0.shape[q0.dim() - 2], E = q0.shape[q0.dim() - 1], S = k0.shape[k0.dim() - 2];
   PYML_CHECK(k0.shape[k0.dim() - 1] == E, ValueError, kOp, ": query and key must have the same embedding size "
              "(last dim), got query ", q0.shape, ", key ", k0.shape);
   PYML_CHECK(v0.shape[v0.dim() - 2] == S, ValueError, kOp, ": key and value must have the same sequence length "
              "(dim -2), got key ", k0.shape, ", value ", v0.shape);
   PYML_CHECK(!(causal && mask), ValueError, kOp, ": an explicit attn_mask cannot be combined with is_causal=True "
              "(as in torch), got attn_mask of shape ", mask ? mask->shape : Shape{});
+  Shape batch = broadcast_batch(q0, k0, v0);
+  if (mask) {
+    Shape full = batch;
+    full.insert(full.end(), {L, S});
+    *mask_out = check_mask(*mask, q0, k0, full);
+  }
+  return batch;
+}
+
+static Prep prepare(const Tensor& q0, const Tensor& k0, const Tensor& v0, const std::optional<Tensor>& mask,
+                    bool causal, double scale) {
   Prep r;
-  r.batch = broadcast_batch(q0, k0, v0);
+  Tensor m;
+  r.batch = validate(q0, k0, v0, mask, causal, &m);
   r.ct = q0.dtype == DType::Float64 ? DType::Float64 : DType::Float32;
   r.q = to_dtype(q0, r.ct); r.k = to_dtype(k0, r.ct); r.v = to_dtype(v0, r.ct);
   r.oq = batch_offsets(r.q, r.batch); r.ok = batch_offsets(r.k, r.batch); r.ov = batch_offsets(r.v, r.batch);
   SdpaParams& p = r.p;
-  p.nb = shape_numel(r.batch); p.L = L; p.S = S; p.E = E; p.Ev = Ev;
+  p.nb = shape_numel(r.batch);
+  p.L = q0.shape[q0.dim() - 2]; p.E = q0.shape[q0.dim() - 1];
+  p.S = k0.shape[k0.dim() - 2]; p.Ev = v0.shape[v0.dim() - 1];
   p.scale = scale; p.causal = causal;
   p.q = operand(r.q, r.oq); p.k = operand(r.k, r.ok); p.v = operand(r.v, r.ov);
   if (mask) {
-    Shape full = r.batch;
-    full.insert(full.end(), {L, S});
-    Tensor m = check_mask(*mask, q0, k0, full);
     r.mask = m.dtype == DType::Bool ? m : to_dtype(m, r.ct);
     r.om = batch_offsets(r.mask, r.batch);
     p.mask = operand(r.mask, r.om);
     p.mask_kind = m.dtype == DType::Bool ? MaskKind::Bool : MaskKind::Additive;
   }
   return r;
+}
+
+void sdpa_check(const Tensor& q, const Tensor& k, const Tensor& v, const std::optional<Tensor>& mask, bool causal) {
+  Tensor m;
+  validate(q, k, v, mask, causal, &m);
 }
 
 static Shape with_last2(Shape s, int64_t a, int64_t b) { s.insert(s.end(), {a, b}); return s; }

@@ -42,6 +42,9 @@ std::tuple<std::optional<Tensor>, std::optional<Tensor>, std::optional<Tensor>> 
     const Tensor& dout, const Tensor& q, const Tensor& k, const Tensor& v, const std::optional<Tensor>& mask,
     const Tensor& out, const Tensor& lse, bool causal, double scale, bool need_dq, bool need_dk, bool need_dv);
 
+// The checks of sdpa_forward alone (the composite dropout path validates with it).
+void sdpa_check(const Tensor& q, const Tensor& k, const Tensor& v, const std::optional<Tensor>& mask, bool causal);
+
 // CPU kernels (cpu/attention.cpp); dtype is Float32 or Float64.
 void sdpa_forward_cpu(const SdpaParams& p, DType dtype);
 void sdpa_backward_cpu(const SdpaParams& p, DType dtype);

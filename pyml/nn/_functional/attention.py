@@ -12,6 +12,14 @@ from ... import _C
 from ..._tensor import Tensor, wrap
 from ...autograd import Function, once_differentiable
 from ... import _creation as C
+from ... import _dtype as D
+from ..._ops.random import rand
+from ..._ops import linalg as _L  # looked up per call: autograd wraps the module attribute
+from ..._ops import index as _I
+
+
+def _where(cond, a, b):
+    return _I.where(cond, a, b)
 
 __all__ = ["scaled_dot_product_attention", "multi_head_attention_forward"]
 
@@ -50,27 +58,22 @@ def _dropout_mask(shape, p, dtype):
     """Keep-mask scaled by 1/(1-p), drawn from pyml's default generator (reproducible by seed)."""
     if p >= 1:
         return C.zeros(shape, dtype=dtype)
-    return (C.rand(shape, dtype=dtype) >= p).to(dtype) * (1.0 / (1.0 - p))
+    return (rand(shape, dtype=dtype) >= p).to(dtype) * (1.0 / (1.0 - p))
 
 
 def _sdpa_math(q, k, v, mask, dropout_p, is_causal, scale):
     """Composite reference path; rows where nothing takes part give 0 like torch."""
     L, S = q.shape[-2], k.shape[-2]
-    s = q.matmul(k.transpose(-2, -1)) * scale  # (..., L, S)
+    s = _L.matmul(q, k.transpose(-2, -1)) * scale  # (..., L, S)
     if is_causal:
-        mask = C.ones((L, S), dtype=bool_dtype()).tril()
+        mask = C.ones((L, S), dtype=D.bool_).tril()
     if mask is not None:
-        s = s.masked_fill(mask.logical_not(), float("-inf")) if mask.dtype == bool_dtype() else s + mask
-    dead = s.amax(dim=-1, keepdim=True) == float("-inf")  # (..., L, 1)
-    p = s.masked_fill(dead, 0.0).softmax(dim=-1).masked_fill(dead, 0.0)
+        s = _where(mask, s, float("-inf")) if mask.dtype == D.bool_ else s + mask
+    dead = s.detach().amax(dim=-1, keepdim=True) == float("-inf")  # (..., L, 1)
+    p = _where(dead, 0.0, _where(dead, 0.0, s).softmax(dim=-1))
     if dropout_p > 0:
         p = p * _dropout_mask(p.shape, dropout_p, p.dtype)
-    return p.matmul(v)
-
-
-def bool_dtype():
-    from ... import _dtype
-    return _dtype.bool
+    return _L.matmul(p, v)
 
 
 def _check_sdpa(query, key, value, attn_mask):
@@ -114,29 +117,12 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     if gqa:
         query, key, value, attn_mask = _gqa(query, key, value, attn_mask)
     if dropout_p > 0 or (attn_mask is not None and attn_mask.requires_grad):
-        _validate(query, key, value, attn_mask, is_causal, scale)
+        _C.sdpa_check(query._impl, key._impl, value._impl, None if attn_mask is None else attn_mask._impl,
+                      bool(is_causal))
         out = _sdpa_math(query, key, value, attn_mask, dropout_p, is_causal, scale)
     else:
         out = _SDPA.apply(query, key, value, attn_mask, bool(is_causal), scale)
     return out.flatten(-4, -3) if gqa else out  # (..., Hk, G, L, Ev) -> (..., Hq, L, Ev)
-
-
-def _validate(query, key, value, attn_mask, is_causal, scale):
-    """The fused op's checks for the composite path: the engine checks q, k, v on an empty query
-    slice (no work); the mask must broadcast to (batch..., L, S) without growing it."""
-    _C.sdpa_forward(query[..., :0, :]._impl, key._impl, value._impl, None, False, scale)
-    if attn_mask is None:
-        return
-    if is_causal:
-        raise ValueError("scaled_dot_product_attention: an explicit attn_mask cannot be combined with "
-                         f"is_causal=True (as in torch), got attn_mask of shape {tuple(attn_mask.shape)}")
-    from ..._ops.views import broadcast_shapes
-    full = tuple(broadcast_shapes(query.shape[:-2], key.shape[:-2], value.shape[:-2])) + (query.shape[-2],
-                                                                                         key.shape[-2])
-    m = tuple(attn_mask.shape)
-    if len(m) > len(full) or any(a not in (1, b) for a, b in zip(m[::-1], full[::-1])):
-        raise ValueError(f"scaled_dot_product_attention: attn_mask of shape {m} must broadcast to (batch..., L, S) "
-                         f"= {full}; query {tuple(query.shape)}, key {tuple(key.shape)}")
 
 
 # ------------------------------------------------------------------------- multi-head attention
@@ -146,7 +132,7 @@ def _canonical_mask(mask, name, dtype):
         return None
     if not isinstance(mask, Tensor):
         raise TypeError(f"MultiheadAttention: {name} must be a Tensor or None, got {type(mask).__name__}")
-    if mask.dtype == bool_dtype():
+    if mask.dtype == D.bool_:
         return C.zeros(mask.shape, dtype=dtype).masked_fill(mask, float("-inf"))
     if not mask.dtype.is_floating_point:
         raise TypeError(f"MultiheadAttention: only bool and floating types of {name} are supported, got {mask.dtype}")
@@ -154,7 +140,7 @@ def _canonical_mask(mask, name, dtype):
 
 
 def _linear(x, w, b):
-    out = x.matmul(w.t())
+    out = _L.matmul(x, w.t())
     return out if b is None else out + b
 
 
@@ -306,13 +292,13 @@ def _mha_weights(q, k, v, attn_mask, dropout_p, w_out, b_out, tgt_len, bsz, num_
                  batched):
     """The explicit path (torch's when need_weights): softmax weights are materialised and returned."""
     q = q * math.sqrt(1.0 / q.shape[-1])
-    w = q.matmul(k.transpose(-2, -1))  # (N*NH, L, S)
+    w = _L.matmul(q, k.transpose(-2, -1))  # (N*NH, L, S)
     if attn_mask is not None:
         w = w + attn_mask
     w = w.softmax(dim=-1)
     if dropout_p > 0:
         w = w * _dropout_mask(w.shape, dropout_p, w.dtype)
-    out = w.matmul(v)  # (N*NH, L, HS)
+    out = _L.matmul(w, v)  # (N*NH, L, HS)
     out = out.transpose(0, 1).reshape(tgt_len * bsz, embed_dim)
     out = _linear(out, w_out, b_out).reshape(tgt_len, bsz, embed_dim)
     w = w.reshape(bsz, num_heads, tgt_len, -1)  # (N, NH, L, S)
