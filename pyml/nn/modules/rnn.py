@@ -30,9 +30,15 @@ def _ops():
 
 
 # ------------------------------------------------------------------------------ cell equations
+def _split(x, n):
+    """(B, n*H) -> n views (B, H) (narrow: no copy)."""
+    h = x.shape[-1] // n
+    return [x.narrow(-1, i * h, h) for i in range(n)]
+
+
 def _lstm_cell(gx, gh, h, c, w_hr):
     """gx, gh: (B, 4H) input and hidden projections (with biases); gates i, f, g, o."""
-    i, f, g, o = (gx + gh).chunk(4, 1)
+    i, f, g, o = _split(gx + gh, 4)
     c = f.sigmoid() * c + i.sigmoid() * g.tanh()
     h = o.sigmoid() * c.tanh()
     return (h if w_hr is None else _L.matmul(h, w_hr.t())), c
@@ -40,8 +46,8 @@ def _lstm_cell(gx, gh, h, c, w_hr):
 
 def _gru_cell(gx, gh, h):
     """gates r, z, n: n = tanh(x_n + r * (h W_hn + b_hn)); h' = (1 - z) * n + z * h."""
-    xr, xz, xn = gx.chunk(3, 1)
-    hr, hz, hn = gh.chunk(3, 1)
+    xr, xz, xn = _split(gx, 3)
+    hr, hz, hn = _split(gh, 3)
     r = (xr + hr).sigmoid()
     z = (xz + hz).sigmoid()
     n = (xn + r * hn).tanh()
