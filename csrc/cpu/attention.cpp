@@ -31,6 +31,16 @@ void mm(int64_t m, int64_t n, int64_t k, const T* a, int64_t rsa, int64_t csa, c
   gemm<T>(GemmArgs{m, n, k, a, rsa, csa, b, rsb, csb, c, ldc, 1, alpha, beta});
 }
 
+// x[i] = exp(x[i] - sub) for i < n, through the elementwise table's exp loop (vectorised per ISA
+// for float32); exp(-inf) = 0 keeps masked entries out.
+template <typename T>
+void exp_shifted(T* x, int64_t n, T sub) {
+  for (int64_t j = 0; j < n; j++) x[j] -= sub;
+  char* d[2] = {reinterpret_cast<char*>(x), reinterpret_cast<char*>(x)};
+  const int64_t st[2] = {sizeof(T), sizeof(T)};
+  kernels().unary[(int)UnaryOp::Exp][(int)(sizeof(T) == 4 ? DType::Float32 : DType::Float64)](d, st, n, nullptr);
+}
+
 template <typename T> const T* at(const AttnOperand& o, int64_t b) {
   return static_cast<const T*>(o.data) + o.off[b];
 }
@@ -78,7 +88,8 @@ void forward_tile(const SdpaParams& p, int64_t b, int64_t q0, std::vector<T>& bu
       for (int64_t j = 0; j < cols; j++) mx = std::max(mx, si[j]);
       if (mx == ninf) { std::fill(si, si + cols, T(0)); continue; }  // nothing takes part so far
       T alpha = std::exp(m[i] - mx), sum = 0;                         // m = -inf: alpha = 0
-      for (int64_t j = 0; j < cols; j++) { si[j] = std::exp(si[j] - mx); sum += si[j]; }
+      exp_shifted<T>(si, cols, mx);
+      for (int64_t j = 0; j < cols; j++) sum += si[j];
       l[i] = l[i] * alpha + sum;
       m[i] = mx;
       if (alpha != T(1)) for (int64_t e = 0; e < Ev; e++) acc[i * Ev + e] *= alpha;
@@ -112,8 +123,7 @@ void backward_block(const SdpaParams& p, const T* D, int64_t b, int64_t q0, int6
   const int64_t rows = std::min(kTb, p.L - q0), cols = std::min(kTb, p.S - k0);
   scores<T>(p, b, q0, rows, k0, cols, s, kTb);
   const T* lse = static_cast<const T*>(p.lse) + b * p.L + q0;
-  for (int64_t i = 0; i < rows; i++)
-    for (int64_t j = 0; j < cols; j++) s[i * kTb + j] = std::exp(s[i * kTb + j] - lse[i]);  // P
+  for (int64_t i = 0; i < rows; i++) exp_shifted<T>(s + i * kTb, cols, lse[i]);  // P
   const T* dO = at<T>(p.dout, b) + q0 * p.dout.rs;
   const T* q = at<T>(p.q, b) + q0 * p.q.rs;
   const T* k = at<T>(p.k, b) + k0 * p.k.rs;

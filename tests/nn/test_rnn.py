@@ -257,3 +257,31 @@ def test_bad_inputs():
         pyml.nn.GRUCell(4, 5)(pyml.zeros(2, 4), pyml.zeros(3, 5))
     with pytest.raises(ValueError, match=r"RNNCell: Expected input to be 1D or 2D, got 3D"):
         pyml.nn.RNNCell(4, 5)(pyml.zeros(1, 2, 4))
+
+
+# --------------------------------------------------------------------------------- TEXTBOOK checks
+def test_textbook_toy_linear_rnn():
+    # all weights 1, linear units (relu is the identity on these positive values), memory starts at 0
+    rnn = pyml.nn.RNN(2, 2, nonlinearity="relu", bias=False)
+    out_layer = pyml.nn.Linear(2, 2, bias=False)
+    with pyml.no_grad():
+        for w in (rnn.weight_ih_l0, rnn.weight_hh_l0, out_layer.weight):
+            w.fill_(1.0)
+    h, _ = rnn(pyml.tensor([[1.0, 1.0], [1.0, 1.0], [2.0, 2.0]]))
+    np.testing.assert_array_equal(out_layer(h).detach().numpy(), [[4, 4], [12, 12], [32, 32]])
+
+
+@pytest.mark.parametrize("w,expect", [(1.01, 20752.0), (0.99, 4.4e-5)])
+def test_textbook_scalar_recurrence_1000_steps(w, expect):
+    rnn = pyml.nn.RNN(1, 1, nonlinearity="relu", bias=False).double()
+    with pyml.no_grad():
+        rnn.weight_ih_l0.fill_(1.0)
+        rnn.weight_hh_l0.fill_(w)
+    x = pyml.zeros(1000, 1, dtype=pyml.float64)
+    x[0, 0] = 1.0
+    out, _ = rnn(x)
+    y = out[-1, 0]
+    assert y.item() == pytest.approx(w ** 999, rel=1e-12)
+    assert y.item() == pytest.approx(expect, rel=1e-2)  # the textbook rounds (~20752, ~4.4e-5)
+    y.backward()
+    assert rnn.weight_hh_l0.grad.item() == pytest.approx(999 * w ** 998, rel=1e-10)

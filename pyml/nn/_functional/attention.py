@@ -10,7 +10,7 @@ import math
 
 from ... import _C
 from ..._tensor import Tensor, wrap
-from ...autograd import Function, once_differentiable
+from ...autograd import Function, once_differentiable, is_grad_enabled
 from ... import _creation as C
 from ... import _dtype as D
 from ..._ops.random import rand
@@ -116,7 +116,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     gqa = enable_gqa and query.ndim >= 3 and key.ndim >= 3 and query.shape[-3] != key.shape[-3]
     if gqa:
         query, key, value, attn_mask = _gqa(query, key, value, attn_mask)
-    if dropout_p > 0 or (attn_mask is not None and attn_mask.requires_grad):
+    if dropout_p > 0 or (attn_mask is not None and attn_mask.requires_grad and is_grad_enabled()):
         _C.sdpa_check(query._impl, key._impl, value._impl, None if attn_mask is None else attn_mask._impl,
                       bool(is_causal))
         out = _sdpa_math(query, key, value, attn_mask, dropout_p, is_causal, scale)
