@@ -9,12 +9,12 @@ void bind_conv(py::module_& m) {
   using py::arg;
   m.def("conv_forward", &conv_forward, arg("x"), arg("w"), arg("b"), arg("stride"), arg("padding"), arg("pad_hi"),
         arg("dilation"), arg("groups"));
-  m.def("conv_backward", &conv_backward, arg("dy"), arg("x"), arg("w"), arg("stride"), arg("padding"),
-        arg("pad_hi"), arg("dilation"), arg("groups"), arg("mask"));
+  m.def("conv_backward_input", &conv_backward_input, arg("dy"), arg("w"), arg("input_shape"), arg("stride"),
+        arg("padding"), arg("pad_hi"), arg("dilation"), arg("groups"));
+  m.def("conv_backward_weight", &conv_backward_weight, arg("dy"), arg("x"), arg("weight_shape"), arg("stride"),
+        arg("padding"), arg("pad_hi"), arg("dilation"), arg("groups"));
   m.def("conv_transpose_forward", &conv_transpose_forward, arg("x"), arg("w"), arg("b"), arg("stride"),
         arg("padding"), arg("output_padding"), arg("dilation"), arg("groups"));
-  m.def("conv_transpose_backward", &conv_transpose_backward, arg("dy"), arg("x"), arg("w"), arg("stride"),
-        arg("padding"), arg("output_padding"), arg("dilation"), arg("groups"), arg("mask"));
   m.def("im2col", &im2col, arg("x"), arg("kernel_size"), arg("dilation"), arg("padding"), arg("stride"));
   m.def("col2im", &col2im, arg("cols"), arg("output_size"), arg("kernel_size"), arg("dilation"), arg("padding"),
         arg("stride"));

@@ -227,22 +227,6 @@ void conv_backward_weight_cpu(const ConvParams& p, const T* dy, const T* x, T* d
   });
 }
 
-template <typename T>
-void conv_backward_bias_cpu(int64_t N, int64_t K, int64_t PQ, const T* dy, T* db) {
-  parallel_for(0, K, std::max<int64_t>(1, 16384 / std::max<int64_t>(N * PQ, 1)), [&](int64_t k0, int64_t k1) {
-    for (int64_t k = k0; k < k1; k++) {
-      double s = 0;
-      for (int64_t n = 0; n < N; n++) {
-        const T* row = dy + (n * K + k) * PQ;
-        T t = 0;
-        for (int64_t i = 0; i < PQ; i++) t += row[i];
-        s += t;
-      }
-      db[k] = T(s);
-    }
-  });
-}
-
 // unfold: cols (N, C*R*S, P*Q) from x; fold: dx (N, C, H, W) contiguous, zeroed, += col2im(cols)
 template <typename T>
 void unfold_cpu(const ConvParams& p, const T* x, T* cols) {
@@ -270,7 +254,6 @@ void fold_cpu(const ConvParams& p, const T* cols, T* dx) {
   template void conv_forward_cpu<T>(const ConvParams&, const T*, const T*, const T*, T*);          \
   template void conv_backward_input_cpu<T>(const ConvParams&, const T*, const T*, T*);             \
   template void conv_backward_weight_cpu<T>(const ConvParams&, const T*, const T*, T*);            \
-  template void conv_backward_bias_cpu<T>(int64_t, int64_t, int64_t, const T*, T*);               \
   template void unfold_cpu<T>(const ConvParams&, const T*, T*);                                    \
   template void fold_cpu<T>(const ConvParams&, const T*, T*);
 PYML_CONV_INST(float)

@@ -143,7 +143,7 @@ ConvSetup conv_setup(const Tensor& x, const Tensor& w, const OptTensor& b, const
   const char* op = conv_name(nd, false);
   check_list(stride, nd, op, "stride", 1);
   check_list(padding, nd, op, "padding", 0);
-  check_list(pad_hi, nd, op, "padding", 0);
+  check_list(pad_hi, nd, op, "padding", INT64_MIN);  // negative: crop (adjoint of conv_transpose)
   check_list(dilation, nd, op, "dilation", 1);
   ConvParams& p = s.p;
   p.C = s.x.shape[1], p.H = s.x.shape[2], p.W = s.x.shape[3];
@@ -283,32 +283,38 @@ Tensor conv_forward(const Tensor& x, const Tensor& w, const OptTensor& b, const 
   return finish(y, s.out_shape, s.dtype);
 }
 
-ConvGrads conv_backward(const Tensor& dy, const Tensor& x, const Tensor& w, const IntList& stride,
-                        const IntList& padding, const IntList& pad_hi, const IntList& dilation, int64_t groups,
-                        std::array<bool, 3> mask) {
-  ConvSetup s = conv_setup(x, w, std::nullopt, stride, padding, pad_hi, dilation, groups);
-  check_grad_shape(dy, s.out_shape, s.dtype, conv_name(stride.size(), false));
+// A stride-0 tensor of the given shape: stands in for an operand the kernel doesn't read (its
+// shape still goes through the same validation as a real one).
+static Tensor shape_only(const IntList& shape, DType dtype, const char* op, const char* name) {
+  for (int64_t v : shape)
+    PYML_CHECK(v >= 0, ValueError, op, ": ", name, " must have non-negative sizes, got ", shape);
+  Tensor one = empty({1}, dtype);
+  std::memset(one.data(), 0, one.itemsize());
+  return one.view_as(shape, Shape(shape.size(), 0), one.offset);
+}
+
+Tensor conv_backward_input(const Tensor& dy, const Tensor& w, const IntList& input_shape, const IntList& stride,
+                           const IntList& padding, const IntList& pad_hi, const IntList& dilation, int64_t groups) {
+  const char* op = conv_name(stride.size(), false);
+  Tensor fake = shape_only(input_shape, w.dtype, op, "input_shape");
+  ConvSetup s = conv_setup(fake, w, std::nullopt, stride, padding, pad_hi, dilation, groups);
+  check_grad_shape(dy, s.out_shape, s.dtype, op);
   const ConvParams& p = s.p;
-  Tensor g = grad4(dy, s.ct, p.N, p.K, p.P, p.Q);
-  OptTensor dx, dw, db;
-  PYML_CONV_DISPATCH(s.ct, {
-    if (mask[0]) {
-      Tensor t = zeros({p.N, p.C, p.H, p.W}, s.ct);
-      conv_backward_input_cpu<T>(p, g.ptr<T>(), s.w.ptr<T>(), t.ptr<T>());
-      dx = finish(t, x.shape, s.dtype);
-    }
-    if (mask[1]) {
-      Tensor t = empty(s.w.shape, s.ct);
-      conv_backward_weight_cpu<T>(p, g.ptr<T>(), s.x.ptr<T>(), t.ptr<T>());
-      dw = finish(t, w.shape, s.dtype);
-    }
-    if (mask[2]) {
-      Tensor t = empty({p.K}, s.ct);
-      conv_backward_bias_cpu<T>(p.N, p.K, p.P * p.Q, g.ptr<T>(), t.ptr<T>());
-      db = finish(t, {p.K}, s.dtype);
-    }
-  });
-  return {dx, dw, db};
+  Tensor g = grad4(dy, s.ct, p.N, p.K, p.P, p.Q), t = zeros({p.N, p.C, p.H, p.W}, s.ct);
+  PYML_CONV_DISPATCH(s.ct, conv_backward_input_cpu<T>(p, g.ptr<T>(), s.w.ptr<T>(), t.ptr<T>()));
+  return finish(t, fake.shape, s.dtype);
+}
+
+Tensor conv_backward_weight(const Tensor& dy, const Tensor& x, const IntList& weight_shape, const IntList& stride,
+                            const IntList& padding, const IntList& pad_hi, const IntList& dilation, int64_t groups) {
+  const char* op = conv_name(stride.size(), false);
+  Tensor fake = shape_only(weight_shape, x.dtype, op, "weight_shape");
+  ConvSetup s = conv_setup(x, fake, std::nullopt, stride, padding, pad_hi, dilation, groups);
+  check_grad_shape(dy, s.out_shape, s.dtype, op);
+  const ConvParams& p = s.p;
+  Tensor g = grad4(dy, s.ct, p.N, p.K, p.P, p.Q), t = empty(s.w.shape, s.ct);
+  PYML_CONV_DISPATCH(s.ct, conv_backward_weight_cpu<T>(p, g.ptr<T>(), s.x.ptr<T>(), t.ptr<T>()));
+  return finish(t, fake.shape, s.dtype);
 }
 
 Tensor conv_transpose_forward(const Tensor& x, const Tensor& w, const OptTensor& b, const IntList& stride,
@@ -331,38 +337,6 @@ Tensor conv_transpose_forward(const Tensor& x, const Tensor& w, const OptTensor&
     }
   });
   return finish(y, s.out_shape, s.dtype);
-}
-
-ConvGrads conv_transpose_backward(const Tensor& dy, const Tensor& x, const Tensor& w, const IntList& stride,
-                                  const IntList& padding, const IntList& output_padding, const IntList& dilation,
-                                  int64_t groups, std::array<bool, 3> mask) {
-  ConvSetup s = transpose_setup(x, w, std::nullopt, stride, padding, output_padding, dilation, groups);
-  check_grad_shape(dy, s.out_shape, s.dtype, conv_name(stride.size(), true));
-  ConvParams p = s.p;
-  Shape d4 = {p.N, p.C, p.H, p.W};
-  Tensor g = to_dtype(dy, s.ct);  // the adjoint conv's input: any strides
-  g = s.batched ? g : unsqueeze(g, 0);
-  if (stride.size() == 1) g = unsqueeze(g, 2);
-  fill_strides(p, g);
-  OptTensor dx, dw, db;
-  PYML_CONV_DISPATCH(s.ct, {
-    if (mask[0]) {
-      Tensor t = empty({p.N, p.K, p.P, p.Q}, s.ct);
-      conv_forward_cpu<T>(p, g.ptr<T>(), s.w.ptr<T>(), nullptr, t.ptr<T>());
-      dx = finish(t, x.shape, s.dtype);
-    }
-    if (mask[1]) {
-      Tensor xin = contiguous(s.x), t = empty(s.w.shape, s.ct);
-      conv_backward_weight_cpu<T>(p, xin.ptr<T>(), g.ptr<T>(), t.ptr<T>());
-      dw = finish(t, w.shape, s.dtype);
-    }
-    if (mask[2]) {
-      Tensor gc = contiguous(g), t = empty({p.C}, s.ct);
-      conv_backward_bias_cpu<T>(p.N, p.C, p.H * p.W, gc.ptr<T>(), t.ptr<T>());
-      db = finish(t, {p.C}, s.dtype);
-    }
-  });
-  return {dx, dw, db};
 }
 
 }  // namespace pyml

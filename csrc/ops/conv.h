@@ -25,36 +25,33 @@ struct ConvParams {
   int64_t xs[4];  // strides of x (elements); dx/dy are always contiguous
 };
 
-// (dx, dw, db): each undefined unless asked for by the mask
-using ConvGrads = std::tuple<OptTensor, OptTensor, OptTensor>;
-
 // stride/padding/dilation have one entry per spatial dim (1 or 2); pad_hi holds the
-// bottom/right paddings (equal to padding unless 'same' needs an asymmetric pair).
+// bottom/right paddings (equal to padding unless 'same' needs an asymmetric pair; negative
+// values crop, which the adjoint of conv_transpose with output_padding uses).
 Tensor conv_forward(const Tensor& x, const Tensor& w, const OptTensor& b, const IntList& stride,
                     const IntList& padding, const IntList& pad_hi, const IntList& dilation, int64_t groups);
-ConvGrads conv_backward(const Tensor& dy, const Tensor& x, const Tensor& w, const IntList& stride,
-                        const IntList& padding, const IntList& pad_hi, const IntList& dilation, int64_t groups,
-                        std::array<bool, 3> mask);
+// The conv's adjoints: dx of shape input_shape from dy and w; dw of shape weight_shape from dy and x.
+// With conv_forward they close under differentiation (each one's derivatives are the other two).
+Tensor conv_backward_input(const Tensor& dy, const Tensor& w, const IntList& input_shape, const IntList& stride,
+                           const IntList& padding, const IntList& pad_hi, const IntList& dilation, int64_t groups);
+Tensor conv_backward_weight(const Tensor& dy, const Tensor& x, const IntList& weight_shape, const IntList& stride,
+                            const IntList& padding, const IntList& pad_hi, const IntList& dilation, int64_t groups);
+// weight (Cin, Cout/groups, kH, kW); equals conv_backward_input of x with pad_hi = padding - output_padding
 Tensor conv_transpose_forward(const Tensor& x, const Tensor& w, const OptTensor& b, const IntList& stride,
                               const IntList& padding, const IntList& output_padding, const IntList& dilation,
                               int64_t groups);
-ConvGrads conv_transpose_backward(const Tensor& dy, const Tensor& x, const Tensor& w, const IntList& stride,
-                                  const IntList& padding, const IntList& output_padding, const IntList& dilation,
-                                  int64_t groups, std::array<bool, 3> mask);
 // unfold: x (N, C, H, W) -> (N, C*R*S, L); fold: cols (N, C*R*S, L) -> (N, C, H, W), summing overlaps.
 Tensor im2col(const Tensor& x, const IntList& kernel, const IntList& dilation, const IntList& padding,
               const IntList& stride);
 Tensor col2im(const Tensor& cols, const IntList& output_size, const IntList& kernel, const IntList& dilation,
               const IntList& padding, const IntList& stride);
 
-// Kernels. T is float or double. y/dx/dw/db contiguous. b may be null.
+// Kernels. T is float or double. y/dx/dw contiguous. b may be null.
 template <typename T> void conv_forward_cpu(const ConvParams& p, const T* x, const T* w, const T* b, T* y);
 // dx (N, C, H, W) zero-filled by the caller; dy contiguous (N, K, P, Q)
 template <typename T> void conv_backward_input_cpu(const ConvParams& p, const T* dy, const T* w, T* dx);
 // dw (K, C/G, R, S) overwritten; x through p.xs
 template <typename T> void conv_backward_weight_cpu(const ConvParams& p, const T* dy, const T* x, T* dw);
-// db[k] = sum over n, p, q of dy (N, K, PQ)
-template <typename T> void conv_backward_bias_cpu(int64_t N, int64_t K, int64_t PQ, const T* dy, T* db);
 
 // unfold: cols (N, C*R*S, P*Q) contiguous; fold: dx (N, C, H, W) contiguous and zeroed, += cols
 template <typename T> void unfold_cpu(const ConvParams& p, const T* x, T* cols);

@@ -1,7 +1,8 @@
 """nn.functional: conv1d/2d, conv_transpose1d/2d, unfold and fold.
 
 Each is one autograd Function over the engine's fused kernels (csrc/ops/conv.cpp): forward calls
-_C.conv_forward, backward calls _C.conv_backward for only the inputs that need a gradient.
+_C.conv_forward, backward calls _C.conv_backward_input / _C.conv_backward_weight (and a sum for
+the bias) only for the inputs that need a gradient.
 Here ints become tuples, 'same'/'valid' become explicit paddings (an odd 'same' total puts the
 extra element on the right, as torch does). unfold and fold are each other's adjoint, so their
 backward passes are the other op and stay differentiable.
@@ -10,7 +11,7 @@ import builtins
 
 from ... import _C
 from ..._tensor import Tensor, wrap, export
-from ...autograd import Function, once_differentiable
+from ...autograd import Function
 
 __all__ = []
 
@@ -66,38 +67,82 @@ def _conv_padding(padding, weight, nd, dilation, stride, op):
     return p, p
 
 
+# The conv F(x, w), its input adjoint Gi(dy, w) and its weight adjoint Gw(x, dy) share one geometry
+# (stride, pad_lo, pad_hi, dilation, groups). Each one's derivatives are the other two, so
+# gradients of any order (gradient penalties, second-order MAML) run on the fused kernels.
+def _sum_bias(g, batched):
+    dims = [0] + list(range(2, g.ndim)) if batched else list(range(1, g.ndim))
+    return g.sum(dim=dims)
+
+
 class _Conv(Function):
     @staticmethod
     def forward(ctx, input, weight, bias, stride, padding, pad_hi, dilation, groups):
-        ctx.args = (stride, padding, pad_hi, dilation, groups)
+        ctx.geom = (stride, padding, pad_hi, dilation, groups)
         ctx.save_for_backward(input, weight)
         return wrap(_C.conv_forward(input._impl, weight._impl, _impl(bias), stride, padding, pad_hi, dilation,
                                     groups))
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, grad):
         x, w = ctx.saved_tensors
-        mask = list(ctx.needs_input_grad[:3])
-        dx, dw, db = _C.conv_backward(grad._impl, x._impl, w._impl, *ctx.args, mask)
-        return _wrap(dx), _wrap(dw), _wrap(db), None, None, None, None, None
+        nx, nw, nb = ctx.needs_input_grad[:3]
+        dx = _ConvGradInput.apply(grad, w, tuple(x.shape), *ctx.geom) if nx else None
+        dw = _ConvGradWeight.apply(x, grad, tuple(w.shape), *ctx.geom) if nw else None
+        db = _sum_bias(grad, x.ndim == w.ndim) if nb else None
+        return dx, dw, db, None, None, None, None, None
+
+
+class _ConvGradInput(Function):
+    @staticmethod
+    def forward(ctx, grad, weight, input_shape, *geom):
+        ctx.geom = geom
+        ctx.save_for_backward(grad, weight)
+        return wrap(_C.conv_backward_input(grad._impl, weight._impl, list(input_shape), *geom))
+
+    @staticmethod
+    def backward(ctx, gg):
+        g, w = ctx.saved_tensors
+        ng, nw = ctx.needs_input_grad[:2]
+        dg = _Conv.apply(gg, w, None, *ctx.geom) if ng else None
+        dw = _ConvGradWeight.apply(gg, g, tuple(w.shape), *ctx.geom) if nw else None
+        return (dg, dw) + (None,) * 6
+
+
+class _ConvGradWeight(Function):
+    @staticmethod
+    def forward(ctx, input, grad, weight_shape, *geom):
+        ctx.geom = geom
+        ctx.save_for_backward(input, grad)
+        return wrap(_C.conv_backward_weight(grad._impl, input._impl, list(weight_shape), *geom))
+
+    @staticmethod
+    def backward(ctx, gg):
+        x, g = ctx.saved_tensors
+        nx, ng = ctx.needs_input_grad[:2]
+        dx = _ConvGradInput.apply(g, gg, tuple(x.shape), *ctx.geom) if nx else None
+        dg = _Conv.apply(x, gg, None, *ctx.geom) if ng else None
+        return (dx, dg) + (None,) * 6
 
 
 class _ConvTranspose(Function):
+    """y = Gi(x, w) of the conv whose bottom/right padding is padding - output_padding."""
+
     @staticmethod
     def forward(ctx, input, weight, bias, stride, padding, output_padding, dilation, groups):
-        ctx.args = (stride, padding, output_padding, dilation, groups)
+        ctx.geom = (stride, padding, tuple(p - o for p, o in zip(padding, output_padding)), dilation, groups)
         ctx.save_for_backward(input, weight)
         return wrap(_C.conv_transpose_forward(input._impl, weight._impl, _impl(bias), stride, padding,
                                               output_padding, dilation, groups))
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, grad):
         x, w = ctx.saved_tensors
-        mask = list(ctx.needs_input_grad[:3])
-        dx, dw, db = _C.conv_transpose_backward(grad._impl, x._impl, w._impl, *ctx.args, mask)
-        return _wrap(dx), _wrap(dw), _wrap(db), None, None, None, None, None
+        nx, nw, nb = ctx.needs_input_grad[:3]
+        dx = _Conv.apply(grad, w, None, *ctx.geom) if nx else None
+        dw = _ConvGradWeight.apply(grad, x, tuple(w.shape), *ctx.geom) if nw else None
+        db = _sum_bias(grad, x.ndim == w.ndim) if nb else None
+        return dx, dw, db, None, None, None, None, None
 
 
 def _conv(nd, op, input, weight, bias, stride, padding, dilation, groups):
