@@ -315,3 +315,20 @@ def test_engine_backward_entries_validate_direct_calls():
                                   "max_pool2d")
     with pytest.raises(ValueError, match=r"avg_pool2d: grad_output must have the output's shape \(1, 2, 2, 2\)"):
         pyml._C.avg_pool_backward(_t(1, 2, 3, 3)._impl, x, [2, 2], [2, 2], [0, 0], False, True, None)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@pytest.mark.parametrize("name,kw", [("max_pool2d", dict(kernel_size=3, stride=2, padding=1)),
+                                     ("avg_pool2d", dict(kernel_size=2)), ("adaptive_avg_pool2d", dict(output_size=3)),
+                                     ("adaptive_max_pool2d", dict(output_size=(2, 3))),
+                                     ("avg_pool1d", dict(kernel_size=3, stride=2))])
+def test_half_types_compute_in_float32(dtype, name, kw):
+    a = rand((2, 3, 7, 8) if name != "avg_pool1d" else (2, 3, 9))
+    dt = getattr(pyml, dtype)
+    x = pyml.tensor(a).to(dt).requires_grad_()
+    y = getattr(F, name)(x, **kw)
+    assert y.dtype is dt
+    want = getattr(F, name)(x.detach().float(), **kw).to(dt)
+    np.testing.assert_array_equal(y.detach().float().numpy(), want.float().numpy())
+    y.sum().backward()
+    assert x.grad.dtype is dt and tuple(x.grad.shape) == a.shape

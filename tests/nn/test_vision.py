@@ -288,3 +288,18 @@ BAD = [
 def test_bad_inputs(fn, exc, msg):
     with pytest.raises(exc, match=msg):
         fn()
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_half_types_compute_in_float32(dtype):
+    dt = getattr(pyml, dtype)
+    x = pyml.tensor(rand((2, 3, 5, 7))).to(dt).requires_grad_()
+    g = pyml.tensor(grid_points((2, 4, 6, 2))).to(dt).requires_grad_()
+    for f in (lambda a: F.interpolate(a, scale_factor=1.5, mode="bilinear"), lambda a: F.interpolate(a, size=(3, 9)),
+              lambda a: F.grid_sample(a, g if a.dtype is dt else g.detach().float(), align_corners=False)):
+        y = f(x)
+        assert y.dtype is dt
+        np.testing.assert_array_equal(y.detach().float().numpy(), f(x.detach().float()).to(dt).float().numpy())
+        y.sum().backward()
+        assert x.grad.dtype is dt
+    assert g.grad.dtype is dt and tuple(g.grad.shape) == (2, 4, 6, 2)
