@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 #include "ops/conv.h"
 #include "core/parallel.h"
 
@@ -35,6 +36,18 @@ inline int64_t avg_divisor(const PoolParams& p, const AvgWin& h, const AvgWin& w
   return (h.hi - h.lo) * (w.hi - w.lo);
 }
 
+// Lowest value (-inf for floats) and NaN test that also compile for the integer max-pool kernels.
+template <typename T> T lowest() {
+  if constexpr (std::numeric_limits<T>::has_infinity) return -std::numeric_limits<T>::infinity();
+  else return std::numeric_limits<T>::lowest();
+}
+template <typename T> bool is_nan(T v) {
+  if constexpr (std::is_floating_point_v<T>) return std::isnan(v);
+  else return false;
+}
+// Window sums accumulate in int64 for integer types (torch's accumulate type), in T for floats.
+template <typename T> using Acc = std::conditional_t<std::is_integral_v<T>, int64_t, T>;
+
 inline int64_t adapt_lo(int64_t o, int64_t in, int64_t out) { return o * in / out; }
 inline int64_t adapt_hi(int64_t o, int64_t in, int64_t out) { return ((o + 1) * in + out - 1) / out; }
 
@@ -54,13 +67,13 @@ void max_pool_cpu(const PoolParams& p, const T* x, T* y, int64_t* idx) {
         for (int64_t ow = 0; ow < p.Q; ow++) {
           int64_t w0 = ow * p.sw - p.pw, w1 = std::min(w0 + (p.S - 1) * p.dw + 1, p.W);
           while (w0 < 0) w0 += p.dw;
-          T best = -std::numeric_limits<T>::infinity();
+          T best = lowest<T>();
           int64_t bi = h0 * p.W + w0;
           for (int64_t h = h0; h < h1; h += p.dh) {
             const T* row = xp + h * p.xs_h;
             for (int64_t w = w0; w < w1; w += p.dw) {
               T v = row[w * p.xs_w];
-              if (v > best || std::isnan(v)) { best = v; bi = h * p.W + w; }
+              if (v > best || is_nan(v)) { best = v; bi = h * p.W + w; }
             }
           }
           yp[oh * p.Q + ow] = best;
@@ -83,10 +96,10 @@ void avg_pool_cpu(const PoolParams& p, const T* x, T* y) {
           AvgWin ww = avg_win(ow, p.sw, p.pw, p.S, p.W);
           T* out = y + i * PQ + oh * p.Q + ow;
           if (wh.lo >= wh.hi || ww.lo >= ww.hi) { *out = T(0); continue; }
-          T s = 0;
+          Acc<T> s = 0;
           for (int64_t h = wh.lo; h < wh.hi; h++)
             for (int64_t w = ww.lo; w < ww.hi; w++) s += xp[h * p.xs_h + w * p.xs_w];
-          *out = s / T(avg_divisor(p, wh, ww));
+          *out = T(s / Acc<T>(avg_divisor(p, wh, ww)));
         }
       }
     }
@@ -162,12 +175,12 @@ void adaptive_max_pool_cpu(const PoolParams& p, const T* x, T* y, int64_t* idx) 
         int64_t h0 = adapt_lo(oh, p.H, p.P), h1 = adapt_hi(oh, p.H, p.P);
         for (int64_t ow = 0; ow < p.Q; ow++) {
           int64_t w0 = adapt_lo(ow, p.W, p.Q), w1 = adapt_hi(ow, p.W, p.Q);
-          T best = -std::numeric_limits<T>::infinity();
+          T best = lowest<T>();
           int64_t bi = h0 * p.W + w0;
           for (int64_t h = h0; h < h1; h++)
             for (int64_t w = w0; w < w1; w++) {
               T v = xp[h * p.xs_h + w * p.xs_w];
-              if (v > best || std::isnan(v)) { best = v; bi = h * p.W + w; }
+              if (v > best || is_nan(v)) { best = v; bi = h * p.W + w; }
             }
           y[i * PQ + oh * p.Q + ow] = best;
           idx[i * PQ + oh * p.Q + ow] = bi;
@@ -213,5 +226,14 @@ void index_gather_cpu(int64_t planes, int64_t in_n, int64_t out_n, const T* x, c
   template void index_gather_cpu<T>(int64_t, int64_t, int64_t, const T*, const int64_t*, T*);
 PYML_POOL_INST(float)
 PYML_POOL_INST(double)
+// integer max/avg pooling (forward only: integers carry no gradient)
+#define PYML_POOL_INT_INST(T)                                                  \
+  template void max_pool_cpu<T>(const PoolParams&, const T*, T*, int64_t*);    \
+  template void avg_pool_cpu<T>(const PoolParams&, const T*, T*);
+PYML_POOL_INT_INST(uint8_t)
+PYML_POOL_INT_INST(int8_t)
+PYML_POOL_INT_INST(int16_t)
+PYML_POOL_INT_INST(int32_t)
+PYML_POOL_INT_INST(int64_t)
 
 }  // namespace pyml

@@ -17,7 +17,8 @@ struct PoolSetup {
   DType dtype, ct;
 };
 
-PoolSetup pool_setup(const Tensor& x, size_t nd, const char* op) {
+// allow_int: max/avg pooling forward also run on integer tensors (in their own dtype), as in torch
+PoolSetup pool_setup(const Tensor& x, size_t nd, const char* op, bool allow_int = false) {
   conv_check_cpu(x, op);
   int64_t r = (int64_t)nd;
   PYML_CHECK(x.dim() == r + 1 || x.dim() == r + 2, ValueError, op, ": expected ", r + 1, "-D (unbatched) or ",
@@ -28,7 +29,7 @@ PoolSetup pool_setup(const Tensor& x, size_t nd, const char* op) {
   PoolSetup s;
   s.nd = nd;
   s.dtype = x.dtype;
-  s.ct = conv_compute_dtype(x, op);
+  s.ct = allow_int && is_integral(x.dtype, false) ? x.dtype : conv_compute_dtype(x, op);
   s.batched = x.dim() == r + 2;
   Tensor x4 = s.batched ? x : unsqueeze(x, 0);
   if (nd == 1) x4 = unsqueeze(x4, 2);
@@ -101,6 +102,18 @@ Tensor zeros(const Shape& shape, DType t) {
   if (ct == DType::Float32) { using T = float; __VA_ARGS__; } \
   else { using T = double; __VA_ARGS__; }
 
+// float32/float64 or an integer type (uint8, int8, int16, int32, int64)
+#define PYML_POOL_DISPATCH_INT(ct, ...)                                      \
+  switch (ct) {                                                               \
+    case DType::Float32: { using T = float; __VA_ARGS__; break; }             \
+    case DType::Float64: { using T = double; __VA_ARGS__; break; }            \
+    case DType::UInt8: { using T = uint8_t; __VA_ARGS__; break; }             \
+    case DType::Int8: { using T = int8_t; __VA_ARGS__; break; }               \
+    case DType::Int16: { using T = int16_t; __VA_ARGS__; break; }             \
+    case DType::Int32: { using T = int32_t; __VA_ARGS__; break; }             \
+    default: { using T = int64_t; __VA_ARGS__; break; }                       \
+  }
+
 void check_grad(const Tensor& dy, const Shape& expect, DType dtype, const char* op) {
   conv_check_cpu(dy, op);
   PYML_CHECK(dy.shape == expect, ValueError, op, ": grad_output must have the output's shape ", expect, ", got ",
@@ -124,11 +137,11 @@ std::tuple<Tensor, Tensor> max_pool_forward(const Tensor& x, const IntList& kern
                                             const IntList& padding, const IntList& dilation, bool ceil_mode) {
   size_t nd = kernel.size() == 1 ? 1 : 2;
   const char* op = pick(nd, "max_pool1d", "max_pool2d");
-  PoolSetup s = pool_setup(x, nd, op);
+  PoolSetup s = pool_setup(x, nd, op, true);
   fill_windows(s, op, kernel, stride, padding, dilation, ceil_mode);
   const PoolParams& p = s.p;
   Tensor y = empty({p.planes, p.P * p.Q}, s.ct), idx = empty({p.planes, p.P * p.Q}, DType::Int64);
-  PYML_POOL_DISPATCH(s.ct, max_pool_cpu<T>(p, s.x.ptr<T>(), y.ptr<T>(), idx.ptr<int64_t>()));
+  PYML_POOL_DISPATCH_INT(s.ct, max_pool_cpu<T>(p, s.x.ptr<T>(), y.ptr<T>(), idx.ptr<int64_t>()));
   Shape out = out_shape(s, p.P, p.Q);
   return {finish(y, out, s.dtype), finish(idx, out, DType::Int64)};
 }
@@ -137,13 +150,13 @@ Tensor avg_pool_forward(const Tensor& x, const IntList& kernel, const IntList& s
                         bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override) {
   size_t nd = kernel.size() == 1 ? 1 : 2;
   const char* op = pick(nd, "avg_pool1d", "avg_pool2d");
-  PoolSetup s = pool_setup(x, nd, op);
+  PoolSetup s = pool_setup(x, nd, op, true);
   fill_windows(s, op, kernel, stride, padding, {}, ceil_mode);
   PYML_CHECK(!divisor_override || *divisor_override != 0, ValueError, op, ": divisor_override must be non-zero, got 0");
   s.p.count_include_pad = count_include_pad;
   s.p.divisor = divisor_override.value_or(0);
   Tensor y = empty({s.p.planes, s.p.P * s.p.Q}, s.ct);
-  PYML_POOL_DISPATCH(s.ct, avg_pool_cpu<T>(s.p, s.x.ptr<T>(), y.ptr<T>()));
+  PYML_POOL_DISPATCH_INT(s.ct, avg_pool_cpu<T>(s.p, s.x.ptr<T>(), y.ptr<T>()));
   return finish(y, out_shape(s, s.p.P, s.p.Q), s.dtype);
 }
 

@@ -276,8 +276,10 @@ BAD = [
     (lambda: F.max_pool2d(_t(1, 2, 4, 4), 0), ValueError, r"max_pool2d: kernel_size must be positive"),
     (lambda: F.max_pool2d(_t(1, 2, 4, 4), (2, 2, 2)), ValueError, r"max_pool2d: kernel_size must be an int or a"),
     (lambda: F.max_pool2d(_t(1, 0, 4, 4), 2), ValueError, r"max_pool2d: expected input with non-zero sizes"),
-    (lambda: F.max_pool2d(_t(1, 2, 4, 4, dtype=pyml.int32), 2), TypeError,
+    (lambda: F.max_pool2d(_t(1, 2, 4, 4, dtype=pyml.bool), 2), TypeError,
      r"max_pool2d: expected a floating-point tensor"),
+    (lambda: F.adaptive_avg_pool2d(_t(1, 2, 4, 4, dtype=pyml.int64), 2), TypeError,
+     r"adaptive_avg_pool2d: expected a floating-point tensor"),
     (lambda: F.avg_pool2d(_t(1, 2, 4, 4), 3, padding=2), ValueError, r"avg_pool2d: padding should be at most half"),
     (lambda: F.avg_pool2d(_t(1, 2, 4, 4), 2, divisor_override=0), ValueError,
      r"avg_pool2d: divisor_override must be non-zero"),
@@ -332,3 +334,28 @@ def test_half_types_compute_in_float32(dtype, name, kw):
     np.testing.assert_array_equal(y.detach().float().numpy(), want.float().numpy())
     y.sum().backward()
     assert x.grad.dtype is dt and tuple(x.grad.shape) == a.shape
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int8", "int16", "int32", "int64"])
+@pytest.mark.parametrize("kw", [dict(kernel_size=3, stride=2, padding=1, ceil_mode=True),
+                                dict(kernel_size=(2, 3), dilation=(2, 1))])
+def test_integer_max_pool2d_like_torch(dtype, kw):
+    a = np.random.default_rng(4).integers(0 if dtype == "uint8" else -100, 100, (2, 3, 7, 9))
+    y, idx = F.max_pool2d(pyml.tensor(a).to(getattr(pyml, dtype)), return_indices=True, **kw)
+    yt, it = TF.max_pool2d(torch.tensor(a).to(getattr(torch, dtype)), return_indices=True, **kw)
+    assert y.dtype is getattr(pyml, dtype)
+    np.testing.assert_array_equal(y.numpy(), yt.numpy())
+    np.testing.assert_array_equal(idx.numpy(), it.numpy())
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int8", "int16", "int32", "int64"])
+@pytest.mark.parametrize("kw", [dict(kernel_size=3, stride=2, padding=1, count_include_pad=False),
+                                dict(kernel_size=2, ceil_mode=True, divisor_override=3), dict(kernel_size=(3, 2))])
+def test_integer_avg_pool2d_like_torch(dtype, kw):
+    # integer windows sum in int64 and divide with truncation toward zero, as torch does for int64 (the
+    # only integer type torch's avg_pool2d takes; the narrower ones here give the int64 result cast)
+    a = np.random.default_rng(5).integers(0 if dtype == "uint8" else -100, 100, (2, 3, 7, 9))
+    y = F.avg_pool2d(pyml.tensor(a).to(getattr(pyml, dtype)), **kw)
+    yt = TF.avg_pool2d(torch.tensor(a), **kw).to(getattr(torch, dtype))
+    assert y.dtype is getattr(pyml, dtype)
+    np.testing.assert_array_equal(y.numpy(), yt.numpy())
