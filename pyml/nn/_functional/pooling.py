@@ -1,2 +1,293 @@
-"""nn.functional: pooling (to be filled)."""
+"""nn.functional: max/avg/adaptive pooling (1-D and 2-D) and max_unpool.
+
+Fused engine kernels (csrc/ops/pool.cpp) with torch's output-size rules. Backward passes are
+Functions too: avg-pool backward is linear with the forward as its adjoint, max-pool backward
+scatters by the saved indices and its adjoint gathers by them, so gradients of any order work.
+"""
+from ... import _C
+from ..._tensor import wrap, export
+from ...autograd import Function
+from .conv import _ntuple, _tensor
+
 __all__ = []
+
+
+# ------------------------------------------------------------------------------------- max pooling
+class _MaxPool(Function):
+    @staticmethod
+    def forward(ctx, input, kernel_size, stride, padding, dilation, ceil_mode):
+        y, idx = _C.max_pool_forward(input._impl, kernel_size, stride, padding, dilation, ceil_mode)
+        y, idx = wrap(y), wrap(idx)
+        ctx.nd = len(kernel_size)
+        ctx.save_for_backward(input, idx)
+        ctx.mark_non_differentiable(idx)
+        return y, idx
+
+    @staticmethod
+    def backward(ctx, grad, _gidx):
+        x, idx = ctx.saved_tensors
+        op = "max_pool1d" if ctx.nd == 1 else "max_pool2d"
+        return (_IndexScatter.apply(grad, x.detach(), idx, ctx.nd, op),) + (None,) * 5
+
+
+class _IndexScatter(Function):
+    """dx (shape of x) = grad scattered (summed) at the pooling indices; adjoint: gather."""
+
+    @staticmethod
+    def forward(ctx, grad, x, idx, nd, op):
+        ctx.save_for_backward(idx)
+        ctx.nd = nd
+        return wrap(_C.max_pool_backward(grad._impl, x._impl, idx._impl, nd, op))
+
+    @staticmethod
+    def backward(ctx, gg):
+        idx, = ctx.saved_tensors
+        return _IndexGather.apply(gg, idx, ctx.nd), None, None, None, None
+
+
+class _IndexGather(Function):
+    """y (shape of idx) = src gathered at idx in each plane; adjoint: scatter-add."""
+
+    @staticmethod
+    def forward(ctx, src, idx, nd):
+        ctx.save_for_backward(src, idx)
+        ctx.nd = nd
+        return wrap(_C.max_unpool_backward(src._impl, idx._impl, nd))
+
+    @staticmethod
+    def backward(ctx, gg):
+        src, idx = ctx.saved_tensors
+        op = "max_pool1d" if ctx.nd == 1 else "max_pool2d"
+        return _IndexScatter.apply(gg, src.detach(), idx, ctx.nd, op), None, None
+
+
+def _pool_args(nd, op, kernel_size, stride, padding, dilation=1):
+    kernel_size = _ntuple(kernel_size, nd, op, "kernel_size")
+    stride = kernel_size if stride is None or stride == [] or stride == () else _ntuple(stride, nd, op, "stride")
+    return kernel_size, stride, _ntuple(padding, nd, op, "padding"), _ntuple(dilation, nd, op, "dilation")
+
+
+def _max_pool(nd, op, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
+    args = _pool_args(nd, op, kernel_size, stride, padding, dilation)
+    y, idx = _MaxPool.apply(_tensor(input, op, "input"), *args, bool(ceil_mode))
+    return (y, idx) if return_indices else y
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """x (N, C, L) or (C, L) -> (N, C, L_out) [, int64 indices into L]."""
+    return _max_pool(1, "max_pool1d", input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """x (N, C, H, W) or (C, H, W) -> (N, C, P, Q) [, int64 indices h*W + w into each plane]."""
+    return _max_pool(2, "max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
+def max_pool1d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                            return_indices=True):
+    return _max_pool(1, "max_pool1d", input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def max_pool2d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                            return_indices=True):
+    return _max_pool(2, "max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+# ------------------------------------------------------------------------------------- avg pooling
+class _AvgPool(Function):
+    @staticmethod
+    def forward(ctx, input, *args):
+        ctx.args = args
+        ctx.save_for_backward(input)
+        return wrap(_C.avg_pool_forward(input._impl, *args))
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        return (_AvgPoolBackward.apply(grad, x.detach(), *ctx.args),) + (None,) * len(ctx.args)
+
+
+class _AvgPoolBackward(Function):
+    @staticmethod
+    def forward(ctx, grad, x, *args):
+        ctx.args = args
+        return wrap(_C.avg_pool_backward(grad._impl, x._impl, *args))
+
+    @staticmethod
+    def backward(ctx, gg):
+        return (_AvgPool.apply(gg, *ctx.args), None) + (None,) * len(ctx.args)
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    """x (N, C, L) or (C, L) -> (N, C, L_out): window means."""
+    op = "avg_pool1d"
+    k, s, p, _ = _pool_args(1, op, kernel_size, stride, padding)
+    return _AvgPool.apply(_tensor(input, op, "input"), k, s, p, bool(ceil_mode), bool(count_include_pad), None)
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    """x (N, C, H, W) or (C, H, W) -> (N, C, P, Q): window sums over the window size (or the override)."""
+    op = "avg_pool2d"
+    k, s, p, _ = _pool_args(2, op, kernel_size, stride, padding)
+    if divisor_override is not None:
+        divisor_override = int(divisor_override)
+    return _AvgPool.apply(_tensor(input, op, "input"), k, s, p, bool(ceil_mode), bool(count_include_pad),
+                          divisor_override)
+
+
+# ------------------------------------------------------------------------------------- adaptive pooling
+def _output_size(input, output_size, nd, op):
+    """None entries keep the input's size, like torch."""
+    if isinstance(output_size, (list, tuple)):
+        if len(output_size) != nd:
+            raise ValueError(f"{op}: output_size must be an int or {nd} ints, got {tuple(output_size)}")
+        sizes = list(output_size)
+    else:
+        sizes = [output_size] * nd
+    spatial = input.shape[input.ndim - nd:]
+    return tuple(int(s if o is None else o) for o, s in zip(sizes, spatial))
+
+
+class _AdaptiveAvgPool(Function):
+    @staticmethod
+    def forward(ctx, input, output_size):
+        ctx.save_for_backward(input)
+        ctx.nd = len(output_size)
+        return wrap(_C.adaptive_avg_pool_forward(input._impl, list(output_size)))
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        return _AdaptiveAvgPoolBackward.apply(grad, x.detach(), ctx.nd), None
+
+
+class _AdaptiveAvgPoolBackward(Function):
+    @staticmethod
+    def forward(ctx, grad, x, nd):
+        ctx.size = tuple(grad.shape[grad.ndim - nd:])
+        return wrap(_C.adaptive_avg_pool_backward(grad._impl, x._impl, nd))
+
+    @staticmethod
+    def backward(ctx, gg):
+        return _AdaptiveAvgPool.apply(gg, ctx.size), None, None
+
+
+def _adaptive_avg(nd, op, input, output_size):
+    _tensor(input, op, "input")
+    if input.ndim not in (nd + 1, nd + 2):
+        raise ValueError(f"{op}: expected {nd + 1}-D (unbatched) or {nd + 2}-D (batched) input, got input of "
+                         f"shape {tuple(input.shape)}")
+    return _AdaptiveAvgPool.apply(input, _output_size(input, output_size, nd, op))
+
+
+def adaptive_avg_pool1d(input, output_size):
+    return _adaptive_avg(1, "adaptive_avg_pool1d", input, output_size)
+
+
+def adaptive_avg_pool2d(input, output_size):
+    return _adaptive_avg(2, "adaptive_avg_pool2d", input, output_size)
+
+
+class _AdaptiveMaxPool(Function):
+    @staticmethod
+    def forward(ctx, input, output_size):
+        y, idx = _C.adaptive_max_pool_forward(input._impl, list(output_size))
+        y, idx = wrap(y), wrap(idx)
+        ctx.nd = len(output_size)
+        ctx.save_for_backward(input, idx)
+        ctx.mark_non_differentiable(idx)
+        return y, idx
+
+    @staticmethod
+    def backward(ctx, grad, _gidx):
+        x, idx = ctx.saved_tensors
+        op = "adaptive_max_pool1d" if ctx.nd == 1 else "adaptive_max_pool2d"
+        return _IndexScatter.apply(grad, x.detach(), idx, ctx.nd, op), None
+
+
+def _adaptive_max(nd, op, input, output_size, return_indices):
+    _tensor(input, op, "input")
+    if input.ndim not in (nd + 1, nd + 2):
+        raise ValueError(f"{op}: expected {nd + 1}-D (unbatched) or {nd + 2}-D (batched) input, got input of "
+                         f"shape {tuple(input.shape)}")
+    y, idx = _AdaptiveMaxPool.apply(input, _output_size(input, output_size, nd, op))
+    return (y, idx) if return_indices else y
+
+
+def adaptive_max_pool1d(input, output_size, return_indices=False):
+    return _adaptive_max(1, "adaptive_max_pool1d", input, output_size, return_indices)
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    return _adaptive_max(2, "adaptive_max_pool2d", input, output_size, return_indices)
+
+
+def adaptive_max_pool1d_with_indices(input, output_size, return_indices=True):
+    return _adaptive_max(1, "adaptive_max_pool1d", input, output_size, True)
+
+
+def adaptive_max_pool2d_with_indices(input, output_size, return_indices=True):
+    return _adaptive_max(2, "adaptive_max_pool2d", input, output_size, True)
+
+
+# ------------------------------------------------------------------------------------- max_unpool
+class _MaxUnpool(Function):
+    """y.flat[plane][idx] = x; backward gathers (the max-pool scatter is its adjoint)."""
+
+    @staticmethod
+    def forward(ctx, input, indices, output_size):
+        ctx.nd = len(output_size)
+        ctx.save_for_backward(indices)
+        return wrap(_C.max_unpool_forward(input._impl, indices._impl, list(output_size)))
+
+    @staticmethod
+    def backward(ctx, grad):
+        idx, = ctx.saved_tensors
+        return _IndexGather.apply(grad, idx, ctx.nd), None, None
+
+
+def _unpool_output_size(input, kernel_size, stride, padding, output_size, op):
+    """torch's _unpool_output_size: the default size, or a given one within a stride of it."""
+    nd = len(kernel_size)
+    spatial = input.shape[input.ndim - nd:]
+    default = [(spatial[d] - 1) * stride[d] + kernel_size[d] - 2 * padding[d] for d in range(nd)]
+    if output_size is None:
+        return tuple(default)
+    output_size = [int(s) for s in output_size]
+    if len(output_size) == nd + 2:
+        output_size = output_size[2:]
+    elif len(output_size) == nd + 1 and input.ndim == nd + 1:
+        output_size = output_size[1:]
+    if len(output_size) != nd:
+        raise ValueError(f"{op}: output_size should be a sequence containing {nd} or {nd + 2} elements, but it has "
+                         f"a length of {len(output_size)}")
+    for d in range(nd):
+        lo, hi = default[d] - stride[d], default[d] + stride[d]
+        if not lo < output_size[d] < hi:
+            raise ValueError(f"{op}: invalid output_size {tuple(output_size)} (dim {d} must be between {lo} and "
+                             f"{hi}); input {tuple(input.shape)}")
+    return tuple(output_size)
+
+
+def _max_unpool(nd, op, input, indices, kernel_size, stride, padding, output_size):
+    _tensor(input, op, "input")
+    _tensor(indices, op, "indices")
+    k, s, p, _ = _pool_args(nd, op, kernel_size, stride, padding)
+    if input.ndim not in (nd + 1, nd + 2):
+        raise ValueError(f"{op}: expected {nd + 1}-D (unbatched) or {nd + 2}-D (batched) input, got input of "
+                         f"shape {tuple(input.shape)}")
+    return _MaxUnpool.apply(input, indices, _unpool_output_size(input, k, s, p, output_size, op))
+
+
+def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """Inverse of max_pool1d: x (N, C, L) placed at indices in zeros (N, C, L_out)."""
+    return _max_unpool(1, "max_unpool1d", input, indices, kernel_size, stride, padding, output_size)
+
+
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """Inverse of max_pool2d: x (N, C, H, W) placed at indices in zeros (N, C, H_out, W_out)."""
+    return _max_unpool(2, "max_unpool2d", input, indices, kernel_size, stride, padding, output_size)
+
+
+__all__ = export(globals())

@@ -1,2 +1,225 @@
-"""nn.functional: vision (to be filled)."""
+"""nn.functional: interpolate / upsample, pixel_shuffle / pixel_unshuffle, grid_sample, affine_grid.
+
+interpolate resolves size vs scale_factor exactly like torch (the scale factors the user gave
+reach the kernels, which use 1/scale rather than in/out when they have one) and runs one fused
+resampling kernel (csrc/ops/vision.cpp); its backward is a Function whose adjoint is the forward.
+pixel_shuffle/unshuffle are reshapes and a permute (no arithmetic, autograd for free);
+affine_grid is a batched matmul with a base grid; grid_sample is a fused op with a fused backward
+for the input and the grid.
+"""
+import math
+
+from ... import _C
+from ..._tensor import Tensor, wrap, export
+from ...autograd import Function, once_differentiable
+from .conv import _tensor
+from .pooling import adaptive_avg_pool1d, adaptive_avg_pool2d
+
 __all__ = []
+
+_UPSAMPLE_MODES = {"nearest": 0, "nearest-exact": 1, "linear": 2, "bilinear": 2}
+_LINEAR_DIMS = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
+
+
+class _Upsample(Function):
+    @staticmethod
+    def forward(ctx, input, output_size, scales, mode, align_corners):
+        ctx.args = (scales, mode, align_corners)
+        ctx.in_size = list(input.shape)
+        return wrap(_C.upsample_forward(input._impl, list(output_size), scales, mode, align_corners))
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _UpsampleBackward.apply(grad, ctx.in_size, *ctx.args), None, None, None, None
+
+
+class _UpsampleBackward(Function):
+    @staticmethod
+    def forward(ctx, grad, input_size, scales, mode, align_corners):
+        ctx.args = (scales, mode, align_corners)
+        ctx.out_size = list(grad.shape[2:])
+        return wrap(_C.upsample_backward(grad._impl, list(input_size), scales, mode, align_corners))
+
+    @staticmethod
+    def backward(ctx, gg):
+        return _Upsample.apply(gg, ctx.out_size, *ctx.args), None, None, None, None
+
+
+def _spatial_list(v, dim, what, input, op):
+    if isinstance(v, (list, tuple)):
+        if len(v) != dim:
+            raise ValueError(f"{op}: input and output must have the same number of spatial dimensions, but got "
+                             f"input with spatial dimensions of {list(input.shape[2:])} and {what} {list(v)}")
+        return list(v)
+    return [v] * dim
+
+
+def _resolve(input, size, scale_factor, recompute_scale_factor, op):
+    """-> (output_size, scale factors handed to the kernel ([] for none))."""
+    dim = input.ndim - 2
+    if size is not None and scale_factor is not None:
+        raise ValueError(f"{op}: only one of size or scale_factor should be defined")
+    if size is None and scale_factor is None:
+        raise ValueError(f"{op}: either size or scale_factor should be defined")
+    if size is not None:
+        if recompute_scale_factor:
+            raise ValueError(f"{op}: recompute_scale_factor is not meaningful with an explicit size")
+        return [int(s) for s in _spatial_list(size, dim, "output size of", input, op)], []
+    scales = [float(s) for s in _spatial_list(scale_factor, dim, "scale_factor of", input, op)]
+    out = [int(math.floor(float(input.shape[i + 2]) * scales[i])) for i in range(dim)]
+    return out, ([] if recompute_scale_factor else scales)
+
+
+def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                recompute_scale_factor=None, antialias=False):
+    """Resize x (N, C, L) or (N, C, H, W): nearest, nearest-exact, linear, bilinear or area."""
+    op = "interpolate"
+    _tensor(input, op, "input")
+    if mode in ("nearest", "area", "nearest-exact"):
+        if align_corners is not None:
+            raise ValueError(f"{op}: align_corners option can only be set with the interpolating modes: "
+                             f"linear | bilinear | bicubic | trilinear, got mode {mode!r}")
+    elif mode in _LINEAR_DIMS:
+        align_corners = bool(align_corners)
+    else:
+        raise ValueError(f"{op}: mode must be one of nearest, nearest-exact, linear, bilinear, bicubic, trilinear, "
+                         f"area, got {mode!r}")
+    if antialias:
+        raise NotImplementedError(f"{op}: antialias=True is not supported yet")
+    if input.ndim not in (3, 4):
+        raise ValueError(f"{op}: expected a 3-D (N, C, L) or 4-D (N, C, H, W) input, got input of shape "
+                         f"{tuple(input.shape)}")
+    out, scales = _resolve(input, size, scale_factor, recompute_scale_factor, op)
+    if mode == "area":
+        return (adaptive_avg_pool1d if input.ndim == 3 else adaptive_avg_pool2d)(input, out)
+    if mode in _LINEAR_DIMS and _LINEAR_DIMS[mode] != input.ndim - 2:
+        raise ValueError(f"{op}: got {input.ndim}-D input, but {mode} mode needs "
+                         f"{_LINEAR_DIMS[mode] + 2}-D input; input {tuple(input.shape)}")
+    if mode not in _UPSAMPLE_MODES:
+        raise NotImplementedError(f"{op}: mode {mode!r} is not supported yet")
+    return _Upsample.apply(input, out, scales, _UPSAMPLE_MODES[mode], bool(align_corners))
+
+
+def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
+    """Deprecated alias of interpolate (as in torch)."""
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input, size=None, scale_factor=None):
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input, size=None, scale_factor=None):
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
+
+
+# ------------------------------------------------------------------------------------- pixel shuffle
+def _factor(r, op, name):
+    if isinstance(r, bool) or not isinstance(r, int) or r <= 0:
+        raise ValueError(f"{op}: {name} must be a positive int, got {r!r}")
+    return r
+
+
+def pixel_shuffle(input, upscale_factor):
+    """(*, C*r*r, H, W) -> (*, C, H*r, W*r)."""
+    op = "pixel_shuffle"
+    _tensor(input, op, "input")
+    r = _factor(upscale_factor, op, "upscale_factor")
+    if input.ndim < 3:
+        raise ValueError(f"{op}: expected at least 3-D input (*, C, H, W), got input of shape {tuple(input.shape)}")
+    *batch, c, h, w = input.shape
+    if c % (r * r):
+        raise ValueError(f"{op}: input channels ({c}) must be divisible by upscale_factor squared ({r * r}); "
+                         f"input {tuple(input.shape)}")
+    nb = len(batch)
+    x = input.reshape(*batch, c // (r * r), r, r, h, w)  # (*, C, r, r, H, W)
+    x = x.permute(*range(nb), nb, nb + 3, nb + 1, nb + 4, nb + 2)  # (*, C, H, r, W, r)
+    return x.reshape(*batch, c // (r * r), h * r, w * r)
+
+
+def pixel_unshuffle(input, downscale_factor):
+    """(*, C, H*r, W*r) -> (*, C*r*r, H, W)."""
+    op = "pixel_unshuffle"
+    _tensor(input, op, "input")
+    r = _factor(downscale_factor, op, "downscale_factor")
+    if input.ndim < 3:
+        raise ValueError(f"{op}: expected at least 3-D input (*, C, H, W), got input of shape {tuple(input.shape)}")
+    *batch, c, h, w = input.shape
+    if h % r or w % r:
+        raise ValueError(f"{op}: height ({h}) and width ({w}) must be divisible by downscale_factor ({r}); "
+                         f"input {tuple(input.shape)}")
+    nb = len(batch)
+    x = input.reshape(*batch, c, h // r, r, w // r, r)  # (*, C, H, r, W, r)
+    x = x.permute(*range(nb), nb, nb + 2, nb + 4, nb + 1, nb + 3)  # (*, C, r, r, H, W)
+    return x.reshape(*batch, c * r * r, h // r, w // r)
+
+
+# ------------------------------------------------------------------------------------- spatial transformer
+_GRID_MODES = {"bilinear": 0, "nearest": 1}
+_GRID_PADDING = {"zeros": 0, "border": 1, "reflection": 2}
+
+
+class _GridSample(Function):
+    @staticmethod
+    def forward(ctx, input, grid, mode, padding_mode, align_corners):
+        ctx.args = (mode, padding_mode, align_corners)
+        ctx.save_for_backward(input, grid)
+        return wrap(_C.grid_sample_forward(input._impl, grid._impl, mode, padding_mode, align_corners))
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        x, grid = ctx.saved_tensors
+        mask = list(ctx.needs_input_grad[:2])
+        dx, dgrid = _C.grid_sample_backward(grad._impl, x._impl, grid._impl, *ctx.args, mask)
+        return (None if dx is None else wrap(dx)), (None if dgrid is None else wrap(dgrid)), None, None, None
+
+
+def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corners=None):
+    """Sample x (N, C, H, W) at grid (N, H_out, W_out, 2) of (x, y) in [-1, 1] -> (N, C, H_out, W_out)."""
+    op = "grid_sample"
+    _tensor(input, op, "input")
+    _tensor(grid, op, "grid")
+    if mode not in _GRID_MODES:
+        if mode == "bicubic":
+            raise NotImplementedError(f"{op}: mode 'bicubic' is not supported yet")
+        raise ValueError(f"{op}: mode must be 'bilinear', 'nearest' or 'bicubic', got {mode!r}")
+    if padding_mode not in _GRID_PADDING:
+        raise ValueError(f"{op}: padding_mode must be 'zeros', 'border' or 'reflection', got {padding_mode!r}")
+    return _GridSample.apply(input, grid, _GRID_MODES[mode], _GRID_PADDING[padding_mode], bool(align_corners))
+
+
+def _base_coords(n, align_corners, like):
+    """torch's linspace_from_neg_one: n points in [-1, 1], pulled in to pixel centres unless align_corners."""
+    from ... import linspace, zeros
+    if n <= 1:
+        return zeros(n, dtype=like.dtype)
+    r = linspace(-1.0, 1.0, n, dtype=like.dtype)
+    return r if align_corners else r * ((n - 1) / n)
+
+
+def affine_grid(theta, size, align_corners=None):
+    """theta (N, 2, 3), size (N, C, H, W) -> grid (N, H, W, 2) = base (H*W, [x, y, 1]) @ theta^T."""
+    op = "affine_grid"
+    _tensor(theta, op, "theta")
+    size = [int(s) for s in size]
+    if not theta.dtype.is_floating_point:
+        raise TypeError(f"{op}: expected theta to have a floating point dtype, got {theta.dtype}")
+    if len(size) != 4:
+        raise ValueError(f"{op}: only 4-D sizes (N, C, H, W) are supported, got size {size}")
+    n, _, h, w = size
+    if tuple(theta.shape) != (n, 2, 3):
+        raise ValueError(f"{op}: expected a batch of 2D affine matrices of shape Nx2x3 for size {size}, got "
+                         f"theta of shape {tuple(theta.shape)}")
+    if min(size) <= 0:
+        raise ValueError(f"{op}: expected non-zero, positive size, got {size}")
+    from ... import stack, ones, matmul
+    xs = _base_coords(w, bool(align_corners), theta)
+    ys = _base_coords(h, bool(align_corners), theta)
+    base = stack([xs.reshape(1, w).expand(h, w), ys.reshape(h, 1).expand(h, w),
+                  ones(h, w, dtype=theta.dtype)], dim=-1)  # (H, W, 3)
+    grid = matmul(base.reshape(1, h * w, 3), theta.transpose(1, 2))  # (N, H*W, 2)
+    return grid.reshape(n, h, w, 2)
+
+
+__all__ = export(globals(), exclude=())

@@ -1,0 +1,262 @@
+// Convolution kernels over the engine GEMM (kernels().sgemm/dgemm), NCHW.
+//   forward:      y[n, g]  (Kg x PQ)   = w[g] (Kg x CgRS) @ col(x[n, g]) (CgRS x PQ)  (+ bias)
+//   grad input:   dcol     (CgRS x PQ) = w[g]^T @ dy[n, g], scattered back by col2im
+//   grad weight:  dw[g]   (Kg x CgRS) += dy[n, g] @ col(x[n, g])^T
+// col is packed in column chunks of at most kColElems elements, so large images never build a
+// full im2col buffer. A 1x1, stride-1, unpadded conv reads x as the GEMM operand directly.
+// Threads: independent (image, group, chunk) items run one per thread with single-threaded
+// GEMMs; when there are fewer items than threads, items run in turn and GEMM/packing thread.
+#include <algorithm>
+#include <cstring>
+#include <type_traits>
+#include <vector>
+#include "ops/conv.h"
+#include "core/parallel.h"
+
+namespace pyml {
+namespace {
+
+constexpr int64_t kColElems = int64_t(1) << 18;  // im2col chunk: 1 MiB of float32 per thread
+
+template <typename T>
+void gemm(int64_t M, int64_t N, int64_t K, const T* A, int64_t rsa, int64_t csa, const T* B, int64_t rsb,
+          int64_t csb, T* C, int64_t rsc, double beta) {
+  GemmArgs g{M, N, K, A, rsa, csa, B, rsb, csb, C, rsc, 1, 1.0, beta};
+  if constexpr (std::is_same_v<T, float>) kernels().sgemm(g); else kernels().dgemm(g);
+}
+
+inline int64_t ceil_div(int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
+
+// Range [lo, hi) of output columns q in [q0, q1) whose input column q*s + off lies in [0, W).
+inline void valid_range(int64_t q0, int64_t q1, int64_t s, int64_t off, int64_t W, int64_t& lo, int64_t& hi) {
+  lo = std::clamp(ceil_div(-off, s), q0, q1);
+  hi = std::clamp(ceil_div(W - off, s), lo, q1);
+}
+
+bool is_1x1(const ConvParams& p) {
+  return p.R == 1 && p.S == 1 && p.sh == 1 && p.sw == 1 && p.ph == 0 && p.pw == 0 && p.P == p.H &&
+         p.Q == p.W && p.xs[2] == p.W * p.xs[3];
+}
+
+int64_t chunk_cols(const ConvParams& p) {
+  if (is_1x1(p)) return std::max<int64_t>(p.P * p.Q, 1);
+  int64_t rows = std::max<int64_t>((p.C / p.G) * p.R * p.S, 1);
+  return std::clamp<int64_t>(kColElems / rows / 16 * 16, 16, std::max<int64_t>(p.P * p.Q, 1));
+}
+
+// col rows [r0, r1) (row = (c*R + i)*S + j), columns [c0, c1) of the im2col matrix of x
+// (x points at channel 0 of the group; strides xs). col has leading dimension c1 - c0.
+template <typename T>
+void im2col_rows(const ConvParams& p, const T* x, int64_t r0, int64_t r1, int64_t c0, int64_t c1, T* col) {
+  const int64_t RS = p.R * p.S, ld = c1 - c0, sh = p.xs[2], sw = p.xs[3];
+  for (int64_t r = r0; r < r1; r++) {
+    int64_t c = r / RS, i = r % RS / p.S, j = r % p.S;
+    const T* base = x + c * p.xs[1];
+    int64_t hoff = i * p.dh - p.ph, woff = j * p.dw - p.pw;
+    T* out = col + r * ld;
+    for (int64_t at = c0; at < c1;) {
+      int64_t pp = at / p.Q, q0 = at % p.Q, q1 = std::min(p.Q, q0 + (c1 - at)), n = q1 - q0;
+      int64_t h = pp * p.sh + hoff;
+      if (h < 0 || h >= p.H) {
+        std::fill(out, out + n, T(0));
+      } else {
+        const T* row = base + h * sh;
+        int64_t lo, hi;
+        valid_range(q0, q1, p.sw, woff, p.W, lo, hi);
+        T* o = out - q0;
+        for (int64_t q = q0; q < lo; q++) o[q] = T(0);
+        if (p.sw == 1 && sw == 1) {
+          const T* src = row + woff;
+          for (int64_t q = lo; q < hi; q++) o[q] = src[q];
+        } else {
+          for (int64_t q = lo; q < hi; q++) o[q] = row[(q * p.sw + woff) * sw];
+        }
+        for (int64_t q = hi; q < q1; q++) o[q] = T(0);
+      }
+      out += n;
+      at += n;
+    }
+  }
+}
+
+// dx (channel 0 of the group, contiguous (Cg, H, W)) += col2im of col rows of channels [ch0, ch1).
+template <typename T>
+void col2im_rows(const ConvParams& p, const T* col, int64_t ch0, int64_t ch1, int64_t c0, int64_t c1, T* dx) {
+  const int64_t RS = p.R * p.S, ld = c1 - c0;
+  for (int64_t r = ch0 * RS; r < ch1 * RS; r++) {
+    int64_t c = r / RS, i = r % RS / p.S, j = r % p.S;
+    T* base = dx + c * p.H * p.W;
+    int64_t hoff = i * p.dh - p.ph, woff = j * p.dw - p.pw;
+    const T* in = col + r * ld;
+    for (int64_t at = c0; at < c1;) {
+      int64_t pp = at / p.Q, q0 = at % p.Q, q1 = std::min(p.Q, q0 + (c1 - at)), n = q1 - q0;
+      int64_t h = pp * p.sh + hoff;
+      if (h >= 0 && h < p.H) {
+        T* row = base + h * p.W;
+        int64_t lo, hi;
+        valid_range(q0, q1, p.sw, woff, p.W, lo, hi);
+        const T* i_ = in - q0;
+        if (p.sw == 1) {
+          T* dst = row + woff;
+          for (int64_t q = lo; q < hi; q++) dst[q] += i_[q];
+        } else {
+          for (int64_t q = lo; q < hi; q++) row[q * p.sw + woff] += i_[q];
+        }
+      }
+      in += n;
+      at += n;
+    }
+  }
+}
+
+// Runs f(item, inner) over items: one item per thread when there are enough of them (inner =
+// false: run everything single-threaded), else in turn with inner = true (thread inside).
+// f also gets a scratch buffer of `scratch` elements private to its thread.
+template <typename T, typename F>
+void run_items(int64_t items, int64_t scratch, const F& f) {
+  if (items >= get_num_threads() && items > 1) {
+    parallel_for(0, items, 1, [&](int64_t i0, int64_t i1) {
+      std::vector<T> buf(scratch);
+      for (int64_t i = i0; i < i1; i++) f(i, false, buf.data());
+    });
+  } else {
+    std::vector<T> buf(scratch);
+    for (int64_t i = 0; i < items; i++) f(i, true, buf.data());
+  }
+}
+
+template <typename T>
+void pack(const ConvParams& p, const T* xg, int64_t rows, int64_t c0, int64_t c1, T* col, bool inner) {
+  int64_t grain = std::max<int64_t>(1, 4096 / std::max<int64_t>(c1 - c0, 1));
+  if (!inner) return im2col_rows(p, xg, 0, rows, c0, c1, col);
+  parallel_for(0, rows, grain, [&](int64_t r0, int64_t r1) { im2col_rows(p, xg, r0, r1, c0, c1, col); });
+}
+
+}  // namespace
+
+template <typename T>
+void conv_forward_cpu(const ConvParams& p, const T* x, const T* w, const T* b, T* y) {
+  const int64_t Cg = p.C / p.G, Kg = p.K / p.G, rows = Cg * p.R * p.S, PQ = p.P * p.Q;
+  const int64_t chunk = chunk_cols(p), nchunks = (PQ + chunk - 1) / chunk;
+  const bool direct = is_1x1(p);
+  run_items<T>(p.N * p.G * nchunks, direct ? 0 : rows * chunk, [&](int64_t it, bool inner, T* col) {
+    int64_t n = it / (p.G * nchunks), g = it / nchunks % p.G, c0 = it % nchunks * chunk;
+    int64_t c1 = std::min(PQ, c0 + chunk);
+    const T* xg = x + n * p.xs[0] + g * Cg * p.xs[1];
+    T* yg = y + (n * p.K + g * Kg) * PQ + c0;
+    if (b)
+      for (int64_t k = 0; k < Kg; k++) std::fill(yg + k * PQ, yg + k * PQ + (c1 - c0), b[g * Kg + k]);
+    if (rows == 0) {
+      if (!b) for (int64_t k = 0; k < Kg; k++) std::fill(yg + k * PQ, yg + k * PQ + (c1 - c0), T(0));
+      return;
+    }
+    const T* B = xg + c0 * p.xs[3];
+    int64_t rsb = p.xs[1], csb = p.xs[3];
+    if (!direct) {
+      pack(p, xg, rows, c0, c1, col, inner);
+      B = col, rsb = c1 - c0, csb = 1;
+    }
+    gemm<T>(Kg, c1 - c0, rows, w + g * Kg * rows, rows, 1, B, rsb, csb, yg, PQ, b ? 1.0 : 0.0);
+  });
+}
+
+template <typename T>
+void conv_backward_input_cpu(const ConvParams& p, const T* dy, const T* w, T* dx) {
+  const int64_t Cg = p.C / p.G, Kg = p.K / p.G, rows = Cg * p.R * p.S, PQ = p.P * p.Q, HW = p.H * p.W;
+  const int64_t chunk = chunk_cols(p);
+  const bool direct = is_1x1(p);
+  if (rows == 0) return;
+  // chunks of one (image, group) scatter into the same dx planes: they run in turn
+  run_items<T>(p.N * p.G, direct ? 0 : rows * chunk, [&](int64_t it, bool inner, T* col) {
+    int64_t n = it / p.G, g = it % p.G;
+    const T* wg = w + g * Kg * rows;
+    T* dxg = dx + (n * p.C + g * Cg) * HW;
+    for (int64_t c0 = 0; c0 < PQ; c0 += chunk) {
+      int64_t c1 = std::min(PQ, c0 + chunk), m = c1 - c0;
+      const T* dyg = dy + (n * p.K + g * Kg) * PQ + c0;
+      if (direct) {  // dx (Cg x HW) = w^T @ dy
+        gemm<T>(rows, m, Kg, wg, 1, rows, dyg, PQ, 1, dxg + c0, HW, 0.0);
+        continue;
+      }
+      gemm<T>(rows, m, Kg, wg, 1, rows, dyg, PQ, 1, col, m, 0.0);
+      if (!inner) { col2im_rows(p, col, 0, Cg, c0, c1, dxg); continue; }
+      parallel_for(0, Cg, 1, [&](int64_t a, int64_t e) { col2im_rows(p, col, a, e, c0, c1, dxg); });
+    }
+  });
+}
+
+template <typename T>
+void conv_backward_weight_cpu(const ConvParams& p, const T* dy, const T* x, T* dw) {
+  const int64_t Cg = p.C / p.G, Kg = p.K / p.G, rows = Cg * p.R * p.S, PQ = p.P * p.Q;
+  const int64_t chunk = chunk_cols(p), nchunks = (PQ + chunk - 1) / chunk;
+  const bool direct = is_1x1(p);
+  const int64_t items = p.N * nchunks, wsize = p.K * rows;
+  std::fill(dw, dw + wsize, T(0));
+  if (rows == 0 || items == 0) return;
+  // one (image, chunk) item covers every group; dw[g] += dy[n, g] @ col^T
+  auto item = [&](int64_t it, bool inner, T* col, T* acc) {
+    int64_t n = it / nchunks, c0 = it % nchunks * chunk, c1 = std::min(PQ, c0 + chunk), m = c1 - c0;
+    for (int64_t g = 0; g < p.G; g++) {
+      const T* xg = x + n * p.xs[0] + g * Cg * p.xs[1];
+      const T* dyg = dy + (n * p.K + g * Kg) * PQ + c0;
+      const T* B = xg + c0 * p.xs[3];
+      int64_t rsb = p.xs[3], csb = p.xs[1];
+      if (!direct) {
+        pack(p, xg, rows, c0, c1, col, inner);
+        B = col, rsb = 1, csb = m;
+      }
+      gemm<T>(Kg, rows, m, dyg, PQ, 1, B, rsb, csb, acc + g * Kg * rows, rows, 1.0);
+    }
+  };
+  int64_t nt = std::min<int64_t>(get_num_threads(), items);
+  if (nt <= 1) {
+    std::vector<T> col(direct ? 0 : rows * chunk);
+    for (int64_t it = 0; it < items; it++) item(it, true, col.data(), dw);
+    return;
+  }
+  // one private accumulator per thread, summed at the end
+  std::vector<T> accs(nt * wsize, T(0));
+  parallel_for(0, nt, 1, [&](int64_t t0, int64_t t1) {
+    std::vector<T> col(direct ? 0 : rows * chunk);
+    for (int64_t t = t0; t < t1; t++)
+      for (int64_t it = items * t / nt; it < items * (t + 1) / nt; it++) item(it, false, col.data(), &accs[t * wsize]);
+  });
+  parallel_for(0, wsize, 4096, [&](int64_t a, int64_t e) {
+    for (int64_t t = 0; t < nt; t++)
+      for (int64_t i = a; i < e; i++) dw[i] += accs[t * wsize + i];
+  });
+}
+
+// unfold: cols (N, C*R*S, P*Q) from x; fold: dx (N, C, H, W) contiguous, zeroed, += col2im(cols)
+template <typename T>
+void unfold_cpu(const ConvParams& p, const T* x, T* cols) {
+  const int64_t RS = p.R * p.S, PQ = p.P * p.Q;
+  parallel_for(0, p.N * p.C, std::max<int64_t>(1, 16384 / std::max<int64_t>(RS * PQ, 1)), [&](int64_t a, int64_t e) {
+    for (int64_t i = a; i < e; i++) {
+      int64_t n = i / p.C, c = i % p.C;
+      im2col_rows(p, x + n * p.xs[0], c * RS, (c + 1) * RS, 0, PQ, cols + n * p.C * RS * PQ);
+    }
+  });
+}
+
+template <typename T>
+void fold_cpu(const ConvParams& p, const T* cols, T* dx) {
+  const int64_t RS = p.R * p.S, PQ = p.P * p.Q;
+  parallel_for(0, p.N * p.C, std::max<int64_t>(1, 16384 / std::max<int64_t>(RS * PQ, 1)), [&](int64_t a, int64_t e) {
+    for (int64_t i = a; i < e; i++) {
+      int64_t n = i / p.C, c = i % p.C;
+      col2im_rows(p, cols + n * p.C * RS * PQ, c, c + 1, 0, PQ, dx + n * p.C * p.H * p.W);
+    }
+  });
+}
+
+#define PYML_CONV_INST(T)                                                                          \
+  template void conv_forward_cpu<T>(const ConvParams&, const T*, const T*, const T*, T*);          \
+  template void conv_backward_input_cpu<T>(const ConvParams&, const T*, const T*, T*);             \
+  template void conv_backward_weight_cpu<T>(const ConvParams&, const T*, const T*, T*);            \
+  template void unfold_cpu<T>(const ConvParams&, const T*, T*);                                    \
+  template void fold_cpu<T>(const ConvParams&, const T*, T*);
+PYML_CONV_INST(float)
+PYML_CONV_INST(double)
+
+}  // namespace pyml

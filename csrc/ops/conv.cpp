@@ -1,0 +1,342 @@
+// Host entries of conv1d/2d, conv_transpose1d/2d and unfold/fold: validate, view everything as
+// 4-D NCHW (1-D: H = 1; unbatched: N = 1), fill ConvParams, dispatch to the CPU kernels.
+// A transposed conv is the adjoint of a conv with weight (Cin, Cout/G, R, S) read as a conv
+// weight (K = Cin, C/G = Cout/G): its forward is the conv's grad-input kernel, its grad-input
+// the conv's forward, its grad-weight the conv's grad-weight with the roles of x and dy swapped.
+#include <cstring>
+#include "ops/conv.h"
+#include "core/parallel.h"
+
+namespace pyml {
+
+void conv_check_cpu(const Tensor& t, const char* op) {
+  PYML_CHECK(t.device().is_cpu(), RuntimeError, op, ": not implemented for device ", t.device().str(),
+             " yet (only cpu), got a tensor on ", t.device().str());
+}
+
+DType conv_compute_dtype(const Tensor& t, const char* op) {
+  PYML_CHECK(is_floating(t.dtype), TypeError, op, ": expected a floating-point tensor (float16, bfloat16, "
+             "float32 or float64), got dtype ", dtype_name(t.dtype));
+  return (t.dtype == DType::Float16 || t.dtype == DType::BFloat16) ? DType::Float32 : t.dtype;
+}
+
+std::string ints_str(const IntList& v) {
+  return v.size() == 1 ? cat_str("(", v[0], ",)") : shape_str(v);
+}
+
+namespace {
+
+Tensor zeros(const Shape& shape, DType t) {
+  Tensor z = empty(shape, t);
+  if (z.numel()) std::memset(z.data(), 0, z.numel() * z.itemsize());
+  return z;
+}
+
+// The user's tensors as 4-D NCHW views (1-D: H = 1; unbatched: N = 1) in the compute dtype.
+struct ConvSetup {
+  ConvParams p{};
+  Tensor x, w, b;       // x strided, w and b contiguous (b undefined without bias)
+  Shape out_shape;      // output shape in the user's rank
+  bool batched = true;
+  DType dtype, ct;      // user dtype, compute dtype
+};
+
+const char* conv_name(size_t nd, bool transposed) {
+  if (transposed) return nd == 1 ? "conv_transpose1d" : "conv_transpose2d";
+  return nd == 1 ? "conv1d" : "conv2d";
+}
+
+void check_list(const IntList& v, size_t nd, const char* op, const char* name, int64_t min) {
+  PYML_CHECK(v.size() == nd, ValueError, op, ": ", name, " must have ", nd, " element(s), got ", ints_str(v));
+  for (int64_t e : v)
+    PYML_CHECK(e >= min, ValueError, op, ": ", name, " must be ", min == 0 ? "non-negative" : "positive",
+               ", got ", ints_str(v));
+}
+
+// x, w to 4-D; validates ranks, dtypes, devices, groups and channel counts.
+ConvSetup setup(const Tensor& x, const Tensor& w, const OptTensor& b, size_t nd, int64_t groups, bool transposed) {
+  const char* op = conv_name(nd, transposed);
+  PYML_CHECK(nd == 1 || nd == 2, ValueError, op, ": only 1-D and 2-D convolutions are supported, got ", nd,
+             " spatial dims");
+  conv_check_cpu(x, op);
+  conv_check_cpu(w, op);
+  int64_t r = (int64_t)nd;
+  PYML_CHECK(x.dim() == r + 1 || x.dim() == r + 2, ValueError, op, ": expected ", r + 1, "-D (unbatched) or ",
+             r + 2, "-D (batched) input, got input of shape ", x.shape);
+  PYML_CHECK(w.dim() == r + 2, ValueError, op, ": expected ", r + 2, "-D weight (", transposed ?
+             "in_channels, out_channels/groups" : "out_channels, in_channels/groups", nd == 1 ? ", kL" : ", kH, kW",
+             "), got weight of shape ", w.shape);
+  PYML_CHECK(x.dtype == w.dtype, TypeError, op, ": input and weight must have the same dtype, got ",
+             dtype_name(x.dtype), " and ", dtype_name(w.dtype));
+  ConvSetup s;
+  s.dtype = x.dtype;
+  s.ct = conv_compute_dtype(x, op);
+  s.batched = x.dim() == r + 2;
+  Tensor x4 = s.batched ? x : unsqueeze(x, 0), w4 = w;
+  if (nd == 1) { x4 = unsqueeze(x4, 2); w4 = unsqueeze(w4, 2); }
+  PYML_CHECK(groups > 0, ValueError, op, ": groups must be positive, got ", groups);
+  int64_t wk = w4.shape[0], cin = x4.shape[1];
+  if (!transposed) {
+    PYML_CHECK(wk % groups == 0, ValueError, op, ": out_channels (weight.shape[0] = ", wk,
+               ") must be divisible by groups (", groups, "); weight ", w.shape);
+    PYML_CHECK(cin == w4.shape[1] * groups, ValueError, op, ": input channels (", cin,
+               ") must equal weight.shape[1]*groups (", w4.shape[1] * groups, "); input ", x.shape, ", weight ",
+               w.shape);
+  } else {
+    PYML_CHECK(wk % groups == 0, ValueError, op, ": in_channels (weight.shape[0] = ", wk,
+               ") must be divisible by groups (", groups, "); weight ", w.shape);
+    PYML_CHECK(cin == wk, ValueError, op, ": input channels (", cin, ") must equal weight.shape[0] (", wk,
+               "); input ", x.shape, ", weight ", w.shape);
+  }
+  int64_t kout = transposed ? w4.shape[1] * groups : wk;
+  if (b) {
+    conv_check_cpu(*b, op);
+    PYML_CHECK(b->dtype == x.dtype, TypeError, op, ": input and bias must have the same dtype, got ",
+               dtype_name(x.dtype), " and ", dtype_name(b->dtype));
+    PYML_CHECK(b->dim() == 1 && b->shape[0] == kout, ValueError, op, ": bias must be 1-D with out_channels (",
+               kout, ") elements, got bias of shape ", b->shape);
+    s.b = contiguous(to_dtype(*b, s.ct));
+  }
+  s.x = to_dtype(x4, s.ct);
+  s.w = contiguous(to_dtype(w4, s.ct));
+  s.p.G = groups;
+  s.p.N = x4.shape[0];
+  return s;
+}
+
+void fill_geometry(ConvParams& p, const IntList& stride, const IntList& pad, const IntList& dil, size_t nd) {
+  p.sh = nd == 1 ? 1 : stride[0];
+  p.sw = stride[nd - 1];
+  p.ph = nd == 1 ? 0 : pad[0];
+  p.pw = pad[nd - 1];
+  p.dh = nd == 1 ? 1 : dil[0];
+  p.dw = dil[nd - 1];
+}
+
+void fill_strides(ConvParams& p, const Tensor& x4) {
+  for (int i = 0; i < 4; i++) p.xs[i] = x4.strides[i];
+}
+
+// Output shape in the user's rank from the 4-D (N, C, P, Q)
+Shape user_shape(const ConvSetup& s, int64_t N, int64_t C, int64_t P, int64_t Q, size_t nd) {
+  Shape out = {N, C};
+  if (nd == 2) out.push_back(P);
+  out.push_back(Q);
+  if (!s.batched) out.erase(out.begin());
+  return out;
+}
+
+Tensor finish(const Tensor& t4, const Shape& shape, DType dtype) {
+  Tensor v = t4.view_as(shape, contiguous_strides(shape), t4.offset);
+  return v.dtype == dtype ? v : to_dtype(v, dtype);
+}
+
+#define PYML_CONV_DISPATCH(ct, ...)                   \
+  if (ct == DType::Float32) { using T = float; __VA_ARGS__; } \
+  else { using T = double; __VA_ARGS__; }
+
+// Conv setup: output size from the padded input; the kernel must fit.
+ConvSetup conv_setup(const Tensor& x, const Tensor& w, const OptTensor& b, const IntList& stride,
+                     const IntList& padding, const IntList& pad_hi, const IntList& dilation, int64_t groups) {
+  size_t nd = stride.size();
+  ConvSetup s = setup(x, w, b, nd, groups, false);
+  const char* op = conv_name(nd, false);
+  check_list(stride, nd, op, "stride", 1);
+  check_list(padding, nd, op, "padding", 0);
+  check_list(pad_hi, nd, op, "padding", INT64_MIN);  // negative: crop (adjoint of conv_transpose)
+  check_list(dilation, nd, op, "dilation", 1);
+  ConvParams& p = s.p;
+  p.C = s.x.shape[1], p.H = s.x.shape[2], p.W = s.x.shape[3];
+  p.K = s.w.shape[0], p.R = s.w.shape[2], p.S = s.w.shape[3];
+  fill_geometry(p, stride, padding, dilation, nd);
+  int64_t hi_h = nd == 1 ? 0 : pad_hi[0], hi_w = pad_hi[nd - 1];
+  int64_t eh = p.dh * (p.R - 1) + 1, ew = p.dw * (p.S - 1) + 1;
+  int64_t Hp = p.H + p.ph + hi_h, Wp = p.W + p.pw + hi_w;
+  IntList ek = nd == 1 ? IntList{ew} : IntList{eh, ew}, ip = nd == 1 ? IntList{Wp} : IntList{Hp, Wp};
+  PYML_CHECK(eh <= Hp && ew <= Wp, ValueError, op, ": kernel size after dilation ", ints_str(ek),
+             " can't be greater than the padded input size ", ints_str(ip), "; input ", x.shape, ", weight ", w.shape);
+  p.P = (Hp - eh) / p.sh + 1;
+  p.Q = (Wp - ew) / p.sw + 1;
+  fill_strides(p, s.x);
+  s.out_shape = user_shape(s, p.N, p.K, p.P, p.Q, nd);
+  return s;
+}
+
+void check_grad_shape(const Tensor& dy, const Shape& expect, DType dtype, const char* op) {
+  conv_check_cpu(dy, op);
+  PYML_CHECK(dy.shape == expect, ValueError, op, ": grad_output must have the output's shape ", expect,
+             ", got ", dy.shape);
+  PYML_CHECK(dy.dtype == dtype, TypeError, op, ": grad_output must have the input's dtype ", dtype_name(dtype),
+             ", got ", dtype_name(dy.dtype));
+}
+
+// dy in the user's rank -> contiguous 4-D (N, K, P, Q) in the compute dtype
+Tensor grad4(const Tensor& dy, DType ct, int64_t N, int64_t K, int64_t P, int64_t Q) {
+  Shape s4 = {N, K, P, Q};
+  Tensor c = contiguous(to_dtype(dy, ct));
+  return c.view_as(s4, contiguous_strides(s4), c.offset);
+}
+
+// Transposed conv setup: the conv "input" is the transposed output (C = Cout, H x W = Hout x Wout),
+// the conv "output" is x (K = Cin, P x Q = Hin x Win).
+ConvSetup transpose_setup(const Tensor& x, const Tensor& w, const OptTensor& b, const IntList& stride,
+                          const IntList& padding, const IntList& output_padding, const IntList& dilation,
+                          int64_t groups) {
+  size_t nd = stride.size();
+  ConvSetup s = setup(x, w, b, nd, groups, true);
+  const char* op = conv_name(nd, true);
+  check_list(stride, nd, op, "stride", 1);
+  check_list(padding, nd, op, "padding", 0);
+  check_list(output_padding, nd, op, "output_padding", 0);
+  check_list(dilation, nd, op, "dilation", 1);
+  for (size_t i = 0; i < nd; i++)
+    PYML_CHECK(output_padding[i] < stride[i] || output_padding[i] < dilation[i], ValueError, op,
+               ": output_padding must be smaller than either stride or dilation, got output_padding ",
+               ints_str(output_padding), ", stride ", ints_str(stride), ", dilation ", ints_str(dilation));
+  ConvParams& p = s.p;
+  p.K = s.x.shape[1], p.P = s.x.shape[2], p.Q = s.x.shape[3];
+  p.C = s.w.shape[1] * groups, p.R = s.w.shape[2], p.S = s.w.shape[3];
+  fill_geometry(p, stride, padding, dilation, nd);
+  int64_t oph = nd == 1 ? 0 : output_padding[0], opw = output_padding[nd - 1];
+  p.H = (p.P - 1) * p.sh - 2 * p.ph + p.dh * (p.R - 1) + oph + 1;
+  p.W = (p.Q - 1) * p.sw - 2 * p.pw + p.dw * (p.S - 1) + opw + 1;
+  IntList os = nd == 1 ? IntList{p.W} : IntList{p.H, p.W};
+  PYML_CHECK(p.H > 0 && p.W > 0, ValueError, op, ": the output size ", ints_str(os),
+             " must be positive (input too small for the padding); input ", x.shape, ", weight ", w.shape,
+             ", padding ", ints_str(padding));
+  s.out_shape = user_shape(s, p.N, p.C, p.H, p.W, nd);
+  return s;
+}
+
+// unfold/fold geometry: C channels, H x W image, P x Q blocks; checks the 2-element lists.
+ConvParams block_params(const char* op, int64_t N, int64_t C, int64_t H, int64_t W, const IntList& kernel,
+                        const IntList& dilation, const IntList& padding, const IntList& stride) {
+  check_list(kernel, 2, op, "kernel_size", 1);
+  check_list(dilation, 2, op, "dilation", 1);
+  check_list(padding, 2, op, "padding", 0);
+  check_list(stride, 2, op, "stride", 1);
+  ConvParams p{};
+  p.N = N, p.C = C, p.H = H, p.W = W, p.G = 1, p.K = C;
+  p.R = kernel[0], p.S = kernel[1];
+  fill_geometry(p, stride, padding, dilation, 2);
+  int64_t eh = p.dh * (p.R - 1) + 1, ew = p.dw * (p.S - 1) + 1;
+  p.P = (H + 2 * p.ph - eh) / p.sh + 1;
+  p.Q = (W + 2 * p.pw - ew) / p.sw + 1;
+  PYML_CHECK(H + 2 * p.ph >= eh && W + 2 * p.pw >= ew, ValueError, op, ": image size (", H, ", ", W,
+             ") with padding ", ints_str(padding), " is smaller than the dilated kernel (", eh, ", ", ew,
+             "); kernel_size ", ints_str(kernel), ", dilation ", ints_str(dilation));
+  return p;
+}
+
+}  // namespace
+
+Tensor im2col(const Tensor& x, const IntList& kernel, const IntList& dilation, const IntList& padding,
+              const IntList& stride) {
+  const char* op = "unfold";
+  conv_check_cpu(x, op);
+  PYML_CHECK(x.dim() == 3 || x.dim() == 4, ValueError, op, ": expected 3-D (unbatched) or 4-D (batched) input, "
+             "got input of shape ", x.shape);
+  DType ct = conv_compute_dtype(x, op);
+  Tensor x4 = to_dtype(x.dim() == 4 ? x : unsqueeze(x, 0), ct);
+  ConvParams p = block_params(op, x4.shape[0], x4.shape[1], x4.shape[2], x4.shape[3], kernel, dilation,
+                              padding, stride);
+  fill_strides(p, x4);
+  Tensor y = empty({p.N, p.C * p.R * p.S, p.P * p.Q}, ct);
+  PYML_CONV_DISPATCH(ct, unfold_cpu<T>(p, x4.ptr<T>(), y.ptr<T>()));
+  Shape out = y.shape;
+  if (x.dim() == 3) out.erase(out.begin());
+  return finish(y, out, x.dtype);
+}
+
+Tensor col2im(const Tensor& cols, const IntList& output_size, const IntList& kernel, const IntList& dilation,
+              const IntList& padding, const IntList& stride) {
+  const char* op = "fold";
+  conv_check_cpu(cols, op);
+  PYML_CHECK(cols.dim() == 2 || cols.dim() == 3, ValueError, op, ": expected 2-D (unbatched) or 3-D (batched) "
+             "input, got input of shape ", cols.shape);
+  check_list(output_size, 2, op, "output_size", 1);
+  check_list(kernel, 2, op, "kernel_size", 1);
+  DType ct = conv_compute_dtype(cols, op);
+  Tensor c3 = cols.dim() == 3 ? cols : unsqueeze(cols, 0);
+  int64_t RS = kernel[0] * kernel[1];
+  PYML_CHECK(c3.shape[1] % RS == 0, ValueError, op, ": input.shape[-2] (", c3.shape[1],
+             ") must be divisible by the product of kernel_size ", ints_str(kernel), " (", RS, "); input ", cols.shape);
+  ConvParams p = block_params(op, c3.shape[0], c3.shape[1] / RS, output_size[0], output_size[1], kernel, dilation,
+                              padding, stride);
+  PYML_CHECK(c3.shape[2] == p.P * p.Q, ValueError, op, ": input.shape[-1] (", c3.shape[2],
+             ") must equal the number of sliding blocks ", p.P, " * ", p.Q, " = ", p.P * p.Q, " for output_size ",
+             ints_str(output_size), ", kernel_size ", ints_str(kernel), ", dilation ", ints_str(dilation),
+             ", padding ", ints_str(padding), ", stride ", ints_str(stride), "; input ", cols.shape);
+  Tensor c = contiguous(to_dtype(c3, ct)), y = zeros({p.N, p.C, p.H, p.W}, ct);
+  PYML_CONV_DISPATCH(ct, fold_cpu<T>(p, c.ptr<T>(), y.ptr<T>()));
+  Shape out = y.shape;
+  if (cols.dim() == 2) out.erase(out.begin());
+  return finish(y, out, cols.dtype);
+}
+
+Tensor conv_forward(const Tensor& x, const Tensor& w, const OptTensor& b, const IntList& stride,
+                    const IntList& padding, const IntList& pad_hi, const IntList& dilation, int64_t groups) {
+  ConvSetup s = conv_setup(x, w, b, stride, padding, pad_hi, dilation, groups);
+  Tensor y = empty({s.p.N, s.p.K, s.p.P, s.p.Q}, s.ct);
+  PYML_CONV_DISPATCH(s.ct, conv_forward_cpu<T>(s.p, s.x.ptr<T>(), s.w.ptr<T>(),
+                                               s.b.defined() ? s.b.ptr<T>() : nullptr, y.ptr<T>()));
+  return finish(y, s.out_shape, s.dtype);
+}
+
+// A stride-0 tensor of the given shape: stands in for an operand the kernel doesn't read (its
+// shape still goes through the same validation as a real one).
+static Tensor shape_only(const IntList& shape, DType dtype, const char* op, const char* name) {
+  for (int64_t v : shape)
+    PYML_CHECK(v >= 0, ValueError, op, ": ", name, " must have non-negative sizes, got ", shape);
+  Tensor one = empty({1}, dtype);
+  std::memset(one.data(), 0, one.itemsize());
+  return one.view_as(shape, Shape(shape.size(), 0), one.offset);
+}
+
+Tensor conv_backward_input(const Tensor& dy, const Tensor& w, const IntList& input_shape, const IntList& stride,
+                           const IntList& padding, const IntList& pad_hi, const IntList& dilation, int64_t groups) {
+  const char* op = conv_name(stride.size(), false);
+  Tensor fake = shape_only(input_shape, w.dtype, op, "input_shape");
+  ConvSetup s = conv_setup(fake, w, std::nullopt, stride, padding, pad_hi, dilation, groups);
+  check_grad_shape(dy, s.out_shape, s.dtype, op);
+  const ConvParams& p = s.p;
+  Tensor g = grad4(dy, s.ct, p.N, p.K, p.P, p.Q), t = zeros({p.N, p.C, p.H, p.W}, s.ct);
+  PYML_CONV_DISPATCH(s.ct, conv_backward_input_cpu<T>(p, g.ptr<T>(), s.w.ptr<T>(), t.ptr<T>()));
+  return finish(t, fake.shape, s.dtype);
+}
+
+Tensor conv_backward_weight(const Tensor& dy, const Tensor& x, const IntList& weight_shape, const IntList& stride,
+                            const IntList& padding, const IntList& pad_hi, const IntList& dilation, int64_t groups) {
+  const char* op = conv_name(stride.size(), false);
+  Tensor fake = shape_only(weight_shape, x.dtype, op, "weight_shape");
+  ConvSetup s = conv_setup(x, fake, std::nullopt, stride, padding, pad_hi, dilation, groups);
+  check_grad_shape(dy, s.out_shape, s.dtype, op);
+  const ConvParams& p = s.p;
+  Tensor g = grad4(dy, s.ct, p.N, p.K, p.P, p.Q), t = empty(s.w.shape, s.ct);
+  PYML_CONV_DISPATCH(s.ct, conv_backward_weight_cpu<T>(p, g.ptr<T>(), s.x.ptr<T>(), t.ptr<T>()));
+  return finish(t, fake.shape, s.dtype);
+}
+
+Tensor conv_transpose_forward(const Tensor& x, const Tensor& w, const OptTensor& b, const IntList& stride,
+                              const IntList& padding, const IntList& output_padding, const IntList& dilation,
+                              int64_t groups) {
+  ConvSetup s = transpose_setup(x, w, b, stride, padding, output_padding, dilation, groups);
+  const ConvParams& p = s.p;
+  Tensor xin = contiguous(s.x);  // plays dy of the adjoint conv
+  Tensor y = zeros({p.N, p.C, p.H, p.W}, s.ct);
+  PYML_CONV_DISPATCH(s.ct, {
+    conv_backward_input_cpu<T>(p, xin.ptr<T>(), s.w.ptr<T>(), y.ptr<T>());
+    if (s.b.defined()) {
+      const T* bp = s.b.ptr<T>();
+      T* yp = y.ptr<T>();
+      int64_t HW = p.H * p.W;
+      parallel_for(0, p.N * p.C, std::max<int64_t>(1, 32768 / HW), [&](int64_t a, int64_t e) {
+        for (int64_t i = a; i < e; i++)
+          for (int64_t j = 0; j < HW; j++) yp[i * HW + j] += bp[i % p.C];
+      });
+    }
+  });
+  return finish(y, s.out_shape, s.dtype);
+}
+
+}  // namespace pyml

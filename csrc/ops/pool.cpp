@@ -1,0 +1,278 @@
+// Host entries of max/avg/adaptive pooling (1-D and 2-D) and max_unpool: validate, view the
+// input as (N, C, H, W) planes (1-D: H = 1; unbatched: N = 1) read through its strides, compute
+// output sizes like torch (ceil_mode drops a window that would start in the right padding),
+// dispatch. Max pooling returns int64 indices into each input plane; every max-pool backward
+// scatters by them, so one kernel serves max_pool1d/2d and adaptive_max_pool.
+#include <cstring>
+#include "ops/conv.h"
+
+namespace pyml {
+namespace {
+
+struct PoolSetup {
+  PoolParams p{};
+  Tensor x;          // 4-D view in the compute dtype
+  bool batched = true;
+  size_t nd = 2;
+  DType dtype, ct;
+};
+
+// allow_int: max/avg pooling forward also run on integer tensors (in their own dtype), as in torch
+PoolSetup pool_setup(const Tensor& x, size_t nd, const char* op, bool allow_int = false) {
+  conv_check_cpu(x, op);
+  int64_t r = (int64_t)nd;
+  PYML_CHECK(x.dim() == r + 1 || x.dim() == r + 2, ValueError, op, ": expected ", r + 1, "-D (unbatched) or ",
+             r + 2, "-D (batched) input, got input of shape ", x.shape);
+  for (int64_t d = x.dim() == r + 2 ? 1 : 0; d < x.dim(); d++)
+    PYML_CHECK(x.shape[d] > 0, ValueError, op, ": expected input with non-zero sizes in the non-batch dims, "
+               "got input of shape ", x.shape);
+  PoolSetup s;
+  s.nd = nd;
+  s.dtype = x.dtype;
+  s.ct = allow_int && is_integral(x.dtype, false) ? x.dtype : conv_compute_dtype(x, op);
+  s.batched = x.dim() == r + 2;
+  Tensor x4 = s.batched ? x : unsqueeze(x, 0);
+  if (nd == 1) x4 = unsqueeze(x4, 2);
+  s.x = to_dtype(x4, s.ct);
+  PoolParams& p = s.p;
+  p.C = x4.shape[1], p.H = x4.shape[2], p.W = x4.shape[3], p.planes = x4.shape[0] * p.C;
+  p.xs_n = s.x.strides[0], p.xs_c = s.x.strides[1], p.xs_h = s.x.strides[2], p.xs_w = s.x.strides[3];
+  p.R = p.S = p.sh = p.sw = p.dh = p.dw = 1;
+  return s;
+}
+
+void check_list(const IntList& v, size_t nd, const char* op, const char* name, int64_t min) {
+  PYML_CHECK(v.size() == nd, ValueError, op, ": ", name, " must have ", nd, " element(s), got ", ints_str(v));
+  for (int64_t e : v)
+    PYML_CHECK(e >= min, ValueError, op, ": ", name, " must be ", min == 0 ? "non-negative" : "positive",
+               ", got ", ints_str(v));
+}
+
+// torch's pooling_output_shape
+int64_t out_size(int64_t in, int64_t k, int64_t pad, int64_t stride, int64_t dil, bool ceil_mode) {
+  int64_t num = in + 2 * pad - dil * (k - 1) - 1 + (ceil_mode ? stride - 1 : 0);
+  int64_t o = (num >= 0 ? num / stride : -((-num + stride - 1) / stride)) + 1;
+  if (ceil_mode && (o - 1) * stride >= in + pad) o--;
+  return o;
+}
+
+// Window geometry of max/avg pooling; nd entries per list (dilation may be empty: 1).
+void fill_windows(PoolSetup& s, const char* op, const IntList& kernel, const IntList& stride0, const IntList& padding,
+                  const IntList& dilation0, bool ceil_mode) {
+  size_t nd = s.nd;
+  IntList stride = stride0.empty() ? kernel : stride0, dilation = dilation0.empty() ? IntList(nd, 1) : dilation0;
+  check_list(kernel, nd, op, "kernel_size", 1);
+  check_list(stride, nd, op, "stride", 1);
+  check_list(padding, nd, op, "padding", 0);
+  check_list(dilation, nd, op, "dilation", 1);
+  for (size_t i = 0; i < nd; i++)
+    PYML_CHECK(padding[i] <= kernel[i] / 2, ValueError, op, ": padding should be at most half of kernel_size, got ",
+               "padding ", ints_str(padding), ", kernel_size ", ints_str(kernel));
+  PoolParams& p = s.p;
+  if (nd == 2) { p.R = kernel[0]; p.sh = stride[0]; p.ph = padding[0]; p.dh = dilation[0]; }
+  p.S = kernel[nd - 1], p.sw = stride[nd - 1], p.pw = padding[nd - 1], p.dw = dilation[nd - 1];
+  p.P = out_size(p.H, p.R, p.ph, p.sh, p.dh, ceil_mode);
+  p.Q = out_size(p.W, p.S, p.pw, p.sw, p.dw, ceil_mode);
+  IntList in = nd == 1 ? IntList{p.W} : IntList{p.H, p.W}, out = nd == 1 ? IntList{p.Q} : IntList{p.P, p.Q};
+  PYML_CHECK(p.P >= 1 && p.Q >= 1, ValueError, op, ": output size ", ints_str(out), " is too small for input size ",
+             ints_str(in), " (kernel_size ", ints_str(kernel), ", stride ", ints_str(stride), ", padding ",
+             ints_str(padding), ", dilation ", ints_str(dilation), "); input ", s.x.shape);
+}
+
+Shape out_shape(const PoolSetup& s, int64_t P, int64_t Q) {
+  Shape out = {s.p.planes / s.p.C, s.p.C};
+  if (s.nd == 2) out.push_back(P);
+  out.push_back(Q);
+  if (!s.batched) out.erase(out.begin());
+  return out;
+}
+
+Tensor finish(const Tensor& t, const Shape& shape, DType dtype) {
+  Tensor v = t.view_as(shape, contiguous_strides(shape), t.offset);
+  return v.dtype == dtype ? v : to_dtype(v, dtype);
+}
+
+Tensor zeros(const Shape& shape, DType t) {
+  Tensor z = empty(shape, t);
+  if (z.numel()) std::memset(z.data(), 0, z.numel() * z.itemsize());
+  return z;
+}
+
+#define PYML_POOL_DISPATCH(ct, ...)                           \
+  if (ct == DType::Float32) { using T = float; __VA_ARGS__; } \
+  else { using T = double; __VA_ARGS__; }
+
+// float32/float64 or an integer type (uint8, int8, int16, int32, int64)
+#define PYML_POOL_DISPATCH_INT(ct, ...)                                      \
+  switch (ct) {                                                               \
+    case DType::Float32: { using T = float; __VA_ARGS__; break; }             \
+    case DType::Float64: { using T = double; __VA_ARGS__; break; }            \
+    case DType::UInt8: { using T = uint8_t; __VA_ARGS__; break; }             \
+    case DType::Int8: { using T = int8_t; __VA_ARGS__; break; }               \
+    case DType::Int16: { using T = int16_t; __VA_ARGS__; break; }             \
+    case DType::Int32: { using T = int32_t; __VA_ARGS__; break; }             \
+    default: { using T = int64_t; __VA_ARGS__; break; }                       \
+  }
+
+void check_grad(const Tensor& dy, const Shape& expect, DType dtype, const char* op) {
+  conv_check_cpu(dy, op);
+  PYML_CHECK(dy.shape == expect, ValueError, op, ": grad_output must have the output's shape ", expect, ", got ",
+             dy.shape);
+  PYML_CHECK(dy.dtype == dtype, TypeError, op, ": grad_output must have the input's dtype ", dtype_name(dtype),
+             ", got ", dtype_name(dy.dtype));
+}
+
+const char* pick(size_t nd, const char* one, const char* two) { return nd == 1 ? one : two; }
+
+// Adaptive windows: output size per dim, the input sizes each split into P x Q windows.
+void fill_adaptive(PoolSetup& s, const char* op, const IntList& output_size) {
+  check_list(output_size, s.nd, op, "output_size", 0);
+  s.p.P = s.nd == 1 ? 1 : output_size[0];
+  s.p.Q = output_size[s.nd - 1];
+}
+
+}  // namespace
+
+std::tuple<Tensor, Tensor> max_pool_forward(const Tensor& x, const IntList& kernel, const IntList& stride,
+                                            const IntList& padding, const IntList& dilation, bool ceil_mode) {
+  size_t nd = kernel.size() == 1 ? 1 : 2;
+  const char* op = pick(nd, "max_pool1d", "max_pool2d");
+  PoolSetup s = pool_setup(x, nd, op, true);
+  fill_windows(s, op, kernel, stride, padding, dilation, ceil_mode);
+  const PoolParams& p = s.p;
+  Tensor y = empty({p.planes, p.P * p.Q}, s.ct), idx = empty({p.planes, p.P * p.Q}, DType::Int64);
+  PYML_POOL_DISPATCH_INT(s.ct, max_pool_cpu<T>(p, s.x.ptr<T>(), y.ptr<T>(), idx.ptr<int64_t>()));
+  Shape out = out_shape(s, p.P, p.Q);
+  return {finish(y, out, s.dtype), finish(idx, out, DType::Int64)};
+}
+
+Tensor avg_pool_forward(const Tensor& x, const IntList& kernel, const IntList& stride, const IntList& padding,
+                        bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override) {
+  size_t nd = kernel.size() == 1 ? 1 : 2;
+  const char* op = pick(nd, "avg_pool1d", "avg_pool2d");
+  PoolSetup s = pool_setup(x, nd, op, true);
+  fill_windows(s, op, kernel, stride, padding, {}, ceil_mode);
+  PYML_CHECK(!divisor_override || *divisor_override != 0, ValueError, op, ": divisor_override must be non-zero, got 0");
+  s.p.count_include_pad = count_include_pad;
+  s.p.divisor = divisor_override.value_or(0);
+  Tensor y = empty({s.p.planes, s.p.P * s.p.Q}, s.ct);
+  PYML_POOL_DISPATCH_INT(s.ct, avg_pool_cpu<T>(s.p, s.x.ptr<T>(), y.ptr<T>()));
+  return finish(y, out_shape(s, s.p.P, s.p.Q), s.dtype);
+}
+
+Tensor avg_pool_backward(const Tensor& dy, const Tensor& x, const IntList& kernel, const IntList& stride,
+                         const IntList& padding, bool ceil_mode, bool count_include_pad,
+                         std::optional<int64_t> divisor_override) {
+  size_t nd = kernel.size() == 1 ? 1 : 2;
+  const char* op = pick(nd, "avg_pool1d", "avg_pool2d");
+  PoolSetup s = pool_setup(x, nd, op);
+  fill_windows(s, op, kernel, stride, padding, {}, ceil_mode);
+  PYML_CHECK(!divisor_override || *divisor_override != 0, ValueError, op, ": divisor_override must be non-zero, got 0");
+  s.p.count_include_pad = count_include_pad;
+  s.p.divisor = divisor_override.value_or(0);
+  check_grad(dy, out_shape(s, s.p.P, s.p.Q), s.dtype, op);
+  Tensor g = contiguous(to_dtype(dy, s.ct)), dx = zeros({s.p.planes, s.p.H * s.p.W}, s.ct);
+  PYML_POOL_DISPATCH(s.ct, avg_pool_backward_cpu<T>(s.p, g.ptr<T>(), dx.ptr<T>()));
+  return finish(dx, x.shape, s.dtype);
+}
+
+Tensor adaptive_avg_pool_forward(const Tensor& x, const IntList& output_size) {
+  size_t nd = output_size.size() == 1 ? 1 : 2;
+  const char* op = pick(nd, "adaptive_avg_pool1d", "adaptive_avg_pool2d");
+  PoolSetup s = pool_setup(x, nd, op);
+  fill_adaptive(s, op, output_size);
+  Tensor y = empty({s.p.planes, s.p.P * s.p.Q}, s.ct);
+  PYML_POOL_DISPATCH(s.ct, adaptive_avg_pool_cpu<T>(s.p, s.x.ptr<T>(), y.ptr<T>()));
+  return finish(y, out_shape(s, s.p.P, s.p.Q), s.dtype);
+}
+
+Tensor adaptive_avg_pool_backward(const Tensor& dy, const Tensor& x, int64_t ndim) {
+  size_t nd = ndim == 1 ? 1 : 2;
+  const char* op = pick(nd, "adaptive_avg_pool1d", "adaptive_avg_pool2d");
+  PYML_CHECK(dy.dim() == x.dim(), ValueError, op, ": grad_output must have the input's rank, got ", dy.shape,
+             " and input ", x.shape);
+  PoolSetup s = pool_setup(x, nd, op);
+  IntList os(dy.shape.end() - nd, dy.shape.end());
+  fill_adaptive(s, op, os);
+  check_grad(dy, out_shape(s, s.p.P, s.p.Q), s.dtype, op);
+  Tensor g = contiguous(to_dtype(dy, s.ct)), dx = zeros({s.p.planes, s.p.H * s.p.W}, s.ct);
+  PYML_POOL_DISPATCH(s.ct, adaptive_avg_pool_backward_cpu<T>(s.p, g.ptr<T>(), dx.ptr<T>()));
+  return finish(dx, x.shape, s.dtype);
+}
+
+std::tuple<Tensor, Tensor> adaptive_max_pool_forward(const Tensor& x, const IntList& output_size) {
+  size_t nd = output_size.size() == 1 ? 1 : 2;
+  const char* op = pick(nd, "adaptive_max_pool1d", "adaptive_max_pool2d");
+  PoolSetup s = pool_setup(x, nd, op);
+  fill_adaptive(s, op, output_size);
+  const PoolParams& p = s.p;
+  Tensor y = empty({p.planes, p.P * p.Q}, s.ct), idx = empty({p.planes, p.P * p.Q}, DType::Int64);
+  PYML_POOL_DISPATCH(s.ct, adaptive_max_pool_cpu<T>(p, s.x.ptr<T>(), y.ptr<T>(), idx.ptr<int64_t>()));
+  Shape out = out_shape(s, p.P, p.Q);
+  return {finish(y, out, s.dtype), finish(idx, out, DType::Int64)};
+}
+
+// Indices (int64, shape `expect`), every value in [0, plane).
+static void check_indices(const Tensor& idx, const Shape& expect, int64_t plane, const char* op) {
+  conv_check_cpu(idx, op);
+  PYML_CHECK(idx.dtype == DType::Int64, TypeError, op, ": indices must be int64, got ", dtype_name(idx.dtype));
+  PYML_CHECK(idx.shape == expect, ValueError, op, ": indices must have shape ", expect, ", got ", idx.shape);
+  Tensor c = contiguous(idx);
+  const int64_t* v = c.ptr<int64_t>();
+  for (int64_t i = 0, n = c.numel(); i < n; i++)
+    PYML_CHECK(v[i] >= 0 && v[i] < plane, ValueError, op, ": found an invalid index ", v[i],
+               " (each plane has ", plane, " elements); indices ", idx.shape);
+}
+
+Tensor max_pool_backward(const Tensor& dy, const Tensor& x, const Tensor& indices, int64_t ndim, const char* op) {
+  conv_check_cpu(dy, op);
+  conv_check_cpu(x, op);
+  size_t nd = ndim == 1 ? 1 : 2;
+  PoolSetup s = pool_setup(x, nd, op);
+  PYML_CHECK(dy.dim() == x.dim() && std::equal(x.shape.begin(), x.shape.end() - nd, dy.shape.begin()), ValueError,
+             op, ": grad_output ", dy.shape, " must match the input ", x.shape, " in all but the pooled dims");
+  check_grad(dy, dy.shape, s.dtype, op);
+  int64_t in_n = s.p.H * s.p.W, out_n = s.p.planes ? dy.numel() / s.p.planes : 0;
+  check_indices(indices, dy.shape, in_n, op);
+  Tensor g = contiguous(to_dtype(dy, s.ct)), id = contiguous(indices), dx = zeros({s.p.planes, in_n}, s.ct);
+  PYML_POOL_DISPATCH(s.ct, index_scatter_add_cpu<T>(s.p.planes, in_n, out_n, g.ptr<T>(), id.ptr<int64_t>(),
+                                                     dx.ptr<T>()));
+  return finish(dx, x.shape, s.dtype);
+}
+
+Tensor max_unpool_forward(const Tensor& x, const Tensor& indices, const IntList& output_size) {
+  size_t nd = output_size.size() == 1 ? 1 : 2;
+  const char* op = pick(nd, "max_unpool1d", "max_unpool2d");
+  PoolSetup s = pool_setup(x, nd, op);
+  check_list(output_size, nd, op, "output_size", 0);
+  int64_t out_n = 1;
+  for (int64_t v : output_size) out_n *= v;
+  check_indices(indices, x.shape, out_n, op);
+  Shape out(x.shape.begin(), x.shape.end() - nd);
+  out.insert(out.end(), output_size.begin(), output_size.end());
+  int64_t in_n = s.p.H * s.p.W;
+  Tensor xc = contiguous(s.x), id = contiguous(indices), y = zeros({s.p.planes, out_n}, s.ct);
+  PYML_POOL_DISPATCH(s.ct, index_scatter_cpu<T>(s.p.planes, out_n, in_n, xc.ptr<T>(), id.ptr<int64_t>(),
+                                                     y.ptr<T>()));
+  return finish(y, out, s.dtype);
+}
+
+Tensor max_unpool_backward(const Tensor& dy, const Tensor& indices, int64_t ndim) {
+  size_t nd = ndim == 1 ? 1 : 2;
+  const char* op = pick(nd, "max_unpool1d", "max_unpool2d");
+  conv_check_cpu(dy, op);
+  DType ct = conv_compute_dtype(dy, op);
+  PYML_CHECK(dy.dim() >= (int64_t)nd + 1 && indices.dim() == dy.dim(), ValueError, op, ": grad_output ", dy.shape,
+             " and indices ", indices.shape, " must have the same rank (at least ", nd + 1, ")");
+  PYML_CHECK(std::equal(dy.shape.begin(), dy.shape.end() - nd, indices.shape.begin()), ValueError, op,
+             ": grad_output ", dy.shape, " and indices ", indices.shape, " must match in the leading dims");
+  int64_t out_n = 1, in_n = 1, planes = 1;
+  for (size_t i = 0; i < nd; i++) out_n *= dy.shape[dy.dim() - 1 - i], in_n *= indices.shape[dy.dim() - 1 - i];
+  for (int64_t i = 0; i < dy.dim() - (int64_t)nd; i++) planes *= dy.shape[i];
+  check_indices(indices, indices.shape, out_n, op);
+  Tensor g = contiguous(to_dtype(dy, ct)), id = contiguous(indices), dx = empty({planes, in_n}, ct);
+  PYML_POOL_DISPATCH(ct, index_gather_cpu<T>(planes, out_n, in_n, g.ptr<T>(), id.ptr<int64_t>(), dx.ptr<T>()));
+  return finish(dx, indices.shape, dy.dtype);
+}
+
+}  // namespace pyml

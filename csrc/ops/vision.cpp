@@ -1,0 +1,153 @@
+// Host entries of upsampling (nearest, nearest-exact, linear/bilinear) and grid_sample: validate,
+// make operands contiguous in the compute dtype (float16/bfloat16 -> float32), dispatch.
+// interpolate's argument logic (size vs scale_factor, recompute_scale_factor) is in Python
+// (pyml/nn/_functional/vision.py); here output sizes arrive resolved, with the user's scale
+// factors passed along because torch's index formulas use them instead of in/out.
+#include <cstring>
+#include "ops/conv.h"
+
+namespace pyml {
+namespace {
+
+Tensor zeros(const Shape& shape, DType t) {
+  Tensor z = empty(shape, t);
+  if (z.numel()) std::memset(z.data(), 0, z.numel() * z.itemsize());
+  return z;
+}
+
+Tensor finish(const Tensor& t, const Shape& shape, DType dtype) {
+  Tensor v = t.view_as(shape, contiguous_strides(shape), t.offset);
+  return v.dtype == dtype ? v : to_dtype(v, dtype);
+}
+
+#define PYML_VISION_DISPATCH(ct, ...)                         \
+  if (ct == DType::Float32) { using T = float; __VA_ARGS__; } \
+  else { using T = double; __VA_ARGS__; }
+
+const char* upsample_name(int64_t mode, size_t nd) {
+  if (mode == 2) return nd == 1 ? "upsample_linear1d" : "upsample_bilinear2d";
+  return nd == 1 ? "upsample_nearest1d" : "upsample_nearest2d";
+}
+
+// Resample geometry from the input shape (N, C, *in) and the spatial output size.
+ResampleParams resample_params(const Shape& in, const IntList& out, const std::vector<double>& scales,
+                               int64_t mode, bool align_corners, const char* op) {
+  size_t nd = out.size();
+  PYML_CHECK(mode >= 0 && mode <= 2, ValueError, op, ": mode must be 0 (nearest), 1 (nearest-exact) or 2 "
+             "(linear), got ", mode);
+  PYML_CHECK(in.size() == nd + 2, ValueError, op, ": expected a ", nd + 2, "-D input (N, C, ",
+             nd == 1 ? "W" : "H, W", ") for a ", nd, "-D output size, got input of shape ", in);
+  PYML_CHECK(scales.empty() || scales.size() == nd, ValueError, op, ": scale_factor needs ", nd,
+             " values or none, got ", scales.size());
+  bool ok = true;
+  for (size_t i = 0; i < nd; i++) ok = ok && in[2 + i] > 0 && out[i] > 0;
+  PYML_CHECK(ok, ValueError, op, ": input and output sizes must be greater than 0, got input ", in,
+             " and output size ", ints_str(out));
+  ResampleParams p{};
+  p.planes = in[0] * in[1];
+  p.H = nd == 1 ? 1 : in[2], p.W = in.back();
+  p.P = nd == 1 ? 1 : out[0], p.Q = out.back();
+  p.user_sh = nd == 2 && !scales.empty() ? scales[0] : 0;
+  p.user_sw = scales.empty() ? 0 : scales.back();
+  p.align_corners = align_corners;
+  p.mode = (int)mode;
+  return p;
+}
+
+}  // namespace
+
+Tensor upsample_forward(const Tensor& x, const IntList& output_size, const std::vector<double>& scales,
+                        int64_t mode, bool align_corners) {
+  PYML_CHECK(output_size.size() == 1 || output_size.size() == 2, ValueError, "interpolate: only 1-D and 2-D "
+             "resampling is supported, got output size ", ints_str(output_size));
+  const char* op = upsample_name(mode, output_size.size());
+  conv_check_cpu(x, op);
+  DType ct = conv_compute_dtype(x, op);
+  ResampleParams p = resample_params(x.shape, output_size, scales, mode, align_corners, op);
+  Tensor xc = contiguous(to_dtype(x, ct)), y = empty({p.planes, p.P * p.Q}, ct);
+  PYML_VISION_DISPATCH(ct, upsample_cpu<T>(p, xc.ptr<T>(), y.ptr<T>()));
+  Shape out = {x.shape[0], x.shape[1]};
+  out.insert(out.end(), output_size.begin(), output_size.end());
+  return finish(y, out, x.dtype);
+}
+
+Tensor upsample_backward(const Tensor& dy, const IntList& input_size, const std::vector<double>& scales,
+                         int64_t mode, bool align_corners) {
+  PYML_CHECK(dy.dim() == 3 || dy.dim() == 4, ValueError, "interpolate: grad_output must be 3-D or 4-D, got ",
+             dy.shape);
+  size_t nd = dy.dim() - 2;
+  const char* op = upsample_name(mode, nd);
+  conv_check_cpu(dy, op);
+  DType ct = conv_compute_dtype(dy, op);
+  IntList out(dy.shape.begin() + 2, dy.shape.end());
+  ResampleParams p = resample_params(input_size, out, scales, mode, align_corners, op);
+  PYML_CHECK(input_size[0] == dy.shape[0] && input_size[1] == dy.shape[1], ValueError, op,
+             ": grad_output ", dy.shape, " and input size ", input_size, " differ in the batch or channel dim");
+  Tensor g = contiguous(to_dtype(dy, ct)), dx = zeros({p.planes, p.H * p.W}, ct);
+  PYML_VISION_DISPATCH(ct, upsample_backward_cpu<T>(p, g.ptr<T>(), dx.ptr<T>()));
+  return finish(dx, input_size, dy.dtype);
+}
+
+namespace {
+
+GridSampleParams grid_params(const Tensor& x, const Tensor& grid, int64_t mode, int64_t padding_mode,
+                             bool align_corners) {
+  const char* op = "grid_sample";
+  conv_check_cpu(x, op);
+  conv_check_cpu(grid, op);
+  PYML_CHECK(x.dim() == 4, ValueError, op, ": expected a 4-D input (N, C, H, W), got input of shape ", x.shape);
+  PYML_CHECK(grid.dim() == 4 && grid.shape[3] == 2, ValueError, op,
+             ": expected a 4-D grid (N, H_out, W_out, 2), got grid of shape ", grid.shape);
+  PYML_CHECK(grid.shape[0] == x.shape[0], ValueError, op, ": grid and input must have the same batch size, got "
+             "input ", x.shape, " and grid ", grid.shape);
+  PYML_CHECK(x.shape[2] > 0 && x.shape[3] > 0, ValueError, op, ": expected input with non-empty spatial dims, "
+             "got input of shape ", x.shape);
+  PYML_CHECK(x.dtype == grid.dtype, TypeError, op, ": input and grid must have the same dtype, got ",
+             dtype_name(x.dtype), " and ", dtype_name(grid.dtype));
+  conv_compute_dtype(x, op);
+  PYML_CHECK(mode == 0 || mode == 1, ValueError, op, ": mode must be 0 (bilinear) or 1 (nearest), got ", mode);
+  PYML_CHECK(padding_mode >= 0 && padding_mode <= 2, ValueError, op, ": padding_mode must be 0 (zeros), "
+             "1 (border) or 2 (reflection), got ", padding_mode);
+  GridSampleParams p{};
+  p.N = x.shape[0], p.C = x.shape[1], p.H = x.shape[2], p.W = x.shape[3];
+  p.P = grid.shape[1], p.Q = grid.shape[2];
+  p.mode = (int)mode, p.padding = (int)padding_mode, p.align_corners = align_corners;
+  return p;
+}
+
+}  // namespace
+
+Tensor grid_sample_forward(const Tensor& x, const Tensor& grid, int64_t mode, int64_t padding_mode,
+                           bool align_corners) {
+  GridSampleParams p = grid_params(x, grid, mode, padding_mode, align_corners);
+  DType ct = conv_compute_dtype(x, "grid_sample");
+  Tensor xc = contiguous(to_dtype(x, ct)), gc = contiguous(to_dtype(grid, ct));
+  Tensor y = empty({p.N, p.C, p.P, p.Q}, ct);
+  PYML_VISION_DISPATCH(ct, grid_sample_cpu<T>(p, xc.ptr<T>(), gc.ptr<T>(), y.ptr<T>()));
+  return finish(y, y.shape, x.dtype);
+}
+
+std::tuple<OptTensor, OptTensor> grid_sample_backward(const Tensor& dy, const Tensor& x, const Tensor& grid,
+                                                      int64_t mode, int64_t padding_mode, bool align_corners,
+                                                      std::array<bool, 2> mask) {
+  GridSampleParams p = grid_params(x, grid, mode, padding_mode, align_corners);
+  const char* op = "grid_sample";
+  conv_check_cpu(dy, op);
+  Shape expect = {p.N, p.C, p.P, p.Q};
+  PYML_CHECK(dy.shape == expect, ValueError, op, ": grad_output must have the output's shape ", expect, ", got ",
+             dy.shape);
+  PYML_CHECK(dy.dtype == x.dtype, TypeError, op, ": grad_output must have the input's dtype ",
+             dtype_name(x.dtype), ", got ", dtype_name(dy.dtype));
+  DType ct = conv_compute_dtype(x, op);
+  Tensor xc = contiguous(to_dtype(x, ct)), gc = contiguous(to_dtype(grid, ct)), g = contiguous(to_dtype(dy, ct));
+  OptTensor dx, dgrid;
+  Tensor tx = mask[0] ? zeros(x.shape, ct) : Tensor(), tg = mask[1] ? empty(grid.shape, ct) : Tensor();
+  PYML_VISION_DISPATCH(ct, grid_sample_backward_cpu<T>(p, g.ptr<T>(), xc.ptr<T>(), gc.ptr<T>(),
+                                                       mask[0] ? tx.ptr<T>() : nullptr,
+                                                       mask[1] ? tg.ptr<T>() : nullptr));
+  if (mask[0]) dx = finish(tx, x.shape, x.dtype);
+  if (mask[1]) dgrid = finish(tg, grid.shape, x.dtype);
+  return {dx, dgrid};
+}
+
+}  // namespace pyml
