@@ -13,8 +13,6 @@ import pyml
 import pyml.nn.functional as F
 
 TOL = {"float32": 2e-5, "float64": 1e-10}
-needs_modules = pytest.mark.skipif(not hasattr(pyml.nn, "Module") or not hasattr(pyml.nn, "Linear"),
-                                   reason="needs pyml.nn.Module/Linear (the Module-system branch)")
 
 
 def _pair(a, dtype, grad=True):
@@ -413,7 +411,6 @@ def _grads_match(pm, tm, tol):
         _close(pp[name].grad, t.grad, tol)
 
 
-@needs_modules
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("cfg", [
     dict(batch_first=False), dict(batch_first=True), dict(kdim=5, vdim=3), dict(bias=False),
@@ -462,7 +459,6 @@ def test_multihead_attention_module(rng, dtype, cfg, call):
     _grads_match(pm, tm, tol)
 
 
-@needs_modules
 def test_multihead_attention_eval_and_unbatched(rng):
     tm = torch.nn.MultiheadAttention(8, 2, dropout=0.5).double().eval()
     pm = pyml.nn.MultiheadAttention(8, 2, dropout=0.5).double().eval()
@@ -475,7 +471,6 @@ def test_multihead_attention_eval_and_unbatched(rng):
     _close(pw, tw, 1e-10)
 
 
-@needs_modules
 def test_multihead_attention_init_and_keys():
     pm = pyml.nn.MultiheadAttention(16, 4, kdim=8, vdim=8, add_bias_kv=True)
     tm = torch.nn.MultiheadAttention(16, 4, kdim=8, vdim=8, add_bias_kv=True)
@@ -487,7 +482,6 @@ def test_multihead_attention_init_and_keys():
     assert pm.in_proj_weight.shape == (48, 16) and pm.q_proj_weight is None
 
 
-@needs_modules
 def test_multihead_attention_bad_init():
     with pytest.raises(ValueError, match=r"MultiheadAttention: embed_dim \(10\) must be divisible by num_heads \(3\)"):
         pyml.nn.MultiheadAttention(10, 3)

@@ -9,10 +9,6 @@ import torch
 import pyml
 import pyml.nn as nn
 
-if not hasattr(pyml.nn.modules.module, "Module"):
-    pytest.skip("needs the Module system (pyml/nn/modules/module.py), written in a parallel branch",
-                allow_module_level=True)
-
 TOL = {"float32": dict(rtol=2e-4, atol=2e-5), "float64": dict(rtol=1e-9, atol=1e-10)}
 TDT = {"float32": torch.float32, "float64": torch.float64}
 PDT = {"float32": pyml.float32, "float64": pyml.float64}

@@ -9,8 +9,6 @@ import torch
 
 import pyml
 
-pytestmark = pytest.mark.skipif(not hasattr(pyml.nn, "Module") or not hasattr(pyml.nn, "LSTM"),
-                                reason="needs pyml.nn.Module (the Module-system branch)")
 TOL = {"float32": 2e-5, "float64": 1e-10}
 
 
@@ -144,11 +142,8 @@ def test_dropout_between_layers_train_mode():
 
 
 # ------------------------------------------------------------------------------------ packed input
-needs_packing = pytest.mark.skipif(not hasattr(getattr(pyml.nn.utils, "rnn", None), "pack_padded_sequence"),
-                                   reason="needs pyml.nn.utils.rnn (the rnn-utils branch)")
 
 
-@needs_packing
 @pytest.mark.parametrize("cls", ["RNN", "LSTM", "GRU"])
 @pytest.mark.parametrize("enforce_sorted", [True, False])
 def test_packed_sequence(rng, cls, enforce_sorted):

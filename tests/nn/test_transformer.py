@@ -8,9 +8,6 @@ import torch
 
 import pyml
 
-pytestmark = pytest.mark.skipif(
-    not all(hasattr(pyml.nn, n) for n in ("Module", "Linear", "LayerNorm", "Dropout", "Transformer")),
-    reason="needs pyml.nn.Module, Linear, LayerNorm and Dropout (the Module-system and norm branches)")
 TOL = {"float32": 5e-5, "float64": 1e-10}
 
 

@@ -6,11 +6,8 @@ from ... import _creation
 from .. import init
 from ..parameter import Parameter
 from .._functional import attention as FA
-try:
-    from .linear import Linear
-    from .module import Module
-except ImportError:  # the skeleton before the Module system is merged: keep `import pyml` working
-    Linear = Module = object
+from .linear import Linear
+from .module import Module
 
 __all__ = ["MultiheadAttention"]
 

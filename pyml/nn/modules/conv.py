@@ -10,10 +10,7 @@ from ...autograd import no_grad
 from ..parameter import Parameter
 from .._functional import conv as F
 
-try:
-    from .module import Module
-except ImportError:  # the Module system is written on a parallel branch; merged later
-    Module = object
+from .module import Module
 
 __all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
 

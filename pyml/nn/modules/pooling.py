@@ -2,10 +2,7 @@
 MaxUnpool1d/2d, with torch's constructor arguments (stride defaults to kernel_size) and printouts."""
 from .._functional import pooling as F
 
-try:
-    from .module import Module
-except ImportError:  # the Module system is written on a parallel branch; merged later
-    Module = object
+from .module import Module
 
 __all__ = ["MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
            "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "MaxUnpool1d", "MaxUnpool2d"]

@@ -14,10 +14,7 @@ from ..parameter import Parameter
 from ..._ops import linalg as _L  # looked up per call: autograd wraps the module attribute
 from .._functional.attention import _dropout_mask
 
-try:
-    from .module import Module
-except ImportError:  # the skeleton before the Module system is merged: keep `import pyml` working
-    Module = object
+from .module import Module
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
 
@@ -99,13 +96,8 @@ def _direction(mode, x, h, c, weights, reverse, alive):
 
 # --------------------------------------------------------------------------------- packed input
 def _is_packed(x):
-    try:
-        from ..utils.rnn import PackedSequence
-        if isinstance(x, PackedSequence):
-            return True
-    except ImportError:
-        pass
-    return type(x).__name__ == "PackedSequence" and hasattr(x, "batch_sizes")
+    from ..utils.rnn import PackedSequence
+    return isinstance(x, PackedSequence)
 
 
 def _unpack(packed):

@@ -5,10 +5,7 @@ import numbers
 import pyml
 from ..parameter import Parameter
 
-try:
-    from .module import Module
-except ImportError:  # the Module system is written in a parallel branch; until it is merged these only define
-    Module = object
+from .module import Module
 
 from .._functional import sparse as F
 

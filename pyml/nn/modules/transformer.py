@@ -10,14 +10,11 @@ from .. import init
 from .._functional.attention import _canonical_mask
 from .attention import MultiheadAttention
 
-try:
-    from .container import ModuleList
-    from .dropout import Dropout
-    from .linear import Linear
-    from .module import Module
-    from .normalization import LayerNorm
-except ImportError:  # the skeleton before the Module system is merged: keep `import pyml` working
-    ModuleList = Dropout = Linear = Module = LayerNorm = object
+from .container import ModuleList
+from .dropout import Dropout
+from .linear import Linear
+from .module import Module
+from .normalization import LayerNorm
 
 __all__ = ["Transformer", "TransformerEncoder", "TransformerDecoder", "TransformerEncoderLayer",
            "TransformerDecoderLayer"]

@@ -4,10 +4,7 @@ constructor arguments and printouts."""
 from .._functional import vision as F
 from .._functional import conv as _conv
 
-try:
-    from .module import Module
-except ImportError:  # the Module system is written on a parallel branch; merged later
-    Module = object
+from .module import Module
 
 __all__ = ["Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d", "PixelShuffle", "PixelUnshuffle",
            "Unfold", "Fold"]
