@@ -7,7 +7,7 @@ namespace pyml {
 
 static const char* kOp = "scaled_dot_product_attention";
 
-static void check_cpu(const Tensor& t, const char* what) {
+static void check_cpu_arg(const Tensor& t, const char* what) {
   PYML_CHECK(t.device().is_cpu(), RuntimeError, kOp, ": not implemented for device ", t.device().str(),
              " yet (only cpu), got ", what, " on ", t.device().str());
 }
@@ -63,7 +63,7 @@ static AttnOperand operand(const Tensor& t, const std::vector<int64_t>& off) {
 
 // mask (any rank) must broadcast to (batch..., L, S) without growing it
 static Tensor check_mask(const Tensor& m0, const Tensor& q, const Tensor& k, const Shape& full) {
-  check_cpu(m0, "attn_mask");
+  check_cpu_arg(m0, "attn_mask");
   PYML_CHECK(m0.dtype == DType::Bool || is_floating(m0.dtype), TypeError, kOp, ": attn_mask must be bool "
              "(true = takes part) or floating point (added to the scores), got dtype ", dtype_name(m0.dtype));
   bool ok = m0.dim() <= (int64_t)full.size();
@@ -81,7 +81,7 @@ static Tensor check_mask(const Tensor& m0, const Tensor& q, const Tensor& k, con
 // Every user-input check; returns the broadcast batch shape and the mask brought to >= 2 dims.
 static Shape validate(const Tensor& q0, const Tensor& k0, const Tensor& v0, const std::optional<Tensor>& mask,
                       bool causal, Tensor* mask_out) {
-  check_cpu(q0, "query"); check_cpu(k0, "key"); check_cpu(v0, "value");
+  check_cpu_arg(q0, "query"); check_cpu_arg(k0, "key"); check_cpu_arg(v0, "value");
   PYML_CHECK(q0.dim() >= 2 && k0.dim() >= 2 && v0.dim() >= 2, ValueError, kOp, ": query, key and value must "
              "have at least 2 dims (..., L, E), (..., S, E), (..., S, Ev), got query ", q0.shape, ", key ",
              k0.shape, ", value ", v0.shape);
@@ -154,7 +154,7 @@ std::tuple<std::optional<Tensor>, std::optional<Tensor>, std::optional<Tensor>> 
   SdpaParams& p = r.p;
   Shape os = with_last2(r.batch, p.L, p.Ev), ls = r.batch;
   ls.push_back(p.L);
-  check_cpu(dout0, "grad_output");
+  check_cpu_arg(dout0, "grad_output");
   PYML_CHECK(dout0.shape == os && out0.shape == os && lse0.shape == ls, ValueError, kOp, "_backward: "
              "grad_output and out must have shape ", os, " and lse ", ls, ", got ", dout0.shape, ", ", out0.shape,
              ", ", lse0.shape);

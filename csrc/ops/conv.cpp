@@ -9,11 +9,6 @@
 
 namespace pyml {
 
-void conv_check_cpu(const Tensor& t, const char* op) {
-  PYML_CHECK(t.device().is_cpu(), RuntimeError, op, ": not implemented for device ", t.device().str(),
-             " yet (only cpu), got a tensor on ", t.device().str());
-}
-
 DType conv_compute_dtype(const Tensor& t, const char* op) {
   PYML_CHECK(is_floating(t.dtype), TypeError, op, ": expected a floating-point tensor (float16, bfloat16, "
              "float32 or float64), got dtype ", dtype_name(t.dtype));
@@ -58,8 +53,8 @@ ConvSetup setup(const Tensor& x, const Tensor& w, const OptTensor& b, size_t nd,
   const char* op = conv_name(nd, transposed);
   PYML_CHECK(nd == 1 || nd == 2, ValueError, op, ": only 1-D and 2-D convolutions are supported, got ", nd,
              " spatial dims");
-  conv_check_cpu(x, op);
-  conv_check_cpu(w, op);
+  check_cpu(x, op);
+  check_cpu(w, op);
   int64_t r = (int64_t)nd;
   PYML_CHECK(x.dim() == r + 1 || x.dim() == r + 2, ValueError, op, ": expected ", r + 1, "-D (unbatched) or ",
              r + 2, "-D (batched) input, got input of shape ", x.shape);
@@ -90,7 +85,7 @@ ConvSetup setup(const Tensor& x, const Tensor& w, const OptTensor& b, size_t nd,
   }
   int64_t kout = transposed ? w4.shape[1] * groups : wk;
   if (b) {
-    conv_check_cpu(*b, op);
+    check_cpu(*b, op);
     PYML_CHECK(b->dtype == x.dtype, TypeError, op, ": input and bias must have the same dtype, got ",
                dtype_name(x.dtype), " and ", dtype_name(b->dtype));
     PYML_CHECK(b->dim() == 1 && b->shape[0] == kout, ValueError, op, ": bias must be 1-D with out_channels (",
@@ -163,7 +158,7 @@ ConvSetup conv_setup(const Tensor& x, const Tensor& w, const OptTensor& b, const
 }
 
 void check_grad_shape(const Tensor& dy, const Shape& expect, DType dtype, const char* op) {
-  conv_check_cpu(dy, op);
+  check_cpu(dy, op);
   PYML_CHECK(dy.shape == expect, ValueError, op, ": grad_output must have the output's shape ", expect,
              ", got ", dy.shape);
   PYML_CHECK(dy.dtype == dtype, TypeError, op, ": grad_output must have the input's dtype ", dtype_name(dtype),
@@ -233,7 +228,7 @@ ConvParams block_params(const char* op, int64_t N, int64_t C, int64_t H, int64_t
 Tensor im2col(const Tensor& x, const IntList& kernel, const IntList& dilation, const IntList& padding,
               const IntList& stride) {
   const char* op = "unfold";
-  conv_check_cpu(x, op);
+  check_cpu(x, op);
   PYML_CHECK(x.dim() == 3 || x.dim() == 4, ValueError, op, ": expected 3-D (unbatched) or 4-D (batched) input, "
              "got input of shape ", x.shape);
   DType ct = conv_compute_dtype(x, op);
@@ -251,7 +246,7 @@ Tensor im2col(const Tensor& x, const IntList& kernel, const IntList& dilation, c
 Tensor col2im(const Tensor& cols, const IntList& output_size, const IntList& kernel, const IntList& dilation,
               const IntList& padding, const IntList& stride) {
   const char* op = "fold";
-  conv_check_cpu(cols, op);
+  check_cpu(cols, op);
   PYML_CHECK(cols.dim() == 2 || cols.dim() == 3, ValueError, op, ": expected 2-D (unbatched) or 3-D (batched) "
              "input, got input of shape ", cols.shape);
   check_list(output_size, 2, op, "output_size", 1);

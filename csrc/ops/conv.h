@@ -136,7 +136,6 @@ template <typename T> void grid_sample_backward_cpu(const GridSampleParams& p, c
                                                     const T* grid, T* dx, T* dgrid);
 
 // Shared host helpers (ops/conv.cpp)
-void conv_check_cpu(const Tensor& t, const char* op);
 // float32/float64 stay; float16/bfloat16 compute in float32; anything else raises TypeError
 DType conv_compute_dtype(const Tensor& t, const char* op);
 std::string ints_str(const IntList& v);  // "(1, 2)"

@@ -61,6 +61,11 @@ void check_writable(const Tensor& out, const char* op) {
                "; clone() it before writing");
 }
 
+void check_cpu(const Tensor& t, const char* op) {
+  PYML_CHECK(t.device().is_cpu(), RuntimeError, op, ": not implemented for device ", t.device().str(),
+             " yet (only cpu), got a tensor on ", t.device().str());
+}
+
 static bool same_view(const Tensor& a, const Tensor& b) {
   return a.storage == b.storage && a.offset == b.offset && a.strides == b.strides && a.shape == b.shape &&
          a.dtype == b.dtype;

@@ -30,11 +30,6 @@ static bool unary_needs_float(UnaryOp op) {
   }
 }
 
-static void check_cpu(const Tensor& t, const char* op) {
-  PYML_CHECK(t.device().is_cpu(), RuntimeError, op, ": not implemented for device ", t.device().str(),
-             " yet (only cpu), got a tensor on ", t.device().str());
-}
-
 static LoopFn unary_fn(UnaryOp op, DType t) {
   LoopFn f = kernels().unary[(int)op][(int)t];
   PYML_CHECK(f, TypeError, unary_name(op), ": not supported for dtype ", dtype_name(t));

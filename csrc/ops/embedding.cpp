@@ -9,7 +9,7 @@ namespace pyml {
 
 namespace {
 Tensor check_indices(const Tensor& idx, int64_t V, const char* op, const Tensor& weight) {
-  norm_check_cpu(idx, op);
+  check_cpu(idx, op);
   PYML_CHECK(idx.dtype == DType::Int64 || idx.dtype == DType::Int32, TypeError, op,
              ": indices must be an int64 or int32 tensor, got dtype ", dtype_name(idx.dtype), " for indices ", idx.shape);
   Tensor t = contiguous(to_dtype(idx, DType::Int64));
@@ -21,7 +21,7 @@ Tensor check_indices(const Tensor& idx, int64_t V, const char* op, const Tensor&
 }
 
 void check_weight(const Tensor& w, const char* op) {
-  norm_check_cpu(w, op);
+  check_cpu(w, op);
   PYML_CHECK(w.dim() == 2, ValueError, op, ": weight must be 2-D (num_embeddings, embedding_dim), got weight ", w.shape);
 }
 }  // namespace
@@ -83,7 +83,7 @@ Tensor bag_offsets(const Tensor& idx, const OptTensor& offsets, bool include_las
   }
   PYML_CHECK(idx.dim() == 1, ValueError, op, ": input must be 1-D (with offsets) or 2-D (B, L), got input ", idx.shape);
   PYML_CHECK(offsets.has_value(), ValueError, op, ": offsets are required when input is 1-D, got input ", idx.shape);
-  norm_check_cpu(*offsets, op);
+  check_cpu(*offsets, op);
   PYML_CHECK(offsets->dtype == DType::Int64 || offsets->dtype == DType::Int32, TypeError, op,
              ": offsets must be an int64 or int32 tensor, got dtype ", dtype_name(offsets->dtype));
   PYML_CHECK(offsets->dim() == 1, ValueError, op, ": offsets must be 1-D, got offsets ", offsets->shape);
@@ -116,7 +116,7 @@ std::tuple<Tensor, Tensor, Tensor> embedding_bag_forward(const Tensor& weight, c
   Tensor off = bag_offsets(indices, offsets, include_last, op, B);
   Tensor pw;
   if (psw) {
-    norm_check_cpu(*psw, op);
+    check_cpu(*psw, op);
     PYML_CHECK(mode == 0, ValueError, op, ": per_sample_weights are only supported for mode='sum'");
     PYML_CHECK(psw->shape == indices.shape, ValueError, op, ": per_sample_weights must have the input's shape ",
                indices.shape, ", got ", psw->shape);

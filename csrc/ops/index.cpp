@@ -9,11 +9,6 @@
 
 namespace pyml {
 
-static void check_cpu(const Tensor& t, const char* op) {
-  PYML_CHECK(t.device().is_cpu(), RuntimeError, op, ": not implemented for device ", t.device().str(),
-             " yet (only cpu), got a tensor on ", t.device().str());
-}
-
 static bool is_mask(const Tensor& t) { return t.dtype == DType::Bool || t.dtype == DType::UInt8; }
 
 // Raise unless every value of the contiguous int64 `idx` lies in [-size, size) ([0, size) when

@@ -5,11 +5,6 @@
 
 namespace pyml {
 
-static void check_cpu(const Tensor& t, const char* op) {
-  PYML_CHECK(t.device().is_cpu(), RuntimeError, op, ": not implemented for device ", t.device().str(),
-             " yet (only cpu), got a tensor on ", t.device().str());
-}
-
 using Maps = std::vector<std::vector<int64_t>>;  // per dim; empty: identity
 
 static Tensor remap(const Tensor& x, const Shape& shape, const Maps& maps) {

@@ -9,11 +9,6 @@
 
 namespace pyml {
 
-static void check_cpu(const Tensor& t, const char* op) {
-  PYML_CHECK(t.device().is_cpu(), RuntimeError, op, ": not implemented for device ", t.device().str(),
-             " yet (only cpu), got a tensor on ", t.device().str());
-}
-
 // dtype the kernels compute in for result dtype t
 static DType compute_dtype(DType t, const char* op) {
   PYML_CHECK(t != DType::Bool, TypeError, op, ": bool tensors are not supported (as in torch); "

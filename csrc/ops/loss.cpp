@@ -53,7 +53,7 @@ Tensor ce_indices(const Tensor& target, const CeGeom& g, int64_t ignore_index, c
 
 OptTensor ce_weight(const OptTensor& w, const CeGeom& g, DType ct, const Tensor& input, const char* op) {
   if (!w) return std::nullopt;
-  norm_check_cpu(*w, op);
+  check_cpu(*w, op);
   norm_compute_dtype(*w, op, "weight");
   PYML_CHECK(w->shape == Shape{g.C}, ValueError, op, ": weight must have shape (C,) = ", Shape{g.C},
              ", got weight ", w->shape, "; input ", input.shape);
@@ -76,7 +76,7 @@ CrossEntropyParams ce_params(const CeGeom& g, DType ct, const Tensor& x, const T
 
 Tensor prep_target(const Tensor& target, const CeGeom& g, DType ct, int64_t ignore_index, const Tensor& input,
                    const char* op) {
-  norm_check_cpu(target, op);
+  check_cpu(target, op);
   return g.prob ? norm_prep(target, ct) : ce_indices(target, g, ignore_index, input, op);
 }
 }  // namespace
@@ -85,7 +85,7 @@ std::tuple<Tensor, Tensor, Tensor> cross_entropy_forward(const Tensor& input, co
                                                          const OptTensor& weight, int64_t reduction,
                                                          int64_t ignore_index, double smoothing) {
   const char* op = "cross_entropy";
-  norm_check_cpu(input, op);
+  check_cpu(input, op);
   DType ct = norm_compute_dtype(input, op, "input");
   CeGeom g = ce_geometry(input, target, op);
   PYML_CHECK(smoothing >= 0.0 && smoothing <= 1.0, ValueError, op, ": label_smoothing must be between 0.0 and 1.0, got ",

@@ -7,11 +7,6 @@
 
 namespace pyml {
 
-void norm_check_cpu(const Tensor& t, const char* op) {
-  PYML_CHECK(t.device().is_cpu(), RuntimeError, op, ": not implemented for device ", t.device().str(),
-             " yet (only cpu), got a tensor on ", t.device().str());
-}
-
 // dtype the kernels compute in for a floating input (raises TypeError for other dtypes)
 DType norm_compute_dtype(const Tensor& x, const char* op, const char* what) {
   PYML_CHECK(is_floating(x.dtype), TypeError, op, ": expected a floating point ", what, ", got dtype ",
@@ -26,7 +21,7 @@ static const void* opt_ptr(const OptTensor& t) { return t ? t->data() : nullptr;
 static OptTensor prep_param(const OptTensor& p, const Shape& want, DType ct, const char* op, const char* name,
                             const Tensor& x) {
   if (!p) return std::nullopt;
-  norm_check_cpu(*p, op);
+  check_cpu(*p, op);
   norm_compute_dtype(*p, op, name);
   PYML_CHECK(p->shape == want, ValueError, op, ": ", name, " must have shape ", want, ", got ", name, " ", p->shape, "; input ", x.shape);
   return norm_prep(*p, ct);
@@ -48,7 +43,7 @@ std::tuple<Tensor, Tensor, Tensor> batch_norm_forward(const Tensor& x0, const Op
                                                       const OptTensor& rm, const OptTensor& rv, bool training,
                                                       double momentum, double eps) {
   const char* op = "batch_norm";
-  norm_check_cpu(x0, op);
+  check_cpu(x0, op);
   DType ct = norm_compute_dtype(x0, op, "input");
   PYML_CHECK(x0.dim() >= 2, ValueError, op, ": expected input of shape (N, C, *) with at least 2 dims, got input ", x0.shape);
   int64_t N = x0.shape[0], C = x0.shape[1], S = x0.numel() / std::max<int64_t>(N * C, 1);
@@ -109,7 +104,7 @@ std::tuple<OptTensor, OptTensor, OptTensor> batch_norm_backward(const Tensor& dy
 // ------------------------------------------------------------------------------ layer_norm
 std::tuple<Tensor, Tensor, Tensor> layer_norm_forward(const Tensor& x0, const Shape& nshape, const OptTensor& w0,
                                                       const OptTensor& b0, double eps, bool rms, const char* op) {
-  norm_check_cpu(x0, op);
+  check_cpu(x0, op);
   DType ct = norm_compute_dtype(x0, op, "input");
   int64_t k = (int64_t)nshape.size();
   PYML_CHECK(k >= 1, ValueError, op, ": normalized_shape must have at least one dimension, got ", nshape);
@@ -170,7 +165,7 @@ static void group_geometry(const Tensor& x, int64_t G, const char* op, int64_t& 
 
 std::tuple<Tensor, Tensor, Tensor, Tensor> group_norm_forward(const Tensor& x0, int64_t G, const OptTensor& w0,
                                                               const OptTensor& b0, double eps, const char* op) {
-  norm_check_cpu(x0, op);
+  check_cpu(x0, op);
   DType ct = norm_compute_dtype(x0, op, "input");
   int64_t N, C, S;
   group_geometry(x0, G, op, N, C, S);

@@ -18,7 +18,6 @@ using OptTensor = std::optional<Tensor>;
 
 // ------------------------------------------------------------------------- host entries
 // shared checks (ops/norm.cpp): cpu only; floating input -> kernel dtype (float32 or float64)
-void norm_check_cpu(const Tensor& t, const char* op);
 DType norm_compute_dtype(const Tensor& x, const char* op, const char* what);
 Tensor norm_prep(const Tensor& t, DType ct);  // cast + contiguous (no copy when already so)
 

@@ -39,6 +39,8 @@ Tensor full(const Shape& shape, const Scalar& v, DType dtype, Device dev = Devic
 void fill_(const Tensor& t, const Scalar& v);
 bool overlaps(const Tensor& a, const Tensor& b);   // share any storage bytes
 void check_writable(const Tensor& out, const char* op);  // no internal overlap
+// RuntimeError "<op>: not implemented for device cuda:0 yet (only cpu)" for ops with no CUDA path yet
+void check_cpu(const Tensor& t, const char* op);
 
 // --- elementwise (ops/elementwise.cpp)
 Tensor unary(UnaryOp op, const Tensor& x, const double* params = nullptr);

@@ -19,7 +19,7 @@ struct PoolSetup {
 
 // allow_int: max/avg pooling forward also run on integer tensors (in their own dtype), as in torch
 PoolSetup pool_setup(const Tensor& x, size_t nd, const char* op, bool allow_int = false) {
-  conv_check_cpu(x, op);
+  check_cpu(x, op);
   int64_t r = (int64_t)nd;
   PYML_CHECK(x.dim() == r + 1 || x.dim() == r + 2, ValueError, op, ": expected ", r + 1, "-D (unbatched) or ",
              r + 2, "-D (batched) input, got input of shape ", x.shape);
@@ -115,7 +115,7 @@ Tensor zeros(const Shape& shape, DType t) {
   }
 
 void check_grad(const Tensor& dy, const Shape& expect, DType dtype, const char* op) {
-  conv_check_cpu(dy, op);
+  check_cpu(dy, op);
   PYML_CHECK(dy.shape == expect, ValueError, op, ": grad_output must have the output's shape ", expect, ", got ",
              dy.shape);
   PYML_CHECK(dy.dtype == dtype, TypeError, op, ": grad_output must have the input's dtype ", dtype_name(dtype),
@@ -214,7 +214,7 @@ std::tuple<Tensor, Tensor> adaptive_max_pool_forward(const Tensor& x, const IntL
 
 // Indices (int64, shape `expect`), every value in [0, plane).
 static void check_indices(const Tensor& idx, const Shape& expect, int64_t plane, const char* op) {
-  conv_check_cpu(idx, op);
+  check_cpu(idx, op);
   PYML_CHECK(idx.dtype == DType::Int64, TypeError, op, ": indices must be int64, got ", dtype_name(idx.dtype));
   PYML_CHECK(idx.shape == expect, ValueError, op, ": indices must have shape ", expect, ", got ", idx.shape);
   Tensor c = contiguous(idx);
@@ -225,8 +225,8 @@ static void check_indices(const Tensor& idx, const Shape& expect, int64_t plane,
 }
 
 Tensor max_pool_backward(const Tensor& dy, const Tensor& x, const Tensor& indices, int64_t ndim, const char* op) {
-  conv_check_cpu(dy, op);
-  conv_check_cpu(x, op);
+  check_cpu(dy, op);
+  check_cpu(x, op);
   size_t nd = ndim == 1 ? 1 : 2;
   PoolSetup s = pool_setup(x, nd, op);
   PYML_CHECK(dy.dim() == x.dim() && std::equal(x.shape.begin(), x.shape.end() - nd, dy.shape.begin()), ValueError,
@@ -260,7 +260,7 @@ Tensor max_unpool_forward(const Tensor& x, const Tensor& indices, const IntList&
 Tensor max_unpool_backward(const Tensor& dy, const Tensor& indices, int64_t ndim) {
   size_t nd = ndim == 1 ? 1 : 2;
   const char* op = pick(nd, "max_unpool1d", "max_unpool2d");
-  conv_check_cpu(dy, op);
+  check_cpu(dy, op);
   DType ct = conv_compute_dtype(dy, op);
   PYML_CHECK(dy.dim() >= (int64_t)nd + 1 && indices.dim() == dy.dim(), ValueError, op, ": grad_output ", dy.shape,
              " and indices ", indices.shape, " must have the same rank (at least ", nd + 1, ")");

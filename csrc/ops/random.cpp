@@ -45,11 +45,6 @@ GeneratorPtr default_generator() {
 static Generator& gen_or_default(Generator* g) { return g ? *g : *default_generator(); }
 
 // ---------------------------------------------------------------------------- helpers
-static void check_cpu(const Tensor& t, const char* op) {
-  PYML_CHECK(t.device().is_cpu(), RuntimeError, op, ": not implemented for device ", t.device().str(),
-             " yet (only cpu), got a tensor on ", t.device().str());
-}
-
 static void check_float(const Tensor& t, const char* op) {
   PYML_CHECK(is_floating(t.dtype), TypeError, op, ": expected a floating point tensor, got dtype ",
              dtype_name(t.dtype));

@@ -7,8 +7,7 @@
 namespace pyml {
 
 static void check_input(const Tensor& t, const char* op) {
-  PYML_CHECK(t.device().is_cpu(), RuntimeError, op, ": not implemented for device ", t.device().str(),
-             " yet (only cpu), got a tensor on ", t.device().str());
+  check_cpu(t, op);
   PYML_CHECK(t.dim() <= kMaxReduceDims, ValueError, op, ": at most ", kMaxReduceDims,
              " dims are supported, got ", t.dim());
 }

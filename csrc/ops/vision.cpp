@@ -61,7 +61,7 @@ Tensor upsample_forward(const Tensor& x, const IntList& output_size, const std::
   PYML_CHECK(output_size.size() == 1 || output_size.size() == 2, ValueError, "interpolate: only 1-D and 2-D "
              "resampling is supported, got output size ", ints_str(output_size));
   const char* op = upsample_name(mode, output_size.size());
-  conv_check_cpu(x, op);
+  check_cpu(x, op);
   DType ct = conv_compute_dtype(x, op);
   ResampleParams p = resample_params(x.shape, output_size, scales, mode, align_corners, op);
   Tensor xc = contiguous(to_dtype(x, ct)), y = empty({p.planes, p.P * p.Q}, ct);
@@ -77,7 +77,7 @@ Tensor upsample_backward(const Tensor& dy, const IntList& input_size, const std:
              dy.shape);
   size_t nd = dy.dim() - 2;
   const char* op = upsample_name(mode, nd);
-  conv_check_cpu(dy, op);
+  check_cpu(dy, op);
   DType ct = conv_compute_dtype(dy, op);
   IntList out(dy.shape.begin() + 2, dy.shape.end());
   ResampleParams p = resample_params(input_size, out, scales, mode, align_corners, op);
@@ -93,8 +93,8 @@ namespace {
 GridSampleParams grid_params(const Tensor& x, const Tensor& grid, int64_t mode, int64_t padding_mode,
                              bool align_corners) {
   const char* op = "grid_sample";
-  conv_check_cpu(x, op);
-  conv_check_cpu(grid, op);
+  check_cpu(x, op);
+  check_cpu(grid, op);
   PYML_CHECK(x.dim() == 4, ValueError, op, ": expected a 4-D input (N, C, H, W), got input of shape ", x.shape);
   PYML_CHECK(grid.dim() == 4 && grid.shape[3] == 2, ValueError, op,
              ": expected a 4-D grid (N, H_out, W_out, 2), got grid of shape ", grid.shape);
@@ -132,7 +132,7 @@ std::tuple<OptTensor, OptTensor> grid_sample_backward(const Tensor& dy, const Te
                                                       std::array<bool, 2> mask) {
   GridSampleParams p = grid_params(x, grid, mode, padding_mode, align_corners);
   const char* op = "grid_sample";
-  conv_check_cpu(dy, op);
+  check_cpu(dy, op);
   Shape expect = {p.N, p.C, p.P, p.Q};
   PYML_CHECK(dy.shape == expect, ValueError, op, ": grad_output must have the output's shape ", expect, ", got ",
              dy.shape);
