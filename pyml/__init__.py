@@ -21,7 +21,7 @@ from ._ops.interop import *  # noqa: F401,F403
 from . import cuda
 from . import autograd
 from .autograd import no_grad, enable_grad, set_grad_enabled, inference_mode, is_grad_enabled
-from . import nn, func
+from . import nn, func, optim, utils
 from .nn.functional import cdist, pdist, cosine_similarity, pairwise_distance  # torch has these at top level
 
 bool = _dtype.bool_

@@ -18,6 +18,7 @@ void bind_cuda(py::module_& m);         // device queries
 void bind_conv(py::module_& m);         // conv, pooling, unfold/fold, interpolate, grid_sample
 void bind_norm(py::module_& m);         // batch/layer/group norm, cross-entropy, embedding
 void bind_attention(py::module_& m);    // scaled dot-product attention
+void bind_optim(py::module_& m);        // fused optimizer steps
 
 // Python number -> Scalar (bool before int: bool is an int subclass in Python)
 Scalar to_scalar(py::handle h, const char* op);

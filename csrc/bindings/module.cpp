@@ -50,4 +50,5 @@ PYBIND11_MODULE(_C, m) {
   bind_conv(m);
   bind_norm(m);
   bind_attention(m);
+  bind_optim(m);
 }

@@ -1,0 +1,1 @@
+"""LR schedulers (to be filled)."""

@@ -1,0 +1,2 @@
+"""Optimizers (to be filled)."""
+__all__ = []

@@ -1,0 +1,2 @@
+"""pyml.utils."""
+from . import data  # noqa: F401

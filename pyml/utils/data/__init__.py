@@ -1,0 +1,1 @@
+"""pyml.utils.data (to be filled)."""
