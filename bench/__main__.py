@@ -38,7 +38,6 @@ def setup_threads(n):
 
 
 def convert(inputs):
-    import numpy as np
     import pyml
     import torch
     return {"pyml": [pyml.from_numpy(x) for x in inputs], "torch": [torch.from_numpy(x) for x in inputs],
@@ -93,13 +92,19 @@ def measure(case, args, status, quick):
     for lib in live:
         time.sleep(settle)
         reps[lib] = calibrate(fns[lib], min_time)
-    times = {lib: [] for lib in live}
+    return interleaved(fns, reps, samples, settle)
+
+
+def interleaved(fns, reps, samples, settle):
+    """Seconds per call of each library's fn: `samples` rounds, libraries interleaved in each round so
+    load changes on the shared machine hit all of them alike."""
+    times = {lib: [] for lib in fns}
     for _ in range(samples):
-        for lib in live:
+        for lib, fn in fns.items():
             time.sleep(settle)
             t0 = time.perf_counter()
             for _ in range(reps[lib]):
-                fns[lib]()
+                fn()
             times[lib].append((time.perf_counter() - t0) / reps[lib])
     return times
 

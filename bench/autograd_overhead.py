@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from .__main__ import calibrate, machine, setup_threads
+from .__main__ import calibrate, interleaved, machine, setup_threads
 
 LIBS = ("pyml", "torch")
 
@@ -111,15 +111,7 @@ def measure(fn, tensors, quick):
     min_time, samples, settle = (0.02, 5, 0.02) if quick else (0.1, 11, 0.05)
     calls = {lib: (lambda lib=lib: fn(tensors[lib])) for lib in LIBS}
     reps = {lib: calibrate(calls[lib], min_time) for lib in LIBS}
-    times = {lib: [] for lib in LIBS}
-    for _ in range(samples):
-        for lib in LIBS:
-            time.sleep(settle)
-            t0 = time.perf_counter()
-            for _ in range(reps[lib]):
-                calls[lib]()
-            times[lib].append((time.perf_counter() - t0) / reps[lib])
-    return times
+    return interleaved(calls, reps, samples, settle)
 
 
 def main(argv=None):
