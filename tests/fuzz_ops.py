@@ -56,8 +56,11 @@ def rand_kwargs(r):
 
 
 def targets():
+    import pyml.nn.functional as F
     funcs = [(n, getattr(pyml, n)) for n in sorted(dir(pyml)) if not n.startswith("_") and n not in SKIP
              and callable(getattr(pyml, n)) and not isinstance(getattr(pyml, n), type)]
+    funcs += [("F." + n, getattr(F, n)) for n in sorted(getattr(F, "__all__", dir(F))) if not n.startswith("_")
+              and callable(getattr(F, n)) and not isinstance(getattr(F, n), type)]
     meths = [n for n in sorted(dir(pyml.Tensor)) if not n.startswith("_") and n not in SKIP
              and callable(getattr(pyml.Tensor, n, None))]
     meths += ["__getitem__", "__setitem__", "__add__", "__matmul__", "__iadd__", "__pow__", "__and__", "__lshift__"]
