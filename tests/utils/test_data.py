@@ -415,3 +415,27 @@ def test_pin_memory_and_accepted_options():
     ds = D.TensorDataset(pyml.arange(6))
     loader = D.DataLoader(ds, batch_size=4, pin_memory=True, timeout=5, num_workers=1, in_order=True)
     assert [b[0].tolist() for b in loader] == [[0, 1, 2, 3], [4, 5]]
+
+
+def test_workers_prefetch_before_consumption():
+    """With workers, prefetch_factor * num_workers batches are loaded before the first next() call."""
+    accessed = []
+    done = threading.Event()
+
+    class Rec(D.Dataset):
+        def __len__(self):
+            return 40
+
+        def __getitem__(self, i):
+            accessed.append(i)
+            if len(accessed) == 12:
+                done.set()
+            return i
+
+    it = iter(D.DataLoader(Rec(), batch_size=2, num_workers=3, prefetch_factor=2))
+    assert done.wait(10), accessed  # 3 workers * 2 batches * 2 samples, requested before any next()
+    time.sleep(0.05)
+    assert sorted(accessed) == list(range(12))  # and no more than that until batches are consumed
+    assert next(it).tolist() == [0, 1]
+    assert [b.tolist() for b in it][-1] == [38, 39]
+    assert sorted(accessed) == list(range(40))
