@@ -400,6 +400,8 @@ def test_bad_arguments():
         D.RandomSampler(range(3), replacement=1)
     with pytest.raises(ValueError, match="WeightedRandomSampler: weights should be a 1-d"):
         D.WeightedRandomSampler([[1.0, 2.0]], 3)
+    with pytest.raises(ValueError, match="WeightedRandomSampler: without replacement .* num_samples=5 for 2"):
+        D.WeightedRandomSampler([1.0, 2.0], 5, replacement=False)
     with pytest.raises(TypeError, match="DataLoader: generator must be a pyml.Generator"):
         D.DataLoader(ds, shuffle=True, generator=torch.Generator())
     with pytest.raises(ValueError, match="stratified_split: val_fraction .* got val_fraction=1.5"):

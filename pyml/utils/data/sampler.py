@@ -120,6 +120,9 @@ class WeightedRandomSampler(Sampler):
         w = weights if isinstance(weights, Tensor) else as_tensor(weights, dtype=D.float64)
         if w.ndim != 1:
             raise ValueError(f"WeightedRandomSampler: weights should be a 1-d sequence, got shape {tuple(w.shape)}")
+        if not replacement and num_samples > w.shape[0]:
+            raise ValueError(f"WeightedRandomSampler: without replacement num_samples can't exceed the number of "
+                             f"weights, got num_samples={num_samples} for {w.shape[0]} weights")
         self.weights = w.to(D.float64)
         self.num_samples = int(num_samples)
         self.replacement = replacement
