@@ -441,3 +441,22 @@ def test_workers_prefetch_before_consumption():
     assert next(it).tolist() == [0, 1]
     assert [b.tolist() for b in it][-1] == [38, 39]
     assert sorted(accessed) == list(range(40))
+
+
+def test_workers_stop_after_early_break():
+    import gc
+    ds = D.TensorDataset(pyml.arange(100))
+
+    def workers():
+        return [t for t in threading.enumerate() if t.name.startswith("pyml-DataLoader-worker")]
+
+    before = set(workers())
+    loader = D.DataLoader(ds, batch_size=3, num_workers=3)
+    for i, _ in enumerate(loader):
+        if i == 2:
+            break
+    gc.collect()
+    for t in set(workers()) - before:
+        t.join(5)
+    assert set(workers()) <= before
+    assert len([b for b in loader]) == 34  # a fresh epoch works after the abandoned one
