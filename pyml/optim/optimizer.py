@@ -153,8 +153,7 @@ class Optimizer:
             packed = {k: v for k, v in g.items() if k != "params"}
             packed["params"] = ids
             groups.append(packed)
-        by_id = {id(p): p for g in self.param_groups for p in g["params"]}
-        state = {index[k]: v for k, v in ((id(p), s) for p, s in self.state.items()) if k in index and k in by_id}
+        state = {index[id(p)]: s for p, s in self.state.items() if id(p) in index}
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict):

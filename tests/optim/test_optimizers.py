@@ -371,3 +371,33 @@ def test_rmsprop_init_abs_grad_variant(dtype, alpha):
         theta -= 0.01 * g / (np.sqrt(sq) + 1e-8)
         np.testing.assert_allclose(p.detach().numpy(), theta, **_tol(dtype))
     np.testing.assert_allclose(opt.state[p]["square_avg"].numpy(), sq, **_tol(dtype))
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "RMSprop"])
+def test_trains_a_module_like_torch(name):
+    """nn.Linear regression: model.parameters() (a generator) in, same trajectory as torch."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((32, 3)).astype("float32")
+    y = (x @ np.array([[1.0], [-2.0], [0.5]]) + 0.3).astype("float32")
+    model = pyml.nn.Linear(3, 1)
+    tmodel = torch.nn.Linear(3, 1)
+    with torch.no_grad():
+        tmodel.weight.copy_(torch.tensor(model.weight.detach().numpy()))
+        tmodel.bias.copy_(torch.tensor(model.bias.detach().numpy()))
+    opt = getattr(optim, name)(model.parameters(), lr=0.05)
+    topt = getattr(torch.optim, name)(tmodel.parameters(), lr=0.05)
+    X, Y, TX, TY = pyml.tensor(x), pyml.tensor(y), torch.tensor(x), torch.tensor(y)
+    losses = []
+    for _ in range(30):
+        opt.zero_grad()
+        loss = ((model(X) - Y) ** 2).mean()
+        loss.backward()
+        opt.step()
+        topt.zero_grad()
+        tloss = ((tmodel(TX) - TY) ** 2).mean()
+        tloss.backward()
+        topt.step()
+        losses.append(loss.item())
+        assert abs(loss.item() - tloss.item()) <= 1e-4 * (1 + tloss.item())
+    assert losses[-1] < 0.5 * losses[0]
+    np.testing.assert_allclose(model.weight.detach().numpy(), tmodel.weight.detach().numpy(), rtol=1e-4, atol=1e-5)
