@@ -98,6 +98,12 @@ class Optimizer:
                             "of tensors in sets will change between runs. Please use a list instead.")
         else:
             param_group["params"] = list(params)
+        named = [isinstance(p, tuple) for p in param_group["params"]]
+        if any(named):  # named parameters, e.g. model.named_parameters(), like torch
+            if not all(named):
+                raise ValueError("all optimizer params should be with/without names. Some param names are missing")
+            param_group["param_names"] = [n for n, _ in param_group["params"]]
+            param_group["params"] = [p for _, p in param_group["params"]]
         for p in param_group["params"]:
             if not isinstance(p, Tensor):
                 raise TypeError(f"optimizer can only optimize Tensors, but one of the params is {type(p).__name__}")

@@ -401,3 +401,13 @@ def test_trains_a_module_like_torch(name):
         assert abs(loss.item() - tloss.item()) <= 1e-4 * (1 + tloss.item())
     assert losses[-1] < 0.5 * losses[0]
     np.testing.assert_allclose(model.weight.detach().numpy(), tmodel.weight.detach().numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_named_parameters():
+    model = pyml.nn.Linear(2, 1)
+    opt = optim.SGD(model.named_parameters(), lr=0.1)
+    assert opt.param_groups[0]["param_names"] == ["weight", "bias"]
+    assert opt.param_groups[0]["params"][0] is model.weight
+    assert opt.state_dict()["param_groups"][0]["param_names"] == ["weight", "bias"]
+    with pytest.raises(ValueError, match="with/without names"):
+        optim.SGD([{"params": [("w", model.weight), model.bias]}], lr=0.1)
