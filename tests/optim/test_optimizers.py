@@ -412,3 +412,25 @@ def test_named_parameters():
     assert opt.state_dict()["param_groups"][0]["param_names"] == ["weight", "bias"]
     with pytest.raises(ValueError, match="with/without names"):
         optim.SGD([{"params": [("w", model.weight), model.bias]}], lr=0.1)
+
+
+@pytest.mark.parametrize("name,kw", [("Adam", dict(amsgrad=True)), ("RMSprop", dict(centered=True, momentum=0.5))])
+def test_threaded_step_equals_single_thread(name, kw):
+    """the multithreaded kernel (parameter larger than one chunk) gives the single-thread result exactly"""
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal(50001).astype("float32")
+    gs = [rng.standard_normal(50001).astype("float32") for _ in range(3)]
+    out = []
+    prev = pyml.get_num_threads()
+    try:
+        for nt in (1, max(2, prev)):
+            pyml.set_num_threads(nt)
+            p = pyml.tensor(x, requires_grad=True)
+            opt = getattr(optim, name)([p], **kw)
+            for g in gs:
+                p.grad = pyml.tensor(g)
+                opt.step()
+            out.append(p.detach().numpy())
+    finally:
+        pyml.set_num_threads(prev)
+    np.testing.assert_array_equal(out[0], out[1])
