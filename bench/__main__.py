@@ -37,15 +37,23 @@ def setup_threads(n):
     torch.set_num_threads(n)
 
 
-def convert(inputs):
+def convert(case, inputs):
+    """Each library's own copy of the inputs (zero-copy views), passed through the case's setup."""
     import pyml
     import torch
-    return {"pyml": [pyml.from_numpy(x) for x in inputs], "torch": [torch.from_numpy(x) for x in inputs],
-            "numpy": list(inputs)}
+    args = {"pyml": [pyml.from_numpy(x.copy()) for x in inputs], "torch": [torch.from_numpy(x.copy()) for x in inputs],
+            "numpy": [x.copy() for x in inputs]}
+    if case.setup is not None:
+        args = {lib: (case.setup(lib, a) if lib in case.ops and lib != "numpy" else a) for lib, a in args.items()}
+    return args
 
 
 def to_numpy(r):
     import numpy as np
+    if isinstance(r, (list, tuple)):
+        return np.concatenate([to_numpy(x).ravel() for x in r])
+    if hasattr(r, "detach"):
+        r = r.detach()
     return np.asarray(r.numpy() if hasattr(r, "numpy") else r, dtype=np.float64)
 
 
@@ -53,6 +61,9 @@ def check(case, args):
     """Run every library once; compare each peer with pyml. Returns {lib: None or 'n/a: why'}."""
     status, results = {}, {}
     for lib in LIBS:
+        if lib not in case.ops:
+            status[lib] = "n/a: no such op"
+            continue
         try:
             results[lib] = to_numpy(case.ops[lib](*args[lib]))
             status[lib] = None
@@ -127,13 +138,13 @@ def print_table(rows, threads):
     def cell(r, lib, key, fmt, scale=1.0):
         v = r["libs"][lib].get(key)
         return fmt.format(v * scale) if v is not None else "n/a"
-    head = (f"{'case':<30}" + "".join(f"{lib + ' ms':>11}" for lib in LIBS) + f"{'pyml rate':>16}"
+    head = (f"{'case':<44}" + "".join(f"{lib + ' ms':>11}" for lib in LIBS) + f"{'pyml rate':>16}"
             + f"{'torch/pyml':>12}{'numpy/pyml':>12}")
     print(f"\nthreads: {threads}   ratio = peer time / pyml time (> 1: pyml faster)\n{head}\n{'-' * len(head)}")
     for r in rows:
         ms = "".join(f"{cell(r, lib, 'median_s', '{:.3f}', 1e3):>11}" for lib in LIBS)
         rate = cell(r, "pyml", "rate", "{:.1f}") + " " + r["unit"]
-        print(f"{r['case']:<30}{ms}{rate:>16}{cell(r, 'torch', 'ratio', '{:.2f}'):>12}"
+        print(f"{r['case']:<44}{ms}{rate:>16}{cell(r, 'torch', 'ratio', '{:.2f}'):>12}"
               f"{cell(r, 'numpy', 'ratio', '{:.2f}'):>12}")
     for r in rows:
         for lib in LIBS:
@@ -166,7 +177,7 @@ def main(argv=None):
         return 2
     rows = []
     for case in cases:
-        args = convert(case.make())
+        args = convert(case, case.make())
         status = check(case, args)
         rows.append(row(case, measure(case, args, status, opts.quick), status))
         print(f"  done: {case.name}", file=sys.stderr, flush=True)

@@ -4,7 +4,7 @@ A case names its work (FLOPs or minimum bytes moved) so the table can print GFLO
 a tolerance for the cross-check of results (relative to the largest magnitude of the reference).
 """
 from dataclasses import dataclass
-from typing import Callable, Dict, Tuple
+from typing import Callable, Dict, Optional, Tuple
 
 import numpy as np
 
@@ -17,6 +17,7 @@ class Case:
     make: Callable[[], Tuple]       # -> NumPy float32 inputs
     ops: Dict[str, Callable]        # library -> fn(*inputs in that library's type)
     tol: float                      # max |x - y| / max |y| allowed between libraries
+    setup: Optional[Callable] = None  # (lib, converted inputs) -> call arguments (models, requires_grad)
 
 
 def _rng():
@@ -51,13 +52,45 @@ def sum_case(n):
     return Case("sum 1e7", "GB/s", 4.0 * n, make, ops, tol=1e-3)
 
 
-def all_cases():
+def matmul_t_case(name, m, k, n, trans):
+    """Transposed operands as views: 'nt' is A @ B.T (Linear forward), 'tn' is A.T @ B (grad-weight)."""
+    def make():
+        g = _rng()
+        a = g.standard_normal((k, m) if trans == "tn" else (m, k), np.float32)
+        b = g.standard_normal((n, k) if trans == "nt" else (k, n), np.float32)
+        return a, b
+    if trans == "nt":
+        fn = {lib: (lambda a, b: a @ b.T) for lib in ("pyml", "torch", "numpy")}
+    else:
+        fn = {lib: (lambda a, b: a.T @ b) for lib in ("pyml", "torch", "numpy")}
+    return Case(name, "GFLOP/s", 2.0 * m * n * k, make, fn, tol=2e-6 * k ** 0.5)
+
+
+def bmm_case(name, b, m, k, n):
+    def make():
+        g = _rng()
+        return g.standard_normal((b, m, k), np.float32), g.standard_normal((b, k, n), np.float32)
+    mm = {"pyml": lambda x, y: x @ y, "torch": lambda x, y: x @ y, "numpy": np.matmul}
+    return Case(name, "GFLOP/s", 2.0 * b * m * n * k, make, mm, tol=2e-6 * k ** 0.5)
+
+
+def gemm_cases():
     return [
         matmul_case("matmul 256", 256, 256, 256),
         matmul_case("matmul 512", 512, 512, 512),
         matmul_case("matmul 1024", 1024, 1024, 1024),
         matmul_case("matmul 2048x768 @ 768x3072", 2048, 768, 3072),
         matmul_case("matmul 1023 (odd)", 1023, 1023, 1023),
-        add_case(10_000_000),
-        sum_case(10_000_000),
+        matmul_case("matmul 1000 (odd)", 1000, 1000, 1000),
+        matmul_case("matmul 1025 (odd)", 1025, 1025, 1025),
+        matmul_case("matmul 2048", 2048, 2048, 2048),
+        matmul_t_case("matmul 2048x768 @ (3072x768).T", 2048, 768, 3072, "nt"),
+        matmul_t_case("matmul (768x2048).T @ 2048x3072", 768, 2048, 3072, "tn"),
+        bmm_case("bmm 48x(256x64 @ 64x256)", 48, 256, 64, 256),
     ]
+
+
+def all_cases():
+    from .cases_nn import all_nn_cases
+    from .cases_train import all_train_cases
+    return gemm_cases() + [add_case(10_000_000), sum_case(10_000_000)] + all_nn_cases() + all_train_cases()
