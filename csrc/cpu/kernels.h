@@ -17,7 +17,9 @@ enum class UnaryOp : int {
 enum class BinaryOp : int {
   Add, Sub, Mul, Div, FloorDiv, TruncDiv, Remainder, Pow, Maximum, Minimum, Fmod, Atan2,
   Eq, Ne, Lt, Le, Gt, Ge, LogicalAnd, LogicalOr, LogicalXor,
-  BitwiseAnd, BitwiseOr, BitwiseXor, Shl, Shr, Count
+  BitwiseAnd, BitwiseOr, BitwiseXor, Shl, Shr,
+  // fused activation backward (a = upstream gradient, b = the saved input x or output y); float only
+  GeluBackward, GeluTanhBackward, SiluBackward, TanhBackward, SigmoidBackward, Count
 };
 inline bool binary_returns_bool(BinaryOp op) { return op >= BinaryOp::Eq && op <= BinaryOp::LogicalXor; }
 inline bool unary_returns_bool(UnaryOp op) { return op >= UnaryOp::IsNan && op <= UnaryOp::LogicalNot; }

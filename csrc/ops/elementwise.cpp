@@ -14,7 +14,8 @@ static const char* kUnaryNames[] = {
 static const char* kBinaryNames[] = {
   "add", "sub", "mul", "div", "floor_divide", "div", "remainder", "pow", "maximum", "minimum",
   "fmod", "atan2", "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_xor",
-  "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_left_shift", "bitwise_right_shift"};
+  "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_left_shift", "bitwise_right_shift",
+  "gelu_backward", "gelu_tanh_backward", "silu_backward", "tanh_backward", "sigmoid_backward"};
 static_assert(sizeof(kUnaryNames) / sizeof(char*) == (size_t)UnaryOp::Count, "unary names");
 static_assert(sizeof(kBinaryNames) / sizeof(char*) == (size_t)BinaryOp::Count, "binary names");
 const char* unary_name(UnaryOp op) { return kUnaryNames[(int)op]; }
@@ -62,7 +63,8 @@ void unary_(UnaryOp op, const Tensor& x, const double* params) {
 static void binary_types(BinaryOp op, DType common, DType& compute, DType& result) {
   compute = common;
   if ((op == BinaryOp::Div || op == BinaryOp::Atan2) && !is_floating(common)) compute = default_dtype();
-  bool bitwise = op >= BinaryOp::BitwiseAnd;
+  bool bitwise = op >= BinaryOp::BitwiseAnd && op <= BinaryOp::Shr;
+  if (op >= BinaryOp::GeluBackward && !is_floating(common)) compute = default_dtype();
   PYML_CHECK(!bitwise || !is_floating(compute), TypeError, binary_name(op),
              ": only integer and bool tensors are supported, got ", dtype_name(compute));
   PYML_CHECK(!(op == BinaryOp::Sub && compute == DType::Bool), TypeError,

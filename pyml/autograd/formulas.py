@@ -60,6 +60,15 @@ def _gelu_grad(x, approximate):
     return cdf + x * pdf
 
 
+def _fused(name, g, z, composite):
+    """g * f'(x) by a one-pass engine kernel (from x or from y) when no graph of the backward is being
+    built; under create_graph, the composite formula in pyml ops, which is itself differentiable."""
+    if pyml.is_grad_enabled():
+        return composite()
+    from .._ops.elementwise import _binary
+    return _binary(name, g, z)
+
+
 def _softplus_grad(x, p):
     beta, threshold = p
     z = x * beta
@@ -93,12 +102,13 @@ UNARY = {
     "atan": (lambda g, x, y, p: g / (1 + x * x), 1, 0),
     "sinh": (lambda g, x, y, p: g * pyml.cosh(x), 1, 0),
     "cosh": (lambda g, x, y, p: g * pyml.sinh(x), 1, 0),
-    "tanh": (lambda g, x, y, p: g * (1 - y * y), 0, 1),
-    "sigmoid": (lambda g, x, y, p: g * y * (1 - y), 0, 1),
+    "tanh": (lambda g, x, y, p: _fused("tanh_backward", g, y, lambda: g * (1 - y * y)), 0, 1),
+    "sigmoid": (lambda g, x, y, p: _fused("sigmoid_backward", g, y, lambda: g * y * (1 - y)), 0, 1),
     "relu": (lambda g, x, y, p: g * (y > 0), 0, 1),
-    "gelu": (lambda g, x, y, p: g * _gelu_grad(x, False), 1, 0),
-    "gelu_tanh": (lambda g, x, y, p: g * _gelu_grad(x, True), 1, 0),
-    "silu": (lambda g, x, y, p: g * (pyml.sigmoid(x) * (1 + x * (1 - pyml.sigmoid(x)))), 1, 0),
+    "gelu": (lambda g, x, y, p: _fused("gelu_backward", g, x, lambda: g * _gelu_grad(x, False)), 1, 0),
+    "gelu_tanh": (lambda g, x, y, p: _fused("gelu_tanh_backward", g, x, lambda: g * _gelu_grad(x, True)), 1, 0),
+    "silu": (lambda g, x, y, p: _fused("silu_backward", g, x,
+                                               lambda: g * (pyml.sigmoid(x) * (1 + x * (1 - pyml.sigmoid(x))))), 1, 0),
     "softplus": (lambda g, x, y, p: g * _softplus_grad(x, p), 1, 0),
     "erf": (lambda g, x, y, p: g * (2 / math.sqrt(math.pi)) * pyml.exp(-x * x), 1, 0),
     "erfc": (lambda g, x, y, p: g * (-2 / math.sqrt(math.pi)) * pyml.exp(-x * x), 1, 0),

@@ -71,6 +71,8 @@ struct VSigmoid { static VF v(VF x) { return vsigmoid(x); } };
 struct VSilu { static VF v(VF x) { return x * vsigmoid(x); } };
 struct VGeluTanh { static VF v(VF x) {
   return vsplat(0.5f) * x * (vsplat(1.0f) + vtanh(vsplat(0.79788456080286535588f) * (x + vsplat(0.044715f) * x * x * x))); } };
+struct VErf { static VF v(VF x) { return verf(x); } };
+struct VGelu { static VF v(VF x) { return vsplat(0.5f) * x * (vsplat(1.0f) + verf(x * vsplat(0.70710678118654752440f))); } };
 
 template <typename VOp>
 void vec_unary_loop(char** d, const int64_t* s, int64_t n, const double*) {
@@ -189,6 +191,61 @@ struct ShlOp { template <typename U> static inline U f(U a, U b, const double*) 
 struct ShrOp { template <typename U> static inline U f(U a, U b, const double*) {
   if (b < 0 || b >= U(sizeof(U) * 8)) return a < 0 ? U(-1) : U(0);
   return U(a >> b); } };
+// Fused activation backward: a = upstream gradient, b = x (gelu, gelu_tanh, silu) or y (tanh, sigmoid).
+// Each has a scalar form for every float dtype and a vector form (VOp::v(g, x)) for float32.
+constexpr double kInvSqrt2 = 0.70710678118654752440, kInvSqrt2Pi = 0.39894228040143267794;
+constexpr double kGeluK = 0.79788456080286535588, kGeluC = 0.044715;
+struct GeluBwdOp { template <typename U> static inline U f(U g, U x, const double*) {
+  U cdf = U(0.5) * (U(1) + std::erf(x * U(kInvSqrt2)));
+  return g * (cdf + x * U(kInvSqrt2Pi) * std::exp(U(-0.5) * x * x)); } };
+struct GeluTanhBwdOp { template <typename U> static inline U f(U g, U x, const double*) {
+  U t = std::tanh(U(kGeluK) * (x + U(kGeluC) * x * x * x));
+  return g * (U(0.5) * (U(1) + t) + U(0.5) * x * (U(1) - t * t) * U(kGeluK) * (U(1) + U(3 * kGeluC) * x * x)); } };
+struct SiluBwdOp { template <typename U> static inline U f(U g, U x, const double*) {
+  U s = U(1) / (U(1) + std::exp(-x));
+  return g * s * (U(1) + x * (U(1) - s)); } };
+struct TanhBwdOp { template <typename U> static inline U f(U g, U y, const double*) { return g * (U(1) - y * y); } };
+struct SigmoidBwdOp { template <typename U> static inline U f(U g, U y, const double*) { return g * y * (U(1) - y); } };
+struct VGeluBwd { static VF v(VF g, VF x) {
+  VF cdf = vsplat(0.5f) * (vsplat(1.0f) + verf(x * vsplat((float)kInvSqrt2)));
+  return g * (cdf + x * vsplat((float)kInvSqrt2Pi) * vexp(vsplat(-0.5f) * x * x)); } };
+struct VGeluTanhBwd { static VF v(VF g, VF x) {
+  VF t = vtanh(vsplat((float)kGeluK) * (x + vsplat((float)kGeluC) * x * x * x));
+  VF d = vsplat(0.5f) * x * (vsplat(1.0f) - t * t) * vsplat((float)kGeluK) * (vsplat(1.0f) + vsplat(3 * (float)kGeluC) * x * x);
+  return g * (vsplat(0.5f) * (vsplat(1.0f) + t) + d); } };
+struct VSiluBwd { static VF v(VF g, VF x) {
+  VF s = vsigmoid(x);
+  return g * s * (vsplat(1.0f) + x * (vsplat(1.0f) - s)); } };
+
+// float32 binary loop through a vector form; contiguous rows (either operand may be a scalar)
+// go VF-wide with a padded tail, anything else one element at a time through the same form.
+template <typename VOp>
+void vec_binary_loop(char** d, const int64_t* s, int64_t n, const double*) {
+  auto lane = [](const char* p, int64_t st, int64_t i, int64_t k) {
+    VF v = {};
+    for (int64_t j = 0; j < k; j++) v[j] = *reinterpret_cast<const float*>(p + (i + j) * st);
+    return v;
+  };
+  int64_t i = 0;
+  if (s[0] == 4 && s[1] == 4 && s[2] == 4) {
+    const float* a = reinterpret_cast<const float*>(d[1]);
+    const float* b = reinterpret_cast<const float*>(d[2]);
+    float* o = reinterpret_cast<float*>(d[0]);
+    for (; i + kVF <= n; i += kVF) {
+      VF x, y;
+      std::memcpy(&x, a + i, sizeof(VF));
+      std::memcpy(&y, b + i, sizeof(VF));
+      VF r = VOp::v(x, y);
+      std::memcpy(o + i, &r, sizeof(VF));
+    }
+  }
+  for (; i < n; i += kVF) {
+    int64_t k = n - i < kVF ? n - i : kVF;
+    VF r = VOp::v(lane(d[1], s[1], i, k), lane(d[2], s[2], i, k));
+    for (int64_t j = 0; j < k; j++) *reinterpret_cast<float*>(d[0] + (i + j) * s[0]) = r[j];
+  }
+}
+
 #define CMP(Name, expr) \
   struct Name { template <typename U> static inline bool f(U a, U b, const double*) { return expr; } };
 CMP(EqOp, a == b) CMP(NeOp, a != b) CMP(LtOp, a < b) CMP(LeOp, a <= b) CMP(GtOp, a > b) CMP(GeOp, a >= b)
@@ -292,6 +349,8 @@ void register_elementwise(KernelTable& t) {
   t.unary[(int)U::Sigmoid][f32] = &vec_unary_loop<VSigmoid>;
   t.unary[(int)U::Silu][f32] = &vec_unary_loop<VSilu>;
   t.unary[(int)U::GeluTanh][f32] = &vec_unary_loop<VGeluTanh>;
+  t.unary[(int)U::Gelu][f32] = &vec_unary_loop<VGelu>;
+  t.unary[(int)U::Erf][f32] = &vec_unary_loop<VErf>;
   t.unary[(int)U::BitwiseNot][(int)DType::Bool] = &unary_loop<bool, bool, BoolBitNot>;
 
   using B = BinaryOp;
@@ -313,6 +372,12 @@ void register_elementwise(KernelTable& t) {
   t.binary[(int)B::BitwiseOr][(int)DType::Bool] = &binary_loop<bool, bool, AddBool>;
   t.binary[(int)B::BitwiseXor][(int)DType::Bool] = &binary_loop<bool, bool, LXorOp>;
   b_int<ShlOp>(t, B::Shl); b_int<ShrOp>(t, B::Shr);
+  b_float<GeluBwdOp>(t, B::GeluBackward); b_float<GeluTanhBwdOp>(t, B::GeluTanhBackward);
+  b_float<SiluBwdOp>(t, B::SiluBackward); b_float<TanhBwdOp>(t, B::TanhBackward);
+  b_float<SigmoidBwdOp>(t, B::SigmoidBackward);
+  t.binary[(int)B::GeluBackward][f32] = &vec_binary_loop<VGeluBwd>;
+  t.binary[(int)B::GeluTanhBackward][f32] = &vec_binary_loop<VGeluTanhBwd>;
+  t.binary[(int)B::SiluBackward][f32] = &vec_binary_loop<VSiluBwd>;
 }
 
 }  // namespace PYML_ISA_NS
