@@ -83,8 +83,9 @@ def resize(img, size, interpolation=InterpolationMode.BILINEAR, max_size=None, a
     if (oh, ow) == (h, w):
         return img
     if antialias and mode is InterpolationMode.BILINEAR and (oh < h or ow < w):
-        warnings.warn(f"{op}: pyml has no antialias filter; downscaling {(h, w)} -> {(oh, ow)} without it "
-                      f"(torchvision's antialias=False result)", stacklevel=2)
+        # one fixed text, so Python's warning filter shows it once instead of once per image size
+        warnings.warn(f"{op}: pyml has no antialias filter, so downscaling gives torchvision's antialias=False "
+                      f"result; pass antialias=False to silence this warning", stacklevel=2)
     from ..nn.functional import interpolate
     x, undo = _as_batch(img)
     corners = False if mode is InterpolationMode.BILINEAR else None
