@@ -13,7 +13,7 @@ from . import functional as F
 from ._args import (InterpolationMode, check_generator, check_image, draw_int, draw_uniform, draw_unit,
                     is_number, number_pair, pair_size, probability)
 from ._args import interpolation as _mode
-from ._resample import _RESIZE_MODES, _ROTATE_MODES
+from ._resample import _RESIZE_MODES, _ROTATE_MODES, _centre_offset
 
 __all__ = ["RandomHorizontalFlip", "RandomVerticalFlip", "RandomCrop", "RandomResizedCrop", "RandomRotation",
            "GaussianNoise"]
@@ -162,8 +162,7 @@ class RandomRotation(Module):
         op = "RandomRotation"
         self.degrees = list(_degree_range(degrees, op))
         self.interpolation = _mode(interpolation, op, _ROTATE_MODES)
-        if center is not None and (not isinstance(center, (list, tuple)) or len(center) != 2):
-            raise ValueError(f"{op}: center must be None or a sequence (x, y) of two numbers, got {center!r}")
+        _centre_offset(center, 0, 0, op)  # validates center now rather than at the first image
         fill = 0 if fill is None else fill
         if not is_number(fill) and not (isinstance(fill, (list, tuple)) and all(is_number(v) for v in fill)):
             raise TypeError(f"{op}: fill must be a number or a sequence of numbers, got {fill!r}")

@@ -148,6 +148,17 @@ def test_resized_crop_of_known_box(rng):
     np.testing.assert_allclose(np_of(out), resize_bilinear(a[:, 2:7, 3:9], 7, 9), rtol=1e-10, atol=1e-12)
 
 
+def test_resampling_keeps_any_leading_dims(rng):
+    a = _image(rng, (2, 2, 3, 5, 6))
+    out = F.resize(to_pyml(a), [7, 4], antialias=False)
+    assert tuple(out.shape) == (2, 2, 3, 7, 4)
+    np.testing.assert_allclose(np_of(out), resize_bilinear(a, 7, 4), rtol=1e-10, atol=1e-12)
+    g = _image(rng, (6, 6))  # a plain (H, W) image is one channel
+    np.testing.assert_allclose(np_of(F.rotate(to_pyml(g), 90.0)), np.rot90(g), atol=1e-12)
+    np.testing.assert_allclose(np_of(F.resize(to_pyml(g), [3, 9], antialias=False)), resize_bilinear(g, 3, 9),
+                               rtol=1e-10, atol=1e-12)
+
+
 class _no_warning:
     def __enter__(self):
         import warnings

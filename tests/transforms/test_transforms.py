@@ -173,8 +173,9 @@ def test_gaussian_noise_transform_statistics_and_clip():
 
 # ------------------------------------------------------------------------------ reproducibility
 def _pipeline(**gen):
-    return T.Compose([T.RandomResizedCrop(8, antialias=False, **gen), T.RandomHorizontalFlip(**gen), T.RandomRotation(20, **gen),
-                      T.RandomCrop(6, padding=1, **gen), T.GaussianNoise(sigma=0.2, clip=False, **gen)])
+    return T.Compose([T.RandomResizedCrop(8, antialias=False, **gen), T.RandomHorizontalFlip(**gen),
+                      T.RandomRotation(20, **gen), T.RandomCrop(6, padding=1, **gen),
+                      T.GaussianNoise(sigma=0.2, clip=False, **gen)])
 
 
 def test_manual_seed_reproduces_a_pipeline(rng):
@@ -248,6 +249,8 @@ def test_reprs_read_like_torchvision():
     (lambda: T.RandomResizedCrop(8, ratio=(0.0, 2.0)), ValueError, "ratio"),
     (lambda: T.RandomRotation(-5), ValueError, "degrees"),
     (lambda: T.RandomRotation(5, interpolation="bicubic"), NotImplementedError, "interpolation"),
+    (lambda: T.RandomRotation(5, center=(1, 2, 3)), TypeError, "center"),
+    (lambda: T.RandomRotation(5, fill="white"), TypeError, "fill"),
     (lambda: T.GaussianNoise(sigma=-1.0), ValueError, "sigma"),
     (lambda: T.Lambda(3), TypeError, "callable"),
     (lambda: T.Compose([T.ToTensor(), 5]), TypeError, "callable"),
