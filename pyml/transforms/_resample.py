@@ -124,16 +124,17 @@ def _expanded_hw(matrix, h, w):
     return span(ys, 0.5 * h), span(xs, 0.5 * w)
 
 
-def _rotation_grid(matrix, h, w, oh, ow, dtype):
+def _rotation_grid(matrix, h, w, oh, ow, like):
     """(1, oh, ow, 2) grid_sample coordinates (align_corners=False) for the output pixel centres."""
     from .. import arange, stack, ones, tensor, matmul
-    xs = arange(ow, dtype=dtype) + (0.5 - 0.5 * ow)  # output pixel centres, relative to the centre
-    ys = arange(oh, dtype=dtype) + (0.5 - 0.5 * oh)
+    kw = {"dtype": like.dtype, "device": like.device}
+    xs = arange(ow, **kw) + (0.5 - 0.5 * ow)  # output pixel centres, relative to the centre
+    ys = arange(oh, **kw) + (0.5 - 0.5 * oh)
     base = stack([xs.reshape(1, ow).expand(oh, ow), ys.reshape(oh, 1).expand(oh, ow),
-                  ones(oh, ow, dtype=dtype)], dim=-1)  # (oh, ow, 3)
-    theta = tensor(matrix, dtype=dtype)  # (2, 3)
+                  ones(oh, ow, **kw)], dim=-1)  # (oh, ow, 3)
+    theta = tensor(matrix, **kw)  # (2, 3)
     src = matmul(base.reshape(oh * ow, 3), theta.transpose(0, 1))  # (oh*ow, 2) input offsets in pixels
-    return (src / tensor([0.5 * w, 0.5 * h], dtype=dtype)).reshape(1, oh, ow, 2)
+    return (src / tensor([0.5 * w, 0.5 * h], **kw)).reshape(1, oh, ow, 2)
 
 
 def _fill_list(fill, channels, op):
@@ -158,10 +159,10 @@ def _sample_with_fill(x, grid, mode, fill):
     if fill is None:
         return grid_sample(x, grid, mode=mode.value, padding_mode="zeros", align_corners=False)
     n, c, h, w = x.shape
-    y = grid_sample(cat([x, ones(n, 1, h, w, dtype=x.dtype)], dim=1), grid, mode=mode.value,
+    y = grid_sample(cat([x, ones(n, 1, h, w, dtype=x.dtype, device=x.device)], dim=1), grid, mode=mode.value,
                     padding_mode="zeros", align_corners=False)
     out, mask = y[:, :c], y[:, c:]  # (N, C, oh, ow), (N, 1, oh, ow)
-    fill_img = tensor(fill, dtype=x.dtype).reshape(1, -1, 1, 1)
+    fill_img = tensor(fill, dtype=x.dtype, device=x.device).reshape(1, -1, 1, 1)
     if mode is InterpolationMode.NEAREST:
         return where(mask < 0.5, fill_img, out)
     return out * mask + (1.0 - mask) * fill_img
@@ -183,7 +184,7 @@ def rotate(img, angle, interpolation=InterpolationMode.NEAREST, expand=False, ce
     fill = _fill_list(fill, int(x.shape[1]), op)
     matrix = _inverse_rotation(float(angle), _centre_offset(center, h, w, op))
     oh, ow = _expanded_hw(matrix, h, w) if expand else (h, w)
-    grid = _rotation_grid(matrix, h, w, oh, ow, x.dtype).expand(int(x.shape[0]), oh, ow, 2)
+    grid = _rotation_grid(matrix, h, w, oh, ow, x).expand(int(x.shape[0]), oh, ow, 2)
     return _unbatch(_sample_with_fill(x, grid, mode, fill), undo)
 
 

@@ -149,21 +149,21 @@ def _ltrb(padding, op):
     raise ValueError(f"{op}: padding must hold 1, 2 or 4 values, got {len(padding)}: {list(padding)}")
 
 
-def _mirror_index(n, before, after):
+def _mirror_index(n, before, after, device):
     """Source rows for symmetric padding: the edge row is repeated, period 2n, any pad width."""
     from .. import tensor as make
     idx = []
     for k in range(-before, n + after):
         m = k % (2 * n)
         idx.append(m if m < n else 2 * n - 1 - m)
-    return make(idx)
+    return make(idx, device=device)
 
 
 def _pad_symmetric(img, left, top, right, bottom):
     from .. import index_select
     h, w = image_hw(img)
-    img = index_select(img, -2, _mirror_index(h, top, bottom)) if top or bottom else img
-    return index_select(img, -1, _mirror_index(w, left, right)) if left or right else img
+    img = index_select(img, -2, _mirror_index(h, top, bottom, img.device)) if top or bottom else img
+    return index_select(img, -1, _mirror_index(w, left, right, img.device)) if left or right else img
 
 
 def _check_reflect(img, ltrb, op):
