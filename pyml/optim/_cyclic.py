@@ -32,8 +32,8 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def _cycle_start(self, n):
-        """Epoch at which cycle n (0-based) begins: T_0 * (1 + T_mult + ... + T_mult**(n-1))."""
-        return self.T_0 * n if self.T_mult == 1 else self.T_0 * (self.T_mult ** n - 1) // (self.T_mult - 1)
+        """Epoch at which cycle n (0-based) begins, for T_mult > 1: T_0 * (1 + T_mult + ... + T_mult**(n-1))."""
+        return self.T_0 * (self.T_mult ** n - 1) // (self.T_mult - 1)
 
     def _position(self, epoch):
         """(T_cur, T_i) at a non-negative, possibly fractional epoch."""
