@@ -3,14 +3,16 @@
 Each scheduler computes the rate of epoch t from a closed form f(base_lr, t) (multiplicative and
 plateau schedules update the current rate instead). `step()` advances t and writes the rates into
 the optimizer's param_groups; any object with a `param_groups` list of dicts works.
-Not yet provided: OneCycleLR, CyclicLR, CosineAnnealingWarmRestarts, SequentialLR, ChainedScheduler.
+The cyclic schedules live in _cyclic.py and the composites (SequentialLR, ChainedScheduler) in
+_composite.py; `_chained` tells a ChainedScheduler how each schedule acts on the rate it receives.
 """
 import bisect
 import math
 
 __all__ = ["LRScheduler", "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR", "LambdaLR",
            "MultiplicativeLR", "LinearLR", "ConstantLR", "PolynomialLR", "TransformerWarmupLR",
-           "ReduceLROnPlateau"]
+           "ReduceLROnPlateau", "CosineAnnealingWarmRestarts", "CyclicLR", "OneCycleLR", "SequentialLR",
+           "ChainedScheduler"]
 
 
 def _groups(optimizer, who):
@@ -31,8 +33,15 @@ class LRScheduler:
             raise KeyError(f"{who}: param 'initial_lr' is not specified in param_groups when resuming "
                            f"with last_epoch={last_epoch}")
         self.optimizer = optimizer
-        self.base_lrs = [g["initial_lr"] for g in groups]
+        self.base_lrs = self._start_lrs(groups)
         self.last_epoch = last_epoch
+        self._initial_step()
+
+    def _start_lrs(self, groups):
+        """The base rates the schedule scales (CyclicLR uses its own base_lr instead)."""
+        return [g["initial_lr"] for g in groups]
+
+    def _initial_step(self):
         self._step_count = 0
         self.step()
 
@@ -52,6 +61,18 @@ class LRScheduler:
 
     def get_last_lr(self):
         return self._last_lr
+
+    # A schedule that sets the rate outright ignores the rate a ChainedScheduler hands it.
+    _sets_rate_outright = False
+
+    def _chained(self, incoming):
+        """Rates after this (already stepped) schedule acts on the `incoming` rates in a chain: the
+        incoming rate is scaled by how much this schedule's own rate changed since the last epoch."""
+        if self._sets_rate_outright:
+            return list(self._last_lr)
+        t = self.last_epoch
+        before = self.base_lrs if t <= 0 else self.lr_at(t - 1)
+        return [x * now / was if was else now for x, was, now in zip(incoming, before, self.lr_at(t))]
 
     def state_dict(self):
         return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
@@ -103,9 +124,23 @@ class CosineAnnealingLR(LRScheduler):
         self.T_max, self.eta_min = T_max, eta_min
         super().__init__(optimizer, last_epoch)
 
+    def _shape(self, t):
+        """The cosine's height at epoch t: 1 at the start, 0 at T_max (and at every odd multiple)."""
+        return (1 + math.cos(math.pi * t / self.T_max)) / 2
+
     def lr_at(self, t):
-        c = (1 + math.cos(math.pi * t / self.T_max)) / 2
+        c = self._shape(t)
         return [self.eta_min + (b - self.eta_min) * c for b in self.base_lrs]
+
+    def _chained(self, incoming):
+        # in a chain the distance to eta_min is scaled; from the trough (height 0) the rise is added
+        t, floor = self.last_epoch, self.eta_min
+        if t <= 0:
+            return list(incoming)
+        if (t - 1 - self.T_max) % (2 * self.T_max) == 0:
+            return [x + (b - floor) * self._shape(t) for x, b in zip(incoming, self.base_lrs)]
+        ratio = self._shape(t) / self._shape(t - 1)
+        return [floor + (x - floor) * ratio for x in incoming]
 
 
 def _per_group(value, n, who, what):
@@ -118,6 +153,7 @@ def _per_group(value, n, who, what):
 
 class LambdaLR(LRScheduler):
     """base_lr * lr_lambda(epoch), one lambda for all groups or one per group"""
+    _sets_rate_outright = True
 
     def __init__(self, optimizer, lr_lambda, last_epoch=-1):
         self.lr_lambdas = _per_group(lr_lambda, len(_groups(optimizer, "LambdaLR")), "LambdaLR", "lr_lambdas")
@@ -153,6 +189,10 @@ class MultiplicativeLR(LambdaLR):
         if self.last_epoch <= 0:
             return [g["lr"] for g in groups]
         return [g["lr"] * f(self.last_epoch) for g, f in zip(groups, self.lr_lambdas)]
+
+    def _chained(self, incoming):
+        # step() already multiplied the incoming rate it found in the param groups
+        return list(incoming) if self.last_epoch <= 0 else list(self._last_lr)
 
 
 class LinearLR(LRScheduler):
@@ -198,6 +238,7 @@ class PolynomialLR(LRScheduler):
 class TransformerWarmupLR(LRScheduler):
     """The Transformer paper's schedule (TEXTBOOK.md): factor * d_model^-0.5 * min(s^-0.5, s * warmup^-1.5)
     with s = epoch + 1. It sets the rate outright (the groups' own lr is ignored)."""
+    _sets_rate_outright = True
 
     def __init__(self, optimizer, d_model, warmup_steps=4000, factor=1.0, last_epoch=-1):
         if d_model <= 0 or warmup_steps <= 0:
@@ -271,3 +312,7 @@ class ReduceLROnPlateau:
 
     def load_state_dict(self, state_dict):
         self.__dict__.update(state_dict)
+
+
+from ._cyclic import CosineAnnealingWarmRestarts, CyclicLR, OneCycleLR  # noqa: E402  (they subclass LRScheduler)
+from ._composite import SequentialLR, ChainedScheduler  # noqa: E402
