@@ -39,11 +39,11 @@ class Entry:
 
 # ---------------------------------------------------------------------------- writing
 def host_array(t):
-    """A C-contiguous little-endian NumPy array holding t's values, as stored on disk."""
+    """A C-contiguous little-endian NumPy array holding t's values as stored on disk (bfloat16: flat)."""
     t = t.detach().cpu()
     if t.dtype is D.bfloat16:
         # widening bfloat16 -> float32 is exact (the bits shift left by 16), so the top half is the raw value
-        wide = np.ascontiguousarray(t.float().numpy()).astype("<f4", copy=False)
+        wide = np.ascontiguousarray(t.float().numpy()).astype("<f4", copy=False).reshape(-1)
         return (wide.view("<u4") >> 16).astype("<u2")
     return np.ascontiguousarray(t.numpy()).astype(WIRE_OF[TAG_OF[t.dtype]], copy=False)
 

@@ -244,8 +244,9 @@ def _host_tensor(arr, tag):
     from ._creation import from_numpy
     if tag != "BF16":
         return from_numpy(arr)
-    wide = (arr.astype(np.uint32) << 16).view(np.float32)  # bfloat16 bits are float32's top half
-    return from_numpy(wide).to(D.bfloat16)
+    wide = arr.astype(np.uint32)
+    wide <<= 16  # in place, so a 0-d array stays an array: bfloat16 bits are float32's top half
+    return from_numpy(wide.view(np.float32)).to(D.bfloat16)
 
 
 def _saved_location(text, name):
