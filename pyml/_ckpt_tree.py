@@ -54,7 +54,7 @@ class Flattener:
         items = []
         for k, v in x.items():
             sub = path + (f"[{k!r}]",)
-            items.append([_key(k, sub), self.node(v, sub, segs + (k if isinstance(k, str) else repr(k),))])
+            items.append([_key(k, path), self.node(v, sub, segs + (k if isinstance(k, str) else repr(k),))])
         out = {"$": kind, "items": items}
         attrs = vars(x) if kind == "OrderedDict" else {}
         if attrs:  # e.g. a state_dict's _metadata (module versions)

@@ -72,7 +72,7 @@ def _no_duplicates(pairs):
     out = {}
     for k, v in pairs:
         if k in out:
-            raise CheckpointError(f"the header repeats the key {k!r}")
+            raise CheckpointError(f"a JSON object repeats the key {k!r}")
         out[k] = v
     return out
 
@@ -88,6 +88,8 @@ def decode_json(raw, what):
         raise CheckpointError(f"{what} is not valid JSON: {err}") from None
     except RecursionError:
         raise CheckpointError(f"{what} is nested too deeply") from None
+    except CheckpointError as err:
+        raise CheckpointError(f"{what}: {err}") from None
 
 
 def _reject_constant(name):
@@ -135,7 +137,7 @@ def _parse_entry(name, info):
         raise CheckpointError(f"tensor {name!r}: entry must be an object with exactly the keys dtype, shape, "
                               f"data_offsets, got {info!r:.200}")
     tag, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
-    if tag not in DTYPE_OF:
+    if not isinstance(tag, str) or tag not in DTYPE_OF:
         raise CheckpointError(f"tensor {name!r}: unsupported dtype {tag!r:.40}; pyml reads {', '.join(DTYPE_OF)}")
     if not isinstance(shape, list) or len(shape) > _MAX_NDIM or not all(_is_count(d) for d in shape):
         raise CheckpointError(f"tensor {name!r}: shape must be a list of at most {_MAX_NDIM} non-negative ints, "

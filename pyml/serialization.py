@@ -55,7 +55,9 @@ def save(obj, f):
         raise ValueError(f"pyml.save: {err}") from None
     chunks = _chunks(header, entries, flat.tensors)
     if isinstance(f, (str, bytes, os.PathLike)):
-        _write_atomic(os.fspath(f), chunks)
+        _write_atomic(os.fsdecode(f), chunks)
+    elif isinstance(f, io.TextIOBase):
+        raise TypeError("pyml.save: the file object must be opened in binary mode ('wb'), got a text file")
     elif callable(getattr(f, "write", None)):
         _write_whole(f, b"".join(chunks))
     else:
@@ -164,8 +166,10 @@ def load(f, map_location=None, *, weights_only=True):
     if isinstance(f, (str, bytes, os.PathLike)):
         with open(f, "rb") as fh:
             return _load_from(fh, os.fsdecode(f), place)
+    if isinstance(f, io.TextIOBase):
+        raise TypeError("pyml.load: the file object must be opened in binary mode ('rb'), got a text file")
     if callable(getattr(f, "read", None)):
-        return _load_from(_seekable(f), repr(getattr(f, "name", f"<{type(f).__name__}>")), place)
+        return _load_from(_seekable(f), _name_of(f), place)
     raise TypeError(f"pyml.load: f must be a path (str or os.PathLike) or a binary file object, "
                     f"got {type(f).__name__}")
 
@@ -177,6 +181,11 @@ def _check_weights_only(weights_only):
         raise ValueError("pyml.load: weights_only=False is not supported; pyml checkpoints hold only tensors, "
                          "containers and plain values, so there is nothing to unpickle (use weights_only=True)")
     raise TypeError(f"pyml.load: weights_only must be a bool, got {type(weights_only).__name__}")
+
+
+def _name_of(f):
+    name = getattr(f, "name", None)
+    return os.fsdecode(name) if isinstance(name, (str, bytes)) else f"<{type(f).__name__}>"
 
 
 def _seekable(f):
@@ -195,7 +204,7 @@ def _load_from(fh, where, place):
         size = fh.tell() - base
         fh.seek(base)
         entries, metadata, _ = read_prefix(fh, size)
-        reader = _TensorReader(fh, fh.tell(), entries, place)
+        reader = _TensorReader(fh, fh.tell(), entries, place, where)
         return _assemble(metadata, entries, reader)
     except CheckpointError as err:
         raise ValueError(f"pyml.load: {where}: {err}") from None
@@ -221,8 +230,8 @@ def _assemble(metadata, entries, reader):
 class _TensorReader:
     """Creates each named tensor once (on first use), reading its bytes and placing it on its device."""
 
-    def __init__(self, fh, start, entries, place):
-        self._fh, self._start, self._place = fh, start, place
+    def __init__(self, fh, start, entries, place, where):
+        self._fh, self._start, self._place, self._where = fh, start, place, where
         self._entries = {e.name: e for e in entries}
         self.made = {}
 
@@ -236,7 +245,11 @@ class _TensorReader:
     def _make(self, e, info):
         self._fh.seek(self._start + e.begin)
         t = _host_tensor(read_array(self._fh, e), e.tag)
-        t = self._place(t, _saved_location(info.get("device", "cpu"), e.name))
+        saved = _saved_location(info.get("device", "cpu"), e.name)
+        try:
+            t = self._place(t, saved)
+        except _NoCuda as err:
+            raise RuntimeError(f"pyml.load: {self._where}: tensor {e.name!r} (saved on {saved}) {err}") from None
         return _finish(t, e, info)
 
 
@@ -305,12 +318,16 @@ def _call_placement(fn):
     return place
 
 
+class _NoCuda(RuntimeError):
+    pass
+
+
 def _move(t, target):
     dev = device(target)
     if dev.type == "cpu":
         return t
     from . import cuda
     if not cuda.is_available():
-        raise RuntimeError(f"pyml.load: a tensor is to be loaded onto {dev}, but CUDA is not available; "
-                           "pass map_location='cpu' to load it on the CPU")
+        raise _NoCuda(f"is to be loaded onto {location(dev)}, but CUDA is not available; "
+                      "pass map_location='cpu' to load it on the CPU")
     return t.to(dev)

@@ -157,6 +157,14 @@ def test_nested_checkpoint_tensors_are_all_visible_to_safetensors(rng, tmp_path)
     assert theirs["opt.state.0.m"].tobytes() == bits(obj["opt"]["state"][0]["m"])
 
 
+def test_tensor_names_stay_unique(rng, tmp_path):
+    a, b, c = (make("float32", rng, (2,)) for _ in range(3))
+    obj = {"x.y": a, "x": {"y": b}, "__metadata__": c}
+    back = roundtrip(obj, tmp_path)
+    assert bits(back["x.y"]) == bits(a) and bits(back["x"]["y"]) == bits(b) and bits(back["__metadata__"]) == bits(c)
+    assert sorted(stn.load_file(str(tmp_path / "ckpt.safetensors"))) == ["__metadata__#1", "x.y", "x.y#1"]
+
+
 def test_header_layout_follows_the_spec(rng, tmp_path):
     obj = {"a": make("uint8", rng, (3,)), "b": make("float64", rng, (2, 2)), "c": make("int16", rng, ())}
     pyml.save(obj, tmp_path / "h.safetensors")
@@ -276,3 +284,58 @@ def test_optimizer_state_dict_round_trips(rng, tmp_path):
         assert list(back["state"][k]) == list(st)
         for name, v in st.items():
             assert_same(back["state"][k][name], v)
+
+
+# ---------------------------------------------------------------------------- map_location
+def _file_saved_on(path, dev, values):
+    """A pyml checkpoint {'w': tensor} whose tensor is recorded as saved on device `dev`."""
+    node = {"$": "dict", "items": [["w", {"$": "tensor", "name": "w", "device": dev}]]}
+    header = {"__metadata__": {"pyml.format": "1", "pyml.structure": json.dumps(node)},
+              "w": {"dtype": "F32", "shape": [len(values)], "data_offsets": [0, 4 * len(values)]}}
+    text = json.dumps(header).encode()
+    path.write_bytes(struct.pack("<Q", len(text)) + text + np.asarray(values, "<f4").tobytes())
+
+
+def test_map_location_forms(rng, tmp_path):
+    obj = {"w": make("float32", rng), "i": make("int64", rng, (2, 3))}
+    pyml.save(obj, tmp_path / "m.safetensors")
+    for ml in (None, "cpu", pyml.device("cpu"), {"cuda:0": "cpu"}, {"cpu": pyml.device("cpu")}):
+        back = pyml.load(tmp_path / "m.safetensors", map_location=ml)
+        assert all(back[k].device == pyml.device("cpu") and bits(back[k]) == bits(obj[k]) for k in obj)
+    calls = []
+
+    def swap_w(t, loc):
+        calls.append((type(t), tuple(t.shape), loc))
+        return pyml.zeros_like(t) if t.dtype is pyml.float32 else None
+    back = pyml.load(tmp_path / "m.safetensors", map_location=swap_w)
+    assert calls == [(pyml.Tensor, (5, 8), "cpu"), (pyml.Tensor, (2, 3), "cpu")]
+    assert back["w"].tolist() == [[0.0] * 8] * 5 and bits(back["i"]) == bits(obj["i"])
+    with pytest.raises(TypeError, match="must return a Tensor or None, got int"):
+        pyml.load(tmp_path / "m.safetensors", map_location=lambda t, loc: 3)
+
+
+def test_map_location_of_tensors_saved_on_cuda(tmp_path):
+    path = tmp_path / "gpu.safetensors"
+    _file_saved_on(path, "cuda:0", [1.0, -2.0])
+    for ml in ("cpu", {"cuda:0": "cpu"}, {"cuda": "cpu"}, lambda t, loc: t if loc == "cuda:0" else None):
+        back = pyml.load(path, map_location=ml)["w"]
+        assert back.device == pyml.device("cpu") and back.tolist() == [1.0, -2.0]
+    if pyml.cuda.is_available():
+        assert pyml.load(path)["w"].device == pyml.device("cuda:0")
+        assert pyml.load(path, map_location="cuda")["w"].cpu().tolist() == [1.0, -2.0]
+    else:
+        for ml in (None, "cuda", {"cpu": "cpu"}):
+            with pytest.raises(RuntimeError, match="onto cuda:0, but CUDA is not available; pass map_location='cpu'"):
+                pyml.load(path, map_location=ml)
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("name", DTYPES)
+def test_cuda_tensors_round_trip(name, rng, tmp_path):
+    t = make(name, rng, (4, 6)).cuda()
+    pyml.save({"t": t, "view": t[:, 1::2]}, tmp_path / "c.safetensors")
+    back = pyml.load(tmp_path / "c.safetensors")
+    assert back["t"].device == t.device and bits(back["t"].cpu()) == bits(t.cpu())
+    assert bits(back["view"].cpu()) == bits(t[:, 1::2].cpu())
+    on_cpu = pyml.load(tmp_path / "c.safetensors", map_location="cpu")
+    assert on_cpu["t"].device == pyml.device("cpu") and bits(on_cpu["t"]) == bits(t.cpu())
