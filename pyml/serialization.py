@@ -40,6 +40,21 @@ def save(obj, f):
     load as separate copies. Saving to a path replaces the file atomically; saving to a file object
     writes the whole checkpoint with one buffer at its current position (no atomicity possible).
     """
+    is_path = isinstance(f, (str, bytes, os.PathLike))
+    if isinstance(f, io.TextIOBase):
+        raise TypeError("pyml.save: the file object must be opened in binary mode ('wb'), got a text file")
+    if not is_path and not callable(getattr(f, "write", None)):
+        raise TypeError(f"pyml.save: f must be a path (str or os.PathLike) or a binary file object, "
+                        f"got {type(f).__name__}")
+    chunks = _chunks(*_prepare(obj))
+    if is_path:
+        _write_atomic(os.fsdecode(f), chunks)
+    else:
+        _write_whole(f, b"".join(chunks))
+
+
+def _prepare(obj):
+    """Check the whole object and encode the header -> (header bytes, entries, [(name, tensor)])."""
     flat = Flattener()
     try:
         root = flat.node(obj)
@@ -53,16 +68,7 @@ def save(obj, f):
         header = encode_header(entries, {FORMAT_KEY: FORMAT_VERSION, STRUCTURE_KEY: text})
     except ValueError as err:
         raise ValueError(f"pyml.save: {err}") from None
-    chunks = _chunks(header, entries, flat.tensors)
-    if isinstance(f, (str, bytes, os.PathLike)):
-        _write_atomic(os.fsdecode(f), chunks)
-    elif isinstance(f, io.TextIOBase):
-        raise TypeError("pyml.save: the file object must be opened in binary mode ('wb'), got a text file")
-    elif callable(getattr(f, "write", None)):
-        _write_whole(f, b"".join(chunks))
-    else:
-        raise TypeError(f"pyml.save: f must be a path (str or os.PathLike) or a binary file object, "
-                        f"got {type(f).__name__}")
+    return header, entries, flat.tensors
 
 
 def _layout(tensors):
