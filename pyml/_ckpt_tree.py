@@ -58,7 +58,8 @@ class Flattener:
         out = {"$": kind, "items": items}
         attrs = vars(x) if kind == "OrderedDict" else {}
         if attrs:  # e.g. a state_dict's _metadata (module versions)
-            out["attrs"] = {a: self.node(v, path + (f".{a}",), segs + (a,)) for a, v in attrs.items()}
+            out["attrs"] = {_attr_name(a, path): self.node(v, path + (f".{a}",), segs + (a,))
+                            for a, v in attrs.items()}
         return out
 
     def _tensor(self, t, path, segs):
@@ -108,6 +109,17 @@ def _plain(x):
     if math.isfinite(x):
         return x
     return {"$": "float", "value": "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")}
+
+
+def plain_attr(name):
+    return isinstance(name, str) and name.isidentifier() and not name.startswith("__")
+
+
+def _attr_name(a, path):
+    if not plain_attr(a):
+        raise TypeError(f"cannot save the attribute {a!r} of the OrderedDict at {_where(path)}; "
+                        "only plain attribute names (like _metadata) are kept")
+    return a
 
 
 def _key(k, path):
@@ -180,7 +192,7 @@ class Builder:
         if "attrs" not in node:
             return
         attrs = _field(node, "attrs", dict, where)
-        if node["$"] != "OrderedDict" or not all(a.isidentifier() and not a.startswith("__") for a in attrs):
+        if node["$"] != "OrderedDict" or not all(plain_attr(a) for a in attrs):
             raise CheckpointError(f"attrs at {where} must be plain attribute names of an OrderedDict")
         for a, v in attrs.items():
             setattr(out, a, self.build(v, f"{where}.{a}"))

@@ -5,6 +5,7 @@ bad headers and bad structures, must raise ValueError("pyml.load: <file>: ..."),
 must never raise anything else. A save that fails (unsaveable object, failing write, failing rename)
 must leave the previous checkpoint byte-identical and no temp file behind.
 """
+import collections
 import io
 import json
 import os
@@ -179,6 +180,11 @@ class Foo:
     pass
 
 
+def _with_attr(obj, name, value):
+    setattr(obj, name, value)
+    return obj
+
+
 @pytest.mark.parametrize("obj,match", [
     ({"model": {"x": lambda: 0}}, r"cannot save object of type function at \['model'\]\['x'\]"),
     (pyml.nn.Linear(2, 2), "cannot save object of type Linear at the top level"),
@@ -187,6 +193,8 @@ class Foo:
     ({"a": np.float32(1.0)}, "type float32"),
     ({"a": np.zeros(2)}, "type ndarray"),
     ({"opt": {Foo(): 1}}, r"dict key of type Foo at \['opt'\]"),
+    (type("Odd", (collections.OrderedDict,), {})(), "type Odd at the top level"),
+    (_with_attr(collections.OrderedDict(a=1), "__weird__", 2), "attribute '__weird__' of the OrderedDict"),
 ])
 def test_unsaveable_objects_fail_before_writing(obj, match, old_checkpoint, tmp_path):
     path, before = old_checkpoint
