@@ -6,7 +6,6 @@ fails leaves the old checkpoint untouched with no temp file behind.
 import collections
 import io
 import json
-import os
 import struct
 
 import numpy as np
@@ -186,7 +185,8 @@ def test_safetensors_package_files_load(rng, tmp_path):
     back = pyml.load(tmp_path / "np.safetensors")
     assert type(back) is dict and sorted(back) == sorted(arrays)
     for k, a in arrays.items():
-        assert back[k].numpy().dtype == a.dtype and back[k].shape == a.shape and back[k].numpy().tobytes() == a.tobytes()
+        got = back[k].numpy()
+        assert got.dtype == a.dtype and got.shape == a.shape and got.tobytes() == a.tobytes()
 
 
 def test_safetensors_torch_bfloat16_loads(rng, tmp_path):
