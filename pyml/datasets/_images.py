@@ -24,6 +24,8 @@ class ImageFileDataset(Dataset):
         if target_transform is not None and not callable(target_transform):
             raise TypeError(f"{type(self).__name__}: target_transform must be callable, "
                             f"got {type(target_transform).__name__}")
+        if not isinstance(root, (str, os.PathLike)):
+            raise TypeError(f"{type(self).__name__}: root must be a directory path, got {type(root).__name__}")
         self.root, self.train = os.fspath(root), bool(train)
         self.transform, self.target_transform = transform, target_transform
 

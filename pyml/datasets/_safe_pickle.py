@@ -41,16 +41,16 @@ class NumpyOnlyUnpickler(pickle.Unpickler):
     """An Unpickler that rebuilds NumPy arrays, dtypes and scalars (plus plain Python containers,
     numbers and strings, which need no globals) and nothing else."""
 
-    def __init__(self, file, source="<pickle>", encoding="latin1"):
+    def __init__(self, file, source="<pickle>", owner="NumpyOnlyUnpickler", encoding="latin1"):
         super().__init__(file, encoding=encoding)
-        self.source = source
+        self.source, self.owner = source, owner        # for error messages: the file, and who reads it
         self._allowed = _allowed_globals()
 
     def find_class(self, module, name):
         try:
             return self._allowed[(module, name)]
         except KeyError:
-            raise UnsafePickleError(f"pickle: refusing to load global {module}.{name} from {self.source!r}; only "
+            raise UnsafePickleError(f"{self.owner}: refusing to load global {module}.{name} from {self.source!r}; only "
                                     f"NumPy array reconstruction is allowed in this data file") from None
 
 
@@ -59,9 +59,9 @@ def load_numpy_pickle(name, path):
     truncated or garbled file raises ValueError naming it (prefixed with `name`)."""
     with open(path, "rb") as f:
         try:
-            return NumpyOnlyUnpickler(f, source=path).load()
-        except UnsafePickleError as e:
-            raise UnsafePickleError(f"{name}: {e}") from None
+            return NumpyOnlyUnpickler(f, source=path, owner=name).load()
+        except UnsafePickleError:
+            raise
         except Exception as e:   # any failure of a garbled stream (EOFError, KeyError, struct.error, ...)
             raise ValueError(f"{name}: {path!r} is not a valid pickle file (truncated or corrupt: "
                              f"{type(e).__name__}: {e})") from None

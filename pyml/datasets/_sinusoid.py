@@ -8,7 +8,7 @@ they feed an nn.Linear(1, ...) network directly; batches of episodes stack to (T
 import math
 
 import pyml
-from ._common import check_int, check_range, make_generator
+from ._common import check_float, check_int, check_range, make_generator
 
 
 def _uniform(low, high, shape, gen):
@@ -19,7 +19,8 @@ class SinusoidTask:
     """One task of the family: y = amplitude * sin(x - phase), inputs uniform in x_range."""
 
     def __init__(self, amplitude, phase, x_range=(-5.0, 5.0)):
-        self.amplitude, self.phase = float(amplitude), float(phase)
+        self.amplitude = check_float("SinusoidTask", "amplitude", amplitude)
+        self.phase = check_float("SinusoidTask", "phase", phase)
         self.x_range = check_range("SinusoidTask", "x_range", x_range)
 
     def __call__(self, x):
