@@ -8,6 +8,7 @@ import pytest
 
 import pyml
 from pyml._ops.elementwise import _binary
+from pyml._tensor import wrap
 
 erf = np.vectorize(math.erf)
 
@@ -75,3 +76,30 @@ def test_autograd_uses_fused_and_matches_composite(fn):
 def test_fused_backward_rejects_bad_shapes():
     with pytest.raises(ValueError, match="gelu_backward"):
         _binary("gelu_backward", pyml.ones(3), pyml.ones(4))
+
+
+@pytest.mark.parametrize("log", [False, True])
+@pytest.mark.parametrize("n", [1, 7, 97, 1023, 1025])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_softmax_backward_kernel_matches_float64(log, n, dtype):
+    rng = np.random.default_rng(n)
+    x = rng.standard_normal((5, n)) * 4
+    y = x - x.max(-1, keepdims=True)
+    y = y - np.log(np.exp(y).sum(-1, keepdims=True)) if log else np.exp(y) / np.exp(y).sum(-1, keepdims=True)
+    g = rng.standard_normal((5, n))
+    y, g = y.astype(dtype), g.astype(dtype)
+    out = pyml._C.softmax_backward(pyml.from_numpy(g)._impl, pyml.from_numpy(y)._impl, -1, log)
+    y64, g64 = y.astype(np.float64), g.astype(np.float64)
+    ref = g64 - np.exp(y64) * g64.sum(-1, keepdims=True) if log else y64 * (g64 - (g64 * y64).sum(-1, keepdims=True))
+    tol = 2e-5 if dtype == "float32" else 1e-12
+    np.testing.assert_allclose(wrap(out).numpy(), ref, rtol=tol, atol=tol * np.abs(ref).max())
+
+
+def test_softmax_backward_kernel_rejects_bad_args():
+    a, b = pyml.ones(3, 4)._impl, pyml.ones(3, 5)._impl
+    with pytest.raises(ValueError, match="softmax_backward"):
+        pyml._C.softmax_backward(a, b, -1, False)
+    with pytest.raises(ValueError, match="last dim"):
+        pyml._C.softmax_backward(a, a, 0, False)
+    with pytest.raises(TypeError, match="float32 or float64"):
+        pyml._C.softmax_backward(pyml.ones(3, 4, dtype=pyml.int64)._impl, pyml.ones(3, 4, dtype=pyml.int64)._impl, -1, True)

@@ -39,6 +39,7 @@ void bind_reduce(py::module_& m) {
   m.def("cummin", &cummin);
   m.def("logcumsumexp", &logcumsumexp);
   m.def("softmax", [](T x, int64_t d, ODT t, bool log) { return softmax(x, d, dt(t), log); });
+  m.def("softmax_backward", [](T g, T y, int64_t d, bool log) { return softmax_backward(g, y, d, log); });
 
   m.def("sort", &sort);
   m.def("topk", &topk);

@@ -48,6 +48,14 @@ struct KernelTable {
   void (*softmax)(const LineParams&) = nullptr;  // fused softmax/log_softmax (cpu/isa/reduce.cpp)
   void (*reduce_row[8][kNumDTypes])(const void* x, int64_t n, double c, void* acc) = {};  // RowKind, ops/reduce.h
   void (*reduce_cols[8][kNumDTypes])(const void* x, int64_t s0, int64_t nr, int64_t w, void* acc) = {};
+  // float32 row kernels of the fused layers (cpu/isa/rows.cpp); one contiguous row per call
+  double (*row_lse_f32)(const float* x, int64_t n) = nullptr;
+  void (*row_scaled_exp_f32)(const float* x, int64_t n, float shift, float k, float* out) = nullptr;
+  void (*row_softmax_bwd_f32)(const float* g, const float* y, int64_t n, bool log, float* dx) = nullptr;
+  void (*row_layer_norm_f32)(const float* x, int64_t n, const float* w, const float* b, double eps, bool rms,
+                             double* mean, double* rstd, float* y) = nullptr;
+  void (*row_layer_norm_bwd_f32)(const float* g, const float* x, const float* w, int64_t n, double mu, double is,
+                                 bool rms, double* aw, double* ab, float* dx) = nullptr;
 };
 
 const KernelTable& kernels();        // the table chosen at import

@@ -5,7 +5,9 @@
 // stable for any logit magnitude; it is saved so backward recomputes softmax = exp(x - lse)
 // without a max pass. Row losses are summed in double per fixed chunk (thread-count independent).
 #include <cmath>
+#include <type_traits>
 #include <vector>
+#include "cpu/kernels.h"
 #include "ops/norm.h"
 
 namespace pyml {
@@ -14,6 +16,9 @@ namespace {
 constexpr int64_t kGrain = 16384;
 
 template <typename T> double row_lse(const T* x, int64_t C, int64_t S) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (S == 1) return kernels().row_lse_f32(x, C);  // the per-ISA SIMD row kernel
+  }
   T m = x[0];
   for (int64_t c = 1; c < C; c++) m = x[c * S] > m ? x[c * S] : m;
   if (std::isinf((double)m)) return (double)m;  // all -inf (or a +inf logit): no finite shift exists
@@ -93,6 +98,13 @@ template <typename T> void ce_backward(const CrossEntropyParams& p, const T* dl,
         // dx_c = a*(p_c - [c == t]) + b*(wsum*p_c - w_c), a = g(1-eps)w_t, b = g*eps/C
         double a = g * (1.0 - eps) * (w ? (double)w[t] : 1.0), b = g * eC;
         T kp = (T)(a + b * wsum), kw = (T)(-b), tl = (T)lse;
+        if constexpr (std::is_same_v<T, float>) {
+          if (S == 1 && d && !w && eps == 0) {  // plain targets: d = kp * exp(x - lse), then d[t] -= a
+            kernels().row_scaled_exp_f32(xr, C, tl, kp, d);
+            d[t] -= (T)a;
+            continue;
+          }
+        }
         if (S == 1) {
 #pragma omp simd
           for (int64_t c = 0; c < C; c++) d[c] = kp * std::exp(xr[c] - tl) + kw * (w ? w[c] : T(1));

@@ -7,7 +7,9 @@
 // Backward uses the closed form dx = w*rstd*(dy - mean(dy) - xhat*mean(dy*xhat)) with the two
 // means from one pass, written as dx = k1*dy + k2*(x - mean) + k3 per channel/row (one more pass).
 #include <cmath>
+#include <type_traits>
 #include <vector>
+#include "cpu/kernels.h"
 #include "ops/norm.h"
 
 namespace pyml {
@@ -148,6 +150,11 @@ template <typename T> void ln_forward(const RowNormParams& p) {
   double *mean = p.mean, *rstd = p.rstd;
   int64_t K = p.K;
   parallel_for(0, p.M, std::max<int64_t>(1, kGrain / std::max<int64_t>(K, 1)), [&](int64_t r0, int64_t r1) {
+    if constexpr (std::is_same_v<T, float>) {  // the per-ISA SIMD row kernel
+      for (int64_t r = r0; r < r1; r++)
+        kernels().row_layer_norm_f32(x + r * K, K, w, b, p.eps, p.rms, mean + r, rstd + r, y + r * K);
+      return;
+    }
     for (int64_t r = r0; r < r1; r++) {
       double mu, var;
       row_stats(x + r * K, K, p.rms, p.eps, mu, var);
@@ -176,6 +183,12 @@ template <typename T> void ln_backward(const RowNormParams& p, const T* dy, T* d
   for_chunks(M, std::max<int64_t>(1, kGrain / std::max<int64_t>(K, 1)), [&](int64_t c, int64_t r0, int64_t r1) {
     double* aw = wsum ? pw.data() + c * K : nullptr;
     double* ab = wsum ? pb.data() + c * K : nullptr;
+    if constexpr (std::is_same_v<T, float>) {  // the per-ISA SIMD row kernel
+      for (int64_t r = r0; r < r1; r++)
+        kernels().row_layer_norm_bwd_f32(dy + r * K, x + r * K, w, K, mean[r], rstd[r], p.rms, aw, ab,
+                                         dx ? dx + r * K : nullptr);
+      return;
+    }
     for (int64_t r = r0; r < r1; r++) {
       const T *xr = x + r * K, *g = dy + r * K;
       double mu = mean[r], is = rstd[r];

@@ -3,6 +3,7 @@
 // place whatever their strides, except where a dtype= argument asks for a cast first.
 #include <algorithm>
 #include <cmath>
+#include "cpu/kernels.h"
 #include "ops/reduce.h"
 
 namespace pyml {
@@ -315,6 +316,38 @@ Tensor softmax(const Tensor& x0, int64_t dim, std::optional<DType> dtype, bool l
   p.flag = log;
   if (x.numel()) softmax_cpu(p);
   return out;
+}
+
+// softmax / log_softmax backward from the forward's output y along the last dim, one pass per
+// row: dx = y * (g - sum(g*y)), or g - exp(y) * sum(g) for log_softmax. float32 rows use the per-ISA
+// kernel; float64 rows the plain loop below.
+Tensor softmax_backward(const Tensor& g0, const Tensor& y0, int64_t dim, bool log) {
+  const char* op = log ? "log_softmax_backward" : "softmax_backward";
+  check_input(g0, op);
+  check_input(y0, op);
+  PYML_CHECK(g0.shape == y0.shape, ValueError, op, ": grad and output shapes must match, got ",
+             shape_str(g0.shape), " and ", shape_str(y0.shape));
+  PYML_CHECK(g0.dtype == y0.dtype && (y0.dtype == DType::Float32 || y0.dtype == DType::Float64), TypeError, op,
+             ": needs float32 or float64 grad and output of one dtype, got ", dtype_name(g0.dtype), " and ",
+             dtype_name(y0.dtype));
+  PYML_CHECK(y0.dim() >= 1 && wrap_dim(dim, y0.dim(), op) == y0.dim() - 1, ValueError, op,
+             ": only the last dim is supported, got dim ", dim, " for ", y0.dim(), " dims");
+  Tensor g = contiguous(g0), y = contiguous(y0), dx = empty(y.shape, y.dtype);
+  int64_t n = y.shape.back(), rows = n ? y.numel() / n : 0;
+  parallel_for(0, rows, std::max<int64_t>(1, 16384 / std::max<int64_t>(n, 1)), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; r++) {
+      if (y.dtype == DType::Float32) {
+        kernels().row_softmax_bwd_f32(g.ptr<float>() + r * n, y.ptr<float>() + r * n, n, log, dx.ptr<float>() + r * n);
+        continue;
+      }
+      const double *gr = g.ptr<double>() + r * n, *yr = y.ptr<double>() + r * n;
+      double* d = dx.ptr<double>() + r * n;
+      double s = 0;
+      for (int64_t i = 0; i < n; i++) s += log ? gr[i] : gr[i] * yr[i];
+      for (int64_t i = 0; i < n; i++) d[i] = log ? gr[i] - std::exp(yr[i]) * s : yr[i] * (gr[i] - s);
+    }
+  });
+  return dx;
 }
 
 }  // namespace pyml

@@ -44,6 +44,8 @@ std::pair<Tensor, Tensor> cummax(const Tensor& x, int64_t dim);
 std::pair<Tensor, Tensor> cummin(const Tensor& x, int64_t dim);
 Tensor logcumsumexp(const Tensor& x, int64_t dim);
 Tensor softmax(const Tensor& x, int64_t dim, std::optional<DType> dtype, bool log);
+// backward of softmax/log_softmax from grad and output, along the last dim (float32/float64)
+Tensor softmax_backward(const Tensor& g, const Tensor& y, int64_t dim, bool log);
 
 std::pair<Tensor, Tensor> sort(const Tensor& x, int64_t dim, bool descending, bool stable);
 std::pair<Tensor, Tensor> topk(const Tensor& x, int64_t k, int64_t dim, bool largest, bool sorted);

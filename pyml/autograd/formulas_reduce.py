@@ -370,9 +370,21 @@ def _logcumsumexp_f(ctx, g):
     return (pyml.exp(rev_lcse(log_pos - out) + x) - pyml.exp(rev_lcse(log_neg - out) + x),)
 
 
+def _fused_softmax_bwd(g, y, d, log):
+    """The one-pass engine kernel, when no graph of the backward is built and the rows are the last dim."""
+    if pyml.is_grad_enabled() or y.dim() == 0 or d not in (-1, y.dim() - 1) or g.dtype != y.dtype \
+            or y.dtype not in (pyml.float32, pyml.float64) or g.shape != y.shape:
+        return None
+    from .._tensor import wrap
+    return wrap(pyml._C.softmax_backward(g._impl, y._impl, d, log))
+
+
 def _softmax_f(ctx, g):
     y = ctx.outputs[0]
     d = _dim_of(ctx.args)
+    fused = _fused_softmax_bwd(g, y, d, False)
+    if fused is not None:
+        return (_cast(fused, ctx.in_meta[0]),)
     gy = g * y
     return (_cast(gy - y * gy.sum(dim=d, keepdim=True), ctx.in_meta[0]),)
 
@@ -380,6 +392,9 @@ def _softmax_f(ctx, g):
 def _log_softmax_f(ctx, g):
     y = ctx.outputs[0]
     d = _dim_of(ctx.args)
+    fused = _fused_softmax_bwd(g, y, d, True)
+    if fused is not None:
+        return (_cast(fused, ctx.in_meta[0]),)
     return (_cast(g - pyml.exp(y) * g.sum(dim=d, keepdim=True), ctx.in_meta[0]),)
 
 
