@@ -1,5 +1,7 @@
-"""`pyml info` and `python -m pyml info` print the build facts."""
+"""`pyml info` prints the build facts; `pyml demo --quick` trains the digits CNN, in process and via
+`python -m pyml`."""
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -48,3 +50,39 @@ def test_unknown_command_fails():
     r = _run(["frobnicate"])
     assert r.returncode != 0
     assert "invalid choice" in r.stderr
+
+
+def _demo_report(out, folder):
+    m = re.search(r"^test accuracy: ([0-9.]+)%", out, re.M)
+    assert m is not None, out
+    assert re.search(r"^training speed: \d+ samples/s", out, re.M), out
+    for name in ("digits_lenet.pyml", "loss_curve.png"):
+        path = os.path.join(folder, name)
+        assert os.path.getsize(path) > 1000, path
+    with open(os.path.join(folder, "loss_curve.png"), "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    return float(m.group(1)) / 100
+
+
+def test_demo_quick_in_process(tmp_path, capsys, monkeypatch):
+    from pyml.cli import main
+    monkeypatch.chdir(tmp_path)
+    threads = pyml.get_num_threads()
+    assert main(["demo", "--quick", "--epochs", "4", "--threads", "1"]) == 0
+    out = capsys.readouterr().out
+    assert _demo_report(out, str(tmp_path / "pyml-demo")) >= 0.9
+    assert "epoch 4/4" in out and "epoch 5/" not in out
+    assert pyml.get_num_threads() == threads
+    ckpt = pyml.load(str(tmp_path / "pyml-demo" / "digits_lenet.pyml"))
+    assert ckpt["epoch"] == 4 and ckpt["history"]["val_accuracy"][-1] >= 0.9
+
+
+def test_demo_quick_python_m(tmp_path):
+    r = _run(["demo", "--quick", "--seed", "1", "--out", str(tmp_path / "out")])
+    assert r.returncode == 0, r.stderr
+    assert _demo_report(r.stdout, str(tmp_path / "out")) >= 0.9
+
+
+def test_demo_bad_arguments():
+    r = _run(["demo", "--epochs", "0"])
+    assert r.returncode == 2 and "--epochs" in r.stderr

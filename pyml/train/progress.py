@@ -10,7 +10,7 @@ import time
 
 from .callbacks import Callback
 
-__all__ = ["ProgressBar", "format_logs"]
+__all__ = ["ProgressBar", "format_logs", "overall_rate"]
 
 _SKIP = ("lr", "epoch_time", "samples_per_s")
 
@@ -18,6 +18,12 @@ _SKIP = ("lr", "epoch_time", "samples_per_s")
 def format_logs(logs):
     """'loss 0.1234  accuracy 0.9500  val_loss ...' for the numbers worth reading at a glance."""
     return "  ".join(f"{k} {v:.4f}" for k, v in logs.items() if k not in _SKIP)
+
+
+def overall_rate(samples_per_s):
+    """Samples/s over several epochs of equal size: total samples over total time (a harmonic mean)."""
+    rates = [r for r in samples_per_s if r > 0]
+    return len(rates) / sum(1.0 / r for r in rates) if rates else 0.0
 
 
 class ProgressBar(Callback):
@@ -72,7 +78,7 @@ class ProgressBar(Callback):
         h = state.history
         done = len(h.get("loss", ()))
         seconds = sum(h.get("epoch_time", ()))
-        rate = sum(h["samples_per_s"]) / done if done else 0.0
+        rate = overall_rate(h.get("samples_per_s", ()))
         final = format_logs({k: v[-1] for k, v in h.items() if v}) if done else "no epochs run"
         note = f" ({state.stop_reason})" if state.stop_reason else ""
         self._out.write(f"trained {done} epochs in {seconds:.1f}s, {rate:.0f} samples/s; final {final}{note}\n")
