@@ -26,14 +26,15 @@ class ModelCheckpoint(Callback):
         if not isinstance(path, (str, os.PathLike)):
             raise TypeError(f"ModelCheckpoint: path must be a str or os.PathLike, got {type(path).__name__}")
         self.path = os.fspath(path)
+        self.monitor_name = monitor
         self.monitor = Monitor(monitor, mode, 0.0, "ModelCheckpoint")
         self.save_best_only = bool(save_best_only)
         self.last_saved = None
 
     def on_train_begin(self, state):
         self.monitor.reset()
-        if self.monitor.key is None:
-            self.monitor.key = "val_loss" if state.val_loader is not None else "loss"
+        default = "val_loss" if state.val_loader is not None else "loss"
+        self.monitor.key = self.monitor_name if self.monitor_name is not None else default
 
     def on_epoch_end(self, state):
         if self.save_best_only:
@@ -64,10 +65,15 @@ def save_checkpoint(state, path):
         "scheduler": None if scheduler is None else scheduler.state_dict(),
         "history": state.history,
         "rng": _rng_states(state),
-        "callbacks": [[type(cb).__name__, cb.state_dict()] for cb in state.callbacks
-                      if cb.state_dict() is not None],
+        "callbacks": _callback_states(state.callbacks),
         "stop_reason": state.stop_reason,
     }, path)
+
+
+def _callback_states(callbacks):
+    """[[class name, state], ...] for the callbacks that have a state."""
+    named = [[type(cb).__name__, cb.state_dict()] for cb in callbacks]
+    return [entry for entry in named if entry[1] is not None]
 
 
 def restore_checkpoint(path, state):

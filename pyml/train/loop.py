@@ -44,11 +44,12 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=1, sche
     if resume is not None:
         restore_checkpoint(resume, state)
     state.train_start = time.perf_counter()
+    per_batch_scheduler = scheduler if scheduler_step == "batch" else None
     while state.epoch < epochs and not state.stop_training:
         _call(state.callbacks, "on_epoch_begin", state)
         state.epoch_start = time.perf_counter()
-        lr = optimizer.param_groups[0]["lr"]
-        train_logs = _train_epoch(state, metric_fns, grad_clip, accumulate, scheduler_step == "batch")
+        lr = optimizer.param_groups[0]["lr"]  # the history logs the rate the epoch starts with
+        train_logs = _train_epoch(state, metric_fns, grad_clip, accumulate, per_batch_scheduler)
         train_seconds = time.perf_counter() - state.epoch_start
         val_logs = _evaluate(model, val_loader, loss_fn, metric_fns) if val_loader is not None else {}
         if scheduler is not None and scheduler_step == "epoch":
@@ -72,7 +73,7 @@ def evaluate(model, loader, loss_fn=None, metrics=("accuracy",)):
 
 
 # ---------------------------------------------------------------------------- one epoch
-def _train_epoch(state, metric_fns, grad_clip, accumulate, step_scheduler_per_batch):
+def _train_epoch(state, metric_fns, grad_clip, accumulate, scheduler):
     model, optimizer = state.model, state.optimizer
     model.train()
     meter = _Meter()
@@ -87,7 +88,7 @@ def _train_epoch(state, metric_fns, grad_clip, accumulate, step_scheduler_per_ba
         group = _group_size(i, state.num_batches, accumulate)
         (loss / group if group > 1 else loss).backward()
         if _ends_group(i, state.num_batches, accumulate):
-            _optimizer_step(state, grad_clip, step_scheduler_per_batch)
+            _optimizer_step(state, grad_clip, scheduler)
         values = _batch_values(loss.item(), outputs.detach(), targets, metric_fns)
         meter.add(values, len(targets))
         state.batch, state.batch_loss, state.samples = i, values["loss"], state.samples + len(targets)
@@ -98,13 +99,14 @@ def _train_epoch(state, metric_fns, grad_clip, accumulate, step_scheduler_per_ba
     return meter.means()
 
 
-def _optimizer_step(state, grad_clip, step_scheduler):
+def _optimizer_step(state, grad_clip, scheduler):
+    """Clip, step, clear the gradients, and step a per-batch scheduler (None: none)."""
     if grad_clip is not None:
         clip_grad_norm_(state.model.parameters(), grad_clip)
     state.optimizer.step()
     state.optimizer.zero_grad()
-    if step_scheduler:
-        state.scheduler.step()
+    if scheduler is not None:
+        scheduler.step()
 
 
 def _group_size(i, n_batches, accumulate):

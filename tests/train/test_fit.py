@@ -203,3 +203,15 @@ def test_plateau_scheduler_rejects_batch_stepping():
     opt = pyml.optim.SGD(model.parameters(), lr=0.1)
     with pytest.raises(ValueError, match="ReduceLROnPlateau"):
         fit(model, nn.CrossEntropyLoss(), opt, [], scheduler=ReduceLROnPlateau(opt), scheduler_step="batch")
+
+
+def test_per_batch_scheduler_and_no_scheduler():
+    model, ds = _linear_problem(24)
+    opt = pyml.optim.SGD(model.parameters(), lr=1.0)
+    h = fit(model, nn.MSELoss(), opt, DataLoader(ds, batch_size=8), epochs=2, scheduler_step="batch", metrics=(),
+            progress=False)
+    assert h["lr"] == [1.0, 1.0]
+    sched = StepLR(opt, step_size=2, gamma=0.1)
+    h = fit(model, nn.MSELoss(), opt, DataLoader(ds, batch_size=8), epochs=3, scheduler=sched,
+            scheduler_step="batch", metrics=(), progress=False)
+    np.testing.assert_allclose(h["lr"], [1.0, 0.1, 0.001], rtol=1e-12)  # after 0, 3, 6 steps: 0.1 ** (steps // 2)
