@@ -1,4 +1,5 @@
-"""The `pyml` command: `pyml info` prints build and runtime facts."""
+"""The `pyml` command: `pyml info` prints build and runtime facts; `pyml demo` trains a small CNN on the
+bundled digits end to end (see pyml/demo.py)."""
 import argparse
 import sys
 
@@ -19,13 +20,41 @@ def cmd_info(args):
     return 0
 
 
+def cmd_demo(args):
+    from .demo import run_demo
+    run_demo(quick=args.quick, epochs=args.epochs, seed=args.seed, out=args.out, threads=args.threads)
+    return 0
+
+
+def _positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _add_demo(sub):
+    p = sub.add_parser("demo", help="train a LeNet-style CNN on the bundled 8x8 digits (about a minute; "
+                                    "--quick: seconds)")
+    p.add_argument("--quick", action="store_true", help="a smaller model for a few epochs (a smoke test)")
+    p.add_argument("--epochs", type=_positive_int, default=None, help="epochs to train (default: the preset's)")
+    p.add_argument("--seed", type=int, default=0, help="seed for the split, initialisation and shuffling")
+    p.add_argument("--out", default="pyml-demo", help="folder for the checkpoint and the loss-curve PNG")
+    p.add_argument("--threads", type=_positive_int, default=1,
+                   help="CPU threads for the engine (default 1: these small convolutions gain nothing from "
+                        "more, and on a busy machine waiting threads slow them down)")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="pyml", description="pyml: a small deep-learning library")
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("info", help="print version, compiler, SIMD level, threads and CUDA status")
+    _add_demo(sub)
     args = parser.parse_args(argv)
     if args.command == "info":
         return cmd_info(args)
+    if args.command == "demo":
+        return cmd_demo(args)
     parser.print_help()
     return 2
 
