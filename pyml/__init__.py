@@ -23,7 +23,7 @@ from . import autograd
 from .autograd import no_grad, enable_grad, set_grad_enabled, inference_mode, is_grad_enabled
 from . import nn, func, optim, utils
 from .serialization import save, load
-from . import datasets, transforms
+from . import datasets, transforms, train
 from .nn.functional import cdist, pdist, cosine_similarity, pairwise_distance  # torch has these at top level
 
 bool = _dtype.bool_
