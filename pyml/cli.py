@@ -1,5 +1,5 @@
 """The `pyml` command: `pyml info` prints build and runtime facts; `pyml demo` trains a small CNN on the
-bundled digits end to end (see pyml/demo.py)."""
+bundled digits end to end (see pyml/demo.py); `pyml recipes` / `pyml run NAME` run the course recipes."""
 import argparse
 import sys
 
@@ -45,16 +45,55 @@ def _add_demo(sub):
                         "more, and on a busy machine waiting threads slow them down)")
 
 
+def cmd_recipes(args):
+    from .recipes.runner import list_recipes
+    for line in list_recipes():
+        print(line)
+    return 0
+
+
+def cmd_run(args):
+    from .recipes import get
+    from .recipes.runner import run_recipe
+    try:
+        get(args.name)
+    except ValueError as e:
+        print(e, file=sys.stderr)
+        return 2
+    if args.threads:
+        import pyml
+        pyml.set_num_threads(args.threads)
+    run_recipe(args.name, quick=args.quick, epochs=args.epochs, device=args.device, seed=args.seed, out=args.out)
+    return 0
+
+
+def _add_recipes(sub):
+    sub.add_parser("recipes", help="list the course recipes with their chapter and purpose")
+    p = sub.add_parser("run", help="run a course recipe (see `pyml recipes`)")
+    p.add_argument("name", help="recipe name, e.g. cnn-digits")
+    p.add_argument("--quick", action="store_true", help="the reduced run the tests use (< 30 s on a 2-core CPU)")
+    p.add_argument("--epochs", type=_positive_int, default=None, help="epochs (default: the recipe's)")
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="runs", help="parent folder of the run folder (metrics.json, plots, checkpoints)")
+    p.add_argument("--threads", type=_positive_int, default=None, help="CPU threads for the engine")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="pyml", description="pyml: a small deep-learning library")
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("info", help="print version, compiler, SIMD level, threads and CUDA status")
     _add_demo(sub)
+    _add_recipes(sub)
     args = parser.parse_args(argv)
     if args.command == "info":
         return cmd_info(args)
     if args.command == "demo":
         return cmd_demo(args)
+    if args.command == "recipes":
+        return cmd_recipes(args)
+    if args.command == "run":
+        return cmd_run(args)
     parser.print_help()
     return 2
 
