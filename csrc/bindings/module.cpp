@@ -1,5 +1,6 @@
 // The extension module pyml._C: exception translation and the registration of every family.
 #include "bindings/bind.h"
+#include "core/cpu_cache.h"
 #include "core/parallel.h"
 #include "core/device.h"
 
@@ -28,6 +29,8 @@ PYBIND11_MODULE(_C, m) {
   });
   m.def("get_num_threads", &get_num_threads);
   m.def("set_num_threads", &set_num_threads);
+  m.def("cpu_cache_bytes", &cpu_cache_bytes);  // large-buffer cache (core/cpu_cache.h)
+  m.def("cpu_empty_cache", &cpu_empty_cache);
   m.def("cpu_isa", &cpu_isa_name);
   m.def("cuda_compiled", &cuda_compiled);
   m.def("compiler", [] {

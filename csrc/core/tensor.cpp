@@ -1,8 +1,8 @@
 // Storage allocation (64-byte aligned CPU memory, CUDA through cuda/), tensor geometry helpers.
 #include "core/tensor.h"
 #include <cstdlib>
-#include <sys/mman.h>
 #include <sstream>
+#include "core/cpu_cache.h"
 #include "core/device.h"
 
 namespace pyml {
@@ -25,15 +25,18 @@ StoragePtr alloc_storage(int64_t nbytes, Device dev) {
   st->nbytes = nbytes;
   st->device = dev;
   if (dev.is_cpu()) {
-    // Large buffers: 2 MiB alignment plus MADV_HUGEPAGE, so first touch faults once per 2 MiB page
-    // instead of once per 4 KiB page (the fault cost dominated large elementwise ops).
-    constexpr size_t kHuge = size_t(2) << 20;
-    bool huge = nbytes >= (int64_t)(4 << 20);
-    size_t align = huge ? kHuge : 64;
-    size_t n = (size_t)((nbytes + align - 1) / align * align);
-    if (n == 0) n = 64;
-    st->data = std::aligned_alloc(align, n);
-    if (huge && st->data) madvise(st->data, n, MADV_HUGEPAGE);
+    // Large buffers: 2 MiB aligned with MADV_HUGEPAGE (first touch faults once per 2 MiB, not per
+    // 4 KiB) and recycled through the large-buffer cache (core/cpu_cache.h), so a repeated op
+    // reuses warm pages instead of faulting again.
+    if (nbytes >= kLargeMinBytes) {
+      size_t n = (size_t)((nbytes + kLargeAlign - 1) / kLargeAlign * kLargeAlign);
+      st->data = cpu_large_alloc(n);
+      PYML_CHECK(st->data, RuntimeError, "alloc: out of memory allocating ", nbytes, " bytes on cpu");
+      st->deleter = [n](void* p) { cpu_large_free(p, n); };
+      return st;
+    }
+    size_t n = (size_t)((nbytes + 63) / 64 * 64);
+    st->data = std::aligned_alloc(64, n ? n : 64);
     PYML_CHECK(st->data, RuntimeError, "alloc: out of memory allocating ", nbytes, " bytes on cpu");
     st->deleter = [](void* p) { std::free(p); };
   } else {
