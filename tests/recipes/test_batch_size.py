@@ -76,7 +76,9 @@ def test_small_batch_is_at_least_as_accurate(quick):
 
 def test_cli_run_writes_metrics(tmp_path):
     from pyml.cli import main
-    assert main(["run", "batch-size", "--quick", "--epochs", "1", "--out", str(tmp_path)]) == 0
+    threads = pyml.get_num_threads()
+    assert main(["run", "batch-size", "--quick", "--threads", "1", "--epochs", "1", "--out", str(tmp_path)]) == 0
+    pyml.set_num_threads(threads)  # --threads sets the count for the whole process
     (folder,) = os.listdir(tmp_path)
     with open(tmp_path / folder / "metrics.json") as f:
         saved = json.load(f)

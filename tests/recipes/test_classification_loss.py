@@ -14,7 +14,12 @@ from pyml.recipes import classification_loss as rec
 
 @pytest.fixture(scope="module")
 def quick():
-    return rec.run(rec.Config(quick=True, progress=False))
+    threads = pyml.get_num_threads()
+    pyml.set_num_threads(1)  # steadier on a shared 2-core machine
+    try:
+        return rec.run(rec.Config(quick=True, progress=False))
+    finally:
+        pyml.set_num_threads(threads)
 
 
 def _closed_forms(logits):
@@ -84,7 +89,9 @@ def test_naive_softmax_breaks_on_a_wide_grid(quick):
 
 def test_cli_run_writes_metrics(tmp_path):
     from pyml.cli import main
-    assert main(["run", "classification-loss", "--quick", "--epochs", "5", "--out", str(tmp_path)]) == 0
+    threads = pyml.get_num_threads()
+    assert main(["run", "classification-loss", "--quick", "--threads", "1", "--epochs", "5", "--out", str(tmp_path)]) == 0
+    pyml.set_num_threads(threads)  # --threads sets the count for the whole process
     (folder,) = os.listdir(tmp_path)
     with open(tmp_path / folder / "metrics.json") as f:
         saved = json.load(f)
