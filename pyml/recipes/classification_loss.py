@@ -8,7 +8,6 @@ a slope of about sqrt(2) and walks straight out. The recipe evaluates both surfa
 measures the gradient norms in that flat corner, runs gradient descent from it, and shows why the
 softmax must subtract the largest logit first: exp overflows (or underflows) in float32 otherwise.
 """
-import math
 from dataclasses import dataclass
 
 import pyml
@@ -64,20 +63,21 @@ LOSSES = {"mse": squared_error, "cross_entropy": cross_entropy}
 
 
 # ---------------------------------------------------------------------------- surfaces and slopes
-def logit_grid(span, steps, dtype=pyml.float32):
-    """(steps*steps, 3) logits: y1 along the columns, y2 along the rows, y3 = -1000; and the axis."""
-    axis = pyml.linspace(-span, span, steps, dtype=dtype)
+def logit_grid(span, steps, device="cpu"):
+    """(steps*steps, 3) float32 logits: y1 along the columns, y2 along the rows, y3 = -1000; and the
+    axis (on the CPU)."""
+    axis = pyml.linspace(-span, span, steps)
     y1 = axis.reshape(1, steps).expand(steps, steps)                         # (steps, steps)
     y2 = axis.reshape(steps, 1).expand(steps, steps)
     y3 = pyml.full_like(y1, PINNED_Y3)
-    return pyml.stack([y1, y2, y3], dim=-1).reshape(steps * steps, 3), axis
+    return pyml.stack([y1, y2, y3], dim=-1).reshape(steps * steps, 3).to(device), axis
 
 
 def surface_and_gradients(loss_fn, logits):
     """Loss at every grid point and the norm of its gradient w.r.t. (y1, y2). The points are
     independent, so one backward of the summed losses gives every point's own gradient."""
     y = logits.detach().clone().requires_grad_(True)
-    losses = loss_fn(y, pyml.full((y.shape[0],), TARGET, dtype=pyml.int64))
+    losses = loss_fn(y, pyml.full((y.shape[0],), TARGET, dtype=pyml.int64, device=y.device))
     losses.sum().backward()
     grad_norm = y.grad[:, :2].square().sum(dim=1).sqrt()
     return losses.detach(), grad_norm
@@ -91,12 +91,12 @@ def flat_corner_stats(losses, grad_norm, logits, gap):
             "grad_norm_max": g.max().item()}
 
 
-def descend(loss_fn, start, lr, steps):
+def descend(loss_fn, start, lr, steps, device="cpu"):
     """Plain gradient descent on (y1, y2) from `start`; returns the trajectory [(y1, y2, loss), ...]."""
-    y12 = pyml.tensor(list(start), requires_grad=True)
+    y12 = pyml.tensor(list(start), device=device, requires_grad=True)
     optimizer = pyml.optim.SGD([y12], lr=lr)
-    target = pyml.tensor([TARGET])
-    pinned = pyml.tensor([PINNED_Y3])
+    target = pyml.tensor([TARGET], device=device)
+    pinned = pyml.tensor([PINNED_Y3], device=device)
     path = []
     for step in range(steps + 1):
         optimizer.zero_grad()
@@ -108,12 +108,12 @@ def descend(loss_fn, start, lr, steps):
     return path
 
 
-def naive_versus_stable(span, steps):
+def naive_versus_stable(span, steps, device="cpu"):
     """Cross-entropy in float32 over a wide grid from the naive softmax and from the stable one:
     how many values come out inf/nan, and each one's largest error against float64 (the naive one
     only where it is finite: its tiny probabilities go subnormal and lose digits before they hit 0)."""
-    logits, _ = logit_grid(span, steps)
-    target = pyml.full((logits.shape[0],), TARGET, dtype=pyml.int64)
+    logits, _ = logit_grid(span, steps, device)
+    target = pyml.full((logits.shape[0],), TARGET, dtype=pyml.int64, device=device)
     reference = cross_entropy(logits.to(pyml.float64), target)
     naive = -naive_softmax(logits)[:, TARGET].log()
     stable = cross_entropy(logits, target)
@@ -135,27 +135,35 @@ def run(config):
     seed_everything(config.seed)  # nothing here is random; kept for the recipes' common contract
     steps = config.steps or (41 if config.quick else 201)
     descent_steps = config.epochs or config.descent_steps or (50 if config.quick else 200)
-    course = stable_softmax(pyml.tensor(COURSE_LOGITS)).tolist()
-    shifted = [v + 100.0 for v in COURSE_LOGITS]
-    logits, axis = logit_grid(config.span, steps)
-    metrics = {"softmax_3_1_-3": course,
-               "naive_softmax_shifted_by_100": naive_softmax(pyml.tensor(shifted)).tolist(),
-               "stable_softmax_shifted_by_100": stable_softmax(pyml.tensor(shifted)).tolist()}
+    metrics = softmax_examples()
+    logits, axis = logit_grid(config.span, steps, config.device)
     surfaces, paths = {}, {}
     for name, loss_fn in LOSSES.items():
         losses, grad_norm = surface_and_gradients(loss_fn, logits)
-        surfaces[name] = losses.reshape(steps, steps)
-        paths[name] = descend(loss_fn, config.start, config.lr, descent_steps)
+        surfaces[name] = losses.reshape(steps, steps).cpu()
+        paths[name] = descend(loss_fn, config.start, config.lr, descent_steps, config.device)
         metrics[f"{name}_flat"] = flat_corner_stats(losses, grad_norm, logits, config.flat_gap)
         metrics[f"{name}_nonfinite"] = int((~losses.isfinite()).sum() + (~grad_norm.isfinite()).sum())
-        metrics[f"{name}_descent"] = {"start_loss": paths[name][0][2], "final_loss": paths[name][-1][2],
-                                      "final_y1": paths[name][-1][0], "final_y2": paths[name][-1][1]}
-    metrics["descent_steps"] = descent_steps
-    metrics["wide_grid"] = naive_versus_stable(config.wide_span, steps)
+        metrics[f"{name}_descent"] = _descent_summary(paths[name])
+    metrics.update(flat_gap=config.flat_gap, descent_steps=descent_steps,
+                   wide_grid=naive_versus_stable(config.wide_span, steps, config.device))
     path = out_path(config, "loss_surfaces.png")
     if path:
         metrics["plot"] = plot(axis.tolist(), surfaces, paths, path)
     return metrics
+
+
+def softmax_examples():
+    """The course's softmax(3, 1, -3), and the same logits plus 100 through both softmaxes (the
+    function is unchanged by a shift; the naive form overflows)."""
+    shifted = pyml.tensor([v + 100.0 for v in COURSE_LOGITS])
+    return {"softmax_3_1_-3": stable_softmax(pyml.tensor(COURSE_LOGITS)).tolist(),
+            "naive_softmax_shifted_by_100": naive_softmax(shifted).tolist(),
+            "stable_softmax_shifted_by_100": stable_softmax(shifted).tolist()}
+
+
+def _descent_summary(path):
+    return {"start_loss": path[0][2], "final_loss": path[-1][2], "final_y1": path[-1][0], "final_y2": path[-1][1]}
 
 
 def table(metrics):
@@ -170,7 +178,7 @@ def table(metrics):
     return (f"softmax(3, 1, -3) = ({p})\n"
             f"softmax(103, 101, 97): naive {_short(metrics['naive_softmax_shifted_by_100'])}, stable "
             f"{_short(metrics['stable_softmax_shifted_by_100'])}\n"
-            f"flat corner (y2 - y1 >= gap, y3 = -1000); gradient descent for {metrics['descent_steps']} steps "
+            f"flat corner (y2 - y1 >= {metrics['flat_gap']:g}, y3 = -1000); gradient descent for {metrics['descent_steps']} steps "
             f"from the corner\n{format_table(rows)}\n"
             f"cross-entropy over a wide grid ({wide['points']} points): naive softmax gives "
             f"{wide['naive_nonfinite']} inf/nan values (largest error elsewhere "

@@ -90,7 +90,8 @@ def test_naive_softmax_breaks_on_a_wide_grid(quick):
 def test_cli_run_writes_metrics(tmp_path):
     from pyml.cli import main
     threads = pyml.get_num_threads()
-    assert main(["run", "classification-loss", "--quick", "--threads", "1", "--epochs", "5", "--out", str(tmp_path)]) == 0
+    argv = ["run", "classification-loss", "--quick", "--threads", "1", "--epochs", "5", "--out", str(tmp_path)]
+    assert main(argv) == 0
     pyml.set_num_threads(threads)  # --threads sets the count for the whole process
     (folder,) = os.listdir(tmp_path)
     with open(tmp_path / folder / "metrics.json") as f:
