@@ -2,7 +2,8 @@
 
 One epoch of N samples in batches of B takes ceil(N / B) updates. The chapter's table says a single
 update costs about the same for small and moderate B (the hardware works on the batch in parallel;
-on a CPU the fixed per-update overhead plays that part), so an epoch gets much faster as B grows.
+on a CPU the fixed per-update overhead plays that part), so an epoch gets much faster as B grows,
+until the arithmetic itself dominates (here from B ~ 1000 on a CPU) and the epoch time levels off.
 What the larger batch loses is the number of (noisy) steps: after the same number of epochs at the
 same learning rate, the small-batch runs have reached higher training and test accuracy.
 
@@ -86,9 +87,9 @@ def time_updates(model, x, y, batch_size, max_updates, lr, device):
 
 
 def timing_rows(config, sizes, max_updates):
-    """One row per batch size: updates per epoch, median ms per update and seconds per epoch: the
-    sum over the epoch when every update was timed, else the median update times the update count
-    (the median, because a few of a short sample can be slowed by other work on the machine)."""
+    """One row per batch size: updates per epoch, the median ms per update, and seconds per epoch
+    as that median times the updates per epoch (the median, because on a shared machine a few
+    updates are stretched by other processes taking the core)."""
     x, y = make_gaussian_mixture(config.n_samples, centers=10, n_features=64, std=4.0, seed=config.seed)
     x, y = x.to(config.device), y.to(config.device)
     rows = []
@@ -98,9 +99,8 @@ def timing_rows(config, sizes, max_updates):
         model = build_mlp(config.hidden).to(config.device)
         seconds = sorted(time_updates(model, x, y, b, timed, config.lr, config.device))
         median = seconds[len(seconds) // 2]
-        epoch = sum(seconds) if timed == updates else median * updates
         rows.append({"batch_size": b, "updates_per_epoch": updates, "ms_per_update": 1e3 * median,
-                     "s_per_epoch": epoch, "timed_updates": timed})
+                     "s_per_epoch": median * updates, "timed_updates": timed})
     return rows
 
 
