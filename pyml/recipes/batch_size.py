@@ -31,13 +31,14 @@ TIMING_SIZES = {"quick": (1, 10, 100, 1000, 10000),
                 "full": (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)}
 ACCURACY_SIZES = {"quick": (4, 32, 256, 2048), "full": (1, 4, 16, 64, 256, 2048)}
 EPOCHS = {"quick": 5, "full": 10}
+MIN_TIMED = 5        # updates timed at least, even when an epoch has fewer (the median needs a few)
 
 
 @dataclass
 class Config(BaseConfig):
     n_samples: int = 10000                           # synthetic samples for the timing part
     timing_sizes: Optional[Tuple[int, ...]] = None   # None: TIMING_SIZES[quick or full]
-    timed_updates: Optional[int] = None              # per batch size; None: quick 20, full the whole epoch
+    timed_updates: Optional[int] = None              # per size (>= 5); None: quick 20, full a whole epoch
     accuracy_sizes: Optional[Tuple[int, ...]] = None  # None: ACCURACY_SIZES; > training set = full batch
     hidden: int = 128
     lr: float = 0.05                                 # plain SGD, the same for every batch size
@@ -65,8 +66,8 @@ def _synchronize(device):
 
 
 def time_updates(model, x, y, batch_size, max_updates, lr, device):
-    """Seconds of each of the first `max_updates` SGD updates of one shuffled epoch (forward, loss,
-    backward, step); two untimed warm-up updates come first."""
+    """Seconds of each of `max_updates` SGD updates (forward, loss, backward, step) walking through
+    the shuffled data, from the start again after its end; two untimed warm-up updates come first."""
     optimizer = pyml.optim.SGD(model.parameters(), lr=lr)
     loss_fn = nn.CrossEntropyLoss()
     order = pyml.randperm(len(x)).to(device)
@@ -95,7 +96,7 @@ def timing_rows(config, sizes, max_updates):
     rows = []
     for b in sizes:
         updates = updates_per_epoch(config.n_samples, b)
-        timed = updates if max_updates is None else min(updates, max_updates)
+        timed = max(MIN_TIMED, updates if max_updates is None else min(updates, max_updates))
         model = build_mlp(config.hidden).to(config.device)
         seconds = sorted(time_updates(model, x, y, b, timed, config.lr, config.device))
         median = seconds[len(seconds) // 2]
