@@ -11,6 +11,7 @@ import time
 import pyml
 from pyml import nn
 from pyml.datasets import load_digits
+from pyml.models import LeNet
 from pyml.optim.lr_scheduler import CosineAnnealingLR
 from pyml.train import ModelCheckpoint, evaluate, fit, plot_history
 from pyml.train.progress import overall_rate
@@ -65,16 +66,8 @@ def digit_loaders(batch_size=32, augment=False, test_fraction=0.2):
 
 
 def build_lenet(width=32, hidden=128, dropout=0.25):
-    """Conv-conv-pool, conv-pool, then two linear layers, sized for (N, 1, 8, 8) inputs."""
-    return nn.Sequential(
-        nn.Conv2d(1, width, 3, padding=1), nn.ReLU(),
-        nn.Conv2d(width, width, 3, padding=1), nn.ReLU(),
-        nn.MaxPool2d(2),                                                    # (N, width, 4, 4)
-        nn.Conv2d(width, 2 * width, 3, padding=1), nn.ReLU(),
-        nn.MaxPool2d(2),                                                    # (N, 2*width, 2, 2)
-        nn.Flatten(),
-        nn.Linear(8 * width, hidden), nn.ReLU(), nn.Dropout(dropout),
-        nn.Linear(hidden, 10))
+    """The course's LeNet-style CNN (pyml.models.LeNet) sized for (N, 1, 8, 8) digits."""
+    return LeNet(in_channels=1, num_classes=10, image_size=8, width=width, hidden=hidden, dropout=dropout)
 
 
 def train_digits(preset="full", epochs=None, seed=0, checkpoint=None, progress=True):
