@@ -60,10 +60,14 @@ def cmd_run(args):
     except ValueError as e:
         print(e, file=sys.stderr)
         return 2
+    import pyml
+    before = pyml.get_num_threads()
     if args.threads:
-        import pyml
         pyml.set_num_threads(args.threads)
-    run_recipe(args.name, quick=args.quick, epochs=args.epochs, device=args.device, seed=args.seed, out=args.out)
+    try:
+        run_recipe(args.name, quick=args.quick, epochs=args.epochs, device=args.device, seed=args.seed, out=args.out)
+    finally:
+        pyml.set_num_threads(before)  # main() may be called in-process (tests): leave threads as found
     return 0
 
 
