@@ -219,10 +219,10 @@ def plot_contours(grid, path, trajectories=None, levels=30, log_levels=False, ti
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
     contours = ax.contour(x, y, z, levels=_levels(z, levels, log_levels), cmap="viridis", linewidths=0.8)
-    fig.colorbar(contours, ax=ax, label="loss")
+    fig.colorbar(contours, ax=ax, label="loss", format="%.2g")
     for name, points in (trajectories or {}).items():
         pts = _points(points, name)
-        line, = ax.plot(pts[:, 0], pts[:, 1], linewidth=1.2, label=name)
+        line, = ax.plot(pts[:, 0], pts[:, 1], linewidth=1.0, alpha=0.85, label=name)
         ax.plot(pts[0, 0], pts[0, 1], "o", color=line.get_color())
         ax.plot(pts[-1, 0], pts[-1, 1], "x", color=line.get_color())
     ax.set_xlim(x[0], x[-1])
