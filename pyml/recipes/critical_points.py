@@ -20,6 +20,7 @@ from .. import optim
 from ..analysis import hessian, classify_critical_point, minimum_ratio, escape_direction, loss_surface, \
     plot_contours
 from ..models import MLP
+from ._threads import engine_threads
 from .base import BaseConfig, format_table, out_path, seed_everything
 
 NAME = "critical-points"
@@ -192,13 +193,8 @@ def draw_toy(config, toy):
 
 
 def run(config):
-    previous_threads = pyml.get_num_threads()
-    if config.threads is not None:
-        pyml.set_num_threads(config.threads)
-    try:
+    with engine_threads(config.threads):
         return _run(config)
-    finally:
-        pyml.set_num_threads(previous_threads)
 
 
 def _run(config):

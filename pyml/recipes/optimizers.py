@@ -19,6 +19,7 @@ import pyml
 from .. import optim
 from ..analysis import loss_surface, plot_contours
 from ..optim.lr_scheduler import CosineAnnealingLR, LambdaLR
+from ._threads import engine_threads
 from .base import BaseConfig, format_table, out_path, seed_everything
 
 NAME = "optimizers"
@@ -127,13 +128,8 @@ def draw(config, curvature, start, trajectories):
 
 # ---------------------------------------------------------------------------- the recipe
 def run(config):
-    previous_threads = pyml.get_num_threads()
-    if config.threads is not None:
-        pyml.set_num_threads(config.threads)
-    try:
+    with engine_threads(config.threads):
         return _run(config)
-    finally:
-        pyml.set_num_threads(previous_threads)
 
 
 def _run(config):
