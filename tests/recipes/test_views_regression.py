@@ -23,7 +23,7 @@ def _losses(rows, names, key):
     return [rows[n][key] for n in names]
 
 
-LINEAR = [f"linear, {w} days" for w in (1, 7, 28, 56)]
+LINEAR = [f"linear, {w}-day window" for w in (1, 7, 28, 56)]
 NETS = [f"ReLU {d} x 100" for d in (1, 2, 3, 4)]
 
 
@@ -43,14 +43,12 @@ def test_more_layers_lower_the_training_loss(rows):
     assert train[0] < rows[LINEAR[-1]]["train_loss_k"]          # any ReLU net fits better than linear
 
 
-def test_test_loss_falls_then_rises_again_at_four_layers(rows):
+def test_test_loss_rises_again_at_four_layers(rows):
     test = _losses(rows, NETS, "test_loss_k")
-    best_shallow = min(test[:3])
-    assert best_shallow < rows[LINEAR[-1]]["test_loss_k"]       # a shallow net beats the linear model ...
-    assert test[3] > test[2] and test[3] > best_shallow          # ... the deepest one overfits
     train = _losses(rows, NETS, "train_loss_k")
+    assert test[3] > test[2] and test[3] == max(test)            # best on the training days, worst on the test
     gaps = [te - tr for te, tr in zip(test, train)]
-    assert gaps[3] == max(gaps)                                  # the widest train/test gap
+    assert gaps[3] == max(gaps)                                  # the widest train/test gap: overfitting
 
 
 def test_losses_are_in_thousands_of_views(rows):
