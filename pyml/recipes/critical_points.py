@@ -11,7 +11,6 @@
    with respect to all their parameters classify where training stopped, and the "minimum ratio"
    (positive eigenvalues / all) says how close to a local minimum it is.
 """
-import math
 from dataclasses import dataclass, field
 from typing import List, Optional
 
@@ -26,6 +25,7 @@ from .base import BaseConfig, format_table, out_path, seed_everything
 NAME = "critical-points"
 CHAPTER = "3"
 PURPOSE = "Hessian at critical points: the w1*w2*x saddle, escaping it, minimum ratio of trained nets"
+ZERO_NET_HIDDEN = 4                        # hidden units of the zero-weight network (13 parameters)
 
 
 @dataclass
@@ -48,7 +48,7 @@ def toy_loss(w, x=1.0, y=1.0):
 
 
 def gradient_of(loss_fn, params):
-    """The gradient of loss_fn() as one flat float64 vector."""
+    """The gradient of loss_fn() with respect to params, as one flat vector."""
     grads = pyml.autograd.grad(loss_fn(), params, allow_unused=True)
     return pyml.cat([(g if g is not None else pyml.zeros_like(p)).reshape(-1) for g, p in zip(grads, params)])
 
@@ -62,14 +62,14 @@ def toy_model(config):
     u = u * (1.0 if u[0].item() > 0 else -1.0)                      # the course writes it as [1, 1]
     t = config.escape_step
     valley = pyml.tensor([1.0, 1.0], dtype=pyml.float64, requires_grad=True)
-    H_valley = hessian(lambda: toy_loss(valley), [valley])
+    valley_kind, valley_eigenvalues = classify_critical_point(hessian(lambda: toy_loss(valley), [valley]),
+                                                              config.eig_tol)
     return {"toy_gradient": gradient_of(lambda: toy_loss(w), [w]).tolist(), "toy_hessian": H.tolist(),
             "toy_eigenvalues": eigenvalues.tolist(), "toy_kind": kind,
             "toy_escape_direction": (u / u[0]).tolist(), "toy_loss_at_saddle": toy_loss(w).item(),
             "toy_loss_after_escape": toy_loss(t * u).item(),
             "toy_loss_predicted": toy_loss(w).item() + 0.5 * value * t * t,
-            "valley_eigenvalues": classify_critical_point(H_valley, config.eig_tol)[1].tolist(),
-            "valley_kind": classify_critical_point(H_valley, config.eig_tol)[0]}
+            "valley_eigenvalues": valley_eigenvalues.tolist(), "valley_kind": valley_kind}
 
 
 # ---------------------------------------------------------------------------- 2. a network stuck at a saddle
@@ -116,14 +116,14 @@ def move_along(params, direction, distance):
 
 def stuck_network(config, x, y):
     """Zero network: exact zero gradient, a saddle; GD from it stays put, GD after an escape step trains."""
-    stuck = zero_network(y, 4, config.device)
+    stuck = zero_network(y, ZERO_NET_HIDDEN, config.device)
     loss_fn = mse_of(stuck, x, y)
     params = list(stuck.parameters())
     H = hessian(loss_fn, params)
     kind, eigenvalues = classify_critical_point(H, config.eig_tol)
     start_loss, grad_norm = loss_fn().item(), gradient_of(loss_fn, params).norm().item()
     stuck_loss = descend(stuck, loss_fn, config.gd_lr, config.after_escape_steps)
-    escaped = zero_network(y, 4, config.device)
+    escaped = zero_network(y, ZERO_NET_HIDDEN, config.device)
     escaped_fn = mse_of(escaped, x, y)
     move_along(list(escaped.parameters()), escape_direction(H, config.eig_tol)[1], config.escape_step)
     loss_after_step = escaped_fn().item()
@@ -160,10 +160,10 @@ def examine(name, model, loss_fn, tol):
 
 
 def trained_networks(config, x, y):
-    steps = config.epochs or (1500 if config.quick else config.train_steps)
+    steps = config.epochs if config.epochs is not None else (1500 if config.quick else config.train_steps)
     architectures = config.architectures[:3] if config.quick else config.architectures
     rows = []
-    for i, hidden in enumerate(architectures):
+    for hidden in architectures:
         model = MLP(1, hidden, 1, activation="tanh").double().to(config.device)
         loss_fn = mse_of(model, x, y)
         start_norm = gradient_of(loss_fn, list(model.parameters())).norm().item()
@@ -209,17 +209,18 @@ def _run(config):
 
 
 def table(metrics):
-    lines = [f"toy y = w1*w2*x at (0, 0): gradient {metrics['toy_gradient']}, H = {metrics['toy_hessian']}, "
-             f"eigenvalues {metrics['toy_eigenvalues']} -> {metrics['toy_kind']}",
-             f"  escape along u = {metrics['toy_escape_direction']}: loss {metrics['toy_loss_at_saddle']:.4g} -> "
-             f"{metrics['toy_loss_after_escape']:.4g} (second-order estimate {metrics['toy_loss_predicted']:.4g})",
-             f"  at (1, 1) on the valley w1*w2 = 1: eigenvalues {metrics['valley_eigenvalues']} -> "
-             f"{metrics['valley_kind']}",
-             f"zero-weight 1-4-1 tanh net: gradient norm {metrics['zero_net_grad_norm']:.3g}, {metrics['zero_net_kind']}, "
-             f"minimum ratio {metrics['zero_net_ratio']:.3g}",
-             f"  loss {metrics['zero_net_loss']:.4g}; after GD {metrics['zero_net_loss_after_gd']:.4g}; after the "
-             f"escape step {metrics['zero_net_loss_after_escape_step']:.4g}, then GD "
-             f"{metrics['zero_net_loss_after_escape_and_gd']:.4g}",
-             "trained networks (Hessian w.r.t. all parameters):"]
-    columns = ["network", "params", "loss", "grad_norm_at_start", "grad_norm", "positive", "negative", "zero", "min_ratio", "kind"]
-    return "\n".join(lines) + "\n" + format_table(metrics["networks"], columns, floatfmt="{:.3g}")
+    m = metrics
+    lines = [
+        f"toy y = w1*w2*x at (0, 0): gradient {m['toy_gradient']}, H = {m['toy_hessian']}, "
+        f"eigenvalues {m['toy_eigenvalues']} -> {m['toy_kind']}",
+        f"  escape along u = {m['toy_escape_direction']}: loss {m['toy_loss_at_saddle']:.4g} -> "
+        f"{m['toy_loss_after_escape']:.4g} (second-order estimate {m['toy_loss_predicted']:.4g})",
+        f"  at (1, 1) on the valley w1*w2 = 1: eigenvalues {m['valley_eigenvalues']} -> {m['valley_kind']}",
+        f"zero-weight 1-4-1 tanh net: gradient norm {m['zero_net_grad_norm']:.3g}, {m['zero_net_kind']}, "
+        f"minimum ratio {m['zero_net_ratio']:.3g}",
+        f"  loss {m['zero_net_loss']:.4g}; after GD {m['zero_net_loss_after_gd']:.4g}; after the escape step "
+        f"{m['zero_net_loss_after_escape_step']:.4g}, then GD {m['zero_net_loss_after_escape_and_gd']:.4g}",
+        "trained networks (Hessian w.r.t. all parameters):"]
+    columns = ["network", "params", "loss", "grad_norm_at_start", "grad_norm", "positive", "negative", "zero",
+               "min_ratio", "kind"]
+    return "\n".join(lines) + "\n" + format_table(m["networks"], columns, floatfmt="{:.3g}")

@@ -55,7 +55,8 @@ def warmup_then_cosine(warmup_steps, total_steps):
 
 def the_runs(config, steps):
     """(name, make optimizer, make scheduler or None) in the course's order. Adagrad and RMSProp appear in
-    both forms: the standard one and the course's variant (root of the mean; sigma_0 = |g_0|)."""
+    both forms: the standard one and the course's variant (root of the mean; sigma_0 = |g_0|). Momentum is
+    PyTorch's b = 0.9 b + g, w -= lr b: the course's m_{t+1} = 0.9 m_t - lr g_t, w += m with m = -lr b."""
     return [
         ("GD lr=1e-2", lambda p: optim.SGD(p, lr=1e-2), None),
         ("GD lr=1e-7", lambda p: optim.SGD(p, lr=1e-7), None),
