@@ -65,7 +65,8 @@ def cmd_run(args):
     if args.threads:
         pyml.set_num_threads(args.threads)
     try:
-        run_recipe(args.name, quick=args.quick, epochs=args.epochs, device=args.device, seed=args.seed, out=args.out)
+        run_recipe(args.name, quick=args.quick, epochs=args.epochs, device=args.device, seed=args.seed, out=args.out,
+                   threads=args.threads)
     finally:
         pyml.set_num_threads(before)  # main() may be called in-process (tests): leave threads as found
     return 0

@@ -18,17 +18,19 @@ def list_recipes():
     return rows
 
 
-def make_config(module, quick=False, epochs=None, device="cpu", seed=0, out=None, progress=True):
+def make_config(module, quick=False, epochs=None, device="cpu", seed=0, out=None, progress=True, threads=None):
     fields = {f.name for f in dataclasses.fields(module.Config)}
     kw = dict(quick=quick, epochs=epochs, device=device, seed=seed, out=out, progress=progress)
+    if threads is not None:  # recipes with a `threads` field run their block with that many engine threads
+        kw["threads"] = threads
     return module.Config(**{k: v for k, v in kw.items() if k in fields})
 
 
-def run_recipe(name, quick=False, epochs=None, device="cpu", seed=0, out="runs", progress=True):
+def run_recipe(name, quick=False, epochs=None, device="cpu", seed=0, out="runs", progress=True, threads=None):
     """Run one recipe into out/<name>-<time>/; returns (metrics, run folder)."""
     module = get(name)
     folder = os.path.join(out, f"{name}-{time.strftime('%Y%m%d-%H%M%S')}") if out else None
-    config = make_config(module, quick, epochs, device, seed, folder, progress)
+    config = make_config(module, quick, epochs, device, seed, folder, progress, threads)
     seed_everything(seed)
     t0 = time.perf_counter()
     metrics = module.run(config)
