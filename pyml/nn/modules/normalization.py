@@ -196,10 +196,8 @@ class RMSNorm(Module):
         self.normalized_shape = _norm_shape(normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
-        if elementwise_affine:
-            self.weight = Parameter(_empty(self.normalized_shape, dtype, device))
-        else:
-            self.register_parameter("weight", None)
+        weight = Parameter(_empty(self.normalized_shape, dtype, device)) if elementwise_affine else None
+        self.register_parameter("weight", weight)
         self.reset_parameters()
 
     def reset_parameters(self):

@@ -14,14 +14,12 @@ class Upsample(Module):
     def __init__(self, size=None, scale_factor=None, mode="nearest", align_corners=None, recompute_scale_factor=None):
         super().__init__()
         self.name = type(self).__name__
-        self.size = size
-        if isinstance(scale_factor, (list, tuple)):
+        self.size, self.mode = size, mode
+        if isinstance(scale_factor, (list, tuple)):  # one factor per spatial dim
             self.scale_factor = tuple(float(f) for f in scale_factor)
         else:
-            self.scale_factor = float(scale_factor) if scale_factor is not None else None
-        self.mode = mode
-        self.align_corners = align_corners
-        self.recompute_scale_factor = recompute_scale_factor
+            self.scale_factor = None if scale_factor is None else float(scale_factor)
+        self.align_corners, self.recompute_scale_factor = align_corners, recompute_scale_factor
 
     def forward(self, input):
         return F.interpolate(input, self.size, self.scale_factor, self.mode, self.align_corners,
