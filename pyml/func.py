@@ -107,9 +107,6 @@ def _reparametrize(module, tensors, tie_weights, strict):
 def functional_call(module, parameter_and_buffer_dicts, args=None, kwargs=None, *, tie_weights=True, strict=False):
     """module(*args, **kwargs) with the named parameters/buffers replaced by the given tensors."""
     tensors = _merge(parameter_and_buffer_dicts)
-    if args is None:
-        args = ()
-    elif not isinstance(args, tuple):
-        args = (args,)
+    positional = args if isinstance(args, tuple) else () if args is None else (args,)  # one bare arg is allowed
     with _reparametrize(module, tensors, tie_weights, strict):
-        return module(*args, **(kwargs or {}))
+        return module(*positional, **(kwargs or {}))

@@ -64,13 +64,13 @@ class Optimizer:
         if isinstance(params, Tensor):
             raise TypeError("params argument given to the optimizer should be an iterable of Tensors or dicts, "
                             f"but got {type(params).__module__}.{type(params).__name__}")
-        param_groups = list(params)
-        if len(param_groups) == 0:
-            raise ValueError("optimizer got an empty parameter list")
-        if not isinstance(param_groups[0], dict):
-            param_groups = [{"params": param_groups}]
-        for g in param_groups:
-            self.add_param_group(g)
+        given = list(params)
+        if not given:
+            raise ValueError(f"{type(self).__name__}: params must hold at least one tensor; optimizer got an empty "
+                             "parameter list")
+        # a plain list of tensors is one group; otherwise every entry is a group dict
+        for group in given if isinstance(given[0], dict) else [{"params": given}]:
+            self.add_param_group(group)
 
     def __getstate__(self):
         return {"defaults": self.defaults, "state": self.state, "param_groups": self.param_groups}

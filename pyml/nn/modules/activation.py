@@ -246,9 +246,7 @@ class _SoftmaxLike(Module):
         self.dim = dim
 
     def __setstate__(self, state):
-        super().__setstate__(state)
-        if not hasattr(self, "dim"):
-            self.dim = None
+        super().__setstate__({"dim": None, **state})  # pickles from before `dim` existed read as dim=None
 
     def forward(self, input):
         return type(self)._fn(input, self.dim, _stacklevel=5)

@@ -30,52 +30,44 @@ class MultiheadAttention(Module):
             raise ValueError(f"MultiheadAttention: embed_dim ({embed_dim}) must be divisible by num_heads "
                              f"({num_heads})")
         super().__init__()
+        kdim = embed_dim if kdim is None else kdim
+        vdim = embed_dim if vdim is None else vdim
+        settings = dict(embed_dim=embed_dim, kdim=kdim, vdim=vdim, num_heads=num_heads, dropout=dropout,
+                        batch_first=batch_first, add_zero_attn=add_zero_attn, head_dim=embed_dim // num_heads,
+                        _qkv_same_embed_dim=(kdim == embed_dim and vdim == embed_dim))
+        for name, value in settings.items():
+            setattr(self, name, value)
         kw = dict(device=device, dtype=dtype)
-        self.embed_dim = embed_dim
-        self.kdim = kdim if kdim is not None else embed_dim
-        self.vdim = vdim if vdim is not None else embed_dim
-        self._qkv_same_embed_dim = self.kdim == embed_dim and self.vdim == embed_dim
-        self.num_heads = num_heads
-        self.dropout = dropout
-        self.batch_first = batch_first
-        self.head_dim = embed_dim // num_heads
-        if not self._qkv_same_embed_dim:
-            self.q_proj_weight = Parameter(_creation.empty((embed_dim, embed_dim), **kw))
-            self.k_proj_weight = Parameter(_creation.empty((embed_dim, self.kdim), **kw))
-            self.v_proj_weight = Parameter(_creation.empty((embed_dim, self.vdim), **kw))
-            self.register_parameter("in_proj_weight", None)
+        # one packed (3E, E) input projection when q, k and v share embed_dim, else three separate ones;
+        # the unused names are registered as None so state_dict and attribute access match torch
+        E = embed_dim
+        if self._qkv_same_embed_dim:
+            in_shapes = {"in_proj_weight": (3 * E, E), "q_proj_weight": None, "k_proj_weight": None,
+                         "v_proj_weight": None}
         else:
-            self.in_proj_weight = Parameter(_creation.empty((3 * embed_dim, embed_dim), **kw))
-            self.register_parameter("q_proj_weight", None)
-            self.register_parameter("k_proj_weight", None)
-            self.register_parameter("v_proj_weight", None)
-        if bias:
-            self.in_proj_bias = Parameter(_creation.empty(3 * embed_dim, **kw))
-        else:
-            self.register_parameter("in_proj_bias", None)
-        self.out_proj = NonDynamicallyQuantizableLinear(embed_dim, embed_dim, bias=bias, **kw)
-        if add_bias_kv:
-            self.bias_k = Parameter(_creation.empty((1, 1, embed_dim), **kw))
-            self.bias_v = Parameter(_creation.empty((1, 1, embed_dim), **kw))
+            in_shapes = {"q_proj_weight": (E, E), "k_proj_weight": (E, kdim), "v_proj_weight": (E, vdim),
+                         "in_proj_weight": None}
+        in_shapes["in_proj_bias"] = (3 * E,) if bias else None
+        for name, shape in in_shapes.items():
+            self.register_parameter(name, None if shape is None else Parameter(_creation.empty(shape, **kw)))
+        self.out_proj = NonDynamicallyQuantizableLinear(E, E, bias=bias, **kw)
+        if add_bias_kv:  # one learned key row and value row appended to every sequence
+            for name in ("bias_k", "bias_v"):
+                self.register_parameter(name, Parameter(_creation.empty((1, 1, E), **kw)))
         else:
             self.bias_k = self.bias_v = None
-        self.add_zero_attn = add_zero_attn
         self._reset_parameters()
 
     def _reset_parameters(self):
-        if self._qkv_same_embed_dim:
-            init.xavier_uniform_(self.in_proj_weight)
-        else:
-            init.xavier_uniform_(self.q_proj_weight)
-            init.xavier_uniform_(self.k_proj_weight)
-            init.xavier_uniform_(self.v_proj_weight)
-        if self.in_proj_bias is not None:
-            init.constant_(self.in_proj_bias, 0.0)
-            init.constant_(self.out_proj.bias, 0.0)
-        if self.bias_k is not None:
-            init.xavier_normal_(self.bias_k)
-        if self.bias_v is not None:
-            init.xavier_normal_(self.bias_v)
+        packed = self._qkv_same_embed_dim
+        for name in ("in_proj_weight",) if packed else ("q_proj_weight", "k_proj_weight", "v_proj_weight"):
+            init.xavier_uniform_(getattr(self, name))
+        if self.in_proj_bias is not None:  # both biases exist together (the `bias` flag)
+            for b in (self.in_proj_bias, self.out_proj.bias):
+                init.constant_(b, 0.0)
+        for extra in (self.bias_k, self.bias_v):
+            if extra is not None:
+                init.xavier_normal_(extra)
 
     def forward(self, query, key, value, key_padding_mask=None, need_weights=True, attn_mask=None,
                 average_attn_weights=True, is_causal=False):

@@ -1,12 +1,12 @@
-"""Containers: Sequential, ModuleList, ModuleDict, ParameterList, ParameterDict (torch semantics).
+"""Module containers: Sequential, ModuleList, ModuleDict, ParameterList, ParameterDict.
 
-Children are registered under their index ("0", "1", ...) or key, so state_dict keys read like
-torch's ("0.weight", "layers.3.bias").
+Positional containers register their i-th child under the name str(i) and renumber after a
+deletion, so state_dict keys read "0.weight" or "layers.3.bias" as torch users expect. Dict-like
+containers register children under their keys. Sequential and ModuleList share one base class
+(_PositionalChildren) for lookup by position, deletion and insertion.
 """
 import operator
-from collections import OrderedDict
-from collections import abc
-from itertools import chain, islice
+from collections import OrderedDict, abc
 
 from ..._tensor import Tensor
 from ..parameter import Parameter
@@ -15,162 +15,172 @@ from .module import Module, _addindent, _typename
 __all__ = ["Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"]
 
 
-def _abs_index(idx, n, what):
-    idx = operator.index(idx)
-    if not -n <= idx < n:
-        raise IndexError(f"index {idx} is out of range")
-    return idx % n if n else idx
+def _checked_position(owner, idx, size):
+    """idx as a position in range(size); negative values count from the end."""
+    pos = operator.index(idx)  # TypeError for non-integers, like list indexing
+    if pos < -size or pos >= size:
+        raise IndexError(f"{owner}: index {pos} is out of range for length {size}")
+    return pos % size
 
 
-class Sequential(Module):
-    """Modules called in order: Sequential(m0, m1, ...) or Sequential(OrderedDict(name=m, ...))."""
+def _as_parameter(value):
+    """Tensors stored in parameter containers become Parameters; other objects are kept as they are."""
+    if isinstance(value, Tensor) and not isinstance(value, Parameter):
+        return Parameter(value)
+    return value
 
-    def __init__(self, *args):
-        super().__init__()
-        if len(args) == 1 and isinstance(args[0], OrderedDict):
-            for key, module in args[0].items():
-                self.add_module(key, module)
-        else:
-            for idx, module in enumerate(args):
-                self.add_module(str(idx), module)
 
-    def _get_item_by_idx(self, iterator, idx):
-        size = len(self)
-        idx = operator.index(idx)
-        if not -size <= idx < size:
-            raise IndexError(f"index {idx} is out of range")
-        idx %= size
-        return next(islice(iterator, idx, None))
+def _entries(owner, source, keep_order):
+    """(key, value) pairs for update(): mappings of the keep_order types in their own order, other
+    mappings sorted by key, anything else read as a sequence of 2-item entries."""
+    if not isinstance(source, abc.Iterable):
+        raise TypeError(f"{owner}.update: expected a mapping or an iterable of (key, value) pairs, "
+                        f"got {type(source).__name__}")
+    if isinstance(source, keep_order):
+        return list(source.items())
+    if isinstance(source, abc.Mapping):
+        return sorted(source.items())
+    return _pairs_from_sequence(owner, source)
 
-    def __getitem__(self, idx):
-        if isinstance(idx, slice):
-            return self.__class__(OrderedDict(list(self._modules.items())[idx]))
-        return self._get_item_by_idx(iter(self._modules.values()), idx)
 
-    def __setitem__(self, idx, module):
-        key = self._get_item_by_idx(iter(self._modules.keys()), idx)
-        setattr(self, key, module)
+def _pairs_from_sequence(owner, source):
+    # lazily, so the entries before a malformed one are still applied (torch does the same)
+    for n, entry in enumerate(source):
+        if not isinstance(entry, abc.Iterable):
+            raise TypeError(f"{owner}.update: entry #{n} must be a (key, value) pair, got {type(entry).__name__}")
+        if len(entry) != 2:
+            raise ValueError(f"{owner}.update: entry #{n} must hold 2 items (key, value), got {len(entry)}")
+        key, value = entry
+        yield key, value
 
-    def __delitem__(self, idx):
-        if isinstance(idx, slice):
-            for key in list(self._modules.keys())[idx]:
-                delattr(self, key)
-        else:
-            delattr(self, self._get_item_by_idx(iter(self._modules.keys()), idx))
-        # keep the numbering contiguous, like torch
-        str_indices = [str(i) for i in range(len(self._modules))]
-        self._modules = OrderedDict(zip(str_indices, self._modules.values()))
+
+class _PositionalChildren(Module):
+    """Shared by Sequential and ModuleList: children kept in order and addressed by position."""
+
+    def _slot(self, idx):
+        """Registration name of the child at position idx (IndexError when out of range)."""
+        raise NotImplementedError
 
     def __len__(self):
         return len(self._modules)
 
-    def __add__(self, other):
-        if not isinstance(other, Sequential):
-            raise ValueError(f"add operator supports only objects of Sequential class, but {type(other)} is given.")
-        ret = Sequential()
-        for layer in chain(self, other):
-            ret.append(layer)
-        return ret
-
-    def __iadd__(self, other):
-        if not isinstance(other, Sequential):
-            raise ValueError(f"add operator supports only objects of Sequential class, but {type(other)} is given.")
-        for layer in other:
-            self.append(layer)
-        return self
-
-    def __mul__(self, other):
-        if not isinstance(other, int) or other <= 0:
-            raise ValueError(f"Non-positive multiplication factor {other} for {type(self)}")
-        ret = Sequential()
-        for _ in range(other):
-            for layer in self:
-                ret.append(layer)
-        return ret
-
-    __rmul__ = __mul__
-
-    def __dir__(self):
-        return [k for k in super().__dir__() if not k.isdigit()]
-
     def __iter__(self):
         return iter(self._modules.values())
+
+    def __setitem__(self, idx, module):
+        setattr(self, self._slot(idx), module)
+
+    def __delitem__(self, idx):
+        names = list(self._modules)[idx] if isinstance(idx, slice) else [self._slot(idx)]
+        for name in names:
+            delattr(self, name)
+        survivors = list(self._modules.values())
+        self._modules = OrderedDict((str(pos), child) for pos, child in enumerate(survivors))
+
+    def _shift_in(self, pos, module):
+        """Store module under slot str(pos), moving the numbered children from pos onwards one slot up."""
+        moved = [self._modules[str(i)] for i in range(pos, len(self._modules))]
+        for offset, child in enumerate([module, *moved]):
+            self._modules[str(pos + offset)] = child
 
     def append(self, module):
         self.add_module(str(len(self)), module)
         return self
 
-    def insert(self, index, module):
-        if not isinstance(module, Module):
-            raise AssertionError(f"module should be of type: {Module}")
-        n = len(self._modules)
-        if not -n <= index <= n:
-            raise IndexError(f"Index out of range: {index}")
-        if index < 0:
-            index += n
-        for i in range(n, index, -1):
-            self._modules[str(i)] = self._modules[str(i - 1)]
-        self._modules[str(index)] = module
-        return self
-
-    def extend(self, sequential):
-        for layer in sequential:
-            self.append(layer)
+    def extend(self, modules):
+        if not isinstance(modules, abc.Iterable):
+            raise TypeError(f"{type(self).__name__}.extend: expected an iterable of modules, "
+                            f"got {type(modules).__name__}")
+        for module in modules:
+            self.append(module)
         return self
 
     def pop(self, key):
-        v = self[key]
-        del self[key]
-        return v
+        removed = self[key]
+        self.__delitem__(key)
+        return removed
+
+
+class Sequential(_PositionalChildren):
+    """Children called one after another: Sequential(m0, m1, ...) or Sequential(OrderedDict(name=m, ...))."""
+
+    def __init__(self, *args):
+        super().__init__()
+        if len(args) == 1 and isinstance(args[0], OrderedDict):
+            named = list(args[0].items())
+        else:
+            named = [(str(pos), module) for pos, module in enumerate(args)]
+        for name, module in named:
+            self.add_module(name, module)
+
+    def _slot(self, idx):
+        return list(self._modules)[_checked_position("Sequential", idx, len(self))]
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice):
+            return type(self)(OrderedDict(list(self._modules.items())[idx]))
+        return self._modules[self._slot(idx)]
+
+    @staticmethod
+    def _require_sequential(other, op):
+        if not isinstance(other, Sequential):
+            raise ValueError(f"Sequential {op}: the other operand must be a Sequential, got {type(other)}")
+
+    def __add__(self, other):
+        self._require_sequential(other, "+")
+        return Sequential(*self, *other)
+
+    def __iadd__(self, other):
+        self._require_sequential(other, "+=")
+        return self.extend(other)
+
+    def __mul__(self, other):
+        if not isinstance(other, int) or other <= 0:
+            raise ValueError(f"Sequential *: the repeat count must be a positive int, got {other!r}")
+        return Sequential(*(list(self) * other))  # the same module objects, repeated
+
+    __rmul__ = __mul__
+
+    def insert(self, index, module):
+        if not isinstance(module, Module):
+            raise AssertionError(f"Sequential.insert: module must be an nn.Module, got {type(module).__name__}")
+        size = len(self)
+        if index < -size or index > size:
+            raise IndexError(f"Sequential.insert: index must lie in [{-size}, {size}], got {index}")
+        self._shift_in(index + size if index < 0 else index, module)
+        return self
 
     def forward(self, input):
-        for module in self:
-            input = module(input)
-        return input
+        out = input
+        for layer in self:
+            out = layer(out)
+        return out
 
 
-class ModuleList(Module):
+class ModuleList(_PositionalChildren):
     """A list of modules, registered as children "0", "1", ..."""
 
     def __init__(self, modules=None):
         super().__init__()
         if modules is not None:
-            self += modules
+            self.extend(modules)
 
-    def _get_abs_string_index(self, idx):
-        return str(_abs_index(idx, len(self), "ModuleList"))
+    def _slot(self, idx):
+        return str(_checked_position("ModuleList", idx, len(self)))
 
     def __getitem__(self, idx):
         if isinstance(idx, slice):
-            return self.__class__(list(self._modules.values())[idx])
-        return self._modules[self._get_abs_string_index(idx)]
-
-    def __setitem__(self, idx, module):
-        setattr(self, self._get_abs_string_index(idx), module)
-
-    def __delitem__(self, idx):
-        if isinstance(idx, slice):
-            for k in range(len(self._modules))[idx]:
-                delattr(self, str(k))
-        else:
-            delattr(self, self._get_abs_string_index(idx))
-        str_indices = [str(i) for i in range(len(self._modules))]
-        self._modules = OrderedDict(zip(str_indices, self._modules.values()))
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
+            return type(self)(list(self)[idx])
+        return self._modules[self._slot(idx)]
 
     def __iadd__(self, modules):
         return self.extend(modules)
 
     def __add__(self, other):
-        combined = ModuleList()
-        for i, module in enumerate(chain(self, other)):
-            combined.add_module(str(i), module)
-        return combined
+        return ModuleList([*self, *other])
+
+    def insert(self, index, module):
+        self._shift_in(index, module)
 
     def __repr__(self):
         reprs = [repr(m) for m in self]
@@ -187,32 +197,6 @@ class ModuleList(Module):
             s = f"({start}): {b}" if start == end else f"({start}-{end}): {end - start + 1} x {b}"
             lines.append(_addindent(s, 2))
         return self._get_name() + "(\n  " + "\n  ".join(lines) + "\n)"
-
-    def __dir__(self):
-        return [k for k in super().__dir__() if not k.isdigit()]
-
-    def insert(self, index, module):
-        for i in range(len(self._modules), index, -1):
-            self._modules[str(i)] = self._modules[str(i - 1)]
-        self._modules[str(index)] = module
-
-    def append(self, module):
-        self.add_module(str(len(self)), module)
-        return self
-
-    def pop(self, key):
-        v = self[key]
-        del self[key]
-        return v
-
-    def extend(self, modules):
-        if not isinstance(modules, abc.Iterable):
-            raise TypeError("ModuleList.extend should be called with an iterable, but got "
-                            + type(modules).__name__)
-        offset = len(self)
-        for i, module in enumerate(modules):
-            self.add_module(str(offset + i), module)
-        return self
 
 
 class ModuleDict(Module):
@@ -241,38 +225,27 @@ class ModuleDict(Module):
     def __contains__(self, key):
         return key in self._modules
 
-    def clear(self):
-        self._modules.clear()
-
-    def pop(self, key):
-        v = self[key]
-        del self[key]
-        return v
-
     def keys(self):
         return self._modules.keys()
-
-    def items(self):
-        return self._modules.items()
 
     def values(self):
         return self._modules.values()
 
+    def items(self):
+        return self._modules.items()
+
+    def clear(self):
+        self._modules.clear()
+
+    def pop(self, key):
+        removed = self[key]
+        self.__delitem__(key)
+        return removed
+
     def update(self, modules):
-        if not isinstance(modules, abc.Iterable):
-            raise TypeError("ModuleDict.update should be called with an iterable of key/value pairs, but got "
-                            + type(modules).__name__)
-        if isinstance(modules, (OrderedDict, ModuleDict, abc.Mapping)):
-            for key, module in modules.items():
-                self[key] = module
-        else:
-            for j, m in enumerate(modules):
-                if not isinstance(m, abc.Iterable):
-                    raise TypeError(f"ModuleDict update sequence element #{j} should be Iterable; is "
-                                    + type(m).__name__)
-                if len(m) != 2:
-                    raise ValueError(f"ModuleDict update sequence element #{j} has length {len(m)}; 2 is required")
-                self[m[0]] = m[1]
+        """Add or replace children from a mapping (its own order) or from (key, module) pairs."""
+        for key, module in _entries("ModuleDict", modules, (OrderedDict, ModuleDict, abc.Mapping)):
+            self[key] = module
 
 
 def _param_line(k, p, type_str):
@@ -289,58 +262,56 @@ class ParameterList(Module):
 
     def __init__(self, values=None):
         super().__init__()
-        self._size = 0
+        self._size = 0  # entries may be plain objects (kept as attributes), so the count is stored
         if values is not None:
-            self += values
+            self.extend(values)
 
-    def _get_abs_string_index(self, idx):
-        return str(_abs_index(idx, len(self), "ParameterList"))
+    def _slot(self, idx):
+        return str(_checked_position("ParameterList", idx, self._size))
 
     def __getitem__(self, idx):
-        if isinstance(idx, slice):
-            out = self.__class__()
-            for i in range(*idx.indices(len(self))):
-                out.append(self[i])
-            return out
-        return getattr(self, self._get_abs_string_index(idx))
+        if not isinstance(idx, slice):
+            return getattr(self, self._slot(idx))
+        picked = type(self)()
+        for pos in range(self._size)[idx]:
+            picked.append(self[pos])
+        return picked
 
     def __setitem__(self, idx, param):
-        idx = self._get_abs_string_index(idx)
-        if isinstance(param, Tensor) and not isinstance(param, Parameter):
-            param = Parameter(param)
-        setattr(self, idx, param)
+        setattr(self, self._slot(idx), _as_parameter(param))
 
     def __len__(self):
         return self._size
 
     def __iter__(self):
-        return iter(self[i] for i in range(len(self)))
+        return (self[pos] for pos in range(self._size))
 
     def __iadd__(self, parameters):
         return self.extend(parameters)
 
-    def __dir__(self):
-        return [k for k in super().__dir__() if not k.isdigit()]
-
     def append(self, value):
-        new_idx = len(self)
         self._size += 1
-        self[new_idx] = value
+        self[self._size - 1] = value
         return self
 
     def extend(self, values):
-        if not isinstance(values, abc.Iterable) or isinstance(values, Tensor):
-            raise TypeError("ParameterList.extend should be called with an iterable, but got "
-                            + type(values).__name__)
-        for v in values:
-            self.append(v)
+        if isinstance(values, Tensor) or not isinstance(values, abc.Iterable):
+            raise TypeError(f"ParameterList.extend: expected an iterable of parameters, got {type(values).__name__}")
+        for value in values:
+            self.append(value)
         return self
 
     def extra_repr(self):
         return "\n".join(_param_line(k, p, lambda t: str(t.dtype)) for k, p in enumerate(self))
 
     def __call__(self, *args, **kwargs):
-        raise RuntimeError("ParameterList should not be called.")
+        raise RuntimeError("ParameterList: a parameter container has no forward and should not be called")
+
+
+def _string_key(key):
+    if not isinstance(key, str):
+        raise TypeError(f"ParameterDict: keys must be strings, got {key!r} of type '{type(key).__name__}'")
+    return key
 
 
 class ParameterDict(Module):
@@ -348,29 +319,20 @@ class ParameterDict(Module):
 
     def __init__(self, parameters=None):
         super().__init__()
-        self._keys = {}
+        self._keys = {}  # insertion order of the entries; values may also be plain attributes
         if parameters is not None:
             self.update(parameters)
 
-    def _key_to_attr(self, key):
-        if not isinstance(key, str):
-            raise TypeError("Index given to ParameterDict cannot be used as a key as it is not a string "
-                            f"(type is '{type(key).__name__}').")
-        return key
-
     def __getitem__(self, key):
-        return getattr(self, self._key_to_attr(key))
+        return getattr(self, _string_key(key))
 
     def __setitem__(self, key, value):
+        setattr(self, _string_key(key), _as_parameter(value))
         self._keys[key] = None
-        attr = self._key_to_attr(key)
-        if isinstance(value, Tensor) and not isinstance(value, Parameter):
-            value = Parameter(value)
-        setattr(self, attr, value)
 
     def __delitem__(self, key):
         del self._keys[key]
-        delattr(self, self._key_to_attr(key))
+        delattr(self, key)
 
     def __len__(self):
         return len(self._keys)
@@ -384,79 +346,64 @@ class ParameterDict(Module):
     def __contains__(self, key):
         return key in self._keys
 
-    def copy(self):
-        return ParameterDict(OrderedDict((k, self[k]) for k in self._keys))
+    def keys(self):
+        return self._keys.keys()
+
+    def values(self):
+        return (self[key] for key in self._keys)
+
+    def items(self):
+        return ((key, self[key]) for key in self._keys)
+
+    def get(self, key, default=None):
+        return self[key] if key in self else default
 
     def setdefault(self, key, default=None):
         if key not in self:
             self[key] = default
         return self[key]
 
-    def clear(self):
-        for k in self._keys.copy():
-            del self[k]
-
     def pop(self, key):
-        v = self[key]
-        del self[key]
-        return v
+        removed = self[key]
+        self.__delitem__(key)
+        return removed
 
     def popitem(self):
-        k, _ = self._keys.popitem()
-        self._keys[k] = None
-        val = self[k]
-        del self[k]
-        return k, val
+        if not self._keys:
+            raise KeyError("ParameterDict.popitem: the dictionary is empty")
+        last = list(self._keys)[-1]
+        return last, self.pop(last)
 
-    def get(self, key, default=None):
-        return self[key] if key in self else default
+    def clear(self):
+        for key in list(self._keys):
+            self.__delitem__(key)
+
+    def copy(self):
+        return ParameterDict(OrderedDict(self.items()))
 
     def fromkeys(self, keys, default=None):
-        return ParameterDict((k, default) for k in keys)
-
-    def keys(self):
-        return self._keys.keys()
-
-    def items(self):
-        return ((k, self[k]) for k in self._keys)
-
-    def values(self):
-        return (self[k] for k in self._keys)
+        return ParameterDict([(key, default) for key in keys])
 
     def update(self, parameters):
-        if not isinstance(parameters, abc.Iterable):
-            raise TypeError("ParametersDict.update should be called with an iterable of key/value pairs, but got "
-                            + type(parameters).__name__)
-        if isinstance(parameters, (OrderedDict, ParameterDict)):
-            for key, p in parameters.items():
-                self[key] = p
-        elif isinstance(parameters, abc.Mapping):
-            for key, p in sorted(parameters.items()):
-                self[key] = p
-        else:
-            for j, p in enumerate(parameters):
-                if not isinstance(p, abc.Iterable):
-                    raise TypeError(f"ParameterDict update sequence element #{j} should be Iterable; is"
-                                    + type(p).__name__)
-                if len(p) != 2:
-                    raise ValueError(f"ParameterDict update sequence element #{j} has length {len(p)}; 2 is required")
-                self[p[0]] = p[1]
+        """Add or replace entries; a plain dict is applied in sorted key order, like torch."""
+        for key, value in _entries("ParameterDict", parameters, (OrderedDict, ParameterDict)):
+            self[key] = value
 
     def extra_repr(self):
         return "\n".join(_param_line(k, p, _typename) for k, p in self.items())
 
     def __call__(self, input):
-        raise RuntimeError("ParameterDict should not be called.")
+        raise RuntimeError("ParameterDict: a parameter container has no forward and should not be called")
 
     def __or__(self, other):
-        c = self.copy()
-        c.update(other)
-        return c
+        merged = self.copy()
+        merged.update(other)
+        return merged
 
     def __ror__(self, other):
-        c = other.copy()
-        c.update(self)
-        return c
+        merged = other.copy()
+        merged.update(self)
+        return merged
 
     def __ior__(self, other):
         self.update(other)

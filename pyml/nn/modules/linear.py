@@ -11,6 +11,12 @@ from .module import Module
 __all__ = ["Identity", "Linear", "Bilinear", "LazyLinear"]
 
 
+def _add_bias(module, wanted, n, device, dtype):
+    """Register `bias` (n,) on module, uninitialised, or as None when the layer has no bias."""
+    value = Parameter(_creation.empty(n, device=device, dtype=dtype)) if wanted else None
+    module.register_parameter("bias", value)
+
+
 class Identity(Module):
     """Returns its input; accepts and ignores any constructor arguments."""
 
@@ -26,21 +32,20 @@ class Linear(Module):
 
     def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
         super().__init__()
-        self.in_features = in_features
-        self.out_features = out_features
+        self.in_features, self.out_features = in_features, out_features
         self.weight = Parameter(_creation.empty((out_features, in_features), device=device, dtype=dtype))
-        if bias:
-            self.bias = Parameter(_creation.empty(out_features, device=device, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
+        _add_bias(self, bias, out_features, device, dtype)
         self.reset_parameters()
 
     def reset_parameters(self):
+        # kaiming_uniform_ with a=sqrt(5) draws the weight from U(-1/sqrt(fan_in), 1/sqrt(fan_in)); the bias
+        # uses the same bound (0 for an empty weight)
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        if self.bias is None:
+            return
+        fan_in = init._calculate_fan_in_and_fan_out(self.weight)[0]
+        limit = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+        init.uniform_(self.bias, -limit, limit)
 
     def forward(self, input):
         return F.linear(input, self.weight, self.bias)
@@ -54,22 +59,18 @@ class Bilinear(Module):
 
     def __init__(self, in1_features, in2_features, out_features, bias=True, device=None, dtype=None):
         super().__init__()
-        self.in1_features = in1_features
-        self.in2_features = in2_features
+        self.in1_features, self.in2_features = in1_features, in2_features
         self.out_features = out_features
         self.weight = Parameter(_creation.empty((out_features, in1_features, in2_features), device=device,
                                                 dtype=dtype))
-        if bias:
-            self.bias = Parameter(_creation.empty(out_features, device=device, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
+        _add_bias(self, bias, out_features, device, dtype)
         self.reset_parameters()
 
     def reset_parameters(self):
-        bound = 1 / math.sqrt(self.weight.size(1))
-        init.uniform_(self.weight, -bound, bound)
-        if self.bias is not None:
-            init.uniform_(self.bias, -bound, bound)
+        limit = 1 / math.sqrt(self.weight.size(1))  # weight and bias both from U(-1/sqrt(in1), 1/sqrt(in1))
+        for p in (self.weight, self.bias):
+            if p is not None:
+                init.uniform_(p, -limit, limit)
 
     def forward(self, input1, input2):
         return F.bilinear(input1, input2, self.weight, self.bias)

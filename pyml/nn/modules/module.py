@@ -25,9 +25,9 @@ _global_forward_hooks = OrderedDict()
 
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
     def __repr__(self):
-        if not self.missing_keys and not self.unexpected_keys:
-            return "<All keys matched successfully>"
-        return super().__repr__()
+        if self.missing_keys or self.unexpected_keys:
+            return super().__repr__()
+        return "<All keys matched successfully>"
 
     __str__ = __repr__
 
@@ -229,11 +229,11 @@ class Module:
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' "
                             "(pyml Tensor or None required)")
-        self._buffers[name] = tensor
-        if persistent:
-            self._non_persistent_buffers_set.discard(name)
-        else:
+        # the set lists the buffers that state_dict leaves out
+        self._non_persistent_buffers_set.discard(name)
+        if not persistent:
             self._non_persistent_buffers_set.add(name)
+        self._buffers[name] = tensor
 
     def register_parameter(self, name, param):
         if "_parameters" not in self.__dict__:
@@ -319,63 +319,68 @@ class Module:
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def __setattr__(self, name, value):
-        def remove_from(*stores):
-            for d in stores:
-                if name in d:
-                    if d is self.__dict__:
-                        del d[name]
-                    else:
-                        d.pop(name)
-                        self._non_persistent_buffers_set.discard(name)
-
-        params = self.__dict__.get("_parameters")
-        if isinstance(value, Parameter):
-            if params is None:
-                raise AttributeError("cannot assign parameters before Module.__init__() call")
-            remove_from(self.__dict__, self._buffers, self._modules, self._non_persistent_buffers_set)
-            self.register_parameter(name, value)
-        elif params is not None and name in params:
-            if value is not None:
-                raise TypeError(f"cannot assign '{_typename(value)}' as parameter '{name}' "
-                                "(pyml.nn.Parameter or None expected)")
-            self.register_parameter(name, value)
+        assign = self._registry_setter(name, value)
+        if assign is None:
+            object.__setattr__(self, name, value)
         else:
-            modules = self.__dict__.get("_modules")
-            if isinstance(value, Module):
-                if modules is None:
-                    raise AttributeError("cannot assign module before Module.__init__() call")
-                remove_from(self.__dict__, self._parameters, self._buffers, self._non_persistent_buffers_set)
-                modules[name] = value
-            elif modules is not None and name in modules:
-                if value is not None:
-                    raise TypeError(f"cannot assign '{_typename(value)}' as child module '{name}' "
-                                    "(pyml.nn.Module or None expected)")
-                modules[name] = value
-            else:
-                buffers = self.__dict__.get("_buffers")
-                if isinstance(value, Buffer) or (buffers is not None and name in buffers):
-                    if value is not None and not isinstance(value, Tensor):
-                        raise TypeError(f"cannot assign '{_typename(value)}' as buffer '{name}' "
-                                        "(pyml.nn.Buffer, pyml.Tensor or None expected)")
-                    if isinstance(value, Buffer):
-                        persistent = value.__dict__.get("persistent", True)
-                    else:
-                        persistent = name not in self._non_persistent_buffers_set
-                    self.__dict__.pop(name, None)
-                    self.register_buffer(name, value, persistent)
-                else:
-                    object.__setattr__(self, name, value)
+            assign(name, value)
+
+    def _registry_setter(self, name, value):
+        """The method that stores `self.name = value`, chosen by the value's type or by where name is already
+        registered (parameters first, then child modules, then buffers); None for a plain attribute."""
+        d = self.__dict__
+        if isinstance(value, Parameter) or name in d.get("_parameters", ()):
+            return self._assign_parameter
+        if isinstance(value, Module) or name in d.get("_modules", ()):
+            return self._assign_module
+        if isinstance(value, Buffer) or name in d.get("_buffers", ()):
+            return self._assign_buffer
+        return None
+
+    def _unregister_elsewhere(self, name, keep):
+        """Before name is stored in the registry `keep`, drop it from the plain attributes and other registries."""
+        self.__dict__.pop(name, None)
+        for registry in (self._parameters, self._buffers, self._modules):
+            if registry is not keep:
+                registry.pop(name, None)
+        self._non_persistent_buffers_set.discard(name)
+
+    def _assign_parameter(self, name, value):
+        if "_parameters" not in self.__dict__:
+            raise AttributeError("cannot assign parameters before Module.__init__() call")
+        if value is not None and not isinstance(value, Parameter):
+            raise TypeError(f"cannot assign '{_typename(value)}' as parameter '{name}' "
+                            "(pyml.nn.Parameter or None expected)")
+        self._unregister_elsewhere(name, self._parameters)
+        self.register_parameter(name, value)
+
+    def _assign_module(self, name, value):
+        if "_modules" not in self.__dict__:
+            raise AttributeError("cannot assign module before Module.__init__() call")
+        if value is not None and not isinstance(value, Module):
+            raise TypeError(f"cannot assign '{_typename(value)}' as child module '{name}' "
+                            "(pyml.nn.Module or None expected)")
+        self._unregister_elsewhere(name, self._modules)
+        self._modules[name] = value
+
+    def _assign_buffer(self, name, value):
+        if value is not None and not isinstance(value, Tensor):
+            raise TypeError(f"cannot assign '{_typename(value)}' as buffer '{name}' "
+                            "(pyml.nn.Buffer, pyml.Tensor or None expected)")
+        if isinstance(value, Buffer):  # an explicit Buffer says whether it persists
+            persistent = value.__dict__.get("persistent", True)
+        else:  # re-assigning keeps the registered buffer's setting
+            persistent = name not in self._non_persistent_buffers_set
+        self.__dict__.pop(name, None)
+        self.register_buffer(name, value, persistent)
 
     def __delattr__(self, name):
-        if name in self._parameters:
-            del self._parameters[name]
-        elif name in self._buffers:
-            del self._buffers[name]
-            self._non_persistent_buffers_set.discard(name)
-        elif name in self._modules:
-            del self._modules[name]
-        else:
-            object.__delattr__(self, name)
+        for registry in (self._parameters, self._buffers, self._modules):
+            if name in registry:
+                del registry[name]
+                self._non_persistent_buffers_set.discard(name)
+                return
+        object.__delattr__(self, name)
 
     def __dir__(self):
         keys = list(object.__dir__(self)) + list(self._parameters) + list(self._modules) + list(self._buffers)
@@ -386,15 +391,22 @@ class Module:
 
     # ------------------------------------------------------------------ iteration
     def _named_members(self, get_members_fn, prefix="", recurse=True, remove_duplicate=True):
-        memo = set()
-        modules = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse else [(prefix, self)]
-        for module_prefix, module in modules:
-            for k, v in get_members_fn(module):
-                if v is None or v in memo:
-                    continue
-                if remove_duplicate:
-                    memo.add(v)
-                yield (module_prefix + ("." if module_prefix else "") + k, v)
+        """(dotted name, member) over this module (and its descendants when recurse); None entries are skipped,
+        and with remove_duplicate a member shared by several names is reported once, under its first name."""
+        seen = set()
+
+        def first_sighting(member):
+            if member is None or member in seen:
+                return False
+            if remove_duplicate:
+                seen.add(member)
+            return True
+
+        owners = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse else [(prefix, self)]
+        for owner_name, owner in owners:
+            for name, member in get_members_fn(owner):
+                if first_sighting(member):
+                    yield (f"{owner_name}.{name}" if owner_name else name), member
 
     def parameters(self, recurse=True):
         for _, p in self.named_parameters(recurse=recurse):
@@ -458,16 +470,10 @@ class Module:
 
     def zero_grad(self, set_to_none=True):
         for p in self.parameters():
-            if p.grad is None:
-                continue
-            if set_to_none:
+            if p.grad is not None and set_to_none:
                 p.grad = None
-            else:
-                if p.grad.grad_fn is not None:
-                    p.grad = p.grad.detach()
-                else:
-                    p.grad.requires_grad_(False)
-                p.grad.zero_()
+            elif p.grad is not None:
+                _zero_grad_in_place(p)
 
     def apply(self, fn):
         for m in self.children():
@@ -490,9 +496,9 @@ class Module:
                 with grad_mode.no_grad():
                     g = fn(param.grad)
                 param.grad.data = g
-        for key, buf in self._buffers.items():
-            if buf is not None:
-                self._buffers[key] = fn(buf)
+        # buffers are replaced (not updated in place): nothing outside the module holds them
+        converted = {key: fn(buf) for key, buf in self._buffers.items() if buf is not None}
+        self._buffers.update(converted)
         return self
 
     def to(self, *args, **kwargs):
@@ -788,6 +794,16 @@ class Module:
             else:
                 s += "\n  " + "\n  ".join(lines) + "\n"
         return s + ")"
+
+
+def _zero_grad_in_place(p):
+    """Zero p.grad keeping its tensor; a gradient that is part of a graph is cut loose from it first."""
+    grad = p.grad
+    if grad.grad_fn is None:
+        grad.requires_grad_(False)
+    else:
+        grad = p.grad = grad.detach()
+    grad.zero_()
 
 
 def _typename(v):

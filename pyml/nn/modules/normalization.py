@@ -34,26 +34,27 @@ def _ones_zeros(m):
             m.bias.zero_()
 
 
+def _running_stats(n, tracked, dtype, device):
+    """The three running-statistics buffers (all None when statistics are not tracked)."""
+    names = ("running_mean", "running_var", "num_batches_tracked")
+    if not tracked:
+        return dict.fromkeys(names)
+    values = (pyml.zeros(n, dtype=dtype, device=device), pyml.ones(n, dtype=dtype, device=device),
+              pyml.tensor(0, dtype=pyml.int64, device=device))
+    return dict(zip(names, values))
+
+
 class _NormBase(Module):
     """Shared state of batch and instance norm: affine parameters and (optionally) running stats."""
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, device=None,
                  dtype=None, *, bias=True):
         super().__init__()
-        self.num_features = num_features
-        self.eps = eps
-        self.momentum = momentum
-        self.affine = affine
-        self.track_running_stats = track_running_stats
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
         _affine_params(self, affine, bias, num_features, dtype, device)
-        if track_running_stats:
-            self.register_buffer("running_mean", pyml.zeros(num_features, dtype=dtype, device=device))
-            self.register_buffer("running_var", pyml.ones(num_features, dtype=dtype, device=device))
-            self.register_buffer("num_batches_tracked", pyml.tensor(0, dtype=pyml.int64, device=device))
-        else:
-            self.register_buffer("running_mean", None)
-            self.register_buffer("running_var", None)
-            self.register_buffer("num_batches_tracked", None)
+        for name, value in _running_stats(num_features, track_running_stats, dtype, device).items():
+            self.register_buffer(name, value)
         self.reset_parameters()
 
     def reset_running_stats(self):
@@ -195,10 +196,8 @@ class RMSNorm(Module):
         self.normalized_shape = _norm_shape(normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
-        if elementwise_affine:
-            self.weight = Parameter(_empty(self.normalized_shape, dtype, device))
-        else:
-            self.register_parameter("weight", None)
+        weight = Parameter(_empty(self.normalized_shape, dtype, device)) if elementwise_affine else None
+        self.register_parameter("weight", weight)
         self.reset_parameters()
 
     def reset_parameters(self):
@@ -221,10 +220,8 @@ class GroupNorm(Module):
         if num_channels % num_groups != 0:
             raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by num_groups "
                              f"({num_groups})")
-        self.num_groups = num_groups
-        self.num_channels = num_channels
-        self.eps = eps
-        self.affine = affine
+        self.num_groups, self.num_channels = num_groups, num_channels
+        self.eps, self.affine = eps, affine
         _affine_params(self, affine, bias, num_channels, dtype, device)
         self.reset_parameters()
 

@@ -336,14 +336,11 @@ class RNNCellBase(Module):
         super().__init__()
         kw = dict(device=device, dtype=dtype)
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
-        self.weight_ih = Parameter(_creation.empty((num_chunks * hidden_size, input_size), **kw))
-        self.weight_hh = Parameter(_creation.empty((num_chunks * hidden_size, hidden_size), **kw))
-        if bias:
-            self.bias_ih = Parameter(_creation.empty(num_chunks * hidden_size, **kw))
-            self.bias_hh = Parameter(_creation.empty(num_chunks * hidden_size, **kw))
-        else:
-            self.register_parameter("bias_ih", None)
-            self.register_parameter("bias_hh", None)
+        G = num_chunks * hidden_size  # the gates' pre-activations, stacked
+        shapes = {"weight_ih": (G, input_size), "weight_hh": (G, hidden_size),
+                  "bias_ih": (G,) if bias else None, "bias_hh": (G,) if bias else None}
+        for name, shape in shapes.items():
+            self.register_parameter(name, None if shape is None else Parameter(_creation.empty(shape, **kw)))
         self.reset_parameters()
 
     def reset_parameters(self):

@@ -34,13 +34,11 @@ class Embedding(Module):
     def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None, norm_type=2.0,
                  scale_grad_by_freq=False, sparse=False, _weight=None, _freeze=False, device=None, dtype=None):
         super().__init__()
-        self.num_embeddings = num_embeddings
-        self.embedding_dim = embedding_dim
+        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.padding_idx = _padding(padding_idx, num_embeddings, "Embedding")
-        self.max_norm = max_norm
-        self.norm_type = norm_type
-        self.scale_grad_by_freq = scale_grad_by_freq
-        self.sparse = sparse
+        # renormalisation of looked-up rows (max_norm) and gradient options, passed on to F.embedding
+        self.max_norm, self.norm_type = max_norm, norm_type
+        self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, sparse
         self.weight, fresh = _init_weight("Embedding", _weight, num_embeddings, embedding_dim, dtype, device, _freeze)
         if fresh:
             self.reset_parameters()
@@ -91,16 +89,12 @@ class EmbeddingBag(Module):
                  mode="mean", sparse=False, _weight=None, include_last_offset=False, padding_idx=None, device=None,
                  dtype=None):
         super().__init__()
-        self.num_embeddings = num_embeddings
-        self.embedding_dim = embedding_dim
-        self.max_norm = max_norm
-        self.norm_type = norm_type
-        self.scale_grad_by_freq = scale_grad_by_freq
+        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.padding_idx = _padding(padding_idx, num_embeddings, "EmbeddingBag")
+        self.mode, self.include_last_offset = mode, include_last_offset
+        self.max_norm, self.norm_type = max_norm, norm_type
+        self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, sparse
         self.weight, fresh = _init_weight("EmbeddingBag", _weight, num_embeddings, embedding_dim, dtype, device, False)
-        self.mode = mode
-        self.sparse = sparse
-        self.include_last_offset = include_last_offset
         if fresh:
             self.reset_parameters()
 

@@ -14,14 +14,12 @@ class Upsample(Module):
     def __init__(self, size=None, scale_factor=None, mode="nearest", align_corners=None, recompute_scale_factor=None):
         super().__init__()
         self.name = type(self).__name__
-        self.size = size
-        if isinstance(scale_factor, (list, tuple)):
+        self.size, self.mode = size, mode
+        if isinstance(scale_factor, (list, tuple)):  # one factor per spatial dim
             self.scale_factor = tuple(float(f) for f in scale_factor)
         else:
-            self.scale_factor = float(scale_factor) if scale_factor is not None else None
-        self.mode = mode
-        self.align_corners = align_corners
-        self.recompute_scale_factor = recompute_scale_factor
+            self.scale_factor = None if scale_factor is None else float(scale_factor)
+        self.align_corners, self.recompute_scale_factor = align_corners, recompute_scale_factor
 
     def forward(self, input):
         return F.interpolate(input, self.size, self.scale_factor, self.mode, self.align_corners,
@@ -69,34 +67,38 @@ class PixelUnshuffle(Module):
         return f"downscale_factor={self.downscale_factor}"
 
 
-class Unfold(Module):
-    def __init__(self, kernel_size, dilation=1, padding=0, stride=1):
+class _SlidingPatches(Module):
+    """What Unfold and Fold share: the sliding-window geometry and its printout."""
+    _geometry = ("kernel_size", "dilation", "padding", "stride")
+
+    def __init__(self, kernel_size, dilation, padding, stride):
         super().__init__()
-        self.kernel_size = kernel_size
-        self.dilation = dilation
-        self.padding = padding
-        self.stride = stride
+        for name, value in zip(self._geometry, (kernel_size, dilation, padding, stride)):
+            setattr(self, name, value)
+
+    def extra_repr(self):
+        return ", ".join(f"{name}={getattr(self, name)}" for name in self._geometry)
+
+
+class Unfold(_SlidingPatches):
+    """Image (N, C, H, W) -> columns (N, C*prod(kernel_size), L), one column per window position."""
+
+    def __init__(self, kernel_size, dilation=1, padding=0, stride=1):
+        super().__init__(kernel_size, dilation, padding, stride)
 
     def forward(self, input):
         return _conv.unfold(input, self.kernel_size, self.dilation, self.padding, self.stride)
 
-    def extra_repr(self):
-        return (f"kernel_size={self.kernel_size}, dilation={self.dilation}, padding={self.padding}, "
-                f"stride={self.stride}")
 
+class Fold(_SlidingPatches):
+    """Columns (N, C*prod(kernel_size), L) -> image (N, C, *output_size), overlapping windows summed."""
 
-class Fold(Module):
     def __init__(self, output_size, kernel_size, dilation=1, padding=0, stride=1):
-        super().__init__()
+        super().__init__(kernel_size, dilation, padding, stride)
         self.output_size = output_size
-        self.kernel_size = kernel_size
-        self.dilation = dilation
-        self.padding = padding
-        self.stride = stride
 
     def forward(self, input):
         return _conv.fold(input, self.output_size, self.kernel_size, self.dilation, self.padding, self.stride)
 
     def extra_repr(self):
-        return (f"output_size={self.output_size}, kernel_size={self.kernel_size}, dilation={self.dilation}, "
-                f"padding={self.padding}, stride={self.stride}")
+        return f"output_size={self.output_size}, " + super().extra_repr()

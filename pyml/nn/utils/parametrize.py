@@ -13,27 +13,35 @@ from copy import deepcopy
 from ..._tensor import Tensor
 from ...autograd import grad_mode
 from ..modules.container import ModuleDict, ModuleList
-from ..modules.module import Module
 from ..parameter import Parameter
 
 __all__ = ["cached", "ParametrizationList", "register_parametrization", "is_parametrized", "remove_parametrizations",
            "type_before_parametrizations", "transfer_parametrizations_and_params"]
 
-_cache_enabled = 0
-_cache = {}
+_cache_depth = 0  # how many cached() contexts are open
+_cache = {}  # (id(module), tensor name) -> value computed inside the open contexts
+
+
+def _open_cache():
+    global _cache_depth
+    _cache_depth += 1
+
+
+def _close_cache():
+    global _cache_depth
+    _cache_depth -= 1
+    if _cache_depth == 0:  # the outermost context ends: forget every value
+        _cache.clear()
 
 
 @contextmanager
 def cached():
     """Within this context each parametrized tensor is computed once (on first access)."""
-    global _cache_enabled, _cache
-    _cache_enabled += 1
+    _open_cache()
     try:
         yield
     finally:
-        _cache_enabled -= 1
-        if not _cache_enabled:
-            _cache = {}
+        _close_cache()
 
 
 def _register_parameter_or_buffer(module, name, x):
@@ -43,166 +51,189 @@ def _register_parameter_or_buffer(module, name, x):
         module.register_buffer(name, x)
 
 
-def _maybe_set(dest, src):
+def _overwrite(dest, src):
     dest.data = src.data if isinstance(src, Tensor) else src  # same object, new data (like Tensor.set_)
+
+
+def _sequence_error(what):
+    return ValueError(f"right_inverse: must return a Tensor or a sequence (list, tuple, ...) of Tensors, got {what}")
 
 
 class ParametrizationList(ModuleList):
     """The chain of parametrizations of one tensor, holding its original(s)."""
 
     def __init__(self, modules, original, unsafe=False):
-        if len(modules) == 0:
-            raise ValueError("ParametrizationList requires one or more modules.")
+        if not len(modules):
+            raise ValueError("ParametrizationList: needs one or more parametrization modules, got none")
         super().__init__(modules)
         self.unsafe = unsafe
-        shape, dtype = tuple(original.shape), original.dtype
+        self._store_originals(original, self._inverted(original))
+        if not unsafe:
+            self._check_output(tuple(original.shape), original.dtype)
+
+    def _inverted(self, value):
+        """value sent back through the chain, last parametrization first; one whose right_inverse is missing
+        or raises NotImplementedError passes the value on unchanged."""
         with grad_mode.no_grad():
-            new = original
             for module in reversed(self):
-                if hasattr(module, "right_inverse"):
-                    try:
-                        new = module.right_inverse(new)
-                    except NotImplementedError:
-                        pass
-        if not isinstance(new, Tensor) and not isinstance(new, collections.abc.Sequence):
-            raise ValueError("'right_inverse' must return a Tensor or a Sequence of tensors (list, tuple...). "
-                             f"Got {type(new).__name__}")
-        self.is_tensor = isinstance(new, Tensor)
-        self.ntensors = 1 if self.is_tensor else len(new)
+                inverse = getattr(module, "right_inverse", None)
+                if inverse is None:
+                    continue
+                try:
+                    value = inverse(value)
+                except NotImplementedError:
+                    pass
+        return value
+
+    def _store_originals(self, original, stored):
+        self.is_tensor = isinstance(stored, Tensor)
         if self.is_tensor:
-            if original.dtype != new.dtype:
-                raise ValueError("When `right_inverse` outputs one tensor, it may not change the dtype.\n"
-                                 f"original.dtype: {original.dtype}\nright_inverse(original).dtype: {new.dtype}")
+            self.ntensors = 1
+            if stored.dtype != original.dtype:
+                raise ValueError(f"right_inverse: a single returned tensor may not change the dtype "
+                                 f"({original.dtype}), got {stored.dtype}")
             with grad_mode.no_grad():
-                _maybe_set(original, new)
+                _overwrite(original, stored)  # keep the caller's Parameter object, now holding the new values
             _register_parameter_or_buffer(self, "original", original)
-        else:
-            for i, orig_i in enumerate(new):
-                if not isinstance(orig_i, Tensor):
-                    raise ValueError("'right_inverse' must return a Tensor or a Sequence of tensors (list, tuple...). "
-                                     f"Got element {i} of the sequence with type {type(orig_i).__name__}.")
-                if isinstance(original, Parameter):
-                    orig_i = Parameter(orig_i, original.requires_grad)
-                orig_i.requires_grad_(original.requires_grad)
-                _register_parameter_or_buffer(self, f"original{i}", orig_i)
-        if not self.unsafe:
-            z = self()
-            if not isinstance(z, Tensor):
-                raise ValueError(f"A parametrization must return a tensor. Got {type(z).__name__}.")
-            if z.dtype != dtype:
-                raise ValueError("Registering a parametrization may not change the dtype of the tensor, unless "
-                                 f"`unsafe` flag is enabled.\nunparametrized dtype: {dtype}\nparametrized dtype: "
-                                 f"{z.dtype}")
-            if tuple(z.shape) != shape:
-                raise ValueError("Registering a parametrization may not change the shape of the tensor, unless "
-                                 f"`unsafe` flag is enabled.\nunparametrized shape: {shape}\nparametrized shape: "
-                                 f"{tuple(z.shape)}")
+            return
+        if not isinstance(stored, collections.abc.Sequence):
+            raise _sequence_error(type(stored).__name__)
+        self.ntensors = len(stored)
+        for i, part in enumerate(stored):
+            if not isinstance(part, Tensor):
+                raise _sequence_error(f"element {i} of type {type(part).__name__}")
+        for i, part in enumerate(stored):
+            if isinstance(original, Parameter):
+                part = Parameter(part, original.requires_grad)
+            part.requires_grad_(original.requires_grad)
+            _register_parameter_or_buffer(self, f"original{i}", part)
+
+    def _check_output(self, shape, dtype):
+        out = self()
+        if not isinstance(out, Tensor):
+            raise ValueError(f"register_parametrization: a parametrization must return a tensor, got "
+                             f"{type(out).__name__}")
+        if out.dtype != dtype:
+            raise ValueError(f"register_parametrization: the parametrization may not change the dtype of the tensor "
+                             f"unless unsafe=True; tensor {dtype}, parametrized {out.dtype}")
+        if tuple(out.shape) != shape:
+            raise ValueError(f"register_parametrization: the parametrization may not change the shape of the tensor "
+                             f"unless unsafe=True; tensor {shape}, parametrized {tuple(out.shape)}")
+
+    def _originals(self):
+        if self.is_tensor:
+            return [self.original]
+        return [getattr(self, f"original{i}") for i in range(self.ntensors)]
 
     def right_inverse(self, value):
         """Assigning module.<name> = value stores right_inverse(value) as the original(s)."""
         with grad_mode.no_grad():
             for module in reversed(self):
                 if not hasattr(module, "right_inverse"):
-                    raise RuntimeError(f"parametrization {type(module).__name__} does not implement right_inverse.")
+                    raise RuntimeError(f"parametrization {type(module).__name__} does not implement right_inverse, "
+                                       "so the parametrized tensor cannot be assigned")
                 value = module.right_inverse(value)
+            targets = self._originals()
             if self.is_tensor:
                 if not isinstance(value, Tensor):
-                    raise ValueError(f"`right_inverse` should return a tensor. Got {type(value).__name__}")
-                if value.dtype != self.original.dtype:
-                    raise ValueError(f"The tensor returned by `right_inverse` has dtype {value.dtype} while "
-                                     f"`original` has dtype {self.original.dtype}")
-                _maybe_set(self.original, value)
-            else:
-                if not isinstance(value, collections.abc.Sequence) or len(value) != self.ntensors:
-                    raise ValueError(f"'right_inverse' must return a sequence of {self.ntensors} tensors")
-                for i, t in enumerate(value):
-                    orig_i = getattr(self, f"original{i}")
-                    if orig_i.dtype != t.dtype:
-                        raise ValueError(f"Tensor {i} returned by `right_inverse` has dtype {t.dtype} while "
-                                         f"`original{i}` has dtype {orig_i.dtype}")
-                    _maybe_set(orig_i, t)
+                    raise ValueError(f"right_inverse: must return a tensor, got {type(value).__name__}")
+                value = [value]
+            elif not isinstance(value, collections.abc.Sequence) or len(value) != self.ntensors:
+                raise ValueError(f"right_inverse: must return a sequence of {self.ntensors} tensors")
+            for i, (dest, src) in enumerate(zip(targets, value)):
+                if dest.dtype != src.dtype:
+                    raise ValueError(f"right_inverse: tensor {i} must keep the dtype of the stored original "
+                                     f"({dest.dtype}), got {src.dtype}")
+                _overwrite(dest, src)
 
     def forward(self):
-        if self.is_tensor:
-            x = self[0](self.original)
-        else:
-            x = self[0](*(getattr(self, f"original{i}") for i in range(self.ntensors)))
-        for i in range(1, len(self)):
-            x = self[i](x)
-        return x
+        first, *rest = list(self)
+        out = first(*self._originals())
+        for module in rest:
+            out = module(out)
+        return out
 
 
-def _inject_new_class(module):
-    cls = module.__class__
-
-    def default_deepcopy(self, memo):
-        obj = memo.get(id(self))
-        if obj is not None:
-            return obj
-        replica = self.__new__(self.__class__)
-        memo[id(self)] = replica
-        replica.__dict__ = deepcopy(self.__dict__, memo)
-        for slot in copyreg._slotnames(self.__class__):
-            if hasattr(self, slot):
-                setattr(replica, slot, deepcopy(getattr(self, slot), memo))
-        return replica
-
-    def getstate(self):
-        raise RuntimeError("Serialization of parametrized modules is only supported through state_dict().")
-
-    dct = {"__getstate__": getstate}
-    if not hasattr(cls, "__deepcopy__"):
-        dct["__deepcopy__"] = default_deepcopy
-    module.__class__ = type(f"Parametrized{cls.__name__}", (cls,), dct)
+# ----------------------------------------------------------------------------------- the generated class
+def _deepcopy_parametrized(self, memo):
+    """deepcopy for Parametrized<Cls>: copy the state directly, since __getstate__ refuses pickling."""
+    if id(self) not in memo:
+        clone = memo[id(self)] = type(self).__new__(type(self))
+        clone.__dict__.update(deepcopy(self.__dict__, memo))
+        for slot in [s for s in copyreg._slotnames(type(self)) if hasattr(self, s)]:
+            setattr(clone, slot, deepcopy(getattr(self, slot), memo))
+    return memo[id(self)]
 
 
-def _inject_property(module, tensor_name):
+def _refuse_pickle(self):
+    raise RuntimeError("pickle: parametrized modules can only be saved through their state_dict()")
+
+
+def _give_own_class(module):
+    """Move module into a fresh subclass of its class, so tensor properties added there stay private to it."""
+    base = type(module)
+    namespace = {"__getstate__": _refuse_pickle}
+    if not hasattr(base, "__deepcopy__"):
+        namespace["__deepcopy__"] = _deepcopy_parametrized
+    module.__class__ = type(f"Parametrized{base.__name__}", (base,), namespace)
+
+
+def _add_tensor_property(module, tensor_name):
     if hasattr(module, tensor_name):
-        raise AssertionError(f"Module already has an attribute named '{tensor_name}'")
+        raise AssertionError(f"register_parametrization: module already has an attribute '{tensor_name}'")
 
-    def get_parametrized(self):
-        parametrization = self.parametrizations[tensor_name]
-        if _cache_enabled:
-            key = (id(self), tensor_name)
-            t = _cache.get(key)
-            if t is None:
-                t = _cache[key] = parametrization()
-            return t
-        return parametrization()
+    def compute(self):
+        chain = self.parametrizations[tensor_name]
+        if not _cache_depth:
+            return chain()
+        key = (id(self), tensor_name)
+        if _cache.get(key) is None:
+            _cache[key] = chain()
+        return _cache[key]
 
-    def set_original(self, value):
+    def assign(self, value):
         self.parametrizations[tensor_name].right_inverse(value)
 
-    setattr(module.__class__, tensor_name, property(get_parametrized, set_original))
+    setattr(type(module), tensor_name, property(compute, assign))
+
+
+# ----------------------------------------------------------------------------------- public functions
+def _extend_chain(module, tensor_name, parametrization, unsafe):
+    chain = module.parametrizations[tensor_name]
+    if not unsafe:
+        current = getattr(module, tensor_name)
+        out = parametrization(current)
+        if not isinstance(out, Tensor):
+            raise ValueError(f"register_parametrization: a parametrization must return a tensor, got "
+                             f"{type(out).__name__}")
+        if (out.dtype, tuple(out.shape)) != (current.dtype, tuple(current.shape)):
+            raise ValueError(f"register_parametrization: the parametrization may not change the dtype or shape of "
+                             f"module.{tensor_name} unless unsafe=True; tensor {current.dtype} "
+                             f"{tuple(current.shape)}, parametrized {out.dtype} {tuple(out.shape)}")
+    chain.append(parametrization)
+    chain.unsafe = chain.unsafe or unsafe
+
+
+def _start_chain(module, tensor_name, parametrization, unsafe):
+    chain = ParametrizationList([parametrization], getattr(module, tensor_name), unsafe=unsafe)
+    delattr(module, tensor_name)
+    if not is_parametrized(module):
+        _give_own_class(module)
+        module.parametrizations = ModuleDict()
+    _add_tensor_property(module, tensor_name)
+    module.parametrizations[tensor_name] = chain
 
 
 def register_parametrization(module, tensor_name, parametrization, *, unsafe=False):
     """Make module.<tensor_name> = parametrization(original), with the original kept as a parameter."""
     parametrization.train(module.training)
     if is_parametrized(module, tensor_name):
-        if not unsafe:
-            y = getattr(module, tensor_name)
-            x = parametrization(y)
-            if not isinstance(x, Tensor):
-                raise ValueError(f"A parametrization must return a tensor. Got {type(x).__name__}.")
-            if x.dtype != y.dtype or tuple(x.shape) != tuple(y.shape):
-                raise ValueError("Registering a parametrization may not change the dtype or shape of the tensor, "
-                                 f"unless the `unsafe` flag is enabled.\nmodule.{tensor_name}: {y.dtype} "
-                                 f"{tuple(y.shape)}\nparametrization(module.{tensor_name}): {x.dtype} {tuple(x.shape)}")
-        module.parametrizations[tensor_name].append(parametrization)
-        module.parametrizations[tensor_name].unsafe |= unsafe
-    elif tensor_name in module._buffers or tensor_name in module._parameters:
-        original = getattr(module, tensor_name)
-        plist = ParametrizationList([parametrization], original, unsafe=unsafe)
-        delattr(module, tensor_name)
-        if not is_parametrized(module):
-            _inject_new_class(module)
-            module.parametrizations = ModuleDict()
-        _inject_property(module, tensor_name)
-        module.parametrizations[tensor_name] = plist
+        _extend_chain(module, tensor_name, parametrization, unsafe)
+    elif tensor_name in module._parameters or tensor_name in module._buffers:
+        _start_chain(module, tensor_name, parametrization, unsafe)
     else:
-        raise ValueError(f"Module '{module}' does not have a parameter, a buffer, or a parametrized element with "
-                         f"name '{tensor_name}'")
+        raise ValueError(f"register_parametrization: module '{module}' does not have a parameter, a buffer, or a "
+                         f"parametrized element with name '{tensor_name}'")
     return module
 
 
@@ -213,32 +244,37 @@ def is_parametrized(module, tensor_name=None):
     return len(ps) > 0 if tensor_name is None else tensor_name in ps
 
 
+def _plain_value(module, tensor_name, leave_parametrized):
+    """What module.<tensor_name> holds once its parametrization is removed."""
+    chain = module.parametrizations[tensor_name]
+    if chain.is_tensor:  # reuse the original object, so optimizers holding it stay valid
+        kept = chain.original
+        if leave_parametrized:
+            with grad_mode.no_grad():
+                _overwrite(kept, getattr(module, tensor_name))
+        return kept
+    if not leave_parametrized:
+        raise ValueError("remove_parametrizations: leave_parametrized=False needs a tensor parametrized by a "
+                         "single original, this one has several")
+    with grad_mode.no_grad():
+        value = getattr(module, tensor_name)
+    if any(part.requires_grad for part in chain._originals()):
+        return Parameter(value.detach(), value.requires_grad)
+    return value.detach()
+
+
 def remove_parametrizations(module, tensor_name, leave_parametrized=True):
     """Undo register_parametrization: the tensor becomes a plain parameter again (its current value when
     leave_parametrized, else the original)."""
     if not is_parametrized(module, tensor_name):
-        raise ValueError(f"Module {module} does not have a parametrization on {tensor_name}")
-    plist = module.parametrizations[tensor_name]
-    if plist.is_tensor:
-        original = plist.original
-        if leave_parametrized:
-            with grad_mode.no_grad():
-                t = getattr(module, tensor_name)
-                _maybe_set(original, t)
-    else:
-        if not leave_parametrized:
-            raise ValueError("Cannot leave unparametrized (`leave_parametrized=False`) a tensor that is "
-                             "parametrized in terms of a sequence of tensors.")
-        with grad_mode.no_grad():
-            t = getattr(module, tensor_name)
-        original = Parameter(t.detach(), t.requires_grad) if any(
-            getattr(plist, f"original{i}").requires_grad for i in range(plist.ntensors)) else t.detach()
-    delattr(module.__class__, tensor_name)
+        raise ValueError(f"remove_parametrizations: module {module} does not have a parametrization on {tensor_name}")
+    value = _plain_value(module, tensor_name, leave_parametrized)
+    delattr(type(module), tensor_name)
     del module.parametrizations[tensor_name]
-    _register_parameter_or_buffer(module, tensor_name, original)
-    if not is_parametrized(module):
+    _register_parameter_or_buffer(module, tensor_name, value)
+    if not is_parametrized(module):  # the last one: back to the plain class
         delattr(module, "parametrizations")
-        module.__class__ = module.__class__.__bases__[0]
+        module.__class__ = type(module).__bases__[0]
     return module
 
 
@@ -257,12 +293,8 @@ def transfer_parametrizations_and_params(from_module, to_module, tensor_name=Non
         for p in from_module.parametrizations[name]:
             if not is_parametrized(to_module, name) or p not in list(to_module.parametrizations[name]):
                 register_parametrization(to_module, name, p)
-        src = from_module.parametrizations[name]
-        dst = to_module.parametrizations[name]
+        sources = from_module.parametrizations[name]._originals()
         with grad_mode.no_grad():
-            if src.is_tensor:
-                dst.original.copy_(src.original)
-            else:
-                for i in range(src.ntensors):
-                    getattr(dst, f"original{i}").copy_(getattr(src, f"original{i}"))
+            for dest, src in zip(to_module.parametrizations[name]._originals(), sources):
+                dest.copy_(src)
     return to_module

@@ -6,36 +6,48 @@ from .parametrizations import _norm_except_dim
 __all__ = ["WeightNorm", "weight_norm", "remove_weight_norm"]
 
 
+def _find_hook(module, name):
+    """(hook id, WeightNorm) registered on module for parameter `name`, or None."""
+    for hid, hook in module._forward_pre_hooks.items():
+        if isinstance(hook, WeightNorm) and hook.name == name:
+            return hid, hook
+    return None
+
+
 class WeightNorm:
+    """Forward pre-hook that rebuilds module.<name> from a magnitude <name>_g and a direction <name>_v."""
+
     def __init__(self, name, dim):
         self.name = name
-        self.dim = -1 if dim is None else dim
+        self.dim = -1 if dim is None else dim  # None: one norm over the whole tensor
 
     def compute_weight(self, module):
-        g = getattr(module, self.name + "_g")
-        v = getattr(module, self.name + "_v")
-        return v * (g / _norm_except_dim(v, self.dim))
+        direction = getattr(module, self.name + "_v")
+        magnitude = getattr(module, self.name + "_g")
+        return direction * (magnitude / _norm_except_dim(direction, self.dim))
 
     @staticmethod
     def apply(module, name, dim):
-        for hook in module._forward_pre_hooks.values():
-            if isinstance(hook, WeightNorm) and hook.name == name:
-                raise RuntimeError(f"Cannot register two weight_norm hooks on the same parameter {name}")
-        fn = WeightNorm(name, dim)
+        if _find_hook(module, name) is not None:
+            raise RuntimeError(f"weight_norm: parameter '{name}' already has a weight_norm hook")
+        hook = WeightNorm(name, dim)
         weight = getattr(module, name)
+        magnitude = Parameter(_norm_except_dim(weight, hook.dim).detach())
+        direction = Parameter(weight.detach())
         del module._parameters[name]
-        module.register_parameter(name + "_g", Parameter(_norm_except_dim(weight, fn.dim).detach()))
-        module.register_parameter(name + "_v", Parameter(weight.detach()))
-        setattr(module, name, fn.compute_weight(module))
-        module.register_forward_pre_hook(fn)
-        return fn
+        module.register_parameter(name + "_g", magnitude)
+        module.register_parameter(name + "_v", direction)
+        setattr(module, name, hook.compute_weight(module))  # a plain attribute, refreshed before each forward
+        module.register_forward_pre_hook(hook)
+        return hook
 
     def remove(self, module):
-        weight = self.compute_weight(module)
+        """Turn module.<name> back into one parameter holding the current g * v / ||v||."""
+        final = Parameter(self.compute_weight(module).detach())
         delattr(module, self.name)
-        del module._parameters[self.name + "_g"]
-        del module._parameters[self.name + "_v"]
-        setattr(module, self.name, Parameter(weight.detach()))
+        for suffix in ("_g", "_v"):
+            del module._parameters[self.name + suffix]
+        setattr(module, self.name, final)
 
     def __call__(self, module, inputs):
         setattr(module, self.name, self.compute_weight(module))
@@ -47,9 +59,10 @@ def weight_norm(module, name="weight", dim=0):
 
 
 def remove_weight_norm(module, name="weight"):
-    for k, hook in module._forward_pre_hooks.items():
-        if isinstance(hook, WeightNorm) and hook.name == name:
-            hook.remove(module)
-            del module._forward_pre_hooks[k]
-            return module
-    raise ValueError(f"weight_norm of '{name}' not found in {module}")
+    found = _find_hook(module, name)
+    if found is None:
+        raise ValueError(f"remove_weight_norm: parameter '{name}' of {module} has no weight_norm hook")
+    hid, hook = found
+    hook.remove(module)
+    del module._forward_pre_hooks[hid]
+    return module

@@ -15,7 +15,6 @@ pin_memory, multiprocessing_context and pin_memory_device are accepted for compa
 """
 import collections.abc
 import itertools
-import numbers
 import queue
 import re
 import threading
@@ -24,7 +23,7 @@ import numpy as np
 
 from ..._tensor import Tensor
 from .dataset import IterableDataset
-from .sampler import Sampler, SequentialSampler, RandomSampler, BatchSampler
+from . import _loader_options as opts
 
 __all__ = ["DataLoader", "default_collate", "default_convert", "get_worker_info", "WorkerInfo"]
 
@@ -139,12 +138,6 @@ _local = threading.local()
 def get_worker_info():
     """The WorkerInfo of the calling DataLoader worker thread, or None in the main thread."""
     return getattr(_local, "info", None)
-
-
-class _InfiniteConstantSampler(Sampler):
-    def __iter__(self):
-        while True:
-            yield None
 
 
 class _Stop:
@@ -375,12 +368,6 @@ class _ThreadedIter:
 
 
 # ---------------------------------------------------------------------------- DataLoader
-def _nonneg_int(v, name):
-    if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 0:
-        raise ValueError(f"DataLoader: {name} should be a non-negative integer, got {name}={v!r}")
-    return int(v)
-
-
 class DataLoader:
     """Iterate a dataset in batches, like torch.utils.data.DataLoader (same arguments and defaults).
     shuffle=True draws a new permutation every epoch from `generator` (or, without one, from a generator
@@ -393,83 +380,24 @@ class DataLoader:
                  collate_fn=None, pin_memory=False, drop_last=False, timeout=0, worker_init_fn=None,
                  multiprocessing_context=None, generator=None, *, prefetch_factor=None, persistent_workers=False,
                  pin_memory_device="", in_order=True):
-        from .sampler import _check_generator
-        num_workers = _nonneg_int(num_workers, "num_workers")
-        if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or timeout < 0:
-            raise ValueError(f"DataLoader: timeout option should be non-negative, got timeout={timeout!r}")
-        if num_workers == 0 and prefetch_factor is not None:
-            raise ValueError(f"DataLoader: prefetch_factor option could only be specified in multi-worker loading "
-                             f"(num_workers > 0), got prefetch_factor={prefetch_factor!r} with num_workers=0")
-        if num_workers > 0:
-            prefetch_factor = 2 if prefetch_factor is None else prefetch_factor
-            if isinstance(prefetch_factor, bool) or not isinstance(prefetch_factor, numbers.Integral) \
-                    or prefetch_factor <= 0:
-                raise ValueError(f"DataLoader: prefetch_factor should be a positive integer, got "
-                                 f"prefetch_factor={prefetch_factor!r}")
-        if persistent_workers and num_workers == 0:
-            raise ValueError("DataLoader: persistent_workers option needs num_workers > 0, got "
-                             "persistent_workers=True with num_workers=0")
-        _check_generator(generator, "DataLoader")
-        if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral)
-                                       or batch_size <= 0):
-            raise ValueError(f"DataLoader: batch_size should be a positive integer value or None, got "
-                             f"batch_size={batch_size!r}")
-        if not isinstance(drop_last, bool):
-            raise TypeError(f"DataLoader: drop_last should be a boolean value, got drop_last={drop_last!r}")
-
-        if isinstance(dataset, IterableDataset):
-            if shuffle not in (None, False):
-                raise ValueError(f"DataLoader: with an IterableDataset expected unspecified shuffle option, got "
-                                 f"shuffle={shuffle!r}")
-            if sampler is not None:
-                raise ValueError(f"DataLoader: with an IterableDataset expected unspecified sampler option, got "
-                                 f"sampler={sampler!r}")
-            if batch_sampler is not None:
-                raise ValueError(f"DataLoader: with an IterableDataset expected unspecified batch_sampler option, "
-                                 f"got batch_sampler={batch_sampler!r}")
-        shuffle = bool(shuffle)
-        if sampler is not None and shuffle:
-            raise ValueError(f"DataLoader: sampler option is mutually exclusive with shuffle, got shuffle=True and "
-                             f"sampler={type(sampler).__name__}")
-        if batch_sampler is not None:
-            if batch_size != 1 or shuffle or sampler is not None or drop_last:
-                raise ValueError(f"DataLoader: batch_sampler option is mutually exclusive with batch_size, shuffle, "
-                                 f"sampler, and drop_last, got batch_size={batch_size!r}, shuffle={shuffle}, "
-                                 f"sampler={sampler!r}, drop_last={drop_last}")
-            batch_size, drop_last = None, False
-        elif batch_size is None and drop_last:
-            raise ValueError("DataLoader: batch_size=None option disables auto-batching and is mutually exclusive "
-                             "with drop_last, got drop_last=True")
-
-        if sampler is None:
-            if isinstance(dataset, IterableDataset):
-                sampler = _InfiniteConstantSampler()
-            elif shuffle:
-                sampler = RandomSampler(dataset, generator=generator)
-            else:
-                sampler = SequentialSampler(dataset)
-        if batch_size is not None and batch_sampler is None:
-            batch_sampler = BatchSampler(sampler, batch_size, drop_last)
-
-        self.dataset = dataset
-        self.num_workers = num_workers
-        self.prefetch_factor = prefetch_factor
-        self.pin_memory = pin_memory
-        self.pin_memory_device = pin_memory_device
-        self.timeout = timeout
-        self.worker_init_fn = worker_init_fn
-        self.multiprocessing_context = multiprocessing_context
-        self.batch_size = batch_size
-        self.drop_last = drop_last
-        self.sampler = sampler
-        self.batch_sampler = batch_sampler
-        self.generator = generator
-        self.in_order = in_order
-        self.collate_fn = collate_fn if collate_fn is not None else (
-            default_collate if batch_sampler is not None else default_convert)
-        self.persistent_workers = persistent_workers
-        self._pool = None
-        self._initialized = True
+        num_workers, prefetch_factor = opts.check_worker_options(num_workers, timeout, prefetch_factor,
+                                                                 persistent_workers)
+        opts.check_generator(generator)
+        batch_size, shuffle, drop_last = opts.check_batching_options(dataset, batch_size, shuffle, sampler,
+                                                                     batch_sampler, drop_last)
+        sampler, batch_sampler = opts.resolve_samplers(dataset, batch_size, shuffle, sampler, batch_sampler,
+                                                       drop_last, generator)
+        if collate_fn is None:  # whole batches are collated; single samples (batch_size=None) only converted
+            collate_fn = default_collate if batch_sampler is not None else default_convert
+        state = vars(self)  # plain stores: __setattr__ freezes some of these names once _initialized is set
+        state.update(dataset=dataset, sampler=sampler, batch_sampler=batch_sampler, batch_size=batch_size,
+                     drop_last=drop_last, generator=generator, collate_fn=collate_fn)
+        state.update(num_workers=num_workers, prefetch_factor=prefetch_factor, persistent_workers=persistent_workers,
+                     timeout=timeout, worker_init_fn=worker_init_fn, in_order=in_order)
+        # accepted for compatibility only: threads share ordinary CPU memory
+        state.update(pin_memory=pin_memory, pin_memory_device=pin_memory_device,
+                     multiprocessing_context=multiprocessing_context)
+        state.update(_pool=None, _initialized=True)
 
     def __setattr__(self, name, value):
         if getattr(self, "_initialized", False) and name in self._frozen:
@@ -477,12 +405,13 @@ class DataLoader:
         super().__setattr__(name, value)
 
     @property
-    def _auto_collation(self):
-        return self.batch_sampler is not None
+    def _index_sampler(self):
+        """What the iterators draw from: lists of indices when batching automatically, else single indices."""
+        return self.sampler if self.batch_sampler is None else self.batch_sampler
 
     @property
-    def _index_sampler(self):
-        return self.batch_sampler if self._auto_collation else self.sampler
+    def _auto_collation(self):
+        return self.batch_sampler is not None
 
     def _draw_base_seed(self):
         """Per-epoch seed for the workers' WorkerInfo.seed, drawn (for every epoch, workers or not, so the

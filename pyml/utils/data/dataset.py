@@ -1,6 +1,7 @@
 """Datasets with torch.utils.data's names and semantics: Dataset, IterableDataset, TensorDataset,
 ConcatDataset, ChainDataset, Subset and random_split."""
 import bisect
+import itertools
 import math
 import numbers
 import warnings
@@ -67,11 +68,8 @@ class ConcatDataset(Dataset):
 
     @staticmethod
     def cumsum(sequence):
-        r, s = [], 0
-        for e in sequence:
-            s += len(e)
-            r.append(s)
-        return r
+        """Running totals of the lengths: where each dataset ends in the concatenation."""
+        return list(itertools.accumulate(len(part) for part in sequence))
 
     def __init__(self, datasets):
         self.datasets = list(datasets)
@@ -106,10 +104,11 @@ class ChainDataset(IterableDataset):
         self.datasets = datasets
 
     def __iter__(self):
-        for d in self.datasets:
-            if not isinstance(d, IterableDataset):
-                raise TypeError(f"ChainDataset: only supports IterableDataset, got {type(d).__name__}")
-            yield from d
+        for part in self.datasets:
+            if isinstance(part, IterableDataset):
+                yield from part
+            else:
+                raise TypeError(f"ChainDataset: only supports IterableDataset, got {type(part).__name__}")
 
     def __len__(self):
         return sum(len(d) for d in self.datasets)
@@ -123,9 +122,9 @@ class Subset(Dataset):
         self.indices = indices
 
     def __getitem__(self, idx):
-        if isinstance(idx, list):
-            return self.dataset[[self.indices[i] for i in idx]]
-        return self.dataset[self.indices[idx]]
+        # a list of positions maps to a list of source indices (for datasets that index with lists)
+        source = [self.indices[i] for i in idx] if isinstance(idx, list) else self.indices[idx]
+        return self.dataset[source]
 
     def __getitems__(self, indices):
         if callable(getattr(self.dataset, "__getitems__", None)):
