@@ -1,7 +1,21 @@
 """pyml: a small deep-learning library with its own C++/CUDA tensor engine and a PyTorch-shaped API."""
 import builtins as _builtins
 
-from . import _C
+import os as _os
+
+# The engine's OpenMP runtime (libgomp) lets idle worker threads spin ~0.1-0.3 ms after every
+# parallel region. On a shared or busy machine those spinning threads take the cores the work needs:
+# `pyml demo --quick --threads 2` at load ~6 took 21.8 s by default and 3.4 s with passive waiting.
+# libgomp reads the policy once, when _C loads it; the variable is set only for that moment (and only
+# if the user has not chosen a policy), so other libraries loaded later keep their own defaults.
+_set_policy = "OMP_WAIT_POLICY" not in _os.environ
+if _set_policy:
+    _os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+try:
+    from . import _C
+finally:
+    if _set_policy:
+        del _os.environ["OMP_WAIT_POLICY"]
 from . import _dtype
 from ._dtype import (dtype, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64)
 from ._device import device
