@@ -1,2 +1,4 @@
 """pyml.models: reusable model definitions for the course recipes (MLP, LeNet, ResNet family, plain
 nets, RNN/LSTM taggers, seq2seq RNN, Transformer seq2seq, ViT). Each is a plain pyml.nn.Module."""
+from .rnn import RNNTagger, Seq2SeqRNN
+from .transformer import TransformerSeq2Seq
