@@ -41,8 +41,9 @@ def _run_packed(rnn, x, lengths, state=None):
 class RNNTagger(nn.Module):
     """Per-token classifier: Embedding(vocab_size, embedding_dim) -> cell ('lstm', 'gru' or 'rnn'),
     num_layers deep, bidirectional by default -> Linear to num_tags. forward(tokens (B, T), lengths
-    (B,) optional) returns logits (B, T, num_tags); with lengths, the backward direction of each row
-    starts at its own last token instead of at the padding."""
+    (B,) optional) returns logits (B, T, num_tags). With lengths, or with a padding_idx (then each
+    row's length counts its non-padding tokens: pad at the end), padding is packed away, so the
+    backward direction of each row starts at its own last token."""
 
     def __init__(self, vocab_size, num_tags, embedding_dim=64, hidden_size=64, num_layers=1, cell="lstm",
                  bidirectional=True, dropout=0.0, padding_idx=None):
@@ -55,6 +56,8 @@ class RNNTagger(nn.Module):
     def forward(self, tokens, lengths=None):
         _check_tokens(tokens, "RNNTagger", "tokens")
         x = self.dropout(self.embedding(tokens))                  # (B, T, E)
+        if lengths is None and self.embedding.padding_idx is not None:
+            lengths = (tokens != self.embedding.padding_idx).sum(dim=1).clamp(min=1).tolist()
         if lengths is None:
             out, _ = self.rnn(x)
         else:

@@ -52,6 +52,7 @@ def test_tagger_matches_torch_with_lengths(cell, bidirectional, layers):
     out, _ = torch.nn.utils.rnn.pad_packed_sequence(rnn(packed)[0], batch_first=True, total_length=6)
     want = lin(out)
     np.testing.assert_allclose(_np(got), _np(want), atol=2e-5)
+    np.testing.assert_allclose(_np(model(pyml.tensor(ids))), _np(want), atol=2e-5)  # lengths from padding_idx
     g = rng.normal(size=tuple(want.shape))
     got.backward(pyml.tensor(g, dtype=pyml.float32))
     want.backward(torch.tensor(g, dtype=torch.float32))
