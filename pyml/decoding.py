@@ -60,7 +60,7 @@ def _next_log_probs(step_fn, prefix, eos, op):
                          f"{shape}")
     if eos >= out.shape[1]:
         raise IndexError(f"{op}: eos ({eos}) must be a token id below the vocabulary size {out.shape[1]}")
-    return out.detach().double()
+    return out.detach().double().cpu()           # bookkeeping on the CPU; the prefix stays on its device
 
 
 # --------------------------------------------------------------------------------------- greedy
@@ -77,7 +77,7 @@ def greedy_decode(step_fn, bos, eos, max_len):
         best, token = _next_log_probs(step_fn, prefix, eos, op).max(dim=1)
         token = pyml.where(done, pyml.full_like(token, eos), token)
         scores = scores + pyml.where(done, pyml.zeros_like(best), best)
-        prefix = pyml.cat([prefix, token.reshape(rows, 1)], 1)
+        prefix = pyml.cat([prefix, token.reshape(rows, 1).to(prefix.device)], 1)
         done = done | (token == eos)
         if bool(done.all()):
             break
@@ -126,10 +126,10 @@ def beam_search(step_fn, bos, eos, beam_width=4, max_len=50, length_penalty=0.0)
         V = logp.shape[-1]
         cand, cand_len = _expand_beams(logp, log_prob, length, done, eos)
         rank = _rank(cand, cand_len, length_penalty).reshape(B, K * V)
-        picked = rank.topk(min(K, K * V), dim=1).indices                       # (B, K)
+        picked = rank.topk(K, dim=1).indices                                   # (B, K)
         parent = (pyml.arange(B).reshape(B, 1) * K + picked // V).reshape(-1)  # source row per new beam
         token = picked % V
-        prefix = pyml.cat([prefix[parent], token.reshape(-1, 1)], 1)
+        prefix = pyml.cat([prefix[parent.to(prefix.device)], token.reshape(-1, 1).to(prefix.device)], 1)
         log_prob = cand.reshape(B, K * V).gather(1, picked)
         length = cand_len.reshape(B, K * V).gather(1, picked)
         done = done.reshape(-1)[parent].reshape(B, K) | (token == eos) | pyml.isinf(log_prob)
@@ -137,7 +137,8 @@ def beam_search(step_fn, bos, eos, beam_width=4, max_len=50, length_penalty=0.0)
             break
     final = _rank(log_prob, length, length_penalty)
     best = final.argmax(dim=1)                                                 # (B,)
-    return prefix[pyml.arange(B) * K + best], final.gather(1, best.reshape(B, 1)).reshape(B)
+    rows = (pyml.arange(B) * K + best).to(prefix.device)
+    return prefix[rows], final.gather(1, best.reshape(B, 1)).reshape(B)
 
 
 # -------------------------------------------------------------------------------------- sampling
@@ -189,7 +190,7 @@ def sample_decode(step_fn, bos, eos, max_len, temperature=1.0, top_k=None, top_p
         token = pyml.where(done, pyml.full_like(token, eos), token)
         chosen = logp.gather(1, token.reshape(rows, 1)).reshape(rows)
         scores = scores + pyml.where(done, pyml.zeros_like(chosen), chosen)
-        prefix = pyml.cat([prefix, token.reshape(rows, 1)], 1)
+        prefix = pyml.cat([prefix, token.reshape(rows, 1).to(prefix.device)], 1)
         done = done | (token == eos)
         if bool(done.all()):
             break

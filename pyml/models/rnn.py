@@ -8,7 +8,7 @@ and masked out of the attention. generate() decodes through pyml.decoding (greed
 """
 import math
 
-from .. import cat, nn, no_grad
+from .. import cat, full, int64, nn, no_grad
 from ..nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 __all__ = ["RNNTagger", "Seq2SeqRNN"]
@@ -127,7 +127,7 @@ class Seq2SeqRNN(nn.Module):
 
             def step_fn(prefix):
                 return self.decode(prefix, memory, state, src_padding)[:, -1].log_softmax(dim=-1)
-            return _run_decoder(decoding, step_fn, src.shape[0], bos, eos, max_len, beam_width, length_penalty)
+            return _run_decoder(decoding, step_fn, src, bos, eos, max_len, beam_width, length_penalty)
 
 
 def _repeat_rows(x, k):
@@ -144,9 +144,9 @@ def _repeat_state(state, k):
     return state.repeat_interleave(k, dim=1)
 
 
-def _run_decoder(decoding, step_fn, batch, bos, eos, max_len, beam_width, length_penalty):
+def _run_decoder(decoding, step_fn, src, bos, eos, max_len, beam_width, length_penalty):
     """Shared by the seq2seq models: greedy or beam search from one bos per source row."""
-    start = [bos] * batch
+    start = full((src.shape[0],), bos, dtype=int64, device=src.device)   # one start token per row
     if beam_width == 1:
         return decoding.greedy_decode(step_fn, start, eos, max_len)
     return decoding.beam_search(step_fn, start, eos, beam_width=beam_width, max_len=max_len,

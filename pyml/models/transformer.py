@@ -113,7 +113,7 @@ class TransformerSeq2Seq(nn.Module):
 
             def step_fn(prefix):
                 return self.decode(prefix, memory, src_padding)[:, -1].log_softmax(dim=-1)
-            return _run_decoder(decoding, step_fn, src.shape[0], bos, eos, max_len, beam_width, length_penalty)
+            return _run_decoder(decoding, step_fn, src, bos, eos, max_len, beam_width, length_penalty)
 
 
 class NonAutoregressiveSeq2Seq(nn.Module):

@@ -11,7 +11,6 @@ pyml.nn.functional.ctc_loss against a brute-force sum over every alignment, and 
 encoder-decoder RNN with attention to reverse digit strings.
 """
 import itertools
-import math
 import time
 from dataclasses import dataclass
 
@@ -237,7 +236,8 @@ def run(config):
 def table(metrics):
     exact = [{"check": "toy linear RNN outputs", "pyml": str(metrics["toy_rnn_outputs"]),
               "course": "[[4, 4], [12, 12], [32, 32]]"},
-             {"check": "hand-set LSTM outputs", "pyml": str(metrics["lstm_trace_rounded"]), "course": "[0, 0, 0, 7, 0]"},
+             {"check": "hand-set LSTM outputs", "pyml": str(metrics["lstm_trace_rounded"]),
+              "course": "[0, 0, 0, 7, 0]"},
              {"check": "1.01^999 / 0.99^999", "pyml": f"{metrics['w1.01_y']:.1f} / {metrics['w0.99_y']:.3g}",
               "course": "~20752 / ~4.4e-05"},
              {"check": "d/dw at 1.01 (autograd vs 999 w^998)",

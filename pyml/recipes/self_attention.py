@@ -52,8 +52,9 @@ def attention_mask(tokens, nhead, band=None):
     row is fully masked (a fully masked softmax row would be NaN)."""
     B, T = tokens.shape
     pad = tokens == 0
-    idx = pyml.arange(T)
-    far = (idx.reshape(T, 1) - idx.reshape(1, T)).abs() > band if band is not None else pyml.zeros(T, T).bool()
+    idx = pyml.arange(T, device=tokens.device)
+    far = (idx.reshape(T, 1) - idx.reshape(1, T)).abs() > band if band is not None else \
+        pyml.zeros(T, T, dtype=pyml.bool, device=tokens.device)
     blocked = far.unsqueeze(0) | (pad.unsqueeze(1) & pad.logical_not().unsqueeze(2))   # (B, T query, T key)
     return blocked.repeat_interleave(nhead, dim=0)
 
@@ -89,7 +90,7 @@ class SelfAttentionTagger(nn.Module):
         self.nhead, self.band = nhead, band
 
     def forward(self, tokens):
-        mask = attention_mask(tokens, self.nhead, self.band).to(tokens.device)
+        mask = attention_mask(tokens, self.nhead, self.band)
         x = self.positions(self.embedding(tokens))                                # (B, T, d_model)
         for block in self.blocks:
             x = block(x, mask)
