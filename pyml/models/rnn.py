@@ -8,7 +8,7 @@ and masked out of the attention. generate() decodes through pyml.decoding (greed
 """
 import math
 
-from .. import cat, full, int64, nn, no_grad
+from .. import cat, decoding, full, int64, nn, no_grad
 from ..nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 __all__ = ["RNNTagger", "Seq2SeqRNN"]
@@ -117,34 +117,33 @@ class Seq2SeqRNN(nn.Module):
 
     def generate(self, src, bos, eos, max_len, beam_width=1, length_penalty=0.0):
         """Decode every source row from the start token bos: greedy when beam_width == 1, else beam
-        search. Returns pyml.decoding's (tokens (B, 1 + n), scores (B,))."""
-        from .. import decoding
+        search. Returns pyml.decoding's (tokens (B, 1 + n), scores (B,)). Call eval() first when the
+        model has dropout."""
         with no_grad():
             memory, state, src_padding = self.encode(src)
-            repeat = beam_width if beam_width > 1 else 1
-            memory, src_padding = _repeat_rows(memory, repeat), _repeat_rows(src_padding, repeat)
-            state = _repeat_state(state, repeat)
+            memory, src_padding = _repeat_rows(memory, beam_width), _repeat_rows(src_padding, beam_width)
+            state = _repeat_state(state, beam_width)
 
             def step_fn(prefix):
                 return self.decode(prefix, memory, state, src_padding)[:, -1].log_softmax(dim=-1)
-            return _run_decoder(decoding, step_fn, src, bos, eos, max_len, beam_width, length_penalty)
+            return _run_decoder(step_fn, src, bos, eos, max_len, beam_width, length_penalty)
 
 
 def _repeat_rows(x, k):
     """Each batch row k times in a row (row r of the result belongs to input row r // k)."""
-    return x if x is None or k == 1 else x.repeat_interleave(k, dim=0)
+    return x if x is None or k <= 1 else x.repeat_interleave(k, dim=0)
 
 
 def _repeat_state(state, k):
     """The same for recurrent states, whose batch is dim 1 ((h, c) for LSTM)."""
-    if k == 1:
+    if k <= 1:
         return state
     if isinstance(state, tuple):
         return tuple(s.repeat_interleave(k, dim=1) for s in state)
     return state.repeat_interleave(k, dim=1)
 
 
-def _run_decoder(decoding, step_fn, src, bos, eos, max_len, beam_width, length_penalty):
+def _run_decoder(step_fn, src, bos, eos, max_len, beam_width, length_penalty):
     """Shared by the seq2seq models: greedy or beam search from one bos per source row."""
     start = full((src.shape[0],), bos, dtype=int64, device=src.device)   # one start token per row
     if beam_width == 1:

@@ -105,15 +105,15 @@ class TransformerSeq2Seq(nn.Module):
 
     def generate(self, src, bos, eos, max_len, beam_width=1, length_penalty=0.0):
         """Decode each source row from bos: greedy (beam_width=1) or beam search. Returns
-        pyml.decoding's (tokens (B, 1 + n) int64, scores (B,) float64)."""
-        from .. import decoding
+        pyml.decoding's (tokens (B, 1 + n) int64, scores (B,) float64). Call eval() first when the
+        model has dropout."""
         with no_grad():
             memory, src_padding = self.encode(src), self.source_padding(src)
             memory, src_padding = _repeat_rows(memory, beam_width), _repeat_rows(src_padding, beam_width)
 
             def step_fn(prefix):
                 return self.decode(prefix, memory, src_padding)[:, -1].log_softmax(dim=-1)
-            return _run_decoder(decoding, step_fn, src, bos, eos, max_len, beam_width, length_penalty)
+            return _run_decoder(step_fn, src, bos, eos, max_len, beam_width, length_penalty)
 
 
 class NonAutoregressiveSeq2Seq(nn.Module):

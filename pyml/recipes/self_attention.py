@@ -192,6 +192,8 @@ def plot_attention(model, vocab, sentence, graph, path):
         ax.set_xticks(range(len(labels)), labels, rotation=45)
         ax.set_yticks(range(len(labels)), labels)
         ax.set_title(title, fontsize=9)
+        ax.set_xlabel("attends to (key)", fontsize=8)
+        ax.set_ylabel("query", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, format="png")
 
