@@ -76,16 +76,18 @@ def mix_own_predictions(model, src, tgt_in, p, generator):
 
 
 def train(model, pairs, steps, batch_size, optimizer, generator, scheduler=None, sampling_max=0.0, grad_clip=1.0,
-          label_smoothing=0.0, device="cpu", progress=False):
-    """`steps` optimizer steps on random batches; sampling_max > 0 ramps scheduled sampling linearly
-    from 0 to that probability. Returns the per-step losses."""
+          label_smoothing=0.0, device="cpu", progress=False, sampling_generator=None):
+    """`steps` optimizer steps on random batches drawn with `generator`; sampling_max > 0 ramps
+    scheduled sampling linearly from 0 to that probability (coin flips from sampling_generator, by
+    default the same generator). Returns the per-step losses."""
     model.train()
     losses, start = [], time.perf_counter()
     for step in range(steps):
         rows = pyml.randint(0, len(pairs), (batch_size,), generator=generator).tolist()
         src, tgt_in, tgt_out = batch([pairs[i] for i in rows], device)
         if sampling_max > 0:
-            tgt_in = mix_own_predictions(model, src, tgt_in, sampling_max * step / max(steps - 1, 1), generator)
+            p = sampling_max * step / max(steps - 1, 1)
+            tgt_in = mix_own_predictions(model, src, tgt_in, p, sampling_generator or generator)
         loss = sequence_loss(model(src, tgt_in), tgt_out, label_smoothing)
         optimizer.zero_grad()
         loss.backward()

@@ -40,7 +40,8 @@ class Config(BaseConfig):
     warmup_steps: int = 200
     lr_factor: float = 0.5
     min_len: int = 3
-    max_len: int = 8
+    max_len: int = 8              # digits per source (copy, reverse, sort)
+    add_digits: int = 3           # digits per operand (addition)
     beam_width: int = 3
     train_pairs: int = 10000
     test_pairs: int = 500
@@ -49,11 +50,11 @@ class Config(BaseConfig):
 def _sizes(config):
     """Steps per task and the model size; the quick run trains only the copy task, briefly."""
     if config.quick:
-        s = dict(tasks={"copy": 150}, ss_steps=30, nat_steps=80, d_model=32, layers=1, ff=64, max_len=5,
+        s = dict(tasks={"copy": 150}, ss_steps=30, nat_steps=120, d_model=32, layers=1, ff=64, max_len=5,
                  train=2000, test=200, warmup=60)
     else:
-        s = dict(tasks={"copy": 800, "reverse": 1000, "sort": 1500, "addition": 3000}, ss_steps=800,
-                 nat_steps=1000, d_model=config.d_model, layers=config.layers, ff=config.dim_feedforward,
+        s = dict(tasks={"copy": 500, "reverse": 800, "sort": 1000, "addition": 2000}, ss_steps=600,
+                 nat_steps=600, d_model=config.d_model, layers=config.layers, ff=config.dim_feedforward,
                  max_len=config.max_len, train=config.train_pairs, test=config.test_pairs, warmup=config.warmup_steps)
     if config.epochs is not None:  # one "epoch" = 100 steps here: these tasks stream fresh batches
         s["tasks"] = {t: 100 * config.epochs for t in s["tasks"]}
@@ -132,15 +133,17 @@ def paper_optimizer(model, config, sizes):
                                           factor=config.lr_factor)
 
 
-def train_model(model, pairs, steps, config, sizes, generator, sampling_max=0.0):
+def train_model(model, pairs, steps, config, sizes, generator, sampling_max=0.0, sampling_generator=None):
     optimizer, scheduler = paper_optimizer(model, config, sizes)
     return tasks.train(model, pairs, steps, config.batch_size, optimizer, generator, scheduler=scheduler,
-                       sampling_max=sampling_max, device=config.device, progress=config.progress)
+                       sampling_max=sampling_max, device=config.device, progress=config.progress,
+                       sampling_generator=sampling_generator)
 
 
 def task_data(task, config, sizes, offset):
-    train = tasks.make_pairs(task, sizes["train"], config.min_len, sizes["max_len"], config.seed + offset)
-    test = tasks.make_pairs(task, sizes["test"], config.min_len, sizes["max_len"], config.seed + offset + 100)
+    longest = config.add_digits if task == "addition" else sizes["max_len"]
+    train = tasks.make_pairs(task, sizes["train"], config.min_len, longest, config.seed + offset)
+    test = tasks.make_pairs(task, sizes["test"], config.min_len, longest, config.seed + offset + 100)
     return train, test
 
 
@@ -165,15 +168,18 @@ def learn_task(task, config, sizes, generator, offset):
 
 # ------------------------------------------------------------------ teacher forcing vs sampling
 def scheduled_sampling(config, sizes, generator):
-    """The same model and data trained with teacher forcing and with scheduled sampling (up to 25% of
-    the decoder inputs replaced by the model's own predictions); greedy accuracy of each."""
+    """The same initial model and batches trained with teacher forcing and with scheduled sampling (up
+    to 25% of the decoder inputs replaced by the model's own predictions); greedy accuracy of each."""
     task = "copy" if config.quick else "reverse"
     train, test = task_data(task, config, sizes, 50)
     out = {"ss_task": task}
+    seed = int(pyml.randint(0, 2 ** 31, (1,), generator=generator).item())
     for name, rate in (("teacher_forcing", 0.0), ("scheduled_sampling", 0.25)):
-        pyml.manual_seed(config.seed + 7)            # the same initial weights for both
+        pyml.manual_seed(seed)                                          # the same initial weights for both
+        batches, coins = pyml.Generator().manual_seed(seed), pyml.Generator().manual_seed(seed + 1)
         model = build_model(config, sizes)
-        losses = train_model(model, train, sizes["ss_steps"], config, sizes, generator, sampling_max=rate)
+        losses = train_model(model, train, sizes["ss_steps"], config, sizes, batches, sampling_max=rate,
+                             sampling_generator=coins)
         out[f"{name}_seq_acc"] = tasks.evaluate(model, test, device=config.device)["sequence_accuracy"]
         out[f"{name}_first_loss"], out[f"{name}_last_loss"] = losses[0], sum(losses[-10:]) / 10
     return out

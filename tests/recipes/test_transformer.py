@@ -48,7 +48,7 @@ def test_scheduled_sampling_and_non_autoregressive(metrics):
     for name in ("teacher_forcing", "scheduled_sampling"):
         assert metrics[f"{name}_last_loss"] < 0.85 * metrics[f"{name}_first_loss"]
     assert metrics["nat_length_acc"] >= 0.9
-    assert metrics["nat_seq_acc"] >= 0.4 and metrics["nat_bleu"] >= 0.5
+    assert metrics["nat_seq_acc"] >= 0.6 and metrics["nat_bleu"] >= 0.6
     assert metrics["at_seq_acc"] == pytest.approx(metrics["copy_seq_acc"])  # the same model, decoded again
 
 
