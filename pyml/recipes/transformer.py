@@ -53,8 +53,8 @@ def _sizes(config):
         s = dict(tasks={"copy": 150}, ss_steps=30, nat_steps=120, d_model=32, layers=1, ff=64, max_len=5,
                  train=2000, test=200, warmup=60)
     else:
-        s = dict(tasks={"copy": 500, "reverse": 800, "sort": 1000, "addition": 2000}, ss_steps=600,
-                 nat_steps=600, d_model=config.d_model, layers=config.layers, ff=config.dim_feedforward,
+        s = dict(tasks={"copy": 1500, "reverse": 1500, "sort": 1500, "addition": 2500}, ss_steps=1000,
+                 nat_steps=800, d_model=config.d_model, layers=config.layers, ff=config.dim_feedforward,
                  max_len=config.max_len, train=config.train_pairs, test=config.test_pairs, warmup=config.warmup_steps)
     if config.epochs is not None:  # one "epoch" = 100 steps here: these tasks stream fresh batches
         s["tasks"] = {t: 100 * config.epochs for t in s["tasks"]}
