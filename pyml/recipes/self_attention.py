@@ -12,7 +12,6 @@ unscaled course form. With an output folder it plots the attention maps and the 
 import math
 import time
 from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
 
@@ -42,7 +41,7 @@ class Config(BaseConfig):
     lr: float = 3e-3
     train_epochs: int = 8
     ambiguous_rate: float = 0.5
-    quick_epochs: Optional[int] = 4
+    quick_epochs: int = 4
 
 
 # --------------------------------------------------------------------------------------------- models
@@ -226,7 +225,7 @@ def run(config):
     checks, allowed, graph_weights = graph_mask_check(generator)
     metrics.update(checks)
     metrics.update(formula_check(generator))
-    banded = models["banded_attention"].blocks[0].weights               # from the test-set pass
+    banded = models["banded_attention"].blocks[0].weights.cpu()         # from the test-set pass
     blocked = attention_mask(test[0], 1, config.band)
     metrics["band_weight_outside"] = banded[blocked].abs().max().item()
     metrics["train_seconds"] = time.perf_counter() - start

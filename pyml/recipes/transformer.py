@@ -108,10 +108,12 @@ def warmup_schedule(config, d_model=512, warmup=4000, steps=20000):
 def _plot_curve(values, xlabel, ylabel, title, path):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
     fig = Figure(figsize=(5, 3.5), dpi=100)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
     ax.plot(range(1, len(values) + 1), values)
+    ax.xaxis.set_major_locator(MaxNLocator(5))
     ax.set_xlabel(xlabel), ax.set_ylabel(ylabel), ax.set_title(title)
     ax.grid(alpha=0.3)
     fig.tight_layout()
