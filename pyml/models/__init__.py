@@ -2,3 +2,5 @@
 nets, RNN/LSTM taggers, seq2seq RNN, Transformer seq2seq, ViT). Each is a plain pyml.nn.Module."""
 from .lenet import LeNet, AlphaGoPolicyNet
 from .mlp import MLP
+from .rnn import RNNTagger, Seq2SeqRNN
+from .transformer import TransformerSeq2Seq
