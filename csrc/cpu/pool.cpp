@@ -7,8 +7,13 @@
 #include <cmath>
 #include <limits>
 #include <type_traits>
+#include <atomic>
+#include <cstring>
+#include <string>
 #include "ops/conv.h"
 #include "core/parallel.h"
+#include "cpu/kernels.h"
+#include "cpu/pool_fast.h"
 
 namespace pyml {
 namespace {
@@ -53,8 +58,22 @@ inline int64_t adapt_hi(int64_t o, int64_t in, int64_t out) { return ((o + 1) * 
 
 }  // namespace
 
+const PoolFastKernels& pool_fast_kernels() {
+  static const PoolFastKernels table = [] {
+    PoolFastKernels k;
+    std::string isa = cpu_isa_name();
+    if (isa == "avx512") isa_avx512::fill_pool_kernels(k);
+    else if (isa == "avx2") isa_avx2::fill_pool_kernels(k);
+    else isa_generic::fill_pool_kernels(k);
+    return k;
+  }();
+  return table;
+}
+
 template <typename T>
 void max_pool_cpu(const PoolParams& p, const T* x, T* y, int64_t* idx) {
+  if constexpr (std::is_same_v<T, float>)
+    if (pool_fast_kernels().max_pool && pool_fast_kernels().max_pool(p, x, y, idx)) return;
   const int64_t PQ = p.P * p.Q;
   parallel_for(0, p.planes, grain_for(PQ * p.R * p.S), [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; i++) {
@@ -199,6 +218,25 @@ void index_scatter_add_cpu(int64_t planes, int64_t in_n, int64_t out_n, const T*
 }
 
 template <typename T>
+int64_t max_pool_grad_cpu(int64_t planes, int64_t in_n, int64_t out_n, const T* dy, const int64_t* idx, T* dx) {
+  std::atomic<int64_t> first_bad{INT64_MAX};
+  parallel_for(0, planes, grain_for(in_n + out_n), [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; i++) {
+      T* dp = dx + i * in_n;
+      std::memset(dp, 0, in_n * sizeof(T));
+      for (int64_t o = i * out_n; o < (i + 1) * out_n; o++) {
+        int64_t j = idx[o];
+        if ((uint64_t)j < (uint64_t)in_n) { dp[j] += dy[o]; continue; }
+        int64_t seen = first_bad.load();
+        while (o < seen && !first_bad.compare_exchange_weak(seen, o)) {}
+      }
+    }
+  });
+  int64_t bad = first_bad.load();
+  return bad == INT64_MAX ? -1 : bad;
+}
+
+template <typename T>
 void index_scatter_cpu(int64_t planes, int64_t in_n, int64_t out_n, const T* src, const int64_t* idx, T* dst) {
   parallel_for(0, planes, grain_for(out_n), [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; i++)
@@ -223,6 +261,7 @@ void index_gather_cpu(int64_t planes, int64_t in_n, int64_t out_n, const T* x, c
   template void adaptive_max_pool_cpu<T>(const PoolParams&, const T*, T*, int64_t*);                   \
   template void index_scatter_add_cpu<T>(int64_t, int64_t, int64_t, const T*, const int64_t*, T*);     \
   template void index_scatter_cpu<T>(int64_t, int64_t, int64_t, const T*, const int64_t*, T*);         \
+  template int64_t max_pool_grad_cpu<T>(int64_t, int64_t, int64_t, const T*, const int64_t*, T*);      \
   template void index_gather_cpu<T>(int64_t, int64_t, int64_t, const T*, const int64_t*, T*);
 PYML_POOL_INST(float)
 PYML_POOL_INST(double)

@@ -1,0 +1,130 @@
+// Shared by the per-ISA pooling kernels (pool_max.cpp, pool_avg.cpp): vector load/store helpers
+// on GCC vector types (kVF float32 lanes: 16 AVX-512, 8 AVX2, 4 generic), strided tap loads, and
+// the window geometry of one pooled dim precomputed once per call, so inner loops never divide.
+// A window along a dim covers positions start + t*d (t < k); `first`/`count` keep its clipped part.
+#pragma once
+#include <algorithm>
+#include <cstring>
+#include <vector>
+#include <immintrin.h>
+#include "cpu/isa/vmath.h"
+#include "ops/conv.h"
+
+namespace pyml {
+namespace PYML_ISA_NS {
+namespace pool {
+
+typedef int64_t VL __attribute__((vector_size(kVF * 8)));  // kVF int64 lanes (indices)
+
+template <typename V, typename T> static inline V vld(const T* p) { V v; std::memcpy(&v, p, sizeof(V)); return v; }
+template <typename V, typename T> static inline void vst(T* p, V v) { std::memcpy(p, &v, sizeof(V)); }
+
+static inline VI lane_ids() {
+  VI v;
+  for (int j = 0; j < kVF; j++) v[j] = j;
+  return v;
+}
+
+// Lanes 0, 2, 4, ... (odd = 0) or 1, 3, 5, ... (odd = 1) of the 2*kVF floats lo:hi.
+static inline VF pick_every_other(VF lo, VF hi, int odd) {
+#if defined(__AVX512F__)
+  const VI ev = {0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30};
+#elif defined(__AVX2__)
+  const VI ev = {0, 2, 4, 6, 8, 10, 12, 14};
+#else
+  const VI ev = {0, 2, 4, 6};
+#endif
+  return odd ? __builtin_shuffle(lo, hi, ev + 1) : __builtin_shuffle(lo, hi, ev);
+}
+
+// kVF floats row[s + j*step] one by one (any step; kept out of line so the fast loads below stay
+// free of its address setup)
+__attribute__((noinline)) static VF load_strided(const float* row, int64_t s, int64_t step) {
+  VF v;
+  for (int j = 0; j < kVF; j++) v[j] = row[s + j * step];
+  return v;
+}
+
+// kVF floats row[s + j*step], j < kVF, reading only inside row[0, n) (the caller guarantees the
+// wanted elements are inside). kStep is the step when known at compile time (1 or 2), else 0.
+// Stride 2 reads two vectors and keeps every other lane.
+template <int kStep> static inline VF load_taps(const float* row, int64_t s, int64_t step, int64_t n) {
+  if constexpr (kStep == 1) {
+    return vld<VF>(row + s);
+  } else if constexpr (kStep == 2) {
+    if (__builtin_expect(s + 2 * kVF <= n, 1)) return pick_every_other(vld<VF>(row + s), vld<VF>(row + s + kVF), 0);
+    if (__builtin_expect(s >= 1, 1)) return pick_every_other(vld<VF>(row + s - 1), vld<VF>(row + s - 1 + kVF), 1);
+  }
+  return load_strided(row, s, step);
+}
+
+// dst[0, n) = src[0, n) with non-temporal stores on the 64-byte aligned middle: outputs that will
+// not be read again soon skip the read-for-ownership of every destination cache line.
+template <typename T> static inline void stream_copy(T* dst, const T* src, int64_t n) {
+  int64_t bytes = n * (int64_t)sizeof(T), head = (-(intptr_t)dst & 63);
+  if (bytes < 256) { std::memcpy(dst, src, bytes); return; }
+  std::memcpy(dst, src, head);
+  char* d = (char*)dst + head;
+  const char* s = (const char*)src + head;
+  int64_t body = (bytes - head) & ~int64_t(63);
+  for (int64_t i = 0; i < body; i += 64) {
+#if defined(__AVX512F__)
+    _mm512_stream_si512((__m512i*)(d + i), _mm512_loadu_si512(s + i));
+#elif defined(__AVX2__)
+    _mm256_stream_si256((__m256i*)(d + i), _mm256_loadu_si256((const __m256i*)(s + i)));
+    _mm256_stream_si256((__m256i*)(d + i + 32), _mm256_loadu_si256((const __m256i*)(s + i + 32)));
+#else
+    for (int k = 0; k < 64; k += 16)
+      _mm_stream_si128((__m128i*)(d + i + k), _mm_loadu_si128((const __m128i*)(s + i + k)));
+#endif
+  }
+  std::memcpy(d + body, s + body, bytes - head - body);
+}
+
+// One dim of a pooling window grid: out windows of k taps, step stride, dilation d, left pad.
+struct Taps { int64_t first, count; };
+
+struct DimGeo {
+  std::vector<Taps> taps;  // per output position: first valid input position, valid taps
+  int64_t lo = 0, hi = 0;  // outputs [lo, hi) keep all k taps inside the input (interior)
+  bool any_empty = false;  // some window holds no input position (torch's -inf / index quirk)
+};
+
+static inline Taps clip_window(int64_t start, int64_t k, int64_t d, int64_t n) {
+  int64_t t0 = start < 0 ? (-start + d - 1) / d : 0;
+  int64_t t1 = start > n - 1 ? 0 : std::min(k, (n - 1 - start) / d + 1);
+  return t1 > t0 ? Taps{start + t0 * d, t1 - t0} : Taps{0, 0};
+}
+
+static inline DimGeo dim_geometry(int64_t out, int64_t in, int64_t k, int64_t stride, int64_t pad, int64_t d) {
+  DimGeo g;
+  g.taps.resize(out);
+  g.lo = out;
+  for (int64_t o = 0; o < out; o++) {
+    int64_t start = o * stride - pad;
+    g.taps[o] = clip_window(start, k, d, in);
+    g.any_empty |= g.taps[o].count == 0;
+    bool inside = g.taps[o].count == k && g.taps[o].first == start;
+    if (inside && g.lo == out) g.lo = o;
+    if (inside) g.hi = o + 1;
+  }
+  if (g.lo == out) g.lo = g.hi = 0;
+  return g;
+}
+
+// Vector blocks covering [lo, hi): starts lo, lo + kVF, ... and one last block ending at hi that
+// may overlap the previous one (recomputing a few outputs is cheaper than a scalar tail).
+template <class F> static inline void for_blocks(int64_t lo, int64_t hi, const F& f) {
+  if (hi - lo < kVF) return;
+  int64_t o = lo;
+  for (; o + kVF <= hi; o += kVF) f(o);
+  if (o < hi) f(hi - kVF);
+}
+
+static inline int64_t planes_grain(int64_t work_per_item) {
+  return std::max<int64_t>(1, 65536 / std::max<int64_t>(work_per_item, 1));
+}
+
+}  // namespace pool
+}  // namespace PYML_ISA_NS
+}  // namespace pyml
