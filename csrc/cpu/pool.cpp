@@ -217,19 +217,30 @@ void index_scatter_add_cpu(int64_t planes, int64_t in_n, int64_t out_n, const T*
   });
 }
 
+// One plane of max-pool backward: dp = 0, dp[idx[o]] += dy[o]. Returns the first o whose index is
+// outside [0, in_n) (the plane is then left incomplete: the caller raises), or -1. Restrict
+// pointers keep the loop free of reloads (a T store could otherwise alias the int64 indices).
+template <typename T>
+static int64_t scatter_plane(T* __restrict dp, int64_t in_n, const T* __restrict dy, const int64_t* __restrict idx,
+                             int64_t out_n) {
+  std::memset(dp, 0, in_n * sizeof(T));
+  for (int64_t o = 0; o < out_n; o++) {
+    int64_t j = idx[o];
+    if ((uint64_t)j >= (uint64_t)in_n) return o;
+    dp[j] += dy[o];
+  }
+  return -1;
+}
+
 template <typename T>
 int64_t max_pool_grad_cpu(int64_t planes, int64_t in_n, int64_t out_n, const T* dy, const int64_t* idx, T* dx) {
   std::atomic<int64_t> first_bad{INT64_MAX};
   parallel_for(0, planes, grain_for(in_n + out_n), [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; i++) {
-      T* dp = dx + i * in_n;
-      std::memset(dp, 0, in_n * sizeof(T));
-      for (int64_t o = i * out_n; o < (i + 1) * out_n; o++) {
-        int64_t j = idx[o];
-        if ((uint64_t)j < (uint64_t)in_n) { dp[j] += dy[o]; continue; }
-        int64_t seen = first_bad.load();
-        while (o < seen && !first_bad.compare_exchange_weak(seen, o)) {}
-      }
+      int64_t o = scatter_plane(dx + i * in_n, in_n, dy + i * out_n, idx + i * out_n, out_n);
+      if (o < 0) continue;
+      int64_t seen = first_bad.load();
+      while (i * out_n + o < seen && !first_bad.compare_exchange_weak(seen, i * out_n + o)) {}
     }
   });
   int64_t bad = first_bad.load();
