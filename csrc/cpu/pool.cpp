@@ -105,6 +105,8 @@ void max_pool_cpu(const PoolParams& p, const T* x, T* y, int64_t* idx) {
 
 template <typename T>
 void avg_pool_cpu(const PoolParams& p, const T* x, T* y) {
+  if constexpr (std::is_same_v<T, float>)
+    if (pool_fast_kernels().avg_pool && pool_fast_kernels().avg_pool(p, x, y)) return;
   const int64_t PQ = p.P * p.Q;
   parallel_for(0, p.planes, grain_for(PQ * p.R * p.S), [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; i++) {
@@ -125,13 +127,16 @@ void avg_pool_cpu(const PoolParams& p, const T* x, T* y) {
   });
 }
 
-// dx (planes, H*W) zeroed by the caller
+// dx (planes, H*W): every element written (planes zeroed here, then accumulated)
 template <typename T>
 void avg_pool_backward_cpu(const PoolParams& p, const T* dy, T* dx) {
+  if constexpr (std::is_same_v<T, float>)
+    if (pool_fast_kernels().avg_pool_backward && pool_fast_kernels().avg_pool_backward(p, dy, dx)) return;
   const int64_t PQ = p.P * p.Q, HW = p.H * p.W;
-  parallel_for(0, p.planes, grain_for(PQ * p.R * p.S), [&](int64_t i0, int64_t i1) {
+  parallel_for(0, p.planes, grain_for(PQ * p.R * p.S + HW), [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; i++) {
       T* dp = dx + i * HW;
+      std::memset(dp, 0, HW * sizeof(T));
       for (int64_t oh = 0; oh < p.P; oh++) {
         AvgWin wh = avg_win(oh, p.sh, p.ph, p.R, p.H);
         for (int64_t ow = 0; ow < p.Q; ow++) {

@@ -172,7 +172,7 @@ Tensor avg_pool_backward(const Tensor& dy, const Tensor& x, const IntList& kerne
   s.p.count_include_pad = count_include_pad;
   s.p.divisor = divisor_override.value_or(0);
   check_grad(dy, out_shape(s, s.p.P, s.p.Q), s.dtype, op);
-  Tensor g = contiguous(to_dtype(dy, s.ct)), dx = zeros({s.p.planes, s.p.H * s.p.W}, s.ct);
+  Tensor g = contiguous(to_dtype(dy, s.ct)), dx = empty({s.p.planes, s.p.H * s.p.W}, s.ct);  // kernel writes all
   PYML_POOL_DISPATCH(s.ct, avg_pool_backward_cpu<T>(s.p, g.ptr<T>(), dx.ptr<T>()));
   return finish(dx, x.shape, s.dtype);
 }

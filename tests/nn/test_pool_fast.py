@@ -184,3 +184,73 @@ def test_max_pool2d_fast_independent_of_threads():
         return y.detach().numpy(), idx.numpy(), x.grad.numpy()
     for one, two in zip(with_threads(1, run), with_threads(2, run)):
         np.testing.assert_array_equal(one, two)
+
+
+# ------------------------------------------------------------------------------------- avg pooling
+def window_matrix(n_out, n_in, k, s, p, include_pad):
+    """A (n_out, n_in) with A[o, i] = 1 where window o holds i, and each window's divisor share."""
+    start = np.arange(n_out) * s - p
+    i = np.arange(n_in)
+    A = ((i[None, :] >= start[:, None]) & (i[None, :] < start[:, None] + k)).astype(np.float64)
+    padded = np.minimum(start + k, n_in + p) - start
+    return A, (padded if include_pad else A.sum(1))
+
+
+def avg_pool_ref(x, k, s, p, ceil, include, divisor):
+    """(y, the matrices) of avg pooling x (N, C, H, W) in float64: y = Ah x Aw^T / divisor."""
+    (R, S), (sh, sw), (ph, pw) = k, s, p
+    H, W = x.shape[2:]
+    Ah, fh = window_matrix(out_size(H, R, sh, ph, 1, ceil), H, R, sh, ph, include)
+    Aw, fw = window_matrix(out_size(W, S, sw, pw, 1, ceil), W, S, sw, pw, include)
+    div = np.full((len(fh), len(fw)), float(divisor)) if divisor else np.outer(fh, fw)
+    return Ah @ x @ Aw.T / div, (Ah, Aw, div)
+
+
+def check_avg_pool(a, x, kernel, stride, padding=0, ceil=False, include=True, divisor=None):
+    k, s, p = pair(kernel), pair(stride), pair(padding)
+    ref, (Ah, Aw, div) = avg_pool_ref(a.astype(np.float64), k, s, p, ceil, include, divisor)
+    x = x.detach().requires_grad_()
+    y = F.avg_pool2d(x, k, s, p, ceil_mode=ceil, count_include_pad=include, divisor_override=divisor)
+    np.testing.assert_allclose(y.detach().numpy(), ref, rtol=1e-5, atol=1e-5)
+    dy = np.random.default_rng(8).standard_normal(ref.shape).astype(np.float32)
+    y.backward(pyml.tensor(dy))
+    np.testing.assert_allclose(x.grad.numpy(), Ah.T @ (dy / div) @ Aw, rtol=1e-5, atol=1e-5)
+
+
+# (kernel, stride, padding, ceil_mode, count_include_pad, divisor_override)
+AVG_GEOMETRIES = [(2, 2, 0, False, True, None), (3, 1, 1, False, True, None), (3, 1, 1, False, False, None),
+                  (3, 2, 1, True, True, None), (3, 2, 1, True, False, None), (4, 3, 2, True, False, None),
+                  (5, 2, 2, False, True, 7), ((1, 5), (1, 2), (0, 2), False, False, None), (2, 1, 1, True, True, None),
+                  ((3, 2), (2, 3), (1, 0), True, True, None)]
+AVG_CASES = [(hw, g) for hw, g in itertools.product(SIZES, AVG_GEOMETRIES) if fits(*hw, *g[:3], 1, g[3])]
+
+
+@pytest.mark.parametrize("hw,geom", AVG_CASES)
+def test_avg_pool2d_fast_matches_reference(hw, geom):
+    a = np.random.default_rng(hw[0] * 1000 + hw[1]).standard_normal((2, 3) + hw).astype(np.float32)
+    check_avg_pool(a, pyml.tensor(a), *geom)
+
+
+@pytest.mark.parametrize("layout", ["channels", "rows", "transposed"])
+def test_avg_pool2d_fast_noncontiguous(layout):
+    base = np.random.default_rng(3).standard_normal((2, 6, 22, 38)).astype(np.float32)
+    t = pyml.tensor(base)
+    x = {"channels": t[:, ::2], "rows": t[:, :, ::2], "transposed": t.transpose(2, 3)}[layout]
+    check_avg_pool(np.ascontiguousarray(x.numpy()), x, 3, 2, 1, True, False)
+
+
+@pytest.mark.parametrize("geom", [(2, 2, 0, False, True, None), (3, 1, 1, True, False, None)])
+def test_avg_pool2d_fast_independent_of_threads(geom):
+    a = np.random.default_rng(12).standard_normal((4, 16, 41, 45)).astype(np.float32)
+    k, s, p, ceil, include, divisor = geom
+    dy = None
+
+    def run():
+        nonlocal dy
+        x = pyml.tensor(a).requires_grad_()
+        y = F.avg_pool2d(x, k, s, p, ceil, include, divisor)
+        dy = dy if dy is not None else pyml.tensor(np.random.default_rng(5).standard_normal(tuple(y.shape)))
+        y.backward(dy.to(pyml.float32))
+        return y.detach().numpy(), x.grad.numpy()
+    for one, two in zip(with_threads(1, run), with_threads(2, run)):
+        np.testing.assert_array_equal(one, two)
