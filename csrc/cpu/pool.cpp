@@ -153,6 +153,8 @@ void avg_pool_backward_cpu(const PoolParams& p, const T* dy, T* dx) {
 
 template <typename T>
 void adaptive_avg_pool_cpu(const PoolParams& p, const T* x, T* y) {
+  if constexpr (std::is_same_v<T, float>)
+    if (pool_fast_kernels().adaptive_avg_pool && pool_fast_kernels().adaptive_avg_pool(p, x, y)) return;
   const int64_t PQ = p.P * p.Q;
   parallel_for(0, p.planes, grain_for(p.H * p.W + PQ), [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; i++) {
@@ -171,11 +173,16 @@ void adaptive_avg_pool_cpu(const PoolParams& p, const T* x, T* y) {
   });
 }
 
+// dx (planes, H*W): every element written (planes zeroed here, then accumulated)
 template <typename T>
 void adaptive_avg_pool_backward_cpu(const PoolParams& p, const T* dy, T* dx) {
+  if constexpr (std::is_same_v<T, float>)
+    if (pool_fast_kernels().adaptive_avg_pool_backward && pool_fast_kernels().adaptive_avg_pool_backward(p, dy, dx))
+      return;
   const int64_t PQ = p.P * p.Q, HW = p.H * p.W;
   parallel_for(0, p.planes, grain_for(HW + PQ), [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; i++) {
+      std::memset(dx + i * HW, 0, HW * sizeof(T));
       for (int64_t oh = 0; oh < p.P; oh++) {
         int64_t h0 = adapt_lo(oh, p.H, p.P), h1 = adapt_hi(oh, p.H, p.P);
         for (int64_t ow = 0; ow < p.Q; ow++) {

@@ -15,6 +15,9 @@ struct PoolFastKernels {
   bool (*avg_pool)(const PoolParams& p, const float* x, float* y) = nullptr;
   // dy (planes, P, Q) -> dx (planes, H, W), both contiguous; dx need not be zeroed
   bool (*avg_pool_backward)(const PoolParams& p, const float* dy, float* dx) = nullptr;
+  // adaptive windows (P, Q are the output sizes); same layouts as avg_pool / avg_pool_backward
+  bool (*adaptive_avg_pool)(const PoolParams& p, const float* x, float* y) = nullptr;
+  bool (*adaptive_avg_pool_backward)(const PoolParams& p, const float* dy, float* dx) = nullptr;
 };
 
 const PoolFastKernels& pool_fast_kernels();

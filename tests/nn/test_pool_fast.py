@@ -254,3 +254,38 @@ def test_avg_pool2d_fast_independent_of_threads(geom):
         return y.detach().numpy(), x.grad.numpy()
     for one, two in zip(with_threads(1, run), with_threads(2, run)):
         np.testing.assert_array_equal(one, two)
+
+
+# ------------------------------------------------------------------------------------- adaptive avg
+def adaptive_matrix(n_out, n_in):
+    """A (n_out, n_in): A[o, i] = 1 for i in [floor(o*n/m), ceil((o+1)*n/m))."""
+    o, i = np.arange(n_out)[:, None], np.arange(n_in)[None, :]
+    return ((i >= o * n_in // n_out) & (i < -(-(o + 1) * n_in // n_out))).astype(np.float64)
+
+
+@pytest.mark.parametrize("hw,out", [((7, 7), (1, 1)), ((9, 97), (4, 5)), ((5, 6), (7, 11)), ((2, 1023), (1, 33)),
+                                    ((13, 40), (13, 40)), ((1, 1), (3, 2)), ((12, 36), (6, 1))])
+def test_adaptive_avg_pool2d_fast_matches_reference(hw, out):
+    a = np.random.default_rng(sum(hw)).standard_normal((2, 3) + hw).astype(np.float32)
+    Ah, Aw = adaptive_matrix(out[0], hw[0]), adaptive_matrix(out[1], hw[1])
+    area = np.outer(Ah.sum(1), Aw.sum(1))
+    for x in (pyml.tensor(a), pyml.tensor(np.ascontiguousarray(np.swapaxes(a, 2, 3))).transpose(2, 3)):
+        x = x.detach().requires_grad_()
+        y = F.adaptive_avg_pool2d(x, out)
+        np.testing.assert_allclose(y.detach().numpy(), Ah @ a.astype(np.float64) @ Aw.T / area, rtol=1e-5, atol=1e-5)
+        dy = np.random.default_rng(9).standard_normal(out).astype(np.float32) * np.ones((2, 3, 1, 1), np.float32)
+        y.backward(pyml.tensor(dy))
+        np.testing.assert_allclose(x.grad.numpy(), Ah.T @ (dy / area) @ Aw, rtol=1e-5, atol=1e-5)
+
+
+def test_adaptive_avg_pool2d_fast_independent_of_threads():
+    a = np.random.default_rng(13).standard_normal((4, 16, 45, 41)).astype(np.float32)
+    dy = pyml.tensor(np.random.default_rng(6).standard_normal((4, 16, 6, 7)).astype(np.float32))
+
+    def run():
+        x = pyml.tensor(a).requires_grad_()
+        y = F.adaptive_avg_pool2d(x, (6, 7))
+        y.backward(dy)
+        return y.detach().numpy(), x.grad.numpy()
+    for one, two in zip(with_threads(1, run), with_threads(2, run)):
+        np.testing.assert_array_equal(one, two)

@@ -153,11 +153,13 @@ bool max_pool_f32(const PoolParams& p, const float* x, float* y, int64_t* idx) {
 
 }  // namespace
 
-void fill_avg_pool_kernels(PoolFastKernels& k);  // pool_avg.cpp
+void fill_avg_pool_kernels(PoolFastKernels& k);       // pool_avg.cpp
+void fill_adaptive_pool_kernels(PoolFastKernels& k);  // pool_adaptive.cpp
 
 void fill_pool_kernels(PoolFastKernels& k) {
   k.max_pool = max_pool_f32;
   fill_avg_pool_kernels(k);
+  fill_adaptive_pool_kernels(k);
 }
 
 }  // namespace PYML_ISA_NS
