@@ -158,23 +158,33 @@ void grad_row(const float* dy, int64_t oh0, int64_t oh1, const AvgPlan& m, float
 
 // dx row from the g row: dx[w] = sum of g over the windows holding column w. g sits at gp inside
 // a zero margin, so a shifted load past either end adds nothing.
+// dx columns [w, w + kVF), stride 1
+static inline void spread_block1(const float* gp, const PoolParams& p, int64_t w, float* dxr) {
+  VF acc = vld<VF>(gp + w + p.pw);
+  for (int64_t t = 1; t < p.S; t++) acc += vld<VF>(gp + w + p.pw - t);
+  vst(dxr + w, acc);
+}
+
+// dx columns [w, w + 2*kVF), stride 2, w even: phase b holds columns w + 2j + b
+static inline void spread_block2(const float* gp, const PoolParams& p, int64_t w, float* dxr) {
+  VF ph[2] = {vsplat(0.0f), vsplat(0.0f)};
+  for (int64_t b = 0; b < 2; b++)
+    for (int64_t t = (b + p.pw) % 2; t < p.S; t += 2) ph[b] += vld<VF>(gp + w / 2 + (b + p.pw - t) / 2);
+  vst(dxr + w, zip_half(ph[0], ph[1], 0));
+  vst(dxr + w + kVF, zip_half(ph[0], ph[1], 1));
+}
+
+// Vector blocks for stride 1 or 2 (the last one may overlap its neighbour), then per-column sums
+// over the covering windows for whatever is left (other strides, narrow rows, an odd last column).
 void spread_row(const float* gp, const AvgPlan& m, float* dxr) {
   const PoolParams& p = m.p;
   int64_t w = 0;
-  if (p.sw == 1) {
-    for (; w + kVF <= p.W; w += kVF) {
-      VF acc = vld<VF>(gp + w + p.pw);
-      for (int64_t t = 1; t < p.S; t++) acc += vld<VF>(gp + w + p.pw - t);
-      vst(dxr + w, acc);
-    }
-  } else if (p.sw == 2) {
-    for (; w + 2 * kVF <= p.W; w += 2 * kVF) {
-      VF ph[2] = {vsplat(0.0f), vsplat(0.0f)};  // columns w + 2j + b, b = 0, 1
-      for (int64_t b = 0; b < 2; b++)
-        for (int64_t t = (b + p.pw) % 2; t < p.S; t += 2) ph[b] += vld<VF>(gp + w / 2 + (b + p.pw - t) / 2);
-      vst(dxr + w, zip_half(ph[0], ph[1], 0));
-      vst(dxr + w + kVF, zip_half(ph[0], ph[1], 1));
-    }
+  if (p.sw == 1 && p.W >= kVF) {
+    for (; w + kVF <= p.W; w += kVF) spread_block1(gp, p, w, dxr);
+    if (w < p.W) spread_block1(gp, p, p.W - kVF, dxr), w = p.W;
+  } else if (p.sw == 2 && p.W >= 2 * kVF) {
+    for (; w + 2 * kVF <= p.W; w += 2 * kVF) spread_block2(gp, p, w, dxr);
+    if (w < p.W) spread_block2(gp, p, (p.W - 2 * kVF) & ~int64_t(1), dxr), w = p.W - (p.W & 1);
   }
   for (; w < p.W; w++) {
     float acc = 0;
@@ -186,8 +196,12 @@ void spread_row(const float* gp, const AvgPlan& m, float* dxr) {
 void avg_grad_band(const AvgPlan& m, int64_t item, float* gp, const float* dy, float* dx) {
   const PoolParams& p = m.p;
   int64_t plane = item / m.nbands, h0 = item % m.nbands * m.band, h1 = std::min(p.H, h0 + m.band);
+  int64_t lo = -1, hi = -1;  // output rows summed in gp (rows of 2x2/2 windows share them)
   for (int64_t h = h0; h < h1; h++) {
-    grad_row(dy + plane * p.P * p.Q, m.rows.cover[2 * h], m.rows.cover[2 * h + 1], m, gp);
+    if (m.rows.cover[2 * h] != lo || m.rows.cover[2 * h + 1] != hi) {
+      lo = m.rows.cover[2 * h], hi = m.rows.cover[2 * h + 1];
+      grad_row(dy + plane * p.P * p.Q, lo, hi, m, gp);
+    }
     spread_row(gp, m, dx + (plane * p.H + h) * p.W);
   }
 }
