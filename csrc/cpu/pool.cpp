@@ -246,6 +246,8 @@ static int64_t scatter_plane(T* __restrict dp, int64_t in_n, const T* __restrict
 
 template <typename T>
 int64_t max_pool_grad_cpu(int64_t planes, int64_t in_n, int64_t out_n, const T* dy, const int64_t* idx, T* dx) {
+  if constexpr (std::is_same_v<T, float>)
+    if (pool_fast_kernels().max_pool_backward) return pool_fast_kernels().max_pool_backward(planes, in_n, out_n, dy, idx, dx);
   std::atomic<int64_t> first_bad{INT64_MAX};
   parallel_for(0, planes, grain_for(in_n + out_n), [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; i++) {

@@ -11,6 +11,10 @@ namespace pyml {
 struct PoolFastKernels {
   // x (planes, H, W) through PoolParams strides -> y, idx (planes, P, Q) contiguous
   bool (*max_pool)(const PoolParams& p, const float* x, float* y, int64_t* idx) = nullptr;
+  // dx (planes, in_n) = 0, then dx[idx] += dy per plane; returns the flat position of the first
+  // index outside [0, in_n) or -1 (max_pool_grad_cpu's contract; always handles its input)
+  int64_t (*max_pool_backward)(int64_t planes, int64_t in_n, int64_t out_n, const float* dy, const int64_t* idx,
+                               float* dx) = nullptr;
   // y (planes, P, Q) contiguous
   bool (*avg_pool)(const PoolParams& p, const float* x, float* y) = nullptr;
   // dy (planes, P, Q) -> dx (planes, H, W), both contiguous; dx need not be zeroed

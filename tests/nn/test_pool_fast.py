@@ -289,3 +289,15 @@ def test_adaptive_avg_pool2d_fast_independent_of_threads():
         return y.detach().numpy(), x.grad.numpy()
     for one, two in zip(with_threads(1, run), with_threads(2, run)):
         np.testing.assert_array_equal(one, two)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_max_pool_backward_reports_first_invalid_index(threads):
+    """The float32 scatter checks indices as it goes and names the first bad one in flat order."""
+    x = pyml.tensor(np.zeros((8, 4, 6, 6), np.float32))
+    idx = np.zeros((8, 4, 3, 3), np.int64)
+    idx[5, 1, 2, 0], idx[2, 3, 0, 1], idx[7, 0, 0, 0] = 36, -3, 99
+    dy = pyml.tensor(np.ones((8, 4, 3, 3), np.float32))
+    with pytest.raises(ValueError, match=r"max_pool2d: found an invalid index -3 \(each plane has 36 elements\)"):
+        with_threads(threads, lambda: pyml._C.max_pool_backward(dy._impl, x._impl, pyml.tensor(idx)._impl, 2,
+                                                                "max_pool2d"))

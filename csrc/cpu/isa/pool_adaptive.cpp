@@ -5,7 +5,6 @@
 // per input row, g = sum over the output rows holding it of dy / area, then each dx column is the g
 // of its window (a fill per window; columns shared by two windows get both), so dx needs no zeroing.
 #include <vector>
-#include "core/parallel.h"
 #include "cpu/isa/pool_simd.h"
 #include "cpu/pool_fast.h"
 
@@ -54,12 +53,12 @@ void adaptive_row(const PoolParams& p, const AdaptDim& rows, const AdaptDim& col
 bool adaptive_avg_f32(const PoolParams& p, const float* x, float* y) {
   if (p.xs_w != 1 || p.P == 0 || p.Q == 0) return false;
   AdaptDim rows = adapt_dim(p.P, p.H), cols = adapt_dim(p.Q, p.W);
-  parallel_for(0, p.planes * p.P, planes_grain(p.W * (p.H / p.P + 2)), [&](int64_t i0, int64_t i1) {
-    std::vector<float> acc(p.Q);
+  for_items(p.planes * p.P, planes_grain(p.W * (p.H / p.P + 2)), [&](int64_t i0, int64_t i1) {
+    float* acc = scratch<float, 3>(p.Q);
     for (int64_t i = i0; i < i1; i++) {
       int64_t plane = i / p.P, oh = i % p.P;
       const float* xp = x + plane / p.C * p.xs_n + plane % p.C * p.xs_c;
-      adaptive_row(p, rows, cols, xp, oh, acc.data(), y + i * p.Q);
+      adaptive_row(p, rows, cols, xp, oh, acc, y + i * p.Q);
     }
   });
   return true;
@@ -85,11 +84,11 @@ void adaptive_grad_row(const PoolParams& p, const AdaptDim& rows, const AdaptDim
 bool adaptive_avg_backward_f32(const PoolParams& p, const float* dy, float* dx) {
   if (p.P == 0 || p.Q == 0) return false;
   AdaptDim rows = adapt_dim(p.P, p.H), cols = adapt_dim(p.Q, p.W);
-  parallel_for(0, p.planes * p.H, planes_grain(2 * p.W + p.Q), [&](int64_t i0, int64_t i1) {
-    std::vector<float> g(p.Q);
+  for_items(p.planes * p.H, planes_grain(2 * p.W + p.Q), [&](int64_t i0, int64_t i1) {
+    float* g = scratch<float, 3>(p.Q);
     for (int64_t i = i0; i < i1; i++) {
       int64_t plane = i / p.H, h = i % p.H;
-      adaptive_grad_row(p, rows, cols, dy + plane * p.P * p.Q, h, g.data(), dx + i * p.W);
+      adaptive_grad_row(p, rows, cols, dy + plane * p.P * p.Q, h, g, dx + i * p.W);
     }
   });
   return true;

@@ -9,7 +9,6 @@
 // (stride 2 in two phases, even and odd columns, interleaved), otherwise a per-column loop.
 // Every dx element is written once, so dx needs no zeroing.
 #include <vector>
-#include "core/parallel.h"
 #include "cpu/isa/pool_simd.h"
 #include "cpu/pool_fast.h"
 
@@ -99,15 +98,15 @@ void col_sum(const float* hs, int64_t hbase, Taps r, float rf, const AvgPlan& m,
   });
 }
 
-void avg_band(const AvgPlan& m, int64_t item, std::vector<float>& hs, const float* x, float* y) {
+void avg_band(const AvgPlan& m, int64_t item, float* hs, const float* x, float* y) {
   const PoolParams& p = m.p;
   int64_t plane = item / m.nbands, oh0 = item % m.nbands * m.band, oh1 = std::min(p.P, oh0 + m.band);
   const float* xp = x + plane / p.C * p.xs_n + plane % p.C * p.xs_c;
   int64_t lo = m.rows.g.taps[oh0].first, hi = lo - 1;  // row sums held for rows [lo, hi]
   for (int64_t oh = oh0; oh < oh1; oh++) {
     Taps r = m.rows.g.taps[oh];
-    for (; hi < r.first + r.count - 1; hi++) row_sum(xp + (hi + 1) * p.xs_h, m, hs.data() + (hi + 1 - lo) * p.Q);
-    col_sum(hs.data(), lo, r, m.rows.factor[oh], m, y + (plane * p.P + oh) * p.Q);
+    for (; hi < r.first + r.count - 1; hi++) row_sum(xp + (hi + 1) * p.xs_h, m, hs + (hi + 1 - lo) * p.Q);
+    col_sum(hs, lo, r, m.rows.factor[oh], m, y + (plane * p.P + oh) * p.Q);
   }
 }
 
@@ -119,8 +118,8 @@ bool avg_pool_f32(const PoolParams& p, const float* x, float* y) {
   m.band = std::clamp<int64_t>((span_rows - p.R) / p.sh + 1, 1, p.P);
   m.nbands = (p.P + m.band - 1) / m.band;
   int64_t span = (m.band - 1) * p.sh + p.R;
-  parallel_for(0, p.planes * m.nbands, planes_grain(m.band * p.Q * p.R * p.S), [&](int64_t i0, int64_t i1) {
-    std::vector<float> hs(span * p.Q);
+  for_items(p.planes * m.nbands, planes_grain(m.band * p.Q * p.R * p.S), [&](int64_t i0, int64_t i1) {
+    float* hs = scratch<float, 1>(span * p.Q);
     for (int64_t i = i0; i < i1; i++) avg_band(m, i, hs, x, y);
   });
   return true;
@@ -214,9 +213,10 @@ bool avg_pool_backward_f32(const PoolParams& p, const float* dy, float* dx) {
   m.nbands = (p.H + m.band - 1) / m.band;
   // g row with zero margins: shifted loads reach S + kVF before and W + kVF past its start
   int64_t margin = p.S + 2 * kVF, len = margin + std::max(p.Q, p.W + p.pw) + margin;
-  parallel_for(0, p.planes * m.nbands, planes_grain(m.band * p.W * 2), [&](int64_t i0, int64_t i1) {
-    std::vector<float> g(len, 0.0f);
-    for (int64_t i = i0; i < i1; i++) avg_grad_band(m, i, g.data() + margin, dy, dx);
+  for_items(p.planes * m.nbands, planes_grain(m.band * p.W * 2), [&](int64_t i0, int64_t i1) {
+    float* g = scratch<float, 2>(len);
+    std::fill(g, g + len, 0.0f);
+    for (int64_t i = i0; i < i1; i++) avg_grad_band(m, i, g + margin, dy, dx);
   });
   return true;
 }

@@ -7,7 +7,6 @@
 // Row results live in a per-band scratch (each input row reduced once per band, L1/L2 resident);
 // work items are (plane, band of output rows), so few large planes still spread over threads.
 #include <vector>
-#include "core/parallel.h"
 #include "cpu/isa/pool_simd.h"
 #include "cpu/pool_fast.h"
 
@@ -112,9 +111,9 @@ static inline void band_rows(const MaxPlan& m, int64_t oh0, int64_t oh1, int64_t
 }
 
 struct Scratch {
-  std::vector<float> hv;
-  std::vector<int32_t> hc;
-  std::vector<char> done;
+  float* hv;     // row results of the band's input rows: values
+  int32_t* hc;   // and columns
+  char* done;    // per band row: row result computed
 };
 
 void max_band(const MaxPlan& m, int64_t item, Scratch& s, const float* x, float* y, int64_t* idx) {
@@ -123,16 +122,16 @@ void max_band(const MaxPlan& m, int64_t item, Scratch& s, const float* x, float*
   const float* xp = x + plane / p.C * p.xs_n + plane % p.C * p.xs_c;
   int64_t lo, hi;
   band_rows(m, oh0, oh1, lo, hi);
-  std::fill(s.done.begin(), s.done.begin() + (hi - lo + 1), 0);
+  std::fill(s.done, s.done + (hi - lo + 1), 0);
   for (int64_t oh = oh0; oh < oh1; oh++) {
     Taps r = m.rows.taps[oh];
     for (int64_t t = 0, h = r.first; t < r.count; t++, h += p.dh) {
       if (s.done[h - lo]) continue;
-      row_max(xp + h * p.xs_h, m, s.hv.data() + (h - lo) * p.Q, s.hc.data() + (h - lo) * p.Q);
+      row_max(xp + h * p.xs_h, m, s.hv + (h - lo) * p.Q, s.hc + (h - lo) * p.Q);
       s.done[h - lo] = 1;
     }
     int64_t at = (plane * p.P + oh) * p.Q;
-    col_max(s.hv.data(), s.hc.data(), lo, r, p, y + at, idx + at);
+    col_max(s.hv, s.hc, lo, r, p, y + at, idx + at);
   }
 }
 
@@ -144,11 +143,39 @@ bool max_pool_f32(const PoolParams& p, const float* x, float* y, int64_t* idx) {
   m.band = std::clamp<int64_t>((span_rows - (p.R - 1) * p.dh - 1) / p.sh + 1, 1, p.P);
   m.nbands = (p.P + m.band - 1) / m.band;
   int64_t span = (m.band - 1) * p.sh + (p.R - 1) * p.dh + 1;
-  parallel_for(0, p.planes * m.nbands, planes_grain(m.band * p.Q * p.R * p.S), [&](int64_t i0, int64_t i1) {
-    Scratch s{std::vector<float>(span * p.Q), std::vector<int32_t>(span * p.Q), std::vector<char>(span)};
+  for_items(p.planes * m.nbands, planes_grain(m.band * p.Q * p.R * p.S), [&](int64_t i0, int64_t i1) {
+    Scratch s{scratch<float, 0>(span * p.Q), scratch<int32_t, 0>(span * p.Q), scratch<char, 0>(span)};
     for (int64_t i = i0; i < i1; i++) max_band(m, i, s, x, y, idx);
   });
   return true;
+}
+
+// ------------------------------------------------------------------------------------ backward
+// One plane: dp = 0, dp[idx[o]] += dy[o] in output order. Returns the first o whose index is
+// outside [0, in_n) (the caller raises), or -1.
+int64_t scatter_plane(float* __restrict dp, int64_t in_n, const float* __restrict dy, const int64_t* __restrict idx,
+                      int64_t out_n) {
+  std::memset(dp, 0, in_n * sizeof(float));
+  for (int64_t o = 0; o < out_n; o++) {
+    int64_t j = idx[o];
+    if (__builtin_expect((uint64_t)j >= (uint64_t)in_n, 0)) return o;
+    dp[j] += dy[o];
+  }
+  return -1;
+}
+
+int64_t max_pool_grad_f32(int64_t planes, int64_t in_n, int64_t out_n, const float* dy, const int64_t* idx,
+                          float* dx) {
+  std::atomic<int64_t> first_bad{INT64_MAX};
+  for_items(planes, planes_grain(in_n + 2 * out_n), [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; i++) {
+      int64_t o = scatter_plane(dx + i * in_n, in_n, dy + i * out_n, idx + i * out_n, out_n);
+      int64_t seen = first_bad.load();
+      while (o >= 0 && i * out_n + o < seen && !first_bad.compare_exchange_weak(seen, i * out_n + o)) {}
+    }
+  });
+  int64_t bad = first_bad.load();
+  return bad == INT64_MAX ? -1 : bad;
 }
 
 }  // namespace
@@ -158,6 +185,7 @@ void fill_adaptive_pool_kernels(PoolFastKernels& k);  // pool_adaptive.cpp
 
 void fill_pool_kernels(PoolFastKernels& k) {
   k.max_pool = max_pool_f32;
+  k.max_pool_backward = max_pool_grad_f32;
   fill_avg_pool_kernels(k);
   fill_adaptive_pool_kernels(k);
 }

@@ -4,7 +4,9 @@
 // A window along a dim covers positions start + t*d (t < k); `first`/`count` keep its clipped part.
 #pragma once
 #include <algorithm>
+#include <atomic>
 #include <cstring>
+#include <omp.h>
 #include <vector>
 #include <immintrin.h>
 #include "cpu/isa/vmath.h"
@@ -123,6 +125,30 @@ template <class F> static inline void for_blocks(int64_t lo, int64_t hi, const F
 
 static inline int64_t planes_grain(int64_t work_per_item) {
   return std::max<int64_t>(1, 65536 / std::max<int64_t>(work_per_item, 1));
+}
+
+// Per-thread scratch of at least n elements, kept between calls (kTag separates the buffers of one
+// kernel). Contents are whatever the last user left.
+template <typename T, int kTag> static inline T* scratch(size_t n) {
+  thread_local std::vector<T> buf;
+  if (buf.size() < n) buf.resize(n);
+  return buf.data();
+}
+
+// f(i0, i1) over [0, n) in batches of about `grain` items handed out from a shared counter, so a
+// thread that the OS deschedules on a busy machine leaves its share to the others instead of
+// stalling the join. Each item's result does not depend on which thread computes it.
+template <class F> static void for_items(int64_t n, int64_t grain, const F& f) {
+  int nt = omp_get_max_threads();
+  if (nt <= 1 || n <= grain || omp_in_parallel()) {
+    if (n > 0) f(0, n);
+    return;
+  }
+  int64_t teams = std::min<int64_t>(nt, (n + grain - 1) / grain);
+  int64_t batch = std::max<int64_t>(1, std::min(grain, n / (teams * 8)));
+  std::atomic<int64_t> next{0};
+#pragma omp parallel num_threads((int)teams)
+  for (int64_t b = next.fetch_add(batch); b < n; b = next.fetch_add(batch)) f(b, std::min(n, b + batch));
 }
 
 }  // namespace pool
