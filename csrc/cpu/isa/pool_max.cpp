@@ -32,14 +32,16 @@ static inline void row_max_scalar(const float* xr, const PoolParams& p, Taps c, 
   *hv = best, *hc = (int32_t)col;
 }
 
-// kVF interior output columns from o: every tap inside the row. kStep: p.sw if 1 or 2, else 0.
-template <int kStep>
+// kVF interior output columns from o: every tap inside the row. kStep: p.sw if 1 or 2, else 0;
+// kS: p.S when 2 or 3 (the loop unrolls), else 0.
+template <int kStep, int kS>
 static inline void row_max_block(const float* xr, const PoolParams& p, int64_t o, float* hv, int32_t* hc) {
+  const int64_t S = kS ? kS : p.S;
   int64_t s0 = o * p.sw - p.pw;
   VI pos = lane_ids() * (int32_t)p.sw + (int32_t)s0;
   VF best = load_taps<kStep>(xr, s0, p.sw, p.W);
   VI col = pos;
-  for (int64_t t = 1; t < p.S; t++) {
+  for (int64_t t = 1; t < S; t++) {
     int64_t off = t * p.dw;
     VF v = load_taps<kStep>(xr, s0 + off, p.sw, p.W);
     VI take = (v > best) | (v != v);
@@ -50,9 +52,16 @@ static inline void row_max_block(const float* xr, const PoolParams& p, int64_t o
   vst(hc + o, col);
 }
 
+template <int kStep, int kS> static void row_max_blocks(const float* xr, const PoolParams& p, int64_t lo,
+                                                        int64_t hi, float* hv, int32_t* hc) {
+  for_blocks(lo, hi, [&](int64_t o) { row_max_block<kStep, kS>(xr, p, o, hv, hc); });
+}
+
 template <int kStep> static void row_max_blocks(const float* xr, const PoolParams& p, int64_t lo, int64_t hi,
                                                 float* hv, int32_t* hc) {
-  for_blocks(lo, hi, [&](int64_t o) { row_max_block<kStep>(xr, p, o, hv, hc); });
+  if (p.S == 2) row_max_blocks<kStep, 2>(xr, p, lo, hi, hv, hc);
+  else if (p.S == 3) row_max_blocks<kStep, 3>(xr, p, lo, hi, hv, hc);
+  else row_max_blocks<kStep, 0>(xr, p, lo, hi, hv, hc);
 }
 
 void row_max(const float* xr, const MaxPlan& m, float* hv, int32_t* hc) {

@@ -8,7 +8,6 @@
 #include <cstring>
 #include <omp.h>
 #include <vector>
-#include <immintrin.h>
 #include "cpu/isa/vmath.h"
 #include "ops/conv.h"
 
@@ -58,29 +57,6 @@ template <int kStep> static inline VF load_taps(const float* row, int64_t s, int
     if (__builtin_expect(s >= 1, 1)) return pick_every_other(vld<VF>(row + s - 1), vld<VF>(row + s - 1 + kVF), 1);
   }
   return load_strided(row, s, step);
-}
-
-// dst[0, n) = src[0, n) with non-temporal stores on the 64-byte aligned middle: outputs that will
-// not be read again soon skip the read-for-ownership of every destination cache line.
-template <typename T> static inline void stream_copy(T* dst, const T* src, int64_t n) {
-  int64_t bytes = n * (int64_t)sizeof(T), head = (-(intptr_t)dst & 63);
-  if (bytes < 256) { std::memcpy(dst, src, bytes); return; }
-  std::memcpy(dst, src, head);
-  char* d = (char*)dst + head;
-  const char* s = (const char*)src + head;
-  int64_t body = (bytes - head) & ~int64_t(63);
-  for (int64_t i = 0; i < body; i += 64) {
-#if defined(__AVX512F__)
-    _mm512_stream_si512((__m512i*)(d + i), _mm512_loadu_si512(s + i));
-#elif defined(__AVX2__)
-    _mm256_stream_si256((__m256i*)(d + i), _mm256_loadu_si256((const __m256i*)(s + i)));
-    _mm256_stream_si256((__m256i*)(d + i + 32), _mm256_loadu_si256((const __m256i*)(s + i + 32)));
-#else
-    for (int k = 0; k < 64; k += 16)
-      _mm_stream_si128((__m128i*)(d + i + k), _mm_loadu_si128((const __m128i*)(s + i + k)));
-#endif
-  }
-  std::memcpy(d + body, s + body, bytes - head - body);
 }
 
 // One dim of a pooling window grid: out windows of k taps, step stride, dilation d, left pad.
