@@ -3,13 +3,15 @@
 // Max pooling follows torch exactly: a window's max starts at -inf with index at its first
 // valid element, and a NaN always wins (so NaN propagates). Windows are clipped to the image;
 // avg pooling divides by the clipped or padded window size (count_include_pad) or the override.
+// float32 first tries the per-ISA SIMD kernels (cpu/pool_fast.h, cpu/isa/pool_*.cpp); these plain
+// loops serve every other case and are the reference those kernels are tested against.
 #include <algorithm>
-#include <cmath>
-#include <limits>
-#include <type_traits>
 #include <atomic>
+#include <cmath>
 #include <cstring>
+#include <limits>
 #include <string>
+#include <type_traits>
 #include "ops/conv.h"
 #include "core/parallel.h"
 #include "cpu/kernels.h"

@@ -6,6 +6,8 @@
 // first max in row-major window order, except that a NaN always takes over (so the last NaN wins).
 // Row results live in a per-band scratch (each input row reduced once per band, L1/L2 resident);
 // work items are (plane, band of output rows), so few large planes still spread over threads.
+// Backward (every max pooling, float32): per plane, zero dx and add dy at the saved indices in
+// output order (plane-local: no atomics, no dependence on the thread count), checking each index.
 #include <vector>
 #include "cpu/isa/pool_simd.h"
 #include "cpu/pool_fast.h"
