@@ -231,6 +231,19 @@ def test_avg_pool2d_fast_matches_reference(hw, geom):
     check_avg_pool(a, pyml.tensor(a), *geom)
 
 
+@pytest.mark.parametrize("width", [1, 7, 97, 1023])
+@pytest.mark.parametrize("kernel,stride,padding,include", [(2, 2, 0, True), (3, 1, 1, False), (5, 3, 2, True)])
+def test_avg_pool1d_fast_matches_reference(width, kernel, stride, padding, include):
+    a = np.random.default_rng(width).standard_normal((2, 3, width)).astype(np.float32)
+    ref, (_, Aw, div) = avg_pool_ref(a[:, :, None].astype(np.float64), (1, kernel), (1, stride), (0, padding), True,
+                                     include, None)
+    x = pyml.tensor(a).requires_grad_()
+    y = F.avg_pool1d(x, kernel, stride, padding, ceil_mode=True, count_include_pad=include)
+    np.testing.assert_allclose(y.detach().numpy(), ref[:, :, 0], rtol=1e-5, atol=1e-5)
+    y.backward(pyml.ones(tuple(y.shape)))
+    np.testing.assert_allclose(x.grad.numpy(), (1 / div[0]) @ Aw * np.ones((2, 3, 1)), rtol=1e-5, atol=1e-5)
+
+
 @pytest.mark.parametrize("layout", ["channels", "rows", "transposed"])
 def test_avg_pool2d_fast_noncontiguous(layout):
     base = np.random.default_rng(3).standard_normal((2, 6, 22, 38)).astype(np.float32)
