@@ -3,12 +3,19 @@
 // Max pooling follows torch exactly: a window's max starts at -inf with index at its first
 // valid element, and a NaN always wins (so NaN propagates). Windows are clipped to the image;
 // avg pooling divides by the clipped or padded window size (count_include_pad) or the override.
+// float32 first tries the per-ISA SIMD kernels (cpu/pool_fast.h, cpu/isa/pool_*.cpp); these plain
+// loops serve every other case and are the reference those kernels are tested against.
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <cstring>
 #include <limits>
+#include <string>
 #include <type_traits>
 #include "ops/conv.h"
 #include "core/parallel.h"
+#include "cpu/kernels.h"
+#include "cpu/pool_fast.h"
 
 namespace pyml {
 namespace {
@@ -53,8 +60,22 @@ inline int64_t adapt_hi(int64_t o, int64_t in, int64_t out) { return ((o + 1) * 
 
 }  // namespace
 
+const PoolFastKernels& pool_fast_kernels() {
+  static const PoolFastKernels table = [] {
+    PoolFastKernels k;
+    std::string isa = cpu_isa_name();
+    if (isa == "avx512") isa_avx512::fill_pool_kernels(k);
+    else if (isa == "avx2") isa_avx2::fill_pool_kernels(k);
+    else isa_generic::fill_pool_kernels(k);
+    return k;
+  }();
+  return table;
+}
+
 template <typename T>
 void max_pool_cpu(const PoolParams& p, const T* x, T* y, int64_t* idx) {
+  if constexpr (std::is_same_v<T, float>)
+    if (pool_fast_kernels().max_pool && pool_fast_kernels().max_pool(p, x, y, idx)) return;
   const int64_t PQ = p.P * p.Q;
   parallel_for(0, p.planes, grain_for(PQ * p.R * p.S), [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; i++) {
@@ -86,6 +107,8 @@ void max_pool_cpu(const PoolParams& p, const T* x, T* y, int64_t* idx) {
 
 template <typename T>
 void avg_pool_cpu(const PoolParams& p, const T* x, T* y) {
+  if constexpr (std::is_same_v<T, float>)
+    if (pool_fast_kernels().avg_pool && pool_fast_kernels().avg_pool(p, x, y)) return;
   const int64_t PQ = p.P * p.Q;
   parallel_for(0, p.planes, grain_for(PQ * p.R * p.S), [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; i++) {
@@ -106,13 +129,16 @@ void avg_pool_cpu(const PoolParams& p, const T* x, T* y) {
   });
 }
 
-// dx (planes, H*W) zeroed by the caller
+// dx (planes, H*W): every element written (planes zeroed here, then accumulated)
 template <typename T>
 void avg_pool_backward_cpu(const PoolParams& p, const T* dy, T* dx) {
+  if constexpr (std::is_same_v<T, float>)
+    if (pool_fast_kernels().avg_pool_backward && pool_fast_kernels().avg_pool_backward(p, dy, dx)) return;
   const int64_t PQ = p.P * p.Q, HW = p.H * p.W;
-  parallel_for(0, p.planes, grain_for(PQ * p.R * p.S), [&](int64_t i0, int64_t i1) {
+  parallel_for(0, p.planes, grain_for(PQ * p.R * p.S + HW), [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; i++) {
       T* dp = dx + i * HW;
+      std::memset(dp, 0, HW * sizeof(T));
       for (int64_t oh = 0; oh < p.P; oh++) {
         AvgWin wh = avg_win(oh, p.sh, p.ph, p.R, p.H);
         for (int64_t ow = 0; ow < p.Q; ow++) {
@@ -129,6 +155,8 @@ void avg_pool_backward_cpu(const PoolParams& p, const T* dy, T* dx) {
 
 template <typename T>
 void adaptive_avg_pool_cpu(const PoolParams& p, const T* x, T* y) {
+  if constexpr (std::is_same_v<T, float>)
+    if (pool_fast_kernels().adaptive_avg_pool && pool_fast_kernels().adaptive_avg_pool(p, x, y)) return;
   const int64_t PQ = p.P * p.Q;
   parallel_for(0, p.planes, grain_for(p.H * p.W + PQ), [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; i++) {
@@ -147,11 +175,16 @@ void adaptive_avg_pool_cpu(const PoolParams& p, const T* x, T* y) {
   });
 }
 
+// dx (planes, H*W): every element written (planes zeroed here, then accumulated)
 template <typename T>
 void adaptive_avg_pool_backward_cpu(const PoolParams& p, const T* dy, T* dx) {
+  if constexpr (std::is_same_v<T, float>)
+    if (pool_fast_kernels().adaptive_avg_pool_backward && pool_fast_kernels().adaptive_avg_pool_backward(p, dy, dx))
+      return;
   const int64_t PQ = p.P * p.Q, HW = p.H * p.W;
   parallel_for(0, p.planes, grain_for(HW + PQ), [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; i++) {
+      std::memset(dx + i * HW, 0, HW * sizeof(T));
       for (int64_t oh = 0; oh < p.P; oh++) {
         int64_t h0 = adapt_lo(oh, p.H, p.P), h1 = adapt_hi(oh, p.H, p.P);
         for (int64_t ow = 0; ow < p.Q; ow++) {
@@ -198,6 +231,38 @@ void index_scatter_add_cpu(int64_t planes, int64_t in_n, int64_t out_n, const T*
   });
 }
 
+// One plane of max-pool backward: dp = 0, dp[idx[o]] += dy[o]. Returns the first o whose index is
+// outside [0, in_n) (the plane is then left incomplete: the caller raises), or -1. Restrict
+// pointers keep the loop free of reloads (a T store could otherwise alias the int64 indices).
+template <typename T>
+static int64_t scatter_plane(T* __restrict dp, int64_t in_n, const T* __restrict dy, const int64_t* __restrict idx,
+                             int64_t out_n) {
+  std::memset(dp, 0, in_n * sizeof(T));
+  for (int64_t o = 0; o < out_n; o++) {
+    int64_t j = idx[o];
+    if ((uint64_t)j >= (uint64_t)in_n) return o;
+    dp[j] += dy[o];
+  }
+  return -1;
+}
+
+template <typename T>
+int64_t max_pool_grad_cpu(int64_t planes, int64_t in_n, int64_t out_n, const T* dy, const int64_t* idx, T* dx) {
+  if constexpr (std::is_same_v<T, float>)
+    if (pool_fast_kernels().max_pool_backward) return pool_fast_kernels().max_pool_backward(planes, in_n, out_n, dy, idx, dx);
+  std::atomic<int64_t> first_bad{INT64_MAX};
+  parallel_for(0, planes, grain_for(in_n + out_n), [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; i++) {
+      int64_t o = scatter_plane(dx + i * in_n, in_n, dy + i * out_n, idx + i * out_n, out_n);
+      if (o < 0) continue;
+      int64_t seen = first_bad.load();
+      while (i * out_n + o < seen && !first_bad.compare_exchange_weak(seen, i * out_n + o)) {}
+    }
+  });
+  int64_t bad = first_bad.load();
+  return bad == INT64_MAX ? -1 : bad;
+}
+
 template <typename T>
 void index_scatter_cpu(int64_t planes, int64_t in_n, int64_t out_n, const T* src, const int64_t* idx, T* dst) {
   parallel_for(0, planes, grain_for(out_n), [&](int64_t i0, int64_t i1) {
@@ -223,6 +288,7 @@ void index_gather_cpu(int64_t planes, int64_t in_n, int64_t out_n, const T* x, c
   template void adaptive_max_pool_cpu<T>(const PoolParams&, const T*, T*, int64_t*);                   \
   template void index_scatter_add_cpu<T>(int64_t, int64_t, int64_t, const T*, const int64_t*, T*);     \
   template void index_scatter_cpu<T>(int64_t, int64_t, int64_t, const T*, const int64_t*, T*);         \
+  template int64_t max_pool_grad_cpu<T>(int64_t, int64_t, int64_t, const T*, const int64_t*, T*);      \
   template void index_gather_cpu<T>(int64_t, int64_t, int64_t, const T*, const int64_t*, T*);
 PYML_POOL_INST(float)
 PYML_POOL_INST(double)

@@ -5,6 +5,7 @@
 // scatters by them, so one kernel serves max_pool1d/2d and adaptive_max_pool.
 #include <cstring>
 #include "ops/conv.h"
+#include "cpu/pool_fast.h"
 
 namespace pyml {
 namespace {
@@ -171,7 +172,7 @@ Tensor avg_pool_backward(const Tensor& dy, const Tensor& x, const IntList& kerne
   s.p.count_include_pad = count_include_pad;
   s.p.divisor = divisor_override.value_or(0);
   check_grad(dy, out_shape(s, s.p.P, s.p.Q), s.dtype, op);
-  Tensor g = contiguous(to_dtype(dy, s.ct)), dx = zeros({s.p.planes, s.p.H * s.p.W}, s.ct);
+  Tensor g = contiguous(to_dtype(dy, s.ct)), dx = empty({s.p.planes, s.p.H * s.p.W}, s.ct);  // kernel writes all
   PYML_POOL_DISPATCH(s.ct, avg_pool_backward_cpu<T>(s.p, g.ptr<T>(), dx.ptr<T>()));
   return finish(dx, x.shape, s.dtype);
 }
@@ -195,7 +196,7 @@ Tensor adaptive_avg_pool_backward(const Tensor& dy, const Tensor& x, int64_t ndi
   IntList os(dy.shape.end() - nd, dy.shape.end());
   fill_adaptive(s, op, os);
   check_grad(dy, out_shape(s, s.p.P, s.p.Q), s.dtype, op);
-  Tensor g = contiguous(to_dtype(dy, s.ct)), dx = zeros({s.p.planes, s.p.H * s.p.W}, s.ct);
+  Tensor g = contiguous(to_dtype(dy, s.ct)), dx = empty({s.p.planes, s.p.H * s.p.W}, s.ct);  // kernel writes all
   PYML_POOL_DISPATCH(s.ct, adaptive_avg_pool_backward_cpu<T>(s.p, g.ptr<T>(), dx.ptr<T>()));
   return finish(dx, x.shape, s.dtype);
 }
@@ -212,16 +213,24 @@ std::tuple<Tensor, Tensor> adaptive_max_pool_forward(const Tensor& x, const IntL
   return {finish(y, out, s.dtype), finish(idx, out, DType::Int64)};
 }
 
-// Indices (int64, shape `expect`), every value in [0, plane).
-static void check_indices(const Tensor& idx, const Shape& expect, int64_t plane, const char* op) {
+static void check_index_meta(const Tensor& idx, const Shape& expect, const char* op) {
   check_cpu(idx, op);
   PYML_CHECK(idx.dtype == DType::Int64, TypeError, op, ": indices must be int64, got ", dtype_name(idx.dtype));
   PYML_CHECK(idx.shape == expect, ValueError, op, ": indices must have shape ", expect, ", got ", idx.shape);
+}
+
+[[noreturn]] static void bad_index(int64_t v, int64_t plane, const Tensor& idx, const char* op) {
+  throw ValueError(cat_str(op, ": found an invalid index ", v, " (each plane has ", plane, " elements); indices ",
+                           idx.shape));
+}
+
+// Indices (int64, shape `expect`), every value in [0, plane).
+static void check_indices(const Tensor& idx, const Shape& expect, int64_t plane, const char* op) {
+  check_index_meta(idx, expect, op);
   Tensor c = contiguous(idx);
   const int64_t* v = c.ptr<int64_t>();
   for (int64_t i = 0, n = c.numel(); i < n; i++)
-    PYML_CHECK(v[i] >= 0 && v[i] < plane, ValueError, op, ": found an invalid index ", v[i],
-               " (each plane has ", plane, " elements); indices ", idx.shape);
+    if (v[i] < 0 || v[i] >= plane) bad_index(v[i], plane, idx, op);
 }
 
 Tensor max_pool_backward(const Tensor& dy, const Tensor& x, const Tensor& indices, int64_t ndim, const char* op) {
@@ -233,10 +242,12 @@ Tensor max_pool_backward(const Tensor& dy, const Tensor& x, const Tensor& indice
              op, ": grad_output ", dy.shape, " must match the input ", x.shape, " in all but the pooled dims");
   check_grad(dy, dy.shape, s.dtype, op);
   int64_t in_n = s.p.H * s.p.W, out_n = s.p.planes ? dy.numel() / s.p.planes : 0;
-  check_indices(indices, dy.shape, in_n, op);
-  Tensor g = contiguous(to_dtype(dy, s.ct)), id = contiguous(indices), dx = zeros({s.p.planes, in_n}, s.ct);
-  PYML_POOL_DISPATCH(s.ct, index_scatter_add_cpu<T>(s.p.planes, in_n, out_n, g.ptr<T>(), id.ptr<int64_t>(),
-                                                     dx.ptr<T>()));
+  check_index_meta(indices, dy.shape, op);
+  Tensor g = contiguous(to_dtype(dy, s.ct)), id = contiguous(indices), dx = empty({s.p.planes, in_n}, s.ct);
+  int64_t bad = -1;  // the kernel zeroes dx and checks each index as it scatters
+  PYML_POOL_DISPATCH(s.ct, bad = max_pool_grad_cpu<T>(s.p.planes, in_n, out_n, g.ptr<T>(), id.ptr<int64_t>(),
+                                                       dx.ptr<T>()));
+  if (bad >= 0) bad_index(id.ptr<int64_t>()[bad], in_n, indices, op);
   return finish(dx, x.shape, s.dtype);
 }
 

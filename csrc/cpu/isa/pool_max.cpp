@@ -1,0 +1,205 @@
+// Max pooling forward, float32, W-contiguous planes (any kernel, stride, padding, dilation).
+// Separable: each input row is reduced over the window columns first (row_max: per output column
+// the max and the column of its first occurrence, SIMD over output columns, stride 2 by keeping
+// every other lane of two loads), then the R row results of an output row are combined top to
+// bottom (SIMD over the row). Row-then-column order keeps torch's rule exactly: the winner is the
+// first max in row-major window order, except that a NaN always takes over (so the last NaN wins).
+// Row results live in a per-band scratch (each input row reduced once per band, L1/L2 resident);
+// work items are (plane, band of output rows), so few large planes still spread over threads.
+// Backward (every max pooling, float32): per plane, zero dx and add dy at the saved indices in
+// output order (plane-local: no atomics, no dependence on the thread count), checking each index.
+#include <vector>
+#include "cpu/isa/pool_simd.h"
+#include "cpu/pool_fast.h"
+
+namespace pyml {
+namespace PYML_ISA_NS {
+namespace {
+using namespace pool;
+
+constexpr int64_t kScratchBytes = 64 << 10;  // row results of one band (values + columns)
+
+struct MaxPlan {
+  const PoolParams& p;
+  DimGeo rows, cols;
+  int64_t band, nbands;  // output rows per work item, bands per plane
+};
+
+// the window of output column ow on one row, one element at a time (borders, narrow outputs)
+static inline void row_max_scalar(const float* xr, const PoolParams& p, Taps c, float* hv, int32_t* hc) {
+  float best = xr[c.first];
+  int64_t col = c.first;
+  for (int64_t t = 1, w = c.first + p.dw; t < c.count; t++, w += p.dw)
+    if (xr[w] > best || xr[w] != xr[w]) best = xr[w], col = w;
+  *hv = best, *hc = (int32_t)col;
+}
+
+// kVF interior output columns from o: every tap inside the row. kStep: p.sw if 1 or 2, else 0;
+// kS: p.S when 2 or 3 (the loop unrolls), else 0.
+template <int kStep, int kS>
+static inline void row_max_block(const float* xr, const PoolParams& p, int64_t o, float* hv, int32_t* hc) {
+  const int64_t S = kS ? kS : p.S;
+  int64_t s0 = o * p.sw - p.pw;
+  VI pos = lane_ids() * (int32_t)p.sw + (int32_t)s0;
+  VF best = load_taps<kStep>(xr, s0, p.sw, p.W);
+  VI col = pos;
+  for (int64_t t = 1; t < S; t++) {
+    int64_t off = t * p.dw;
+    VF v = load_taps<kStep>(xr, s0 + off, p.sw, p.W);
+    VI take = (v > best) | (v != v);
+    best = take ? v : best;
+    col = take ? pos + (int32_t)off : col;
+  }
+  vst(hv + o, best);
+  vst(hc + o, col);
+}
+
+template <int kStep, int kS> static void row_max_blocks(const float* xr, const PoolParams& p, int64_t lo,
+                                                        int64_t hi, float* hv, int32_t* hc) {
+  for_blocks(lo, hi, [&](int64_t o) { row_max_block<kStep, kS>(xr, p, o, hv, hc); });
+}
+
+template <int kStep> static void row_max_blocks(const float* xr, const PoolParams& p, int64_t lo, int64_t hi,
+                                                float* hv, int32_t* hc) {
+  if (p.S == 2) row_max_blocks<kStep, 2>(xr, p, lo, hi, hv, hc);
+  else if (p.S == 3) row_max_blocks<kStep, 3>(xr, p, lo, hi, hv, hc);
+  else row_max_blocks<kStep, 0>(xr, p, lo, hi, hv, hc);
+}
+
+void row_max(const float* xr, const MaxPlan& m, float* hv, int32_t* hc) {
+  const DimGeo& g = m.cols;
+  int64_t lo = g.lo, hi = g.hi;
+  if (hi - lo < kVF) lo = hi = 0;  // too narrow for a vector: all scalar
+  for (int64_t o = 0; o < m.p.Q; o++) {
+    if (o == lo) o = hi;
+    if (o < m.p.Q) row_max_scalar(xr, m.p, g.taps[o], hv + o, hc + o);
+  }
+  if (m.p.sw == 1) row_max_blocks<1>(xr, m.p, lo, hi, hv, hc);
+  else if (m.p.sw == 2) row_max_blocks<2>(xr, m.p, lo, hi, hv, hc);
+  else row_max_blocks<0>(xr, m.p, lo, hi, hv, hc);
+}
+
+// Output row: combine the row results of rows h = first + t*dh top to bottom.
+void col_max(const float* hv, const int32_t* hc, int64_t hbase, Taps r, const PoolParams& p, float* y, int64_t* idx) {
+  const int64_t Q = p.Q, W = p.W;
+  auto one = [&](int64_t o) {
+    int64_t h = r.first, at = (h - hbase) * Q + o;
+    float best = hv[at];
+    int64_t id = h * W + hc[at];
+    for (int64_t t = 1; t < r.count; t++) {
+      h += p.dh, at += p.dh * Q;
+      if (hv[at] > best || hv[at] != hv[at]) best = hv[at], id = h * W + hc[at];
+    }
+    y[o] = best, idx[o] = id;
+  };
+  auto block = [&](int64_t o) {
+    int64_t h = r.first, at = (h - hbase) * Q + o;
+    VF best = vld<VF>(hv + at);
+    VI id = vld<VI>(hc + at) + (int32_t)(h * W);
+    for (int64_t t = 1; t < r.count; t++) {
+      h += p.dh, at += p.dh * Q;
+      VF v = vld<VF>(hv + at);
+      VI take = (v > best) | (v != v);
+      best = take ? v : best;
+      id = take ? vld<VI>(hc + at) + (int32_t)(h * W) : id;
+    }
+    vst(y + o, best);
+    vst(idx + o, __builtin_convertvector(id, VL));
+  };
+  if (Q < kVF) for (int64_t o = 0; o < Q; o++) one(o);
+  for_blocks(0, Q, block);
+}
+
+// Input rows [lo, hi] touched by output rows [oh0, oh1) (first positions are not monotone in oh
+// when dilation > 1, so take min/max).
+static inline void band_rows(const MaxPlan& m, int64_t oh0, int64_t oh1, int64_t& lo, int64_t& hi) {
+  lo = m.p.H, hi = -1;
+  for (int64_t oh = oh0; oh < oh1; oh++) {
+    Taps r = m.rows.taps[oh];
+    lo = std::min(lo, r.first);
+    hi = std::max(hi, r.first + (r.count - 1) * m.p.dh);
+  }
+}
+
+struct Scratch {
+  float* hv;     // row results of the band's input rows: values
+  int32_t* hc;   // and columns
+  char* done;    // per band row: row result computed
+};
+
+void max_band(const MaxPlan& m, int64_t item, Scratch& s, const float* x, float* y, int64_t* idx) {
+  const PoolParams& p = m.p;
+  int64_t plane = item / m.nbands, oh0 = item % m.nbands * m.band, oh1 = std::min(p.P, oh0 + m.band);
+  const float* xp = x + plane / p.C * p.xs_n + plane % p.C * p.xs_c;
+  int64_t lo, hi;
+  band_rows(m, oh0, oh1, lo, hi);
+  std::fill(s.done, s.done + (hi - lo + 1), 0);
+  for (int64_t oh = oh0; oh < oh1; oh++) {
+    Taps r = m.rows.taps[oh];
+    for (int64_t t = 0, h = r.first; t < r.count; t++, h += p.dh) {
+      if (s.done[h - lo]) continue;
+      row_max(xp + h * p.xs_h, m, s.hv + (h - lo) * p.Q, s.hc + (h - lo) * p.Q);
+      s.done[h - lo] = 1;
+    }
+    int64_t at = (plane * p.P + oh) * p.Q;
+    col_max(s.hv, s.hc, lo, r, p, y + at, idx + at);
+  }
+}
+
+bool max_pool_f32(const PoolParams& p, const float* x, float* y, int64_t* idx) {
+  if (p.xs_w != 1 || p.H * p.W >= (int64_t(1) << 31)) return false;
+  MaxPlan m{p, dim_geometry(p.P, p.H, p.R, p.sh, p.ph, p.dh), dim_geometry(p.Q, p.W, p.S, p.sw, p.pw, p.dw), 1, 1};
+  if (m.rows.any_empty || m.cols.any_empty) return false;
+  int64_t span_rows = std::max<int64_t>(1, kScratchBytes / (8 * p.Q));
+  m.band = std::clamp<int64_t>((span_rows - (p.R - 1) * p.dh - 1) / p.sh + 1, 1, p.P);
+  m.nbands = (p.P + m.band - 1) / m.band;
+  int64_t span = (m.band - 1) * p.sh + (p.R - 1) * p.dh + 1;
+  for_items(p.planes * m.nbands, planes_grain(m.band * p.Q * p.R * p.S), [&](int64_t i0, int64_t i1) {
+    Scratch s{scratch<float, 0>(span * p.Q), scratch<int32_t, 0>(span * p.Q), scratch<char, 0>(span)};
+    for (int64_t i = i0; i < i1; i++) max_band(m, i, s, x, y, idx);
+  });
+  return true;
+}
+
+// ------------------------------------------------------------------------------------ backward
+// One plane: dp = 0, dp[idx[o]] += dy[o] in output order. Returns the first o whose index is
+// outside [0, in_n) (the caller raises), or -1.
+int64_t scatter_plane(float* __restrict dp, int64_t in_n, const float* __restrict dy, const int64_t* __restrict idx,
+                      int64_t out_n) {
+  std::memset(dp, 0, in_n * sizeof(float));
+  for (int64_t o = 0; o < out_n; o++) {
+    int64_t j = idx[o];
+    if (__builtin_expect((uint64_t)j >= (uint64_t)in_n, 0)) return o;
+    dp[j] += dy[o];
+  }
+  return -1;
+}
+
+int64_t max_pool_grad_f32(int64_t planes, int64_t in_n, int64_t out_n, const float* dy, const int64_t* idx,
+                          float* dx) {
+  std::atomic<int64_t> first_bad{INT64_MAX};
+  for_items(planes, planes_grain(in_n + 2 * out_n), [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; i++) {
+      int64_t o = scatter_plane(dx + i * in_n, in_n, dy + i * out_n, idx + i * out_n, out_n);
+      int64_t seen = first_bad.load();
+      while (o >= 0 && i * out_n + o < seen && !first_bad.compare_exchange_weak(seen, i * out_n + o)) {}
+    }
+  });
+  int64_t bad = first_bad.load();
+  return bad == INT64_MAX ? -1 : bad;
+}
+
+}  // namespace
+
+void fill_avg_pool_kernels(PoolFastKernels& k);       // pool_avg.cpp
+void fill_adaptive_pool_kernels(PoolFastKernels& k);  // pool_adaptive.cpp
+
+void fill_pool_kernels(PoolFastKernels& k) {
+  k.max_pool = max_pool_f32;
+  k.max_pool_backward = max_pool_grad_f32;
+  fill_avg_pool_kernels(k);
+  fill_adaptive_pool_kernels(k);
+}
+
+}  // namespace PYML_ISA_NS
+}  // namespace pyml

@@ -1,0 +1,40 @@
+// Fast float32 pooling kernels compiled once per instruction set (csrc/cpu/isa/pool_*.cpp) and
+// the table that picks the copy matching this CPU (same choice as the elementwise kernels). Each
+// kernel returns false when it does not handle the params (a non-unit W stride, a window with no
+// input element, planes of 2^31 elements or more); the caller then runs the generic loop in
+// csrc/cpu/pool.cpp, which is also the reference the fast paths are tested against.
+#pragma once
+#include "ops/conv.h"
+
+namespace pyml {
+
+struct PoolFastKernels {
+  // x (planes, H, W) through PoolParams strides -> y, idx (planes, P, Q) contiguous
+  bool (*max_pool)(const PoolParams& p, const float* x, float* y, int64_t* idx) = nullptr;
+  // dx (planes, in_n) = 0, then dx[idx] += dy per plane; returns the flat position of the first
+  // index outside [0, in_n) or -1 (max_pool_grad_cpu's contract; always handles its input)
+  int64_t (*max_pool_backward)(int64_t planes, int64_t in_n, int64_t out_n, const float* dy, const int64_t* idx,
+                               float* dx) = nullptr;
+  // y (planes, P, Q) contiguous
+  bool (*avg_pool)(const PoolParams& p, const float* x, float* y) = nullptr;
+  // dy (planes, P, Q) -> dx (planes, H, W), both contiguous; dx need not be zeroed
+  bool (*avg_pool_backward)(const PoolParams& p, const float* dy, float* dx) = nullptr;
+  // adaptive windows (P, Q are the output sizes); same layouts as avg_pool / avg_pool_backward
+  bool (*adaptive_avg_pool)(const PoolParams& p, const float* x, float* y) = nullptr;
+  bool (*adaptive_avg_pool_backward)(const PoolParams& p, const float* dy, float* dx) = nullptr;
+};
+
+const PoolFastKernels& pool_fast_kernels();
+
+namespace isa_generic { void fill_pool_kernels(PoolFastKernels& k); }
+namespace isa_avx2 { void fill_pool_kernels(PoolFastKernels& k); }
+namespace isa_avx512 { void fill_pool_kernels(PoolFastKernels& k); }
+
+// Max-pool backward for every max pooling: dx (planes, in_n) = 0, then dx[idx] += dy per plane,
+// planes in parallel (each plane's sum runs in output order: the result never depends on the
+// thread count). Indices outside [0, in_n) are skipped; returns the flat position in idx of the
+// first one, or -1 when all are valid.
+template <typename T>
+int64_t max_pool_grad_cpu(int64_t planes, int64_t in_n, int64_t out_n, const T* dy, const int64_t* idx, T* dx);
+
+}  // namespace pyml
