@@ -21,10 +21,13 @@ class _MaxPool(Function):
         ctx.nd = len(kernel_size)
         ctx.save_for_backward(input, idx)
         ctx.mark_non_differentiable(idx)
+        ctx.set_materialize_grads(False)  # no zero-filled (N, C, P, Q) gradient for the int64 indices
         return y, idx
 
     @staticmethod
     def backward(ctx, grad, _gidx):
+        if grad is None:  # y did not reach the loss
+            return (None,) * 6
         x, idx = ctx.saved_tensors
         op = "max_pool1d" if ctx.nd == 1 else "max_pool2d"
         return (_IndexScatter.apply(grad, x.detach(), idx, ctx.nd, op),) + (None,) * 5
@@ -197,10 +200,13 @@ class _AdaptiveMaxPool(Function):
         ctx.nd = len(output_size)
         ctx.save_for_backward(input, idx)
         ctx.mark_non_differentiable(idx)
+        ctx.set_materialize_grads(False)  # no zero-filled (N, C, P, Q) gradient for the int64 indices
         return y, idx
 
     @staticmethod
     def backward(ctx, grad, _gidx):
+        if grad is None:  # y did not reach the loss
+            return (None,) * 6
         x, idx = ctx.saved_tensors
         op = "adaptive_max_pool1d" if ctx.nd == 1 else "adaptive_max_pool2d"
         return _IndexScatter.apply(grad, x.detach(), idx, ctx.nd, op), None
