@@ -25,24 +25,25 @@ NAME = "vit-digits"
 CHAPTER = "6-7"
 PURPOSE = "a ViT-style patch classifier (class token, learned positions, pre-LN encoder) on the 8x8 digits"
 
-# Settings a Config field left at None takes. quick: about 10 s on one core, >= 90% test accuracy.
+# Settings a Config field left at None takes. quick: about 10 s on one core, 0.92-0.95 test accuracy
+# over seeds 0-5; full: 60 epochs with shifted training images, 0.98 (seed 0).
 PRESETS = {
-    "quick": {"embed_dim": 48, "depth": 3, "epochs": 6, "augment": False},
-    "full": {"embed_dim": 64, "depth": 4, "epochs": 40, "augment": True},
+    "quick": {"epochs": 6, "augment": False},
+    "full": {"epochs": 60, "augment": True},
 }
 
 
 @dataclass
 class Config(BaseConfig):
-    embed_dim: Optional[int] = None     # token width D
-    depth: Optional[int] = None         # encoder blocks
+    embed_dim: int = 48                 # token width D
+    depth: int = 3                      # encoder blocks
     augment: Optional[bool] = None      # shift training images by up to one pixel
     patch_size: int = 2                 # 2x2 patches: 16 tokens + the class token
     num_heads: int = 4
     mlp_ratio: float = 2.0
     dropout: float = 0.0
     head_hidden: Optional[int] = None   # None: a linear head (ViT's fine-tuning head; here it learns faster
-                                        # than a Linear-GELU-Linear one, 0.92-0.94 vs 0.73-0.92 over seeds 1-5)
+                                        # than a Linear-GELU-Linear one: 0.92-0.95 vs 0.73-0.92 over seeds 1-5)
     batch_size: int = 32
     lr: float = 3e-3                    # peak of the one-cycle schedule (warmup then cosine decay)
     weight_decay: float = 0.05          # AdamW's decoupled decay
@@ -72,7 +73,7 @@ def digit_loaders(config, augment):
 
 def build_model(config):
     return ViT(image_size=8, patch_size=config.patch_size, in_channels=1, num_classes=10,
-               embed_dim=setting(config, "embed_dim"), depth=setting(config, "depth"), num_heads=config.num_heads,
+               embed_dim=config.embed_dim, depth=config.depth, num_heads=config.num_heads,
                mlp_ratio=config.mlp_ratio, dropout=config.dropout, head_hidden=config.head_hidden)
 
 
@@ -90,8 +91,8 @@ def run(config):
     files = save_outputs(config, model, history)
     return {"test_accuracy": test["accuracy"], "test_loss": test["loss"], "train_loss": history["loss"][-1],
             "parameters": sum(p.numel() for p in model.parameters()), "epochs": epochs,
-            "tokens": model.patch_embed.num_patches + 1, "embed_dim": setting(config, "embed_dim"),
-            "depth": setting(config, "depth"), "test_accuracy_per_epoch": history["val_accuracy"], **files}
+            "tokens": model.patch_embed.num_patches + 1, "embed_dim": config.embed_dim, "depth": config.depth,
+            "test_accuracy_per_epoch": history["val_accuracy"], **files}
 
 
 def save_outputs(config, model, history):

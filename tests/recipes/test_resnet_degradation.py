@@ -32,13 +32,13 @@ def quick():
 
 
 def test_deeper_plain_net_has_higher_training_loss(quick):
-    # seeds 0-6 give ratios 1.7 to 2.5 (final-epoch mean training loss)
+    # seeds 0 and 3-6 give ratios 2.0 to 2.8 (final-epoch mean training loss)
     loss = quick["train_loss"]
-    assert loss["plain-20"] > 1.3 * loss["plain-8"]
+    assert loss["plain-20"] > 1.5 * loss["plain-8"]
 
 
 def test_residual_version_of_the_deep_net_trains_lower(quick):
-    # seeds 0-6: resnet-20 ends at 0.2-0.5, plain-20 at 1.0-1.5
+    # seeds 0 and 3-6: resnet-20 ends at 0.13-0.37, plain-20 at 0.95-1.32
     loss = quick["train_loss"]
     assert loss["resnet-20"] < 0.6 * loss["plain-20"]
 

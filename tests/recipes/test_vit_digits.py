@@ -29,7 +29,7 @@ def quick():
 
 
 def test_quick_run_reaches_the_accuracy_bound(quick):
-    # seeds 0-8 end between 0.919 and 0.939 after 6 epochs; chance is 0.1
+    # seeds 0-5 end between 0.919 and 0.947 after 6 epochs; chance is 0.1
     assert quick["test_accuracy"] >= 0.85
     assert quick["test_accuracy_per_epoch"][-1] == quick["test_accuracy"]
     assert quick["test_accuracy_per_epoch"][0] < quick["test_accuracy"]
