@@ -72,13 +72,12 @@ def randomized_state(model, seed=0):
     redrawn, so eval-mode comparisons exercise the running statistics and the affine part."""
     rng = np.random.default_rng(seed)
     state = {k: v.numpy().copy() for k, v in model.state_dict().items()}
+    draws = {"weight": lambda n: rng.uniform(0.5, 1.5, n), "bias": lambda n: rng.normal(0, 0.2, n),
+             "running_mean": lambda n: rng.normal(0, 0.2, n), "running_var": lambda n: rng.uniform(0.5, 2.0, n)}
     for key, value in state.items():
-        if key.endswith(("bn1.weight", "bn2.weight", "bn3.weight", "downsample.1.weight")):
-            state[key] = rng.uniform(0.5, 1.5, value.shape).astype(value.dtype)
-        elif key.endswith(("running_var",)):
-            state[key] = rng.uniform(0.5, 2.0, value.shape).astype(value.dtype)
-        elif key.endswith(("running_mean",)) or (key.endswith(".bias") and "bn" in key or "downsample.1.bias" in key):
-            state[key] = rng.normal(0, 0.2, value.shape).astype(value.dtype)
+        module, name = key.rsplit(".", 1)
+        if module + ".running_mean" in state and name in draws:      # a BatchNorm entry
+            state[key] = draws[name](value.shape).astype(value.dtype)
     return state
 
 
