@@ -2,11 +2,12 @@
 
 He et al. (2015) saw that stacking more layers on a plain CNN made its *training* loss worse, so the
 cause is optimisation, not overfitting, and that the same deep net with identity shortcuts trains
-better than its plain twin (and, given enough training, than the shallower net). This recipe trains CIFAR-style plain nets of several depths and the residual
-version (option-A shortcuts: same layers, same parameter count) of every deeper one on the 8x8
-digits upsampled to image_size x image_size, all with the same initialisation seed, batch order and
-optimiser, and reports each net's training loss in its last epoch. It also builds the ResNet family
-and lists their parameter counts next to the published ones.
+better than its plain twin (and, given enough training, than the shallower net). This recipe trains
+CIFAR-style plain nets of several depths and the residual version (option-A shortcuts: same layers,
+same parameter count) of every deeper one on the 8x8 digits upsampled to image_size x image_size,
+all with the same initialisation seed, batch order and optimiser, and reports each net's training
+loss in its last epoch. It also builds the ResNet family and lists their parameter counts next to
+the published ones.
 """
 from dataclasses import dataclass
 from typing import Optional, Tuple
