@@ -4,3 +4,5 @@ from .lenet import LeNet, AlphaGoPolicyNet
 from .mlp import MLP
 from .rnn import RNNTagger, Seq2SeqRNN
 from .transformer import TransformerSeq2Seq
+from .resnet import (BasicBlock, Bottleneck, ResNet, PlainNet, resnet18, resnet34, resnet50, resnet20, resnet56, resnet110)
+from .vit import ViT
