@@ -8,7 +8,7 @@ import pyml
 from pyml.models import (BasicBlock, Bottleneck, ResNet, PlainNet, resnet18, resnet34, resnet50, resnet20,
                          resnet56, resnet110)
 from pyml.models.resnet import ZeroPadShortcut, cifar_resnet
-from resnet_reference import RefResNet, load_both, randomized_state
+from .resnet_reference import RefResNet, load_both, randomized_state
 
 
 @pytest.fixture(autouse=True)
