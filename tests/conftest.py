@@ -24,3 +24,13 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "cuda" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _restore_engine_threads():
+    """A test that changes the engine's thread count must not change it for the tests after it."""
+    import pyml
+    before = pyml.get_num_threads()
+    yield
+    if pyml.get_num_threads() != before:
+        pyml.set_num_threads(before)
