@@ -1,0 +1,311 @@
+// Winograd F(4x4, 3x3) driver for float32 3x3 stride-1 convs, NCHW (math: conv_winograd.h).
+//   forward:      per block of tiles  V = Bt d B (36, C, cols), M[xi] = U[xi] (K x C) @ V[xi], y = At M A
+//   grad input:   the same pass over dy with the kernel rotated 180 degrees and K/C swapped
+//   grad weight:  dU[xi] (K x C) += Y[xi] (K x cols) @ V[xi]^T with Y = A dy At, dw = Gt dU G
+// Blocks hold up to ~kBlockCols tiles (whole 16-tile groups of one tile row), so the transformed
+// buffers of a block stay near L2 size whatever the image size. Threads take whole blocks and run
+// single-threaded GEMMs (kernels().sgemm); forward results do not depend on the thread count.
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <vector>
+#include "cpu/conv_winograd.h"
+#include "cpu/kernels.h"
+#include "core/parallel.h"
+
+namespace pyml {
+namespace wino {
+
+const TileKernels& tile_kernels() {
+  static const TileKernels& k = std::strcmp(cpu_isa_name(), "avx512") == 0 ? isa_avx512::wino_tile_kernels()
+                              : std::strcmp(cpu_isa_name(), "avx2") == 0   ? isa_avx2::wino_tile_kernels()
+                                                                           : isa_generic::wino_tile_kernels();
+  return k;
+}
+
+namespace {
+
+constexpr int kPos = 36;  // 6 x 6 transformed positions
+constexpr int64_t kBlockCols = 128;
+alignas(64) const float kZeroRow[kRowFloats] = {};
+
+// One stride-1 3x3 conv: in (N, C, H, W) with strides xs -> out (N, K, P, Q) contiguous.
+struct Geom {
+  int64_t N, C, H, W, K, P, Q;
+  int64_t oh, ow;  // input row/column under the top-left tap of output (0, 0): -padding
+  int64_t xs[4];
+  int64_t TH() const { return (P + 3) / 4; }
+  int64_t TW() const { return (Q + 3) / 4; }
+};
+
+struct Group { int64_t n, tr, tc, cnt, col; };  // tiles tc..tc+cnt of tile row tr of image n; col in the block
+
+// Groups in (image, tile row, tile column) order, cut into blocks of at most cols_max columns.
+struct Plan {
+  std::vector<Group> groups;
+  std::vector<int64_t> start;  // block b = groups [start[b], start[b + 1])
+  std::vector<int64_t> cols;   // columns of block b
+  int64_t ldc = 0;             // row length of the block buffers (with room for a full-vector store)
+  int64_t blocks() const { return (int64_t)cols.size(); }
+};
+
+Plan make_plan(const Geom& g, int64_t cols_max) {
+  Plan pl;
+  int64_t used = cols_max;
+  for (int64_t n = 0; n < g.N; n++)
+    for (int64_t tr = 0; tr < g.TH(); tr++)
+      for (int64_t tc = 0; tc < g.TW(); tc += kLanes) {
+        int64_t cnt = std::min<int64_t>(kLanes, g.TW() - tc);
+        if (used + cnt > cols_max) {
+          pl.start.push_back((int64_t)pl.groups.size());
+          pl.cols.push_back(0);
+          used = 0;
+        }
+        pl.groups.push_back({n, tr, tc, cnt, used});
+        used += cnt;
+        pl.cols.back() = used;
+      }
+  pl.start.push_back((int64_t)pl.groups.size());
+  pl.ldc = (cols_max + kLanes + 15) / 16 * 16;
+  return pl;
+}
+
+// Thread-private, grow-only, 64-byte aligned scratch (a fresh buffer per block would page-fault).
+struct Scratch {
+  float* p = nullptr;
+  size_t cap = 0;
+  ~Scratch() { std::free(p); }
+  float* get(size_t n) {
+    if (n <= cap) return p;
+    std::free(p);
+    cap = (n + 1023) / 1024 * 1024;
+    p = static_cast<float*>(std::aligned_alloc(64, cap * sizeof(float)));
+    if (!p) cap = 0;
+    return p;
+  }
+};
+thread_local Scratch t_scratch;
+
+// rows[i] = row h0 + i of a plane (H x W, strides sh, sw), columns [w0, w0 + span), zero outside
+// the plane and past span (buf: nrows x kRowFloats).
+void gather_rows(const float* plane, int64_t H, int64_t W, int64_t sh, int64_t sw, int64_t h0, int64_t w0,
+                 int64_t span, int nrows, float* buf, const float** rows) {
+  int64_t lo = std::clamp<int64_t>(-w0, 0, span), hi = std::clamp<int64_t>(W - w0, lo, span);
+  for (int i = 0; i < nrows; i++) {
+    int64_t h = h0 + i;
+    if (h < 0 || h >= H || lo == hi) { rows[i] = kZeroRow; continue; }
+    float* r = buf + i * kRowFloats;
+    const float* src = plane + h * sh + w0 * sw;
+    std::fill(r, r + lo, 0.0f);
+    if (sw == 1) std::memcpy(r + lo, src + lo, (hi - lo) * sizeof(float));
+    else for (int64_t j = lo; j < hi; j++) r[j] = src[j * sw];
+    std::fill(r + hi, r + kRowFloats, 0.0f);
+    rows[i] = r;
+  }
+}
+
+// V[xi][c][col] (xi stride C*ldc) = Bt d B for every tile of block b, input channels [0, C)
+void block_inputs(const Geom& g, const Plan& pl, int64_t b, const float* x, float* V, float* rowbuf) {
+  const TileKernels& tk = tile_kernels();
+  const float* rows[6];
+  for (int64_t gi = pl.start[b]; gi < pl.start[b + 1]; gi++) {
+    const Group& gr = pl.groups[gi];
+    for (int64_t c = 0; c < g.C; c++) {
+      const float* plane = x + gr.n * g.xs[0] + c * g.xs[1];
+      gather_rows(plane, g.H, g.W, g.xs[2], g.xs[3], gr.tr * 4 + g.oh, gr.tc * 4 + g.ow, 4 * gr.cnt + 2, 6,
+                  rowbuf, rows);
+      tk.input(rows, V + c * pl.ldc + gr.col, g.C * pl.ldc);
+    }
+  }
+}
+
+// y tiles of block b from M[xi][k][col] (xi stride K*ldc), plus bias
+void block_outputs(const Geom& g, const Plan& pl, int64_t b, const float* M, const float* bias, float* y) {
+  const TileKernels& tk = tile_kernels();
+  alignas(64) float out[4 * 64];
+  for (int64_t gi = pl.start[b]; gi < pl.start[b + 1]; gi++) {
+    const Group& gr = pl.groups[gi];
+    int64_t q0 = gr.tc * 4, width = std::min(4 * gr.cnt, g.Q - q0);
+    for (int64_t k = 0; k < g.K; k++) {
+      tk.output(M + k * pl.ldc + gr.col, g.K * pl.ldc, bias ? bias[k] : 0.0f, out);
+      float* plane = y + (gr.n * g.K + k) * g.P * g.Q;
+      for (int64_t i = 0; i < 4 && gr.tr * 4 + i < g.P; i++)
+        std::memcpy(plane + (gr.tr * 4 + i) * g.Q + q0, out + 64 * i, width * sizeof(float));
+    }
+  }
+}
+
+// Y[xi][k][col] (xi stride K*ldc) = A dy At for every tile of block b (dy: (N, K, P, Q) contiguous)
+void block_grads(const Geom& g, const Plan& pl, int64_t b, const float* dy, float* Y, float* rowbuf) {
+  const TileKernels& tk = tile_kernels();
+  const float* rows[4];
+  for (int64_t gi = pl.start[b]; gi < pl.start[b + 1]; gi++) {
+    const Group& gr = pl.groups[gi];
+    for (int64_t k = 0; k < g.K; k++) {
+      const float* plane = dy + (gr.n * g.K + k) * g.P * g.Q;
+      gather_rows(plane, g.P, g.Q, g.Q, 1, gr.tr * 4, gr.tc * 4, 4 * gr.cnt, 4, rowbuf, rows);
+      tk.grad(rows, Y + k * pl.ldc + gr.col, g.K * pl.ldc);
+    }
+  }
+}
+
+void sgemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t rsa, int64_t csa, const float* B, int64_t rsb,
+           int64_t csb, float* C, int64_t rsc, double beta) {
+  GemmArgs a{M, N, K, A, rsa, csa, B, rsb, csb, C, rsc, 1, 1.0, beta};
+  kernels().sgemm(a);
+}
+
+// Runs f(block, thread scratch) for every block, threads taking blocks dynamically. An allocation
+// failure is rethrown after the parallel region (exceptions must not leave it).
+template <typename F>
+void for_blocks(int64_t blocks, size_t scratch, const F& f) {
+  int nt = (int)std::min<int64_t>(get_num_threads(), blocks);
+  if (nt <= 1 || omp_in_parallel()) {
+    float* s = t_scratch.get(scratch);
+    if (!s) throw std::bad_alloc();
+    for (int64_t b = 0; b < blocks; b++) f(b, s);
+    return;
+  }
+  bool failed = false;
+#pragma omp parallel num_threads(nt)
+  {
+    float* s = t_scratch.get(scratch);
+    if (!s) {
+#pragma omp atomic write
+      failed = true;
+    }
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t b = 0; b < blocks; b++)
+      if (s) f(b, s);
+  }
+  if (failed) throw std::bad_alloc();
+}
+
+// U[xi][o][i] (36, KO, CI) = G g G^T, g = w[o][i] or, flipped, w[i][o] rotated 180 degrees.
+// w: (KO, CI, 3, 3), or (CI, KO, 3, 3) when flipped. Computed in double.
+void transform_weights(const float* w, int64_t KO, int64_t CI, bool flip, float* U) {
+  static const double G[6][3] = {{0.25, 0, 0}, {-1.0 / 6, -1.0 / 6, -1.0 / 6}, {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                                 {1.0 / 24, 1.0 / 12, 1.0 / 6}, {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1}};
+  parallel_for(0, KO * CI, 256, [&](int64_t e0, int64_t e1) {
+    for (int64_t e = e0; e < e1; e++) {
+      int64_t o = e / CI, i = e % CI;
+      const float* src = flip ? w + (i * KO + o) * 9 : w + e * 9;
+      double g[3][3], t[6][3];
+      for (int r = 0; r < 3; r++)
+        for (int s = 0; s < 3; s++) g[r][s] = flip ? src[(2 - r) * 3 + 2 - s] : src[r * 3 + s];
+      for (int a = 0; a < 6; a++)
+        for (int s = 0; s < 3; s++) t[a][s] = G[a][0] * g[0][s] + G[a][1] * g[1][s] + G[a][2] * g[2][s];
+      for (int a = 0; a < 6; a++)
+        for (int c = 0; c < 6; c++)
+          U[(a * 6 + c) * KO * CI + e] = float(G[c][0] * t[a][0] + G[c][1] * t[a][1] + G[c][2] * t[a][2]);
+    }
+  });
+}
+
+// dw[k][c] (K, C, 3, 3) = Gt dU[.][k][c] G, dU: (36, K, C). Computed in double.
+void weights_from_grad(const float* dU, int64_t K, int64_t C, float* dw) {
+  static const double Gt[3][6] = {{0.25, -1.0 / 6, -1.0 / 6, 1.0 / 24, 1.0 / 24, 0},
+                                  {0, -1.0 / 6, 1.0 / 6, 1.0 / 12, -1.0 / 12, 0},
+                                  {0, -1.0 / 6, -1.0 / 6, 1.0 / 6, 1.0 / 6, 1}};
+  parallel_for(0, K * C, 256, [&](int64_t e0, int64_t e1) {
+    for (int64_t e = e0; e < e1; e++) {
+      double t[3][6];
+      for (int r = 0; r < 3; r++)
+        for (int b = 0; b < 6; b++) {
+          double v = 0;
+          for (int a = 0; a < 6; a++) v += Gt[r][a] * dU[(a * 6 + b) * K * C + e];
+          t[r][b] = v;
+        }
+      for (int r = 0; r < 3; r++)
+        for (int s = 0; s < 3; s++) {
+          double v = 0;
+          for (int b = 0; b < 6; b++) v += t[r][b] * Gt[s][b];
+          dw[e * 9 + r * 3 + s] = float(v);
+        }
+    }
+  });
+}
+
+// out (N, K, P, Q) = conv of in with transformed weights U (36, K, C), plus bias
+void run_conv(const Geom& g, const float* in, const float* U, const float* bias, float* out) {
+  Plan pl = make_plan(g, kBlockCols);
+  size_t vsize = kPos * g.C * pl.ldc, msize = kPos * g.K * pl.ldc;
+  for_blocks(pl.blocks(), vsize + msize + 6 * kRowFloats, [&](int64_t b, float* s) {
+    float *V = s, *M = s + vsize, *rowbuf = M + msize;
+    block_inputs(g, pl, b, in, V, rowbuf);
+    for (int xi = 0; xi < kPos; xi++)
+      sgemm(g.K, pl.cols[b], g.C, U + xi * g.K * g.C, g.C, 1, V + xi * g.C * pl.ldc, pl.ldc, 1,
+            M + xi * g.K * pl.ldc, pl.ldc, 0.0);
+    block_outputs(g, pl, b, M, bias, out);
+  });
+}
+
+}  // namespace
+
+// Shapes the Winograd path serves; elsewhere im2col + GEMM is as fast or the tiles waste too much.
+static bool fits(const ConvParams& p) {
+  return p.R == 3 && p.S == 3 && p.sh == 1 && p.sw == 1 && p.dh == 1 && p.dw == 1 && p.G == 1;
+}
+
+static int algo_override() {  // TEMPORARY (tuning only): PYML_CONV_ALGO=im2col|winograd
+  const char* e = std::getenv("PYML_CONV_ALGO");
+  return !e ? 0 : std::strcmp(e, "winograd") == 0 ? 1 : -1;
+}
+
+static bool large_enough(const ConvParams& p, int64_t C, int64_t K) {
+  if (int o = algo_override()) return o > 0;
+  return C >= 16 && K >= 16 && p.P * p.Q >= 64;
+}
+
+bool use_forward(const ConvParams& p) { return fits(p) && large_enough(p, p.C, p.K); }
+bool use_backward_input(const ConvParams& p) { return fits(p) && large_enough(p, p.K, p.C); }
+bool use_backward_weight(const ConvParams& p) { return fits(p) && large_enough(p, p.C, p.K); }
+
+void forward(const ConvParams& p, const float* x, const float* w, const float* b, float* y) {
+  Geom g{p.N, p.C, p.H, p.W, p.K, p.P, p.Q, -p.ph, -p.pw, {p.xs[0], p.xs[1], p.xs[2], p.xs[3]}};
+  std::vector<float> U(kPos * p.K * p.C);
+  transform_weights(w, p.K, p.C, false, U.data());
+  run_conv(g, x, U.data(), b, y);
+}
+
+// dx[h] = sum_r dy[h + ph - r] w[r] = sum_r' dy[h + ph - 2 + r'] w[2 - r']: a forward pass over dy
+void backward_input(const ConvParams& p, const float* dy, const float* w, float* dx) {
+  Geom g{p.N, p.K, p.P, p.Q, p.C, p.H, p.W, p.ph - 2, p.pw - 2, {p.K * p.P * p.Q, p.P * p.Q, p.Q, 1}};
+  std::vector<float> U(kPos * p.K * p.C);
+  transform_weights(w, p.C, p.K, true, U.data());
+  run_conv(g, dy, U.data(), nullptr, dx);
+}
+
+// Each thread sums its share of the blocks into a private dU (36, K, C); the shares are added in
+// thread order, so dw depends on the thread count only within rounding.
+void backward_weight(const ConvParams& p, const float* dy, const float* x, float* dw) {
+  Geom g{p.N, p.C, p.H, p.W, p.K, p.P, p.Q, -p.ph, -p.pw, {p.xs[0], p.xs[1], p.xs[2], p.xs[3]}};
+  Plan pl = make_plan(g, kBlockCols);
+  const int64_t usize = kPos * p.K * p.C, blocks = pl.blocks();
+  const size_t vsize = kPos * g.C * pl.ldc, ysize = kPos * g.K * pl.ldc;
+  int nt = (int)std::max<int64_t>(1, std::min<int64_t>(get_num_threads(), blocks));
+  std::vector<float> acc(nt * usize, 0.0f);
+  auto share = [&](int t, float* s) {
+    float *V = s, *Y = s + vsize, *rowbuf = Y + ysize, *dU = acc.data() + t * usize;
+    for (int64_t b = blocks * t / nt; b < blocks * (t + 1) / nt; b++) {
+      block_inputs(g, pl, b, x, V, rowbuf);
+      block_grads(g, pl, b, dy, Y, rowbuf);
+      for (int xi = 0; xi < kPos; xi++)
+        sgemm(g.K, g.C, pl.cols[b], Y + xi * g.K * pl.ldc, pl.ldc, 1, V + xi * g.C * pl.ldc, 1, pl.ldc,
+              dU + xi * g.K * g.C, g.C, 1.0);
+    }
+  };
+  for_blocks(nt, vsize + ysize + 6 * kRowFloats, share);
+  for (int t = 1; t < nt; t++) {
+    float* a0 = acc.data();
+    const float* at = acc.data() + t * usize;
+    parallel_for(0, usize, 1 << 14, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; i++) a0[i] += at[i];
+    });
+  }
+  weights_from_grad(acc.data(), p.K, p.C, dw);
+}
+
+}  // namespace wino
+}  // namespace pyml

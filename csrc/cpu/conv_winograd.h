@@ -1,0 +1,45 @@
+// Winograd F(4x4, 3x3) float32 convolution (Lavin & Gray 2015) for 3x3, stride-1, undilated,
+// ungrouped convs: the driver (conv_winograd.cpp) and the per-ISA tile kernels
+// (conv_winograd_tiles.h, compiled by conv_winograd_{generic,avx2,avx512}.cpp).
+// A 4x4 output tile needs a 6x6 input patch d: y = At [(G g Gt) . (Bt d B)] A, so the 9*16
+// multiply-adds per (tile, k, c) of the direct conv become 36 (in 36 GEMMs K x C @ C x tiles).
+// Tiles are handled in groups of up to 16 consecutive tiles of one tile row (one tile per vector lane).
+#pragma once
+#include <cstdint>
+#include "ops/conv.h"
+
+namespace pyml {
+namespace wino {
+
+constexpr int kLanes = 16;                // tiles per group (one per float lane of a 16-wide vector)
+constexpr int kRowFloats = 4 * kLanes + 16;  // row buffer of a group: 66 floats read, padded to 80
+
+// Tile kernels of one ISA. All buffers hold one float per (position xi, lane); ld is the distance
+// between consecutive positions xi = 6*a + b. Stores write all 16 lanes (lanes past the group's
+// tile count hold values of the zero padding).
+struct TileKernels {
+  // rows: 6 input rows of kRowFloats, starting at the group's first input column -> V = Bt d B
+  void (*input)(const float* const* rows, float* V, int64_t ld);
+  // M (36 positions) -> out: 4 rows of 64 floats (output row i of tile l at out[64*i + 4*l + j]), + bias
+  void (*output)(const float* M, int64_t ld, float bias, float* out);
+  // rows: 4 rows of kRowFloats of the output gradient -> Y = A dy At (the gradient of the 36 products)
+  void (*grad)(const float* const* rows, float* Y, int64_t ld);
+};
+const TileKernels& tile_kernels();  // the copy for this CPU (cpu_isa_name())
+
+namespace isa_generic { const TileKernels& wino_tile_kernels(); }
+namespace isa_avx2 { const TileKernels& wino_tile_kernels(); }
+namespace isa_avx512 { const TileKernels& wino_tile_kernels(); }
+
+// Whether the Winograd path serves this float32 conv pass (shape rules measured in bench/NOTES.md).
+bool use_forward(const ConvParams& p);
+bool use_backward_input(const ConvParams& p);
+bool use_backward_weight(const ConvParams& p);
+
+// Same contracts as conv_forward_cpu / conv_backward_input_cpu / conv_backward_weight_cpu (float32).
+void forward(const ConvParams& p, const float* x, const float* w, const float* b, float* y);
+void backward_input(const ConvParams& p, const float* dy, const float* w, float* dx);
+void backward_weight(const ConvParams& p, const float* dy, const float* x, float* dw);
+
+}  // namespace wino
+}  // namespace pyml

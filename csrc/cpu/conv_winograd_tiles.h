@@ -1,0 +1,144 @@
+// Tile transforms of Winograd F(4x4, 3x3), included once per ISA inside namespace
+// pyml::PYML_WINO_NS with PYML_WINO_TARGET set to that ISA's target attribute (empty: generic).
+// Vectors are 16 floats, one tile per lane. A group row of 16 tiles is 64 (+2) consecutive input
+// floats; two rounds of two-source shuffles split it into the 4 (+2) columns of the tiles, and the
+// output is interleaved back the same way, so every load and store is a full contiguous vector.
+// Transform matrices (interpolation points 0, 1, -1, 2, -2, infinity):
+//   Bt = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
+//   At = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
+// Everything below is inlined into the three kernels, so passing 64-byte vectors by value never
+// reaches a call boundary (the ABI note GCC gives for the generic build does not apply; it is
+// reported at the end of the file, so it stays off for the rest of these one-include files).
+#pragma GCC diagnostic ignored "-Wpsabi"
+namespace wt {
+
+typedef float V __attribute__((vector_size(64)));
+typedef float VU __attribute__((vector_size(64), aligned(4)));  // unaligned access
+typedef int I __attribute__((vector_size(64)));
+
+#define WT_FN PYML_WINO_TARGET static inline __attribute__((always_inline))
+
+WT_FN V load(const float* p) { return *reinterpret_cast<const VU*>(p); }
+WT_FN void store(float* p, V v) { *reinterpret_cast<VU*>(p) = v; }
+
+// r[0..64) holds tiles 0..15 (4 floats each) -> v[j][l] = r[4*l + j], j < 4; with six, also
+// v[4], v[5] = r[4*l + 4], r[4*l + 5] (the first columns of the next tile).
+WT_FN void split_row(const float* r, V* v, bool six) {
+  const I even = {0, 4, 8, 12, 16, 20, 24, 28, 1, 5, 9, 13, 17, 21, 25, 29};
+  const I odd = {2, 6, 10, 14, 18, 22, 26, 30, 3, 7, 11, 15, 19, 23, 27, 31};
+  const I lo = {0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23};
+  const I hi = {8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31};
+  V a0 = load(r), a1 = load(r + 16), a2 = load(r + 32), a3 = load(r + 48);
+  V b0 = __builtin_shuffle(a0, a1, even), b1 = __builtin_shuffle(a0, a1, odd);  // tiles 0-7
+  V b2 = __builtin_shuffle(a2, a3, even), b3 = __builtin_shuffle(a2, a3, odd);  // tiles 8-15
+  v[0] = __builtin_shuffle(b0, b2, lo);
+  v[1] = __builtin_shuffle(b0, b2, hi);
+  v[2] = __builtin_shuffle(b1, b3, lo);
+  v[3] = __builtin_shuffle(b1, b3, hi);
+  if (!six) return;
+  const I next0 = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+  const I next1 = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 17};
+  V tail = load(r + 64);
+  v[4] = __builtin_shuffle(v[0], tail, next0);
+  v[5] = __builtin_shuffle(v[1], tail, next1);
+}
+
+// inverse of split_row (four columns): out[4*l + j] = v[j][l]
+WT_FN void join_row(const V* v, float* out) {
+  const I lo = {0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23};
+  const I hi = {8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31};
+  const I first = {0, 8, 16, 24, 1, 9, 17, 25, 2, 10, 18, 26, 3, 11, 19, 27};
+  const I second = {4, 12, 20, 28, 5, 13, 21, 29, 6, 14, 22, 30, 7, 15, 23, 31};
+  V b0 = __builtin_shuffle(v[0], v[1], lo), b2 = __builtin_shuffle(v[0], v[1], hi);  // columns 0, 1
+  V b1 = __builtin_shuffle(v[2], v[3], lo), b3 = __builtin_shuffle(v[2], v[3], hi);  // columns 2, 3
+  store(out, __builtin_shuffle(b0, b1, first));
+  store(out + 16, __builtin_shuffle(b0, b1, second));
+  store(out + 32, __builtin_shuffle(b2, b3, first));
+  store(out + 48, __builtin_shuffle(b2, b3, second));
+}
+
+// o[k*os] = (Bt d)[k] for d[k*ds], k < 6
+WT_FN void bt6(const V* d, int ds, V* o, int os) {
+  V d0 = d[0], d1 = d[ds], d2 = d[2 * ds], d3 = d[3 * ds], d4 = d[4 * ds], d5 = d[5 * ds];
+  V s12 = d1 + d2, m12 = d1 - d2, s34 = d4 - d2, m31 = d3 - d1;
+  o[0] = (d4 - d2 * 5.0f) + d0 * 4.0f;
+  o[os] = (d3 + d4) - s12 * 4.0f;
+  o[2 * os] = (d4 - d3) + m12 * 4.0f;
+  o[3 * os] = s34 + m31 * 2.0f;
+  o[4 * os] = s34 - m31 * 2.0f;
+  o[5 * os] = (d5 - d3 * 5.0f) + d1 * 4.0f;
+}
+
+// o[k*os] = (At m)[k] for m[k*ms], k < 4
+WT_FN void at6(const V* m, int ms, V* o, int os) {
+  V m1 = m[ms], m2 = m[2 * ms], m3 = m[3 * ms], m4 = m[4 * ms];
+  V s12 = m1 + m2, d12 = m1 - m2, s34 = m3 + m4, d34 = m3 - m4;
+  o[0] = m[0] + s12 + s34;
+  o[os] = d12 + d34 * 2.0f;
+  o[2 * os] = s12 + s34 * 4.0f;
+  o[3 * os] = (d12 + m[5 * ms]) + d34 * 8.0f;
+}
+
+// o[k*os] = (A g)[k] for g[k*gs], k < 6 (A = At transposed: 6 x 4)
+WT_FN void a4(const V* g, int gs, V* o, int os) {
+  V g0 = g[0], g1 = g[gs], g2 = g[2 * gs], g3 = g[3 * gs];
+  V e = g0 + g2, od = g1 + g3, e4 = g0 + g2 * 4.0f, od8 = g1 * 2.0f + g3 * 8.0f;
+  o[0] = g0;
+  o[os] = e + od;
+  o[2 * os] = e - od;
+  o[3 * os] = e4 + od8;
+  o[4 * os] = e4 - od8;
+  o[5 * os] = g3;
+}
+
+PYML_WINO_TARGET void input_tiles(const float* const* rows, float* Vb, int64_t ld) {
+  V t[6][6];  // t[i][b]: row i of the patch after the column transform (d B)
+  for (int i = 0; i < 6; i++) {
+    V d[6];
+    split_row(rows[i], d, true);
+    bt6(d, 1, t[i], 1);
+  }
+  for (int b = 0; b < 6; b++) {
+    V o[6];
+    bt6(&t[0][b], 6, o, 1);
+    for (int a = 0; a < 6; a++) store(Vb + (a * 6 + b) * ld, o[a]);
+  }
+}
+
+PYML_WINO_TARGET void output_tiles(const float* M, int64_t ld, float bias, float* out) {
+  V s[6][4];  // s[a][j] = (m At^T)[a][j]
+  for (int a = 0; a < 6; a++) {
+    V m[6];
+    for (int b = 0; b < 6; b++) m[b] = load(M + (a * 6 + b) * ld);
+    at6(m, 1, s[a], 1);
+  }
+  V o[4][4];  // o[i][j]
+  for (int j = 0; j < 4; j++) at6(&s[0][j], 4, &o[0][j], 4);
+  for (int i = 0; i < 4; i++) {
+    for (int j = 0; j < 4; j++) o[i][j] += bias;
+    join_row(o[i], out + 64 * i);
+  }
+}
+
+PYML_WINO_TARGET void grad_tiles(const float* const* rows, float* Y, int64_t ld) {
+  V h[4][6];  // h[i][b] = (dy A^T)[i][b]
+  for (int i = 0; i < 4; i++) {
+    V g[4];
+    split_row(rows[i], g, false);
+    a4(g, 1, h[i], 1);
+  }
+  for (int b = 0; b < 6; b++) {
+    V o[6];
+    a4(&h[0][b], 6, o, 1);
+    for (int a = 0; a < 6; a++) store(Y + (a * 6 + b) * ld, o[a]);
+  }
+}
+
+#undef WT_FN
+
+}  // namespace wt
+
+const TileKernels& wino_tile_kernels() {
+  static const TileKernels k{&wt::input_tiles, &wt::output_tiles, &wt::grad_tiles};
+  return k;
+}
