@@ -6,6 +6,8 @@
 // buffers of a block stay near L2 size whatever the image size. Threads take whole blocks and run
 // single-threaded GEMMs (kernels().sgemm); forward results do not depend on the thread count.
 #include <algorithm>
+#include <cstdio>
+#include <ctime>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -25,10 +27,12 @@ const TileKernels& tile_kernels() {
 }
 
 namespace {
-
+struct ProfT { double t[4] = {0,0,0,0}; ~ProfT(){ if (std::getenv("WPROF")) fprintf(stderr, "in %.1f gemm %.1f out %.1f wt %.1f ms\n", t[0]*1e3, t[1]*1e3, t[2]*1e3, t[3]*1e3);} } g_prof;
+static double nowt(){ timespec ts; clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts); return ts.tv_sec + ts.tv_nsec*1e-9; }
+#define PT(i) g_prof.t[i] += nowt() - t0; t0 = nowt();
 constexpr int kPos = 36;  // 6 x 6 transformed positions
 constexpr int64_t kBlockCols = 128;
-alignas(64) const float kZeroRow[kRowFloats] = {};
+constexpr int64_t kRowBuf = 6 * 96;  // strided-input row copies (66 columns each)
 
 // One stride-1 3x3 conv: in (N, C, H, W) with strides xs -> out (N, K, P, Q) contiguous.
 struct Geom {
@@ -48,6 +52,9 @@ struct Plan {
   std::vector<int64_t> cols;   // columns of block b
   int64_t ldc = 0;             // row length of the block buffers (with room for a full-vector store)
   int64_t blocks() const { return (int64_t)cols.size(); }
+  // distance between positions xi of a block buffer with `rows` rows: one cache line more than the
+  // rows need, so the 36 vectors a tile kernel touches don't all fall into one L1 set
+  int64_t pos(int64_t rows) const { return rows * ldc + 16; }
 };
 
 Plan make_plan(const Geom& g, int64_t cols_max) {
@@ -67,7 +74,7 @@ Plan make_plan(const Geom& g, int64_t cols_max) {
         pl.cols.back() = used;
       }
   pl.start.push_back((int64_t)pl.groups.size());
-  pl.ldc = (cols_max + kLanes + 15) / 16 * 16;
+  pl.ldc = (cols_max + kLanes + 31) / 32 * 32;  // >= the GEMM's columns rounded up to 32
   return pl;
 }
 
@@ -82,72 +89,67 @@ struct Scratch {
     cap = (n + 1023) / 1024 * 1024;
     p = static_cast<float*>(std::aligned_alloc(64, cap * sizeof(float)));
     if (!p) cap = 0;
+    else std::memset(p, 0, cap * sizeof(float));  // columns past a block's tiles are computed, not used
     return p;
   }
 };
 thread_local Scratch t_scratch;
 
-// rows[i] = row h0 + i of a plane (H x W, strides sh, sw), columns [w0, w0 + span), zero outside
-// the plane and past span (buf: nrows x kRowFloats).
-void gather_rows(const float* plane, int64_t H, int64_t W, int64_t sh, int64_t sw, int64_t h0, int64_t w0,
-                 int64_t span, int nrows, float* buf, const float** rows) {
-  int64_t lo = std::clamp<int64_t>(-w0, 0, span), hi = std::clamp<int64_t>(W - w0, lo, span);
+// rows[i] -> columns [w0, w0 + span) of row h0 + i of a plane (H x W, strides sh, sw), nullptr
+// for rows outside it; [lo, hi) is the part inside the plane. Strided rows are copied to buf.
+void plane_rows(const float* plane, int64_t H, int64_t W, int64_t sh, int64_t sw, int64_t h0, int64_t w0,
+                int64_t span, int nrows, float* buf, const float** rows, int64_t& lo, int64_t& hi) {
+  lo = std::clamp<int64_t>(-w0, 0, span), hi = std::clamp<int64_t>(W - w0, lo, span);
   for (int i = 0; i < nrows; i++) {
     int64_t h = h0 + i;
-    if (h < 0 || h >= H || lo == hi) { rows[i] = kZeroRow; continue; }
-    float* r = buf + i * kRowFloats;
-    const float* src = plane + h * sh + w0 * sw;
-    std::fill(r, r + lo, 0.0f);
-    if (sw == 1) std::memcpy(r + lo, src + lo, (hi - lo) * sizeof(float));
-    else for (int64_t j = lo; j < hi; j++) r[j] = src[j * sw];
-    std::fill(r + hi, r + kRowFloats, 0.0f);
+    rows[i] = h < 0 || h >= H ? nullptr : plane + h * sh + w0 * sw;
+    if (!rows[i] || sw == 1) continue;
+    float* r = buf + i * 96;
+    for (int64_t j = lo; j < hi; j++) r[j] = rows[i][j * sw];
     rows[i] = r;
   }
 }
 
-// V[xi][c][col] (xi stride C*ldc) = Bt d B for every tile of block b, input channels [0, C)
+// V[xi][c][col] (xi stride pos(C)) = Bt d B for every tile of block b, input channels [0, C)
 void block_inputs(const Geom& g, const Plan& pl, int64_t b, const float* x, float* V, float* rowbuf) {
   const TileKernels& tk = tile_kernels();
   const float* rows[6];
-  for (int64_t gi = pl.start[b]; gi < pl.start[b + 1]; gi++) {
-    const Group& gr = pl.groups[gi];
-    for (int64_t c = 0; c < g.C; c++) {
+  int64_t lo, hi;
+  for (int64_t c = 0; c < g.C; c++)
+    for (int64_t gi = pl.start[b]; gi < pl.start[b + 1]; gi++) {
+      const Group& gr = pl.groups[gi];
       const float* plane = x + gr.n * g.xs[0] + c * g.xs[1];
-      gather_rows(plane, g.H, g.W, g.xs[2], g.xs[3], gr.tr * 4 + g.oh, gr.tc * 4 + g.ow, 4 * gr.cnt + 2, 6,
-                  rowbuf, rows);
-      tk.input(rows, V + c * pl.ldc + gr.col, g.C * pl.ldc);
+      plane_rows(plane, g.H, g.W, g.xs[2], g.xs[3], gr.tr * 4 + g.oh, gr.tc * 4 + g.ow, 4 * gr.cnt + 2, 6, rowbuf,
+                 rows, lo, hi);
+      tk.input(rows, lo, hi, V + c * pl.ldc + gr.col, pl.pos(g.C));
     }
-  }
 }
 
-// y tiles of block b from M[xi][k][col] (xi stride K*ldc), plus bias
+// y tiles of block b from M[xi][k][col] (xi stride pos(K)), plus bias
 void block_outputs(const Geom& g, const Plan& pl, int64_t b, const float* M, const float* bias, float* y) {
   const TileKernels& tk = tile_kernels();
-  alignas(64) float out[4 * 64];
-  for (int64_t gi = pl.start[b]; gi < pl.start[b + 1]; gi++) {
-    const Group& gr = pl.groups[gi];
-    int64_t q0 = gr.tc * 4, width = std::min(4 * gr.cnt, g.Q - q0);
-    for (int64_t k = 0; k < g.K; k++) {
-      tk.output(M + k * pl.ldc + gr.col, g.K * pl.ldc, bias ? bias[k] : 0.0f, out);
-      float* plane = y + (gr.n * g.K + k) * g.P * g.Q;
-      for (int64_t i = 0; i < 4 && gr.tr * 4 + i < g.P; i++)
-        std::memcpy(plane + (gr.tr * 4 + i) * g.Q + q0, out + 64 * i, width * sizeof(float));
+  float* rows[4];
+  for (int64_t k = 0; k < g.K; k++)
+    for (int64_t gi = pl.start[b]; gi < pl.start[b + 1]; gi++) {
+      const Group& gr = pl.groups[gi];
+      float* plane = y + (gr.n * g.K + k) * g.P * g.Q + gr.tc * 4;
+      for (int i = 0; i < 4; i++) rows[i] = gr.tr * 4 + i < g.P ? plane + (gr.tr * 4 + i) * g.Q : nullptr;
+      tk.output(M + k * pl.ldc + gr.col, pl.pos(g.K), bias ? bias[k] : 0.0f, rows,
+                std::min(4 * gr.cnt, g.Q - gr.tc * 4));
     }
-  }
 }
 
-// Y[xi][k][col] (xi stride K*ldc) = A dy At for every tile of block b (dy: (N, K, P, Q) contiguous)
-void block_grads(const Geom& g, const Plan& pl, int64_t b, const float* dy, float* Y, float* rowbuf) {
+// Y[xi][k][col] (xi stride pos(K)) = A dy At for every tile of block b (dy: (N, K, P, Q) contiguous)
+void block_grads(const Geom& g, const Plan& pl, int64_t b, const float* dy, float* Y) {
   const TileKernels& tk = tile_kernels();
   const float* rows[4];
-  for (int64_t gi = pl.start[b]; gi < pl.start[b + 1]; gi++) {
-    const Group& gr = pl.groups[gi];
-    for (int64_t k = 0; k < g.K; k++) {
-      const float* plane = dy + (gr.n * g.K + k) * g.P * g.Q;
-      gather_rows(plane, g.P, g.Q, g.Q, 1, gr.tr * 4, gr.tc * 4, 4 * gr.cnt, 4, rowbuf, rows);
-      tk.grad(rows, Y + k * pl.ldc + gr.col, g.K * pl.ldc);
+  for (int64_t k = 0; k < g.K; k++)
+    for (int64_t gi = pl.start[b]; gi < pl.start[b + 1]; gi++) {
+      const Group& gr = pl.groups[gi];
+      const float* plane = dy + (gr.n * g.K + k) * g.P * g.Q + gr.tc * 4;
+      for (int i = 0; i < 4; i++) rows[i] = gr.tr * 4 + i < g.P ? plane + (gr.tr * 4 + i) * g.Q : nullptr;
+      tk.grad(rows, std::min(4 * gr.cnt, g.Q - gr.tc * 4), Y + k * pl.ldc + gr.col, pl.pos(g.K));
     }
-  }
 }
 
 void sgemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t rsa, int64_t csa, const float* B, int64_t rsb,
@@ -182,62 +184,78 @@ void for_blocks(int64_t blocks, size_t scratch, const F& f) {
   if (failed) throw std::bad_alloc();
 }
 
+constexpr double kG[6][3] = {{0.25, 0, 0}, {-1.0 / 6, -1.0 / 6, -1.0 / 6}, {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                             {1.0 / 24, 1.0 / 12, 1.0 / 6}, {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1}};
+constexpr int64_t kChunk = 64;  // filters transformed together: positions are written as 64-float runs
+
 // U[xi][o][i] (36, KO, CI) = G g G^T, g = w[o][i] or, flipped, w[i][o] rotated 180 degrees.
 // w: (KO, CI, 3, 3), or (CI, KO, 3, 3) when flipped. Computed in double.
 void transform_weights(const float* w, int64_t KO, int64_t CI, bool flip, float* U) {
-  static const double G[6][3] = {{0.25, 0, 0}, {-1.0 / 6, -1.0 / 6, -1.0 / 6}, {-1.0 / 6, 1.0 / 6, -1.0 / 6},
-                                 {1.0 / 24, 1.0 / 12, 1.0 / 6}, {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1}};
-  parallel_for(0, KO * CI, 256, [&](int64_t e0, int64_t e1) {
-    for (int64_t e = e0; e < e1; e++) {
-      int64_t o = e / CI, i = e % CI;
-      const float* src = flip ? w + (i * KO + o) * 9 : w + e * 9;
-      double g[3][3], t[6][3];
-      for (int r = 0; r < 3; r++)
-        for (int s = 0; s < 3; s++) g[r][s] = flip ? src[(2 - r) * 3 + 2 - s] : src[r * 3 + s];
+  const int64_t E = KO * CI;
+  parallel_for(0, (E + kChunk - 1) / kChunk, 8, [&](int64_t c0, int64_t c1) {
+    double g[9][kChunk], t[18][kChunk];
+    float u[kChunk];
+    for (int64_t e0 = c0 * kChunk; e0 < std::min(E, c1 * kChunk); e0 += kChunk) {
+      int64_t n = std::min(kChunk, E - e0);
+      for (int64_t i = 0; i < n; i++) {
+        int64_t e = e0 + i, o = e / CI, c = e % CI;
+        const float* src = flip ? w + (c * KO + o) * 9 : w + e * 9;
+        for (int r = 0; r < 9; r++) g[r][i] = flip ? src[8 - r] : src[r];
+      }
       for (int a = 0; a < 6; a++)
-        for (int s = 0; s < 3; s++) t[a][s] = G[a][0] * g[0][s] + G[a][1] * g[1][s] + G[a][2] * g[2][s];
+        for (int s = 0; s < 3; s++)
+          for (int64_t i = 0; i < n; i++) t[a * 3 + s][i] = kG[a][0] * g[s][i] + kG[a][1] * g[3 + s][i] + kG[a][2] * g[6 + s][i];
       for (int a = 0; a < 6; a++)
-        for (int c = 0; c < 6; c++)
-          U[(a * 6 + c) * KO * CI + e] = float(G[c][0] * t[a][0] + G[c][1] * t[a][1] + G[c][2] * t[a][2]);
+        for (int b = 0; b < 6; b++) {
+          for (int64_t i = 0; i < n; i++)
+            u[i] = float(kG[b][0] * t[a * 3][i] + kG[b][1] * t[a * 3 + 1][i] + kG[b][2] * t[a * 3 + 2][i]);
+          std::memcpy(U + (a * 6 + b) * E + e0, u, n * sizeof(float));
+        }
     }
   });
 }
 
 // dw[k][c] (K, C, 3, 3) = Gt dU[.][k][c] G, dU: (36, K, C). Computed in double.
 void weights_from_grad(const float* dU, int64_t K, int64_t C, float* dw) {
-  static const double Gt[3][6] = {{0.25, -1.0 / 6, -1.0 / 6, 1.0 / 24, 1.0 / 24, 0},
-                                  {0, -1.0 / 6, 1.0 / 6, 1.0 / 12, -1.0 / 12, 0},
-                                  {0, -1.0 / 6, -1.0 / 6, 1.0 / 6, 1.0 / 6, 1}};
-  parallel_for(0, K * C, 256, [&](int64_t e0, int64_t e1) {
-    for (int64_t e = e0; e < e1; e++) {
-      double t[3][6];
-      for (int r = 0; r < 3; r++)
+  const int64_t E = K * C;
+  parallel_for(0, (E + kChunk - 1) / kChunk, 8, [&](int64_t c0, int64_t c1) {
+    double t[18][kChunk];  // t[r*6 + b] = (Gt dU)[r][b]
+    for (int64_t e0 = c0 * kChunk; e0 < std::min(E, c1 * kChunk); e0 += kChunk) {
+      int64_t n = std::min(kChunk, E - e0);
+      for (int v = 0; v < 18; v++)
+        for (int64_t i = 0; i < n; i++) t[v][i] = 0;
+      for (int a = 0; a < 6; a++)
         for (int b = 0; b < 6; b++) {
-          double v = 0;
-          for (int a = 0; a < 6; a++) v += Gt[r][a] * dU[(a * 6 + b) * K * C + e];
-          t[r][b] = v;
+          const float* src = dU + (a * 6 + b) * E + e0;
+          for (int r = 0; r < 3; r++)
+            for (int64_t i = 0; i < n; i++) t[r * 6 + b][i] += kG[a][r] * src[i];
         }
-      for (int r = 0; r < 3; r++)
-        for (int s = 0; s < 3; s++) {
-          double v = 0;
-          for (int b = 0; b < 6; b++) v += t[r][b] * Gt[s][b];
-          dw[e * 9 + r * 3 + s] = float(v);
-        }
+      for (int64_t i = 0; i < n; i++)
+        for (int r = 0; r < 3; r++)
+          for (int q = 0; q < 3; q++) {
+            double v = 0;
+            for (int b = 0; b < 6; b++) v += t[r * 6 + b][i] * kG[b][q];
+            dw[(e0 + i) * 9 + r * 3 + q] = float(v);
+          }
     }
   });
 }
 
 // out (N, K, P, Q) = conv of in with transformed weights U (36, K, C), plus bias
 void run_conv(const Geom& g, const float* in, const float* U, const float* bias, float* out) {
-  Plan pl = make_plan(g, kBlockCols);
-  size_t vsize = kPos * g.C * pl.ldc, msize = kPos * g.K * pl.ldc;
-  for_blocks(pl.blocks(), vsize + msize + 6 * kRowFloats, [&](int64_t b, float* s) {
+  Plan pl = make_plan(g, std::getenv("WCOLS") ? atoi(std::getenv("WCOLS")) : kBlockCols);
+  size_t vsize = kPos * pl.pos(g.C), msize = kPos * pl.pos(g.K);
+  for_blocks(pl.blocks(), vsize + msize + kRowBuf, [&](int64_t b, float* s) {
     float *V = s, *M = s + vsize, *rowbuf = M + msize;
+    double t0 = nowt();
     block_inputs(g, pl, b, in, V, rowbuf);
+    PT(0)
     for (int xi = 0; xi < kPos; xi++)
-      sgemm(g.K, pl.cols[b], g.C, U + xi * g.K * g.C, g.C, 1, V + xi * g.C * pl.ldc, pl.ldc, 1,
-            M + xi * g.K * pl.ldc, pl.ldc, 0.0);
+      sgemm(g.K, (pl.cols[b] + 31) / 32 * 32, g.C, U + xi * g.K * g.C, g.C, 1, V + xi * pl.pos(g.C), pl.ldc, 1,
+            M + xi * pl.pos(g.K), pl.ldc, 0.0);
+    PT(1)
     block_outputs(g, pl, b, M, bias, out);
+    PT(2)
   });
 }
 
@@ -281,22 +299,26 @@ void backward_input(const ConvParams& p, const float* dy, const float* w, float*
 // thread order, so dw depends on the thread count only within rounding.
 void backward_weight(const ConvParams& p, const float* dy, const float* x, float* dw) {
   Geom g{p.N, p.C, p.H, p.W, p.K, p.P, p.Q, -p.ph, -p.pw, {p.xs[0], p.xs[1], p.xs[2], p.xs[3]}};
-  Plan pl = make_plan(g, kBlockCols);
+  Plan pl = make_plan(g, std::getenv("WCOLS") ? atoi(std::getenv("WCOLS")) : kBlockCols);
   const int64_t usize = kPos * p.K * p.C, blocks = pl.blocks();
-  const size_t vsize = kPos * g.C * pl.ldc, ysize = kPos * g.K * pl.ldc;
+  const size_t vsize = kPos * pl.pos(g.C), ysize = kPos * pl.pos(g.K);
   int nt = (int)std::max<int64_t>(1, std::min<int64_t>(get_num_threads(), blocks));
   std::vector<float> acc(nt * usize, 0.0f);
   auto share = [&](int t, float* s) {
     float *V = s, *Y = s + vsize, *rowbuf = Y + ysize, *dU = acc.data() + t * usize;
     for (int64_t b = blocks * t / nt; b < blocks * (t + 1) / nt; b++) {
+      double t0 = nowt();
       block_inputs(g, pl, b, x, V, rowbuf);
-      block_grads(g, pl, b, dy, Y, rowbuf);
+      PT(0)
+      block_grads(g, pl, b, dy, Y);
+      PT(2)
       for (int xi = 0; xi < kPos; xi++)
-        sgemm(g.K, g.C, pl.cols[b], Y + xi * g.K * pl.ldc, pl.ldc, 1, V + xi * g.C * pl.ldc, 1, pl.ldc,
+        sgemm(g.K, g.C, pl.cols[b], Y + xi * pl.pos(g.K), pl.ldc, 1, V + xi * pl.pos(g.C), 1, pl.ldc,
               dU + xi * g.K * g.C, g.C, 1.0);
+      PT(1)
     }
   };
-  for_blocks(nt, vsize + ysize + 6 * kRowFloats, share);
+  for_blocks(nt, vsize + ysize + kRowBuf, share);
   for (int t = 1; t < nt; t++) {
     float* a0 = acc.data();
     const float* at = acc.data() + t * usize;

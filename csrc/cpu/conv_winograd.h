@@ -11,19 +11,20 @@
 namespace pyml {
 namespace wino {
 
-constexpr int kLanes = 16;                // tiles per group (one per float lane of a 16-wide vector)
-constexpr int kRowFloats = 4 * kLanes + 16;  // row buffer of a group: 66 floats read, padded to 80
+constexpr int kLanes = 16;  // tiles per group (one per float lane of a 16-wide vector)
 
-// Tile kernels of one ISA. All buffers hold one float per (position xi, lane); ld is the distance
-// between consecutive positions xi = 6*a + b. Stores write all 16 lanes (lanes past the group's
-// tile count hold values of the zero padding).
+// Tile kernels of one ISA for a group of up to 16 tiles. rows[i] points at the group's first
+// column in one image row (nullptr: a row of zeros, or for output a row to skip); only columns
+// [lo, hi) / [0, width) of it are read or written. The transformed buffers hold one float per
+// (position xi = 6*a + b, lane), positions ld apart; stores write all 16 lanes (lanes past the
+// group's tiles hold values of zero padding or of neighbouring columns, to be overwritten or ignored).
 struct TileKernels {
-  // rows: 6 input rows of kRowFloats, starting at the group's first input column -> V = Bt d B
-  void (*input)(const float* const* rows, float* V, int64_t ld);
-  // M (36 positions) -> out: 4 rows of 64 floats (output row i of tile l at out[64*i + 4*l + j]), + bias
-  void (*output)(const float* M, int64_t ld, float bias, float* out);
-  // rows: 4 rows of kRowFloats of the output gradient -> Y = A dy At (the gradient of the 36 products)
-  void (*grad)(const float* const* rows, float* Y, int64_t ld);
+  // 6 input rows (columns [lo, hi) of 0..65 valid) -> V = Bt d B
+  void (*input)(const float* const* rows, int64_t lo, int64_t hi, float* V, int64_t ld);
+  // M (36 positions) -> 4 output rows of width (<= 64) floats: At M A + bias
+  void (*output)(const float* M, int64_t ld, float bias, float* const* rows, int64_t width);
+  // 4 rows of the output gradient (width <= 64 valid) -> Y = A dy At (the gradient of the 36 products)
+  void (*grad)(const float* const* rows, int64_t width, float* Y, int64_t ld);
 };
 const TileKernels& tile_kernels();  // the copy for this CPU (cpu_isa_name())
 

@@ -3,7 +3,10 @@
 // rest of csrc/cpu keeps its portable flags) and the namespace. Chosen at run time by cpu_isa_name().
 #include "cpu/conv_winograd.h"
 
+#include <immintrin.h>
+
 #define PYML_WINO_TARGET __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")))
+#define PYML_WINO_MASKED 1  // masked loads/stores at the image border
 namespace pyml {
 namespace wino {
 namespace isa_avx512 {

@@ -2,7 +2,8 @@
 // pyml::PYML_WINO_NS with PYML_WINO_TARGET set to that ISA's target attribute (empty: generic).
 // Vectors are 16 floats, one tile per lane. A group row of 16 tiles is 64 (+2) consecutive input
 // floats; two rounds of two-source shuffles split it into the 4 (+2) columns of the tiles, and the
-// output is interleaved back the same way, so every load and store is a full contiguous vector.
+// output is interleaved back the same way, so every load and store is a contiguous vector. The
+// image border is handled by partial loads/stores (AVX-512 masks: no padded copy of the input).
 // Transform matrices (interpolation points 0, 1, -1, 2, -2, infinity):
 //   Bt = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
 //   At = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
@@ -21,16 +22,46 @@ typedef int I __attribute__((vector_size(64)));
 WT_FN V load(const float* p) { return *reinterpret_cast<const VU*>(p); }
 WT_FN void store(float* p, V v) { *reinterpret_cast<VU*>(p) = v; }
 
-// r[0..64) holds tiles 0..15 (4 floats each) -> v[j][l] = r[4*l + j], j < 4; with six, also
-// v[4], v[5] = r[4*l + 4], r[4*l + 5] (the first columns of the next tile).
-WT_FN void split_row(const float* r, V* v, bool six) {
+// p[l] for lanes lo <= l < hi, 0 elsewhere; lanes outside [lo, hi) are never read
+WT_FN V load_part(const float* p, int64_t lo, int64_t hi) {
+  lo = lo < 0 ? 0 : lo;
+  hi = hi > 16 ? 16 : hi;
+  if (lo >= hi) return V{};
+#ifdef PYML_WINO_MASKED
+  return (V)_mm512_maskz_loadu_ps((__mmask16)(((1u << hi) - 1) & ~((1u << lo) - 1)), p);
+#else
+  if (lo == 0 && hi == 16) return load(p);
+  alignas(64) float t[16] = {};
+  for (int64_t l = lo; l < hi; l++) t[l] = p[l];
+  return load(t);
+#endif
+}
+
+// p[l] = v[l] for lanes l < hi
+WT_FN void store_part(float* p, V v, int64_t hi) {
+  if (hi >= 16) return store(p, v);
+  if (hi <= 0) return;
+#ifdef PYML_WINO_MASKED
+  _mm512_mask_storeu_ps(p, (__mmask16)((1u << hi) - 1), (__m512)v);
+#else
+  for (int64_t l = 0; l < hi; l++) p[l] = v[l];
+#endif
+}
+
+// a[v] = row[16*v + l] for 16*v + l in [lo, hi), 0 elsewhere; a null row is all zeros
+WT_FN void load_row(const float* row, int64_t lo, int64_t hi, V* a, int n) {
+  for (int v = 0; v < n; v++) a[v] = row ? load_part(row + 16 * v, lo - 16 * v, hi - 16 * v) : V{};
+}
+
+// a[0..4) holds tiles 0..15 (4 floats each) -> v[j][l] = column j of tile l, j < 4; with six
+// (a[4] holds the next 16 floats), also v[4], v[5]: the first two columns of the next tile.
+WT_FN void split_row(const V* a, V* v, bool six) {
   const I even = {0, 4, 8, 12, 16, 20, 24, 28, 1, 5, 9, 13, 17, 21, 25, 29};
   const I odd = {2, 6, 10, 14, 18, 22, 26, 30, 3, 7, 11, 15, 19, 23, 27, 31};
   const I lo = {0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23};
   const I hi = {8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31};
-  V a0 = load(r), a1 = load(r + 16), a2 = load(r + 32), a3 = load(r + 48);
-  V b0 = __builtin_shuffle(a0, a1, even), b1 = __builtin_shuffle(a0, a1, odd);  // tiles 0-7
-  V b2 = __builtin_shuffle(a2, a3, even), b3 = __builtin_shuffle(a2, a3, odd);  // tiles 8-15
+  V b0 = __builtin_shuffle(a[0], a[1], even), b1 = __builtin_shuffle(a[0], a[1], odd);  // tiles 0-7
+  V b2 = __builtin_shuffle(a[2], a[3], even), b3 = __builtin_shuffle(a[2], a[3], odd);  // tiles 8-15
   v[0] = __builtin_shuffle(b0, b2, lo);
   v[1] = __builtin_shuffle(b0, b2, hi);
   v[2] = __builtin_shuffle(b1, b3, lo);
@@ -38,23 +69,22 @@ WT_FN void split_row(const float* r, V* v, bool six) {
   if (!six) return;
   const I next0 = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
   const I next1 = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 17};
-  V tail = load(r + 64);
-  v[4] = __builtin_shuffle(v[0], tail, next0);
-  v[5] = __builtin_shuffle(v[1], tail, next1);
+  v[4] = __builtin_shuffle(v[0], a[4], next0);
+  v[5] = __builtin_shuffle(v[1], a[4], next1);
 }
 
-// inverse of split_row (four columns): out[4*l + j] = v[j][l]
-WT_FN void join_row(const V* v, float* out) {
+// inverse of split_row (four columns): out[4*l + j] = v[j][l], as 4 vectors of 16 floats
+WT_FN void join_row(const V* v, V* out) {
   const I lo = {0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23};
   const I hi = {8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31};
   const I first = {0, 8, 16, 24, 1, 9, 17, 25, 2, 10, 18, 26, 3, 11, 19, 27};
   const I second = {4, 12, 20, 28, 5, 13, 21, 29, 6, 14, 22, 30, 7, 15, 23, 31};
   V b0 = __builtin_shuffle(v[0], v[1], lo), b2 = __builtin_shuffle(v[0], v[1], hi);  // columns 0, 1
   V b1 = __builtin_shuffle(v[2], v[3], lo), b3 = __builtin_shuffle(v[2], v[3], hi);  // columns 2, 3
-  store(out, __builtin_shuffle(b0, b1, first));
-  store(out + 16, __builtin_shuffle(b0, b1, second));
-  store(out + 32, __builtin_shuffle(b2, b3, first));
-  store(out + 48, __builtin_shuffle(b2, b3, second));
+  out[0] = __builtin_shuffle(b0, b1, first);
+  out[1] = __builtin_shuffle(b0, b1, second);
+  out[2] = __builtin_shuffle(b2, b3, first);
+  out[3] = __builtin_shuffle(b2, b3, second);
 }
 
 // o[k*os] = (Bt d)[k] for d[k*ds], k < 6
@@ -91,11 +121,12 @@ WT_FN void a4(const V* g, int gs, V* o, int os) {
   o[5 * os] = g3;
 }
 
-PYML_WINO_TARGET void input_tiles(const float* const* rows, float* Vb, int64_t ld) {
+PYML_WINO_TARGET void input_tiles(const float* const* rows, int64_t lo, int64_t hi, float* Vb, int64_t ld) {
   V t[6][6];  // t[i][b]: row i of the patch after the column transform (d B)
   for (int i = 0; i < 6; i++) {
-    V d[6];
-    split_row(rows[i], d, true);
+    V a[5], d[6];
+    load_row(rows[i], lo, hi, a, 5);
+    split_row(a, d, true);
     bt6(d, 1, t[i], 1);
   }
   for (int b = 0; b < 6; b++) {
@@ -105,7 +136,7 @@ PYML_WINO_TARGET void input_tiles(const float* const* rows, float* Vb, int64_t l
   }
 }
 
-PYML_WINO_TARGET void output_tiles(const float* M, int64_t ld, float bias, float* out) {
+PYML_WINO_TARGET void output_tiles(const float* M, int64_t ld, float bias, float* const* rows, int64_t width) {
   V s[6][4];  // s[a][j] = (m At^T)[a][j]
   for (int a = 0; a < 6; a++) {
     V m[6];
@@ -115,16 +146,20 @@ PYML_WINO_TARGET void output_tiles(const float* M, int64_t ld, float bias, float
   V o[4][4];  // o[i][j]
   for (int j = 0; j < 4; j++) at6(&s[0][j], 4, &o[0][j], 4);
   for (int i = 0; i < 4; i++) {
+    if (!rows[i]) continue;
+    V out[4];
     for (int j = 0; j < 4; j++) o[i][j] += bias;
-    join_row(o[i], out + 64 * i);
+    join_row(o[i], out);
+    for (int v = 0; v < 4; v++) store_part(rows[i] + 16 * v, out[v], width - 16 * v);
   }
 }
 
-PYML_WINO_TARGET void grad_tiles(const float* const* rows, float* Y, int64_t ld) {
+PYML_WINO_TARGET void grad_tiles(const float* const* rows, int64_t width, float* Y, int64_t ld) {
   V h[4][6];  // h[i][b] = (dy A^T)[i][b]
   for (int i = 0; i < 4; i++) {
-    V g[4];
-    split_row(rows[i], g, false);
+    V a[4], g[4];
+    load_row(rows[i], 0, width, a, 4);
+    split_row(a, g, false);
     a4(g, 1, h[i], 1);
   }
   for (int b = 0; b < 6; b++) {
