@@ -6,8 +6,6 @@
 // buffers of a block stay near L2 size whatever the image size. Threads take whole blocks and run
 // single-threaded GEMMs (kernels().sgemm); forward results do not depend on the thread count.
 #include <algorithm>
-#include <cstdio>
-#include <ctime>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -27,9 +25,6 @@ const TileKernels& tile_kernels() {
 }
 
 namespace {
-struct ProfT { double t[4] = {0,0,0,0}; ~ProfT(){ if (std::getenv("WPROF")) fprintf(stderr, "in %.1f gemm %.1f out %.1f wt %.1f ms\n", t[0]*1e3, t[1]*1e3, t[2]*1e3, t[3]*1e3);} } g_prof;
-static double nowt(){ timespec ts; clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts); return ts.tv_sec + ts.tv_nsec*1e-9; }
-#define PT(i) g_prof.t[i] += nowt() - t0; t0 = nowt();
 constexpr int kPos = 36;  // 6 x 6 transformed positions
 constexpr int64_t kBlockCols = 128;
 constexpr int64_t kRowBuf = 6 * 96;  // strided-input row copies (66 columns each)
@@ -110,6 +105,15 @@ void plane_rows(const float* plane, int64_t H, int64_t W, int64_t sh, int64_t sw
   }
 }
 
+// Fetches columns [lo, hi) of the rows `ahead` floats further on (the same rows of the next channel),
+// which the tile kernel reads ~one channel sweep of the block later: the planes of a block are read
+// in short runs that the hardware prefetchers don't pick up in time.
+void prefetch_rows(const float* const* rows, int64_t lo, int64_t hi, int64_t ahead) {
+  for (int i = 0; i < 6; i++)
+    if (rows[i])
+      for (int64_t j = lo; j < hi + 15; j += 16) __builtin_prefetch(rows[i] + ahead + std::min(j, hi - 1), 0, 3);
+}
+
 // V[xi][c][col] (xi stride pos(C)) = Bt d B for every tile of block b, input channels [0, C)
 void block_inputs(const Geom& g, const Plan& pl, int64_t b, const float* x, float* V, float* rowbuf) {
   const TileKernels& tk = tile_kernels();
@@ -121,6 +125,7 @@ void block_inputs(const Geom& g, const Plan& pl, int64_t b, const float* x, floa
       const float* plane = x + gr.n * g.xs[0] + c * g.xs[1];
       plane_rows(plane, g.H, g.W, g.xs[2], g.xs[3], gr.tr * 4 + g.oh, gr.tc * 4 + g.ow, 4 * gr.cnt + 2, 6, rowbuf,
                  rows, lo, hi);
+      if (c + 1 < g.C && g.xs[3] == 1) prefetch_rows(rows, lo, hi, g.xs[1]);
       tk.input(rows, lo, hi, V + c * pl.ldc + gr.col, pl.pos(g.C));
     }
 }
@@ -243,19 +248,15 @@ void weights_from_grad(const float* dU, int64_t K, int64_t C, float* dw) {
 
 // out (N, K, P, Q) = conv of in with transformed weights U (36, K, C), plus bias
 void run_conv(const Geom& g, const float* in, const float* U, const float* bias, float* out) {
-  Plan pl = make_plan(g, std::getenv("WCOLS") ? atoi(std::getenv("WCOLS")) : kBlockCols);
+  Plan pl = make_plan(g, kBlockCols);
   size_t vsize = kPos * pl.pos(g.C), msize = kPos * pl.pos(g.K);
   for_blocks(pl.blocks(), vsize + msize + kRowBuf, [&](int64_t b, float* s) {
     float *V = s, *M = s + vsize, *rowbuf = M + msize;
-    double t0 = nowt();
     block_inputs(g, pl, b, in, V, rowbuf);
-    PT(0)
     for (int xi = 0; xi < kPos; xi++)
       sgemm(g.K, (pl.cols[b] + 31) / 32 * 32, g.C, U + xi * g.K * g.C, g.C, 1, V + xi * pl.pos(g.C), pl.ldc, 1,
             M + xi * pl.pos(g.K), pl.ldc, 0.0);
-    PT(1)
     block_outputs(g, pl, b, M, bias, out);
-    PT(2)
   });
 }
 
@@ -299,7 +300,7 @@ void backward_input(const ConvParams& p, const float* dy, const float* w, float*
 // thread order, so dw depends on the thread count only within rounding.
 void backward_weight(const ConvParams& p, const float* dy, const float* x, float* dw) {
   Geom g{p.N, p.C, p.H, p.W, p.K, p.P, p.Q, -p.ph, -p.pw, {p.xs[0], p.xs[1], p.xs[2], p.xs[3]}};
-  Plan pl = make_plan(g, std::getenv("WCOLS") ? atoi(std::getenv("WCOLS")) : kBlockCols);
+  Plan pl = make_plan(g, kBlockCols);
   const int64_t usize = kPos * p.K * p.C, blocks = pl.blocks();
   const size_t vsize = kPos * pl.pos(g.C), ysize = kPos * pl.pos(g.K);
   int nt = (int)std::max<int64_t>(1, std::min<int64_t>(get_num_threads(), blocks));
@@ -307,15 +308,11 @@ void backward_weight(const ConvParams& p, const float* dy, const float* x, float
   auto share = [&](int t, float* s) {
     float *V = s, *Y = s + vsize, *rowbuf = Y + ysize, *dU = acc.data() + t * usize;
     for (int64_t b = blocks * t / nt; b < blocks * (t + 1) / nt; b++) {
-      double t0 = nowt();
       block_inputs(g, pl, b, x, V, rowbuf);
-      PT(0)
       block_grads(g, pl, b, dy, Y);
-      PT(2)
       for (int xi = 0; xi < kPos; xi++)
         sgemm(g.K, g.C, pl.cols[b], Y + xi * pl.pos(g.K), pl.ldc, 1, V + xi * pl.pos(g.C), 1, pl.ldc,
               dU + xi * g.K * g.C, g.C, 1.0);
-      PT(1)
     }
   };
   for_blocks(nt, vsize + ysize + kRowBuf, share);

@@ -27,10 +27,10 @@ WT_FN V load_part(const float* p, int64_t lo, int64_t hi) {
   lo = lo < 0 ? 0 : lo;
   hi = hi > 16 ? 16 : hi;
   if (lo >= hi) return V{};
+  if (lo == 0 && hi == 16) return load(p);
 #ifdef PYML_WINO_MASKED
   return (V)_mm512_maskz_loadu_ps((__mmask16)(((1u << hi) - 1) & ~((1u << lo) - 1)), p);
 #else
-  if (lo == 0 && hi == 16) return load(p);
   alignas(64) float t[16] = {};
   for (int64_t l = lo; l < hi; l++) t[l] = p[l];
   return load(t);
