@@ -25,6 +25,7 @@ const TileKernels& tile_kernels() {
 }
 
 namespace {
+
 constexpr int kPos = 36;  // 6 x 6 transformed positions
 constexpr int64_t kBlockCols = 128;
 constexpr int64_t kRowBuf = 6 * 96;  // strided-input row copies (66 columns each)
