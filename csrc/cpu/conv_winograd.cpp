@@ -70,7 +70,7 @@ Plan make_plan(const Geom& g, int64_t cols_max) {
         pl.cols.back() = used;
       }
   pl.start.push_back((int64_t)pl.groups.size());
-  pl.ldc = (cols_max + kLanes + 31) / 32 * 32;  // >= the GEMM's columns rounded up to 32
+  pl.ldc = (cols_max + kLanes + 31) / 32 * 32;  // >= the columns rounded up to 32 (GEMM N) or a group
   return pl;
 }
 
@@ -247,16 +247,51 @@ void weights_from_grad(const float* dU, int64_t K, int64_t C, float* dw) {
   });
 }
 
-// out (N, K, P, Q) = conv of in with transformed weights U (36, K, C), plus bias
-void run_conv(const Geom& g, const float* in, const float* U, const float* bias, float* out) {
+// Transformed weights of a conv pass in the layout the GEMM of this CPU reads: (36, K, C)
+// row-major for kernels().sgemm, or 8-row panels per position for TileKernels::gemm.
+struct Weights {
+  std::vector<float> U;
+  int64_t K, C, stride;  // stride: floats per position
+  bool panels;
+};
+
+Weights prepare_weights(const float* w, int64_t K, int64_t C, bool flip) {
+  Weights t{std::vector<float>(kPos * K * C), K, C, K * C, tile_kernels().gemm != nullptr};
+  transform_weights(w, K, C, flip, t.U.data());
+  if (!t.panels) return t;
+  int64_t Kp = (K + 7) / 8 * 8;
+  std::vector<float> P(kPos * Kp * C, 0.0f);
+  parallel_for(0, kPos * K, 64, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; r++) {
+      int64_t xi = r / K, k = r % K;
+      float* dst = P.data() + xi * Kp * C + k / 8 * 8 * C + k % 8;
+      for (int64_t c = 0; c < C; c++) dst[8 * c] = t.U[r * C + c];
+    }
+  });
+  t.U.swap(P);
+  t.stride = Kp * C;
+  return t;
+}
+
+// M[xi] (K x cols) = U[xi] @ V[xi] for one block; columns past the block's tiles are computed too
+void block_gemms(const Weights& u, const Plan& pl, int64_t b, const float* V, float* M) {
+  const TileKernels& tk = tile_kernels();
+  for (int xi = 0; xi < kPos; xi++) {
+    const float *Ux = u.U.data() + xi * u.stride, *Vx = V + xi * pl.pos(u.C);
+    float* Mx = M + xi * pl.pos(u.K);
+    if (u.panels) tk.gemm(Ux, u.K, u.C, Vx, pl.ldc, (pl.cols[b] + 15) / 16 * 16, Mx, pl.ldc);
+    else sgemm(u.K, (pl.cols[b] + 31) / 32 * 32, u.C, Ux, u.C, 1, Vx, pl.ldc, 1, Mx, pl.ldc, 0.0);
+  }
+}
+
+// out (N, K, P, Q) = conv of in with the transformed weights, plus bias
+void run_conv(const Geom& g, const float* in, const Weights& u, const float* bias, float* out) {
   Plan pl = make_plan(g, kBlockCols);
   size_t vsize = kPos * pl.pos(g.C), msize = kPos * pl.pos(g.K);
   for_blocks(pl.blocks(), vsize + msize + kRowBuf, [&](int64_t b, float* s) {
     float *V = s, *M = s + vsize, *rowbuf = M + msize;
     block_inputs(g, pl, b, in, V, rowbuf);
-    for (int xi = 0; xi < kPos; xi++)
-      sgemm(g.K, (pl.cols[b] + 31) / 32 * 32, g.C, U + xi * g.K * g.C, g.C, 1, V + xi * pl.pos(g.C), pl.ldc, 1,
-            M + xi * pl.pos(g.K), pl.ldc, 0.0);
+    block_gemms(u, pl, b, V, M);
     block_outputs(g, pl, b, M, bias, out);
   });
 }
@@ -284,17 +319,13 @@ bool use_backward_weight(const ConvParams& p) { return fits(p) && large_enough(p
 
 void forward(const ConvParams& p, const float* x, const float* w, const float* b, float* y) {
   Geom g{p.N, p.C, p.H, p.W, p.K, p.P, p.Q, -p.ph, -p.pw, {p.xs[0], p.xs[1], p.xs[2], p.xs[3]}};
-  std::vector<float> U(kPos * p.K * p.C);
-  transform_weights(w, p.K, p.C, false, U.data());
-  run_conv(g, x, U.data(), b, y);
+  run_conv(g, x, prepare_weights(w, p.K, p.C, false), b, y);
 }
 
 // dx[h] = sum_r dy[h + ph - r] w[r] = sum_r' dy[h + ph - 2 + r'] w[2 - r']: a forward pass over dy
 void backward_input(const ConvParams& p, const float* dy, const float* w, float* dx) {
   Geom g{p.N, p.K, p.P, p.Q, p.C, p.H, p.W, p.ph - 2, p.pw - 2, {p.K * p.P * p.Q, p.P * p.Q, p.Q, 1}};
-  std::vector<float> U(kPos * p.K * p.C);
-  transform_weights(w, p.C, p.K, true, U.data());
-  run_conv(g, dy, U.data(), nullptr, dx);
+  run_conv(g, dy, prepare_weights(w, p.C, p.K, true), nullptr, dx);
 }
 
 // Each thread sums its share of the blocks into a private dU (36, K, C); the shares are added in

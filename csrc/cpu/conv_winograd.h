@@ -25,6 +25,10 @@ struct TileKernels {
   void (*output)(const float* M, int64_t ld, float bias, float* const* rows, int64_t width);
   // 4 rows of the output gradient (width <= 64 valid) -> Y = A dy At (the gradient of the 36 products)
   void (*grad)(const float* const* rows, int64_t width, float* Y, int64_t ld);
+  // M (K x ncols) = U (K x C) @ V (C x ncols), U in 8-row panels (Up[(k/8)*8*C + 8*c + k%8]), ncols
+  // a multiple of 16; nullptr where the engine GEMM (kernels().sgemm) is used instead
+  void (*gemm)(const float* Up, int64_t K, int64_t C, const float* V, int64_t ldv, int64_t ncols, float* M,
+               int64_t ldm);
 };
 const TileKernels& tile_kernels();  // the copy for this CPU (cpu_isa_name())
 

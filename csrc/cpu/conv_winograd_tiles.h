@@ -169,11 +169,52 @@ PYML_WINO_TARGET void grad_tiles(const float* const* rows, int64_t width, float*
   }
 }
 
+#ifdef PYML_WINO_MASKED  // the register-blocked GEMM needs 32 vector registers: AVX-512 only
+// acc (rows x 16*NV) = a (C x 8 panel: a[c*8 + i]) @ b (C x 16*NV, row stride ldb), stored to c
+template <int NV>
+WT_FN void gemm_micro(const float* a, const float* b, int64_t ldb, int64_t C, float* c, int64_t ldc, int rows) {
+  V acc[8][NV];
+  for (int i = 0; i < 8; i++)
+    for (int v = 0; v < NV; v++) acc[i][v] = V{};
+  for (int64_t k = 0; k < C; k++) {
+    V bv[NV];
+    for (int v = 0; v < NV; v++) bv[v] = load(b + k * ldb + 16 * v);
+    for (int i = 0; i < 8; i++) {
+      V av = a[k * 8 + i] - V{};  // broadcast (x - 0 == x, so it folds into the load)
+      for (int v = 0; v < NV; v++) acc[i][v] += av * bv[v];
+    }
+  }
+  for (int i = 0; i < rows; i++)
+    for (int v = 0; v < NV; v++) store(c + i * ldc + 16 * v, acc[i][v]);
+}
+
+// M (K x ncols, row stride ldm) = U (K x C) @ V (C x ncols, row stride ldv); U packed in 8-row
+// panels, Up[(k/8)*C*8 + c*8 + k%8] (rows past K zero). ncols is a multiple of 16. A 48-column
+// sliver of V (C x 192 bytes) stays in L1 while every panel of U passes over it.
+PYML_WINO_TARGET void gemm_tiles(const float* Up, int64_t K, int64_t C, const float* Vb, int64_t ldv, int64_t ncols,
+                                 float* M, int64_t ldm) {
+  for (int64_t j = 0; j < ncols; j += 48) {
+    int64_t nv = (ncols - j) / 16;
+    for (int64_t k = 0; k < K; k += 8) {
+      const float* a = Up + k * C;
+      int rows = (int)(K - k < 8 ? K - k : 8);
+      if (nv >= 3) gemm_micro<3>(a, Vb + j, ldv, C, M + k * ldm + j, ldm, rows);
+      else if (nv == 2) gemm_micro<2>(a, Vb + j, ldv, C, M + k * ldm + j, ldm, rows);
+      else gemm_micro<1>(a, Vb + j, ldv, C, M + k * ldm + j, ldm, rows);
+    }
+  }
+}
+#endif
+
 #undef WT_FN
 
 }  // namespace wt
 
 const TileKernels& wino_tile_kernels() {
-  static const TileKernels k{&wt::input_tiles, &wt::output_tiles, &wt::grad_tiles};
+#ifdef PYML_WINO_MASKED
+  static const TileKernels k{&wt::input_tiles, &wt::output_tiles, &wt::grad_tiles, &wt::gemm_tiles};
+#else
+  static const TileKernels k{&wt::input_tiles, &wt::output_tiles, &wt::grad_tiles, nullptr};
+#endif
   return k;
 }
