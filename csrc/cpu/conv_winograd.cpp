@@ -221,20 +221,22 @@ void transform_weights(const float* w, int64_t KO, int64_t CI, bool flip, float*
   });
 }
 
-// dw[k][c] (K, C, 3, 3) = Gt dU[.][k][c] G, dU: (36, K, C). Computed in double.
-void weights_from_grad(const float* dU, int64_t K, int64_t C, float* dw) {
+// dw[k][c] (K, C, 3, 3) = Gt dU[xi][k][c] G with dU[xi][k][c] at dU[xi*ps + k*sk + c*sc]. In double.
+void weights_from_grad(const float* dU, int64_t K, int64_t C, int64_t ps, int64_t sk, int64_t sc, float* dw) {
   const int64_t E = K * C;
   parallel_for(0, (E + kChunk - 1) / kChunk, 8, [&](int64_t c0, int64_t c1) {
     double t[18][kChunk];  // t[r*6 + b] = (Gt dU)[r][b]
+    int64_t off[kChunk];
     for (int64_t e0 = c0 * kChunk; e0 < std::min(E, c1 * kChunk); e0 += kChunk) {
       int64_t n = std::min(kChunk, E - e0);
+      for (int64_t i = 0; i < n; i++) off[i] = (e0 + i) / C * sk + (e0 + i) % C * sc;
       for (int v = 0; v < 18; v++)
         for (int64_t i = 0; i < n; i++) t[v][i] = 0;
       for (int a = 0; a < 6; a++)
         for (int b = 0; b < 6; b++) {
-          const float* src = dU + (a * 6 + b) * E + e0;
+          const float* src = dU + (a * 6 + b) * ps;
           for (int r = 0; r < 3; r++)
-            for (int64_t i = 0; i < n; i++) t[r * 6 + b][i] += kG[a][r] * src[i];
+            for (int64_t i = 0; i < n; i++) t[r * 6 + b][i] += kG[a][r] * src[off[i]];
         }
       for (int64_t i = 0; i < n; i++)
         for (int r = 0; r < 3; r++)
@@ -328,26 +330,36 @@ void backward_input(const ConvParams& p, const float* dy, const float* w, float*
   run_conv(g, dy, prepare_weights(w, p.C, p.K, true), nullptr, dx);
 }
 
-// Each thread sums its share of the blocks into a private dU (36, K, C); the shares are added in
-// thread order, so dw depends on the thread count only within rounding.
+// dU of one block: += Y[xi] @ V[xi]^T per position, into (36, K, C) for sgemm or, with the
+// AVX-512 kernel, into its transpose (36, C, Kp); Yt: that kernel's scratch.
+static void block_grad_gemms(const Geom& g, const Plan& pl, int64_t b, const float* Y, const float* V, float* Yt,
+                      int64_t Kp, float* dU) {
+  const TileKernels& tk = tile_kernels();
+  for (int xi = 0; xi < kPos; xi++) {
+    const float *Yx = Y + xi * pl.pos(g.K), *Vx = V + xi * pl.pos(g.C);
+    if (tk.grad_gemm) tk.grad_gemm(Yx, pl.ldc, g.K, Vx, pl.ldc, g.C, pl.cols[b], Yt, dU + xi * g.C * Kp);
+    else sgemm(g.K, g.C, pl.cols[b], Yx, pl.ldc, 1, Vx, 1, pl.ldc, dU + xi * g.K * g.C, g.C, 1.0);
+  }
+}
+
+// Each thread sums its share of the blocks into a private dU; the shares are added in thread
+// order, so dw depends on the thread count only within rounding.
 void backward_weight(const ConvParams& p, const float* dy, const float* x, float* dw) {
   Geom g{p.N, p.C, p.H, p.W, p.K, p.P, p.Q, -p.ph, -p.pw, {p.xs[0], p.xs[1], p.xs[2], p.xs[3]}};
   Plan pl = make_plan(g, kBlockCols);
-  const int64_t usize = kPos * p.K * p.C, blocks = pl.blocks();
-  const size_t vsize = kPos * pl.pos(g.C), ysize = kPos * pl.pos(g.K);
+  const bool transposed = tile_kernels().grad_gemm != nullptr;
+  const int64_t Kp = transposed ? (p.K + 15) / 16 * 16 : p.K, usize = kPos * p.C * Kp, blocks = pl.blocks();
+  const size_t vsize = kPos * pl.pos(g.C), ysize = kPos * pl.pos(g.K), tsize = transposed ? pl.ldc * Kp : 0;
   int nt = (int)std::max<int64_t>(1, std::min<int64_t>(get_num_threads(), blocks));
   std::vector<float> acc(nt * usize, 0.0f);
-  auto share = [&](int t, float* s) {
-    float *V = s, *Y = s + vsize, *rowbuf = Y + ysize, *dU = acc.data() + t * usize;
+  for_blocks(nt, vsize + ysize + tsize + kRowBuf, [&](int64_t t, float* s) {
+    float *V = s, *Y = s + vsize, *Yt = Y + ysize, *rowbuf = Yt + tsize;
     for (int64_t b = blocks * t / nt; b < blocks * (t + 1) / nt; b++) {
       block_inputs(g, pl, b, x, V, rowbuf);
       block_grads(g, pl, b, dy, Y);
-      for (int xi = 0; xi < kPos; xi++)
-        sgemm(g.K, g.C, pl.cols[b], Y + xi * pl.pos(g.K), pl.ldc, 1, V + xi * pl.pos(g.C), 1, pl.ldc,
-              dU + xi * g.K * g.C, g.C, 1.0);
+      block_grad_gemms(g, pl, b, Y, V, Yt, Kp, acc.data() + t * usize);
     }
-  };
-  for_blocks(nt, vsize + ysize + kRowBuf, share);
+  });
   for (int t = 1; t < nt; t++) {
     float* a0 = acc.data();
     const float* at = acc.data() + t * usize;
@@ -355,7 +367,8 @@ void backward_weight(const ConvParams& p, const float* dy, const float* x, float
       for (int64_t i = i0; i < i1; i++) a0[i] += at[i];
     });
   }
-  weights_from_grad(acc.data(), p.K, p.C, dw);
+  if (transposed) weights_from_grad(acc.data(), p.K, p.C, p.C * Kp, 1, Kp, dw);
+  else weights_from_grad(acc.data(), p.K, p.C, p.K * p.C, p.C, 1, dw);
 }
 
 }  // namespace wino

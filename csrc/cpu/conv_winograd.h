@@ -29,6 +29,10 @@ struct TileKernels {
   // a multiple of 16; nullptr where the engine GEMM (kernels().sgemm) is used instead
   void (*gemm)(const float* Up, int64_t K, int64_t C, const float* V, int64_t ldv, int64_t ncols, float* M,
                int64_t ldm);
+  // dUt (C x Kp, Kp = K rounded up to 16) += V (C x n) @ Y^T for Y (K x n): the weight-gradient
+  // products of one position; Yt is scratch of (n rounded up to 16) x Kp floats. nullptr: sgemm.
+  void (*grad_gemm)(const float* Y, int64_t ldy, int64_t K, const float* V, int64_t ldv, int64_t C, int64_t n,
+                    float* Yt, float* dUt);
 };
 const TileKernels& tile_kernels();  // the copy for this CPU (cpu_isa_name())
 

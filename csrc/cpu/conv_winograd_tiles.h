@@ -204,6 +204,72 @@ PYML_WINO_TARGET void gemm_tiles(const float* Up, int64_t K, int64_t C, const fl
     }
   }
 }
+
+// out[c][r] = in[r][c] for a 16 x 16 block: four rounds of pairing vector i with i + 8, each round
+// moving one bit of the row index into the lane index (and one lane bit into the vector index).
+WT_FN void transpose16(V* m) {
+  const I lo = {0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23};
+  const I hi = {8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
+  for (int round = 0; round < 4; round++) {
+    V t[16];
+    for (int i = 0; i < 8; i++) {
+      t[2 * i] = __builtin_shuffle(m[i], m[i + 8], lo);
+      t[2 * i + 1] = __builtin_shuffle(m[i], m[i + 8], hi);
+    }
+    for (int i = 0; i < 16; i++) m[i] = t[i];
+  }
+}
+
+// Yt (n16 x Kp, Kp = K rounded up to 16) = Y^T for Y (K x n16, row stride ldy); rows past K read as 0
+WT_FN void transpose_block(const float* Y, int64_t ldy, int64_t K, int64_t n16, float* Yt, int64_t Kp) {
+  for (int64_t k = 0; k < K; k += 16)
+    for (int64_t t = 0; t < n16; t += 16) {
+      V m[16];
+      for (int i = 0; i < 16; i++) m[i] = k + i < K ? load(Y + (k + i) * ldy + t) : V{};
+      transpose16(m);
+      for (int i = 0; i < 16; i++) store(Yt + (t + i) * Kp + k, m[i]);
+    }
+}
+
+// acc (8 x 16*NV) = sum over t < n of a[i][t] * b[t][.], a: 8 rows (row stride lda), b row stride ldb;
+// added to c (rows x 16*NV, row stride ldc)
+template <int NV>
+WT_FN void grad_micro(const float* a, int64_t lda, const float* b, int64_t ldb, int64_t n, float* c, int64_t ldc,
+                      int rows) {
+  V acc[8][NV];
+  for (int i = 0; i < 8; i++)
+    for (int v = 0; v < NV; v++) acc[i][v] = V{};
+  const float* ar[8];
+  for (int i = 0; i < 8; i++) ar[i] = a + (i < rows ? i : rows - 1) * lda;  // past the last row: a duplicate
+  for (int64_t t = 0; t < n; t++) {
+    V bv[NV];
+    for (int v = 0; v < NV; v++) bv[v] = load(b + t * ldb + 16 * v);
+    for (int i = 0; i < 8; i++) {
+      V av = ar[i][t] - V{};
+      for (int v = 0; v < NV; v++) acc[i][v] += av * bv[v];
+    }
+  }
+  for (int i = 0; i < rows; i++)
+    for (int v = 0; v < NV; v++) store(c + i * ldc + 16 * v, load(c + i * ldc + 16 * v) + acc[i][v]);
+}
+
+// dUt (C x Kp) += V (C x n, row stride ldv) @ Y^T, Y (K x n, row stride ldy); Yt: scratch of
+// ceil(n/16)*16 x Kp floats. The transpose makes the output channels the contiguous vector axis.
+PYML_WINO_TARGET void grad_gemm_tiles(const float* Y, int64_t ldy, int64_t K, const float* Vb, int64_t ldv, int64_t C,
+                                      int64_t n, float* Yt, float* dUt) {
+  const int64_t Kp = (K + 15) / 16 * 16;
+  transpose_block(Y, ldy, K, (n + 15) / 16 * 16, Yt, Kp);
+  for (int64_t k = 0; k < Kp; k += 48) {
+    int64_t nv = (Kp - k) / 16;
+    for (int64_t c = 0; c < C; c += 8) {
+      int rows = (int)(C - c < 8 ? C - c : 8);
+      float* out = dUt + c * Kp + k;
+      if (nv >= 3) grad_micro<3>(Vb + c * ldv, ldv, Yt + k, Kp, n, out, Kp, rows);
+      else if (nv == 2) grad_micro<2>(Vb + c * ldv, ldv, Yt + k, Kp, n, out, Kp, rows);
+      else grad_micro<1>(Vb + c * ldv, ldv, Yt + k, Kp, n, out, Kp, rows);
+    }
+  }
+}
 #endif
 
 #undef WT_FN
@@ -212,9 +278,10 @@ PYML_WINO_TARGET void gemm_tiles(const float* Up, int64_t K, int64_t C, const fl
 
 const TileKernels& wino_tile_kernels() {
 #ifdef PYML_WINO_MASKED
-  static const TileKernels k{&wt::input_tiles, &wt::output_tiles, &wt::grad_tiles, &wt::gemm_tiles};
+  static const TileKernels k{&wt::input_tiles, &wt::output_tiles, &wt::grad_tiles, &wt::gemm_tiles,
+                             &wt::grad_gemm_tiles};
 #else
-  static const TileKernels k{&wt::input_tiles, &wt::output_tiles, &wt::grad_tiles, nullptr};
+  static const TileKernels k{&wt::input_tiles, &wt::output_tiles, &wt::grad_tiles, nullptr, nullptr};
 #endif
   return k;
 }
