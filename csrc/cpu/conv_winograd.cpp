@@ -206,19 +206,36 @@ constexpr double kG[6][3] = {{0.25, 0, 0}, {-1.0 / 6, -1.0 / 6, -1.0 / 6}, {-1.0
                              {1.0 / 24, 1.0 / 12, 1.0 / 6}, {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1}};
 constexpr int64_t kChunk = 64;  // filters transformed together: positions are written as 64-float runs
 
-// U[xi][o][i] (36, KO, CI) = G g G^T, g = w[o][i] or, flipped, w[i][o] rotated 180 degrees.
-// w: (KO, CI, 3, 3), or (CI, KO, 3, 3) when flipped. Computed in double.
-void transform_weights(const float* w, int64_t KO, int64_t CI, bool flip, float* U) {
-  const int64_t E = KO * CI;
-  parallel_for(0, (E + kChunk - 1) / kChunk, 8, [&](int64_t c0, int64_t c1) {
+// Where the transformed weights U[xi][o][c] live: per position (stride floats apart) either
+// row-major (KO, CI) for kernels().sgemm, or 8-row panels [o/8][c][o%8] for TileKernels::gemm.
+struct ULayout {
+  int64_t KO, CI, stride;
+  bool panels;
+  // (o, c) of float f of a position; o >= KO marks panel padding
+  void element(int64_t f, int64_t& o, int64_t& c) const {
+    if (!panels) { o = f / CI, c = f % CI; return; }
+    int64_t rem = f % (8 * CI);
+    o = f / (8 * CI) * 8 + rem % 8, c = rem / 8;
+  }
+};
+
+ULayout u_layout(int64_t KO, int64_t CI) {
+  bool panels = tile_kernels().gemm != nullptr;
+  return {KO, CI, (panels ? (KO + 7) / 8 * 8 : KO) * CI, panels};
+}
+
+// U = G g G^T in layout L, g = w[o][c] or, flipped, w[c][o] rotated 180 degrees. w: (KO, CI, 3, 3),
+// or (CI, KO, 3, 3) when flipped. Computed in double, 64 floats of every position at a time.
+void transform_weights(const float* w, const ULayout& L, bool flip, float* U) {
+  parallel_for(0, (L.stride + kChunk - 1) / kChunk, 8, [&](int64_t q0, int64_t q1) {
     double g[9][kChunk], t[18][kChunk];
     float u[kChunk];
-    for (int64_t e0 = c0 * kChunk; e0 < std::min(E, c1 * kChunk); e0 += kChunk) {
-      int64_t n = std::min(kChunk, E - e0);
+    for (int64_t f0 = q0 * kChunk; f0 < std::min(L.stride, q1 * kChunk); f0 += kChunk) {
+      int64_t n = std::min(kChunk, L.stride - f0), o, c;
       for (int64_t i = 0; i < n; i++) {
-        int64_t e = e0 + i, o = e / CI, c = e % CI;
-        const float* src = flip ? w + (c * KO + o) * 9 : w + e * 9;
-        for (int r = 0; r < 9; r++) g[r][i] = flip ? src[8 - r] : src[r];
+        L.element(f0 + i, o, c);
+        const float* src = flip ? w + (c * L.KO + o) * 9 : w + (o * L.CI + c) * 9;
+        for (int r = 0; r < 9; r++) g[r][i] = o >= L.KO ? 0.0 : flip ? src[8 - r] : src[r];
       }
       for (int a = 0; a < 6; a++)
         for (int s = 0; s < 3; s++)
@@ -227,7 +244,7 @@ void transform_weights(const float* w, int64_t KO, int64_t CI, bool flip, float*
         for (int b = 0; b < 6; b++) {
           for (int64_t i = 0; i < n; i++)
             u[i] = float(kG[b][0] * t[a * 3][i] + kG[b][1] * t[a * 3 + 1][i] + kG[b][2] * t[a * 3 + 2][i]);
-          std::memcpy(U + (a * 6 + b) * E + e0, u, n * sizeof(float));
+          std::memcpy(U + (a * 6 + b) * L.stride + f0, u, n * sizeof(float));
         }
     }
   });
@@ -261,40 +278,33 @@ void weights_from_grad(const float* dU, int64_t K, int64_t C, int64_t ps, int64_
   });
 }
 
-// Transformed weights of a conv pass in the layout the GEMM of this CPU reads: (36, K, C)
-// row-major for kernels().sgemm, or 8-row panels per position for TileKernels::gemm.
-struct Weights {
-  std::vector<float> U;
-  int64_t K, C, stride;  // stride: floats per position
-  bool panels;
-};
+// The transformed weights of one conv pass. Up to kCachedWeights floats come from a buffer the
+// calling thread keeps (a fresh 1-10 MB allocation per call page-faults every time).
+constexpr size_t kCachedWeights = size_t(1) << 22;
+thread_local Scratch t_weights;
 
-Weights prepare_weights(const float* w, int64_t K, int64_t C, bool flip) {
-  Weights t{std::vector<float>(kPos * K * C), K, C, K * C, tile_kernels().gemm != nullptr};
-  transform_weights(w, K, C, flip, t.U.data());
-  if (!t.panels) return t;
-  int64_t Kp = (K + 7) / 8 * 8;
-  std::vector<float> P(kPos * Kp * C, 0.0f);
-  parallel_for(0, kPos * K, 64, [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; r++) {
-      int64_t xi = r / K, k = r % K;
-      float* dst = P.data() + xi * Kp * C + k / 8 * 8 * C + k % 8;
-      for (int64_t c = 0; c < C; c++) dst[8 * c] = t.U[r * C + c];
-    }
-  });
-  t.U.swap(P);
-  t.stride = Kp * C;
-  return t;
-}
+struct Weights {
+  ULayout L;
+  std::vector<float> own;  // used when the cache is too small a home
+  const float* U;
+  Weights(const float* w, int64_t KO, int64_t CI, bool flip) : L(u_layout(KO, CI)) {
+    size_t n = kPos * L.stride;
+    float* dst = n <= kCachedWeights ? t_weights.get(n) : nullptr;
+    if (!dst) { own.resize(n); dst = own.data(); }
+    transform_weights(w, L, flip, dst);
+    U = dst;
+  }
+};
 
 // M[xi] (K x cols) = U[xi] @ V[xi] for one block; columns past the block's tiles are computed too
 void block_gemms(const Weights& u, const Plan& pl, int64_t b, const float* V, float* M) {
   const TileKernels& tk = tile_kernels();
+  const int64_t K = u.L.KO, C = u.L.CI;
   for (int xi = 0; xi < kPos; xi++) {
-    const float *Ux = u.U.data() + xi * u.stride, *Vx = V + xi * pl.pos(u.C);
-    float* Mx = M + xi * pl.pos(u.K);
-    if (u.panels) tk.gemm(Ux, u.K, u.C, Vx, pl.ldc, (pl.cols[b] + 15) / 16 * 16, Mx, pl.ldc);
-    else sgemm(u.K, (pl.cols[b] + 31) / 32 * 32, u.C, Ux, u.C, 1, Vx, pl.ldc, 1, Mx, pl.ldc, 0.0);
+    const float *Ux = u.U + xi * u.L.stride, *Vx = V + xi * pl.pos(C);
+    float* Mx = M + xi * pl.pos(K);
+    if (u.L.panels) tk.gemm(Ux, K, C, Vx, pl.ldc, (pl.cols[b] + 15) / 16 * 16, Mx, pl.ldc);
+    else sgemm(K, (pl.cols[b] + 31) / 32 * 32, C, Ux, C, 1, Vx, pl.ldc, 1, Mx, pl.ldc, 0.0);
   }
 }
 
@@ -333,13 +343,13 @@ bool use_backward_weight(const ConvParams& p) { return fits(p) && large_enough(p
 
 void forward(const ConvParams& p, const float* x, const float* w, const float* b, float* y) {
   Geom g{p.N, p.C, p.H, p.W, p.K, p.P, p.Q, -p.ph, -p.pw, {p.xs[0], p.xs[1], p.xs[2], p.xs[3]}};
-  run_conv(g, x, prepare_weights(w, p.K, p.C, false), b, y);
+  run_conv(g, x, Weights(w, p.K, p.C, false), b, y);
 }
 
 // dx[h] = sum_r dy[h + ph - r] w[r] = sum_r' dy[h + ph - 2 + r'] w[2 - r']: a forward pass over dy
 void backward_input(const ConvParams& p, const float* dy, const float* w, float* dx) {
   Geom g{p.N, p.K, p.P, p.Q, p.C, p.H, p.W, p.ph - 2, p.pw - 2, {p.K * p.P * p.Q, p.P * p.Q, p.Q, 1}};
-  run_conv(g, dy, prepare_weights(w, p.C, p.K, true), nullptr, dx);
+  run_conv(g, dy, Weights(w, p.C, p.K, true), nullptr, dx);
 }
 
 // dU of one block: += Y[xi] @ V[xi]^T per position, into (36, K, C) for sgemm or, with the
