@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <new>
 #include <vector>
 #include "cpu/conv_winograd.h"
@@ -250,49 +251,57 @@ void transform_weights(const float* w, const ULayout& L, bool flip, float* U) {
   });
 }
 
-// dw[k][c] (K, C, 3, 3) = Gt dU[xi][k][c] G with dU[xi][k][c] at dU[xi*ps + k*sk + c*sc]. In double.
-void weights_from_grad(const float* dU, int64_t K, int64_t C, int64_t ps, int64_t sk, int64_t sc, float* dw) {
-  const int64_t E = K * C;
-  parallel_for(0, (E + kChunk - 1) / kChunk, 8, [&](int64_t c0, int64_t c1) {
+// dw[k][c] (K, C, 3, 3) = Gt dU[xi][k][c] G. dU per position is (K, C) row-major or, transposed,
+// (C, Kp) with columns past K ignored; it is read in its own order, 64 floats at a time. In double.
+void weights_from_grad(const float* dU, int64_t K, int64_t C, int64_t Kp, bool transposed, float* dw) {
+  const int64_t F = transposed ? C * Kp : K * C;  // floats per position
+  parallel_for(0, (F + kChunk - 1) / kChunk, 8, [&](int64_t q0, int64_t q1) {
     double t[18][kChunk];  // t[r*6 + b] = (Gt dU)[r][b]
-    int64_t off[kChunk];
-    for (int64_t e0 = c0 * kChunk; e0 < std::min(E, c1 * kChunk); e0 += kChunk) {
-      int64_t n = std::min(kChunk, E - e0);
-      for (int64_t i = 0; i < n; i++) off[i] = (e0 + i) / C * sk + (e0 + i) % C * sc;
+    for (int64_t f0 = q0 * kChunk; f0 < std::min(F, q1 * kChunk); f0 += kChunk) {
+      int64_t n = std::min(kChunk, F - f0);
       for (int v = 0; v < 18; v++)
         for (int64_t i = 0; i < n; i++) t[v][i] = 0;
       for (int a = 0; a < 6; a++)
         for (int b = 0; b < 6; b++) {
-          const float* src = dU + (a * 6 + b) * ps;
+          const float* src = dU + (a * 6 + b) * F + f0;
           for (int r = 0; r < 3; r++)
-            for (int64_t i = 0; i < n; i++) t[r * 6 + b][i] += kG[a][r] * src[off[i]];
+            for (int64_t i = 0; i < n; i++) t[r * 6 + b][i] += kG[a][r] * src[i];
         }
-      for (int64_t i = 0; i < n; i++)
+      for (int64_t i = 0; i < n; i++) {
+        int64_t f = f0 + i, k = transposed ? f % Kp : f / C, c = transposed ? f / Kp : f % C;
+        if (k >= K) continue;
         for (int r = 0; r < 3; r++)
           for (int q = 0; q < 3; q++) {
             double v = 0;
             for (int b = 0; b < 6; b++) v += t[r * 6 + b][i] * kG[b][q];
-            dw[(e0 + i) * 9 + r * 3 + q] = float(v);
+            dw[(k * C + c) * 9 + r * 3 + q] = float(v);
           }
+      }
     }
   });
 }
 
-// The transformed weights of one conv pass. Up to kCachedWeights floats come from a buffer the
-// calling thread keeps (a fresh 1-10 MB allocation per call page-faults every time).
-constexpr size_t kCachedWeights = size_t(1) << 22;
-thread_local Scratch t_weights;
+// Buffers of the calling thread for the transformed weights or the weight-gradient sums: up to
+// kCachedFloats come from a grow-only buffer (a fresh 1-10 MB allocation page-faults every call).
+constexpr size_t kCachedFloats = size_t(1) << 22;
+thread_local Scratch t_big;
+
+struct BigBuffer {
+  std::unique_ptr<float[]> own;  // when the cached buffer is not a home for n floats (uninitialised)
+  float* p;
+  explicit BigBuffer(size_t n) {
+    p = n <= kCachedFloats ? t_big.get(n) : nullptr;
+    if (!p) { own.reset(new float[n]); p = own.get(); }
+  }
+};
 
 struct Weights {
   ULayout L;
-  std::vector<float> own;  // used when the cache is too small a home
+  BigBuffer buf;
   const float* U;
-  Weights(const float* w, int64_t KO, int64_t CI, bool flip) : L(u_layout(KO, CI)) {
-    size_t n = kPos * L.stride;
-    float* dst = n <= kCachedWeights ? t_weights.get(n) : nullptr;
-    if (!dst) { own.resize(n); dst = own.data(); }
-    transform_weights(w, L, flip, dst);
-    U = dst;
+  Weights(const float* w, int64_t KO, int64_t CI, bool flip) : L(u_layout(KO, CI)), buf(kPos * L.stride) {
+    transform_weights(w, L, flip, buf.p);
+    U = buf.p;
   }
 };
 
@@ -373,24 +382,23 @@ void backward_weight(const ConvParams& p, const float* dy, const float* x, float
   const int64_t Kp = transposed ? (p.K + 15) / 16 * 16 : p.K, usize = kPos * p.C * Kp, blocks = pl.blocks();
   const size_t vsize = kPos * pl.pos(g.C), ysize = kPos * pl.pos(g.K), tsize = transposed ? pl.ldc * Kp : 0;
   int nt = (int)std::max<int64_t>(1, std::min<int64_t>(get_num_threads(), blocks));
-  std::vector<float> acc(nt * usize, 0.0f);
+  BigBuffer acc(nt * usize);
   for_blocks(nt, vsize + ysize + tsize + kRowBuf, [&](int64_t t, float* s) {
-    float *V = s, *Y = s + vsize, *Yt = Y + ysize, *rowbuf = Yt + tsize;
+    float *V = s, *Y = s + vsize, *Yt = Y + ysize, *rowbuf = Yt + tsize, *dU = acc.p + t * usize;
+    std::memset(dU, 0, usize * sizeof(float));
     for (int64_t b = blocks * t / nt; b < blocks * (t + 1) / nt; b++) {
       block_inputs(g, pl, b, x, V, rowbuf);
       block_grads(g, pl, b, dy, Y);
-      block_grad_gemms(g, pl, b, Y, V, Yt, Kp, acc.data() + t * usize);
+      block_grad_gemms(g, pl, b, Y, V, Yt, Kp, dU);
     }
   });
   for (int t = 1; t < nt; t++) {
-    float* a0 = acc.data();
-    const float* at = acc.data() + t * usize;
+    const float* at = acc.p + t * usize;
     parallel_for(0, usize, 1 << 14, [&](int64_t i0, int64_t i1) {
-      for (int64_t i = i0; i < i1; i++) a0[i] += at[i];
+      for (int64_t i = i0; i < i1; i++) acc.p[i] += at[i];
     });
   }
-  if (transposed) weights_from_grad(acc.data(), p.K, p.C, p.C * Kp, 1, Kp, dw);
-  else weights_from_grad(acc.data(), p.K, p.C, p.K * p.C, p.C, 1, dw);
+  weights_from_grad(acc.p, p.K, p.C, Kp, transposed, dw);
 }
 
 }  // namespace wino
