@@ -54,6 +54,14 @@ struct Plan {
   int64_t pos(int64_t rows) const { return rows * ldc + 16; }
 };
 
+// Columns per block: at most kBlockCols, and few enough that every thread gets blocks.
+int64_t block_cols(const Geom& g) {
+  int64_t total = g.N * g.TH() * g.TW(), nt = get_num_threads();
+  int64_t blocks = std::max<int64_t>((total + kBlockCols - 1) / kBlockCols, 1);
+  blocks = (blocks + nt - 1) / nt * nt;
+  return std::clamp<int64_t>(((total + blocks - 1) / blocks + 15) / 16 * 16, kLanes, kBlockCols);
+}
+
 Plan make_plan(const Geom& g, int64_t cols_max) {
   Plan pl;
   int64_t used = cols_max;
@@ -319,7 +327,7 @@ void block_gemms(const Weights& u, const Plan& pl, int64_t b, const float* V, fl
 
 // out (N, K, P, Q) = conv of in with the transformed weights, plus bias
 void run_conv(const Geom& g, const float* in, const Weights& u, const float* bias, float* out) {
-  Plan pl = make_plan(g, kBlockCols);
+  Plan pl = make_plan(g, block_cols(g));
   size_t vsize = kPos * pl.pos(g.C), msize = kPos * pl.pos(g.K);
   for_blocks(pl.blocks(), vsize + msize + kRowBuf, [&](int64_t b, float* s) {
     float *V = s, *M = s + vsize, *rowbuf = M + msize;
@@ -331,9 +339,10 @@ void run_conv(const Geom& g, const float* in, const Weights& u, const float* bia
 
 }  // namespace
 
-// Shapes the Winograd path serves; elsewhere im2col + GEMM is as fast or the tiles waste too much.
+// The pass shapes Winograd serves: 3x3, stride 1, undilated, ungrouped, both channel counts >= 2.
 static bool fits(const ConvParams& p) {
-  return p.R == 3 && p.S == 3 && p.sh == 1 && p.sw == 1 && p.dh == 1 && p.dw == 1 && p.G == 1;
+  return p.R == 3 && p.S == 3 && p.sh == 1 && p.sw == 1 && p.dh == 1 && p.dw == 1 && p.G == 1 && p.C >= 2 &&
+         p.K >= 2;
 }
 
 static int algo_override() {  // TEMPORARY (tuning only): PYML_CONV_ALGO=im2col|winograd
@@ -341,14 +350,26 @@ static int algo_override() {  // TEMPORARY (tuning only): PYML_CONV_ALGO=im2col|
   return !e ? 0 : std::strcmp(e, "winograd") == 0 ? 1 : -1;
 }
 
-static bool large_enough(const ConvParams& p, int64_t C, int64_t K) {
+static int64_t tiles(int64_t N, int64_t P, int64_t Q) { return N * ((P + 3) / 4) * ((Q + 3) / 4); }
+
+// Measured against im2col (bench/NOTES.md): the weight transform (and for the weight gradient the
+// per-call sums and back-transform) costs ~K*C whatever the image, so a pass needs enough tiles
+// per filter: T >= K*C/2048 (at least 4) for forward / grad-input, T >= K*C/1024 within [16, 64]
+// for grad-weight. Small images still win: im2col of a 3x3 image is mostly padding too.
+static bool enough_tiles(int64_t T, const ConvParams& p, int64_t per, int64_t lo, int64_t hi) {
   if (int o = algo_override()) return o > 0;
-  return C >= 16 && K >= 16 && p.P * p.Q >= 64;
+  return T >= std::clamp(p.K * p.C / per, lo, hi);
 }
 
-bool use_forward(const ConvParams& p) { return fits(p) && large_enough(p, p.C, p.K); }
-bool use_backward_input(const ConvParams& p) { return fits(p) && large_enough(p, p.K, p.C); }
-bool use_backward_weight(const ConvParams& p) { return fits(p) && large_enough(p, p.C, p.K); }
+bool use_forward(const ConvParams& p) {
+  return fits(p) && enough_tiles(tiles(p.N, p.P, p.Q), p, 2048, 4, INT64_MAX);
+}
+bool use_backward_input(const ConvParams& p) {
+  return fits(p) && enough_tiles(tiles(p.N, p.H, p.W), p, 2048, 4, INT64_MAX);
+}
+bool use_backward_weight(const ConvParams& p) {
+  return fits(p) && enough_tiles(tiles(p.N, p.P, p.Q), p, 1024, 16, 64);
+}
 
 void forward(const ConvParams& p, const float* x, const float* w, const float* b, float* y) {
   Geom g{p.N, p.C, p.H, p.W, p.K, p.P, p.Q, -p.ph, -p.pw, {p.xs[0], p.xs[1], p.xs[2], p.xs[3]}};
@@ -377,7 +398,7 @@ static void block_grad_gemms(const Geom& g, const Plan& pl, int64_t b, const flo
 // order, so dw depends on the thread count only within rounding.
 void backward_weight(const ConvParams& p, const float* dy, const float* x, float* dw) {
   Geom g{p.N, p.C, p.H, p.W, p.K, p.P, p.Q, -p.ph, -p.pw, {p.xs[0], p.xs[1], p.xs[2], p.xs[3]}};
-  Plan pl = make_plan(g, kBlockCols);
+  Plan pl = make_plan(g, block_cols(g));
   const bool transposed = tile_kernels().grad_gemm != nullptr;
   const int64_t Kp = transposed ? (p.K + 15) / 16 * 16 : p.K, usize = kPos * p.C * Kp, blocks = pl.blocks();
   const size_t vsize = kPos * pl.pos(g.C), ysize = kPos * pl.pos(g.K), tsize = transposed ? pl.ldc * Kp : 0;
