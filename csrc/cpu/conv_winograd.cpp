@@ -394,31 +394,37 @@ static void block_grad_gemms(const Geom& g, const Plan& pl, int64_t b, const flo
   }
 }
 
-// Each thread sums its share of the blocks into a private dU; the shares are added in thread
-// order, so dw depends on the thread count only within rounding.
+// Partial sums of dU: one per thread, or up to four per thread (while they fit the cached
+// buffer) so that threads can balance them on a busy machine. Fixed by the shape and the
+// thread count, so dw depends on the thread count only within rounding.
+int64_t grad_shares(int64_t blocks, int64_t usize) {
+  int64_t nt = std::max<int64_t>(1, std::min<int64_t>(get_num_threads(), blocks));
+  if (nt == 1) return 1;
+  int64_t fit = std::max<int64_t>(nt, (int64_t)kCachedFloats / usize);
+  return std::min({blocks, 4 * nt, fit});
+}
+
 void backward_weight(const ConvParams& p, const float* dy, const float* x, float* dw) {
   Geom g{p.N, p.C, p.H, p.W, p.K, p.P, p.Q, -p.ph, -p.pw, {p.xs[0], p.xs[1], p.xs[2], p.xs[3]}};
   Plan pl = make_plan(g, block_cols(g));
   const bool transposed = tile_kernels().grad_gemm != nullptr;
   const int64_t Kp = transposed ? (p.K + 15) / 16 * 16 : p.K, usize = kPos * p.C * Kp, blocks = pl.blocks();
   const size_t vsize = kPos * pl.pos(g.C), ysize = kPos * pl.pos(g.K), tsize = transposed ? pl.ldc * Kp : 0;
-  int nt = (int)std::max<int64_t>(1, std::min<int64_t>(get_num_threads(), blocks));
-  BigBuffer acc(nt * usize);
-  for_blocks(nt, vsize + ysize + tsize + kRowBuf, [&](int64_t t, float* s) {
+  const int64_t shares = grad_shares(blocks, usize);
+  BigBuffer acc(shares * usize);
+  for_blocks(shares, vsize + ysize + tsize + kRowBuf, [&](int64_t t, float* s) {
     float *V = s, *Y = s + vsize, *Yt = Y + ysize, *rowbuf = Yt + tsize, *dU = acc.p + t * usize;
     std::memset(dU, 0, usize * sizeof(float));
-    for (int64_t b = blocks * t / nt; b < blocks * (t + 1) / nt; b++) {
+    for (int64_t b = blocks * t / shares; b < blocks * (t + 1) / shares; b++) {
       block_inputs(g, pl, b, x, V, rowbuf);
       block_grads(g, pl, b, dy, Y);
       block_grad_gemms(g, pl, b, Y, V, Yt, Kp, dU);
     }
   });
-  for (int t = 1; t < nt; t++) {
-    const float* at = acc.p + t * usize;
-    parallel_for(0, usize, 1 << 14, [&](int64_t i0, int64_t i1) {
-      for (int64_t i = i0; i < i1; i++) acc.p[i] += at[i];
-    });
-  }
+  parallel_for(0, usize, 1 << 14, [&](int64_t i0, int64_t i1) {
+    for (int64_t t = 1; t < shares; t++)
+      for (int64_t i = i0; i < i1; i++) acc.p[i] += acc.p[t * usize + i];
+  });
   weights_from_grad(acc.p, p.K, p.C, Kp, transposed, dw);
 }
 
