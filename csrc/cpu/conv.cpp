@@ -47,32 +47,30 @@ int64_t chunk_cols(const ConvParams& p) {
 
 // col rows [r0, r1) (row = (c*R + i)*S + j), columns [c0, c1) of the im2col matrix of x
 // (x points at channel 0 of the group; strides xs). col has leading dimension c1 - c0.
+// Per row the valid output-column range and the first output row are found once; then each
+// output row of the chunk is a zero run, a (strided) copy and a zero run.
 template <typename T>
 void im2col_rows(const ConvParams& p, const T* x, int64_t r0, int64_t r1, int64_t c0, int64_t c1, T* col) {
-  const int64_t RS = p.R * p.S, ld = c1 - c0, sh = p.xs[2], sw = p.xs[3];
+  const int64_t RS = p.R * p.S, ld = c1 - c0, sh = p.xs[2], sw = p.xs[3], step = p.sw * sw;
   for (int64_t r = r0; r < r1; r++) {
     int64_t c = r / RS, i = r % RS / p.S, j = r % p.S;
     const T* base = x + c * p.xs[1];
-    int64_t hoff = i * p.dh - p.ph, woff = j * p.dw - p.pw;
+    int64_t hoff = i * p.dh - p.ph, woff = j * p.dw - p.pw, lo, hi;
+    valid_range(0, p.Q, p.sw, woff, p.W, lo, hi);
     T* out = col + r * ld;
-    for (int64_t at = c0; at < c1;) {
-      int64_t pp = at / p.Q, q0 = at % p.Q, q1 = std::min(p.Q, q0 + (c1 - at)), n = q1 - q0;
-      int64_t h = pp * p.sh + hoff;
+    for (int64_t at = c0, pp = c0 / p.Q, q0 = c0 % p.Q; at < c1; pp++, q0 = 0) {
+      int64_t n = std::min(p.Q - q0, c1 - at), q1 = q0 + n, h = pp * p.sh + hoff;
+      T* o = out - q0;
       if (h < 0 || h >= p.H) {
         std::fill(out, out + n, T(0));
       } else {
-        const T* row = base + h * sh;
-        int64_t lo, hi;
-        valid_range(q0, q1, p.sw, woff, p.W, lo, hi);
-        T* o = out - q0;
-        for (int64_t q = q0; q < lo; q++) o[q] = T(0);
-        if (p.sw == 1 && sw == 1) {
-          const T* src = row + woff;
-          for (int64_t q = lo; q < hi; q++) o[q] = src[q];
-        } else {
-          for (int64_t q = lo; q < hi; q++) o[q] = row[(q * p.sw + woff) * sw];
-        }
-        for (int64_t q = hi; q < q1; q++) o[q] = T(0);
+        int64_t a = std::clamp(lo, q0, q1), e = std::clamp(hi, a, q1);
+        const T* src = base + h * sh + woff * sw;
+        for (int64_t q = q0; q < a; q++) o[q] = T(0);
+        if (step == 1) std::memcpy(o + a, src + a, (e - a) * sizeof(T));
+        else if (step == 2) for (int64_t q = a; q < e; q++) o[q] = src[2 * q];
+        else for (int64_t q = a; q < e; q++) o[q] = src[q * step];
+        for (int64_t q = e; q < q1; q++) o[q] = T(0);
       }
       out += n;
       at += n;
@@ -83,26 +81,22 @@ void im2col_rows(const ConvParams& p, const T* x, int64_t r0, int64_t r1, int64_
 // dx (channel 0 of the group, contiguous (Cg, H, W)) += col2im of col rows of channels [ch0, ch1).
 template <typename T>
 void col2im_rows(const ConvParams& p, const T* col, int64_t ch0, int64_t ch1, int64_t c0, int64_t c1, T* dx) {
-  const int64_t RS = p.R * p.S, ld = c1 - c0;
+  const int64_t RS = p.R * p.S, ld = c1 - c0, step = p.sw;
   for (int64_t r = ch0 * RS; r < ch1 * RS; r++) {
     int64_t c = r / RS, i = r % RS / p.S, j = r % p.S;
     T* base = dx + c * p.H * p.W;
-    int64_t hoff = i * p.dh - p.ph, woff = j * p.dw - p.pw;
+    int64_t hoff = i * p.dh - p.ph, woff = j * p.dw - p.pw, lo, hi;
+    valid_range(0, p.Q, p.sw, woff, p.W, lo, hi);
     const T* in = col + r * ld;
-    for (int64_t at = c0; at < c1;) {
-      int64_t pp = at / p.Q, q0 = at % p.Q, q1 = std::min(p.Q, q0 + (c1 - at)), n = q1 - q0;
-      int64_t h = pp * p.sh + hoff;
+    for (int64_t at = c0, pp = c0 / p.Q, q0 = c0 % p.Q; at < c1; pp++, q0 = 0) {
+      int64_t n = std::min(p.Q - q0, c1 - at), q1 = q0 + n, h = pp * p.sh + hoff;
       if (h >= 0 && h < p.H) {
-        T* row = base + h * p.W;
-        int64_t lo, hi;
-        valid_range(q0, q1, p.sw, woff, p.W, lo, hi);
+        int64_t a = std::clamp(lo, q0, q1), e = std::clamp(hi, a, q1);
+        T* dst = base + h * p.W + woff;
         const T* i_ = in - q0;
-        if (p.sw == 1) {
-          T* dst = row + woff;
-          for (int64_t q = lo; q < hi; q++) dst[q] += i_[q];
-        } else {
-          for (int64_t q = lo; q < hi; q++) row[q * p.sw + woff] += i_[q];
-        }
+        if (step == 1) for (int64_t q = a; q < e; q++) dst[q] += i_[q];
+        else if (step == 2) for (int64_t q = a; q < e; q++) dst[2 * q] += i_[q];
+        else for (int64_t q = a; q < e; q++) dst[q * step] += i_[q];
       }
       in += n;
       at += n;

@@ -25,8 +25,8 @@ struct TileKernels {
   void (*output)(const float* M, int64_t ld, float bias, float* const* rows, int64_t width);
   // 4 rows of the output gradient (width <= 64 valid) -> Y = A dy At (the gradient of the 36 products)
   void (*grad)(const float* const* rows, int64_t width, float* Y, int64_t ld);
-  // M (K x ncols) = U (K x C) @ V (C x ncols), U in 8-row panels (Up[(k/8)*8*C + 8*c + k%8]), ncols
-  // a multiple of 16; nullptr where the engine GEMM (kernels().sgemm) is used instead
+  // M (K x ncols) = U (K x C) @ V (C x ncols), U in 8-row panels (Up[(k/8)*8*C + 8*c + k%8]); reads
+  // and writes stop at ncols. nullptr where the engine GEMM (kernels().sgemm) is used instead
   void (*gemm)(const float* Up, int64_t K, int64_t C, const float* V, int64_t ldv, int64_t ncols, float* M,
                int64_t ldm);
   // dUt (C x Kp, Kp = K rounded up to 16) += V (C x n) @ Y^T for Y (K x n): the weight-gradient

@@ -170,9 +170,11 @@ PYML_WINO_TARGET void grad_tiles(const float* const* rows, int64_t width, float*
 }
 
 #ifdef PYML_WINO_MASKED  // the register-blocked GEMM needs 32 vector registers: AVX-512 only
-// acc (rows x 16*NV) = a (C x 8 panel: a[c*8 + i]) @ b (C x 16*NV, row stride ldb), stored to c
+// c (rows x width) = a (C x 8 panel: a[c*8 + i]) @ b (C x 16*NV, row stride ldb); the stores
+// stop at width
 template <int NV>
-WT_FN void gemm_micro(const float* a, const float* b, int64_t ldb, int64_t C, float* c, int64_t ldc, int rows) {
+WT_FN void gemm_micro(const float* a, const float* b, int64_t ldb, int64_t C, float* c, int64_t ldc, int rows,
+                      int64_t width) {
   V acc[8][NV];
   for (int i = 0; i < 8; i++)
     for (int v = 0; v < NV; v++) acc[i][v] = V{};
@@ -185,23 +187,37 @@ WT_FN void gemm_micro(const float* a, const float* b, int64_t ldb, int64_t C, fl
     }
   }
   for (int i = 0; i < rows; i++)
-    for (int v = 0; v < NV; v++) store(c + i * ldc + 16 * v, acc[i][v]);
+    for (int v = 0; v < NV; v++) store_part(c + i * ldc + 16 * v, acc[i][v], width - 16 * v);
+}
+
+// One sliver of up to 16*NV columns for every 8-row panel of U. A partial sliver is first copied
+// to a zero-padded buffer (reading nothing past ncols; masked loads in the loop cost ~2x here).
+template <int NV>
+WT_FN void gemm_sliver(const float* Up, int64_t K, int64_t C, const float* b, int64_t ldb, int64_t width, float* M,
+                       int64_t ldm) {
+  static thread_local std::vector<float> pad;
+  if (width < 16 * NV) {
+    pad.resize(C * 16 * NV);
+    for (int64_t k = 0; k < C; k++)
+      for (int v = 0; v < NV; v++) store(&pad[(k * NV + v) * 16], load_part(b + k * ldb + 16 * v, 0, width - 16 * v));
+    b = pad.data(), ldb = 16 * NV;
+  }
+  for (int64_t k = 0; k < K; k += 8)
+    gemm_micro<NV>(Up + k * C, b, ldb, C, M + k * ldm, ldm, (int)(K - k < 8 ? K - k : 8), width);
 }
 
 // M (K x ncols, row stride ldm) = U (K x C) @ V (C x ncols, row stride ldv); U packed in 8-row
-// panels, Up[(k/8)*C*8 + c*8 + k%8] (rows past K zero). ncols is a multiple of 16. A 48-column
-// sliver of V (C x 192 bytes) stays in L1 while every panel of U passes over it.
+// panels, Up[(k/8)*C*8 + c*8 + k%8] (rows past K zero). Slivers of up to 48 columns of V
+// (C x 192 bytes) stay in L1 while every panel of U passes over them.
 PYML_WINO_TARGET void gemm_tiles(const float* Up, int64_t K, int64_t C, const float* Vb, int64_t ldv, int64_t ncols,
                                  float* M, int64_t ldm) {
-  for (int64_t j = 0; j < ncols; j += 48) {
-    int64_t nv = (ncols - j) / 16;
-    for (int64_t k = 0; k < K; k += 8) {
-      const float* a = Up + k * C;
-      int rows = (int)(K - k < 8 ? K - k : 8);
-      if (nv >= 3) gemm_micro<3>(a, Vb + j, ldv, C, M + k * ldm + j, ldm, rows);
-      else if (nv == 2) gemm_micro<2>(a, Vb + j, ldv, C, M + k * ldm + j, ldm, rows);
-      else gemm_micro<1>(a, Vb + j, ldv, C, M + k * ldm + j, ldm, rows);
-    }
+  for (int64_t j = 0, nv; j < ncols; j += 16 * nv) {
+    int64_t left = (ncols - j + 15) / 16;  // vectors left; 4 goes as 2 + 2 rather than 3 + 1
+    nv = left == 4 ? 2 : left < 3 ? left : 3;
+    int64_t width = std::min(16 * nv, ncols - j);
+    if (nv == 3) gemm_sliver<3>(Up, K, C, Vb + j, ldv, width, M + j, ldm);
+    else if (nv == 2) gemm_sliver<2>(Up, K, C, Vb + j, ldv, width, M + j, ldm);
+    else gemm_sliver<1>(Up, K, C, Vb + j, ldv, width, M + j, ldm);
   }
 }
 
