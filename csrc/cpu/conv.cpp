@@ -127,6 +127,31 @@ void pack(const ConvParams& p, const T* xg, int64_t rows, int64_t c0, int64_t c1
   parallel_for(0, rows, grain, [&](int64_t r0, int64_t r1) { im2col_rows(p, xg, r0, r1, c0, c1, col); });
 }
 
+// The filters of every group as the left GEMM operand: w_g (Kg x CgRS), or its transpose for the
+// grad-input pass. Float32 on AVX-512 packs them once per call for the panel kernel (the engine
+// GEMM would repack them for every column chunk); otherwise the engine GEMM reads them in place.
+template <typename T>
+struct FilterGemm {
+  const T* w;
+  int64_t M, K, rsa, csa, group;
+  std::vector<wino::PanelGemm> packed;  // one per group; empty: engine GEMM
+
+  FilterGemm(const ConvParams& p, const T* w_, bool transposed) : w(w_) {
+    int64_t Kg = p.K / p.G, rows = p.C / p.G * p.R * p.S;
+    M = transposed ? rows : Kg, K = transposed ? Kg : rows;
+    rsa = transposed ? 1 : rows, csa = transposed ? rows : 1, group = Kg * rows;
+    if constexpr (std::is_same_v<T, float>)
+      if (wino::PanelGemm::available() && M > 0 && K > 0)
+        for (int64_t g = 0; g < p.G; g++) packed.emplace_back(w + g * group, M, K, rsa, csa);
+  }
+  // C (M x N, row stride ldc) = A_g @ B, B (K x N) with strides rsb, csb
+  void run(int64_t g, int64_t N, const T* B, int64_t rsb, int64_t csb, T* C, int64_t ldc) const {
+    if constexpr (std::is_same_v<T, float>)
+      if (!packed.empty() && csb == 1) return packed[g].run(B, rsb, N, C, ldc);
+    gemm<T>(M, N, K, w + g * group, rsa, csa, B, rsb, csb, C, ldc, 0.0);
+  }
+};
+
 }  // namespace
 
 template <typename T>
@@ -136,15 +161,14 @@ void conv_forward_cpu(const ConvParams& p, const T* x, const T* w, const T* b, T
   const int64_t Cg = p.C / p.G, Kg = p.K / p.G, rows = Cg * p.R * p.S, PQ = p.P * p.Q;
   const int64_t chunk = chunk_cols(p), nchunks = (PQ + chunk - 1) / chunk;
   const bool direct = is_1x1(p);
+  const FilterGemm<T> fg(p, w, false);
   run_items<T>(p.N * p.G * nchunks, direct ? 0 : rows * chunk, [&](int64_t it, bool inner, T* col) {
     int64_t n = it / (p.G * nchunks), g = it / nchunks % p.G, c0 = it % nchunks * chunk;
     int64_t c1 = std::min(PQ, c0 + chunk);
     const T* xg = x + n * p.xs[0] + g * Cg * p.xs[1];
     T* yg = y + (n * p.K + g * Kg) * PQ + c0;
-    if (b)
-      for (int64_t k = 0; k < Kg; k++) std::fill(yg + k * PQ, yg + k * PQ + (c1 - c0), b[g * Kg + k]);
     if (rows == 0) {
-      if (!b) for (int64_t k = 0; k < Kg; k++) std::fill(yg + k * PQ, yg + k * PQ + (c1 - c0), T(0));
+      for (int64_t k = 0; k < Kg; k++) std::fill(yg + k * PQ, yg + k * PQ + (c1 - c0), b ? b[g * Kg + k] : T(0));
       return;
     }
     const T* B = xg + c0 * p.xs[3];
@@ -153,7 +177,10 @@ void conv_forward_cpu(const ConvParams& p, const T* x, const T* w, const T* b, T
       pack(p, xg, rows, c0, c1, col, inner);
       B = col, rsb = c1 - c0, csb = 1;
     }
-    gemm<T>(Kg, c1 - c0, rows, w + g * Kg * rows, rows, 1, B, rsb, csb, yg, PQ, b ? 1.0 : 0.0);
+    fg.run(g, c1 - c0, B, rsb, csb, yg, PQ);
+    if (b)
+      for (int64_t k = 0; k < Kg; k++)
+        for (int64_t q = 0; q < c1 - c0; q++) yg[k * PQ + q] += b[g * Kg + k];
   });
 }
 
@@ -165,19 +192,19 @@ void conv_backward_input_cpu(const ConvParams& p, const T* dy, const T* w, T* dx
   const int64_t chunk = chunk_cols(p);
   const bool direct = is_1x1(p);
   if (rows == 0) return;
+  const FilterGemm<T> fg(p, w, true);
   // chunks of one (image, group) scatter into the same dx planes: they run in turn
   run_items<T>(p.N * p.G, direct ? 0 : rows * chunk, [&](int64_t it, bool inner, T* col) {
     int64_t n = it / p.G, g = it % p.G;
-    const T* wg = w + g * Kg * rows;
     T* dxg = dx + (n * p.C + g * Cg) * HW;
     for (int64_t c0 = 0; c0 < PQ; c0 += chunk) {
       int64_t c1 = std::min(PQ, c0 + chunk), m = c1 - c0;
       const T* dyg = dy + (n * p.K + g * Kg) * PQ + c0;
       if (direct) {  // dx (Cg x HW) = w^T @ dy
-        gemm<T>(rows, m, Kg, wg, 1, rows, dyg, PQ, 1, dxg + c0, HW, 0.0);
+        fg.run(g, m, dyg, PQ, 1, dxg + c0, HW);
         continue;
       }
-      gemm<T>(rows, m, Kg, wg, 1, rows, dyg, PQ, 1, col, m, 0.0);
+      fg.run(g, m, dyg, PQ, 1, col, m);
       if (!inner) { col2im_rows(p, col, 0, Cg, c0, c1, dxg); continue; }
       parallel_for(0, Cg, 1, [&](int64_t a, int64_t e) { col2im_rows(p, col, a, e, c0, c1, dxg); });
     }

@@ -6,6 +6,7 @@
 // Tiles are handled in groups of up to 16 consecutive tiles of one tile row (one tile per vector lane).
 #pragma once
 #include <cstdint>
+#include <vector>
 #include "ops/conv.h"
 
 namespace pyml {
@@ -49,6 +50,20 @@ bool use_backward_weight(const ConvParams& p);
 void forward(const ConvParams& p, const float* x, const float* w, const float* b, float* y);
 void backward_input(const ConvParams& p, const float* dy, const float* w, float* dx);
 void backward_weight(const ConvParams& p, const float* dy, const float* x, float* dw);
+
+// A (M x K, element (m, k) at A[m*rsa + k*csa]) packed once for TileKernels::gemm (conv_gemm.cpp);
+// run: C (M x N, row stride ldc) = A @ B for B (K x N, row stride ldb), threads over columns.
+// Only where that kernel exists (available(): AVX-512).
+class PanelGemm {
+ public:
+  static bool available();
+  PanelGemm(const float* A, int64_t M, int64_t K, int64_t rsa, int64_t csa);
+  void run(const float* B, int64_t ldb, int64_t N, float* C, int64_t ldc) const;
+
+ private:
+  std::vector<float> panels_;
+  int64_t M_, K_;
+};
 
 }  // namespace wino
 }  // namespace pyml
