@@ -2,12 +2,15 @@
 against a NumPy float64 direct convolution: output, grad-input and grad-weight on odd image sizes
 (partial edge tiles), channel counts that are not multiples of the 16-lane tile groups or the
 8-row GEMM panels, paddings 0-3, bias, non-contiguous inputs, a 256-channel accuracy case, the
-transposed conv that runs the same kernels, and thread-count independence.
+transposed conv that runs the same kernels, and thread-count independence. Also the float32
+im2col path with its filters packed once for the same GEMM kernel (strided, dilated, grouped, 1x1).
 
 The engine picks Winograd when both channel counts are >= 2 and the pass has enough 4x4 tiles per
 filter (N * ceil(P/4) * ceil(Q/4) >= K*C/2048, at least 4; the weight gradient >= K*C/1024 within
 [16, 64]); the other cases below (one channel, 1x1 images) check the im2col path they fall back to.
 """
+import itertools
+
 import numpy as np
 import pytest
 
@@ -26,6 +29,30 @@ def direct_conv(x, w, b, pad):
         for s in range(3):
             y += np.einsum("ncpq,kc->nkpq", xp[:, :, r:r + P, s:s + Q], w[:, :, r, s], optimize=True)
     return y + b[None, :, None, None]
+
+
+def windows(xp, r, s, dil, stride, P, Q):
+    """xp[:, :, r*dil + stride*p, s*dil + stride*q] for p < P, q < Q (a view)."""
+    return xp[:, :, r * dil:r * dil + stride * (P - 1) + 1:stride, s * dil:s * dil + stride * (Q - 1) + 1:stride]
+
+
+def general_conv(x, w, b, dy, stride, pad, dil, groups):
+    """float64 grouped, strided, dilated direct convolution -> (y, dx, dw); dy may be None."""
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    K, Cg, R, S = w.shape
+    P = (xp.shape[2] - dil * (R - 1) - 1) // stride + 1
+    Q = (xp.shape[3] - dil * (S - 1) - 1) // stride + 1
+    y, dxp, dw, Kg = np.zeros((x.shape[0], K, P, Q)), np.zeros_like(xp), np.zeros_like(w), K // groups
+    for g, r, s in itertools.product(range(groups), range(R), range(S)):
+        ks, cs = slice(g * Kg, (g + 1) * Kg), slice(g * Cg, (g + 1) * Cg)
+        win = windows(xp[:, cs], r, s, dil, stride, P, Q)
+        y[:, ks] += np.einsum("ncpq,kc->nkpq", win, w[ks, :, r, s], optimize=True)
+        if dy is not None:
+            dw[ks, :, r, s] = np.einsum("nkpq,ncpq->kc", dy[:, ks], win, optimize=True)
+            windows(dxp[:, cs], r, s, dil, stride, P, Q)[...] += np.einsum("nkpq,kc->ncpq", dy[:, ks], w[ks, :, r, s],
+                                                                            optimize=True)
+    dx = dxp[:, :, pad:pad + x.shape[2], pad:pad + x.shape[3]]
+    return y + b[None, :, None, None], dx, dw
 
 
 def direct_grads(x, w, dy, pad):
@@ -169,3 +196,30 @@ def test_thread_count():
     np.testing.assert_array_equal(one[1], two[1])
     scale = np.abs(one[2]).max()
     np.testing.assert_allclose(two[2], one[2], rtol=0, atol=1e-5 * scale)
+
+
+# (N, C, K, H, W, kernel, stride, padding, dilation, groups); column counts that leave partial
+# 16-column vectors and 48-column slivers, and 1x1 convs that read the image in place
+IM2COL = [
+    (3, 16, 17, 29, 31, 3, 2, 1, 1, 1),
+    (2, 6, 9, 23, 19, 3, 1, 2, 2, 3),
+    (2, 64, 17, 15, 13, 1, 1, 0, 1, 1),
+    (1, 3, 16, 45, 47, 7, 2, 3, 1, 1),
+    (2, 8, 8, 9, 11, 5, 3, 2, 1, 2),
+]
+
+
+@pytest.mark.parametrize("n,c,k,h,w,rs,stride,pad,dil,groups", IM2COL)
+def test_im2col_float32_paths(n, c, k, h, w, rs, stride, pad, dil, groups):
+    rng = np.random.default_rng(n * 1000 + c + k)
+    x = rng.standard_normal((n, c, h, w)).astype(np.float32).astype(np.float64)
+    wt = (rng.standard_normal((k, c // groups, rs, rs)) / rs).astype(np.float32).astype(np.float64)
+    b = rng.standard_normal(k).astype(np.float32).astype(np.float64)
+    y0 = general_conv(x, wt, b, None, stride, pad, dil, groups)[0]
+    dy = rng.standard_normal(y0.shape).astype(np.float32).astype(np.float64)
+    want = general_conv(x, wt, b, dy, stride, pad, dil, groups)
+    xt, wtt, bt = (pyml.tensor(a.astype(np.float32)).requires_grad_() for a in (x, wt, b))
+    y = F.conv2d(xt, wtt, bt, stride=stride, padding=pad, dilation=dil, groups=groups)
+    y.backward(pyml.tensor(dy.astype(np.float32)))
+    for name, got, ref in zip(("output", "grad input", "grad weight"), (y.detach(), xt.grad, wtt.grad), want):
+        assert_near(got.numpy(), ref, name)
