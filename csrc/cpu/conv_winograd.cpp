@@ -345,11 +345,6 @@ static bool fits(const ConvParams& p) {
          p.K >= 2;
 }
 
-static int algo_override() {  // TEMPORARY (tuning only): PYML_CONV_ALGO=im2col|winograd
-  const char* e = std::getenv("PYML_CONV_ALGO");
-  return !e ? 0 : std::strcmp(e, "winograd") == 0 ? 1 : -1;
-}
-
 static int64_t tiles(int64_t N, int64_t P, int64_t Q) { return N * ((P + 3) / 4) * ((Q + 3) / 4); }
 
 // Measured against im2col (bench/NOTES.md): the weight transform (and for the weight gradient the
@@ -357,7 +352,6 @@ static int64_t tiles(int64_t N, int64_t P, int64_t Q) { return N * ((P + 3) / 4)
 // per filter: T >= K*C/2048 (at least 4) for forward / grad-input, T >= K*C/1024 within [16, 64]
 // for grad-weight. Small images still win: im2col of a 3x3 image is mostly padding too.
 static bool enough_tiles(int64_t T, const ConvParams& p, int64_t per, int64_t lo, int64_t hi) {
-  if (int o = algo_override()) return o > 0;
   return T >= std::clamp(p.K * p.C / per, lo, hi);
 }
 
