@@ -211,6 +211,39 @@ void conv_backward_input_cpu(const ConvParams& p, const T* dy, const T* w, T* dx
   });
 }
 
+// The weight-gradient product of one group and column chunk, acc_g += dy_g (Kg x m) @ B^T for
+// B (CgRS x m). Float32 on AVX-512 (when every thread has its own items) uses the Winograd
+// weight-gradient kernel into a transposed acc_g (CgRS x Kp): it reads B rows in place, where the
+// engine GEMM would gather B^T column by column. finish() turns the summed acc into dw.
+template <typename T>
+struct GradProduct {
+  int64_t Kg, rows, Kp;
+  bool transposed = false;
+
+  GradProduct(const ConvParams& p, bool threads_own_items) : Kg(p.K / p.G), rows(p.C / p.G * p.R * p.S), Kp(Kg) {
+    if constexpr (std::is_same_v<T, float>)
+      transposed = threads_own_items && wino::tile_kernels().grad_gemm && (!is_1x1(p) || p.xs[3] == 1);
+    if (transposed) Kp = (Kg + 15) / 16 * 16;
+  }
+  int64_t group_size() const { return rows * Kp; }
+  int64_t scratch(int64_t chunk) const { return transposed ? (chunk + 15) / 16 * 16 * Kp : 0; }
+  // B: element (r, q) at B[r*rsb + q*csb]; acc: this group's accumulator
+  void run(const T* dyg, int64_t PQ, int64_t m, const T* B, int64_t rsb, int64_t csb, T* acc, T* Yt) const {
+    if constexpr (std::is_same_v<T, float>)
+      if (transposed) return wino::tile_kernels().grad_gemm(dyg, PQ, Kg, B, rsb, rows, m, Yt, acc);
+    gemm<T>(Kg, rows, m, dyg, PQ, 1, B, csb, rsb, acc, rows, 1.0);
+  }
+  // dw (G, Kg, rows) = acc (G groups of group_size()), transposing where needed
+  void finish(const T* acc, int64_t G, T* dw) const {
+    parallel_for(0, G * Kg, 16, [&](int64_t a, int64_t e) {
+      for (int64_t i = a; i < e; i++) {
+        const T* src = acc + i / Kg * group_size();
+        for (int64_t r = 0; r < rows; r++) dw[i * rows + r] = transposed ? src[r * Kp + i % Kg] : src[i % Kg * rows + r];
+      }
+    });
+  }
+};
+
 template <typename T>
 void conv_backward_weight_cpu(const ConvParams& p, const T* dy, const T* x, T* dw) {
   if constexpr (std::is_same_v<T, float>)
@@ -218,41 +251,38 @@ void conv_backward_weight_cpu(const ConvParams& p, const T* dy, const T* x, T* d
   const int64_t Cg = p.C / p.G, Kg = p.K / p.G, rows = Cg * p.R * p.S, PQ = p.P * p.Q;
   const int64_t chunk = chunk_cols(p), nchunks = (PQ + chunk - 1) / chunk;
   const bool direct = is_1x1(p);
-  const int64_t items = p.N * nchunks, wsize = p.K * rows;
-  std::fill(dw, dw + wsize, T(0));
+  const int64_t items = p.N * nchunks, nt = std::max<int64_t>(1, std::min<int64_t>(get_num_threads(), items));
+  const GradProduct<T> gp(p, nt == get_num_threads());
+  const int64_t asize = p.G * gp.group_size(), scratch = (direct ? 0 : rows * chunk) + gp.scratch(chunk);
+  std::fill(dw, dw + p.K * rows, T(0));
   if (rows == 0 || items == 0) return;
-  // one (image, chunk) item covers every group; dw[g] += dy[n, g] @ col^T
+  // one (image, chunk) item covers every group; acc[g] += dy[n, g] @ col^T
   auto item = [&](int64_t it, bool inner, T* col, T* acc) {
     int64_t n = it / nchunks, c0 = it % nchunks * chunk, c1 = std::min(PQ, c0 + chunk), m = c1 - c0;
     for (int64_t g = 0; g < p.G; g++) {
       const T* xg = x + n * p.xs[0] + g * Cg * p.xs[1];
-      const T* dyg = dy + (n * p.K + g * Kg) * PQ + c0;
       const T* B = xg + c0 * p.xs[3];
-      int64_t rsb = p.xs[3], csb = p.xs[1];
+      int64_t rsb = p.xs[1], csb = p.xs[3];
       if (!direct) {
         pack(p, xg, rows, c0, c1, col, inner);
-        B = col, rsb = 1, csb = m;
+        B = col, rsb = m, csb = 1;
       }
-      gemm<T>(Kg, rows, m, dyg, PQ, 1, B, rsb, csb, acc + g * Kg * rows, rows, 1.0);
+      gp.run(dy + (n * p.K + g * Kg) * PQ + c0, PQ, m, B, rsb, csb, acc + g * gp.group_size(),
+             col + (direct ? 0 : rows * chunk));
     }
   };
-  int64_t nt = std::min<int64_t>(get_num_threads(), items);
-  if (nt <= 1) {
-    std::vector<T> col(direct ? 0 : rows * chunk);
-    for (int64_t it = 0; it < items; it++) item(it, true, col.data(), dw);
-    return;
-  }
-  // one private accumulator per thread, summed at the end
-  std::vector<T> accs(nt * wsize, T(0));
+  // one private accumulator per thread, summed in thread order at the end
+  std::vector<T> accs(nt * asize, T(0));
   parallel_for(0, nt, 1, [&](int64_t t0, int64_t t1) {
-    std::vector<T> col(direct ? 0 : rows * chunk);
+    std::vector<T> col(scratch);
     for (int64_t t = t0; t < t1; t++)
-      for (int64_t it = items * t / nt; it < items * (t + 1) / nt; it++) item(it, false, col.data(), &accs[t * wsize]);
+      for (int64_t it = items * t / nt; it < items * (t + 1) / nt; it++) item(it, nt == 1, col.data(), &accs[t * asize]);
   });
-  parallel_for(0, wsize, 4096, [&](int64_t a, int64_t e) {
-    for (int64_t t = 0; t < nt; t++)
-      for (int64_t i = a; i < e; i++) dw[i] += accs[t * wsize + i];
+  parallel_for(0, asize, 4096, [&](int64_t a, int64_t e) {
+    for (int64_t t = 1; t < nt; t++)
+      for (int64_t i = a; i < e; i++) accs[i] += accs[t * asize + i];
   });
+  gp.finish(accs.data(), p.G, dw);
 }
 
 // unfold: cols (N, C*R*S, P*Q) from x; fold: dx (N, C, H, W) contiguous, zeroed, += col2im(cols)

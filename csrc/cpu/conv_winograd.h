@@ -31,7 +31,8 @@ struct TileKernels {
   void (*gemm)(const float* Up, int64_t K, int64_t C, const float* V, int64_t ldv, int64_t ncols, float* M,
                int64_t ldm);
   // dUt (C x Kp, Kp = K rounded up to 16) += V (C x n) @ Y^T for Y (K x n): the weight-gradient
-  // products of one position; Yt is scratch of (n rounded up to 16) x Kp floats. nullptr: sgemm.
+  // products of one position (reads stop at n); Yt is scratch of (n rounded up to 16) x Kp floats.
+  // nullptr where sgemm is used instead.
   void (*grad_gemm)(const float* Y, int64_t ldy, int64_t K, const float* V, int64_t ldv, int64_t C, int64_t n,
                     float* Yt, float* dUt);
 };

@@ -236,12 +236,13 @@ WT_FN void transpose16(V* m) {
   }
 }
 
-// Yt (n16 x Kp, Kp = K rounded up to 16) = Y^T for Y (K x n16, row stride ldy); rows past K read as 0
-WT_FN void transpose_block(const float* Y, int64_t ldy, int64_t K, int64_t n16, float* Yt, int64_t Kp) {
+// Yt (n rounded up to 16 x Kp, Kp = K rounded up to 16) = Y^T for Y (K x n, row stride ldy); Y is
+// read only inside K x n (the rest of Yt is zero)
+WT_FN void transpose_block(const float* Y, int64_t ldy, int64_t K, int64_t n, float* Yt, int64_t Kp) {
   for (int64_t k = 0; k < K; k += 16)
-    for (int64_t t = 0; t < n16; t += 16) {
+    for (int64_t t = 0; t < n; t += 16) {
       V m[16];
-      for (int i = 0; i < 16; i++) m[i] = k + i < K ? load(Y + (k + i) * ldy + t) : V{};
+      for (int i = 0; i < 16; i++) m[i] = k + i < K ? load_part(Y + (k + i) * ldy + t, 0, n - t) : V{};
       transpose16(m);
       for (int i = 0; i < 16; i++) store(Yt + (t + i) * Kp + k, m[i]);
     }
@@ -274,7 +275,7 @@ WT_FN void grad_micro(const float* a, int64_t lda, const float* b, int64_t ldb, 
 PYML_WINO_TARGET void grad_gemm_tiles(const float* Y, int64_t ldy, int64_t K, const float* Vb, int64_t ldv, int64_t C,
                                       int64_t n, float* Yt, float* dUt) {
   const int64_t Kp = (K + 15) / 16 * 16;
-  transpose_block(Y, ldy, K, (n + 15) / 16 * 16, Yt, Kp);
+  transpose_block(Y, ldy, K, n, Yt, Kp);
   for (int64_t k = 0; k < Kp; k += 48) {
     int64_t nv = (Kp - k) / 16;
     for (int64_t c = 0; c < C; c += 8) {
