@@ -4,7 +4,8 @@
 //   grad weight:  dU[xi] (K x C) += Y[xi] (K x cols) @ V[xi]^T with Y = A dy At, dw = Gt dU G
 // Blocks hold up to ~kBlockCols tiles (whole 16-tile groups of one tile row), so the transformed
 // buffers of a block stay near L2 size whatever the image size. Threads take whole blocks and run
-// single-threaded GEMMs (kernels().sgemm); forward results do not depend on the thread count.
+// single-threaded GEMMs (the AVX-512 TileKernels, else kernels().sgemm); forward and grad-input
+// results do not depend on the thread count.
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -29,7 +30,7 @@ namespace {
 
 constexpr int kPos = 36;  // 6 x 6 transformed positions
 constexpr int64_t kBlockCols = 128;
-constexpr int64_t kRowBuf = 6 * 96;  // strided-input row copies (66 columns each)
+constexpr int64_t kRowStride = 96, kRowBuf = 6 * kRowStride;  // strided-input row copies (66 columns)
 
 // One stride-1 3x3 conv: in (N, C, H, W) with strides xs -> out (N, K, P, Q) contiguous.
 struct Geom {
@@ -109,7 +110,7 @@ void plane_rows(const float* plane, int64_t H, int64_t W, int64_t sh, int64_t sw
     int64_t h = h0 + i;
     rows[i] = h < 0 || h >= H ? nullptr : plane + h * sh + w0 * sw;
     if (!rows[i] || sw == 1) continue;
-    float* r = buf + i * 96;
+    float* r = buf + i * kRowStride;
     for (int64_t j = lo; j < hi; j++) r[j] = rows[i][j * sw];
     rows[i] = r;
   }
@@ -209,84 +210,6 @@ void for_blocks(int64_t blocks, size_t scratch, const F& f) {
       if (s) f(b, s);
   }
   if (failed) throw std::bad_alloc();
-}
-
-constexpr double kG[6][3] = {{0.25, 0, 0}, {-1.0 / 6, -1.0 / 6, -1.0 / 6}, {-1.0 / 6, 1.0 / 6, -1.0 / 6},
-                             {1.0 / 24, 1.0 / 12, 1.0 / 6}, {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1}};
-constexpr int64_t kChunk = 64;  // filters transformed together: positions are written as 64-float runs
-
-// Where the transformed weights U[xi][o][c] live: per position (stride floats apart) either
-// row-major (KO, CI) for kernels().sgemm, or 8-row panels [o/8][c][o%8] for TileKernels::gemm.
-struct ULayout {
-  int64_t KO, CI, stride;
-  bool panels;
-  // (o, c) of float f of a position; o >= KO marks panel padding
-  void element(int64_t f, int64_t& o, int64_t& c) const {
-    if (!panels) { o = f / CI, c = f % CI; return; }
-    int64_t rem = f % (8 * CI);
-    o = f / (8 * CI) * 8 + rem % 8, c = rem / 8;
-  }
-};
-
-ULayout u_layout(int64_t KO, int64_t CI) {
-  bool panels = tile_kernels().gemm != nullptr;
-  return {KO, CI, (panels ? (KO + 7) / 8 * 8 : KO) * CI, panels};
-}
-
-// U = G g G^T in layout L, g = w[o][c] or, flipped, w[c][o] rotated 180 degrees. w: (KO, CI, 3, 3),
-// or (CI, KO, 3, 3) when flipped. Computed in double, 64 floats of every position at a time.
-void transform_weights(const float* w, const ULayout& L, bool flip, float* U) {
-  parallel_for(0, (L.stride + kChunk - 1) / kChunk, 8, [&](int64_t q0, int64_t q1) {
-    double g[9][kChunk], t[18][kChunk];
-    float u[kChunk];
-    for (int64_t f0 = q0 * kChunk; f0 < std::min(L.stride, q1 * kChunk); f0 += kChunk) {
-      int64_t n = std::min(kChunk, L.stride - f0), o, c;
-      for (int64_t i = 0; i < n; i++) {
-        L.element(f0 + i, o, c);
-        const float* src = flip ? w + (c * L.KO + o) * 9 : w + (o * L.CI + c) * 9;
-        for (int r = 0; r < 9; r++) g[r][i] = o >= L.KO ? 0.0 : flip ? src[8 - r] : src[r];
-      }
-      for (int a = 0; a < 6; a++)
-        for (int s = 0; s < 3; s++)
-          for (int64_t i = 0; i < n; i++) t[a * 3 + s][i] = kG[a][0] * g[s][i] + kG[a][1] * g[3 + s][i] + kG[a][2] * g[6 + s][i];
-      for (int a = 0; a < 6; a++)
-        for (int b = 0; b < 6; b++) {
-          for (int64_t i = 0; i < n; i++)
-            u[i] = float(kG[b][0] * t[a * 3][i] + kG[b][1] * t[a * 3 + 1][i] + kG[b][2] * t[a * 3 + 2][i]);
-          std::memcpy(U + (a * 6 + b) * L.stride + f0, u, n * sizeof(float));
-        }
-    }
-  });
-}
-
-// dw[k][c] (K, C, 3, 3) = Gt dU[xi][k][c] G. dU per position is (K, C) row-major or, transposed,
-// (C, Kp) with columns past K ignored; it is read in its own order, 64 floats at a time. In double.
-void weights_from_grad(const float* dU, int64_t K, int64_t C, int64_t Kp, bool transposed, float* dw) {
-  const int64_t F = transposed ? C * Kp : K * C;  // floats per position
-  parallel_for(0, (F + kChunk - 1) / kChunk, 8, [&](int64_t q0, int64_t q1) {
-    double t[18][kChunk];  // t[r*6 + b] = (Gt dU)[r][b]
-    for (int64_t f0 = q0 * kChunk; f0 < std::min(F, q1 * kChunk); f0 += kChunk) {
-      int64_t n = std::min(kChunk, F - f0);
-      for (int v = 0; v < 18; v++)
-        for (int64_t i = 0; i < n; i++) t[v][i] = 0;
-      for (int a = 0; a < 6; a++)
-        for (int b = 0; b < 6; b++) {
-          const float* src = dU + (a * 6 + b) * F + f0;
-          for (int r = 0; r < 3; r++)
-            for (int64_t i = 0; i < n; i++) t[r * 6 + b][i] += kG[a][r] * src[i];
-        }
-      for (int64_t i = 0; i < n; i++) {
-        int64_t f = f0 + i, k = transposed ? f % Kp : f / C, c = transposed ? f / Kp : f % C;
-        if (k >= K) continue;
-        for (int r = 0; r < 3; r++)
-          for (int q = 0; q < 3; q++) {
-            double v = 0;
-            for (int b = 0; b < 6; b++) v += t[r * 6 + b][i] * kG[b][q];
-            dw[(k * C + c) * 9 + r * 3 + q] = float(v);
-          }
-      }
-    }
-  });
 }
 
 // Buffers of the calling thread for the transformed weights or the weight-gradient sums: up to

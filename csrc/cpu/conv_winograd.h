@@ -52,6 +52,29 @@ void forward(const ConvParams& p, const float* x, const float* w, const float* b
 void backward_input(const ConvParams& p, const float* dy, const float* w, float* dx);
 void backward_weight(const ConvParams& p, const float* dy, const float* x, float* dw);
 
+// ---- weight-side transforms (conv_winograd_weights.cpp), computed in double
+
+// Where the transformed weights U[xi][o][c] live: per position (stride floats apart) either
+// row-major (KO, CI) for kernels().sgemm, or 8-row panels [o/8][c][o%8] for TileKernels::gemm.
+struct ULayout {
+  int64_t KO, CI, stride;
+  bool panels;
+  // (o, c) of float f of a position; o >= KO marks panel padding
+  void element(int64_t f, int64_t& o, int64_t& c) const {
+    if (!panels) { o = f / CI, c = f % CI; return; }
+    int64_t rem = f % (8 * CI);
+    o = f / (8 * CI) * 8 + rem % 8, c = rem / 8;
+  }
+};
+
+ULayout u_layout(int64_t KO, int64_t CI);  // the layout TileKernels::gemm or kernels().sgemm reads
+// U (36 positions, L.stride floats apart) = G g G^T, g = w[o][c] or, flipped, w[c][o] rotated 180
+// degrees; w: (KO, CI, 3, 3), or (CI, KO, 3, 3) when flipped
+void transform_weights(const float* w, const ULayout& L, bool flip, float* U);
+// dw[k][c] (K, C, 3, 3) = Gt dU[xi][k][c] G; dU per position is (K, C) row-major or, transposed,
+// (C, Kp) with columns past K ignored
+void weights_from_grad(const float* dU, int64_t K, int64_t C, int64_t Kp, bool transposed, float* dw);
+
 // A (M x K, element (m, k) at A[m*rsa + k*csa]) packed once for TileKernels::gemm (conv_gemm.cpp);
 // run: C (M x N, row stride ldc) = A @ B for B (K x N, row stride ldb), threads over columns.
 // Only where that kernel exists (available(): AVX-512).
