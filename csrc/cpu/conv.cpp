@@ -104,6 +104,15 @@ void col2im_rows(const ConvParams& p, const T* col, int64_t ch0, int64_t ch1, in
   }
 }
 
+// n elements of a grow-only buffer private to the calling thread (a fresh ~1 MB im2col buffer per
+// call page-faults on every call). Its contents are undefined; every user writes before reading.
+template <typename T>
+T* thread_buffer(int64_t n) {
+  thread_local std::vector<T> buf;
+  if ((int64_t)buf.size() < n) buf.resize(n);
+  return buf.data();
+}
+
 // Runs f(item, inner) over items: one item per thread when there are enough of them (inner =
 // false: run everything single-threaded), else in turn with inner = true (thread inside).
 // f also gets a scratch buffer of `scratch` elements private to its thread.
@@ -111,12 +120,12 @@ template <typename T, typename F>
 void run_items(int64_t items, int64_t scratch, const F& f) {
   if (items >= get_num_threads() && items > 1) {
     parallel_for(0, items, 1, [&](int64_t i0, int64_t i1) {
-      std::vector<T> buf(scratch);
-      for (int64_t i = i0; i < i1; i++) f(i, false, buf.data());
+      T* buf = thread_buffer<T>(scratch);
+      for (int64_t i = i0; i < i1; i++) f(i, false, buf);
     });
   } else {
-    std::vector<T> buf(scratch);
-    for (int64_t i = 0; i < items; i++) f(i, true, buf.data());
+    T* buf = thread_buffer<T>(scratch);
+    for (int64_t i = 0; i < items; i++) f(i, true, buf);
   }
 }
 
@@ -274,9 +283,9 @@ void conv_backward_weight_cpu(const ConvParams& p, const T* dy, const T* x, T* d
   // one private accumulator per thread, summed in thread order at the end
   std::vector<T> accs(nt * asize, T(0));
   parallel_for(0, nt, 1, [&](int64_t t0, int64_t t1) {
-    std::vector<T> col(scratch);
+    T* col = thread_buffer<T>(scratch);
     for (int64_t t = t0; t < t1; t++)
-      for (int64_t it = items * t / nt; it < items * (t + 1) / nt; it++) item(it, nt == 1, col.data(), &accs[t * asize]);
+      for (int64_t it = items * t / nt; it < items * (t + 1) / nt; it++) item(it, nt == 1, col, &accs[t * asize]);
   });
   parallel_for(0, asize, 4096, [&](int64_t a, int64_t e) {
     for (int64_t t = 1; t < nt; t++)
