@@ -19,6 +19,23 @@ typedef int I __attribute__((vector_size(64)));
 
 #define WT_FN PYML_WINO_TARGET static inline __attribute__((always_inline))
 
+// Two-source lane shuffles with constant indices (0-15: first source, 16-31: second)
+#if defined(__clang__)
+#define WT_SHUF(a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
+#else
+#define WT_SHUF(a, b, ...) __builtin_shuffle(a, b, I{__VA_ARGS__})
+#endif
+#define WT_EVEN4 0, 4, 8, 12, 16, 20, 24, 28, 1, 5, 9, 13, 17, 21, 25, 29   // columns 0, 1 of 8 tiles
+#define WT_ODD4 2, 6, 10, 14, 18, 22, 26, 30, 3, 7, 11, 15, 19, 23, 27, 31  // columns 2, 3 of 8 tiles
+#define WT_LOW8 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23     // low halves of both
+#define WT_HIGH8 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31
+#define WT_NEXT0 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16      // shift in lane 0 of b
+#define WT_NEXT1 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 17      // shift in lane 1 of b
+#define WT_JOIN0 0, 8, 16, 24, 1, 9, 17, 25, 2, 10, 18, 26, 3, 11, 19, 27
+#define WT_JOIN1 4, 12, 20, 28, 5, 13, 21, 29, 6, 14, 22, 30, 7, 15, 23, 31
+#define WT_ZIPLO 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23     // interleave the low halves
+#define WT_ZIPHI 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31
+
 WT_FN V load(const float* p) { return *reinterpret_cast<const VU*>(p); }
 WT_FN void store(float* p, V v) { *reinterpret_cast<VU*>(p) = v; }
 
@@ -56,35 +73,25 @@ WT_FN void load_row(const float* row, int64_t lo, int64_t hi, V* a, int n) {
 // a[0..4) holds tiles 0..15 (4 floats each) -> v[j][l] = column j of tile l, j < 4; with six
 // (a[4] holds the next 16 floats), also v[4], v[5]: the first two columns of the next tile.
 WT_FN void split_row(const V* a, V* v, bool six) {
-  const I even = {0, 4, 8, 12, 16, 20, 24, 28, 1, 5, 9, 13, 17, 21, 25, 29};
-  const I odd = {2, 6, 10, 14, 18, 22, 26, 30, 3, 7, 11, 15, 19, 23, 27, 31};
-  const I lo = {0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23};
-  const I hi = {8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31};
-  V b0 = __builtin_shuffle(a[0], a[1], even), b1 = __builtin_shuffle(a[0], a[1], odd);  // tiles 0-7
-  V b2 = __builtin_shuffle(a[2], a[3], even), b3 = __builtin_shuffle(a[2], a[3], odd);  // tiles 8-15
-  v[0] = __builtin_shuffle(b0, b2, lo);
-  v[1] = __builtin_shuffle(b0, b2, hi);
-  v[2] = __builtin_shuffle(b1, b3, lo);
-  v[3] = __builtin_shuffle(b1, b3, hi);
+  V b0 = WT_SHUF(a[0], a[1], WT_EVEN4), b1 = WT_SHUF(a[0], a[1], WT_ODD4);  // tiles 0-7
+  V b2 = WT_SHUF(a[2], a[3], WT_EVEN4), b3 = WT_SHUF(a[2], a[3], WT_ODD4);  // tiles 8-15
+  v[0] = WT_SHUF(b0, b2, WT_LOW8);
+  v[1] = WT_SHUF(b0, b2, WT_HIGH8);
+  v[2] = WT_SHUF(b1, b3, WT_LOW8);
+  v[3] = WT_SHUF(b1, b3, WT_HIGH8);
   if (!six) return;
-  const I next0 = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
-  const I next1 = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 17};
-  v[4] = __builtin_shuffle(v[0], a[4], next0);
-  v[5] = __builtin_shuffle(v[1], a[4], next1);
+  v[4] = WT_SHUF(v[0], a[4], WT_NEXT0);
+  v[5] = WT_SHUF(v[1], a[4], WT_NEXT1);
 }
 
 // inverse of split_row (four columns): out[4*l + j] = v[j][l], as 4 vectors of 16 floats
 WT_FN void join_row(const V* v, V* out) {
-  const I lo = {0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23};
-  const I hi = {8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31};
-  const I first = {0, 8, 16, 24, 1, 9, 17, 25, 2, 10, 18, 26, 3, 11, 19, 27};
-  const I second = {4, 12, 20, 28, 5, 13, 21, 29, 6, 14, 22, 30, 7, 15, 23, 31};
-  V b0 = __builtin_shuffle(v[0], v[1], lo), b2 = __builtin_shuffle(v[0], v[1], hi);  // columns 0, 1
-  V b1 = __builtin_shuffle(v[2], v[3], lo), b3 = __builtin_shuffle(v[2], v[3], hi);  // columns 2, 3
-  out[0] = __builtin_shuffle(b0, b1, first);
-  out[1] = __builtin_shuffle(b0, b1, second);
-  out[2] = __builtin_shuffle(b2, b3, first);
-  out[3] = __builtin_shuffle(b2, b3, second);
+  V b0 = WT_SHUF(v[0], v[1], WT_LOW8), b2 = WT_SHUF(v[0], v[1], WT_HIGH8);  // columns 0, 1
+  V b1 = WT_SHUF(v[2], v[3], WT_LOW8), b3 = WT_SHUF(v[2], v[3], WT_HIGH8);  // columns 2, 3
+  out[0] = WT_SHUF(b0, b1, WT_JOIN0);
+  out[1] = WT_SHUF(b0, b1, WT_JOIN1);
+  out[2] = WT_SHUF(b2, b3, WT_JOIN0);
+  out[3] = WT_SHUF(b2, b3, WT_JOIN1);
 }
 
 // o[k*os] = (Bt d)[k] for d[k*ds], k < 6
@@ -224,13 +231,11 @@ PYML_WINO_TARGET void gemm_tiles(const float* Up, int64_t K, int64_t C, const fl
 // out[c][r] = in[r][c] for a 16 x 16 block: four rounds of pairing vector i with i + 8, each round
 // moving one bit of the row index into the lane index (and one lane bit into the vector index).
 WT_FN void transpose16(V* m) {
-  const I lo = {0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23};
-  const I hi = {8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
   for (int round = 0; round < 4; round++) {
     V t[16];
     for (int i = 0; i < 8; i++) {
-      t[2 * i] = __builtin_shuffle(m[i], m[i + 8], lo);
-      t[2 * i + 1] = __builtin_shuffle(m[i], m[i + 8], hi);
+      t[2 * i] = WT_SHUF(m[i], m[i + 8], WT_ZIPLO);
+      t[2 * i + 1] = WT_SHUF(m[i], m[i + 8], WT_ZIPHI);
     }
     for (int i = 0; i < 16; i++) m[i] = t[i];
   }
@@ -290,6 +295,17 @@ PYML_WINO_TARGET void grad_gemm_tiles(const float* Y, int64_t ldy, int64_t K, co
 #endif
 
 #undef WT_FN
+#undef WT_SHUF
+#undef WT_EVEN4
+#undef WT_ODD4
+#undef WT_LOW8
+#undef WT_HIGH8
+#undef WT_NEXT0
+#undef WT_NEXT1
+#undef WT_JOIN0
+#undef WT_JOIN1
+#undef WT_ZIPLO
+#undef WT_ZIPHI
 
 }  // namespace wt
 
