@@ -1,14 +1,11 @@
-// Convolution kernels over a GEMM, NCHW.
-//   forward:      y[n, g]  (Kg x PQ)   = w[g] (Kg x CgRS) @ col(x[n, g]) (CgRS x PQ)  (+ bias)
-//   grad input:   dcol     (CgRS x PQ) = w[g]^T @ dy[n, g], scattered back by col2im
-//   grad weight:  dw[g]   (Kg x CgRS) += dy[n, g] @ col(x[n, g])^T
-// col is packed in column chunks of at most kColElems elements, so large images never build a
-// full im2col buffer. A 1x1, stride-1, unpadded conv reads x as the GEMM operand directly.
-// Float32 3x3 stride-1 convs with enough tiles go to Winograd F(4x4, 3x3) (conv_winograd.cpp);
-// the other float32 GEMMs use the AVX-512 panel kernel with the filters packed once per call
-// (FilterGemm, GradProduct) where the CPU has it, else the engine GEMM (kernels().sgemm/dgemm).
-// Threads: independent (image, group, chunk) items run one per thread with single-threaded
-// GEMMs; when there are fewer items than threads, items run in turn and GEMM/packing thread.
+// Convolution kernels over a GEMM, NCHW: forward y[n, g] (Kg x PQ) = w[g] (Kg x CgRS) @ col(x[n, g]);
+// grad input dcol = w[g]^T @ dy[n, g], scattered back by col2im; grad weight dw[g] += dy[n, g] @ col^T.
+// col is built in column chunks of at most kColElems elements (never a full im2col buffer); a 1x1,
+// stride-1, unpadded conv reads x in place. Float32 3x3 stride-1 convs with enough tiles go to
+// Winograd (conv_winograd.cpp); other float32 GEMMs use the AVX-512 panel kernel with the filters
+// packed once per call (FilterGemm, GradProduct), else the engine GEMM. Threads: independent
+// (image, group, chunk) items run one per thread with single-threaded GEMMs; when there are fewer
+// items than threads, items run in turn and the GEMM / packing thread inside.
 #include <algorithm>
 #include <cstring>
 #include <type_traits>

@@ -3,7 +3,8 @@
 // (conv_winograd_tiles.h, compiled by conv_winograd_{generic,avx2,avx512}.cpp).
 // A 4x4 output tile needs a 6x6 input patch d: y = At [(G g Gt) . (Bt d B)] A, so the 9*16
 // multiply-adds per (tile, k, c) of the direct conv become 36 (in 36 GEMMs K x C @ C x tiles).
-// Tiles are handled in groups of up to 16 consecutive tiles of one tile row (one tile per vector lane).
+// Tiles are handled in groups of up to 16 consecutive tiles of one tile row (one tile per vector
+// lane). PanelGemm (conv_gemm.cpp) lends the AVX-512 GEMM kernel to the im2col path.
 #pragma once
 #include <cstdint>
 #include <vector>

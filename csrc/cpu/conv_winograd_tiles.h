@@ -1,5 +1,5 @@
-// Tile transforms of Winograd F(4x4, 3x3), included once per ISA inside namespace
-// pyml::PYML_WINO_NS with PYML_WINO_TARGET set to that ISA's target attribute (empty: generic).
+// Tile transforms and (AVX-512) GEMM kernels of Winograd F(4x4, 3x3), included once per ISA inside
+// namespace pyml::wino::isa_<name> with PYML_WINO_TARGET set to that ISA's target attribute.
 // Vectors are 16 floats, one tile per lane. A group row of 16 tiles is 64 (+2) consecutive input
 // floats; two rounds of two-source shuffles split it into the 4 (+2) columns of the tiles, and the
 // output is interleaved back the same way, so every load and store is a contiguous vector. The
