@@ -1,16 +1,17 @@
-// Convolution kernels over the engine GEMM (kernels().sgemm/dgemm), NCHW.
-//   forward:      y[n, g]  (Kg x PQ)   = w[g] (Kg x CgRS) @ col(x[n, g]) (CgRS x PQ)  (+ bias)
-//   grad input:   dcol     (CgRS x PQ) = w[g]^T @ dy[n, g], scattered back by col2im
-//   grad weight:  dw[g]   (Kg x CgRS) += dy[n, g] @ col(x[n, g])^T
-// col is packed in column chunks of at most kColElems elements, so large images never build a
-// full im2col buffer. A 1x1, stride-1, unpadded conv reads x as the GEMM operand directly.
-// Threads: independent (image, group, chunk) items run one per thread with single-threaded
-// GEMMs; when there are fewer items than threads, items run in turn and GEMM/packing thread.
+// Convolution kernels over a GEMM, NCHW: forward y[n, g] (Kg x PQ) = w[g] (Kg x CgRS) @ col(x[n, g]);
+// grad input dcol = w[g]^T @ dy[n, g], scattered back by col2im; grad weight dw[g] += dy[n, g] @ col^T.
+// col is built in column chunks of at most kColElems elements (never a full im2col buffer); a 1x1,
+// stride-1, unpadded conv reads x in place. Float32 3x3 stride-1 convs with enough tiles go to
+// Winograd (conv_winograd.cpp); other float32 GEMMs use the AVX-512 panel kernel with the filters
+// packed once per call (FilterGemm, GradProduct), else the engine GEMM. Threads: independent
+// (image, group, chunk) items run one per thread with single-threaded GEMMs; when there are fewer
+// items than threads, items run in turn and the GEMM / packing thread inside.
 #include <algorithm>
 #include <cstring>
 #include <type_traits>
 #include <vector>
 #include "ops/conv.h"
+#include "cpu/conv_winograd.h"
 #include "core/parallel.h"
 
 namespace pyml {
@@ -46,32 +47,30 @@ int64_t chunk_cols(const ConvParams& p) {
 
 // col rows [r0, r1) (row = (c*R + i)*S + j), columns [c0, c1) of the im2col matrix of x
 // (x points at channel 0 of the group; strides xs). col has leading dimension c1 - c0.
+// Per row the valid output-column range and the first output row are found once; then each
+// output row of the chunk is a zero run, a (strided) copy and a zero run.
 template <typename T>
 void im2col_rows(const ConvParams& p, const T* x, int64_t r0, int64_t r1, int64_t c0, int64_t c1, T* col) {
-  const int64_t RS = p.R * p.S, ld = c1 - c0, sh = p.xs[2], sw = p.xs[3];
+  const int64_t RS = p.R * p.S, ld = c1 - c0, sh = p.xs[2], sw = p.xs[3], step = p.sw * sw;
   for (int64_t r = r0; r < r1; r++) {
     int64_t c = r / RS, i = r % RS / p.S, j = r % p.S;
     const T* base = x + c * p.xs[1];
-    int64_t hoff = i * p.dh - p.ph, woff = j * p.dw - p.pw;
+    int64_t hoff = i * p.dh - p.ph, woff = j * p.dw - p.pw, lo, hi;
+    valid_range(0, p.Q, p.sw, woff, p.W, lo, hi);
     T* out = col + r * ld;
-    for (int64_t at = c0; at < c1;) {
-      int64_t pp = at / p.Q, q0 = at % p.Q, q1 = std::min(p.Q, q0 + (c1 - at)), n = q1 - q0;
-      int64_t h = pp * p.sh + hoff;
+    for (int64_t at = c0, pp = c0 / p.Q, q0 = c0 % p.Q; at < c1; pp++, q0 = 0) {
+      int64_t n = std::min(p.Q - q0, c1 - at), q1 = q0 + n, h = pp * p.sh + hoff;
+      T* o = out - q0;
       if (h < 0 || h >= p.H) {
         std::fill(out, out + n, T(0));
       } else {
-        const T* row = base + h * sh;
-        int64_t lo, hi;
-        valid_range(q0, q1, p.sw, woff, p.W, lo, hi);
-        T* o = out - q0;
-        for (int64_t q = q0; q < lo; q++) o[q] = T(0);
-        if (p.sw == 1 && sw == 1) {
-          const T* src = row + woff;
-          for (int64_t q = lo; q < hi; q++) o[q] = src[q];
-        } else {
-          for (int64_t q = lo; q < hi; q++) o[q] = row[(q * p.sw + woff) * sw];
-        }
-        for (int64_t q = hi; q < q1; q++) o[q] = T(0);
+        int64_t a = std::clamp(lo, q0, q1), e = std::clamp(hi, a, q1);
+        const T* src = base + h * sh + woff * sw;
+        for (int64_t q = q0; q < a; q++) o[q] = T(0);
+        if (step == 1) std::memcpy(o + a, src + a, (e - a) * sizeof(T));
+        else if (step == 2) for (int64_t q = a; q < e; q++) o[q] = src[2 * q];
+        else for (int64_t q = a; q < e; q++) o[q] = src[q * step];
+        for (int64_t q = e; q < q1; q++) o[q] = T(0);
       }
       out += n;
       at += n;
@@ -82,31 +81,36 @@ void im2col_rows(const ConvParams& p, const T* x, int64_t r0, int64_t r1, int64_
 // dx (channel 0 of the group, contiguous (Cg, H, W)) += col2im of col rows of channels [ch0, ch1).
 template <typename T>
 void col2im_rows(const ConvParams& p, const T* col, int64_t ch0, int64_t ch1, int64_t c0, int64_t c1, T* dx) {
-  const int64_t RS = p.R * p.S, ld = c1 - c0;
+  const int64_t RS = p.R * p.S, ld = c1 - c0, step = p.sw;
   for (int64_t r = ch0 * RS; r < ch1 * RS; r++) {
     int64_t c = r / RS, i = r % RS / p.S, j = r % p.S;
     T* base = dx + c * p.H * p.W;
-    int64_t hoff = i * p.dh - p.ph, woff = j * p.dw - p.pw;
+    int64_t hoff = i * p.dh - p.ph, woff = j * p.dw - p.pw, lo, hi;
+    valid_range(0, p.Q, p.sw, woff, p.W, lo, hi);
     const T* in = col + r * ld;
-    for (int64_t at = c0; at < c1;) {
-      int64_t pp = at / p.Q, q0 = at % p.Q, q1 = std::min(p.Q, q0 + (c1 - at)), n = q1 - q0;
-      int64_t h = pp * p.sh + hoff;
+    for (int64_t at = c0, pp = c0 / p.Q, q0 = c0 % p.Q; at < c1; pp++, q0 = 0) {
+      int64_t n = std::min(p.Q - q0, c1 - at), q1 = q0 + n, h = pp * p.sh + hoff;
       if (h >= 0 && h < p.H) {
-        T* row = base + h * p.W;
-        int64_t lo, hi;
-        valid_range(q0, q1, p.sw, woff, p.W, lo, hi);
+        int64_t a = std::clamp(lo, q0, q1), e = std::clamp(hi, a, q1);
+        T* dst = base + h * p.W + woff;
         const T* i_ = in - q0;
-        if (p.sw == 1) {
-          T* dst = row + woff;
-          for (int64_t q = lo; q < hi; q++) dst[q] += i_[q];
-        } else {
-          for (int64_t q = lo; q < hi; q++) row[q * p.sw + woff] += i_[q];
-        }
+        if (step == 1) for (int64_t q = a; q < e; q++) dst[q] += i_[q];
+        else if (step == 2) for (int64_t q = a; q < e; q++) dst[2 * q] += i_[q];
+        else for (int64_t q = a; q < e; q++) dst[q * step] += i_[q];
       }
       in += n;
       at += n;
     }
   }
+}
+
+// n elements of a grow-only buffer private to the calling thread (a fresh ~1 MB im2col buffer per
+// call page-faults on every call). Its contents are undefined; every user writes before reading.
+template <typename T>
+T* thread_buffer(int64_t n) {
+  thread_local std::vector<T> buf;
+  if ((int64_t)buf.size() < n) buf.resize(n);
+  return buf.data();
 }
 
 // Runs f(item, inner) over items: one item per thread when there are enough of them (inner =
@@ -116,12 +120,12 @@ template <typename T, typename F>
 void run_items(int64_t items, int64_t scratch, const F& f) {
   if (items >= get_num_threads() && items > 1) {
     parallel_for(0, items, 1, [&](int64_t i0, int64_t i1) {
-      std::vector<T> buf(scratch);
-      for (int64_t i = i0; i < i1; i++) f(i, false, buf.data());
+      T* buf = thread_buffer<T>(scratch);
+      for (int64_t i = i0; i < i1; i++) f(i, false, buf);
     });
   } else {
-    std::vector<T> buf(scratch);
-    for (int64_t i = 0; i < items; i++) f(i, true, buf.data());
+    T* buf = thread_buffer<T>(scratch);
+    for (int64_t i = 0; i < items; i++) f(i, true, buf);
   }
 }
 
@@ -132,22 +136,48 @@ void pack(const ConvParams& p, const T* xg, int64_t rows, int64_t c0, int64_t c1
   parallel_for(0, rows, grain, [&](int64_t r0, int64_t r1) { im2col_rows(p, xg, r0, r1, c0, c1, col); });
 }
 
+// The filters of every group as the left GEMM operand: w_g (Kg x CgRS), or its transpose for the
+// grad-input pass. Float32 on AVX-512 packs them once per call for the panel kernel (the engine
+// GEMM would repack them for every column chunk); otherwise the engine GEMM reads them in place.
+template <typename T>
+struct FilterGemm {
+  const T* w;
+  int64_t M, K, rsa, csa, group;
+  std::vector<wino::PanelGemm> packed;  // one per group; empty: engine GEMM
+
+  FilterGemm(const ConvParams& p, const T* w_, bool transposed) : w(w_) {
+    int64_t Kg = p.K / p.G, rows = p.C / p.G * p.R * p.S;
+    M = transposed ? rows : Kg, K = transposed ? Kg : rows;
+    rsa = transposed ? 1 : rows, csa = transposed ? rows : 1, group = Kg * rows;
+    if constexpr (std::is_same_v<T, float>)
+      if (wino::PanelGemm::available() && M > 0 && K > 0)
+        for (int64_t g = 0; g < p.G; g++) packed.emplace_back(w + g * group, M, K, rsa, csa);
+  }
+  // C (M x N, row stride ldc) = A_g @ B, B (K x N) with strides rsb, csb
+  void run(int64_t g, int64_t N, const T* B, int64_t rsb, int64_t csb, T* C, int64_t ldc) const {
+    if constexpr (std::is_same_v<T, float>)
+      if (!packed.empty() && csb == 1) return packed[g].run(B, rsb, N, C, ldc);
+    gemm<T>(M, N, K, w + g * group, rsa, csa, B, rsb, csb, C, ldc, 0.0);
+  }
+};
+
 }  // namespace
 
 template <typename T>
 void conv_forward_cpu(const ConvParams& p, const T* x, const T* w, const T* b, T* y) {
+  if constexpr (std::is_same_v<T, float>)
+    if (wino::use_forward(p)) return wino::forward(p, x, w, b, y);
   const int64_t Cg = p.C / p.G, Kg = p.K / p.G, rows = Cg * p.R * p.S, PQ = p.P * p.Q;
   const int64_t chunk = chunk_cols(p), nchunks = (PQ + chunk - 1) / chunk;
   const bool direct = is_1x1(p);
+  const FilterGemm<T> fg(p, w, false);
   run_items<T>(p.N * p.G * nchunks, direct ? 0 : rows * chunk, [&](int64_t it, bool inner, T* col) {
     int64_t n = it / (p.G * nchunks), g = it / nchunks % p.G, c0 = it % nchunks * chunk;
     int64_t c1 = std::min(PQ, c0 + chunk);
     const T* xg = x + n * p.xs[0] + g * Cg * p.xs[1];
     T* yg = y + (n * p.K + g * Kg) * PQ + c0;
-    if (b)
-      for (int64_t k = 0; k < Kg; k++) std::fill(yg + k * PQ, yg + k * PQ + (c1 - c0), b[g * Kg + k]);
     if (rows == 0) {
-      if (!b) for (int64_t k = 0; k < Kg; k++) std::fill(yg + k * PQ, yg + k * PQ + (c1 - c0), T(0));
+      for (int64_t k = 0; k < Kg; k++) std::fill(yg + k * PQ, yg + k * PQ + (c1 - c0), b ? b[g * Kg + k] : T(0));
       return;
     }
     const T* B = xg + c0 * p.xs[3];
@@ -156,75 +186,112 @@ void conv_forward_cpu(const ConvParams& p, const T* x, const T* w, const T* b, T
       pack(p, xg, rows, c0, c1, col, inner);
       B = col, rsb = c1 - c0, csb = 1;
     }
-    gemm<T>(Kg, c1 - c0, rows, w + g * Kg * rows, rows, 1, B, rsb, csb, yg, PQ, b ? 1.0 : 0.0);
+    fg.run(g, c1 - c0, B, rsb, csb, yg, PQ);
+    if (b)
+      for (int64_t k = 0; k < Kg; k++)
+        for (int64_t q = 0; q < c1 - c0; q++) yg[k * PQ + q] += b[g * Kg + k];
   });
 }
 
 template <typename T>
 void conv_backward_input_cpu(const ConvParams& p, const T* dy, const T* w, T* dx) {
+  if constexpr (std::is_same_v<T, float>)
+    if (wino::use_backward_input(p)) return wino::backward_input(p, dy, w, dx);
   const int64_t Cg = p.C / p.G, Kg = p.K / p.G, rows = Cg * p.R * p.S, PQ = p.P * p.Q, HW = p.H * p.W;
   const int64_t chunk = chunk_cols(p);
   const bool direct = is_1x1(p);
   if (rows == 0) return;
+  const FilterGemm<T> fg(p, w, true);
   // chunks of one (image, group) scatter into the same dx planes: they run in turn
   run_items<T>(p.N * p.G, direct ? 0 : rows * chunk, [&](int64_t it, bool inner, T* col) {
     int64_t n = it / p.G, g = it % p.G;
-    const T* wg = w + g * Kg * rows;
     T* dxg = dx + (n * p.C + g * Cg) * HW;
     for (int64_t c0 = 0; c0 < PQ; c0 += chunk) {
       int64_t c1 = std::min(PQ, c0 + chunk), m = c1 - c0;
       const T* dyg = dy + (n * p.K + g * Kg) * PQ + c0;
       if (direct) {  // dx (Cg x HW) = w^T @ dy
-        gemm<T>(rows, m, Kg, wg, 1, rows, dyg, PQ, 1, dxg + c0, HW, 0.0);
+        fg.run(g, m, dyg, PQ, 1, dxg + c0, HW);
         continue;
       }
-      gemm<T>(rows, m, Kg, wg, 1, rows, dyg, PQ, 1, col, m, 0.0);
+      fg.run(g, m, dyg, PQ, 1, col, m);
       if (!inner) { col2im_rows(p, col, 0, Cg, c0, c1, dxg); continue; }
       parallel_for(0, Cg, 1, [&](int64_t a, int64_t e) { col2im_rows(p, col, a, e, c0, c1, dxg); });
     }
   });
 }
 
+// The weight-gradient product of one group and column chunk, acc_g += dy_g (Kg x m) @ B^T for
+// B (CgRS x m). Float32 on AVX-512 (when every thread has its own items) uses the Winograd
+// weight-gradient kernel into a transposed acc_g (CgRS x Kp): it reads B rows in place, where the
+// engine GEMM would gather B^T column by column. finish() turns the summed acc into dw.
+template <typename T>
+struct GradProduct {
+  int64_t Kg, rows, Kp;
+  bool transposed = false;
+
+  GradProduct(const ConvParams& p, bool threads_own_items) : Kg(p.K / p.G), rows(p.C / p.G * p.R * p.S), Kp(Kg) {
+    if constexpr (std::is_same_v<T, float>)
+      transposed = threads_own_items && wino::tile_kernels().grad_gemm && (!is_1x1(p) || p.xs[3] == 1);
+    if (transposed) Kp = (Kg + 15) / 16 * 16;
+  }
+  int64_t group_size() const { return rows * Kp; }
+  int64_t scratch(int64_t chunk) const { return transposed ? (chunk + 15) / 16 * 16 * Kp : 0; }
+  // B: element (r, q) at B[r*rsb + q*csb]; acc: this group's accumulator
+  void run(const T* dyg, int64_t PQ, int64_t m, const T* B, int64_t rsb, int64_t csb, T* acc, T* Yt) const {
+    if constexpr (std::is_same_v<T, float>)
+      if (transposed) return wino::tile_kernels().grad_gemm(dyg, PQ, Kg, B, rsb, rows, m, Yt, acc);
+    gemm<T>(Kg, rows, m, dyg, PQ, 1, B, csb, rsb, acc, rows, 1.0);
+  }
+  // dw (G, Kg, rows) = acc (G groups of group_size()), transposing where needed
+  void finish(const T* acc, int64_t G, T* dw) const {
+    parallel_for(0, G * Kg, 16, [&](int64_t a, int64_t e) {
+      for (int64_t i = a; i < e; i++) {
+        const T* src = acc + i / Kg * group_size();
+        for (int64_t r = 0; r < rows; r++) dw[i * rows + r] = transposed ? src[r * Kp + i % Kg] : src[i % Kg * rows + r];
+      }
+    });
+  }
+};
+
 template <typename T>
 void conv_backward_weight_cpu(const ConvParams& p, const T* dy, const T* x, T* dw) {
+  if constexpr (std::is_same_v<T, float>)
+    if (wino::use_backward_weight(p)) return wino::backward_weight(p, dy, x, dw);
   const int64_t Cg = p.C / p.G, Kg = p.K / p.G, rows = Cg * p.R * p.S, PQ = p.P * p.Q;
   const int64_t chunk = chunk_cols(p), nchunks = (PQ + chunk - 1) / chunk;
   const bool direct = is_1x1(p);
-  const int64_t items = p.N * nchunks, wsize = p.K * rows;
-  std::fill(dw, dw + wsize, T(0));
+  const int64_t items = p.N * nchunks, nt = std::max<int64_t>(1, std::min<int64_t>(get_num_threads(), items));
+  const GradProduct<T> gp(p, nt == get_num_threads());
+  const int64_t asize = p.G * gp.group_size(), scratch = (direct ? 0 : rows * chunk) + gp.scratch(chunk);
+  std::fill(dw, dw + p.K * rows, T(0));
   if (rows == 0 || items == 0) return;
-  // one (image, chunk) item covers every group; dw[g] += dy[n, g] @ col^T
+  // one (image, chunk) item covers every group; acc[g] += dy[n, g] @ col^T
   auto item = [&](int64_t it, bool inner, T* col, T* acc) {
     int64_t n = it / nchunks, c0 = it % nchunks * chunk, c1 = std::min(PQ, c0 + chunk), m = c1 - c0;
     for (int64_t g = 0; g < p.G; g++) {
       const T* xg = x + n * p.xs[0] + g * Cg * p.xs[1];
-      const T* dyg = dy + (n * p.K + g * Kg) * PQ + c0;
       const T* B = xg + c0 * p.xs[3];
-      int64_t rsb = p.xs[3], csb = p.xs[1];
+      int64_t rsb = p.xs[1], csb = p.xs[3];
       if (!direct) {
         pack(p, xg, rows, c0, c1, col, inner);
-        B = col, rsb = 1, csb = m;
+        B = col, rsb = m, csb = 1;
       }
-      gemm<T>(Kg, rows, m, dyg, PQ, 1, B, rsb, csb, acc + g * Kg * rows, rows, 1.0);
+      gp.run(dy + (n * p.K + g * Kg) * PQ + c0, PQ, m, B, rsb, csb, acc + g * gp.group_size(),
+             col + (direct ? 0 : rows * chunk));
     }
   };
-  int64_t nt = std::min<int64_t>(get_num_threads(), items);
-  if (nt <= 1) {
-    std::vector<T> col(direct ? 0 : rows * chunk);
-    for (int64_t it = 0; it < items; it++) item(it, true, col.data(), dw);
-    return;
-  }
-  // one private accumulator per thread, summed at the end
-  std::vector<T> accs(nt * wsize, T(0));
+  // one private accumulator per thread, summed in thread order at the end
+  std::vector<T> accs(nt * asize, T(0));
   parallel_for(0, nt, 1, [&](int64_t t0, int64_t t1) {
-    std::vector<T> col(direct ? 0 : rows * chunk);
+    T* col = thread_buffer<T>(scratch);
     for (int64_t t = t0; t < t1; t++)
-      for (int64_t it = items * t / nt; it < items * (t + 1) / nt; it++) item(it, false, col.data(), &accs[t * wsize]);
+      for (int64_t it = items * t / nt; it < items * (t + 1) / nt; it++) item(it, nt == 1, col, &accs[t * asize]);
   });
-  parallel_for(0, wsize, 4096, [&](int64_t a, int64_t e) {
-    for (int64_t t = 0; t < nt; t++)
-      for (int64_t i = a; i < e; i++) dw[i] += accs[t * wsize + i];
+  parallel_for(0, asize, 4096, [&](int64_t a, int64_t e) {
+    for (int64_t t = 1; t < nt; t++)
+      for (int64_t i = a; i < e; i++) accs[i] += accs[t * asize + i];
   });
+  gp.finish(accs.data(), p.G, dw);
 }
 
 // unfold: cols (N, C*R*S, P*Q) from x; fold: dx (N, C, H, W) contiguous, zeroed, += col2im(cols)
