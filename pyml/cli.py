@@ -60,15 +60,10 @@ def cmd_run(args):
     except ValueError as e:
         print(e, file=sys.stderr)
         return 2
-    import pyml
-    before = pyml.get_num_threads()
-    if args.threads:
-        pyml.set_num_threads(args.threads)
-    try:
+    from ._threads import engine_threads
+    with engine_threads(args.threads):  # main() may be called in-process (tests): leave threads as found
         run_recipe(args.name, quick=args.quick, epochs=args.epochs, device=args.device, seed=args.seed, out=args.out,
                    threads=args.threads)
-    finally:
-        pyml.set_num_threads(before)  # main() may be called in-process (tests): leave threads as found
     return 0
 
 

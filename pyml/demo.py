@@ -10,6 +10,7 @@ import time
 
 import pyml
 from pyml import nn
+from pyml._threads import engine_threads
 from pyml.datasets import load_digits
 from pyml.models import LeNet
 from pyml.optim.lr_scheduler import CosineAnnealingLR
@@ -90,13 +91,8 @@ def run_demo(quick=False, epochs=None, seed=0, out="pyml-demo", threads=1, progr
     loss-curve PNG into `out`; returns a dict of the results. threads: engine threads while it runs
     (None: leave the current setting); one is as fast as two for this model on a 2-core CPU and much
     faster when other processes keep the cores busy."""
-    previous_threads = pyml.get_num_threads()
-    if threads is not None:
-        pyml.set_num_threads(threads)
-    try:
+    with engine_threads(threads):
         return _run(quick, epochs, seed, out, progress)
-    finally:
-        pyml.set_num_threads(previous_threads)
 
 
 def _run(quick, epochs, seed, out, progress):

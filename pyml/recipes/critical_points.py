@@ -19,7 +19,7 @@ from .. import optim
 from ..analysis import hessian, classify_critical_point, minimum_ratio, escape_direction, loss_surface, \
     plot_contours
 from ..models import MLP
-from ._threads import engine_threads
+from .._threads import engine_threads
 from .base import BaseConfig, format_table, out_path, seed_everything
 
 NAME = "critical-points"

@@ -19,7 +19,7 @@ import pyml
 from .. import optim
 from ..analysis import loss_surface, plot_contours
 from ..optim.lr_scheduler import CosineAnnealingLR, LambdaLR
-from ._threads import engine_threads
+from .._threads import engine_threads
 from .base import BaseConfig, format_table, out_path, seed_everything
 
 NAME = "optimizers"

@@ -25,7 +25,7 @@ from .. import optim
 from ..datasets import daily_series, sliding_windows
 from ..models import MLP
 from ..nn import functional as F
-from ._threads import engine_threads
+from .._threads import engine_threads
 from .base import BaseConfig, format_table, out_path, seed_everything
 
 NAME = "views-regression"

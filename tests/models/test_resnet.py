@@ -8,15 +8,14 @@ import pyml
 from pyml.models import (BasicBlock, Bottleneck, ResNet, PlainNet, resnet18, resnet34, resnet50, resnet20,
                          resnet56, resnet110)
 from pyml.models.resnet import ZeroPadShortcut, cifar_resnet
+from pyml._threads import engine_threads
 from .resnet_reference import RefResNet, load_both, randomized_state
 
 
 @pytest.fixture(autouse=True)
 def one_thread():
-    before = pyml.get_num_threads()
-    pyml.set_num_threads(1)
-    yield
-    pyml.set_num_threads(before)
+    with engine_threads(1):
+        yield
 
 
 def count(model):

@@ -6,15 +6,14 @@ import torch
 
 import pyml
 from pyml.models import RNNTagger, Seq2SeqRNN
+from pyml._threads import engine_threads
 
 
 @pytest.fixture(autouse=True)
 def one_engine_thread():
     """These small recurrent steps gain nothing from a second thread on a shared 2-core machine."""
-    before = pyml.get_num_threads()
-    pyml.set_num_threads(1)
-    yield
-    pyml.set_num_threads(before)
+    with engine_threads(1):
+        yield
 
 
 def _load(torch_module, pyml_module):

@@ -10,14 +10,13 @@ import torch
 import pyml
 from pyml.models import TransformerSeq2Seq
 from pyml.models.transformer import NonAutoregressiveSeq2Seq, PositionalEncoding, sinusoidal_positions
+from pyml._threads import engine_threads
 
 
 @pytest.fixture(autouse=True)
 def one_engine_thread():
-    before = pyml.get_num_threads()
-    pyml.set_num_threads(1)
-    yield
-    pyml.set_num_threads(before)
+    with engine_threads(1):
+        yield
 
 
 def _np(t):

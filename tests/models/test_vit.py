@@ -8,14 +8,13 @@ from torch import nn as tnn
 import pyml
 from pyml.models import ViT
 from pyml.models.vit import PatchEmbedding
+from pyml._threads import engine_threads
 
 
 @pytest.fixture(autouse=True)
 def one_thread():
-    before = pyml.get_num_threads()
-    pyml.set_num_threads(1)
-    yield
-    pyml.set_num_threads(before)
+    with engine_threads(1):
+        yield
 
 
 class RefViT(tnn.Module):

@@ -8,17 +8,14 @@ import pytest
 
 import pyml
 from pyml.recipes import batch_size
+from pyml._threads import engine_threads
 from pyml.utils.data import DataLoader, TensorDataset
 
 
 @pytest.fixture(scope="module")
 def quick():
-    threads = pyml.get_num_threads()
-    pyml.set_num_threads(1)  # timings on a shared 2-core machine are steadier on one thread
-    try:
+    with engine_threads(1):  # timings on a shared 2-core machine are steadier on one thread
         return batch_size.run(batch_size.Config(quick=True, progress=False))
-    finally:
-        pyml.set_num_threads(threads)
 
 
 def test_updates_per_epoch_course_example():
@@ -76,9 +73,9 @@ def test_small_batch_is_at_least_as_accurate(quick):
 
 def test_cli_run_writes_metrics(tmp_path):
     from pyml.cli import main
-    threads = pyml.get_num_threads()
+    before = pyml.get_num_threads()
     assert main(["run", "batch-size", "--quick", "--threads", "1", "--epochs", "1", "--out", str(tmp_path)]) == 0
-    pyml.set_num_threads(threads)  # --threads sets the count for the whole process
+    assert pyml.get_num_threads() == before  # --threads applies to the run only
     (folder,) = os.listdir(tmp_path)
     with open(tmp_path / folder / "metrics.json") as f:
         saved = json.load(f)

@@ -10,16 +10,13 @@ import pytest
 
 import pyml
 from pyml.recipes import classification_loss as rec
+from pyml._threads import engine_threads
 
 
 @pytest.fixture(scope="module")
 def quick():
-    threads = pyml.get_num_threads()
-    pyml.set_num_threads(1)  # steadier on a shared 2-core machine
-    try:
+    with engine_threads(1):  # steadier on a shared 2-core machine
         return rec.run(rec.Config(quick=True, progress=False))
-    finally:
-        pyml.set_num_threads(threads)
 
 
 def _closed_forms(logits):
@@ -89,10 +86,8 @@ def test_naive_softmax_breaks_on_a_wide_grid(quick):
 
 def test_cli_run_writes_metrics(tmp_path):
     from pyml.cli import main
-    threads = pyml.get_num_threads()
     argv = ["run", "classification-loss", "--quick", "--threads", "1", "--epochs", "5", "--out", str(tmp_path)]
     assert main(argv) == 0
-    pyml.set_num_threads(threads)  # --threads sets the count for the whole process
     (folder,) = os.listdir(tmp_path)
     with open(tmp_path / folder / "metrics.json") as f:
         saved = json.load(f)

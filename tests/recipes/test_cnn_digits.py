@@ -9,16 +9,13 @@ import pytest
 
 import pyml
 from pyml.recipes import cnn_digits as rec
+from pyml._threads import engine_threads
 
 
 @pytest.fixture(scope="module")
 def quick():
-    threads = pyml.get_num_threads()
-    pyml.set_num_threads(1)  # steadier on a shared 2-core machine
-    try:
+    with engine_threads(1):  # steadier on a shared 2-core machine
         return rec.run(rec.Config(quick=True, progress=False))
-    finally:
-        pyml.set_num_threads(threads)
 
 
 def _numpy_correlate(image, kernel):
@@ -72,9 +69,7 @@ def test_full_run_uses_the_demo_preset():
 
 def test_cli_run_writes_metrics_and_checkpoint(tmp_path):
     from pyml.cli import main
-    threads = pyml.get_num_threads()
     assert main(["run", "cnn-digits", "--quick", "--threads", "1", "--epochs", "1", "--out", str(tmp_path)]) == 0
-    pyml.set_num_threads(threads)  # --threads sets the count for the whole process
     (folder,) = os.listdir(tmp_path)
     with open(tmp_path / folder / "metrics.json") as f:
         saved = json.load(f)["metrics"]

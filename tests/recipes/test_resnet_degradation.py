@@ -10,6 +10,7 @@ import pytest
 import pyml
 import pyml.cli
 from pyml.recipes.resnet_degradation import Config, run, table
+from pyml._threads import engine_threads
 
 PUBLISHED = {"resnet18": 11_689_512, "resnet34": 21_797_672, "resnet50": 25_557_032,
              "resnet20": 269_722, "resnet56": 853_018, "resnet110": 1_727_962}
@@ -19,16 +20,14 @@ PUBLISHED = {"resnet18": 11_689_512, "resnet34": 21_797_672, "resnet50": 25_557_
 def one_thread():
     """The recipes' small kernels gain nothing from a second thread, and on a shared 2-core machine
     an OpenMP team waiting for a busy core slows them several-fold."""
-    before = pyml.get_num_threads()
-    pyml.set_num_threads(1)
-    yield
-    pyml.set_num_threads(before)
+    with engine_threads(1):
+        yield
 
 
 @pytest.fixture(scope="module")
 def quick():
-    pyml.set_num_threads(1)
-    return run(Config(quick=True, progress=False))
+    with engine_threads(1):  # module scope: the autouse fixture above is per test
+        return run(Config(quick=True, progress=False))
 
 
 def test_deeper_plain_net_has_higher_training_loss(quick):

@@ -12,16 +12,13 @@ import pyml
 import pyml.cli
 from pyml.recipes import _slot_grammar as grammar
 from pyml.recipes import rnn
+from pyml._threads import engine_threads
 
 
 @pytest.fixture(scope="module")
 def metrics():
-    before = pyml.get_num_threads()
-    pyml.set_num_threads(1)  # small recurrent steps: one engine thread is fastest on the shared CPU
-    try:
+    with engine_threads(1):  # small recurrent steps: one engine thread is fastest on the shared CPU
         yield rnn.run(rnn.Config(quick=True, progress=False))
-    finally:
-        pyml.set_num_threads(before)
 
 
 def test_exact_rnn_and_lstm_traces(metrics):
@@ -93,11 +90,7 @@ def test_grammar_tags_and_roles():
 
 
 def test_cli_run_writes_metrics(tmp_path):
-    before = pyml.get_num_threads()
-    try:
-        assert pyml.cli.main(["run", "rnn", "--quick", "--epochs", "1", "--threads", "1", "--out", str(tmp_path)]) == 0
-    finally:
-        pyml.set_num_threads(before)
+    assert pyml.cli.main(["run", "rnn", "--quick", "--epochs", "1", "--threads", "1", "--out", str(tmp_path)]) == 0
     (folder,) = os.listdir(tmp_path)
     with open(os.path.join(tmp_path, folder, "metrics.json")) as f:
         saved = json.load(f)

@@ -11,6 +11,7 @@ import pyml
 import pyml.cli
 from pyml.recipes import _ambiguous_tagging as pos
 from pyml.recipes import self_attention as sa
+from pyml._threads import engine_threads
 
 
 @pytest.fixture(scope="module")
@@ -20,12 +21,8 @@ def run_folder(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def metrics(run_folder):
-    before = pyml.get_num_threads()
-    pyml.set_num_threads(1)
-    try:
+    with engine_threads(1):
         yield sa.run(sa.Config(quick=True, progress=False, out=run_folder))
-    finally:
-        pyml.set_num_threads(before)
 
 
 def test_mlp_is_bounded_and_attention_passes_the_bound(metrics):
@@ -75,12 +72,8 @@ def test_context_free_bound_by_hand():
 
 
 def test_cli_run_writes_metrics(tmp_path):
-    before = pyml.get_num_threads()
-    try:
-        assert pyml.cli.main(["run", "self-attention", "--quick", "--epochs", "1", "--threads", "1", "--out",
+    assert pyml.cli.main(["run", "self-attention", "--quick", "--epochs", "1", "--threads", "1", "--out",
                               str(tmp_path)]) == 0
-    finally:
-        pyml.set_num_threads(before)
     (folder,) = os.listdir(tmp_path)
     with open(os.path.join(tmp_path, folder, "metrics.json")) as f:
         saved = json.load(f)

@@ -11,16 +11,13 @@ import pyml
 import pyml.cli
 from pyml.recipes import _sequence_tasks as tasks
 from pyml.recipes import transformer as tr
+from pyml._threads import engine_threads
 
 
 @pytest.fixture(scope="module")
 def metrics():
-    before = pyml.get_num_threads()
-    pyml.set_num_threads(1)
-    try:
+    with engine_threads(1):
         yield tr.run(tr.Config(quick=True, progress=False))
-    finally:
-        pyml.set_num_threads(before)
 
 
 def test_greedy_vs_beam_exact_example(metrics):
@@ -88,12 +85,8 @@ def test_scheduled_sampling_mix():
 
 
 def test_cli_run_writes_metrics(tmp_path):
-    before = pyml.get_num_threads()
-    try:
-        assert pyml.cli.main(["run", "transformer", "--quick", "--epochs", "1", "--threads", "1", "--out",
+    assert pyml.cli.main(["run", "transformer", "--quick", "--epochs", "1", "--threads", "1", "--out",
                               str(tmp_path)]) == 0
-    finally:
-        pyml.set_num_threads(before)
     (folder,) = os.listdir(tmp_path)
     with open(os.path.join(tmp_path, folder, "metrics.json")) as f:
         saved = json.load(f)

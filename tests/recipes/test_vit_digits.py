@@ -9,6 +9,7 @@ import pytest
 import pyml
 import pyml.cli
 from pyml.recipes.vit_digits import Config, build_model, digit_loaders, run, table
+from pyml._threads import engine_threads
 from pyml.train import evaluate
 
 
@@ -16,16 +17,14 @@ from pyml.train import evaluate
 def one_thread():
     """Small kernels gain nothing from a second thread, and on a shared 2-core machine an OpenMP team
     waiting for a busy core slows them several-fold."""
-    before = pyml.get_num_threads()
-    pyml.set_num_threads(1)
-    yield
-    pyml.set_num_threads(before)
+    with engine_threads(1):
+        yield
 
 
 @pytest.fixture(scope="module")
 def quick():
-    pyml.set_num_threads(1)
-    return run(Config(quick=True, progress=False))
+    with engine_threads(1):  # module scope: the autouse fixture above is per test
+        return run(Config(quick=True, progress=False))
 
 
 def test_quick_run_reaches_the_accuracy_bound(quick):

@@ -1,8 +1,8 @@
 """engine_threads: run a block with a given number of engine threads, restoring the previous number after.
 
-The chapter-1-3 recipes work on small matrices (a few hundred rows, 100 columns, or two parameters),
-where a second thread gains nothing and, on a busy machine, waiting for it costs several times the
-work; so their Config has `threads: Optional[int] = 1` (None leaves the setting alone).
+Used by `pyml demo`, `pyml run --threads` and the recipes whose Config has `threads: Optional[int] = 1`:
+small models gain nothing from a second thread, and on a busy machine waiting for it costs several
+times the work. None leaves the setting alone (it is still restored afterwards).
 """
 import contextlib
 
