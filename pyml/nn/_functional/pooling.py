@@ -13,24 +13,34 @@ __all__ = []
 
 
 # ------------------------------------------------------------------------------------- max pooling
+def _keep_indices(ctx, input, y, idx, nd):
+    """Forward tail of max and adaptive max pooling: save what the scatter backward needs."""
+    ctx.nd = nd
+    ctx.save_for_backward(input, idx)
+    ctx.mark_non_differentiable(idx)
+    ctx.set_materialize_grads(False)  # no zero-filled (N, C, P, Q) gradient for the int64 indices
+    return y, idx
+
+
+def _scatter_back(ctx, grad, stem, n_args):
+    """Backward of max and adaptive max pooling: dx scatters grad at the saved indices; None for the
+    n_args non-tensor arguments."""
+    if grad is None:  # y did not reach the loss
+        return (None,) * (1 + n_args)
+    x, idx = ctx.saved_tensors
+    op = f"{stem}{ctx.nd}d"
+    return (_IndexScatter.apply(grad, x.detach(), idx, ctx.nd, op),) + (None,) * n_args
+
+
 class _MaxPool(Function):
     @staticmethod
     def forward(ctx, input, kernel_size, stride, padding, dilation, ceil_mode):
         y, idx = _C.max_pool_forward(input._impl, kernel_size, stride, padding, dilation, ceil_mode)
-        y, idx = wrap(y), wrap(idx)
-        ctx.nd = len(kernel_size)
-        ctx.save_for_backward(input, idx)
-        ctx.mark_non_differentiable(idx)
-        ctx.set_materialize_grads(False)  # no zero-filled (N, C, P, Q) gradient for the int64 indices
-        return y, idx
+        return _keep_indices(ctx, input, wrap(y), wrap(idx), len(kernel_size))
 
     @staticmethod
     def backward(ctx, grad, _gidx):
-        if grad is None:  # y did not reach the loss
-            return (None,) * 6
-        x, idx = ctx.saved_tensors
-        op = "max_pool1d" if ctx.nd == 1 else "max_pool2d"
-        return (_IndexScatter.apply(grad, x.detach(), idx, ctx.nd, op),) + (None,) * 5
+        return _scatter_back(ctx, grad, "max_pool", 5)
 
 
 class _IndexScatter(Function):
@@ -196,20 +206,11 @@ class _AdaptiveMaxPool(Function):
     @staticmethod
     def forward(ctx, input, output_size):
         y, idx = _C.adaptive_max_pool_forward(input._impl, list(output_size))
-        y, idx = wrap(y), wrap(idx)
-        ctx.nd = len(output_size)
-        ctx.save_for_backward(input, idx)
-        ctx.mark_non_differentiable(idx)
-        ctx.set_materialize_grads(False)  # no zero-filled (N, C, P, Q) gradient for the int64 indices
-        return y, idx
+        return _keep_indices(ctx, input, wrap(y), wrap(idx), len(output_size))
 
     @staticmethod
     def backward(ctx, grad, _gidx):
-        if grad is None:  # y did not reach the loss
-            return (None,) * 6
-        x, idx = ctx.saved_tensors
-        op = "adaptive_max_pool1d" if ctx.nd == 1 else "adaptive_max_pool2d"
-        return _IndexScatter.apply(grad, x.detach(), idx, ctx.nd, op), None
+        return _scatter_back(ctx, grad, "adaptive_max_pool", 1)
 
 
 def _adaptive_max(nd, op, input, output_size, return_indices):
