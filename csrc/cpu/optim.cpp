@@ -52,9 +52,8 @@ void optim_step_kernel(T* p, const T* g, T* s0, T* s1, T* s2, int64_t n, const O
     case OptimStep::Adam: {
       const T w1 = (T)(1 - o.beta1), b2 = (T)o.beta2, w2 = (T)(1 - o.beta2), bc2s = (T)o.bc2_sqrt,
               eps = (T)o.eps, nss = (T)(-o.step_size);
-      const bool low = w1 < T(0.5);  // lerp's branch is loop-invariant: decided here, a select below
-      // Branch-free body (selects only) over __restrict rows so it vectorises; amsgrad's extra row
-      // gets its own loop because a null pointer cannot be loaded speculatively.
+      // Branch-free body (the invariant ternaries, lerp's too, become selects) over __restrict rows so it
+      // vectorises; amsgrad's extra row gets its own loop (a null pointer cannot be loaded speculatively).
       parallel_for(0, n, kGrain, [=](int64_t b, int64_t e) {
         T* __restrict pr = p + b;
         const T* __restrict gr = g + b;
@@ -63,8 +62,7 @@ void optim_step_kernel(T* p, const T* g, T* s0, T* s1, T* s2, int64_t n, const O
         auto moments = [=](int64_t i, T& pv, T& m, T& v) {
           pv = dec ? pr[i] * decay : pr[i];
           T d = l2 ? neg * gr[i] + wd * pv : neg * gr[i];
-          T mo = mr[i];
-          m = low ? mo + w1 * (d - mo) : d - (d - mo) * (T(1) - w1);
+          m = lerp(mr[i], d, w1);
           v = vr[i] * b2 + w2 * d * d;
           mr[i] = m; vr[i] = v;
         };
