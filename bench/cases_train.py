@@ -21,17 +21,14 @@ def init_weights(model, seed=0):
     for p in model.parameters():
         fan_in = int(np.prod(p.shape[1:])) if len(p.shape) > 1 else int(p.shape[0])
         w = (g.standard_normal(tuple(p.shape)) / np.sqrt(max(fan_in, 1))).astype(np.float32)
-        with _no_grad(p):
-            p.copy_(_from_numpy(p, w))
+        with _lib_of(p).no_grad():
+            p.copy_(_lib_of(p).from_numpy(w))
     return model
 
 
-def _no_grad(t):
-    return importlib.import_module(type(t).__module__.split(".")[0]).no_grad()
-
-
-def _from_numpy(like, a):
-    return importlib.import_module(type(like).__module__.split(".")[0]).from_numpy(a)
+def _lib_of(t, sub=""):
+    """The library (pyml or torch) a tensor belongs to, or one of its submodules."""
+    return importlib.import_module(type(t).__module__.split(".")[0] + sub)
 
 
 def optimizer_case(name, kind, sizes):
@@ -78,7 +75,7 @@ def overhead_cases():
 
     def lin_step(m, x):
         m.zero_grad(set_to_none=True)
-        loss = importlib.import_module(type(x).__module__.split(".")[0]).relu(m(x)).sum()
+        loss = _lib_of(x).relu(m(x)).sum()
         loss.backward()
         return m.weight.grad
 
@@ -112,7 +109,7 @@ def train_case(name, build, make, flops, lr=1e-3, opt="adam"):
 
 
 def _classify(model, x, y):
-    F = importlib.import_module(type(x).__module__.split(".")[0] + ".nn.functional")
+    F = _lib_of(x, ".nn.functional")
     return F.cross_entropy(model(x), y)
 
 
