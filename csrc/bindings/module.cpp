@@ -17,9 +17,13 @@ Scalar to_scalar(py::handle h, const char* op) {
 PYBIND11_MODULE(_C, m) {
   using namespace pyml;
   m.doc() = "pyml engine: tensors and kernels (no autograd; that lives in Python)";
+  // pyml.cuda.OutOfMemoryError is this class (a RuntimeError), re-exported by pyml/cuda
+  static PyObject* oom = PyErr_NewException("pyml._C.OutOfMemoryError", PyExc_RuntimeError, nullptr);
+  m.add_object("OutOfMemoryError", py::handle(oom));
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
+    } catch (const pyml::CudaOutOfMemoryError& e) { PyErr_SetString(oom, e.what());
     } catch (const pyml::ValueError& e) { PyErr_SetString(PyExc_ValueError, e.what());
     } catch (const pyml::TypeError& e) { PyErr_SetString(PyExc_TypeError, e.what());
     } catch (const pyml::IndexError& e) { PyErr_SetString(PyExc_IndexError, e.what());

@@ -13,6 +13,8 @@ struct ValueError : std::runtime_error { using std::runtime_error::runtime_error
 struct TypeError : std::runtime_error { using std::runtime_error::runtime_error; };
 struct IndexError : std::runtime_error { using std::runtime_error::runtime_error; };
 struct RuntimeError : std::runtime_error { using std::runtime_error::runtime_error; };
+// A CUDA allocation that failed even after the allocator released its cached blocks.
+struct CudaOutOfMemoryError : RuntimeError { using RuntimeError::RuntimeError; };
 
 std::string shape_str(const std::vector<int64_t>& s);  // "(2, 3)"
 

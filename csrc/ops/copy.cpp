@@ -2,6 +2,7 @@
 #include "ops/ops.h"
 #include "cpu/copy.h"
 #include "core/device.h"
+#include "cuda/copy.h"
 
 namespace pyml {
 
@@ -71,9 +72,29 @@ static bool same_view(const Tensor& a, const Tensor& b) {
          a.dtype == b.dtype;
 }
 
-static void copy_cpu(const Tensor& dst, const Tensor& src) {
+// dst and src on the same device; src broadcasts to dst and is cast to its dtype
+static void copy_same_device(const Tensor& dst, const Tensor& src) {
   ElemIter it = ElemIter::make({&dst, &src});
-  it.run(cast_loop_fn(dst.dtype, src.dtype));
+  if (dst.device().is_cpu()) it.run(cast_loop_fn(dst.dtype, src.dtype));
+  else copy_cuda(it, dst.dtype, src.dtype, dst.device().index);
+}
+
+static void memcpy_between(const Tensor& dst, const Tensor& src) {
+  Device dd = dst.device(), sd = src.device();
+  CopyKind kind = sd.is_cpu() ? CopyKind::HostToDevice : dd.is_cpu() ? CopyKind::DeviceToHost : CopyKind::DeviceToDevice;
+  cuda_memcpy(dst.data(), src.data(), dst.numel() * dst.itemsize(), kind, dd.is_cpu() ? sd.index : dd.index);
+}
+
+// Across devices the bytes move contiguous and already in dst's dtype and shape: the cast and the
+// broadcast run on the source side, a scatter into a strided dst on the destination side.
+static void copy_across(const Tensor& dst, const Tensor& src) {
+  bool ready = src.is_contiguous() && src.dtype == dst.dtype && src.shape == dst.shape;
+  Tensor s = ready ? src : empty(dst.shape, dst.dtype, src.device());
+  if (!ready) copy_same_device(s, src);
+  if (dst.is_contiguous()) return memcpy_between(dst, s);
+  Tensor d = empty(dst.shape, dst.dtype, dst.device());
+  memcpy_between(d, s);
+  copy_same_device(dst, d);
 }
 
 void copy_(const Tensor& dst, const Tensor& src0, const char* op) {
@@ -81,35 +102,20 @@ void copy_(const Tensor& dst, const Tensor& src0, const char* op) {
   PYML_CHECK(b == dst.shape, ValueError, op, ": source shape ", src0.shape,
              " must be broadcastable to destination shape ", dst.shape);
   check_writable(dst, op);
-  if (same_view(dst, src0)) return;
+  if (same_view(dst, src0) || dst.numel() == 0) return;
   Tensor src = (overlaps(dst, src0)) ? clone(src0) : src0;
-  Device dd = dst.device(), sd = src.device();
-  if (dd.is_cpu() && sd.is_cpu()) return copy_cpu(dst, src);
-  // cross-device: stage through a contiguous buffer of the destination dtype on the source side
-  bool direct = dst.is_contiguous() && src.is_contiguous() && dst.dtype == src.dtype && src.shape == dst.shape;
-  if (!direct) {
-    Tensor s2 = sd.is_cpu() ? empty(dst.shape, dst.dtype) : src;
-    if (sd.is_cpu()) { copy_cpu(s2, src); return copy_(dst, s2, op); }
-    // device source that is not contiguous: copy to host first, then convert there
-    Tensor host = empty(src.shape, src.dtype);
-    copy_(host, contiguous(src), op);
-    return copy_(dst, host, op);
-  }
-  int64_t nbytes = dst.numel() * dst.itemsize();
-  CopyKind kind = sd.is_cpu() ? CopyKind::HostToDevice : dd.is_cpu() ? CopyKind::DeviceToHost : CopyKind::DeviceToDevice;
-  cuda_memcpy(dst.data(), src.data(), nbytes, kind, dd.is_cpu() ? sd.index : dd.index);
+  if (dst.device() == src.device()) return copy_same_device(dst, src);
+  if (dst.device().is_cpu() || src.device().is_cpu()) return copy_across(dst, src);
+  Tensor host = empty(src.shape, src.dtype);  // between two GPUs: through the host
+  copy_across(host, src);
+  copy_across(dst, host);
 }
 
 Tensor contiguous(const Tensor& t) { return t.is_contiguous() ? t : clone(t); }
 
 Tensor clone(const Tensor& t) {
   Tensor out = empty(t.shape, t.dtype, t.device());
-  if (!t.device().is_cpu()) {
-    PYML_CHECK(t.is_contiguous(), RuntimeError, "clone: non-contiguous CUDA tensors are not supported yet, got strides ", t.strides);
-    cuda_memcpy(out.data(), t.data(), t.numel() * t.itemsize(), CopyKind::DeviceToDevice, t.device().index);
-    return out;
-  }
-  copy_cpu(out, t);
+  if (t.numel() > 0) copy_same_device(out, t);
   return out;
 }
 
@@ -133,15 +139,17 @@ void fill_(const Tensor& t, const Scalar& v) {
   alignas(8) char value[8];
   PYML_DISPATCH_ALL(t.dtype, "fill_", [&] { *reinterpret_cast<scalar_t*>(value) = scalar_as<scalar_t>(v); });
   if (!t.device().is_cpu()) {
-    PYML_CHECK(t.is_contiguous(), RuntimeError, "fill_: non-contiguous CUDA tensors are not supported yet");
-    cuda_fill_bytes(t.data(), value, t.itemsize(), t.numel(), t.device().index);
+    // contiguous: one fill kernel; a strided view: fill one element, then broadcast-copy it
+    Tensor dst = t.is_contiguous() ? t : empty({}, t.dtype, t.device());
+    cuda_fill_bytes(dst.data(), value, t.itemsize(), dst.numel(), t.device().index);
+    if (!t.is_contiguous()) copy_same_device(t, dst);
     t.bump_version();
     return;
   }
   Tensor src = t.view_as({}, {}, 0);
   src.storage = wrap_storage(value, 8, Device{}, nullptr);
   src.dtype = t.dtype;
-  copy_cpu(t, src);
+  copy_same_device(t, src);
   t.bump_version();
 }
 

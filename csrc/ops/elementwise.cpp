@@ -97,20 +97,9 @@ static void check_same_device(const Tensor& a, const Tensor& b, const char* op) 
              ": expected all tensors to be on the same device, got ", a.device().str(), " and ", b.device().str());
 }
 
-static Tensor cuda_binary(BinaryOp op, const Tensor& a, const Tensor& b, double alpha) {
-  bool ok = (op == BinaryOp::Add || op == BinaryOp::Sub) && a.dtype == DType::Float32 &&
-            b.dtype == DType::Float32 && a.shape == b.shape && a.is_contiguous() && b.is_contiguous();
-  PYML_CHECK(ok, RuntimeError, binary_name(op), ": on cuda only add/sub of same-shape contiguous float32 "
-             "tensors is implemented so far, got ", dtype_name(a.dtype), " ", a.shape, " and ", dtype_name(b.dtype), " ", b.shape);
-  Tensor out = empty(a.shape, DType::Float32, a.device());
-  cuda_add_f32(out.ptr<float>(), a.ptr<float>(), b.ptr<float>(), float(op == BinaryOp::Sub ? -alpha : alpha),
-               a.numel(), a.device().index);
-  return out;
-}
-
 Tensor binary(BinaryOp op, const Tensor& a0, const Tensor& b0, double alpha) {
   check_same_device(a0, b0, binary_name(op));
-  if (!a0.device().is_cpu()) return cuda_binary(op, a0, b0, alpha);
+  check_cpu(a0, binary_name(op));
   DType compute, result;
   binary_types(op, result_type(a0, b0), compute, result);
   Shape shape = broadcast_shapes(a0.shape, b0.shape, binary_name(op));
