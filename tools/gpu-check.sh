@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The GPU session's checks in one command, for the device tool (an H100/H200 with nvcc, PyTorch and
+# compute-sanitizer, no network): build pyml._C for sm_90 into build/gpu, then run the stages named
+# on the command line (default: all) and write each log under $OUT:
+#   tests     the CUDA tests (tests/cuda, tests/test_cuda.py) and the rest of the suite on the CPU
+#   memcheck  compute-sanitizer memcheck over the CUDA tests
+#   racecheck compute-sanitizer racecheck over the reduction, scan and scatter tests
+#   bench     python -m bench --device cuda (GB/s against the measured copy bandwidth, vs torch)
+# Usage there: bash tools/gpu-check.sh [stage...]   (each run call is limited to 10 minutes)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-/tmp/pyml-gpu-out}
+mkdir -p "$OUT"
+export PYTHON=${PYTHON:-python3} PYTHONUNBUFFERED=1
+stages=${*:-tests memcheck racecheck bench}
+nvidia-smi > "$OUT/nvidia-smi.txt" 2>&1
+start=$(date +%s)
+if ! BUILD_DIR=build/gpu JOBS=16 ./tools/dev-build.sh -DPYML_CUDA_ARCHS=90 > "$OUT/build.log" 2>&1; then
+  tail -40 "$OUT/build.log"; exit 1
+fi
+echo "build: $(( $(date +%s) - start )) s"
+run() {  # run NAME CMD...: log to $OUT/NAME.log, print its tail
+  local name=$1; shift
+  local t0=$(date +%s)
+  "$@" > "$OUT/$name.log" 2>&1
+  echo "== $name: exit $? in $(( $(date +%s) - t0 )) s"; tail -5 "$OUT/$name.log"
+}
+for s in $stages; do
+  case $s in
+    tests) run tests $PYTHON -m pytest -q -x -p no:cacheprovider tests/cuda tests/test_cuda.py ;;
+    cpu) run cpu $PYTHON -m pytest -q -p no:cacheprovider --ignore=tests/cuda ;;
+    memcheck) run memcheck compute-sanitizer --tool memcheck --error-exitcode 3 \
+                $PYTHON -m pytest -q -x -p no:cacheprovider tests/cuda tests/test_cuda.py ;;
+    racecheck) run racecheck compute-sanitizer --tool racecheck --error-exitcode 3 \
+                 $PYTHON -m pytest -q -x -p no:cacheprovider tests/cuda/test_reduce_cuda.py tests/cuda/test_index_cuda.py ;;
+    bench) run bench $PYTHON -m bench --device cuda --out "$OUT" ;;
+    *) echo "unknown stage $s"; exit 2 ;;
+  esac
+done
