@@ -505,7 +505,7 @@ def _same_or_record(name, raw, formula):
 def _as_strided_f(ctx, g):
     in_geom, out_geom = ctx.args
     n = 1 + max(_last_pos(*in_geom), _last_pos(*out_geom))
-    pos = pyml.arange(n)
+    pos = pyml.arange(n, device=g.device)
     pos_in = pyml.as_strided(pos, *in_geom)
     pos_out = pyml.as_strided(pos, *out_geom)
     buf = pyml.zeros(n, dtype=g.dtype, device=g.device)

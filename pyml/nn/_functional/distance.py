@@ -53,9 +53,9 @@ def pdist(input, p=2):
     i_idx = [i for i in range(n) for _ in range(i + 1, n)]
     j_idx = [j for i in range(n) for j in range(i + 1, n)]
     if not i_idx:
-        return pyml.zeros(0, dtype=input.dtype)
-    ii = pyml.tensor(i_idx, dtype=pyml.int64)
-    jj = pyml.tensor(j_idx, dtype=pyml.int64)
+        return pyml.zeros(0, dtype=input.dtype, device=input.device)
+    ii = pyml.tensor(i_idx, dtype=pyml.int64, device=input.device)
+    jj = pyml.tensor(j_idx, dtype=pyml.int64, device=input.device)
     diff = pyml.index_select(input, 0, ii) - pyml.index_select(input, 0, jj)
     return pyml.norm(diff, p, dim=1)
 

@@ -90,7 +90,7 @@ def _direction(mode, x, h, c, weights, reverse, alive):
             c = None if c is None else where(alive[t], c_new, c)
         outs[t] = h
     if T == 0:
-        return _creation.zeros((0, x.shape[1], h.shape[-1]), dtype=x.dtype), h, c
+        return _creation.zeros((0, x.shape[1], h.shape[-1]), dtype=x.dtype, device=x.device), h, c
     return stack(outs, 0), h, c
 
 
@@ -106,10 +106,11 @@ def _unpack(packed):
     from ... import arange, cat
     data, bs = packed.data, packed.batch_sizes.long()
     T, B, N = bs.shape[0], int(bs[0].item()) if bs.shape[0] else 0, data.shape[0]
-    alive = arange(B).reshape(1, B) < bs.reshape(T, 1)  # (T, B)
+    bs = bs.to(data.device)
+    alive = arange(B, device=data.device).reshape(1, B) < bs.reshape(T, 1)  # (T, B)
     start = bs.cumsum(0) - bs  # first packed row of each time step
-    idx = (start.reshape(T, 1) + arange(B).reshape(1, B)).where(alive, N)  # (T, B), N = the zero row
-    rows = cat([data, _creation.zeros((1,) + tuple(data.shape[1:]), dtype=data.dtype)], 0)
+    idx = (start.reshape(T, 1) + arange(B, device=data.device).reshape(1, B)).where(alive, N)  # (T, B), N = the zero row
+    rows = cat([data, _creation.zeros((1,) + tuple(data.shape[1:]), dtype=data.dtype, device=data.device)], 0)
     x = rows.index_select(0, idx.reshape(-1)).reshape((T, B) + tuple(data.shape[1:]))
     valid = alive.reshape(-1).nonzero().reshape(-1)
     return x, alive.unsqueeze(-1), valid, B
@@ -265,8 +266,8 @@ class RNNBase(Module):
         name = self._name(self.mode)
         hs, cs = self._state_shapes(batch)
         if hx is None:
-            return (_creation.zeros(hs, dtype=x.dtype),
-                    _creation.zeros(cs, dtype=x.dtype) if lstm else None)
+            return (_creation.zeros(hs, dtype=x.dtype, device=x.device),
+                    _creation.zeros(cs, dtype=x.dtype, device=x.device) if lstm else None)
         if lstm:
             if not isinstance(hx, (tuple, list)) or len(hx) != 2:
                 raise TypeError(f"{name}: hx must be a tuple (h_0, c_0), got {type(hx).__name__}")
@@ -367,7 +368,7 @@ class RNNCellBase(Module):
         batched = input.dim() == 2
         x = input if batched else input.unsqueeze(0)
         if hx is None:
-            return x, [_creation.zeros((x.shape[0], self.hidden_size), dtype=x.dtype)] * n_states, batched
+            return x, [_creation.zeros((x.shape[0], self.hidden_size), dtype=x.dtype, device=x.device)] * n_states, batched
         states = list(hx) if n_states == 2 else [hx]
         want = (x.shape[0], self.hidden_size) if batched else (self.hidden_size,)
         for i, s in enumerate(states):
