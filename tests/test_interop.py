@@ -386,15 +386,22 @@ def test_from_dlpack_of_pyml_tensor_and_foreign_devices():
     y.fill_(9)
     assert x.tolist() == [9, 9, 9, 9]
 
-    class OnGPU:
+    class Foreign:
+        def __init__(self, kind, index):
+            self.dev = (kind, index)
+
         def __dlpack_device__(self):
-            return (2, 0)
+            return self.dev
 
         def __dlpack__(self, **kwargs):
             raise AssertionError("must not be asked for a capsule")
 
-    with pytest.raises(RuntimeError, match="from_dlpack: only cpu \\(kDLCPU\\) tensors can be imported so far"):
-        pyml.from_dlpack(OnGPU())
+    with pytest.raises(RuntimeError, match=r"from_dlpack: only cpu \(kDLCPU\) and cuda \(kDLCUDA\) tensors can be "
+                                           r"imported, got device \(<DLDeviceType.kDLROCM: 10>, 0\)"):
+        pyml.from_dlpack(Foreign(10, 0))
+    n = pyml.cuda.device_count()
+    with pytest.raises(RuntimeError, match=f"from_dlpack: the producer's tensor is on cuda:{n} but pyml sees {n} CUDA"):
+        pyml.from_dlpack(Foreign(2, n))
 
 
 # ---------------------------------------------------------------------------- a ctypes producer
@@ -440,14 +447,14 @@ def _capsule(ptr, name):
 class Producer:
     """Owns a NumPy buffer and a managed tensor describing it; counts deleter calls."""
 
-    def __init__(self, arr, versioned=True, device=1, code=2, bits=None, lanes=1, strides=None, byte_offset=0,
+    def __init__(self, arr, versioned=True, device=1, device_id=0, code=2, bits=None, lanes=1, strides=None, byte_offset=0,
                  flags=0, major=1, shape=None):
         self.arr, self.calls = arr, 0
         shape = arr.shape if shape is None else shape
         self.shape = (ctypes.c_int64 * len(shape))(*shape)
         st = strides if strides is not None else [s // arr.itemsize for s in arr.strides]
         self.strides = None if strides == "null" else (ctypes.c_int64 * len(st))(*st)
-        dl = DLTensor(arr.ctypes.data, DLDevice(device, 0), len(shape),
+        dl = DLTensor(arr.ctypes.data, DLDevice(device, device_id), len(shape),
                       DLDataType(code, bits or arr.itemsize * 8, lanes), self.shape,
                       self.strides if self.strides is not None else None, byte_offset)
         if versioned:
@@ -520,9 +527,9 @@ def test_read_only_producer_is_copied_and_released_at_once():
 
 
 @pytest.mark.parametrize("kw,exc,msg", [
-    (dict(device=2), RuntimeError, "from_dlpack: only cpu \\(kDLCPU\\) tensors can be imported so far, got device "
-                                   "type 2 \\(kDLCUDA\\)"),
-    (dict(device=13), RuntimeError, "from_dlpack: only cpu"),
+    (dict(device=2, device_id=63), RuntimeError, "from_dlpack: the producer's tensor is on cuda:63 but pyml sees"),
+    (dict(device=13), RuntimeError, "from_dlpack: only cpu \\(kDLCPU\\) and cuda \\(kDLCUDA\\) tensors can be "
+                                    "imported, got device type 13 \\(kDLCUDAManaged\\)"),
     (dict(code=5, bits=64), TypeError, "from_dlpack: unsupported DLPack dtype.*code 5, bits 64"),
     (dict(lanes=2), TypeError, "from_dlpack: unsupported DLPack dtype.*lanes 2"),
     (dict(code=2, bits=8), TypeError, "from_dlpack: unsupported DLPack dtype"),

@@ -1,7 +1,8 @@
 // DLPack export (a managed tensor whose context holds the pyml Tensor, so its storage outlives
 // the consumer's use) and import (a Storage over the producer's memory whose deleter calls the
-// producer's deleter). CPU only for now; non-negative strides only, like from_numpy.
+// producer's deleter). CPU and CUDA (kDLCUDA) memory; non-negative strides only, like from_numpy.
 #include "ops/dlpack.h"
+#include "core/device.h"
 
 namespace pyml {
 
@@ -80,11 +81,7 @@ DLTensor fill_dl(ExportCtx* ctx) {
   return dl;
 }
 
-ExportCtx* make_ctx(const Tensor& t) {
-  PYML_CHECK(t.device().is_cpu(), RuntimeError, "__dlpack__: only cpu tensors can be exported so far, got a tensor on ",
-             t.device().str());
-  return new ExportCtx{t, t.shape, t.strides};
-}
+ExportCtx* make_ctx(const Tensor& t) { return new ExportCtx{t, t.shape, t.strides}; }
 }  // namespace
 
 DLManagedTensor* to_dlpack(const Tensor& t) {
@@ -114,9 +111,13 @@ void check_dlpack_version(const DLPackVersion& v) {
 }
 
 void check_dlpack(const DLTensor& dl) {
-  PYML_CHECK(dl.device.device_type == kDLCPU, RuntimeError, "from_dlpack: only cpu (kDLCPU) tensors can be imported "
-             "so far, got device type ", dl.device.device_type, " (", dl_device_name(dl.device.device_type), ") id ",
-             dl.device.device_id);
+  bool cuda = dl.device.device_type == kDLCUDA;
+  PYML_CHECK(dl.device.device_type == kDLCPU || cuda, RuntimeError, "from_dlpack: only cpu (kDLCPU) and cuda "
+             "(kDLCUDA) tensors can be imported, got device type ", dl.device.device_type, " (",
+             dl_device_name(dl.device.device_type), ") id ", dl.device.device_id);
+  PYML_CHECK(!cuda || (dl.device.device_id >= 0 && dl.device.device_id < cuda_device_count()), RuntimeError,
+             "from_dlpack: the producer's tensor is on cuda:", dl.device.device_id, " but pyml sees ",
+             cuda_device_count(), " CUDA devices", cuda_compiled() ? "" : " (pyml was built without CUDA)");
   auto dt = from_dl_dtype(dl.dtype);
   PYML_CHECK(dt, TypeError, "from_dlpack: unsupported DLPack dtype; supported: bool, uint8, int8/16/32/64, float16, "
              "bfloat16, float32, float64 (lanes 1), got code ", (int)dl.dtype.code, ", bits ", (int)dl.dtype.bits,
@@ -161,7 +162,9 @@ Tensor tensor_from_dlpack(const DLTensor& dl, uint64_t flags, std::optional<bool
   int64_t nbytes = t.numel() == 0 ? 0 : (hi + 1) * itemsize(dt);
   char* base = static_cast<char*>(dl.data) + dl.byte_offset;
   try {
-    t.storage = wrap_storage(base, nbytes, Device{}, [release](void*) { release(); });
+    Device dev;
+    if (dl.device.device_type == kDLCUDA) dev = Device{Device::CUDA, (int8_t)dl.device.device_id};
+    t.storage = wrap_storage(base, nbytes, dev, [release](void*) { release(); });
   } catch (...) {
     release();  // ownership was taken: release even when the storage could not be made
     throw;

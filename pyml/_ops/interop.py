@@ -48,16 +48,41 @@ def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None
     max_version is at least (1, 0), else the legacy "dltensor" one."""
     if self.requires_grad:
         raise BufferError("__dlpack__: can't export a tensor that requires grad; use tensor.detach()")
-    if stream is not None and stream != -1:
-        raise ValueError(f"__dlpack__: stream must be None (or -1) for cpu tensors, got {stream!r}")
     dev = self.__dlpack_device__()
+    if dev[0] == DLDeviceType.kDLCPU and stream is not None and stream != -1:
+        raise ValueError(f"__dlpack__: stream must be None (or -1) for cpu tensors, got {stream!r}")
     if dl_device is not None and _device_pair(dl_device) != dev:
         raise BufferError(f"__dlpack__: can't export a tensor on {self.device} to DLPack device {tuple(dl_device)}; "
                           "move it with .to() first")
-    if dev[0] != DLDeviceType.kDLCPU:
-        raise BufferError(f"__dlpack__: only cpu tensors can be exported so far, got a tensor on {self.device}")
+    if dev[0] == DLDeviceType.kDLCUDA:
+        _order_consumer_stream(dev[1], stream)
     versioned = max_version is not None and builtins.int(max_version[0]) >= 1
     return _C.to_dlpack(self._impl, versioned, copy is True)
+
+
+def _stream_handle(stream):
+    """DLPack's CUDA stream numbers: None and 1 are the legacy default stream (handle 0), 2 the
+    per-thread default stream (cudaStreamPerThread, handle 2), anything else a cudaStream_t."""
+    if stream is None or stream == 1:
+        return 0
+    if isinstance(stream, builtins.bool) or not isinstance(stream, builtins.int) or stream == 0 or stream < -1:
+        raise ValueError(f"__dlpack__: stream must be None, -1, 1, 2 or a CUDA stream handle, got {stream!r}")
+    return stream
+
+
+def _order_consumer_stream(index, stream):
+    """The consumer's stream must not read the data before our queued kernels wrote it."""
+    if stream == -1:
+        return
+    consumer, ours = _stream_handle(stream), _C.cuda_current_stream(index)
+    if consumer == ours:
+        return
+    ev = _C.cuda_event_create(index, False)
+    try:
+        _C.cuda_event_record(ev, ours, index)
+        _C.cuda_stream_wait_event(consumer, ev, index)
+    finally:
+        _C.cuda_event_destroy(ev, index)
 
 
 def to_dlpack(tensor):
@@ -90,12 +115,18 @@ def from_dlpack(ext_tensor, *, device=None, copy=None):
 
 
 def _capsule_of(x, copy):
+    kwargs = {"max_version": (1, 0)}
     if hasattr(x, "__dlpack_device__"):
         kind, idx = x.__dlpack_device__()
-        if builtins.int(kind) != DLDeviceType.kDLCPU:
-            raise RuntimeError(f"from_dlpack: only cpu (kDLCPU) tensors can be imported so far, got device "
-                               f"{_device_pair((kind, idx))}")
-    kwargs = {"max_version": (1, 0)}
+        if builtins.int(kind) not in (DLDeviceType.kDLCPU, DLDeviceType.kDLCUDA):
+            raise RuntimeError(f"from_dlpack: only cpu (kDLCPU) and cuda (kDLCUDA) tensors can be imported, got "
+                               f"device {_device_pair((kind, idx))}")
+        if builtins.int(kind) == DLDeviceType.kDLCUDA:
+            if builtins.int(idx) >= _C.cuda_device_count():
+                raise RuntimeError(f"from_dlpack: the producer's tensor is on cuda:{idx} but pyml sees "
+                                   f"{_C.cuda_device_count()} CUDA devices")
+            ours = _C.cuda_current_stream(builtins.int(idx))
+            kwargs["stream"] = 1 if ours == 0 else ours  # the producer orders its work before our stream
     if copy is not None:
         kwargs["copy"] = copy
     try:
