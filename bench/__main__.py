@@ -1,4 +1,4 @@
-"""python -m bench [--quick] [--filter SUBSTR] [--threads N] [--out PATH]
+"""python -m bench [--quick] [--filter SUBSTR] [--threads N] [--out PATH] [--device cpu|cuda]
 
 Per case: inputs made once; every library's result is checked against pyml's first; then each
 library warms up, its repeat count is calibrated to a minimum sample time, and samples are taken
@@ -24,6 +24,8 @@ def parse(argv):
     p.add_argument("--filter", default="", help="run only cases whose name contains SUBSTR")
     p.add_argument("--threads", type=int, default=os.cpu_count(), help="threads for every library")
     p.add_argument("--out", default=None, help="JSON path (default bench/results/<time>.json)")
+    p.add_argument("--device", default="cpu", choices=("cpu", "cuda"),
+                   help="cuda: pyml's CUDA kernels vs torch on the GPU (bench/gpu.py)")
     return p.parse_args(argv)
 
 
@@ -169,6 +171,9 @@ def machine(threads):
 
 def main(argv=None):
     opts = parse(argv)
+    if opts.device == "cuda":
+        from .gpu import main as gpu_main
+        return gpu_main(opts)
     setup_threads(opts.threads)
     from .cases import all_cases
     cases = [c for c in all_cases() if opts.filter in c.name]
