@@ -22,7 +22,8 @@ def cmd_info(args):
 
 def cmd_demo(args):
     from .demo import run_demo
-    run_demo(quick=args.quick, epochs=args.epochs, seed=args.seed, out=args.out, threads=args.threads)
+    run_demo(quick=args.quick, epochs=args.epochs, seed=args.seed, out=args.out, threads=args.threads,
+             device=args.device)
     return 0
 
 
@@ -43,6 +44,7 @@ def _add_demo(sub):
     p.add_argument("--threads", type=_positive_int, default=1,
                    help="CPU threads for the engine (default 1: these small convolutions gain nothing from "
                         "more, and on a busy machine waiting threads slow them down)")
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="where to train (cuda: the first GPU)")
 
 
 def cmd_recipes(args):

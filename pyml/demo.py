@@ -71,13 +71,13 @@ def build_lenet(width=32, hidden=128, dropout=0.25):
     return LeNet(in_channels=1, num_classes=10, image_size=8, width=width, hidden=hidden, dropout=dropout)
 
 
-def train_digits(preset="full", epochs=None, seed=0, checkpoint=None, progress=True):
-    """Seed, build the data and model, fit; returns (model, history, test metrics)."""
+def train_digits(preset="full", epochs=None, seed=0, checkpoint=None, progress=True, device="cpu"):
+    """Seed, build the data and model on `device`, fit; returns (model, history, test metrics)."""
     cfg = dict(PRESETS[preset])
     epochs = cfg["epochs"] if epochs is None else epochs
     pyml.manual_seed(seed)
     train_loader, test_loader = digit_loaders(cfg["batch_size"], cfg["augment"])
-    model = build_lenet(cfg["width"], cfg["hidden"])
+    model = build_lenet(cfg["width"], cfg["hidden"]).to(device)  # fit moves each batch to the model's device
     optimizer = pyml.optim.Adam(model.parameters(), lr=cfg["lr"])
     scheduler = CosineAnnealingLR(optimizer, T_max=max(epochs, 1))
     callbacks = [ModelCheckpoint(checkpoint)] if checkpoint else []
@@ -86,23 +86,24 @@ def train_digits(preset="full", epochs=None, seed=0, checkpoint=None, progress=T
     return model, history, evaluate(model, test_loader, nn.CrossEntropyLoss())
 
 
-def run_demo(quick=False, epochs=None, seed=0, out="pyml-demo", threads=1, progress=True):
+def run_demo(quick=False, epochs=None, seed=0, out="pyml-demo", threads=1, progress=True, device="cpu"):
     """What `pyml demo` does: train, print the test accuracy and speed, write the checkpoint and the
     loss-curve PNG into `out`; returns a dict of the results. threads: engine threads while it runs
     (None: leave the current setting); one is as fast as two for this model on a 2-core CPU and much
     faster when other processes keep the cores busy."""
     with engine_threads(threads):
-        return _run(quick, epochs, seed, out, progress)
+        return _run(quick, epochs, seed, out, progress, pyml.device(device))
 
 
-def _run(quick, epochs, seed, out, progress):
+def _run(quick, epochs, seed, out, progress, device):
     preset = "quick" if quick else "full"
     os.makedirs(out, exist_ok=True)
     ckpt = os.path.join(out, "digits_lenet.pyml")
-    print(f"pyml demo ({preset}): LeNet-style CNN on the 8x8 digits, seed {seed}, {pyml.get_num_threads()} threads; "
+    print(f"pyml demo ({preset}): LeNet-style CNN on the 8x8 digits, seed {seed}, "
+          f"{device if device.type == 'cuda' else str(pyml.get_num_threads()) + ' threads'}; "
           f"val_* is the held-out 20% test split")
     start = time.perf_counter()
-    model, history, test = train_digits(preset, epochs, seed, ckpt, progress)
+    model, history, test = train_digits(preset, epochs, seed, ckpt, progress, device)
     seconds = time.perf_counter() - start
     speed = overall_rate(history["samples_per_s"])
     print(f"test accuracy: {100 * test['accuracy']:.2f}%  (test loss {test['loss']:.4f})")
