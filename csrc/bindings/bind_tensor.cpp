@@ -107,6 +107,12 @@ void bind_tensor(py::module_& m) {
       .def_property_readonly("storage_id", [](const Tensor& t) { return (uintptr_t)t.storage.get(); })
       .def_property_readonly("storage_nbytes", [](const Tensor& t) { return t.storage->nbytes; })
       .def_property_readonly("version", [](const Tensor& t) { return t.storage->version.load(); })
+      // autograd records (shape, dtype, device) per op: one call instead of three; the key packs
+      // dtype | device type << 8 | device index << 16
+      .def_property_readonly("meta", [](const Tensor& t) {
+        Device d = t.device();
+        return py::make_tuple(py::tuple(py::cast(t.shape)), (int)t.dtype | (int)d.type << 8 | (int)d.index << 16);
+      })
       .def("bump_version", &Tensor::bump_version)
       .def("numel", &Tensor::numel)
       .def("dim", &Tensor::dim)

@@ -18,17 +18,16 @@ from .._tensor import Tensor
 from . import grad_mode
 
 _seq = itertools.count(1)
-_DEVICES = {}
+_DTYPE_DEVICE = {}  # the engine's packed (dtype, device) key -> (pyml dtype, pyml device)
 
 
 def _meta(t):
     """(shape, dtype, device) of a tensor: what a zero gradient or a shape check needs."""
-    impl = t._impl
-    dev = impl.device
-    d = _DEVICES.get(dev)
-    if d is None:
-        d = _DEVICES[dev] = from_pair(dev)
-    return (impl.shape, D.BY_CODE[impl.dtype], d)
+    shape, key = t._impl.meta
+    dd = _DTYPE_DEVICE.get(key)
+    if dd is None:
+        dd = _DTYPE_DEVICE[key] = (D.BY_CODE[key & 0xff], from_pair(((key >> 8) & 0xff, key >> 16)))
+    return (shape, dd[0], dd[1])
 
 
 class Node:
@@ -87,11 +86,16 @@ class Node:
 
 
 class AccumulateGrad(Node):
-    """Sink for a leaf: adds the arriving gradient into leaf.grad (its tensor hooks ran before)."""
+    """Sink for a leaf: adds the arriving gradient into leaf.grad (its tensor hooks ran before).
+    The leaf holds it weakly, so one is made again for each graph: its constant fields live on the
+    class and __init__ sets only what differs."""
+    name = "AccumulateGrad"
+    next_functions = ()
+    n_outputs = 1
 
     def __init__(self, leaf):
-        super().__init__("AccumulateGrad", ())
         self.variable = leaf
+        self.seq = next(_seq)
 
     @property
     def out_meta(self):
