@@ -14,6 +14,11 @@ def to_cuda(x):
     """Same values on the GPU with the same strides (views stay views of a moved base)."""
     if isinstance(x, pyml.Tensor):
         x0 = x.detach()
+        if any(st == 0 and s > 1 for s, st in zip(x0.shape, x0.stride())):
+            # an expanded view: move the distinct values, expand again on the device
+            small = [1 if st == 0 else s for s, st in zip(x0.shape, x0.stride())]
+            base = pyml.as_strided(x0, small, x0.stride(), x0.storage_offset())
+            return to_cuda(base).expand(*x0.shape)
         if x0.is_contiguous() or x0.numel() == 0:
             y = x0.cuda()
         else:
