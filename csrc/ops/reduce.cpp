@@ -1,18 +1,22 @@
 // Host entries of reductions, scans and softmax: argument checks, PyTorch's dtype rules, kernel
 // geometry (ReduceParams / LineParams) and allocation. Outputs are contiguous; inputs are read in
-// place whatever their strides, except where a dtype= argument asks for a cast first.
+// place whatever their strides, except where a dtype= argument asks for a cast first. Outputs are
+// allocated on the input's device; CUDA inputs go to the kernels of cuda/reduce.h, which take at
+// most kCudaMaxDims dims after coalescing (inputs with more dims are made contiguous first).
 #include <algorithm>
 #include <cmath>
 #include "cpu/kernels.h"
+#include "cuda/reduce.h"
 #include "ops/reduce.h"
 
 namespace pyml {
 
 static void check_input(const Tensor& t, const char* op) {
-  check_cpu(t, op);
   PYML_CHECK(t.dim() <= kMaxReduceDims, ValueError, op, ": at most ", kMaxReduceDims,
              " dims are supported, got ", t.dim());
 }
+
+static bool on_cuda(const Tensor& t) { return !t.device().is_cpu(); }
 
 static void check_float(const Tensor& t, const char* op) {
   PYML_CHECK(is_floating(t.dtype), TypeError, op, ": expected a floating point input (or pass dtype=), got ",
@@ -86,26 +90,44 @@ struct RedArgs {
   double scale = 1, p = 2;
   const Tensor* aux = nullptr;  // float64, contiguous, output shape
   Tensor* idx = nullptr;        // receives int64 indices (ArgMax/ArgMin)
+  bool sqrt_out = false;        // CUDA SqDev only: write the std
 };
 
+// CUDA kernels take at most kCudaMaxDims kept and reduced dims: an input with more dims is copied
+// with its kept dims first and reduced dims last (each group in order), so each coalesces to one.
+static Tensor reduce_layout(const Tensor& x, Mask& m) {
+  if (!on_cuda(x) || x.dim() <= kCudaMaxDims) return x;
+  Shape perm;
+  for (int64_t d = 0; d < x.dim(); d++) if (!m[d]) perm.push_back(d);
+  int64_t nk = (int64_t)perm.size();
+  for (int64_t d = 0; d < x.dim(); d++) if (m[d]) perm.push_back(d);
+  for (int64_t d = 0; d < x.dim(); d++) m[d] = d >= nk;
+  return contiguous(permute(x, perm));
+}
+
 // Runs the kernel; returns the (keepdim-shaped) output in the kernel's natural dtype.
-static Tensor run_reduce(RedKind kind, const Tensor& x, const Mask& m, bool keepdim, const RedArgs& a = {}) {
-  Shape ks, kin, rs, rin, keep;
+static Tensor run_reduce(RedKind kind, const Tensor& x0, const Mask& m0, bool keepdim, const RedArgs& a = {}) {
+  Shape keep;
+  for (int64_t d = 0; d < x0.dim(); d++) keep.push_back(m0[d] ? 1 : x0.shape[d]);
+  Mask m = m0;
+  Tensor x = reduce_layout(x0, m);
+  Shape ks, kin, rs, rin;
   for (int64_t d = 0; d < x.dim(); d++) {
-    if (m[d]) { rs.push_back(x.shape[d]); rin.push_back(x.strides[d]); keep.push_back(1); }
-    else { ks.push_back(x.shape[d]); kin.push_back(x.strides[d]); keep.push_back(x.shape[d]); }
+    if (m[d]) { rs.push_back(x.shape[d]); rin.push_back(x.strides[d]); }
+    else { ks.push_back(x.shape[d]); kin.push_back(x.strides[d]); }
   }
   ReduceParams p;
-  p.kind = kind; p.dtype = x.dtype; p.in = x.data(); p.scale = a.scale; p.p = a.p;
+  p.kind = kind; p.dtype = x.dtype; p.in = x.data(); p.scale = a.scale; p.p = a.p; p.sqrt_out = a.sqrt_out;
   p.kept = make_dim_iter(ks, kin, contiguous_strides(ks));
   p.red = make_dim_iter(rs, rin, rin);
   if (p.red.size.empty()) p.red = DimIter{{1}, {0}, {0}};
   p.nout = shape_numel(ks); p.nred = shape_numel(rs);
-  Tensor out = empty(ks, natural_dtype(kind, x.dtype));
+  Tensor out = empty(ks, natural_dtype(kind, x.dtype), x.device());
   p.out = out.data();
-  if (a.idx) { *a.idx = empty(ks, DType::Int64); p.out2 = a.idx->ptr<int64_t>(); }
+  if (a.idx) { *a.idx = empty(ks, DType::Int64, x.device()); p.out2 = a.idx->ptr<int64_t>(); }
   if (a.aux) p.aux = a.aux->ptr<double>();
-  reduce_cpu(p);
+  if (on_cuda(x)) reduce_cuda(p, x.device().index);
+  else reduce_cpu(p);
   if (keepdim) {
     out = reshape(out, keep);
     if (a.idx) *a.idx = reshape(*a.idx, keep);
@@ -216,8 +238,9 @@ std::pair<Tensor, Tensor> var_mean(const Tensor& x, const OptDims& dims, double 
   Tensor aux = to_dtype(mu, DType::Float64);
   a.aux = &aux;
   a.scale = 1.0 / std::max(0.0, double(n) - correction);
+  a.sqrt_out = take_sqrt && on_cuda(x);
   Tensor v = run_reduce(RedKind::SqDev, x, m, keepdim, a);
-  if (take_sqrt) v = unary(UnaryOp::Sqrt, v);
+  if (take_sqrt && !on_cuda(x)) v = unary(UnaryOp::Sqrt, v);
   if (keepdim) mu = reshape(mu, v.shape);
   return {v, mu};
 }
@@ -230,8 +253,8 @@ Tensor logsumexp(const Tensor& x0, const OptDims& dims, bool keepdim) {
   Tensor aux = empty({0}, DType::Float64);
   if (reduced_numel(x, m) > 0) {
     aux = to_dtype(run_reduce(RedKind::Max, x, m, false), DType::Float64, true);
-    double* c = aux.ptr<double>();
-    for (int64_t i = 0, n = aux.numel(); i < n; i++) c[i] = std::isinf(c[i]) ? 0.0 : c[i];
+    double* c = aux.ptr<double>();  // the CUDA kernel maps infinite shifts to 0 itself
+    if (!on_cuda(x)) for (int64_t i = 0, n = aux.numel(); i < n; i++) c[i] = std::isinf(c[i]) ? 0.0 : c[i];
     a.aux = &aux;
   }
   return run_reduce(RedKind::SumExp, x, m, keepdim, a);  // empty slices: log(0) = -inf
@@ -268,13 +291,18 @@ static LineParams line_params(const Tensor& x, int64_t dim, const Shape& out_str
   return p;
 }
 
-static std::pair<Tensor, Tensor> scan(ScanKind kind, const char* op, const Tensor& x, int64_t dim, bool with_idx) {
-  dim = wrap_dim(dim, x.dim(), op);
-  Tensor out = empty(x.shape, x.dtype), idx;
+// CUDA kernels take at most kCudaMaxDims line dims: a contiguous input has at most two
+static Tensor line_layout(const Tensor& x) { return on_cuda(x) && x.dim() > kCudaMaxDims ? contiguous(x) : x; }
+
+static std::pair<Tensor, Tensor> scan(ScanKind kind, const char* op, const Tensor& x0, int64_t dim, bool with_idx) {
+  dim = wrap_dim(dim, x0.dim(), op);
+  Tensor x = line_layout(x0);
+  Tensor out = empty(x.shape, x.dtype, x.device()), idx;
   LineParams p = line_params(x, dim, contiguous_strides(x.shape));
   p.out = out.data();
-  if (with_idx) { idx = empty(x.shape, DType::Int64); p.idx = idx.ptr<int64_t>(); }
-  if (x.numel()) scan_cpu(kind, p);
+  if (with_idx) { idx = empty(x.shape, DType::Int64, x.device()); p.idx = idx.ptr<int64_t>(); }
+  if (x.numel() && on_cuda(x)) scan_cuda(kind, p, x.device().index);
+  else if (x.numel()) scan_cpu(kind, p);
   return {out, idx};
 }
 
@@ -310,11 +338,13 @@ Tensor softmax(const Tensor& x0, int64_t dim, std::optional<DType> dtype, bool l
   Tensor x = cast_if(x0, dtype);
   check_float(x, op);
   dim = wrap_dim(dim, x.dim(), op);
-  Tensor out = empty(x.shape, x.dtype);
+  x = line_layout(x);
+  Tensor out = empty(x.shape, x.dtype, x.device());
   LineParams p = line_params(x, dim, contiguous_strides(x.shape));
   p.out = out.data();
   p.flag = log;
-  if (x.numel()) softmax_cpu(p);
+  if (x.numel() && on_cuda(x)) softmax_cuda(p, x.device().index);
+  else if (x.numel()) softmax_cpu(p);
   return out;
 }
 
@@ -325,6 +355,8 @@ Tensor softmax_backward(const Tensor& g0, const Tensor& y0, int64_t dim, bool lo
   const char* op = log ? "log_softmax_backward" : "softmax_backward";
   check_input(g0, op);
   check_input(y0, op);
+  PYML_CHECK(g0.device() == y0.device(), RuntimeError, op, ": expected all tensors to be on the same device, got ",
+             g0.device().str(), " and ", y0.device().str());
   PYML_CHECK(g0.shape == y0.shape, ValueError, op, ": grad and output shapes must match, got ",
              shape_str(g0.shape), " and ", shape_str(y0.shape));
   PYML_CHECK(g0.dtype == y0.dtype && (y0.dtype == DType::Float32 || y0.dtype == DType::Float64), TypeError, op,
@@ -332,8 +364,12 @@ Tensor softmax_backward(const Tensor& g0, const Tensor& y0, int64_t dim, bool lo
              dtype_name(y0.dtype));
   PYML_CHECK(y0.dim() >= 1 && wrap_dim(dim, y0.dim(), op) == y0.dim() - 1, ValueError, op,
              ": only the last dim is supported, got dim ", dim, " for ", y0.dim(), " dims");
-  Tensor g = contiguous(g0), y = contiguous(y0), dx = empty(y.shape, y.dtype);
+  Tensor g = contiguous(g0), y = contiguous(y0), dx = empty(y.shape, y.dtype, y.device());
   int64_t n = y.shape.back(), rows = n ? y.numel() / n : 0;
+  if (on_cuda(y)) {
+    if (rows) softmax_backward_cuda(y.dtype, g.data(), y.data(), dx.data(), rows, n, log, y.device().index);
+    return dx;
+  }
   parallel_for(0, rows, std::max<int64_t>(1, 16384 / std::max<int64_t>(n, 1)), [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; r++) {
       if (y.dtype == DType::Float32) {

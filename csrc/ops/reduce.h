@@ -98,6 +98,7 @@ struct ReduceParams {
   int64_t nout = 1, nred = 1;
   double scale = 1;               // Sum: 1/N for mean; SqDev: 1/max(0, N - correction)
   double p = 2;                   // NormPow order
+  bool sqrt_out = false;          // SqDev on CUDA: write sqrt(var) (std); the CPU caller takes the sqrt itself
 };
 void reduce_cpu(const ReduceParams& p);
 

@@ -1,16 +1,19 @@
 // Host entries of the sort family: sort, topk, kthvalue, median, mode, unique, unique_consecutive.
-// Checks arguments, allocates contiguous (values, int64 indices) outputs and hands line geometry
-// to cpu/sort.cpp. unique sorts the flattened input, then groups equal neighbours.
+// Checks arguments, allocates contiguous (values, int64 indices) outputs on the input's device and
+// hands line geometry to cpu/sort.cpp or cuda/sort.cu. unique sorts the flattened input, then
+// groups equal neighbours (on CUDA: group ids by a scan of "differs from the previous" flags).
 #include <cmath>
+#include "cuda/reduce.h"
 #include "ops/reduce.h"
 
 namespace pyml {
 
 static void check_input(const Tensor& t, const char* op) {
-  check_cpu(t, op);
   PYML_CHECK(t.dim() <= kMaxReduceDims, ValueError, op, ": at most ", kMaxReduceDims,
              " dims are supported, got ", t.dim());
 }
+
+static bool on_cuda(const Tensor& t) { return !t.device().is_cpu(); }
 
 static int64_t dim_size(const Tensor& x, int64_t dim) { return x.dim() ? x.shape[dim] : 1; }
 
@@ -38,14 +41,19 @@ static LineParams lines(const Tensor& x, int64_t dim, const Shape& out_shape, bo
 
 using Pair = std::pair<Tensor, Tensor>;
 
-// runs `kernel` writing (values, indices) of shape out_shape
-template <typename K>
-static Pair run_lines(const Tensor& x, int64_t dim, const Shape& out_shape, bool removed, const K& kernel,
-                      int64_t k = 0, bool flag = false) {
-  Tensor v = empty(out_shape, x.dtype), i = empty(out_shape, DType::Int64);
+using CpuKernel = void (*)(const LineParams&);
+using CudaKernel = void (*)(const LineParams&, int);
+
+// runs the device's kernel writing (values, indices) of shape out_shape; CUDA kernels take at
+// most kCudaMaxDims line dims, so inputs with more are made contiguous (at most two then)
+static Pair run_lines(const Tensor& x0, int64_t dim, const Shape& out_shape, bool removed, CpuKernel cpu,
+                      CudaKernel gpu, int64_t k = 0, bool flag = false) {
+  Tensor x = on_cuda(x0) && x0.dim() > kCudaMaxDims ? contiguous(x0) : x0;
+  Tensor v = empty(out_shape, x.dtype, x.device()), i = empty(out_shape, DType::Int64, x.device());
   LineParams p = lines(x, dim, out_shape, removed);
   p.out = v.data(); p.idx = i.ptr<int64_t>(); p.k = k; p.flag = flag;
-  if (v.numel() && p.n) kernel(p);
+  if (v.numel() && p.n && on_cuda(x)) gpu(p, x.device().index);
+  else if (v.numel() && p.n) cpu(p);
   return {v, i};
 }
 
@@ -60,7 +68,7 @@ Pair sort(const Tensor& x, int64_t dim, bool descending, bool stable) {
   check_input(x, "sort");
   (void)stable;  // the kernel's order is always stable
   dim = wrap_dim(dim, x.dim(), "sort");
-  return run_lines(x, dim, x.shape, false, sort_cpu, 0, descending);
+  return run_lines(x, dim, x.shape, false, sort_cpu, sort_cuda, 0, descending);
 }
 
 Pair topk(const Tensor& x, int64_t k, int64_t dim, bool largest, bool sorted) {
@@ -72,7 +80,7 @@ Pair topk(const Tensor& x, int64_t k, int64_t dim, bool largest, bool sorted) {
              "), got k = ", k, " for input of shape ", x.shape);
   Shape s = x.shape;
   if (x.dim()) s[dim] = k;
-  return run_lines(x, dim, s, false, topk_cpu, k, largest);
+  return run_lines(x, dim, s, false, topk_cpu, topk_cuda, k, largest);
 }
 
 // reduced-dim ops (kthvalue, median, mode): the dim must be non-empty
@@ -89,13 +97,13 @@ Pair kthvalue(const Tensor& x, int64_t k, int64_t dim, bool keepdim) {
   int64_t n = dim_size(x, dim);
   PYML_CHECK(k >= 1 && k <= n, ValueError, "kthvalue: k must be in [1, ", n, "] (the size of dim ", dim,
              "), got k = ", k, " for input of shape ", x.shape);
-  return run_lines(x, dim, removed_shape(x, dim, keepdim), true, kthvalue_cpu, k);
+  return run_lines(x, dim, removed_shape(x, dim, keepdim), true, kthvalue_cpu, kthvalue_cuda, k);
 }
 
 Tensor median_all(const Tensor& x, bool ignore_nan) {
   const char* op = ignore_nan ? "nanmedian" : "median";
   check_input(x, op);
-  if (x.numel() == 0) return full({}, Scalar::from_double(NAN), x.dtype);
+  if (x.numel() == 0) return full({}, Scalar::from_double(NAN), x.dtype, x.device());
   return reshape(median_dim(reshape(x, {-1}), 0, false, ignore_nan).first, {});
 }
 
@@ -103,21 +111,38 @@ Pair median_dim(const Tensor& x, int64_t dim, bool keepdim, bool ignore_nan) {
   const char* op = ignore_nan ? "nanmedian" : "median";
   check_input(x, op);
   dim = reduced_dim(x, dim, op);
-  return run_lines(x, dim, removed_shape(x, dim, keepdim), true, median_cpu, 0, ignore_nan);
+  return run_lines(x, dim, removed_shape(x, dim, keepdim), true, median_cpu, median_cuda, 0, ignore_nan);
 }
 
 Pair mode(const Tensor& x, int64_t dim, bool keepdim) {
   check_input(x, "mode");
   dim = reduced_dim(x, dim, "mode");
-  return run_lines(x, dim, removed_shape(x, dim, keepdim), true, mode_cpu);
+  return run_lines(x, dim, removed_shape(x, dim, keepdim), true, mode_cpu, mode_cuda);
 }
 
 // ------------------------------------------------------------------------- unique
 using Triple = std::tuple<Tensor, Tensor, Tensor>;
 
+// CUDA: groups of equal neighbouring rows of x (n, m) visited in `order` (null: as stored); values,
+// counts and the inverse (inv[perm[i]] = group of position i) in one place for both unique forms
+static Triple group_cuda(const Tensor& x, int64_t n, int64_t m, const int64_t* order, const int64_t* perm,
+                         Shape vshape, const Shape& inv_shape, bool want_inv, bool want_cnt) {
+  Device dev = x.device();
+  Tensor grp = empty({n}, DType::Int64, dev), first = empty({n}, DType::Int64, dev);
+  int64_t ng = group_runs_cuda(x.dtype, x.data(), n, m, order, grp.ptr<int64_t>(), first.ptr<int64_t>(), dev.index);
+  vshape[0] = ng;
+  Tensor vals = empty(vshape, x.dtype, dev), cnt = empty({want_cnt ? ng : 0}, DType::Int64, dev);
+  Tensor inv = empty(want_inv ? inv_shape : Shape{0}, DType::Int64, dev);
+  group_outputs_cuda(x.dtype, x.data(), n, m, order, grp.ptr<int64_t>(), first.ptr<int64_t>(), ng, perm, vals.data(),
+                     want_cnt ? cnt.ptr<int64_t>() : nullptr, want_inv ? inv.ptr<int64_t>() : nullptr, dev.index);
+  return {vals, inv, cnt};
+}
+
 // flattened: groups of equal neighbours in `s` (1-D contiguous); perm maps s back to x (or null)
 static Triple group_flat(const Tensor& s, const Tensor* perm, const Shape& xshape, bool want_inv, bool want_cnt) {
   int64_t n = s.numel();
+  if (on_cuda(s))
+    return group_cuda(s, n, 1, nullptr, perm ? perm->ptr<int64_t>() : nullptr, {n}, xshape, want_inv, want_cnt);
   Tensor vals = empty({n}, s.dtype), cnt = empty({n}, DType::Int64), grp = empty({n}, DType::Int64);
   int64_t ng = unique_consecutive_cpu(s.dtype, s.data(), n, vals.data(), cnt.ptr<int64_t>(), grp.ptr<int64_t>());
   Tensor inv = empty(want_inv ? xshape : Shape{0}, DType::Int64);
@@ -138,6 +163,15 @@ static Triple group_rows(const Tensor& x, int64_t dim, bool sorted, bool want_in
   for (int64_t d = 0; d < x.dim(); d++) if (d != dim) perm.push_back(d);
   Tensor rows = contiguous(permute(x, perm));  // (n, rest...)
   int64_t n = x.shape[dim], m = n ? rows.numel() / n : 0;
+  Shape back(x.dim());
+  for (int64_t d = 0; d < x.dim(); d++) back[perm[d]] = d;
+  if (on_cuda(x)) {
+    Tensor order = empty({n}, DType::Int64, x.device());
+    if (sorted) sort_rows_cuda(x.dtype, rows.data(), n, m, order.ptr<int64_t>(), x.device().index);
+    const int64_t* o = sorted ? order.ptr<int64_t>() : nullptr;
+    auto [vals, inv, cnt] = group_cuda(rows, n, m, o, o, rows.shape, {n}, want_inv, want_cnt);
+    return {permute(vals, back), inv, cnt};
+  }
   Tensor order = empty({n}, DType::Int64), grp = empty({n}, DType::Int64);
   int64_t ng = unique_rows_cpu(x.dtype, rows.data(), n, m, sorted, order.ptr<int64_t>(), grp.ptr<int64_t>());
   const int64_t *o = order.ptr<int64_t>(), *g = grp.ptr<int64_t>();
@@ -151,8 +185,6 @@ static Triple group_rows(const Tensor& x, int64_t dim, bool sorted, bool want_in
     if (want_inv) inv.ptr<int64_t>()[o[i]] = g[i];
     c[g[i]]++;
   }
-  Shape back(x.dim());
-  for (int64_t d = 0; d < x.dim(); d++) back[perm[d]] = d;
   return {permute(vals, back), inv, want_cnt ? cnt : empty({0}, DType::Int64)};
 }
 
