@@ -227,9 +227,9 @@ def _pad_f(ctx, g):
     if mode == "constant":
         return (pyml.pad(g, [-p for p in pad]),)
     # reflect/replicate/circular: route each output position back to its source with a linear index map
-    idx = pyml.arange(_numel(shape), dtype=pyml.float64).reshape(shape)
+    idx = pyml.arange(_numel(shape), dtype=pyml.float64, device=g.device).reshape(shape)
     src = pyml.pad(idx, pad, mode=mode).to(pyml.int64)
-    z = pyml.zeros(_numel(shape), dtype=g.dtype)
+    z = pyml.zeros(_numel(shape), dtype=g.dtype, device=g.device)
     return (pyml.index_add(z, 0, src.reshape(-1), g.reshape(-1)).reshape(shape),)
 
 
