@@ -3,8 +3,9 @@
 // Index and weight formulas are the CPU kernels' own (ops/resample.h, torch's), evaluated per
 // output element instead of from tables, so both devices pick the same source pixels.
 // Forward: one thread per output element (upsample) or per output pixel looping over channels
-// (grid_sample, so the coordinates are computed once). Backward scatters with atomicAdd into a
-// zeroed dx (float/double atomics; the summation order, and so the last bits, is not fixed).
+// (grid_sample, so the coordinates are computed once; the per-pixel body is the CPU kernel's).
+// Backward scatters with atomicAdd into a zeroed dx (float/double atomics; the summation order,
+// and so the last bits, is not fixed); grid_sample's dgrid is a per-pixel sum as on the CPU.
 #include "cuda_common.cuh"
 #include "vision.h"
 #include "ops/resample.h"
@@ -88,28 +89,9 @@ namespace {
 
 // x (N, C, H, W), grid (N, P, Q, 2), y (N, C, P, Q) contiguous; one thread per (n, output pixel)
 template <typename T> __global__ void grid_sample_kernel(GridSampleParams p, const T* x, const T* grid, T* y) {
-  const int64_t PQ = p.P * p.Q, HW = p.H * p.W, total = p.N * PQ;
-  for (int64_t it = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; it < total; it += (int64_t)gridDim.x * blockDim.x) {
-    int64_t n = it / PQ, pix = it % PQ;
-    const T* gp = grid + it * 2;
-    const T* xn = x + n * p.C * HW;
-    T* yn = y + n * p.C * PQ + pix;
-    if (p.mode == 1) {
-      int64_t h, w;
-      bool ok = nearest_at(p, gp, h, w);
-      for (int64_t c = 0; c < p.C; c++) yn[c * PQ] = ok ? xn[c * HW + h * p.W + w] : T(0);
-      continue;
-    }
-    Corners<T> k = corners(p, gp);
-    for (int64_t c = 0; c < p.C; c++) {
-      const T* xc = xn + c * HW;
-      T s = 0;
-#pragma unroll
-      for (int j = 0; j < 4; j++)
-        if (k.ok[j]) s += xc[k.h[j] * p.W + k.w[j]] * k.wt[j];
-      yn[c * PQ] = s;
-    }
-  }
+  const int64_t total = p.N * p.P * p.Q;
+  for (int64_t it = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; it < total; it += (int64_t)gridDim.x * blockDim.x)
+    grid_sample_pixel(p, x, grid, y, it);
 }
 
 // dy (N, C, P, Q); dx (N, C, H, W) zeroed or null; dgrid (N, P, Q, 2) or null. One thread per
@@ -118,37 +100,22 @@ template <typename T>
 __global__ void grid_sample_backward_kernel(GridSampleParams p, const T* dy, const T* x, const T* grid, T* dx, T* dgrid) {
   const int64_t PQ = p.P * p.Q, HW = p.H * p.W, total = p.N * PQ;
   for (int64_t it = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; it < total; it += (int64_t)gridDim.x * blockDim.x) {
+    if (dgrid) grid_sample_dgrid_pixel(p, dy, x, grid, dgrid, it);
+    if (!dx) continue;
     int64_t n = it / PQ, pix = it % PQ;
     const T* gp = grid + it * 2;
     if (p.mode == 1) {
-      if (dgrid) dgrid[it * 2] = dgrid[it * 2 + 1] = T(0);
       int64_t h, w;
-      if (dx && nearest_at(p, gp, h, w))
+      if (nearest_at(p, gp, h, w))
         for (int64_t c = 0; c < p.C; c++) atomic_add(dx + (n * p.C + c) * HW + h * p.W + w, dy[(n * p.C + c) * PQ + pix]);
       continue;
     }
     Corners<T> k = corners(p, gp);
-    T fx = k.ix - T(k.w[0]), fy = k.iy - T(k.h[0]);
-    const T dwx[4] = {-(1 - fy), 1 - fy, -fy, fy}, dwy[4] = {-(1 - fx), -fx, 1 - fx, fx};
-    T gx = 0, gy = 0;
     for (int64_t c = 0; c < p.C; c++) {
-      const T* xc = x + (n * p.C + c) * HW;
       T g = dy[(n * p.C + c) * PQ + pix];
 #pragma unroll
-      for (int j = 0; j < 4; j++) {
-        if (!k.ok[j]) continue;
-        int64_t at = k.h[j] * p.W + k.w[j];
-        if (dgrid) {
-          T v = xc[at] * g;
-          gx += v * dwx[j];
-          gy += v * dwy[j];
-        }
-        if (dx) atomic_add(dx + (n * p.C + c) * HW + at, k.wt[j] * g);
-      }
-    }
-    if (dgrid) {
-      dgrid[it * 2] = gx * k.gx;
-      dgrid[it * 2 + 1] = gy * k.gy;
+      for (int j = 0; j < 4; j++)
+        if (k.ok[j]) atomic_add(dx + (n * p.C + c) * HW + k.h[j] * p.W + k.w[j], k.wt[j] * g);
     }
   }
 }

@@ -106,57 +106,17 @@ void upsample_backward_cpu(const ResampleParams& p, const T* dy, T* dx) {
 // x (N, C, H, W), grid (N, P, Q, 2), y (N, C, P, Q): all contiguous
 template <typename T>
 void grid_sample_cpu(const GridSampleParams& p, const T* x, const T* grid, T* y) {
-  const int64_t PQ = p.P * p.Q, HW = p.H * p.W;
-  parallel_for(0, p.N * PQ, grain_for(4 * p.C), [&](int64_t a, int64_t e) {
-    for (int64_t it = a; it < e; it++) {
-      int64_t n = it / PQ, pix = it % PQ;
-      const T* gp = grid + it * 2;
-      const T* xn = x + n * p.C * HW;
-      T* yn = y + n * p.C * PQ + pix;
-      if (p.mode == 1) {
-        int64_t h, w;
-        bool ok = nearest_at(p, gp, h, w);
-        for (int64_t c = 0; c < p.C; c++) yn[c * PQ] = ok ? xn[c * HW + h * p.W + w] : T(0);
-        continue;
-      }
-      Corners<T> k = corners(p, gp);
-      for (int64_t c = 0; c < p.C; c++) {
-        const T* xc = xn + c * HW;
-        T s = 0;
-        for (int j = 0; j < 4; j++)
-          if (k.ok[j]) s += xc[k.h[j] * p.W + k.w[j]] * k.wt[j];
-        yn[c * PQ] = s;
-      }
-    }
+  parallel_for(0, p.N * p.P * p.Q, grain_for(4 * p.C), [&](int64_t a, int64_t e) {
+    for (int64_t it = a; it < e; it++) grid_sample_pixel(p, x, grid, y, it);
   });
 }
 
 template <typename T>
 void grid_sample_backward_cpu(const GridSampleParams& p, const T* dy, const T* x, const T* grid, T* dx, T* dgrid) {
   const int64_t PQ = p.P * p.Q, HW = p.H * p.W;
-  if (dgrid) {  // d/dix of the bilinear weights: nw -(1-fy), ne (1-fy), sw -fy, se fy; d/diy alike
+  if (dgrid) {
     parallel_for(0, p.N * PQ, grain_for(8 * p.C), [&](int64_t a, int64_t e) {
-      for (int64_t it = a; it < e; it++) {
-        T* dg = dgrid + it * 2;
-        if (p.mode == 1) { dg[0] = dg[1] = 0; continue; }
-        int64_t n = it / PQ, pix = it % PQ;
-        Corners<T> k = corners(p, grid + it * 2);
-        T fx = k.ix - T(k.w[0]), fy = k.iy - T(k.h[0]);
-        const T dwx[4] = {-(1 - fy), 1 - fy, -fy, fy}, dwy[4] = {-(1 - fx), -fx, 1 - fx, fx};
-        T gx = 0, gy = 0;
-        for (int64_t c = 0; c < p.C; c++) {
-          const T* xc = x + (n * p.C + c) * HW;
-          T g = dy[(n * p.C + c) * PQ + pix];
-          for (int j = 0; j < 4; j++)
-            if (k.ok[j]) {
-              T v = xc[k.h[j] * p.W + k.w[j]] * g;
-              gx += v * dwx[j];
-              gy += v * dwy[j];
-            }
-        }
-        dg[0] = gx * k.gx;
-        dg[1] = gy * k.gy;
-      }
+      for (int64_t it = a; it < e; it++) grid_sample_dgrid_pixel(p, dy, x, grid, dgrid, it);
     });
   }
   if (!dx) return;

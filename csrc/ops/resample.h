@@ -145,5 +145,55 @@ template <typename T> PYML_HOST_DEVICE inline bool nearest_at(const GridSamplePa
   return inside(h, w, p.H, p.W);
 }
 
+// grid_sample forward of one output pixel it = n * P * Q + pix over all channels:
+// x (N, C, H, W), grid (N, P, Q, 2), y (N, C, P, Q), all contiguous
+template <typename T>
+PYML_HOST_DEVICE inline void grid_sample_pixel(const GridSampleParams& p, const T* x, const T* grid, T* y, int64_t it) {
+  const int64_t PQ = p.P * p.Q, HW = p.H * p.W, n = it / PQ, pix = it % PQ;
+  const T* gp = grid + it * 2;
+  const T* xn = x + n * p.C * HW;
+  T* yn = y + n * p.C * PQ + pix;
+  if (p.mode == 1) {
+    int64_t h, w;
+    bool ok = nearest_at(p, gp, h, w);
+    for (int64_t c = 0; c < p.C; c++) yn[c * PQ] = ok ? xn[c * HW + h * p.W + w] : T(0);
+    return;
+  }
+  Corners<T> k = corners(p, gp);
+  for (int64_t c = 0; c < p.C; c++) {
+    const T* xc = xn + c * HW;
+    T s = 0;
+    for (int j = 0; j < 4; j++)
+      if (k.ok[j]) s += xc[k.h[j] * p.W + k.w[j]] * k.wt[j];
+    yn[c * PQ] = s;
+  }
+}
+
+// d(loss)/d(grid) of one output pixel it, a sum over channels (dy: (N, C, P, Q)). d/dix of the
+// bilinear weights: nw -(1-fy), ne (1-fy), sw -fy, se fy; d/diy alike. Nearest: zero.
+template <typename T>
+PYML_HOST_DEVICE inline void grid_sample_dgrid_pixel(const GridSampleParams& p, const T* dy, const T* x, const T* grid,
+                                                    T* dgrid, int64_t it) {
+  const int64_t PQ = p.P * p.Q, HW = p.H * p.W, n = it / PQ, pix = it % PQ;
+  T* dg = dgrid + it * 2;
+  if (p.mode == 1) { dg[0] = dg[1] = 0; return; }
+  Corners<T> k = corners(p, grid + it * 2);
+  T fx = k.ix - T(k.w[0]), fy = k.iy - T(k.h[0]);
+  const T dwx[4] = {-(1 - fy), 1 - fy, -fy, fy}, dwy[4] = {-(1 - fx), -fx, 1 - fx, fx};
+  T gx = 0, gy = 0;
+  for (int64_t c = 0; c < p.C; c++) {
+    const T* xc = x + (n * p.C + c) * HW;
+    T g = dy[(n * p.C + c) * PQ + pix];
+    for (int j = 0; j < 4; j++)
+      if (k.ok[j]) {
+        T v = xc[k.h[j] * p.W + k.w[j]] * g;
+        gx += v * dwx[j];
+        gy += v * dwy[j];
+      }
+  }
+  dg[0] = gx * k.gx;
+  dg[1] = gy * k.gy;
+}
+
 }  // namespace resample
 }  // namespace pyml
