@@ -1,43 +1,26 @@
 // Resampling kernels: nearest / nearest-exact / (bi)linear upsampling on planes (N*C, H, W) and
 // grid_sample (bilinear or nearest, zeros/border/reflection padding) with their backward passes.
 // Index and weight formulas are torch's (UpSample.h, GridSampler.h), including its float32
-// scale arithmetic for nearest, so outputs match torch bit for bit where rounding decides.
+// scale arithmetic for nearest, so outputs match torch bit for bit where rounding decides; they
+// live in ops/resample.h, shared with the CUDA kernels.
 // Threads: planes (upsample), (image, output pixels) for grid_sample forward and grad-grid,
 // (image, channel) planes for grid_sample grad-input so no two threads scatter into one plane.
 #include <algorithm>
 #include <cmath>
 #include <vector>
-#include "ops/conv.h"
+#include "ops/resample.h"
 #include "core/parallel.h"
 
 namespace pyml {
+using namespace resample;
 namespace {
 
 int64_t grain_for(int64_t work) { return std::max<int64_t>(1, 32768 / std::max<int64_t>(work, 1)); }
 
-// torch's nearest_idx / nearest_neighbor_exact_compute_source_index (scale in float32)
-int64_t nearest_src(int64_t o, int64_t in, int64_t out, double user, bool exact) {
-  float scale = user > 0 ? float(1.0 / user) : float(in) / float(out);
-  if (exact) return std::min<int64_t>((int64_t)std::floor((float(o) + 0.5f) * scale), in - 1);
-  if (out == in) return o;
-  if (out == 2 * in) return o >> 1;
-  return std::min<int64_t>((int64_t)std::floor(float(o) * scale), in - 1);
-}
-
-// torch's compute_indices_weights_linear: src index pair and weights in the math type A
-template <typename A>
-struct Lin { int64_t i0, i1; A l0, l1; };
-
 template <typename A>
 std::vector<Lin<A>> linear_table(int64_t in, int64_t out, double user, bool align) {
-  A scale = align ? (out > 1 ? A(in - 1) / A(out - 1) : A(0)) : (user > 0 ? A(1.0 / user) : A(in) / A(out));
   std::vector<Lin<A>> t(out);
-  for (int64_t o = 0; o < out; o++) {
-    A src = align ? scale * A(o) : std::max(scale * (A(o) + A(0.5)) - A(0.5), A(0));
-    int64_t i0 = (int64_t)src;
-    A l1 = std::clamp(src - A(i0), A(0), A(1));
-    t[o] = {i0, i0 + (i0 < in - 1 ? 1 : 0), A(1) - l1, l1};
-  }
+  for (int64_t o = 0; o < out; o++) t[o] = linear_at<A>(o, in, out, user, align);
   return t;
 }
 
@@ -45,90 +28,6 @@ std::vector<int64_t> nearest_table(int64_t in, int64_t out, double user, bool ex
   std::vector<int64_t> t(out);
   for (int64_t o = 0; o < out; o++) t[o] = nearest_src(o, in, out, user, exact);
   return t;
-}
-
-// ---- grid_sample coordinate maps (torch GridSampler.h); g receives d(source)/d(grid coord)
-template <typename T>
-T unnormalize(T c, int64_t size, bool align, T* g) {
-  if (align) { *g = T(size - 1) / 2; return (c + 1) / 2 * T(size - 1); }
-  *g = T(size) / 2;
-  return ((c + 1) * T(size) - 1) / 2;
-}
-
-template <typename T>
-T clip(T c, int64_t size, T* g) {
-  if (c <= T(0)) { *g = 0; return T(0); }
-  if (c >= T(size - 1)) { *g = 0; return T(size - 1); }
-  *g = 1;
-  return c;
-}
-
-template <typename T>
-T reflect(T c, int64_t twice_low, int64_t twice_high, T* g) {
-  if (twice_low == twice_high) { *g = 0; return T(0); }
-  T mn = T(twice_low) / 2, span = T(twice_high - twice_low) / 2;
-  c -= mn;
-  T mult = 1;
-  if (c < 0) { mult = -1; c = -c; }
-  T extra = std::fmod(c, span);
-  int64_t flips = (int64_t)std::floor(c / span);
-  if (flips % 2 == 0) { *g = mult; return extra + mn; }
-  *g = -mult;
-  return span - extra + mn;
-}
-
-template <typename T>
-T source_index(T c, int64_t size, int padding, bool align, T* g) {
-  T gu, gc = 1, gr = 1;
-  c = unnormalize(c, size, align, &gu);
-  if (padding == 1) {
-    c = clip(c, size, &gc);
-  } else if (padding == 2) {
-    c = align ? reflect(c, 0, 2 * (size - 1), &gr) : reflect(c, -1, 2 * size - 1, &gr);
-    c = clip(c, size, &gc);
-  }
-  *g = gu * gc * gr;
-  return c;
-}
-
-// Coordinates far outside the image (or NaN) become -2: every corner is then out of bounds, and
-// the int64 casts below stay defined.
-template <typename T>
-T tame(T v, int64_t size) { return (v > T(-2) && v < T(size + 1)) ? v : T(-2); }
-
-inline bool inside(int64_t h, int64_t w, int64_t H, int64_t W) { return h >= 0 && h < H && w >= 0 && w < W; }
-
-// Bilinear corners of one sample: positions (nw, ne, sw, se) and weights; invalid corners get weight 0.
-template <typename T>
-struct Corners {
-  int64_t h[4], w[4];
-  T wt[4];
-  bool ok[4];
-  T ix, iy, gx, gy;  // source coordinates and their grid multipliers
-};
-
-template <typename T>
-Corners<T> corners(const GridSampleParams& p, const T* gp) {
-  Corners<T> c;
-  c.ix = tame(source_index(gp[0], p.W, p.padding, p.align_corners, &c.gx), p.W);
-  c.iy = tame(source_index(gp[1], p.H, p.padding, p.align_corners, &c.gy), p.H);
-  int64_t x0 = (int64_t)std::floor(c.ix), y0 = (int64_t)std::floor(c.iy);
-  T fx = c.ix - T(x0), fy = c.iy - T(y0);
-  const int64_t hs[4] = {y0, y0, y0 + 1, y0 + 1}, ws[4] = {x0, x0 + 1, x0, x0 + 1};
-  const T wts[4] = {(1 - fx) * (1 - fy), fx * (1 - fy), (1 - fx) * fy, fx * fy};
-  for (int k = 0; k < 4; k++) {
-    c.h[k] = hs[k], c.w[k] = ws[k], c.wt[k] = wts[k];
-    c.ok[k] = inside(hs[k], ws[k], p.H, p.W);
-  }
-  return c;
-}
-
-template <typename T>
-bool nearest_at(const GridSampleParams& p, const T* gp, int64_t& h, int64_t& w) {
-  T g;
-  w = (int64_t)std::nearbyint(tame(source_index(gp[0], p.W, p.padding, p.align_corners, &g), p.W));
-  h = (int64_t)std::nearbyint(tame(source_index(gp[1], p.H, p.padding, p.align_corners, &g), p.H));
-  return inside(h, w, p.H, p.W);
 }
 
 }  // namespace
@@ -207,57 +106,17 @@ void upsample_backward_cpu(const ResampleParams& p, const T* dy, T* dx) {
 // x (N, C, H, W), grid (N, P, Q, 2), y (N, C, P, Q): all contiguous
 template <typename T>
 void grid_sample_cpu(const GridSampleParams& p, const T* x, const T* grid, T* y) {
-  const int64_t PQ = p.P * p.Q, HW = p.H * p.W;
-  parallel_for(0, p.N * PQ, grain_for(4 * p.C), [&](int64_t a, int64_t e) {
-    for (int64_t it = a; it < e; it++) {
-      int64_t n = it / PQ, pix = it % PQ;
-      const T* gp = grid + it * 2;
-      const T* xn = x + n * p.C * HW;
-      T* yn = y + n * p.C * PQ + pix;
-      if (p.mode == 1) {
-        int64_t h, w;
-        bool ok = nearest_at(p, gp, h, w);
-        for (int64_t c = 0; c < p.C; c++) yn[c * PQ] = ok ? xn[c * HW + h * p.W + w] : T(0);
-        continue;
-      }
-      Corners<T> k = corners(p, gp);
-      for (int64_t c = 0; c < p.C; c++) {
-        const T* xc = xn + c * HW;
-        T s = 0;
-        for (int j = 0; j < 4; j++)
-          if (k.ok[j]) s += xc[k.h[j] * p.W + k.w[j]] * k.wt[j];
-        yn[c * PQ] = s;
-      }
-    }
+  parallel_for(0, p.N * p.P * p.Q, grain_for(4 * p.C), [&](int64_t a, int64_t e) {
+    for (int64_t it = a; it < e; it++) grid_sample_pixel(p, x, grid, y, it);
   });
 }
 
 template <typename T>
 void grid_sample_backward_cpu(const GridSampleParams& p, const T* dy, const T* x, const T* grid, T* dx, T* dgrid) {
   const int64_t PQ = p.P * p.Q, HW = p.H * p.W;
-  if (dgrid) {  // d/dix of the bilinear weights: nw -(1-fy), ne (1-fy), sw -fy, se fy; d/diy alike
+  if (dgrid) {
     parallel_for(0, p.N * PQ, grain_for(8 * p.C), [&](int64_t a, int64_t e) {
-      for (int64_t it = a; it < e; it++) {
-        T* dg = dgrid + it * 2;
-        if (p.mode == 1) { dg[0] = dg[1] = 0; continue; }
-        int64_t n = it / PQ, pix = it % PQ;
-        Corners<T> k = corners(p, grid + it * 2);
-        T fx = k.ix - T(k.w[0]), fy = k.iy - T(k.h[0]);
-        const T dwx[4] = {-(1 - fy), 1 - fy, -fy, fy}, dwy[4] = {-(1 - fx), -fx, 1 - fx, fx};
-        T gx = 0, gy = 0;
-        for (int64_t c = 0; c < p.C; c++) {
-          const T* xc = x + (n * p.C + c) * HW;
-          T g = dy[(n * p.C + c) * PQ + pix];
-          for (int j = 0; j < 4; j++)
-            if (k.ok[j]) {
-              T v = xc[k.h[j] * p.W + k.w[j]] * g;
-              gx += v * dwx[j];
-              gy += v * dwy[j];
-            }
-        }
-        dg[0] = gx * k.gx;
-        dg[1] = gy * k.gy;
-      }
+      for (int64_t it = a; it < e; it++) grid_sample_dgrid_pixel(p, dy, x, grid, dgrid, it);
     });
   }
   if (!dx) return;

@@ -71,6 +71,37 @@ int64_t count_nonzero_cpu(const bool* mask, int64_t n);
 void nonzero_cpu(const bool* mask, const Shape& shape, int64_t* out);
 void repeat_interleave_cpu(const int64_t* repeats, int64_t n, int64_t* out);
 
+// One dim of a remap: the source position that output position o reads. Shared by the host (to
+// build the CPU kernel's index maps) and the CUDA kernel (evaluated per element), so both agree.
+#ifdef __CUDACC__
+#define PYML_HOST_DEVICE __host__ __device__
+#else
+#define PYML_HOST_DEVICE
+#endif
+struct RemapRule {
+  enum Kind : int { Identity, Flip, Roll, Reflect, Replicate, Circular };
+  int kind = Identity;
+  int64_t n = 0;         // the source's size along the dim
+  int64_t l = 0, r = 0;  // pads: elements added left/right (negative: cropped); Roll: l = shift in [1, n)
+  // Reflect and replicate mirror/clamp at the input's own edges; circular, like torch, wraps
+  // around the cropped input.
+  PYML_HOST_DEVICE int64_t source(int64_t o) const {
+    int64_t j = o - l;
+    switch (kind) {
+      case Flip: return n - 1 - o;
+      case Roll: return o >= l ? o - l : o - l + n;
+      case Reflect: j = j < 0 ? -j : j; return j >= n ? 2 * (n - 1) - j : j;
+      case Replicate: return j < 0 ? 0 : (j >= n ? n - 1 : j);
+      case Circular: {
+        int64_t s0 = l < 0 ? -l : 0, m = n - s0 - (r < 0 ? -r : 0);
+        int64_t k = (o - (l > 0 ? l : 0)) % m;
+        return s0 + (k < 0 ? k + m : k);
+      }
+      default: return o;
+    }
+  }
+};
+
 // out (contiguous, `shape`) = src gathered through per-dim index maps (nullptr: identity):
 // out[o0, .., on] = src[map0[o0], .., mapn[on]]. Serves flip, roll and the non-constant pads.
 struct RemapParams {

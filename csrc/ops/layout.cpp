@@ -1,18 +1,30 @@
-// Host entries of the layout family: cat, flip, roll, pad, tril/triu. cat and constant pad are
-// strided copies into views of a fresh output (copy_ casts and runs threaded); flip, roll and the
-// reflect/replicate/circular pads build one index map per changed dim and run remap_cpu.
+// Host entries of the layout family: cat, flip, roll, pad, tril/triu, on CPU and CUDA. cat and
+// constant pad are strided copies into views of a fresh output (copy_ casts; threaded on CPU, the
+// copy kernel on CUDA); flip, roll and the reflect/replicate/circular pads describe each changed dim
+// by a RemapRule: the CPU expands the rules into index maps for remap_cpu, the CUDA kernel evaluates
+// them per element (no maps to upload).
 #include "ops/index.h"
+#include "cuda/index.h"
 
 namespace pyml {
 
-using Maps = std::vector<std::vector<int64_t>>;  // per dim; empty: identity
+using Rules = std::vector<RemapRule>;  // per dim
 
-static Tensor remap(const Tensor& x, const Shape& shape, const Maps& maps) {
-  Tensor out = empty(shape, x.dtype);
+static Tensor remap(const Tensor& x, const Shape& shape, const Rules& rules) {
+  Tensor out = empty(shape, x.dtype, x.device());
+  Shape src_strides;
+  for (int64_t d = 0; d < x.dim(); d++) src_strides.push_back(x.strides[d] * x.itemsize());
+  if (!x.device().is_cpu()) {
+    remap_cuda(shape, src_strides, rules, x.data(), out.data(), x.itemsize(), x.device().index);
+    return out;
+  }
+  std::vector<std::vector<int64_t>> maps(x.dim());  // per dim; empty: identity
   RemapParams p;
   p.shape = shape;
+  p.src_strides = src_strides;
   for (int64_t d = 0; d < x.dim(); d++) {
-    p.src_strides.push_back(x.strides[d] * x.itemsize());
+    if (rules[d].kind != RemapRule::Identity)
+      for (int64_t o = 0; o < shape[d]; o++) maps[d].push_back(rules[d].source(o));
     p.maps.push_back(maps[d].empty() ? nullptr : maps[d].data());
   }
   p.src = x.data();
@@ -27,13 +39,14 @@ Tensor cat(const std::vector<Tensor>& ts, int64_t dim) {
   DType dt = ts[0].dtype;
   std::vector<size_t> parts;  // 1-D empty tensors are skipped (legacy behaviour kept by torch)
   for (size_t i = 0; i < ts.size(); i++) {
-    check_cpu(ts[i], "cat");
+    PYML_CHECK(ts[i].device() == ts[0].device(), RuntimeError, "cat: expected all tensors to be on the same device, "
+               "got ", ts[0].device().str(), " and ", ts[i].device().str(), " (tensor number ", (int64_t)i, ")");
     PYML_CHECK(ts[i].dim() > 0, ValueError, "cat: zero-dimensional tensor (at position ", (int64_t)i,
                ") cannot be concatenated");
     dt = promote_types(dt, ts[i].dtype);
     if (!(ts[i].dim() == 1 && ts[i].numel() == 0)) parts.push_back(i);
   }
-  if (parts.empty()) return empty({0}, dt);
+  if (parts.empty()) return empty({0}, dt, ts[0].device());
   const Tensor& ref = ts[parts[0]];
   dim = wrap_dim(dim, ref.dim(), "cat");
   Shape shape = ref.shape;
@@ -48,7 +61,7 @@ Tensor cat(const std::vector<Tensor>& ts, int64_t dim) {
                  (int64_t)i, " in the list; shapes ", ref.shape, " and ", t.shape);
     shape[dim] += t.shape[dim];
   }
-  Tensor out = empty(shape, dt);
+  Tensor out = empty(shape, dt, ts[0].device());
   int64_t pos = 0;
   for (size_t i : parts) {
     int64_t n = ts[i].shape[dim];
@@ -59,22 +72,20 @@ Tensor cat(const std::vector<Tensor>& ts, int64_t dim) {
 }
 
 Tensor flip(const Tensor& x, const Shape& dims) {
-  check_cpu(x, "flip");
-  Maps maps(x.dim());
+  Rules rules(x.dim());
   std::vector<bool> seen(std::max<int64_t>(x.dim(), 1), false);
   for (int64_t d0 : dims) {
     int64_t d = wrap_dim(d0, x.dim(), "flip");
     PYML_CHECK(!seen[d], ValueError, "flip: dim ", d, " appears multiple times in the list of dims, got ", dims);
     seen[d] = true;
     if (x.dim() == 0) continue;
-    int64_t n = x.shape[d];
-    for (int64_t o = 0; o < n; o++) maps[d].push_back(n - 1 - o);
+    rules[d].kind = RemapRule::Flip;
+    rules[d].n = x.shape[d];
   }
-  return remap(x, x.shape, maps);
+  return remap(x, x.shape, rules);
 }
 
 Tensor roll(const Tensor& x, const Shape& shifts, const Shape& dims) {
-  check_cpu(x, "roll");
   if (dims.empty()) {
     PYML_CHECK(shifts.size() == 1, ValueError, "roll: without dims the flattened tensor is rolled by one shift, got ",
                (int64_t)shifts.size(), " shifts ", shifts);
@@ -84,30 +95,19 @@ Tensor roll(const Tensor& x, const Shape& shifts, const Shape& dims) {
              (int64_t)shifts.size(), " shifts ", shifts, " and ", (int64_t)dims.size(), " dims ", dims);
   Shape total(std::max<int64_t>(x.dim(), 1), 0);
   for (size_t i = 0; i < dims.size(); i++) total[wrap_dim(dims[i], x.dim(), "roll")] += shifts[i];
-  Maps maps(x.dim());
+  Rules rules(x.dim());
   for (int64_t d = 0; d < x.dim(); d++) {
     int64_t n = x.shape[d];
     if (n == 0 || total[d] % n == 0) continue;
-    int64_t s = ((total[d] % n) + n) % n;
-    for (int64_t o = 0; o < n; o++) maps[d].push_back(o >= s ? o - s : o - s + n);
+    rules[d].kind = RemapRule::Roll;
+    rules[d].n = n;
+    rules[d].l = ((total[d] % n) + n) % n;
   }
-  return remap(x, x.shape, maps);
+  return remap(x, x.shape, rules);
 }
 
 static const char* pad_mode_name(PadMode m) {
   return m == PadMode::Constant ? "constant" : m == PadMode::Reflect ? "reflect" : m == PadMode::Replicate ? "replicate" : "circular";
-}
-
-// Source index along a dim of size n for output position o, with `l` elements padded on the left
-// (negative: cropped). Reflect and replicate mirror/clamp at the input's own edges; circular, like
-// torch, wraps around the cropped input.
-static int64_t pad_source(PadMode mode, int64_t o, int64_t l, int64_t r, int64_t n) {
-  int64_t j = o - l;
-  if (mode == PadMode::Reflect) { if (j < 0) j = -j; if (j >= n) j = 2 * (n - 1) - j; return j; }
-  if (mode == PadMode::Replicate) return std::min(std::max<int64_t>(j, 0), n - 1);
-  int64_t s0 = std::max<int64_t>(0, -l), m = n - s0 - std::max<int64_t>(0, -r);
-  int64_t k = (o - std::max<int64_t>(0, l)) % m;
-  return s0 + (k < 0 ? k + m : k);
 }
 
 static void check_pad_dim(PadMode mode, int64_t l, int64_t r, int64_t n, int64_t d, const Tensor& x) {
@@ -124,7 +124,6 @@ static void check_pad_dim(PadMode mode, int64_t l, int64_t r, int64_t n, int64_t
 }
 
 Tensor pad(const Tensor& x, const Shape& pads, PadMode mode, const Scalar& value) {
-  check_cpu(x, "pad");
   int64_t np = (int64_t)pads.size() / 2;
   PYML_CHECK(pads.size() % 2 == 0, ValueError, "pad: padding length must be divisible by 2, got ", pads);
   PYML_CHECK(np <= x.dim(), ValueError, "pad: padding length (", (int64_t)pads.size(),
@@ -137,7 +136,7 @@ Tensor pad(const Tensor& x, const Shape& pads, PadMode mode, const Scalar& value
                " gives a negative size ", shape[d], " for input ", x.shape);
   }
   if (mode == PadMode::Constant) {
-    Tensor out = full(shape, value, x.dtype);
+    Tensor out = full(shape, value, x.dtype, x.device());
     Tensor src = x, dst = out;
     for (int64_t i = 0; i < np; i++) {
       int64_t d = x.dim() - 1 - i, l = pads[2 * i], r = pads[2 * i + 1];
@@ -148,23 +147,29 @@ Tensor pad(const Tensor& x, const Shape& pads, PadMode mode, const Scalar& value
     if (src.numel()) copy_(dst, src, "pad");
     return out;
   }
-  Maps maps(x.dim());
+  Rules rules(x.dim());
+  int kind = mode == PadMode::Reflect ? RemapRule::Reflect : mode == PadMode::Replicate ? RemapRule::Replicate
+                                                                                        : RemapRule::Circular;
   for (int64_t i = 0; i < np; i++) {
     int64_t d = x.dim() - 1 - i, l = pads[2 * i], r = pads[2 * i + 1], n = x.shape[d];
     if (l == 0 && r == 0) continue;
     check_pad_dim(mode, l, r, n, d, x);
-    for (int64_t o = 0; o < shape[d]; o++) maps[d].push_back(pad_source(mode, o, l, r, n));
+    rules[d].kind = kind;
+    rules[d].n = n, rules[d].l = l, rules[d].r = r;
   }
-  return remap(x, shape, maps);
+  return remap(x, shape, rules);
 }
 
 Tensor tril(const Tensor& x, int64_t diagonal, bool upper) {
   const char* op = upper ? "triu" : "tril";
-  check_cpu(x, op);
   PYML_CHECK(x.dim() >= 2, ValueError, op, ": input tensor must have at least 2 dimensions, got shape ", x.shape);
   Tensor out = clone(x);
   int64_t R = x.shape[x.dim() - 2], C = x.shape[x.dim() - 1];
   if (out.numel() == 0) return out;
+  if (!out.device().is_cpu()) {
+    tri_zero_cuda(out.data(), out.numel() / (R * C), R, C, out.itemsize(), diagonal, upper, out.device().index);
+    return out;
+  }
   tri_zero_cpu(out.data(), out.numel() / (R * C), R, C, out.itemsize(), diagonal, upper);
   return out;
 }

@@ -3,16 +3,24 @@
 // interpolate's argument logic (size vs scale_factor, recompute_scale_factor) is in Python
 // (pyml/nn/_functional/vision.py); here output sizes arrive resolved, with the user's scale
 // factors passed along because torch's index formulas use them instead of in/out.
+// CUDA tensors take the same path with cuda/vision.cu kernels in place of the CPU ones.
 #include <cstring>
 #include "ops/conv.h"
+#include "cuda/vision.h"
 
 namespace pyml {
 namespace {
 
-Tensor zeros(const Shape& shape, DType t) {
+Tensor zeros(const Shape& shape, DType t, Device dev) {
+  if (!dev.is_cpu()) return full(shape, Scalar::from_int(0), t, dev);
   Tensor z = empty(shape, t);
   if (z.numel()) std::memset(z.data(), 0, z.numel() * z.itemsize());
   return z;
+}
+
+void check_same_device(const Tensor& a, const Tensor& b, const char* op) {
+  PYML_CHECK(a.device() == b.device(), RuntimeError, op, ": expected all tensors to be on the same device, got ",
+             a.device().str(), " and ", b.device().str());
 }
 
 Tensor finish(const Tensor& t, const Shape& shape, DType dtype) {
@@ -61,11 +69,11 @@ Tensor upsample_forward(const Tensor& x, const IntList& output_size, const std::
   PYML_CHECK(output_size.size() == 1 || output_size.size() == 2, ValueError, "interpolate: only 1-D and 2-D "
              "resampling is supported, got output size ", ints_str(output_size));
   const char* op = upsample_name(mode, output_size.size());
-  check_cpu(x, op);
   DType ct = conv_compute_dtype(x, op);
   ResampleParams p = resample_params(x.shape, output_size, scales, mode, align_corners, op);
-  Tensor xc = contiguous(to_dtype(x, ct)), y = empty({p.planes, p.P * p.Q}, ct);
-  PYML_VISION_DISPATCH(ct, upsample_cpu<T>(p, xc.ptr<T>(), y.ptr<T>()));
+  Tensor xc = contiguous(to_dtype(x, ct)), y = empty({p.planes, p.P * p.Q}, ct, x.device());
+  if (!x.device().is_cpu()) upsample_cuda(p, ct, xc.data(), y.data(), x.device().index);
+  else { PYML_VISION_DISPATCH(ct, upsample_cpu<T>(p, xc.ptr<T>(), y.ptr<T>())); }
   Shape out = {x.shape[0], x.shape[1]};
   out.insert(out.end(), output_size.begin(), output_size.end());
   return finish(y, out, x.dtype);
@@ -77,14 +85,14 @@ Tensor upsample_backward(const Tensor& dy, const IntList& input_size, const std:
              dy.shape);
   size_t nd = dy.dim() - 2;
   const char* op = upsample_name(mode, nd);
-  check_cpu(dy, op);
   DType ct = conv_compute_dtype(dy, op);
   IntList out(dy.shape.begin() + 2, dy.shape.end());
   ResampleParams p = resample_params(input_size, out, scales, mode, align_corners, op);
   PYML_CHECK(input_size[0] == dy.shape[0] && input_size[1] == dy.shape[1], ValueError, op,
              ": grad_output ", dy.shape, " and input size ", input_size, " differ in the batch or channel dim");
-  Tensor g = contiguous(to_dtype(dy, ct)), dx = zeros({p.planes, p.H * p.W}, ct);
-  PYML_VISION_DISPATCH(ct, upsample_backward_cpu<T>(p, g.ptr<T>(), dx.ptr<T>()));
+  Tensor g = contiguous(to_dtype(dy, ct)), dx = zeros({p.planes, p.H * p.W}, ct, dy.device());
+  if (!dy.device().is_cpu()) upsample_backward_cuda(p, ct, g.data(), dx.data(), dy.device().index);
+  else { PYML_VISION_DISPATCH(ct, upsample_backward_cpu<T>(p, g.ptr<T>(), dx.ptr<T>())); }
   return finish(dx, input_size, dy.dtype);
 }
 
@@ -93,8 +101,7 @@ namespace {
 GridSampleParams grid_params(const Tensor& x, const Tensor& grid, int64_t mode, int64_t padding_mode,
                              bool align_corners) {
   const char* op = "grid_sample";
-  check_cpu(x, op);
-  check_cpu(grid, op);
+  check_same_device(x, grid, op);
   PYML_CHECK(x.dim() == 4, ValueError, op, ": expected a 4-D input (N, C, H, W), got input of shape ", x.shape);
   PYML_CHECK(grid.dim() == 4 && grid.shape[3] == 2, ValueError, op,
              ": expected a 4-D grid (N, H_out, W_out, 2), got grid of shape ", grid.shape);
@@ -122,8 +129,9 @@ Tensor grid_sample_forward(const Tensor& x, const Tensor& grid, int64_t mode, in
   GridSampleParams p = grid_params(x, grid, mode, padding_mode, align_corners);
   DType ct = conv_compute_dtype(x, "grid_sample");
   Tensor xc = contiguous(to_dtype(x, ct)), gc = contiguous(to_dtype(grid, ct));
-  Tensor y = empty({p.N, p.C, p.P, p.Q}, ct);
-  PYML_VISION_DISPATCH(ct, grid_sample_cpu<T>(p, xc.ptr<T>(), gc.ptr<T>(), y.ptr<T>()));
+  Tensor y = empty({p.N, p.C, p.P, p.Q}, ct, x.device());
+  if (!x.device().is_cpu()) grid_sample_cuda(p, ct, xc.data(), gc.data(), y.data(), x.device().index);
+  else { PYML_VISION_DISPATCH(ct, grid_sample_cpu<T>(p, xc.ptr<T>(), gc.ptr<T>(), y.ptr<T>())); }
   return finish(y, y.shape, x.dtype);
 }
 
@@ -132,7 +140,7 @@ std::tuple<OptTensor, OptTensor> grid_sample_backward(const Tensor& dy, const Te
                                                       std::array<bool, 2> mask) {
   GridSampleParams p = grid_params(x, grid, mode, padding_mode, align_corners);
   const char* op = "grid_sample";
-  check_cpu(dy, op);
+  check_same_device(x, dy, op);
   Shape expect = {p.N, p.C, p.P, p.Q};
   PYML_CHECK(dy.shape == expect, ValueError, op, ": grad_output must have the output's shape ", expect, ", got ",
              dy.shape);
@@ -141,10 +149,16 @@ std::tuple<OptTensor, OptTensor> grid_sample_backward(const Tensor& dy, const Te
   DType ct = conv_compute_dtype(x, op);
   Tensor xc = contiguous(to_dtype(x, ct)), gc = contiguous(to_dtype(grid, ct)), g = contiguous(to_dtype(dy, ct));
   OptTensor dx, dgrid;
-  Tensor tx = mask[0] ? zeros(x.shape, ct) : Tensor(), tg = mask[1] ? empty(grid.shape, ct) : Tensor();
-  PYML_VISION_DISPATCH(ct, grid_sample_backward_cpu<T>(p, g.ptr<T>(), xc.ptr<T>(), gc.ptr<T>(),
-                                                       mask[0] ? tx.ptr<T>() : nullptr,
-                                                       mask[1] ? tg.ptr<T>() : nullptr));
+  Tensor tx = mask[0] ? zeros(x.shape, ct, x.device()) : Tensor();
+  Tensor tg = mask[1] ? empty(grid.shape, ct, x.device()) : Tensor();
+  if (!x.device().is_cpu())
+    grid_sample_backward_cuda(p, ct, g.data(), xc.data(), gc.data(), mask[0] ? tx.data() : nullptr,
+                              mask[1] ? tg.data() : nullptr, x.device().index);
+  else {
+    PYML_VISION_DISPATCH(ct, grid_sample_backward_cpu<T>(p, g.ptr<T>(), xc.ptr<T>(), gc.ptr<T>(),
+                                                         mask[0] ? tx.ptr<T>() : nullptr,
+                                                         mask[1] ? tg.ptr<T>() : nullptr));
+  }
   if (mask[0]) dx = finish(tx, x.shape, x.dtype);
   if (mask[1]) dgrid = finish(tg, grid.shape, x.dtype);
   return {dx, dgrid};

@@ -27,8 +27,8 @@ def _tensor(data, dtype=None):
     return tensor(data, dtype=dtype)
 
 
-def _scalar_tensor(value, dtype):
-    return wrap(_C.full([], value, dtype._code, (0, 0)))
+def _scalar_tensor(value, dtype, device=None):
+    return wrap(_C.full([], value, dtype._code, (0, 0) if device is None else device._pair()))
 
 
 def _number(v, op):
@@ -172,7 +172,7 @@ def _strip_leading_ones(v):
 
 def _setitem(self, key, value):
     if isinstance(key, Tensor) and key.dtype is D.bool_ and key.shape == self.shape and \
-            isinstance(value, _NUMBER + (np.generic,)):
+            key.device == self.device and isinstance(value, _NUMBER + (np.generic,)):
         masked_fill_(self, key, value)
         return
     t, adv = _parse(self, key)
@@ -219,7 +219,7 @@ def _scatter_src(self, index, src, value, op):
     if isinstance(src, Tensor):
         return src
     v = _number(src if value is None else value, op)
-    return wrap(_C.expand(_scalar_tensor(v, self.dtype)._impl, list(index.shape) or [1]))
+    return wrap(_C.expand(_scalar_tensor(v, self.dtype, self.device)._impl, list(index.shape) or [1]))
 
 
 @tensor_method()
