@@ -118,7 +118,9 @@ template <BinaryOp OP, typename U> __device__ inline U binary_math(U a, U b, U a
   else if constexpr (OP == B::Mul) { if constexpr (boolean) return a && b; else return U(a * b); }
   else if constexpr (OP == B::Div) return a / b;
   else if constexpr (OP == B::FloorDiv) return floor_div(a, b);
-  else if constexpr (OP == B::TruncDiv) { if constexpr (fp) return trunc(a / b); else return b == U(0) ? U(0) : U(a / b); }
+  else if constexpr (OP == B::TruncDiv) {
+    if constexpr (fp) return trunc(a / b); else return b == U(0) ? U(0) : U(a / b);
+  }
   else if constexpr (OP == B::Remainder) return py_mod(a, b);
   else if constexpr (OP == B::Pow) { if constexpr (fp) return pow(a, b); else return int_pow(a, b); }
   else if constexpr (OP == B::Maximum) {

@@ -171,9 +171,13 @@ bool is_rounding(UnaryOp op) { return op == O::Floor || op == O::Ceil || op == O
 void unary_cuda(UnaryOp op, const ElemIter& it, DType dt, const double* params, int index) {
   const char* name = unary_name(op);
   if (unary_returns_bool(op)) {
-    PYML_CUDA_DISPATCH_ALL(dt, name, [&] { cuda::launch_elementwise<bool, scalar_t>(it, index, name, PredicateFn<scalar_t>{op}); });
+    PYML_CUDA_DISPATCH_ALL(dt, name, [&] {
+      cuda::launch_elementwise<bool, scalar_t>(it, index, name, PredicateFn<scalar_t>{op});
+    });
   } else if (op == O::BitwiseNot) {
-    PYML_CUDA_DISPATCH_INT(dt, name, [&] { cuda::launch_elementwise<scalar_t, scalar_t>(it, index, name, BitwiseNotFn<scalar_t>{}); });
+    PYML_CUDA_DISPATCH_INT(dt, name, [&] {
+      cuda::launch_elementwise<scalar_t, scalar_t>(it, index, name, BitwiseNotFn<scalar_t>{});
+    });
   } else if (is_rounding(op) && !is_floating(dt)) {
     copy_cuda(it, dt, dt, index);  // integers are already whole
   } else {
