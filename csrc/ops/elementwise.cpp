@@ -124,7 +124,8 @@ static void run_binary_cuda(BinaryOp op, const Tensor& out, const Tensor& a, con
   }
   const bool divides = divides_by_integer(op, compute);
   if (divides && sb) check_nonzero_divisor(op, b);
-  Tensor flag = divides && !sb ? full({}, Scalar::from_int(0), DType::Int32, out.device()) : Tensor();
+  bool flagged = divides && !sb && out.numel() > 0;
+  Tensor flag = flagged ? full({}, Scalar::from_int(0), DType::Int32, out.device()) : Tensor();
   const Tensor& t = sa ? b : a;
   ElemIter it = (sa || sb) ? ElemIter::make({&out, &t}) : ElemIter::make({&out, &a, &b});
   int index = out.device().index;
