@@ -40,10 +40,12 @@ def _cast(g, meta):
 
 
 def _fit(g, meta):
-    """A gradient for an input: reduced to its shape and cast to its dtype."""
+    """A gradient for an input: reduced to its shape, cast to its dtype, on its device (a 0-dim CPU tensor
+    that took part in a CUDA op as a scalar gets its gradient on the CPU, as in PyTorch)."""
     if g is None:
         return None
-    return _cast(sum_to(g, meta[0]), meta)
+    g = _cast(sum_to(g, meta[0]), meta)
+    return g.to(meta[2]) if g.is_cuda and meta[2].type == "cpu" else g
 
 
 # ------------------------------------------------------------------------------------------ unary
