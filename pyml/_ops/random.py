@@ -283,7 +283,7 @@ def _as_tensor_like(v, other, name, op):
         return v
     if isinstance(v, builtins.bool) or not isinstance(v, (int, float, np.integer, np.floating)):
         raise TypeError(f"{op}: {name} must be a Tensor or a number, got {type(v).__name__}")
-    return wrap(_C.full([], builtins.float(v), other.dtype._code, (0, 0)))
+    return wrap(_C.full([], builtins.float(v), other.dtype._code, other.device._pair()))
 
 
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None, layout=None, device=None,

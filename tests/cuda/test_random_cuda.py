@@ -121,6 +121,8 @@ def test_normal_with_tensor_mean_and_std():
     want, got = both(lambda d, g: pyml.normal(mean.to(d), std.to(d), generator=g))
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
     assert got.shape == (97, 97)
+    want, got = both(lambda d, g: pyml.normal(0.5, std.to(d).float(), generator=g))  # a number for mean
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
 
 
 def test_strided_targets_draw_in_logical_order():
