@@ -146,8 +146,8 @@ def test_generator_bad_inputs():
         g.set_state(pyml.zeros(16))
     with pytest.raises(TypeError, match="set_state: expected a uint8 tensor or bytes"):
         g.set_state([0] * 16)
-    with pytest.raises(RuntimeError, match="Generator: only cpu generators"):
-        pyml.Generator(device="cuda")
+    with pytest.raises(RuntimeError, match="Generator: CUDA device index must be in"):
+        pyml.Generator(device="cuda:99")
     with pytest.raises(TypeError, match="rand: generator must be a pyml.Generator"):
         pyml.rand(3, generator=torch.Generator())
 
@@ -532,10 +532,10 @@ def test_bad_inputs(call, exc, msg):
 
 
 @pytest.mark.cuda
-def test_creation_on_cuda_samples_on_cpu_and_copies():
-    g1, g2 = pyml.Generator().manual_seed(3), pyml.Generator().manual_seed(3)
+def test_creation_on_cuda_draws_the_cpu_stream_on_the_device():
+    g1, g2 = pyml.Generator("cuda").manual_seed(3), pyml.Generator().manual_seed(3)
     a = pyml.rand(5, device="cuda", generator=g1)
     assert a.device.type == "cuda"
     np.testing.assert_array_equal(a.cpu().numpy(), pyml.rand(5, generator=g2).numpy())
-    with pytest.raises(RuntimeError, match="uniform_: not implemented for device cuda"):
-        a.uniform_()
+    with pytest.raises(RuntimeError, match="uniform_: expected a generator for device cuda:0"):
+        a.uniform_(generator=g2)

@@ -3,16 +3,23 @@
 // so element i of a request can be computed from (seed, offset + i / per_block) alone: results
 // do not depend on the thread count or on how parallel_for splits the range.
 // Counter words: (c0, c1) = the 64-bit block index, (c2, c3) = 0; key words = the 64-bit seed.
-// The random kernels of cpu/random.cpp are declared at the end.
+// The random kernels of cpu/random.cpp are declared at the end. The block and conversion helpers
+// are also compiled for the device (PYML_HD), so cuda/random.cu draws the very same numbers.
 #pragma once
 #include <cstdint>
 #include "core/dtype.h"
+
+#ifdef __CUDACC__
+#define PYML_HD __host__ __device__
+#else
+#define PYML_HD
+#endif
 
 namespace pyml {
 
 struct Philox4 { uint32_t w[4]; };
 
-static inline Philox4 philox4x32_10(Philox4 ctr, uint32_t k0, uint32_t k1) {
+PYML_HD static inline Philox4 philox4x32_10(Philox4 ctr, uint32_t k0, uint32_t k1) {
   constexpr uint32_t M0 = 0xD2511F53u, M1 = 0xCD9E8D57u, W0 = 0x9E3779B9u, W1 = 0xBB67AE85u;
   for (int r = 0; r < 10; r++) {
     uint64_t p0 = (uint64_t)M0 * ctr.w[0], p1 = (uint64_t)M1 * ctr.w[2];
@@ -26,15 +33,15 @@ static inline Philox4 philox4x32_10(Philox4 ctr, uint32_t k0, uint32_t k1) {
 // Where a request starts: the generator's key and the first block index reserved for it.
 struct PhiloxState { uint64_t seed = 0, offset = 0; };
 
-static inline Philox4 philox_block(PhiloxState s, uint64_t block) {
+PYML_HD static inline Philox4 philox_block(PhiloxState s, uint64_t block) {
   uint64_t c = s.offset + block;
   return philox4x32_10({{(uint32_t)c, (uint32_t)(c >> 32), 0u, 0u}}, (uint32_t)s.seed, (uint32_t)(s.seed >> 32));
 }
 
 // Uniforms: the top `digits` bits of a word, scaled to [0, 1) (exact in the output type).
-static inline float u32_to_unit(uint32_t x, int digits) { return (float)(x >> (32 - digits)) * (1.0f / (float)(1u << digits)); }
-static inline double u64_to_unit(uint64_t x) { return (double)(x >> 11) * 0x1.0p-53; }
-static inline uint64_t words64(const Philox4& b, int k) { return (uint64_t)b.w[2 * k] | ((uint64_t)b.w[2 * k + 1] << 32); }
+PYML_HD static inline float u32_to_unit(uint32_t x, int digits) { return (float)(x >> (32 - digits)) * (1.0f / (float)(1u << digits)); }
+PYML_HD static inline double u64_to_unit(uint64_t x) { return (double)(x >> 11) * 0x1.0p-53; }
+PYML_HD static inline uint64_t words64(const Philox4& b, int k) { return (uint64_t)b.w[2 * k] | ((uint64_t)b.w[2 * k + 1] << 32); }
 
 // --- kernels (cpu/random.cpp). `out` holds n contiguous elements; PhiloxState says where the
 // request starts. blocks_* give how many Philox blocks a request consumes (the generator advances).

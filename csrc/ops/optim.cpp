@@ -1,5 +1,7 @@
-// Host entry of the fused optimizer step: validates everything, then one kernel call.
+// Host entries of the fused optimizer step: validate everything, then one kernel call per tensor on
+// CPU, or one launch for a whole list of tensors on CUDA (cuda/optim.cu).
 #include "ops/optim.h"
+#include "cuda/optim.h"
 
 namespace pyml {
 
@@ -22,15 +24,18 @@ double get(const std::map<std::string, double>& hp, const char* key, double dflt
   auto it = hp.find(key);
   return it == hp.end() ? dflt : it->second;
 }
-}  // namespace
 
-void optim_step(const std::string& algo, const Tensor& param, const Tensor& grad,
-                const std::vector<Tensor>& state, const std::map<std::string, double>& hp) {
+void check_device(const Tensor& t, const Tensor& param, const char* what, const char* op) {
+  PYML_CHECK(t.device() == param.device(), RuntimeError, op, ": expected all tensors to be on the same device, got ",
+             param.device().str(), " and ", t.device().str(), " (", what, ")");
+}
+
+// Validates one parameter's tensors; returns its three state slots (undefined where absent).
+std::vector<Tensor> checked_state(const AlgoInfo& info, const std::string& algo, const Tensor& param,
+                                  const Tensor& grad, const std::vector<Tensor>& state) {
   const char* op = "optim_step";
-  AlgoInfo info = algo_info(algo);
   PYML_CHECK(param.defined() && grad.defined(), ValueError, op, ": param and grad must be tensors");
-  check_cpu(param, op);
-  check_cpu(grad, op);
+  check_device(grad, param, "grad", op);
   PYML_CHECK(param.dtype == DType::Float32 || param.dtype == DType::Float64, TypeError, op,
              ": parameters must be float32 or float64, got ", dtype_name(param.dtype));
   PYML_CHECK(grad.dtype == param.dtype, TypeError, op, ": grad dtype must match the parameter dtype ",
@@ -45,7 +50,7 @@ void optim_step(const std::string& algo, const Tensor& param, const Tensor& grad
   for (size_t k = 0; k < state.size(); k++) {
     const Tensor& s = state[k];
     if (!s.defined()) { st.push_back(s); continue; }
-    check_cpu(s, op);
+    check_device(s, param, "state", op);
     PYML_CHECK(s.dtype == param.dtype && s.shape == param.shape && s.is_contiguous(), ValueError, op,
                ": state tensor ", k, " must be a contiguous ", dtype_name(param.dtype), " tensor of shape ",
                param.shape, ", got ", dtype_name(s.dtype), " of shape ", s.shape);
@@ -64,7 +69,10 @@ void optim_step(const std::string& algo, const Tensor& param, const Tensor& grad
     PYML_CHECK(st[0].defined() && st[1].defined(), ValueError, op, ": ", algo, " needs its first two state tensors");
   if (info.algo == OptimStep::Adagrad || info.algo == OptimStep::RMSprop)
     PYML_CHECK(st[0].defined(), ValueError, op, ": ", algo, " needs its first state tensor");
+  return st;
+}
 
+OptimStep step_of(const AlgoInfo& info, const std::map<std::string, double>& hp, const std::vector<Tensor>& st) {
   OptimStep o;
   o.algo = info.algo;
   o.maximize = get(hp, "maximize", 0) != 0;
@@ -93,8 +101,10 @@ void optim_step(const std::string& algo, const Tensor& param, const Tensor& grad
   o.bc2 = get(hp, "bc2", 1);
   o.bc1 = get(hp, "bc1", 1);
   o.rect = get(hp, "rect", 0);
+  return o;
+}
 
-  Tensor g = contiguous(grad);
+void run_cpu(const Tensor& param, const Tensor& g, const std::vector<Tensor>& st, const OptimStep& o) {
   int64_t n = param.numel();
   if (n == 0) return;
   auto run = [&](auto tag) {
@@ -103,8 +113,65 @@ void optim_step(const std::string& algo, const Tensor& param, const Tensor& grad
     optim_step_kernel<T>(param.ptr<T>(), g.ptr<T>(), sp(st[0]), sp(st[1]), sp(st[2]), n, o);
   };
   if (param.dtype == DType::Float32) run(float{}); else run(double{});
+}
+
+OptimTensorPtrs ptrs_of(const Tensor& param, const Tensor& g, const std::vector<Tensor>& st) {
+  OptimTensorPtrs t{param.data(), g.data(), {nullptr, nullptr, nullptr}, param.numel()};
+  for (int k = 0; k < 3; k++) t.s[k] = st[k].defined() ? st[k].data() : nullptr;
+  return t;
+}
+
+void bump(const Tensor& param, const std::vector<Tensor>& st) {
   param.bump_version();
   for (auto& s : st) if (s.defined()) s.bump_version();
+}
+}  // namespace
+
+void optim_step(const std::string& algo, const Tensor& param, const Tensor& grad,
+                const std::vector<Tensor>& state, const std::map<std::string, double>& hp) {
+  AlgoInfo info = algo_info(algo);
+  std::vector<Tensor> st = checked_state(info, algo, param, grad, state);
+  OptimStep o = step_of(info, hp, st);
+  Tensor g = contiguous(grad);
+  if (param.numel() == 0) return;
+  if (param.device().is_cpu()) run_cpu(param, g, st, o);
+  else optim_step_cuda(o, param.dtype, {ptrs_of(param, g, st)}, param.device().index);
+  bump(param, st);
+}
+
+void optim_step_multi(const std::string& algo, const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
+                      const std::vector<std::vector<Tensor>>& states, const std::map<std::string, double>& hp) {
+  const char* op = "optim_step_multi";
+  AlgoInfo info = algo_info(algo);
+  PYML_CHECK(params.size() == grads.size() && params.size() == states.size(), ValueError, op,
+             ": expected as many grads and state lists as params, got ", params.size(), " params, ", grads.size(),
+             " grads and ", states.size(), " state lists");
+  if (params.empty()) return;
+  std::vector<std::vector<Tensor>> st;
+  std::vector<Tensor> gs;
+  for (size_t i = 0; i < params.size(); i++) {
+    st.push_back(checked_state(info, algo, params[i], grads[i], states[i]));
+    gs.push_back(contiguous(grads[i]));
+    check_device(params[i], params[0], "params", op);
+    PYML_CHECK(params[i].dtype == params[0].dtype, TypeError, op, ": all parameters must have one dtype, got ",
+               dtype_name(params[0].dtype), " and ", dtype_name(params[i].dtype));
+    for (int k = 0; k < 3; k++)
+      PYML_CHECK(st[i][k].defined() == st[0][k].defined(), ValueError, op, ": every parameter must have the same "
+                 "state tensors; state ", k, " is ", st[0][k].defined() ? "given" : "None", " for param 0 but ",
+                 st[i][k].defined() ? "given" : "None", " for param ", i);
+  }
+  for (size_t i = 0; i < params.size(); i++)  // one launch updates them all at once: no shared memory
+    for (size_t j = 0; j < i; j++)
+      PYML_CHECK(!overlaps(params[i], params[j]), ValueError, op, ": params ", j, " and ", i, " share memory");
+  OptimStep o = step_of(info, hp, st[0]);
+  if (params[0].device().is_cpu()) {
+    for (size_t i = 0; i < params.size(); i++) run_cpu(params[i], gs[i], st[i], o);
+  } else {
+    std::vector<OptimTensorPtrs> list;
+    for (size_t i = 0; i < params.size(); i++) list.push_back(ptrs_of(params[i], gs[i], st[i]));
+    optim_step_cuda(o, params[0].dtype, list, params[0].device().index);
+  }
+  for (size_t i = 0; i < params.size(); i++) bump(params[i], st[i]);
 }
 
 }  // namespace pyml

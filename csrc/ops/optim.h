@@ -36,10 +36,15 @@ struct OptimStep {
   double bc1 = 1, rect = 0;
 };
 
-// Host entry: validates param/grad/state (cpu, float32/float64, same shape and dtype, param and
-// state contiguous and writable) and runs one fused step. `hp` holds the OptimStep fields by name.
+// Host entry: validates param/grad/state (one device, float32/float64, same shape and dtype, param
+// and state contiguous and writable) and runs one fused step. `hp` holds the OptimStep fields by name.
 void optim_step(const std::string& algo, const Tensor& param, const Tensor& grad,
                 const std::vector<Tensor>& state, const std::map<std::string, double>& hp);
+// The same step with the same hyper-parameters for a list of parameters (states[i] belongs to
+// params[i]); all on one device with one dtype and the same state tensors defined. On CUDA the
+// whole list is updated by one kernel launch (per 48 tensors); on CPU it loops optim_step's kernel.
+void optim_step_multi(const std::string& algo, const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
+                      const std::vector<std::vector<Tensor>>& states, const std::map<std::string, double>& hp);
 
 // CPU kernel (cpu/optim.cpp): n elements, state pointers as the algorithm needs them
 // (SGD: s0 = momentum buffer or null; Adam: exp_avg, exp_avg_sq, max_exp_avg_sq or null;

@@ -2,7 +2,9 @@
 (rand, randn, randint, normal, bernoulli, multinomial, randperm, *_like) and the in-place samplers
 (uniform_, normal_, bernoulli_, random_, exponential_). A generator's state is (seed, offset); every
 call advances the offset past the counters it used, so results depend only on the seed and the call
-sequence, never on the thread count. Creation on a CUDA device samples on the CPU and copies.
+sequence, never on the thread count. Each CUDA device has its own default generator (pyml.cuda.random);
+CUDA tensors are sampled on the device from their device's generator, drawing the numbers the CPU
+draws for the same state. pyml.manual_seed seeds the CPU and every CUDA generator.
 """
 import builtins
 import struct
@@ -27,15 +29,24 @@ def _seed_value(seed, op):
     return seed % _U64  # negative seeds wrap like PyTorch's
 
 
+def _cuda_index(dev):
+    """The index of a cuda device; 'cuda' alone is the current device (0 when there is no GPU)."""
+    if dev.index is not None:
+        return dev.index
+    return _C.cuda_current_device() if _C.cuda_device_count() > 0 else 0
+
+
 class Generator:
-    """A CPU random generator: a Philox4x32-10 key (the seed) and a counter offset."""
+    """A random generator of one device: a Philox4x32-10 key (the seed) and a counter offset."""
 
     def __init__(self, device="cpu"):
         dev = to_device(device)
-        if dev.type != "cpu":
-            raise RuntimeError(f"Generator: only cpu generators are supported so far, got device {dev}")
-        self.device = dev
-        self._impl = _C.Generator()
+        if dev.type == "cpu":
+            self.device, self._impl = dev, _C.Generator()
+            return
+        idx = _cuda_index(dev)
+        self._impl = _C.Generator((1, idx))  # RuntimeError when the device does not exist
+        self.device = to_device(f"cuda:{idx}")
 
     def manual_seed(self, seed):
         self._impl.manual_seed(_seed_value(seed, "manual_seed"))
@@ -74,23 +85,36 @@ def _state_bytes(s):
     return builtins.bytes(s)
 
 
-def _default():
+def _wrap_generator(impl, device):
     g = Generator.__new__(Generator)
-    g.device = to_device("cpu")
-    g._impl = _C.default_generator()
+    g.device = to_device(device)
+    g._impl = impl
     return g
 
 
-default_generator = _default()
+default_generator = _wrap_generator(_C.default_generator(), "cpu")
+
+
+def _cuda_default(index):
+    """The default generator of CUDA device `index`, as a Generator."""
+    return _wrap_generator(_C.cuda_default_generator(index), f"cuda:{index}")
 
 
 def manual_seed(seed):
-    """Seed the default generator (and return it), like torch.manual_seed."""
-    return default_generator.manual_seed(seed)
+    """Seed the default generators of the CPU and of every CUDA device; returns the CPU one, like
+    torch.manual_seed."""
+    s = _seed_value(seed, "manual_seed")
+    for i in range(_C.cuda_device_count()):
+        _C.cuda_default_generator(i).manual_seed(s)
+    return default_generator.manual_seed(s)
 
 
 def seed():
-    return default_generator.seed()
+    """A fresh nondeterministic seed for the CPU generator, also given to every CUDA device."""
+    s = default_generator.seed()
+    for i in range(_C.cuda_device_count()):
+        _C.cuda_default_generator(i).manual_seed(s)
+    return s
 
 
 def initial_seed():
@@ -139,9 +163,10 @@ def _dtype(dtype, default, op, floating):
 
 
 def _finish(t, device, requires_grad, out, op):
-    """Move a freshly sampled cpu tensor to its device, mark it for autograd or store it into out."""
+    """Move a freshly sampled tensor to its device (if not there), mark it for autograd or store it
+    into out."""
     dev = to_device(device)
-    if dev.type != "cpu":
+    if t.device != dev:
         t = t.to(dev)
     if requires_grad:
         if not t.dtype.is_floating_point:
@@ -154,8 +179,9 @@ def _finish(t, device, requires_grad, out, op):
     return t
 
 
-def _new(shape, dt, fill):
-    t = wrap(_C.empty(shape, dt._code, (0, 0)))
+def _new(shape, dt, fill, device=None):
+    """An empty tensor on `device` filled in place by fill(impl) (on that device)."""
+    t = wrap(_C.empty(shape, dt._code, to_device(device)._pair()))
     fill(t._impl)
     return t
 
@@ -166,7 +192,7 @@ def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None, 
     shape = _shape(_size_kw(kw, "rand"), size, "rand")
     dt = _dtype(dtype, _default_dtype(), "rand", True)
     g = _gen(generator, "rand")
-    t = _new(shape, dt, lambda i: _C.uniform_(i, 0.0, 1.0, g))
+    t = _new(shape, dt, lambda i: _C.uniform_(i, 0.0, 1.0, g), device)
     return _finish(t, device, requires_grad, out, "rand")
 
 
@@ -176,7 +202,7 @@ def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
     shape = _shape(_size_kw(kw, "randn"), size, "randn")
     dt = _dtype(dtype, _default_dtype(), "randn", True)
     g = _gen(generator, "randn")
-    t = _new(shape, dt, lambda i: _C.normal_(i, 0.0, 1.0, g))
+    t = _new(shape, dt, lambda i: _C.normal_(i, 0.0, 1.0, g), device)
     return _finish(t, device, requires_grad, out, "randn")
 
 
@@ -219,7 +245,7 @@ def randint(*args, size=None, low=None, high=None, generator=None, out=None, dty
     shape = _shape(size, (), "randint")
     dt = _dtype(dtype, D.int64, "randint", False)
     g = _gen(generator, "randint")
-    t = _new(shape, dt, lambda i: _C.random_(i, low, high, g))
+    t = _new(shape, dt, lambda i: _C.random_(i, low, high, g), device)
     return _finish(t, device, requires_grad, out, "randint")
 
 
@@ -257,7 +283,7 @@ def _as_tensor_like(v, other, name, op):
         return v
     if isinstance(v, builtins.bool) or not isinstance(v, (int, float, np.integer, np.floating)):
         raise TypeError(f"{op}: {name} must be a Tensor or a number, got {type(v).__name__}")
-    return wrap(_C.full([], builtins.float(v), other.dtype._code, (0, 0)))
+    return wrap(_C.full([], builtins.float(v), other.dtype._code, other.device._pair()))
 
 
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None, layout=None, device=None,
@@ -269,7 +295,8 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
             raise TypeError("normal: size= is only accepted when mean and std are both numbers")
         mean = _as_tensor_like(mean, std, "mean", "normal")
         std = _as_tensor_like(std, mean, "std", "normal")
-        return _finish(wrap(_C.normal(mean._impl, std._impl, g)), "cpu", requires_grad, out, "normal")
+        t = wrap(_C.normal(mean._impl, std._impl, g))
+        return _finish(t, t.device, requires_grad, out, "normal")
     if size is None:
         raise TypeError("normal: size= must be given when mean and std are numbers, got mean "
                         f"{mean!r} and std {std!r}")
@@ -277,7 +304,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
     std = _num(std, "std", "normal")
     shape = _shape(size, (), "normal")
     dt = _dtype(dtype, _default_dtype(), "normal", True)
-    t = _new(shape, dt, lambda i: _C.normal_(i, mean, std, g))
+    t = _new(shape, dt, lambda i: _C.normal_(i, mean, std, g), device)
     return _finish(t, device, requires_grad, out, "normal")
 
 
@@ -293,10 +320,11 @@ def bernoulli(input, p=None, *, generator=None, out=None):
         raise TypeError(f"bernoulli: expected a Tensor as input, got {type(input).__name__}")
     g = _gen(generator, "bernoulli")
     if p is None:
-        return _finish(wrap(_C.bernoulli(input._impl, g)), "cpu", False, out, "bernoulli")
+        t = wrap(_C.bernoulli(input._impl, g))
+        return _finish(t, t.device, False, out, "bernoulli")
     t = wrap(_C.empty(list(input.shape), input.dtype._code, input.device._pair()))
     _C.bernoulli_scalar_(t._impl, _num(p, "p", "bernoulli"), g)
-    return _finish(t, "cpu", False, out, "bernoulli")
+    return _finish(t, t.device, False, out, "bernoulli")
 
 
 def multinomial(input, num_samples, replacement=False, *, generator=None, out=None):
@@ -305,7 +333,7 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
         raise TypeError(f"multinomial: expected a Tensor as input, got {type(input).__name__}")
     n = _int_arg(num_samples, "num_samples", "multinomial")
     r = wrap(_C.multinomial(input._impl, n, builtins.bool(replacement), _gen(generator, "multinomial")))
-    return _finish(r, "cpu", False, out, "multinomial")
+    return _finish(r, r.device, False, out, "multinomial")
 
 
 def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False,
@@ -313,7 +341,7 @@ def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=Non
     """A random permutation of 0..n-1 (int64 unless dtype says otherwise)."""
     n = _int_arg(n, "n", "randperm")
     dt = _dtype(dtype, D.int64, "randperm", False)
-    t = wrap(_C.randperm(n, dt._code, _gen(generator, "randperm")))
+    t = wrap(_C.randperm(n, dt._code, _gen(generator, "randperm"), to_device(device)._pair()))
     return _finish(t, device, requires_grad, out, "randperm")
 
 

@@ -3,6 +3,8 @@
 Every step runs as ONE fused engine call per parameter tensor (``pyml._C.optim_step``): the
 gradient transform, the state updates and the parameter update happen in a single multithreaded
 pass over the elements, in the parameter's dtype (float32 or float64; contiguous parameters).
+CUDA parameters sharing a step's hyper-parameters are updated together, in one kernel launch
+(``pyml._C.optim_step_multi``) at the end of ``step``.
 Python only computes the per-step scalars (bias corrections, decayed learning rates), with the
 same formulas as torch.optim's single-tensor implementations, so results match torch.optim.
 Steps record no autograd graph.
@@ -209,11 +211,16 @@ class Optimizer:
             with enable_grad():
                 loss = closure()
         with no_grad():
-            for group in self.param_groups:
-                for p in group["params"]:
-                    if p.grad is None:
-                        continue
-                    self._update(p, p.grad, group, self.state[p])
+            self._batch = {}
+            try:
+                for group in self.param_groups:
+                    for p in group["params"]:
+                        if p.grad is None:
+                            continue
+                        self._update(p, p.grad, group, self.state[p])
+                self._flush()
+            finally:
+                self._batch = None
         return loss
 
     def _update(self, p, grad, group, state):  # pragma: no cover - abstract
@@ -224,9 +231,23 @@ class Optimizer:
         from .. import zeros_like
         return zeros_like(p, memory_format=None).contiguous().detach()
 
-    @staticmethod
-    def _run(algo, p, grad, states, hp):
-        _C.optim_step(algo, p._impl, grad._impl, [None if s is None else s._impl for s in states], hp)
+    def _run(self, algo, p, grad, states, hp):
+        """One fused step: at once on CPU; inside step(), CUDA parameters wait in self._batch,
+        grouped by everything the launch shares, for _flush."""
+        impl = [None if s is None else s._impl for s in states]
+        batch = getattr(self, "_batch", None)
+        if batch is None or p.device.type == "cpu":
+            _C.optim_step(algo, p._impl, grad._impl, impl, hp)
+            return
+        key = (algo, str(p.device), str(p.dtype), tuple(s is None for s in states), tuple(sorted(hp.items())))
+        batch.setdefault(key, []).append((p._impl, grad._impl, impl))
+
+    def _flush(self):
+        """One launch per group of waiting CUDA parameters."""
+        for key, items in self._batch.items():
+            params, grads, states = zip(*items)
+            _C.optim_step_multi(key[0], list(params), list(grads), list(states), dict(key[-1]))
+        self._batch.clear()
 
     @staticmethod
     def _next_step(state):
