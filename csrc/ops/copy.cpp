@@ -67,6 +67,11 @@ void check_cpu(const Tensor& t, const char* op) {
              " yet (only cpu), got a tensor on ", t.device().str());
 }
 
+void check_same_device(const Tensor& a, const Tensor& b, const char* op) {
+  PYML_CHECK(a.device() == b.device(), RuntimeError, op, ": expected all tensors to be on the same device, got ",
+             a.device().str(), " and ", b.device().str());
+}
+
 static bool same_view(const Tensor& a, const Tensor& b) {
   return a.storage == b.storage && a.offset == b.offset && a.strides == b.strides && a.shape == b.shape &&
          a.dtype == b.dtype;

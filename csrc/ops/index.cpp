@@ -64,11 +64,6 @@ class DeviceRangeCheck {
   std::vector<Entry> entries_;
 };
 
-static void check_same_device(const Tensor& a, const Tensor& b, const char* op) {
-  PYML_CHECK(a.device() == b.device(), RuntimeError, op, ": expected all tensors to be on the same device, got ",
-             a.device().str(), " and ", b.device().str());
-}
-
 static Tensor on_device(const Tensor& t, Device dev) {
   if (t.device() == dev) return t;
   Tensor r = empty(t.shape, t.dtype, dev);

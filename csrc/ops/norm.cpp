@@ -18,11 +18,6 @@ DType norm_compute_dtype(const Tensor& x, const char* op, const char* what) {
 
 Tensor norm_prep(const Tensor& t, DType ct) { return contiguous(to_dtype(t, ct)); }
 
-void check_same_device(const Tensor& a, const Tensor& b, const char* op) {
-  PYML_CHECK(a.device() == b.device(), RuntimeError, op, ": expected all tensors to be on the same device, got ",
-             a.device().str(), " and ", b.device().str());
-}
-
 static const void* opt_ptr(const OptTensor& t) { return t ? t->data() : nullptr; }
 
 static OptTensor prep_param(const OptTensor& p, const Shape& want, DType ct, const char* op, const char* name,

@@ -20,8 +20,6 @@ using OptTensor = std::optional<Tensor>;
 // shared checks (ops/norm.cpp): floating input -> kernel dtype (float32 or float64); same device
 DType norm_compute_dtype(const Tensor& x, const char* op, const char* what);
 Tensor norm_prep(const Tensor& t, DType ct);  // cast + contiguous (no copy when already so)
-// RuntimeError "<op>: expected all tensors to be on the same device, got cpu and cuda:0"
-void check_same_device(const Tensor& a, const Tensor& b, const char* op);
 
 // batch_norm: x (N, C, *). Returns (y, mean, invstd): the float64 statistics backward needs (batch
 // stats in training, running stats in eval). Training updates running_mean/var in place when given, with

@@ -83,11 +83,6 @@ static void check_float(const Tensor& t, const char* op) {
 
 static void check_target(const Tensor& t, const char* op) { check_writable(t, op); }
 
-static void check_same_device(const Tensor& a, const Tensor& b, const char* op) {
-  PYML_CHECK(a.device() == b.device(), RuntimeError, op, ": expected all tensors to be on the same device, got ",
-             a.device().str(), " and ", b.device().str());
-}
-
 // Run kernel(ptr) producing t's elements in logical order as `dt`, straight into t when it is
 // contiguous of that dtype, else through a contiguous buffer (on t's device) and a (casting) copy.
 template <typename K>

@@ -355,8 +355,7 @@ Tensor softmax_backward(const Tensor& g0, const Tensor& y0, int64_t dim, bool lo
   const char* op = log ? "log_softmax_backward" : "softmax_backward";
   check_input(g0, op);
   check_input(y0, op);
-  PYML_CHECK(g0.device() == y0.device(), RuntimeError, op, ": expected all tensors to be on the same device, got ",
-             g0.device().str(), " and ", y0.device().str());
+  check_same_device(g0, y0, op);
   PYML_CHECK(g0.shape == y0.shape, ValueError, op, ": grad and output shapes must match, got ",
              shape_str(g0.shape), " and ", shape_str(y0.shape));
   PYML_CHECK(g0.dtype == y0.dtype && (y0.dtype == DType::Float32 || y0.dtype == DType::Float64), TypeError, op,

@@ -18,11 +18,6 @@ Tensor zeros(const Shape& shape, DType t, Device dev) {
   return z;
 }
 
-void check_same_device(const Tensor& a, const Tensor& b, const char* op) {
-  PYML_CHECK(a.device() == b.device(), RuntimeError, op, ": expected all tensors to be on the same device, got ",
-             a.device().str(), " and ", b.device().str());
-}
-
 Tensor finish(const Tensor& t, const Shape& shape, DType dtype) {
   Tensor v = t.view_as(shape, contiguous_strides(shape), t.offset);
   return v.dtype == dtype ? v : to_dtype(v, dtype);
