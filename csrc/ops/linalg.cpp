@@ -4,16 +4,24 @@
 // nothing). Small matrices run one GEMM per thread; large ones thread inside the GEMM. When b is
 // shared by every batch and a's batch dims merge with M (x @ W in a linear layer), the batch
 // folds into one tall GEMM. float16/bfloat16 compute in float32; integers use a plain kernel.
+// On CUDA the whole batch is one launch (cuda/matmul.cu) with the batch dims passed as strides,
+// and float16/bfloat16 stay as they are (the kernel accumulates them in float).
 #include "ops/linalg.h"
 #include "core/parallel.h"
+#include "cuda/matmul.h"
 
 namespace pyml {
 
-// dtype the kernels compute in for result dtype t
-static DType compute_dtype(DType t, const char* op) {
+// dtype the kernels compute in for result dtype t (the CUDA kernels take the half types as they are)
+static DType compute_dtype(DType t, const char* op, bool cpu = true) {
   PYML_CHECK(t != DType::Bool, TypeError, op, ": bool tensors are not supported (as in torch); "
              "convert with .int() or .float() first, got dtype bool");
-  return (t == DType::Float16 || t == DType::BFloat16) ? DType::Float32 : t;
+  return cpu && (t == DType::Float16 || t == DType::BFloat16) ? DType::Float32 : t;
+}
+
+static void check_same_device(const Tensor& a, const Tensor& b, const char* op) {
+  PYML_CHECK(a.device() == b.device(), RuntimeError, op, ": expected all tensors to be on the same device, got ",
+             a.device().str(), " and ", b.device().str());
 }
 
 static void run_gemm(const GemmArgs& g, DType t) {
@@ -53,6 +61,19 @@ static bool fold_batch_into_m(const Tensor& a, const Tensor& b) {
   return true;
 }
 
+// One launch for the whole batch: the batch dims travel as strides (a tall GEMM when they fold).
+static void batched_gemm_cuda(const Tensor& c, const Tensor& a, const Tensor& b, GemmArgs g, int64_t nb) {
+  BatchIndex<3> bi;  // one matrix
+  if (fold_batch_into_m(a, b)) {
+    g.M *= nb;
+  } else {
+    auto lead = [](const Tensor& t) { return std::vector<int64_t>(t.strides.begin(), t.strides.end() - 2); };
+    std::vector<int64_t> strides[3] = {lead(a), lead(b), lead(c)};
+    bi = make_batch_index<3>(batch_of(c), strides, "matmul");
+  }
+  gemm_cuda(g, bi, c.dtype, c.device().index);
+}
+
 // c (batch..., M, N) contiguous; a, b expanded to c's batch shape; all of c.dtype (a compute type).
 static void batched_gemm(const Tensor& c, const Tensor& a, const Tensor& b, double alpha, double beta) {
   int64_t nd = c.dim(), M = c.shape[nd - 2], N = c.shape[nd - 1], K = a.shape[nd - 1];
@@ -60,6 +81,7 @@ static void batched_gemm(const Tensor& c, const Tensor& a, const Tensor& b, doub
   GemmArgs g{M, N, K, a.data(), a.strides[nd - 2], a.strides[nd - 1], b.data(), b.strides[nd - 2],
              b.strides[nd - 1], c.data(), N, 1, alpha, beta};
   int64_t nb = c.numel() / (M * N);
+  if (!c.device().is_cpu()) return batched_gemm_cuda(c, a, b, g, nb);
   if (nb == 1 || fold_batch_into_m(a, b)) {
     g.M = M * nb;
     run_gemm(g, c.dtype);
@@ -102,19 +124,19 @@ static Shape broadcast_batch(const Tensor& a, const Tensor& b, const char* op) {
 // shape (batch..., M, N), batch broadcast from both; input (optional) broadcasts to it.
 static Tensor product(const Tensor& a0, const Tensor& b0, const Tensor* input, double beta, double alpha,
                       const char* op) {
-  check_cpu(a0, op);
-  check_cpu(b0, op);
+  check_same_device(a0, b0, op);
+  if (input) check_same_device(a0, *input, op);
+  const Device dev = a0.device();
   DType rt = input ? result_type({operand_of(a0), operand_of(b0), operand_of(*input)}) : result_type(a0, b0);
-  DType ct = compute_dtype(rt, op);
+  DType ct = compute_dtype(rt, op, dev.is_cpu());
   Shape batch = broadcast_batch(a0, b0, op);
   int64_t M = a0.shape[a0.dim() - 2], K = a0.shape[a0.dim() - 1], N = b0.shape[b0.dim() - 1];
   Shape sa = batch, sb = batch, sc = batch;
   sa.insert(sa.end(), {M, K});
   sb.insert(sb.end(), {K, N});
   sc.insert(sc.end(), {M, N});
-  Tensor a = expand(to_dtype(a0, ct), sa), b = expand(to_dtype(b0, ct), sb), c = empty(sc, ct);
+  Tensor a = expand(to_dtype(a0, ct), sa), b = expand(to_dtype(b0, ct), sb), c = empty(sc, ct, dev);
   if (input && beta != 0) {
-    check_cpu(*input, op);
     copy_(c, *input, op);
   } else {
     beta = 0;  // BLAS convention: beta == 0 ignores the input (NaN included)
@@ -204,12 +226,15 @@ void gemm_(const Tensor& c, const Tensor& a, const Tensor& b, double alpha, doub
   PYML_CHECK(a.dtype == c.dtype && b.dtype == c.dtype && (c.dtype == DType::Float32 || c.dtype == DType::Float64),
              TypeError, "gemm_: expected float32 or float64 tensors of one dtype, got ", dtype_name(c.dtype), ", ",
              dtype_name(a.dtype), ", ", dtype_name(b.dtype));
-  for (const Tensor* t : {&a, &b, &c}) check_cpu(*t, "gemm_");
+  check_same_device(c, a, "gemm_");
+  check_same_device(c, b, "gemm_");
   check_writable(c, "gemm_");
   PYML_CHECK(!overlaps(c, a) && !overlaps(c, b), ValueError, "gemm_: c must not overlap a or b");
   if (c.numel() == 0) return;
-  run_gemm({c.shape[0], c.shape[1], a.shape[1], a.data(), a.strides[0], a.strides[1], b.data(), b.strides[0],
-            b.strides[1], c.data(), c.strides[0], c.strides[1], alpha, beta}, c.dtype);
+  GemmArgs g{c.shape[0], c.shape[1], a.shape[1], a.data(), a.strides[0], a.strides[1], b.data(), b.strides[0],
+             b.strides[1], c.data(), c.strides[0], c.strides[1], alpha, beta};
+  if (c.device().is_cpu()) run_gemm(g, c.dtype);
+  else gemm_cuda(g, BatchIndex<3>{}, c.dtype, c.device().index);
   c.bump_version();
 }
 
