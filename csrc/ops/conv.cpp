@@ -3,9 +3,12 @@
 // A transposed conv is the adjoint of a conv with weight (Cin, Cout/G, R, S) read as a conv
 // weight (K = Cin, C/G = Cout/G): its forward is the conv's grad-input kernel, its grad-input
 // the conv's forward, its grad-weight the conv's grad-weight with the roles of x and dy swapped.
+// CUDA tensors go to the implicit-GEMM kernels of cuda/conv2d.cu, which write every output
+// element themselves (no zero-fill), after the same validation.
 #include <cstring>
 #include "ops/conv.h"
 #include "core/parallel.h"
+#include "cuda/conv2d.h"
 
 namespace pyml {
 
@@ -25,6 +28,17 @@ Tensor zeros(const Shape& shape, DType t) {
   Tensor z = empty(shape, t);
   if (z.numel()) std::memset(z.data(), 0, z.numel() * z.itemsize());
   return z;
+}
+
+void check_same_device(const Tensor& a, const Tensor& b, const char* op) {
+  PYML_CHECK(a.device() == b.device(), RuntimeError, op, ": expected all tensors to be on the same device, got ",
+             a.device().str(), " and ", b.device().str());
+}
+
+// The result buffer of a kernel that writes every element: zero-filled for the CPU kernels that
+// accumulate into it, uninitialised on CUDA.
+Tensor result_buffer(const Shape& shape, DType t, Device dev) {
+  return dev.is_cpu() ? zeros(shape, t) : empty(shape, t, dev);
 }
 
 // The user's tensors as 4-D NCHW views (1-D: H = 1; unbatched: N = 1) in the compute dtype.
@@ -53,8 +67,7 @@ ConvSetup setup(const Tensor& x, const Tensor& w, const OptTensor& b, size_t nd,
   const char* op = conv_name(nd, transposed);
   PYML_CHECK(nd == 1 || nd == 2, ValueError, op, ": only 1-D and 2-D convolutions are supported, got ", nd,
              " spatial dims");
-  check_cpu(x, op);
-  check_cpu(w, op);
+  check_same_device(x, w, op);
   int64_t r = (int64_t)nd;
   PYML_CHECK(x.dim() == r + 1 || x.dim() == r + 2, ValueError, op, ": expected ", r + 1, "-D (unbatched) or ",
              r + 2, "-D (batched) input, got input of shape ", x.shape);
@@ -85,7 +98,7 @@ ConvSetup setup(const Tensor& x, const Tensor& w, const OptTensor& b, size_t nd,
   }
   int64_t kout = transposed ? w4.shape[1] * groups : wk;
   if (b) {
-    check_cpu(*b, op);
+    check_same_device(x, *b, op);
     PYML_CHECK(b->dtype == x.dtype, TypeError, op, ": input and bias must have the same dtype, got ",
                dtype_name(x.dtype), " and ", dtype_name(b->dtype));
     PYML_CHECK(b->dim() == 1 && b->shape[0] == kout, ValueError, op, ": bias must be 1-D with out_channels (",
@@ -157,8 +170,8 @@ ConvSetup conv_setup(const Tensor& x, const Tensor& w, const OptTensor& b, const
   return s;
 }
 
-void check_grad_shape(const Tensor& dy, const Shape& expect, DType dtype, const char* op) {
-  check_cpu(dy, op);
+void check_grad_shape(const Tensor& dy, const Tensor& other, const Shape& expect, DType dtype, const char* op) {
+  check_same_device(dy, other, op);
   PYML_CHECK(dy.shape == expect, ValueError, op, ": grad_output must have the output's shape ", expect,
              ", got ", dy.shape);
   PYML_CHECK(dy.dtype == dtype, TypeError, op, ": grad_output must have the input's dtype ", dtype_name(dtype),
@@ -228,7 +241,6 @@ ConvParams block_params(const char* op, int64_t N, int64_t C, int64_t H, int64_t
 Tensor im2col(const Tensor& x, const IntList& kernel, const IntList& dilation, const IntList& padding,
               const IntList& stride) {
   const char* op = "unfold";
-  check_cpu(x, op);
   PYML_CHECK(x.dim() == 3 || x.dim() == 4, ValueError, op, ": expected 3-D (unbatched) or 4-D (batched) input, "
              "got input of shape ", x.shape);
   DType ct = conv_compute_dtype(x, op);
@@ -236,8 +248,9 @@ Tensor im2col(const Tensor& x, const IntList& kernel, const IntList& dilation, c
   ConvParams p = block_params(op, x4.shape[0], x4.shape[1], x4.shape[2], x4.shape[3], kernel, dilation,
                               padding, stride);
   fill_strides(p, x4);
-  Tensor y = empty({p.N, p.C * p.R * p.S, p.P * p.Q}, ct);
-  PYML_CONV_DISPATCH(ct, unfold_cpu<T>(p, x4.ptr<T>(), y.ptr<T>()));
+  Tensor y = empty({p.N, p.C * p.R * p.S, p.P * p.Q}, ct, x.device());
+  if (!x.device().is_cpu()) unfold_cuda(p, x4.data(), y.data(), ct, x.device().index);
+  else PYML_CONV_DISPATCH(ct, unfold_cpu<T>(p, x4.ptr<T>(), y.ptr<T>()));
   Shape out = y.shape;
   if (x.dim() == 3) out.erase(out.begin());
   return finish(y, out, x.dtype);
@@ -246,7 +259,6 @@ Tensor im2col(const Tensor& x, const IntList& kernel, const IntList& dilation, c
 Tensor col2im(const Tensor& cols, const IntList& output_size, const IntList& kernel, const IntList& dilation,
               const IntList& padding, const IntList& stride) {
   const char* op = "fold";
-  check_cpu(cols, op);
   PYML_CHECK(cols.dim() == 2 || cols.dim() == 3, ValueError, op, ": expected 2-D (unbatched) or 3-D (batched) "
              "input, got input of shape ", cols.shape);
   check_list(output_size, 2, op, "output_size", 1);
@@ -262,8 +274,9 @@ Tensor col2im(const Tensor& cols, const IntList& output_size, const IntList& ker
              ") must equal the number of sliding blocks ", p.P, " * ", p.Q, " = ", p.P * p.Q, " for output_size ",
              ints_str(output_size), ", kernel_size ", ints_str(kernel), ", dilation ", ints_str(dilation),
              ", padding ", ints_str(padding), ", stride ", ints_str(stride), "; input ", cols.shape);
-  Tensor c = contiguous(to_dtype(c3, ct)), y = zeros({p.N, p.C, p.H, p.W}, ct);
-  PYML_CONV_DISPATCH(ct, fold_cpu<T>(p, c.ptr<T>(), y.ptr<T>()));
+  Tensor c = contiguous(to_dtype(c3, ct)), y = result_buffer({p.N, p.C, p.H, p.W}, ct, cols.device());
+  if (!cols.device().is_cpu()) fold_cuda(p, c.data(), y.data(), ct, cols.device().index);
+  else PYML_CONV_DISPATCH(ct, fold_cpu<T>(p, c.ptr<T>(), y.ptr<T>()));
   Shape out = y.shape;
   if (cols.dim() == 2) out.erase(out.begin());
   return finish(y, out, cols.dtype);
@@ -272,43 +285,53 @@ Tensor col2im(const Tensor& cols, const IntList& output_size, const IntList& ker
 Tensor conv_forward(const Tensor& x, const Tensor& w, const OptTensor& b, const IntList& stride,
                     const IntList& padding, const IntList& pad_hi, const IntList& dilation, int64_t groups) {
   ConvSetup s = conv_setup(x, w, b, stride, padding, pad_hi, dilation, groups);
-  Tensor y = empty({s.p.N, s.p.K, s.p.P, s.p.Q}, s.ct);
-  PYML_CONV_DISPATCH(s.ct, conv_forward_cpu<T>(s.p, s.x.ptr<T>(), s.w.ptr<T>(),
-                                               s.b.defined() ? s.b.ptr<T>() : nullptr, y.ptr<T>()));
+  Tensor y = empty({s.p.N, s.p.K, s.p.P, s.p.Q}, s.ct, x.device());
+  const void* bias = s.b.defined() ? s.b.data() : nullptr;
+  if (!x.device().is_cpu())
+    conv2d_forward_cuda(s.p, s.x.data(), s.w.data(), bias, y.data(), s.ct, x.device().index);
+  else
+    PYML_CONV_DISPATCH(s.ct, conv_forward_cpu<T>(s.p, s.x.ptr<T>(), s.w.ptr<T>(), static_cast<const T*>(bias),
+                                                 y.ptr<T>()));
   return finish(y, s.out_shape, s.dtype);
 }
 
 // A stride-0 tensor of the given shape: stands in for an operand the kernel doesn't read (its
 // shape still goes through the same validation as a real one).
-static Tensor shape_only(const IntList& shape, DType dtype, const char* op, const char* name) {
+static Tensor shape_only(const IntList& shape, DType dtype, Device dev, const char* op, const char* name) {
   for (int64_t v : shape)
     PYML_CHECK(v >= 0, ValueError, op, ": ", name, " must have non-negative sizes, got ", shape);
-  Tensor one = empty({1}, dtype);
-  std::memset(one.data(), 0, one.itemsize());
+  Tensor one = full({1}, Scalar::from_double(0), dtype, dev);
   return one.view_as(shape, Shape(shape.size(), 0), one.offset);
 }
 
 Tensor conv_backward_input(const Tensor& dy, const Tensor& w, const IntList& input_shape, const IntList& stride,
                            const IntList& padding, const IntList& pad_hi, const IntList& dilation, int64_t groups) {
   const char* op = conv_name(stride.size(), false);
-  Tensor fake = shape_only(input_shape, w.dtype, op, "input_shape");
+  Tensor fake = shape_only(input_shape, w.dtype, w.device(), op, "input_shape");
   ConvSetup s = conv_setup(fake, w, std::nullopt, stride, padding, pad_hi, dilation, groups);
-  check_grad_shape(dy, s.out_shape, s.dtype, op);
+  check_grad_shape(dy, w, s.out_shape, s.dtype, op);
   const ConvParams& p = s.p;
-  Tensor g = grad4(dy, s.ct, p.N, p.K, p.P, p.Q), t = zeros({p.N, p.C, p.H, p.W}, s.ct);
-  PYML_CONV_DISPATCH(s.ct, conv_backward_input_cpu<T>(p, g.ptr<T>(), s.w.ptr<T>(), t.ptr<T>()));
+  const Device dev = w.device();
+  Tensor g = grad4(dy, s.ct, p.N, p.K, p.P, p.Q), t = result_buffer({p.N, p.C, p.H, p.W}, s.ct, dev);
+  if (!dev.is_cpu())
+    conv2d_backward_input_cuda(p, g.data(), s.w.data(), nullptr, t.data(), s.ct, dev.index);
+  else
+    PYML_CONV_DISPATCH(s.ct, conv_backward_input_cpu<T>(p, g.ptr<T>(), s.w.ptr<T>(), t.ptr<T>()));
   return finish(t, fake.shape, s.dtype);
 }
 
 Tensor conv_backward_weight(const Tensor& dy, const Tensor& x, const IntList& weight_shape, const IntList& stride,
                             const IntList& padding, const IntList& pad_hi, const IntList& dilation, int64_t groups) {
   const char* op = conv_name(stride.size(), false);
-  Tensor fake = shape_only(weight_shape, x.dtype, op, "weight_shape");
+  Tensor fake = shape_only(weight_shape, x.dtype, x.device(), op, "weight_shape");
   ConvSetup s = conv_setup(x, fake, std::nullopt, stride, padding, pad_hi, dilation, groups);
-  check_grad_shape(dy, s.out_shape, s.dtype, op);
+  check_grad_shape(dy, x, s.out_shape, s.dtype, op);
   const ConvParams& p = s.p;
-  Tensor g = grad4(dy, s.ct, p.N, p.K, p.P, p.Q), t = empty(s.w.shape, s.ct);
-  PYML_CONV_DISPATCH(s.ct, conv_backward_weight_cpu<T>(p, g.ptr<T>(), s.x.ptr<T>(), t.ptr<T>()));
+  Tensor g = grad4(dy, s.ct, p.N, p.K, p.P, p.Q), t = empty(s.w.shape, s.ct, x.device());
+  if (!x.device().is_cpu())
+    conv2d_backward_weight_cuda(p, g.data(), s.x.data(), t.data(), s.ct, x.device().index);
+  else
+    PYML_CONV_DISPATCH(s.ct, conv_backward_weight_cpu<T>(p, g.ptr<T>(), s.x.ptr<T>(), t.ptr<T>()));
   return finish(t, fake.shape, s.dtype);
 }
 
@@ -318,7 +341,12 @@ Tensor conv_transpose_forward(const Tensor& x, const Tensor& w, const OptTensor&
   ConvSetup s = transpose_setup(x, w, b, stride, padding, output_padding, dilation, groups);
   const ConvParams& p = s.p;
   Tensor xin = contiguous(s.x);  // plays dy of the adjoint conv
-  Tensor y = zeros({p.N, p.C, p.H, p.W}, s.ct);
+  Tensor y = result_buffer({p.N, p.C, p.H, p.W}, s.ct, x.device());
+  if (!x.device().is_cpu()) {  // the bias is added in the kernel's epilogue
+    conv2d_backward_input_cuda(p, xin.data(), s.w.data(), s.b.defined() ? s.b.data() : nullptr, y.data(), s.ct,
+                               x.device().index);
+    return finish(y, s.out_shape, s.dtype);
+  }
   PYML_CONV_DISPATCH(s.ct, {
     conv_backward_input_cpu<T>(p, xin.ptr<T>(), s.w.ptr<T>(), y.ptr<T>());
     if (s.b.defined()) {

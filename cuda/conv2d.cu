@@ -1,0 +1,285 @@
+// Grouped 2-D convolution on CUDA as implicit GEMM: the three products of a conv run the tiled
+// core of cuda/gemm_tile.cuh with operands that index the input window on the fly while staging
+// shared memory (no im2col buffer). Per group g (k = (c, r, s) or (k, r, s) flattened):
+//   forward      y  (Kg x N*P*Q) = w_g (Kg x Cg*R*S) @ window(x) (Cg*R*S x N*P*Q)
+//   grad input   dx (Cg x N*H*W) = w_g^T (Cg x Kg*R*S) @ gather(dy) (Kg*R*S x N*H*W), each dx
+//                element reads the dy entries whose window covers it (zero where none), so it
+//                is written exactly once: no atomics, no zero-fill
+//   grad weight  dw (Kg x Cg*R*S) = dy_g (Kg x N*P*Q) @ window(x)^T; its reduction over every
+//                output pixel is long and its output small, so it splits the reduction across
+//                blocks into a partial buffer summed by a second kernel in a fixed order
+// Grid: x strides over (tile, split), y over groups. float32/float64; x through any strides.
+#include "conv2d.h"
+#include <climits>
+#include "gemm_tile.cuh"
+
+namespace pyml {
+namespace {
+
+using cuda::kTileK;
+using cuda::kTileM;
+using cuda::kTileN;
+
+// x at input row oh*sh - ph + r*dh, column ow*sw - pw + s*dw of channel c of image img; 0 in the padding
+template <typename T>
+__device__ inline T x_at(const ConvParams& p, const T* x, int64_t img, int64_t c, int r, int s, int64_t oh,
+                         int64_t ow) {
+  int64_t h = oh * p.sh - p.ph + r * p.dh, w = ow * p.sw - p.pw + s * p.dw;
+  if (h < 0 || h >= p.H || w < 0 || w >= p.W) return T(0);
+  return x[img * p.xs[0] + c * p.xs[1] + h * p.xs[2] + w * p.xs[3]];
+}
+
+// Common geometry of the three problems. RS, S, CgRS fit in int (checked on the host), so the
+// per-element (c, r, s) decode is 32-bit division.
+struct Geom {
+  ConvParams p;
+  int64_t Kg, Cg, PQ, HW;
+  int RS, S, CgRS;
+  int64_t g = 0;  // the group a block is working on
+};
+
+// forward: A = w_g (Kg, Cg*R*S) row-major; B(k = (c, r, s), n = (img, oh, ow)) = x window
+template <typename T> struct FwdProblem {
+  int64_t M, N;
+  bool a_k_fast, b_n_fast;
+  Geom q;
+  const T *x, *w, *bias;
+  T* y;
+  __device__ T a(int64_t m, int64_t k) const { return w[(q.g * q.Kg + m) * q.CgRS + k]; }
+  __device__ T b(int64_t k, int64_t n) const {
+    int64_t img = n / q.PQ, pq = n - img * q.PQ, oh = pq / q.p.Q;
+    int c = (int)k / q.RS, rs = (int)k - c * q.RS, r = rs / q.S;
+    return x_at(q.p, x, img, q.g * q.Cg + c, r, rs - r * q.S, oh, pq - oh * q.p.Q);
+  }
+  __device__ void store(int64_t m, int64_t n, T acc, int64_t) const {
+    int64_t img = n / q.PQ, pq = n - img * q.PQ, k = q.g * q.Kg + m;
+    y[(img * q.p.K + k) * q.PQ + pq] = bias ? acc + bias[k] : acc;
+  }
+};
+
+// grad input: A(m = c, k = (kk, r, s)) = w[g*Kg + kk, c, r, s]; B(k, n = (img, h, w)) = the dy
+// entry whose window puts (r, s) on (h, w), or 0
+template <typename T> struct BwdInputProblem {
+  int64_t M, N;
+  bool a_k_fast, b_n_fast;
+  Geom q;
+  const T *dy, *w, *bias;
+  T* dx;
+  __device__ T a(int64_t m, int64_t k) const {
+    int kk = (int)k / q.RS, rs = (int)k - kk * q.RS;
+    return w[((q.g * q.Kg + kk) * q.Cg + m) * q.RS + rs];
+  }
+  __device__ T b(int64_t k, int64_t n) const {
+    const ConvParams& p = q.p;
+    int kk = (int)k / q.RS, rs = (int)k - kk * q.RS, r = rs / q.S, s = rs - r * q.S;
+    int64_t img = n / q.HW, hw = n - img * q.HW, h = hw / p.W;
+    int64_t th = h + p.ph - r * p.dh, tw = hw - h * p.W + p.pw - s * p.dw;
+    if (th < 0 || tw < 0 || th % p.sh != 0 || tw % p.sw != 0) return T(0);
+    int64_t oh = th / p.sh, ow = tw / p.sw;
+    if (oh >= p.P || ow >= p.Q) return T(0);
+    return dy[((img * p.K + q.g * q.Kg + kk) * p.P + oh) * p.Q + ow];
+  }
+  __device__ void store(int64_t m, int64_t n, T acc, int64_t) const {
+    int64_t img = n / q.HW, hw = n - img * q.HW, c = q.g * q.Cg + m;
+    dx[(img * q.p.C + c) * q.HW + hw] = bias ? acc + bias[c] : acc;
+  }
+};
+
+// grad weight: A(m = kk, k = (img, oh, ow)) = dy; B(k, n = (c, r, s)) = x window. Split s of the
+// reduction writes out[s] (K, Cg*R*S): dw itself when there is one split.
+template <typename T> struct BwdWeightProblem {
+  int64_t M, N;
+  bool a_k_fast, b_n_fast;
+  Geom q;
+  const T *dy, *x;
+  T* out;
+  __device__ T a(int64_t m, int64_t k) const { return dy[((k / q.PQ) * q.p.K + q.g * q.Kg + m) * q.PQ + k % q.PQ]; }
+  __device__ T b(int64_t k, int64_t n) const {
+    int64_t img = k / q.PQ, pq = k - img * q.PQ, oh = pq / q.p.Q;
+    int c = (int)n / q.RS, rs = (int)n - c * q.RS, r = rs / q.S;
+    return x_at(q.p, x, img, q.g * q.Cg + c, r, rs - r * q.S, oh, pq - oh * q.p.Q);
+  }
+  __device__ void store(int64_t m, int64_t n, T acc, int64_t split) const {
+    out[(split * q.p.K + q.g * q.Kg + m) * q.CgRS + n] = acc;
+  }
+};
+
+// One problem per group g (grid y); x strides over tiles x splits, split s reducing over
+// [s * kchunk, min(Kd, (s + 1) * kchunk)).
+template <typename T, typename Prob>
+__global__ void __launch_bounds__(cuda::kGemmThreads) conv_gemm_kernel(Prob pr, int64_t Kd, int64_t kchunk,
+                                                                       int64_t splits) {
+  __shared__ T As[kTileK][cuda::kTileRows];
+  __shared__ T Bs[kTileK][cuda::kTileCols];
+  const int64_t tiles_n = (pr.N + kTileN - 1) / kTileN, tiles = tiles_n * ((pr.M + kTileM - 1) / kTileM) * splits;
+  const int ty = threadIdx.x / 16, tx = threadIdx.x % 16;
+  for (int64_t g = blockIdx.y; g < pr.q.p.G; g += gridDim.y) {
+    pr.q.g = g;
+    for (int64_t t = blockIdx.x; t < tiles; t += gridDim.x) {
+      const int64_t split = t % splits, tile = t / splits;
+      const int64_t m0 = tile / tiles_n * kTileM, n0 = tile % tiles_n * kTileN;
+      const int64_t k0 = split * kchunk, k1 = min(Kd, k0 + kchunk);
+      T acc[4][4];
+      cuda::gemm_tile(pr, m0, n0, k0, k1, acc, As, Bs);
+#pragma unroll
+      for (int i = 0; i < 4; i++)
+#pragma unroll
+        for (int j = 0; j < 4; j++) {
+          int64_t m = m0 + ty + 16 * i, n = n0 + tx + 16 * j;
+          if (m < pr.M && n < pr.N) pr.store(m, n, acc[i][j], split);
+        }
+    }
+  }
+}
+
+// out[i] = sum over s of part[s * n + i], s in order (deterministic)
+template <typename T> __global__ void sum_splits_kernel(const T* part, T* out, int64_t n, int64_t splits) {
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
+    T s = part[i];
+    for (int64_t k = 1; k < splits; k++) s += part[k * n + i];
+    out[i] = s;
+  }
+}
+
+Geom make_geom(const ConvParams& p, const char* op) {
+  Geom q{p, p.K / p.G, p.C / p.G, p.P * p.Q, p.H * p.W, 0, 0, 0};
+  int64_t rs = p.R * p.S;
+  PYML_CHECK(q.Cg * rs < INT_MAX && q.Kg * rs < INT_MAX, RuntimeError, op, ": filters of ", q.Cg * rs, " or ",
+             q.Kg * rs, " elements per output channel exceed the CUDA kernels' 32-bit index");
+  q.RS = (int)rs;
+  q.S = (int)p.S;
+  q.CgRS = (int)(q.Cg * rs);
+  return q;
+}
+
+template <typename T, typename Prob>
+void launch(const Prob& pr, int64_t G, int64_t Kd, int64_t kchunk, int64_t splits, int index, const char* op) {
+  if (pr.M == 0 || pr.N == 0 || G == 0) return;
+  int64_t tiles = ((pr.M + kTileM - 1) / kTileM) * ((pr.N + kTileN - 1) / kTileN) * splits;
+  dim3 grid((unsigned)std::min<int64_t>(tiles, INT_MAX), (unsigned)std::min<int64_t>(G, 65535));
+  conv_gemm_kernel<T, Prob><<<grid, cuda::kGemmThreads, 0, cuda::stream(index)>>>(pr, Kd, kchunk, splits);
+  PYML_CUDA_LAUNCH_CHECK(op);
+}
+
+// Splits of grad weight's reduction: enough blocks to fill the GPU (about 1024), at least 1024
+// reduction steps each, and a partial buffer of at most 2^24 elements.
+int64_t weight_splits(int64_t tiles, int64_t Kd, int64_t out_numel) {
+  int64_t s = std::min<int64_t>((1024 + tiles - 1) / tiles, Kd / 1024);
+  s = std::min<int64_t>(s, (int64_t(1) << 24) / std::max<int64_t>(out_numel, 1));
+  return std::max<int64_t>(s, 1);
+}
+
+template <typename T> void backward_weight(const ConvParams& p, const T* dy, const T* x, T* dw, int index) {
+  const char* op = "conv2d backward (weight)";
+  Geom q = make_geom(p, op);
+  BwdWeightProblem<T> pr{q.Kg, q.CgRS, true, false, q, dy, x, dw};
+  const int64_t Kd = p.N * q.PQ, numel = p.K * q.CgRS;
+  const int64_t tiles = ((pr.M + kTileM - 1) / kTileM) * ((pr.N + kTileN - 1) / kTileN) * p.G;
+  int64_t splits = weight_splits(tiles, Kd, numel);
+  if (splits == 1) return launch<T>(pr, p.G, Kd, Kd, 1, index, op);
+  const int64_t kchunk = ((Kd + splits - 1) / splits + kTileK - 1) / kTileK * kTileK;  // whole K steps
+  splits = (Kd + kchunk - 1) / kchunk;  // Kd >= 1024 * splits here, so kchunk > 0
+  Tensor part = empty({splits * numel}, sizeof(T) == 4 ? DType::Float32 : DType::Float64,
+                      Device{Device::CUDA, (int8_t)index});
+  pr.out = part.ptr<T>();
+  launch<T>(pr, p.G, Kd, kchunk, splits, index, op);
+  sum_splits_kernel<T><<<cuda::grid_for(numel), cuda::kThreads, 0, cuda::stream(index)>>>(pr.out, dw, numel, splits);
+  PYML_CUDA_LAUNCH_CHECK(op);
+}
+
+// cols[img, (c*R + r)*S + s, oh*Q + ow] = x window value (0 in the padding)
+template <typename T> __global__ void unfold_kernel(ConvParams p, const T* x, T* cols, int64_t total) {
+  const int64_t PQ = p.P * p.Q, RS = p.R * p.S, rows = p.C * RS;
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < total; i += (int64_t)gridDim.x * blockDim.x) {
+    int64_t pq = i % PQ, row = i / PQ % rows, img = i / (PQ * rows), c = row / RS, rs = row % RS;
+    cols[i] = x_at(p, x, img, c, (int)(rs / p.S), (int)(rs % p.S), pq / p.Q, pq % p.Q);
+  }
+}
+
+// dx[img, c, h, w] = sum of the cols entries of every block position that covers (h, w)
+template <typename T> __global__ void fold_kernel(ConvParams p, const T* cols, T* dx, int64_t total) {
+  const int64_t HW = p.H * p.W, PQ = p.P * p.Q;
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < total; i += (int64_t)gridDim.x * blockDim.x) {
+    const int64_t w = i % p.W, h = i / p.W % p.H, plane = i / HW;  // plane = img * C + c
+    const T* base = cols + plane * p.R * p.S * PQ;  // rows (c*R + r)*S + s of image img
+    T sum = T(0);
+    for (int64_t r = 0; r < p.R; r++) {
+      int64_t th = h + p.ph - r * p.dh;
+      if (th < 0 || th % p.sh != 0 || th / p.sh >= p.P) continue;
+      for (int64_t s = 0; s < p.S; s++) {
+        int64_t tw = w + p.pw - s * p.dw;
+        if (tw < 0 || tw % p.sw != 0 || tw / p.sw >= p.Q) continue;
+        sum += base[(r * p.S + s) * PQ + th / p.sh * p.Q + tw / p.sw];
+      }
+    }
+    dx[i] = sum;
+  }
+}
+
+// Runs f.template operator()<T>() for float32 / float64.
+template <typename F> void dispatch(DType t, const char* op, F f) {
+  if (t == DType::Float32) f(float{});
+  else if (t == DType::Float64) f(double{});
+  else throw_dtype_error(op, t);
+}
+
+}  // namespace
+
+void conv2d_forward_cuda(const ConvParams& p, const void* x, const void* w, const void* b, void* y, DType t,
+                         int index) {
+  cuda::DeviceGuard guard(index);
+  dispatch(t, "conv2d", [&](auto tag) {
+    using T = decltype(tag);
+    Geom q = make_geom(p, "conv2d");
+    FwdProblem<T> pr{q.Kg, p.N * q.PQ, true, true, q, static_cast<const T*>(x), static_cast<const T*>(w),
+                     static_cast<const T*>(b), static_cast<T*>(y)};
+    launch<T>(pr, p.G, q.CgRS, q.CgRS, 1, index, "conv2d");
+  });
+}
+
+void conv2d_backward_input_cuda(const ConvParams& p, const void* dy, const void* w, const void* bias, void* dx,
+                                DType t, int index) {
+  cuda::DeviceGuard guard(index);
+  dispatch(t, "conv2d backward (input)", [&](auto tag) {
+    using T = decltype(tag);
+    Geom q = make_geom(p, "conv2d backward (input)");
+    BwdInputProblem<T> pr{q.Cg, p.N * q.HW, true, true, q, static_cast<const T*>(dy), static_cast<const T*>(w),
+                          static_cast<const T*>(bias), static_cast<T*>(dx)};
+    int64_t Kd = q.Kg * q.RS;
+    launch<T>(pr, p.G, Kd, Kd, 1, index, "conv2d backward (input)");
+  });
+}
+
+void conv2d_backward_weight_cuda(const ConvParams& p, const void* dy, const void* x, void* dw, DType t, int index) {
+  cuda::DeviceGuard guard(index);
+  dispatch(t, "conv2d backward (weight)", [&](auto tag) {
+    using T = decltype(tag);
+    backward_weight<T>(p, static_cast<const T*>(dy), static_cast<const T*>(x), static_cast<T*>(dw), index);
+  });
+}
+
+void unfold_cuda(const ConvParams& p, const void* x, void* cols, DType t, int index) {
+  const int64_t total = p.N * p.C * p.R * p.S * p.P * p.Q;
+  if (total == 0) return;
+  cuda::DeviceGuard guard(index);
+  dispatch(t, "unfold", [&](auto tag) {
+    using T = decltype(tag);
+    unfold_kernel<T><<<cuda::grid_for(total), cuda::kThreads, 0, cuda::stream(index)>>>(
+        p, static_cast<const T*>(x), static_cast<T*>(cols), total);
+    PYML_CUDA_LAUNCH_CHECK("unfold");
+  });
+}
+
+void fold_cuda(const ConvParams& p, const void* cols, void* dx, DType t, int index) {
+  const int64_t total = p.N * p.C * p.H * p.W;
+  if (total == 0) return;
+  cuda::DeviceGuard guard(index);
+  dispatch(t, "fold", [&](auto tag) {
+    using T = decltype(tag);
+    fold_kernel<T><<<cuda::grid_for(total), cuda::kThreads, 0, cuda::stream(index)>>>(
+        p, static_cast<const T*>(cols), static_cast<T*>(dx), total);
+    PYML_CUDA_LAUNCH_CHECK("fold");
+  });
+}
+
+}  // namespace pyml
