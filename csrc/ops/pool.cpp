@@ -3,9 +3,13 @@
 // output sizes like torch (ceil_mode drops a window that would start in the right padding),
 // dispatch. Max pooling returns int64 indices into each input plane; every max-pool backward
 // scatters by them, so one kernel serves max_pool1d/2d and adaptive_max_pool.
+// CUDA tensors run the kernels of cuda/pool.cu after the same validation; indices are checked
+// by those kernels on the device (the host never reads device memory) and raise the same error.
 #include <cstring>
 #include "ops/conv.h"
+#include "core/device.h"
 #include "cpu/pool_fast.h"
+#include "cuda/pool.h"
 
 namespace pyml {
 namespace {
@@ -20,7 +24,6 @@ struct PoolSetup {
 
 // allow_int: max/avg pooling forward also run on integer tensors (in their own dtype), as in torch
 PoolSetup pool_setup(const Tensor& x, size_t nd, const char* op, bool allow_int = false) {
-  check_cpu(x, op);
   int64_t r = (int64_t)nd;
   PYML_CHECK(x.dim() == r + 1 || x.dim() == r + 2, ValueError, op, ": expected ", r + 1, "-D (unbatched) or ",
              r + 2, "-D (batched) input, got input of shape ", x.shape);
@@ -115,8 +118,13 @@ Tensor zeros(const Shape& shape, DType t) {
     default: { using T = int64_t; __VA_ARGS__; break; }                       \
   }
 
-void check_grad(const Tensor& dy, const Shape& expect, DType dtype, const char* op) {
-  check_cpu(dy, op);
+void check_same_device(const Tensor& a, const Tensor& b, const char* op) {
+  PYML_CHECK(a.device() == b.device(), RuntimeError, op, ": expected all tensors to be on the same device, got ",
+             a.device().str(), " and ", b.device().str());
+}
+
+void check_grad(const Tensor& dy, const Tensor& x, const Shape& expect, DType dtype, const char* op) {
+  check_same_device(dy, x, op);
   PYML_CHECK(dy.shape == expect, ValueError, op, ": grad_output must have the output's shape ", expect, ", got ",
              dy.shape);
   PYML_CHECK(dy.dtype == dtype, TypeError, op, ": grad_output must have the input's dtype ", dtype_name(dtype),
@@ -141,8 +149,10 @@ std::tuple<Tensor, Tensor> max_pool_forward(const Tensor& x, const IntList& kern
   PoolSetup s = pool_setup(x, nd, op, true);
   fill_windows(s, op, kernel, stride, padding, dilation, ceil_mode);
   const PoolParams& p = s.p;
-  Tensor y = empty({p.planes, p.P * p.Q}, s.ct), idx = empty({p.planes, p.P * p.Q}, DType::Int64);
-  PYML_POOL_DISPATCH_INT(s.ct, max_pool_cpu<T>(p, s.x.ptr<T>(), y.ptr<T>(), idx.ptr<int64_t>()));
+  const Device dev = x.device();
+  Tensor y = empty({p.planes, p.P * p.Q}, s.ct, dev), idx = empty({p.planes, p.P * p.Q}, DType::Int64, dev);
+  if (!dev.is_cpu()) max_pool_forward_cuda(p, s.x.data(), y.data(), idx.ptr<int64_t>(), s.ct, dev.index);
+  else PYML_POOL_DISPATCH_INT(s.ct, max_pool_cpu<T>(p, s.x.ptr<T>(), y.ptr<T>(), idx.ptr<int64_t>()));
   Shape out = out_shape(s, p.P, p.Q);
   return {finish(y, out, s.dtype), finish(idx, out, DType::Int64)};
 }
@@ -156,8 +166,9 @@ Tensor avg_pool_forward(const Tensor& x, const IntList& kernel, const IntList& s
   PYML_CHECK(!divisor_override || *divisor_override != 0, ValueError, op, ": divisor_override must be non-zero, got 0");
   s.p.count_include_pad = count_include_pad;
   s.p.divisor = divisor_override.value_or(0);
-  Tensor y = empty({s.p.planes, s.p.P * s.p.Q}, s.ct);
-  PYML_POOL_DISPATCH_INT(s.ct, avg_pool_cpu<T>(s.p, s.x.ptr<T>(), y.ptr<T>()));
+  Tensor y = empty({s.p.planes, s.p.P * s.p.Q}, s.ct, x.device());
+  if (!x.device().is_cpu()) avg_pool_forward_cuda(s.p, s.x.data(), y.data(), s.ct, x.device().index);
+  else PYML_POOL_DISPATCH_INT(s.ct, avg_pool_cpu<T>(s.p, s.x.ptr<T>(), y.ptr<T>()));
   return finish(y, out_shape(s, s.p.P, s.p.Q), s.dtype);
 }
 
@@ -171,9 +182,10 @@ Tensor avg_pool_backward(const Tensor& dy, const Tensor& x, const IntList& kerne
   PYML_CHECK(!divisor_override || *divisor_override != 0, ValueError, op, ": divisor_override must be non-zero, got 0");
   s.p.count_include_pad = count_include_pad;
   s.p.divisor = divisor_override.value_or(0);
-  check_grad(dy, out_shape(s, s.p.P, s.p.Q), s.dtype, op);
-  Tensor g = contiguous(to_dtype(dy, s.ct)), dx = empty({s.p.planes, s.p.H * s.p.W}, s.ct);  // kernel writes all
-  PYML_POOL_DISPATCH(s.ct, avg_pool_backward_cpu<T>(s.p, g.ptr<T>(), dx.ptr<T>()));
+  check_grad(dy, x, out_shape(s, s.p.P, s.p.Q), s.dtype, op);
+  Tensor g = contiguous(to_dtype(dy, s.ct)), dx = empty({s.p.planes, s.p.H * s.p.W}, s.ct, x.device());  // kernel writes all
+  if (!x.device().is_cpu()) avg_pool_backward_cuda(s.p, g.data(), dx.data(), s.ct, x.device().index);
+  else PYML_POOL_DISPATCH(s.ct, avg_pool_backward_cpu<T>(s.p, g.ptr<T>(), dx.ptr<T>()));
   return finish(dx, x.shape, s.dtype);
 }
 
@@ -182,8 +194,9 @@ Tensor adaptive_avg_pool_forward(const Tensor& x, const IntList& output_size) {
   const char* op = pick(nd, "adaptive_avg_pool1d", "adaptive_avg_pool2d");
   PoolSetup s = pool_setup(x, nd, op);
   fill_adaptive(s, op, output_size);
-  Tensor y = empty({s.p.planes, s.p.P * s.p.Q}, s.ct);
-  PYML_POOL_DISPATCH(s.ct, adaptive_avg_pool_cpu<T>(s.p, s.x.ptr<T>(), y.ptr<T>()));
+  Tensor y = empty({s.p.planes, s.p.P * s.p.Q}, s.ct, x.device());
+  if (!x.device().is_cpu()) adaptive_avg_pool_forward_cuda(s.p, s.x.data(), y.data(), s.ct, x.device().index);
+  else PYML_POOL_DISPATCH(s.ct, adaptive_avg_pool_cpu<T>(s.p, s.x.ptr<T>(), y.ptr<T>()));
   return finish(y, out_shape(s, s.p.P, s.p.Q), s.dtype);
 }
 
@@ -195,9 +208,10 @@ Tensor adaptive_avg_pool_backward(const Tensor& dy, const Tensor& x, int64_t ndi
   PoolSetup s = pool_setup(x, nd, op);
   IntList os(dy.shape.end() - nd, dy.shape.end());
   fill_adaptive(s, op, os);
-  check_grad(dy, out_shape(s, s.p.P, s.p.Q), s.dtype, op);
-  Tensor g = contiguous(to_dtype(dy, s.ct)), dx = empty({s.p.planes, s.p.H * s.p.W}, s.ct);  // kernel writes all
-  PYML_POOL_DISPATCH(s.ct, adaptive_avg_pool_backward_cpu<T>(s.p, g.ptr<T>(), dx.ptr<T>()));
+  check_grad(dy, x, out_shape(s, s.p.P, s.p.Q), s.dtype, op);
+  Tensor g = contiguous(to_dtype(dy, s.ct)), dx = empty({s.p.planes, s.p.H * s.p.W}, s.ct, x.device());  // kernel writes all
+  if (!x.device().is_cpu()) adaptive_avg_pool_backward_cuda(s.p, g.data(), dx.data(), s.ct, x.device().index);
+  else PYML_POOL_DISPATCH(s.ct, adaptive_avg_pool_backward_cpu<T>(s.p, g.ptr<T>(), dx.ptr<T>()));
   return finish(dx, x.shape, s.dtype);
 }
 
@@ -207,14 +221,16 @@ std::tuple<Tensor, Tensor> adaptive_max_pool_forward(const Tensor& x, const IntL
   PoolSetup s = pool_setup(x, nd, op);
   fill_adaptive(s, op, output_size);
   const PoolParams& p = s.p;
-  Tensor y = empty({p.planes, p.P * p.Q}, s.ct), idx = empty({p.planes, p.P * p.Q}, DType::Int64);
-  PYML_POOL_DISPATCH(s.ct, adaptive_max_pool_cpu<T>(p, s.x.ptr<T>(), y.ptr<T>(), idx.ptr<int64_t>()));
+  const Device dev = x.device();
+  Tensor y = empty({p.planes, p.P * p.Q}, s.ct, dev), idx = empty({p.planes, p.P * p.Q}, DType::Int64, dev);
+  if (!dev.is_cpu()) adaptive_max_pool_forward_cuda(p, s.x.data(), y.data(), idx.ptr<int64_t>(), s.ct, dev.index);
+  else PYML_POOL_DISPATCH(s.ct, adaptive_max_pool_cpu<T>(p, s.x.ptr<T>(), y.ptr<T>(), idx.ptr<int64_t>()));
   Shape out = out_shape(s, p.P, p.Q);
   return {finish(y, out, s.dtype), finish(idx, out, DType::Int64)};
 }
 
-static void check_index_meta(const Tensor& idx, const Shape& expect, const char* op) {
-  check_cpu(idx, op);
+static void check_index_meta(const Tensor& idx, const Tensor& other, const Shape& expect, const char* op) {
+  check_same_device(idx, other, op);
   PYML_CHECK(idx.dtype == DType::Int64, TypeError, op, ": indices must be int64, got ", dtype_name(idx.dtype));
   PYML_CHECK(idx.shape == expect, ValueError, op, ": indices must have shape ", expect, ", got ", idx.shape);
 }
@@ -224,9 +240,17 @@ static void check_index_meta(const Tensor& idx, const Shape& expect, const char*
                            idx.shape));
 }
 
-// Indices (int64, shape `expect`), every value in [0, plane).
-static void check_indices(const Tensor& idx, const Shape& expect, int64_t plane, const char* op) {
-  check_index_meta(idx, expect, op);
+// Value at flat position pos of a contiguous int64 tensor, wherever it lives.
+static int64_t index_at(const Tensor& id, int64_t pos) {
+  if (id.device().is_cpu()) return id.ptr<int64_t>()[pos];
+  int64_t v = 0;
+  cuda_memcpy(&v, id.ptr<int64_t>() + pos, sizeof(v), CopyKind::DeviceToHost, id.device().index);
+  return v;
+}
+
+// CPU indices (already through check_index_meta): every value in [0, plane). CUDA kernels check
+// their indices themselves.
+static void check_indices(const Tensor& idx, int64_t plane, const char* op) {
   Tensor c = contiguous(idx);
   const int64_t* v = c.ptr<int64_t>();
   for (int64_t i = 0, n = c.numel(); i < n; i++)
@@ -234,20 +258,23 @@ static void check_indices(const Tensor& idx, const Shape& expect, int64_t plane,
 }
 
 Tensor max_pool_backward(const Tensor& dy, const Tensor& x, const Tensor& indices, int64_t ndim, const char* op) {
-  check_cpu(dy, op);
-  check_cpu(x, op);
+  check_same_device(dy, x, op);
   size_t nd = ndim == 1 ? 1 : 2;
   PoolSetup s = pool_setup(x, nd, op);
   PYML_CHECK(dy.dim() == x.dim() && std::equal(x.shape.begin(), x.shape.end() - nd, dy.shape.begin()), ValueError,
              op, ": grad_output ", dy.shape, " must match the input ", x.shape, " in all but the pooled dims");
-  check_grad(dy, dy.shape, s.dtype, op);
+  check_grad(dy, x, dy.shape, s.dtype, op);
   int64_t in_n = s.p.H * s.p.W, out_n = s.p.planes ? dy.numel() / s.p.planes : 0;
-  check_index_meta(indices, dy.shape, op);
-  Tensor g = contiguous(to_dtype(dy, s.ct)), id = contiguous(indices), dx = empty({s.p.planes, in_n}, s.ct);
+  check_index_meta(indices, x, dy.shape, op);
+  const Device dev = x.device();
+  Tensor g = contiguous(to_dtype(dy, s.ct)), id = contiguous(indices), dx = empty({s.p.planes, in_n}, s.ct, dev);
   int64_t bad = -1;  // the kernel zeroes dx and checks each index as it scatters
-  PYML_POOL_DISPATCH(s.ct, bad = max_pool_grad_cpu<T>(s.p.planes, in_n, out_n, g.ptr<T>(), id.ptr<int64_t>(),
-                                                       dx.ptr<T>()));
-  if (bad >= 0) bad_index(id.ptr<int64_t>()[bad], in_n, indices, op);
+  if (!dev.is_cpu())
+    bad = max_pool_backward_cuda(s.p.planes, in_n, out_n, g.data(), id.ptr<int64_t>(), dx.data(), s.ct, dev.index);
+  else
+    PYML_POOL_DISPATCH(s.ct, bad = max_pool_grad_cpu<T>(s.p.planes, in_n, out_n, g.ptr<T>(), id.ptr<int64_t>(),
+                                                         dx.ptr<T>()));
+  if (bad >= 0) bad_index(index_at(id, bad), in_n, indices, op);
   return finish(dx, x.shape, s.dtype);
 }
 
@@ -258,11 +285,21 @@ Tensor max_unpool_forward(const Tensor& x, const Tensor& indices, const IntList&
   check_list(output_size, nd, op, "output_size", 0);
   int64_t out_n = 1;
   for (int64_t v : output_size) out_n *= v;
-  check_indices(indices, x.shape, out_n, op);
+  check_index_meta(indices, x, x.shape, op);
+  const Device dev = x.device();
+  if (dev.is_cpu()) check_indices(indices, out_n, op);
   Shape out(x.shape.begin(), x.shape.end() - nd);
   out.insert(out.end(), output_size.begin(), output_size.end());
   int64_t in_n = s.p.H * s.p.W;
-  Tensor xc = contiguous(s.x), id = contiguous(indices), y = zeros({s.p.planes, out_n}, s.ct);
+  Tensor xc = contiguous(s.x), id = contiguous(indices);
+  if (!dev.is_cpu()) {  // the kernel zero-fills y and checks the indices
+    Tensor y = empty({s.p.planes, out_n}, s.ct, dev);
+    int64_t bad = max_unpool_forward_cuda(s.p.planes, out_n, in_n, xc.data(), id.ptr<int64_t>(), y.data(), s.ct,
+                                          dev.index);
+    if (bad >= 0) bad_index(index_at(id, bad), out_n, indices, op);
+    return finish(y, out, s.dtype);
+  }
+  Tensor y = zeros({s.p.planes, out_n}, s.ct);
   PYML_POOL_DISPATCH(s.ct, index_scatter_cpu<T>(s.p.planes, out_n, in_n, xc.ptr<T>(), id.ptr<int64_t>(),
                                                      y.ptr<T>()));
   return finish(y, out, s.dtype);
@@ -271,7 +308,6 @@ Tensor max_unpool_forward(const Tensor& x, const Tensor& indices, const IntList&
 Tensor max_unpool_backward(const Tensor& dy, const Tensor& indices, int64_t ndim) {
   size_t nd = ndim == 1 ? 1 : 2;
   const char* op = pick(nd, "max_unpool1d", "max_unpool2d");
-  check_cpu(dy, op);
   DType ct = conv_compute_dtype(dy, op);
   PYML_CHECK(dy.dim() >= (int64_t)nd + 1 && indices.dim() == dy.dim(), ValueError, op, ": grad_output ", dy.shape,
              " and indices ", indices.shape, " must have the same rank (at least ", nd + 1, ")");
@@ -280,9 +316,16 @@ Tensor max_unpool_backward(const Tensor& dy, const Tensor& indices, int64_t ndim
   int64_t out_n = 1, in_n = 1, planes = 1;
   for (size_t i = 0; i < nd; i++) out_n *= dy.shape[dy.dim() - 1 - i], in_n *= indices.shape[dy.dim() - 1 - i];
   for (int64_t i = 0; i < dy.dim() - (int64_t)nd; i++) planes *= dy.shape[i];
-  check_indices(indices, indices.shape, out_n, op);
-  Tensor g = contiguous(to_dtype(dy, ct)), id = contiguous(indices), dx = empty({planes, in_n}, ct);
-  PYML_POOL_DISPATCH(ct, index_gather_cpu<T>(planes, out_n, in_n, g.ptr<T>(), id.ptr<int64_t>(), dx.ptr<T>()));
+  check_index_meta(indices, dy, indices.shape, op);
+  const Device dev = dy.device();
+  if (dev.is_cpu()) check_indices(indices, out_n, op);
+  Tensor g = contiguous(to_dtype(dy, ct)), id = contiguous(indices), dx = empty({planes, in_n}, ct, dev);
+  if (!dev.is_cpu()) {
+    int64_t bad = max_unpool_backward_cuda(planes, out_n, in_n, g.data(), id.ptr<int64_t>(), dx.data(), ct, dev.index);
+    if (bad >= 0) bad_index(index_at(id, bad), out_n, indices, op);
+  } else {
+    PYML_POOL_DISPATCH(ct, index_gather_cpu<T>(planes, out_n, in_n, g.ptr<T>(), id.ptr<int64_t>(), dx.ptr<T>()));
+  }
   return finish(dx, indices.shape, dy.dtype);
 }
 
