@@ -17,7 +17,7 @@
 
 namespace pyml {
 
-constexpr int kMaxBatchDims = 8;
+constexpr int kMaxBatchDims = 12;  // as many as the elementwise launcher merges to
 
 template <int N> struct BatchIndex {
   int nd = 0;                              // merged dims, outermost first
