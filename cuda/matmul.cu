@@ -3,7 +3,8 @@
 // (a transposed operand is never copied). Matrix-matrix shapes run the shared 64 x 64 tiled core
 // (cuda/gemm_tile.cuh), staging each operand along its contiguous dim so loads coalesce for
 // A, A^T, B and B^T alike. Matrix-vector shapes (M == 1 or N == 1: mv, dot, one row) run a warp
-// per output instead: a 64 x 64 tile would leave 63/64 of its threads idle there. Half types load
+// per output (a thread per output when the matrix is read down its columns) instead: a 64 x 64
+// tile would leave 63/64 of its threads idle there. Half types load
 // as half and accumulate in float; integers accumulate in a wrapping uint64 like the CPU kernel.
 #include "matmul.h"
 #include <cstdlib>
@@ -103,6 +104,24 @@ __global__ void gemv_kernel(GemvArgs g, BatchIndex<3> bi) {
   }
 }
 
+// Same product, one thread per output: for X whose rows are adjacent (rsx == 1, e.g. x @ W with W
+// row-major), consecutive threads then read consecutive addresses at every k.
+template <typename T, typename Acc>
+__global__ void gemv_cols_kernel(GemvArgs g, BatchIndex<3> bi) {
+  const int64_t total = bi.count * g.R;
+  const Acc alpha = scalar_acc<Acc>(g.alpha), beta = scalar_acc<Acc>(g.beta);
+  for (int64_t w = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; w < total; w += (int64_t)gridDim.x * blockDim.x) {
+    const int64_t b = w / g.R, r = w % g.R;
+    int64_t off[3];
+    bi.offsets(b, off);
+    const T* x = static_cast<const T*>(g.X) + off[0] + r * g.rsx;
+    const T* v = static_cast<const T*>(g.v) + off[1];
+    Acc s = Acc(0);
+    for (int64_t k = 0; k < g.K; k++) s += cuda::to_acc<Acc>(x[k * g.ksx]) * cuda::to_acc<Acc>(v[k * g.vs]);
+    store(static_cast<T*>(g.y) + off[2] + r * g.ys, s, alpha, beta, g.beta != 0);
+  }
+}
+
 // Stage along the contiguous dim: consecutive threads then read consecutive addresses.
 bool fast_first(int64_t fast, int64_t slow) {
   return fast == 1 || (slow != 1 && std::llabs(fast) <= std::llabs(slow));
@@ -124,8 +143,13 @@ template <typename T, typename Acc> void launch_gemv(const GemmArgs& g, BatchInd
     v = GemvArgs{g.N, g.K, g.B, g.csb, g.rsb, g.A, g.csa, g.C, g.csc, g.alpha, g.beta};
     for (int d = 0; d < kMaxBatchDims; d++) std::swap(bi.stride[0][d], bi.stride[1][d]);
   }
-  constexpr int kWarps = cuda::kThreads / 32;
-  gemv_kernel<T, Acc><<<cuda::grid_for(bi.count * v.R, 1, kWarps), cuda::kThreads, 0, s>>>(v, bi);
+  const int64_t outputs = bi.count * v.R;
+  if (v.rsx == 1 && v.ksx != 1 && outputs >= 4096) {  // enough outputs to fill the GPU a thread each
+    gemv_cols_kernel<T, Acc><<<cuda::grid_for(outputs), cuda::kThreads, 0, s>>>(v, bi);
+  } else {
+    constexpr int kWarps = cuda::kThreads / 32;
+    gemv_kernel<T, Acc><<<cuda::grid_for(outputs, 1, kWarps), cuda::kThreads, 0, s>>>(v, bi);
+  }
   PYML_CUDA_LAUNCH_CHECK("matmul");
 }
 

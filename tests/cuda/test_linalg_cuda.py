@@ -109,6 +109,18 @@ def test_mv_dot(dtype, n):
     check(pyml.dot, rand((n,), dtype), rand((n,), dtype, 1), **tols(dtype, n))
 
 
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16", "int32"])
+def test_vector_matrix_wide(dtype):
+    """A row against a wide row-major matrix (x @ W): a thread per output column; and against
+    W^T (x @ W.T, the linear layer): a warp per output."""
+    x, w = rand((1, 300), dtype), rand((300, 5000), dtype, 1)
+    check(pyml.mm, x, w, **tols(dtype, 300))
+    check(pyml.matmul, x[0], w, **tols(dtype, 300))
+    check(pyml.mv, w.t(), x[0], **tols(dtype, 300))
+    check(lambda x, w: pyml.matmul(x, w.t()), rand((3, 1, 300), dtype), rand((5000, 300), dtype, 1),
+          **tols(dtype, 300))
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_gemm_inplace_strided(dtype):
     """gemm_ writes c through its strides (a view of a bigger buffer), alpha and beta applied."""
