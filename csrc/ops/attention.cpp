@@ -10,10 +10,7 @@ namespace pyml {
 
 static const char* kOp = "scaled_dot_product_attention";
 
-static void check_device(const Tensor& t, const Tensor& q) {
-  PYML_CHECK(t.device() == q.device(), RuntimeError, kOp, ": expected all tensors to be on the same device, got ",
-             q.device().str(), " and ", t.device().str());
-}
+static void check_device(const Tensor& t, const Tensor& q) { check_same_device(q, t, kOp); }
 
 // Element offset of every matrix of t (dims but the last two) broadcast to batch, row-major.
 static std::vector<int64_t> batch_offsets(const Tensor& t, const Shape& batch) {

@@ -30,11 +30,6 @@ Tensor zeros(const Shape& shape, DType t) {
   return z;
 }
 
-void check_same_device(const Tensor& a, const Tensor& b, const char* op) {
-  PYML_CHECK(a.device() == b.device(), RuntimeError, op, ": expected all tensors to be on the same device, got ",
-             a.device().str(), " and ", b.device().str());
-}
-
 // The result buffer of a kernel that writes every element: zero-filled for the CPU kernels that
 // accumulate into it, uninitialised on CUDA.
 Tensor result_buffer(const Shape& shape, DType t, Device dev) {

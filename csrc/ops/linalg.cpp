@@ -19,10 +19,6 @@ static DType compute_dtype(DType t, const char* op, bool cpu = true) {
   return cpu && (t == DType::Float16 || t == DType::BFloat16) ? DType::Float32 : t;
 }
 
-static void check_same_device(const Tensor& a, const Tensor& b, const char* op) {
-  PYML_CHECK(a.device() == b.device(), RuntimeError, op, ": expected all tensors to be on the same device, got ",
-             a.device().str(), " and ", b.device().str());
-}
 
 static void run_gemm(const GemmArgs& g, DType t) {
   if (t == DType::Float32) kernels().sgemm(g);

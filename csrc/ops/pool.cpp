@@ -118,11 +118,6 @@ Tensor zeros(const Shape& shape, DType t) {
     default: { using T = int64_t; __VA_ARGS__; break; }                       \
   }
 
-void check_same_device(const Tensor& a, const Tensor& b, const char* op) {
-  PYML_CHECK(a.device() == b.device(), RuntimeError, op, ": expected all tensors to be on the same device, got ",
-             a.device().str(), " and ", b.device().str());
-}
-
 void check_grad(const Tensor& dy, const Tensor& x, const Shape& expect, DType dtype, const char* op) {
   check_same_device(dy, x, op);
   PYML_CHECK(dy.shape == expect, ValueError, op, ": grad_output must have the output's shape ", expect, ", got ",
