@@ -4,7 +4,7 @@
 # on the command line (default: all) and write each log under $OUT:
 #   tests     the CUDA tests (tests/cuda, tests/test_cuda.py) and the rest of the suite on the CPU
 #   memcheck  compute-sanitizer memcheck over the CUDA tests
-#   racecheck compute-sanitizer racecheck over the reduction, scan and scatter tests
+#   racecheck compute-sanitizer racecheck over the kernels that share memory between threads
 #   bench     python -m bench --device cuda (GB/s against the measured copy bandwidth, vs torch)
 # Usage there: bash tools/gpu-check.sh [stage...]   (each run call is limited to 10 minutes)
 set -uo pipefail
@@ -32,7 +32,9 @@ for s in $stages; do
     memcheck) run memcheck compute-sanitizer --tool memcheck --error-exitcode 3 \
                 $PYTHON -m pytest -q -x -p no:cacheprovider tests/cuda tests/test_cuda.py ;;
     racecheck) run racecheck compute-sanitizer --tool racecheck --error-exitcode 3 \
-                 $PYTHON -m pytest -q -x -p no:cacheprovider tests/cuda/test_reduce_cuda.py tests/cuda/test_index_cuda.py ;;
+                 $PYTHON -m pytest -q -x -p no:cacheprovider tests/cuda/test_reduce_cuda.py tests/cuda/test_sort_cuda.py \
+                 tests/cuda/test_index_cuda.py tests/cuda/test_linalg_cuda.py tests/cuda/test_conv_cuda.py \
+                 tests/cuda/test_pool_cuda.py tests/cuda/test_attention_cuda.py tests/cuda/test_nn_cuda.py ;;
     bench) run bench $PYTHON -m bench --device cuda --out "$OUT" ;;
     *) echo "unknown stage $s"; exit 2 ;;
   esac

@@ -173,9 +173,10 @@ void run_grid(dim3 grid, dim3 block, const std::function<void()>& body) {
 extern "C" {
 cudaError_t cudaMalloc(void** p, size_t n) {
   size_t r = (std::max<size_t>(n, 1) + 255) / 256 * 256;
-  *p = std::aligned_alloc(256, r);
+  *p = r > (size_t(8) << 30) ? nullptr : std::aligned_alloc(256, r);  // the fake device has 8 GiB
+  if (!*p) return cudaErrorMemoryAllocation;
   std::memset(*p, 0xcd, r);  // garbage, like fresh device memory
-  return *p ? cudaSuccess : cudaErrorMemoryAllocation;
+  return cudaSuccess;
 }
 cudaError_t cudaFree(void* p) { std::free(p); return cudaSuccess; }
 cudaError_t cudaMemcpyAsync(void* d, const void* s, size_t n, enum cudaMemcpyKind, cudaStream_t) { std::memmove(d, s, n); return cudaSuccess; }
