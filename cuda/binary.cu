@@ -11,24 +11,11 @@
 #include "elementwise_launch.cuh"
 #include "ops/ops.h"
 
-#define PYML_CUDA_DISPATCH_NUMERIC(dtype, opname, ...)                                   \
-  switch (dtype) {                                                                         \
-    PYML_CUDA_CASE(UInt8, __VA_ARGS__) PYML_CUDA_CASE(Int8, __VA_ARGS__)                  \
-    PYML_CUDA_CASE(Int16, __VA_ARGS__) PYML_CUDA_CASE(Int32, __VA_ARGS__)                 \
-    PYML_CUDA_CASE(Int64, __VA_ARGS__)                                                     \
-    PYML_CUDA_CASE(Float16, __VA_ARGS__) PYML_CUDA_CASE(BFloat16, __VA_ARGS__)            \
-    PYML_CUDA_CASE(Float32, __VA_ARGS__) PYML_CUDA_CASE(Float64, __VA_ARGS__)             \
-    default: ::pyml::throw_dtype_error(opname, dtype);                                     \
-  }
-
 namespace pyml {
 namespace {
 
+using cuda::negative;
 using B = BinaryOp;
-
-template <typename U> __device__ inline bool negative(U x) {
-  if constexpr (std::is_unsigned_v<U>) return false; else return x < U(0);
-}
 
 // Python's a // b. Floats: from fmod so that the quotient is exact where a / b would round.
 template <typename U> __device__ inline U floor_div(U a, U b) {

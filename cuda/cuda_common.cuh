@@ -79,6 +79,11 @@ template <typename To, typename From> __host__ __device__ inline To convert(From
   }
 }
 
+// x < 0 without a "comparison of unsigned with 0" for the unsigned types
+template <typename U> __device__ inline bool negative(U x) {
+  if constexpr (std::is_unsigned_v<U>) return false; else return x < U(0);
+}
+
 }  // namespace cuda
 }  // namespace pyml
 
@@ -96,6 +101,16 @@ template <typename To, typename From> __host__ __device__ inline To convert(From
     PYML_CUDA_CASE(Bool, __VA_ARGS__) PYML_CUDA_CASE(UInt8, __VA_ARGS__)                  \
     PYML_CUDA_CASE(Int8, __VA_ARGS__) PYML_CUDA_CASE(Int16, __VA_ARGS__)                  \
     PYML_CUDA_CASE(Int32, __VA_ARGS__) PYML_CUDA_CASE(Int64, __VA_ARGS__)                 \
+    default: ::pyml::throw_dtype_error(opname, dtype);                                     \
+  }
+// every dtype but bool
+#define PYML_CUDA_DISPATCH_NUMERIC(dtype, opname, ...)                                   \
+  switch (dtype) {                                                                         \
+    PYML_CUDA_CASE(UInt8, __VA_ARGS__) PYML_CUDA_CASE(Int8, __VA_ARGS__)                  \
+    PYML_CUDA_CASE(Int16, __VA_ARGS__) PYML_CUDA_CASE(Int32, __VA_ARGS__)                 \
+    PYML_CUDA_CASE(Int64, __VA_ARGS__)                                                     \
+    PYML_CUDA_CASE(Float16, __VA_ARGS__) PYML_CUDA_CASE(BFloat16, __VA_ARGS__)            \
+    PYML_CUDA_CASE(Float32, __VA_ARGS__) PYML_CUDA_CASE(Float64, __VA_ARGS__)             \
     default: ::pyml::throw_dtype_error(opname, dtype);                                     \
   }
 #define PYML_CUDA_DISPATCH_ALL(dtype, opname, ...)                                       \

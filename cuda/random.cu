@@ -219,8 +219,6 @@ template <typename T> struct NormalCombine {
   }
 };
 
-unsigned blocks_for(int64_t nblocks) { return cuda::grid_for(std::max<int64_t>(nblocks, 1)); }
-
 }  // namespace
 
 void uniform_cuda(void* out, DType t, int64_t n, PhiloxState s, double from, double to, int index) {
@@ -228,11 +226,11 @@ void uniform_cuda(void* out, DType t, int64_t n, PhiloxState s, double from, dou
   cuda::DeviceGuard guard(index);
   cudaStream_t st = cuda::stream(index);
   if (t == DType::Float64) {
-    uniform64_kernel<<<blocks_for((n + 1) / 2), cuda::kThreads, 0, st>>>((double*)out, n, s, from, to - from);
+    uniform64_kernel<<<cuda::grid_for((n + 1) / 2), cuda::kThreads, 0, st>>>((double*)out, n, s, from, to - from);
   } else {
     PYML_CUDA_DISPATCH_FLOAT(t, "uniform_", [&] {
       if constexpr (!std::is_same_v<scalar_t, double>)
-        uniform32_kernel<scalar_t><<<blocks_for((n + 3) / 4), cuda::kThreads, 0, st>>>(
+        uniform32_kernel<scalar_t><<<cuda::grid_for((n + 3) / 4), cuda::kThreads, 0, st>>>(
             (scalar_t*)out, n, s, (float)from, (float)(to - from));
     });
   }
@@ -244,11 +242,11 @@ void normal_cuda(void* out, DType t, int64_t n, PhiloxState s, double mean, doub
   cuda::DeviceGuard guard(index);
   cudaStream_t st = cuda::stream(index);
   if (t == DType::Float64) {
-    normal64_kernel<<<blocks_for((n + 1) / 2), cuda::kThreads, 0, st>>>((double*)out, n, s, mean, std);
+    normal64_kernel<<<cuda::grid_for((n + 1) / 2), cuda::kThreads, 0, st>>>((double*)out, n, s, mean, std);
   } else {
     PYML_CUDA_DISPATCH_FLOAT(t, "normal_", [&] {
       if constexpr (!std::is_same_v<scalar_t, double>)
-        normal32_kernel<scalar_t><<<blocks_for((n + 3) / 4), cuda::kThreads, 0, st>>>((scalar_t*)out, n, s,
+        normal32_kernel<scalar_t><<<cuda::grid_for((n + 3) / 4), cuda::kThreads, 0, st>>>((scalar_t*)out, n, s,
                                                                                       (float)mean, (float)std);
     });
   }
@@ -260,11 +258,11 @@ void exponential_cuda(void* out, DType t, int64_t n, PhiloxState s, double lambd
   cuda::DeviceGuard guard(index);
   cudaStream_t st = cuda::stream(index);
   if (t == DType::Float64) {
-    exponential64_kernel<<<blocks_for((n + 1) / 2), cuda::kThreads, 0, st>>>((double*)out, n, s, lambd);
+    exponential64_kernel<<<cuda::grid_for((n + 1) / 2), cuda::kThreads, 0, st>>>((double*)out, n, s, lambd);
   } else {
     PYML_CUDA_DISPATCH_FLOAT(t, "exponential_", [&] {
       if constexpr (!std::is_same_v<scalar_t, double>)
-        exponential32_kernel<scalar_t><<<blocks_for((n + 3) / 4), cuda::kThreads, 0, st>>>((scalar_t*)out, n, s, lambd);
+        exponential32_kernel<scalar_t><<<cuda::grid_for((n + 3) / 4), cuda::kThreads, 0, st>>>((scalar_t*)out, n, s, lambd);
     });
   }
   PYML_CUDA_LAUNCH_CHECK("exponential_");
@@ -273,14 +271,14 @@ void exponential_cuda(void* out, DType t, int64_t n, PhiloxState s, double lambd
 void randint_cuda(int64_t* out, int64_t n, PhiloxState s, int64_t low, uint64_t range, int index) {
   if (n == 0) return;
   cuda::DeviceGuard guard(index);
-  randint_kernel<<<blocks_for((n + 1) / 2), cuda::kThreads, 0, cuda::stream(index)>>>(out, n, s, low, range);
+  randint_kernel<<<cuda::grid_for((n + 1) / 2), cuda::kThreads, 0, cuda::stream(index)>>>(out, n, s, low, range);
   PYML_CUDA_LAUNCH_CHECK("random_");
 }
 
 void bernoulli_cuda(bool* out, const double* p, double p_scalar, int64_t n, PhiloxState s, int index) {
   if (n == 0) return;
   cuda::DeviceGuard guard(index);
-  bernoulli_kernel<<<blocks_for((n + 1) / 2), cuda::kThreads, 0, cuda::stream(index)>>>(out, p, p_scalar, n, s);
+  bernoulli_kernel<<<cuda::grid_for((n + 1) / 2), cuda::kThreads, 0, cuda::stream(index)>>>(out, p, p_scalar, n, s);
   PYML_CUDA_LAUNCH_CHECK("bernoulli_");
 }
 

@@ -9,29 +9,15 @@
 #include "elementwise_launch.cuh"
 #include "ops/ops.h"
 
-// every dtype but bool
-#define PYML_CUDA_DISPATCH_NUMERIC(dtype, opname, ...)                                   \
-  switch (dtype) {                                                                         \
-    PYML_CUDA_CASE(UInt8, __VA_ARGS__) PYML_CUDA_CASE(Int8, __VA_ARGS__)                  \
-    PYML_CUDA_CASE(Int16, __VA_ARGS__) PYML_CUDA_CASE(Int32, __VA_ARGS__)                 \
-    PYML_CUDA_CASE(Int64, __VA_ARGS__)                                                     \
-    PYML_CUDA_CASE(Float16, __VA_ARGS__) PYML_CUDA_CASE(BFloat16, __VA_ARGS__)            \
-    PYML_CUDA_CASE(Float32, __VA_ARGS__) PYML_CUDA_CASE(Float64, __VA_ARGS__)             \
-    default: ::pyml::throw_dtype_error(opname, dtype);                                     \
-  }
-
 namespace pyml {
 namespace {
 
+using cuda::negative;
 using O = UnaryOp;
 
 // y = op(x) in the compute type U (float for the half types, the type itself otherwise). Integer
 // results are cast back to U explicitly: int8/int16 arithmetic promotes to int and wraps on the
 // way back, as on the CPU. p0, p1: softplus's beta and threshold.
-template <typename U> __device__ inline bool negative(U x) {
-  if constexpr (std::is_unsigned_v<U>) return false; else return x < U(0);
-}
-
 template <UnaryOp OP, typename U> __device__ inline U unary_math(U x, U p0, U p1) {
   if constexpr (OP == O::Neg) return U(-x);
   else if constexpr (OP == O::Abs) return negative(x) ? U(-x) : x;

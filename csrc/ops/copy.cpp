@@ -62,11 +62,6 @@ void check_writable(const Tensor& out, const char* op) {
                "; clone() it before writing");
 }
 
-void check_cpu(const Tensor& t, const char* op) {
-  PYML_CHECK(t.device().is_cpu(), RuntimeError, op, ": not implemented for device ", t.device().str(),
-             " yet (only cpu), got a tensor on ", t.device().str());
-}
-
 void check_same_device(const Tensor& a, const Tensor& b, const char* op) {
   PYML_CHECK(a.device() == b.device(), RuntimeError, op, ": expected all tensors to be on the same device, got ",
              a.device().str(), " and ", b.device().str());

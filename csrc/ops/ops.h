@@ -39,8 +39,6 @@ Tensor full(const Shape& shape, const Scalar& v, DType dtype, Device dev = Devic
 void fill_(const Tensor& t, const Scalar& v);
 bool overlaps(const Tensor& a, const Tensor& b);   // share any storage bytes
 void check_writable(const Tensor& out, const char* op);  // no internal overlap
-// RuntimeError "<op>: not implemented for device cuda:0 yet (only cpu)" for ops with no CUDA path yet
-void check_cpu(const Tensor& t, const char* op);
 // RuntimeError "<op>: expected all tensors to be on the same device, got cpu and cuda:0"
 void check_same_device(const Tensor& a, const Tensor& b, const char* op);
 
