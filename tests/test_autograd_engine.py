@@ -133,6 +133,52 @@ def test_grads_never_alias_each_other_or_the_user_gradient():
         np.testing.assert_allclose(npy(z.grad), [2.0, 2.0])
 
 
+def test_fresh_gradient_becomes_grad_without_a_copy():
+    # nobody else can see the gradient MulBackward made, so it becomes x.grad itself (PyTorch steals it too)
+    x = pyml.randn(1000, requires_grad=True)
+    seen = []
+    x.register_hook(lambda g: seen.append(g._impl.data_ptr))
+    (x * 3).sum().backward()
+    assert seen == [x.grad._impl.data_ptr]
+    np.testing.assert_allclose(npy(x.grad), np.full(1000, 3.0))
+
+
+@pytest.mark.parametrize("keep", ["hook keeps the tensor", "numpy view", "view of it", "same engine tensor"])
+def test_gradient_seen_elsewhere_is_copied(keep):
+    x = pyml.randn(64, requires_grad=True)
+    kept = []
+
+    def hook(g):
+        if keep == "hook keeps the tensor":
+            kept.append(g)
+        elif keep == "numpy view":
+            kept.append(g.numpy())
+        elif keep == "view of it":
+            kept.append(g[::2])
+        else:
+            kept.append(pyml.Tensor._wrap(g._impl))
+    x.register_hook(hook)
+    (x * 3).sum().backward()
+    before = np.array(npy(kept[0]) if not isinstance(kept[0], np.ndarray) else kept[0], copy=True)
+    x.grad.mul_(7)  # must not reach what the hook kept
+    after = npy(kept[0]) if not isinstance(kept[0], np.ndarray) else kept[0]
+    np.testing.assert_array_equal(after, before)
+    np.testing.assert_allclose(npy(x.grad), np.full(64, 21.0))
+
+
+def test_stolen_first_gradient_then_accumulates_in_place():
+    x = pyml.randn(33, 7, requires_grad=True)
+    w = pyml.randn(33, 7)
+    (x * w).sum().backward()
+    g = x.grad
+    (x * 2).sum().backward()
+    assert g is x.grad
+    np.testing.assert_allclose(npy(x.grad), npy(w) + 2.0, rtol=1e-6)
+    xt = x.detach().t().requires_grad_()  # a non-contiguous leaf: its gradient keeps the leaf's layout rules
+    (xt * 3).sum().backward()
+    np.testing.assert_allclose(npy(xt.grad), np.full((7, 33), 3.0))
+
+
 def test_nonleaf_grad_is_none_unless_retain_grad():
     def f(lib):
         x = t(lib, [1.0, 2.0], rg=True)

@@ -107,6 +107,8 @@ void bind_tensor(py::module_& m) {
       .def_property_readonly("storage_id", [](const Tensor& t) { return (uintptr_t)t.storage.get(); })
       .def_property_readonly("storage_nbytes", [](const Tensor& t) { return t.storage->nbytes; })
       .def_property_readonly("version", [](const Tensor& t) { return t.storage->version.load(); })
+      // how many engine tensors share this storage (autograd steals a gradient nobody else can see)
+      .def_property_readonly("storage_use_count", [](const Tensor& t) { return (long)t.storage.use_count(); })
       // autograd records (shape, dtype, device) per op: one call instead of three; the key packs
       // dtype | device type << 8 | device index << 16
       .def_property_readonly("meta", [](const Tensor& t) {

@@ -92,9 +92,10 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, targets=None, ac
             if not live:
                 in_grads = None
             elif is_acc:
-                if grads[0] is not None:
-                    node.backward(grads[0])
-                in_grads = None
+                g, grads, in_grads = grads[0], None, None  # this frame's only reference: the gradient may be stolen
+                if g is not None:
+                    node.backward(g)
+                    g = None
             else:
                 in_grads = _apply(node, grads, anomaly)
             if live and not retain_graph:

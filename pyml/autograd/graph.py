@@ -9,6 +9,7 @@ dies by reference counting alone.
 """
 import itertools
 import os
+import sys
 import traceback
 import weakref
 
@@ -107,26 +108,40 @@ class AccumulateGrad(Node):
 
     def backward(self, grad):
         t = self.variable
-        accumulate_into(t, grad)
+        accumulate_into(t, grad, stealable=True)
         for h in list(t.__dict__.get("_post_acc_hooks", ())):
             h(t)
         return ()
 
 
-def accumulate_into(t, grad):
-    """t.grad += grad with PyTorch's rules: t.grad never aliases another tensor (the first gradient is
-    cloned, later ones are added in place), and under create_graph the sum is recorded out of place.
+# References to a gradient the engine hands to AccumulateGrad.backward when nobody else holds it: the
+# engine's local, the parameters of backward, accumulate_into and _can_steal, and getrefcount's argument.
+_ENGINE_REFS = 5
 
-    Why always clone (PyTorch steals when the refcount shows nobody else holds the gradient): a
-    formula may hand one tensor, or views of one storage, to several inputs, a hook may keep it, and
-    storage sharing is invisible from Python, so keeping it could let p.grad.mul_() change another
-    tensor. The cost is one copy per leaf per backward."""
+
+def accumulate_into(t, grad, stealable=False):
+    """t.grad += grad with PyTorch's rules: t.grad never aliases another tensor (a first gradient that
+    something else can still see is cloned, later ones are added in place), and under create_graph the
+    sum is recorded out of place."""
     if grad_mode.is_grad_enabled():
         t.grad = grad.clone() if t.grad is None else t.grad + grad
     elif t.grad is None:
-        t.grad = grad.detach().clone()
+        t.grad = grad if stealable and _can_steal(t, grad) else grad.detach().clone()
     else:
         t.grad.add_(grad.detach())
+
+
+def _can_steal(t, grad):
+    """Whether grad can become t.grad without a copy, as PyTorch steals it: no Python reference to it beyond
+    the engine's (a hook or formula that kept it would see later in-place accumulation), its engine tensor
+    wrapped once, its storage shared with no other engine tensor (views, NumPy or DLPack exports), no
+    history, and the leaf's own dense layout (an expanded stride-0 gradient must not become .grad)."""
+    if sys.getrefcount(grad) > _ENGINE_REFS or grad.grad_fn is not None or type(grad) is not Tensor:
+        return False
+    impl = grad._impl  # referenced by grad, by `impl` and by getrefcount's argument
+    if sys.getrefcount(impl) > 3 or impl.storage_use_count != 1 or impl.offset != 0:
+        return False
+    return impl.is_contiguous() and impl.strides == t._impl.strides
 
 
 class _Handle:
