@@ -38,6 +38,7 @@ float64 = dtype("float64", 9, 8, True, True, np.float64)
 
 ALL = (bool_, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64)
 BY_CODE = {d._code: d for d in ALL}
+FLOATING_CODES = frozenset(d._code for d in ALL if d.is_floating_point)  # engine dtype codes autograd records
 ALIASES = {"bool": bool_, "uint8": uint8, "int8": int8, "int16": int16, "short": int16, "int32": int32,
            "int": int32, "int64": int64, "long": int64, "float16": float16, "half": float16,
            "bfloat16": bfloat16, "float32": float32, "float": float32, "float64": float64, "double": float64}

@@ -32,7 +32,9 @@ class Size(tuple):
 
 
 class Tensor:
-    __slots__ = ("_impl", "_requires_grad", "grad", "grad_fn", "_hooks", "__weakref__", "__dict__")
+    # _output_nr / _fn_version: which output of grad_fn this is, and the version it was made at (autograd)
+    __slots__ = ("_impl", "_requires_grad", "grad", "grad_fn", "_hooks", "_output_nr", "_fn_version", "__weakref__",
+                 "__dict__")
     __array_priority__ = 1000  # NumPy defers reflected operators to Tensor
 
     def __init__(self, *args, dtype=None, device=None):
@@ -225,6 +227,8 @@ def _init(t, impl):
     t.grad = None
     t.grad_fn = None
     t._hooks = None
+    t._output_nr = 0
+    t._fn_version = None
 
 
 def _default_dtype():

@@ -130,7 +130,8 @@ def _anomaly_enabled():
 def _run_pre_hooks(node, grads):
     """Tensor hooks (a leaf's live on the tensor), then retain_grad, then node pre-hooks: PyTorch's order."""
     if type(node) is AccumulateGrad:
-        hooks = node.variable._hooks
+        leaf = node.variable
+        hooks = leaf._hooks if leaf is not None else None
         if hooks and grads[0] is not None:
             for h in list(hooks):
                 grads[0] = _hooked(h, grads[0])

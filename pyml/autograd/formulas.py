@@ -12,6 +12,7 @@ import math
 import weakref
 
 import pyml
+from .. import _dtype as D
 from .._tensor import Tensor, wrap
 from . import grad_mode
 from .function import record, needs_grad, rebase_inplace, OpNode
@@ -134,12 +135,14 @@ def _unary_formula(name):
 _UNARY_FORMULAS = {n: _unary_formula(n) for n in UNARY}
 
 
+_UNARY_RECORD = {n: (n.capitalize() + "Backward", _UNARY_FORMULAS[n], bool(sx), bool(sy))
+                 for n, (_, sx, sy) in UNARY.items()}
+
+
 def record_unary(name, x, out, params):
-    if name not in UNARY:
-        return  # bool-valued or integer ops: not differentiable
-    _, sx, sy = UNARY[name]
-    record(name.capitalize() + "Backward", _UNARY_FORMULAS[name], [x], [out], tuple(params),
-           save_inputs=bool(sx), save_outputs=bool(sy))
+    r = _UNARY_RECORD.get(name)
+    if r is not None:  # (bool-valued or integer ops are not differentiable)
+        record(r[0], r[1], [x], [out], tuple(params), r[2], r[3])
 
 
 # ------------------------------------------------------------------------------------------ binary
@@ -206,12 +209,15 @@ def _binary_formula(name):
 _BINARY_FORMULAS = {n: _binary_formula(n) for n in BINARY}
 
 
+# name -> record()'s arguments after the tensors: node name, formula, saves inputs, saves output
+_BINARY_RECORD = {n: (n.capitalize() + "Backward", _BINARY_FORMULAS[n], bool(si), bool(so))
+                  for n, (_, si, so) in BINARY.items()}
+
+
 def record_binary(name, a, b, out, alpha):
-    if name not in BINARY or not out.dtype.is_floating_point:
-        return
-    _, si, so = BINARY[name]
-    record(name.capitalize() + "Backward", _BINARY_FORMULAS[name], [a, b], [out], alpha,
-           save_inputs=bool(si), save_outputs=bool(so))
+    r = _BINARY_RECORD.get(name)
+    if r is not None and out._impl.dtype in D.FLOATING_CODES:
+        record(r[0], r[1], [a, b], [out], alpha, r[2], r[3])
 
 
 def record_binary_inplace(name, a, a_before, b, alpha):
@@ -312,7 +318,7 @@ def _copy_slices(view, base, node_name, formula, inputs, args, save_out):
     cs.out_meta[0] = _meta(base)
     base.requires_grad = True
     base.grad_fn = cs
-    base.__dict__["_output_nr"] = 0
+    base._output_nr = 0
     # the view's history is now "a view of the updated base"
     return record("AsStridedBackward", _view_formula, [base], [view], view_fn, save_inputs=False)
 
@@ -391,7 +397,7 @@ def before_inplace(t, others):
     if base is not None and base.requires_grad and base.grad_fn is None:
         raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
     if t.requires_grad and t.__dict__.get("_multi_view"):
-        raise RuntimeError(f"Output {t.__dict__.get('_output_nr', 0)} of {t.grad_fn.name} is a view and is being "
+        raise RuntimeError(f"Output {t._output_nr} of {t.grad_fn.name} is a view and is being "
                            "modified inplace. This view is the output of a function that returns multiple views. "
                            "Such functions do not allow the output views to be modified inplace. You should "
                            "replace the inplace operation by an out-of-place one.")
@@ -400,7 +406,7 @@ def before_inplace(t, others):
     if t.requires_grad:
         before._requires_grad = True
         before.grad_fn = t.grad_fn
-        before.__dict__["_output_nr"] = t.__dict__.get("_output_nr", 0)
+        before._output_nr = t._output_nr
     return before
 
 

@@ -6,7 +6,8 @@ only what backward needs: edges, (shape, dtype, device) metadata, saved tensors 
 """
 from .._tensor import Tensor
 from . import grad_mode
-from .graph import Node, SavedTensor, FREED, capture_trace, _meta, _freed_error, _edge, _seq
+from .graph import (Node, SavedTensor, FREED, capture_trace, _meta, _freed_error, _edge, _seq, _DTYPE_DEVICE, _decode,
+                    grad_accumulator)
 from .anomaly_mode import is_anomaly_enabled, _state as _anomaly
 
 
@@ -14,33 +15,38 @@ def _tensor_cls():
     return Tensor
 
 
-def differentiable_dtype(t):
-    return t.dtype.is_floating_point
-
-
 class OpNode(Node):
     """A built-in op's node: backward(ctx=self, *grads) is a formula from formulas*.py written in pyml
     ops, so running it with create_graph records a graph of its own (higher-order gradients)."""
 
     def __init__(self, name, formula, inputs, outputs, args, save_inputs=True, save_outputs=False):
-        # Node.__init__ inlined: this runs once per recorded op
+        # Node.__init__ inlined, and _meta/_edge for the usual cases: this runs once per recorded op
         self.name = name
         self.formula = formula
         self.args = args
-        edges, in_meta, saved = [], [], []
+        edges, needs, in_meta, saved = [], [], [], []
         for t in inputs:
             if isinstance(t, Tensor):
-                in_meta.append(_meta(t))
-                edges.append(_edge(t) if t._requires_grad else None)
+                shape, key = t._impl.meta
+                dd = _DTYPE_DEVICE.get(key) or _decode(key)
+                in_meta.append((shape, dd[0], dd[1]))
+                if not t._requires_grad:
+                    edges.append(None)
+                elif t.grad_fn is None:
+                    edges.append((grad_accumulator(t), 0))
+                else:
+                    edges.append(_edge(t))
+                needs.append(t._requires_grad)
                 if save_inputs:
                     saved.append(SavedTensor(t, name))
             else:
                 in_meta.append(None)
                 edges.append(None)
+                needs.append(False)
                 if save_inputs:
                     saved.append(_Const(t))
         self.next_functions = tuple(edges)
-        self.needs_input_grad = tuple([e is not None for e in edges])
+        self.needs_input_grad = tuple(needs)  # (a list comprehension here costs a frame per op)
         self.in_meta = in_meta
         self._saved_in = saved if save_inputs else [None] * len(inputs)
         n = self.n_outputs = len(outputs)
@@ -125,9 +131,8 @@ def _attach(node, o, i):
     """Make o the output i of node."""
     o._requires_grad = True
     o.grad_fn = node
-    d = o.__dict__
-    d["_output_nr"] = i
-    d["_fn_version"] = o._impl.version
+    o._output_nr = i
+    o._fn_version = o._impl.version
 
 
 def _is_input(o, inputs):
@@ -139,20 +144,22 @@ def _is_input(o, inputs):
 
 def record(name, formula, inputs, outputs, args=None, save_inputs=True, save_outputs=False):
     """Attach an OpNode to the floating-point outputs; returns the node."""
+    metas = []
     for o in outputs:  # before saving: a saved output must unpack with its history (double backward)
-        o._requires_grad = o._requires_grad or differentiable_dtype(o)
+        shape, key = o._impl.meta
+        dd = _DTYPE_DEVICE.get(key) or _decode(key)
+        metas.append((shape, dd[0], dd[1]))
+        if dd[2]:
+            o._requires_grad = True
     node = OpNode(name, formula, inputs, outputs, args, save_inputs, save_outputs)
     if _anomaly.enabled:
         node.trace = capture_trace()
-    out_meta = node.out_meta
+    node.out_meta = metas
     for i, o in enumerate(outputs):
-        m = out_meta[i] = _meta(o)
-        if m[1].is_floating_point and not _is_input(o, inputs):  # an op that returned its input: no new history
-            o._requires_grad = True
+        if metas[i][1].is_floating_point and not _is_input(o, inputs):  # an op that returned its input: no new history
             o.grad_fn = node
-            d = o.__dict__
-            d["_output_nr"] = i
-            d["_fn_version"] = o._impl.version
+            o._output_nr = i
+            o._fn_version = o._impl.version
     return node
 
 
@@ -295,7 +302,7 @@ def _link_outputs(node, tensor_args, out):
             if id(o) not in node._non_diff and o.dtype.is_floating_point:
                 o._requires_grad = True
                 o.grad_fn = node
-                o.__dict__["_output_nr"] = i
+                o._output_nr = i
             elif id(o) in node._dirty:
                 o.grad_fn = None
                 o._requires_grad = False

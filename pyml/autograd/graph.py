@@ -4,7 +4,7 @@ backward is engine_api.run_backward).
 A non-leaf tensor points at the Node that made it (grad_fn) and its output slot (_output_nr); a
 Node points at the Nodes of its inputs (next_functions, a tuple of (node, output_nr) or None) and
 holds what its backward needs as SavedTensors. Leaves that require grad get one AccumulateGrad
-node each, held weakly by the tensor, so the graph never forms a reference cycle and every tensor
+node each, which holds its leaf weakly, so the graph never forms a reference cycle and every tensor
 dies by reference counting alone.
 """
 import itertools
@@ -19,15 +19,22 @@ from .._tensor import Tensor
 from . import grad_mode
 
 _seq = itertools.count(1)
-_DTYPE_DEVICE = {}  # the engine's packed (dtype, device) key -> (pyml dtype, pyml device)
+_acc_seq = itertools.count(1 << 62)  # AccumulateGrad nodes: after every op node in seq order
+_DTYPE_DEVICE = {}  # the engine's packed (dtype, device) key -> (pyml dtype, pyml device, is floating)
+
+
+def _decode(key):
+    dd = _DTYPE_DEVICE.get(key)
+    if dd is None:
+        dt = D.BY_CODE[key & 0xff]
+        dd = _DTYPE_DEVICE[key] = (dt, from_pair(((key >> 8) & 0xff, key >> 16)), dt.is_floating_point)
+    return dd
 
 
 def _meta(t):
     """(shape, dtype, device) of a tensor: what a zero gradient or a shape check needs."""
     shape, key = t._impl.meta
-    dd = _DTYPE_DEVICE.get(key)
-    if dd is None:
-        dd = _DTYPE_DEVICE[key] = (D.BY_CODE[key & 0xff], from_pair(((key >> 8) & 0xff, key >> 16)))
+    dd = _DTYPE_DEVICE.get(key) or _decode(key)
     return (shape, dd[0], dd[1])
 
 
@@ -88,26 +95,34 @@ class Node:
 
 class AccumulateGrad(Node):
     """Sink for a leaf: adds the arriving gradient into leaf.grad (its tensor hooks ran before).
-    The leaf holds it weakly, so one is made again for each graph: its constant fields live on the
-    class and __init__ sets only what differs."""
+    The leaf holds its AccumulateGrad and the node holds the leaf weakly (no cycle), so recording an op
+    finds the node instead of making one per graph. Like PyTorch's, it runs as soon as its gradient is
+    complete: its seq is above every op node's."""
     name = "AccumulateGrad"
     next_functions = ()
     n_outputs = 1
 
     def __init__(self, leaf):
-        self.variable = leaf
-        self.seq = next(_seq)
+        self._leaf = weakref.ref(leaf)
+        self.seq = next(_acc_seq)
+
+    @property
+    def variable(self):
+        return self._leaf()
 
     @property
     def out_meta(self):
-        return [_meta(self.variable)]  # read each time: `leaf.data = other` may change shape or dtype
+        t = self._leaf()  # read each time: `leaf.data = other` may change shape or dtype
+        return [None if t is None else _meta(t)]
 
     @out_meta.setter
     def out_meta(self, value):
         pass  # always derived from the leaf
 
     def backward(self, grad):
-        t = self.variable
+        t = self._leaf()
+        if t is None:  # the leaf died while its graph lived: nobody can see its gradient
+            return ()
         accumulate_into(t, grad, stealable=True)
         for h in list(t.__dict__.get("_post_acc_hooks", ())):
             h(t)
@@ -164,11 +179,9 @@ class _Handle:
 
 
 def grad_accumulator(leaf):
-    ref = leaf.__dict__.get("_grad_acc")
-    node = ref() if ref is not None else None
+    node = leaf.__dict__.get("_grad_acc")
     if node is None:
-        node = AccumulateGrad(leaf)
-        leaf.__dict__["_grad_acc"] = weakref.ref(node)
+        node = leaf.__dict__["_grad_acc"] = AccumulateGrad(leaf)
     return node
 
 
@@ -179,12 +192,11 @@ def _edge(t):
     fn = t.grad_fn
     if fn is None:
         return (grad_accumulator(t), 0)
-    d = t.__dict__
-    if "_base" in d:
-        v = d.get("_fn_version")
+    if getattr(t, "_base", None) is not None:  # (t.__dict__ would make a dict for every output)
+        v = t._fn_version
         if v is not None and v != t._impl.version:
             fn = _refresh_view(t)
-    return (fn, d.get("_output_nr", 0))
+    return (fn, t._output_nr)
 
 
 def _refresh_view(t):
@@ -198,8 +210,8 @@ def _refresh_view(t):
     node = OpNode("AsStridedBackward", _view_formula, [base], [t], t.__dict__["_view_fn"], save_inputs=False)
     node.out_meta[0] = _meta(t)
     t.grad_fn = node
-    t.__dict__["_output_nr"] = 0
-    t.__dict__["_fn_version"] = t._impl.version
+    t._output_nr = 0
+    t._fn_version = t._impl.version
     return node
 
 
@@ -228,7 +240,7 @@ class SavedTensor:
             self.fn, self.nr = None, output_nr
         else:
             self.tensor = t
-            self.fn, self.nr = t.grad_fn, t.__dict__.get("_output_nr", 0)
+            self.fn, self.nr = t.grad_fn, t._output_nr
 
     def unpack(self, node):
         t = self.tensor
@@ -238,8 +250,8 @@ class SavedTensor:
             out = Tensor._wrap(t._impl)
             out._requires_grad = True
             out.grad_fn = node
-            out.__dict__["_output_nr"] = self.nr
-            out.__dict__["_fn_version"] = self.version
+            out._output_nr = self.nr
+            out._fn_version = self.version
             return out
         return t
 

@@ -77,7 +77,7 @@ def _requires_grad_(self, requires_grad=True):
 
 
 def _output_nr(self):
-    return self.__dict__.get("_output_nr", 0)
+    return self._output_nr
 
 
 def _get_data(self):

@@ -180,8 +180,8 @@ def _tensor_args(args, kwargs):
 def _missing(node, t):
     t._requires_grad = True
     t.grad_fn = node
-    t.__dict__["_output_nr"] = 0
-    t.__dict__["_fn_version"] = t._impl.version
+    t._output_nr = 0
+    t._fn_version = t._impl.version
 
 
 def _guarded(name, fn):
