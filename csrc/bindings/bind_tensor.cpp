@@ -109,11 +109,15 @@ void bind_tensor(py::module_& m) {
       .def_property_readonly("version", [](const Tensor& t) { return t.storage->version.load(); })
       // how many engine tensors share this storage (autograd steals a gradient nobody else can see)
       .def_property_readonly("storage_use_count", [](const Tensor& t) { return (long)t.storage.use_count(); })
-      // autograd records (shape, dtype, device) per op: one call instead of three; the key packs
-      // dtype | device type << 8 | device index << 16
+      // autograd records (shape, dtype, device) and the version per op: one call instead of four;
+      // the key packs dtype | device type << 8 | device index << 16
       .def_property_readonly("meta", [](const Tensor& t) {
         Device d = t.device();
-        return py::make_tuple(py::tuple(py::cast(t.shape)), (int)t.dtype | (int)d.type << 8 | (int)d.index << 16);
+        PyObject* shape = PyTuple_New((Py_ssize_t)t.shape.size());
+        if (!shape) throw py::error_already_set();
+        for (size_t i = 0; i < t.shape.size(); i++) PyTuple_SET_ITEM(shape, i, PyLong_FromLongLong(t.shape[i]));
+        return py::make_tuple(py::reinterpret_steal<py::object>(shape),
+                              (int)t.dtype | (int)d.type << 8 | (int)d.index << 16, t.storage->version.load());
       })
       .def("bump_version", &Tensor::bump_version)
       .def("numel", &Tensor::numel)

@@ -17,6 +17,7 @@ from .._tensor import Tensor, wrap
 from . import grad_mode
 from .function import record, needs_grad, rebase_inplace, OpNode
 from .graph import _meta, SavedTensor
+from .elementwise_node import record_elementwise
 
 
 # ------------------------------------------------------------------------------------------ helpers
@@ -141,8 +142,8 @@ _UNARY_RECORD = {n: (n.capitalize() + "Backward", _UNARY_FORMULAS[n], bool(sx), 
 
 def record_unary(name, x, out, params):
     r = _UNARY_RECORD.get(name)
-    if r is not None:  # (bool-valued or integer ops are not differentiable)
-        record(r[0], r[1], [x], [out], tuple(params), r[2], r[3])
+    if r is not None and out._impl.dtype in D.FLOATING_CODES:  # (bool-valued or integer ops: not differentiable)
+        record_elementwise(r[0], r[1], (x,), out, tuple(params), r[2], r[3])
 
 
 # ------------------------------------------------------------------------------------------ binary
@@ -217,7 +218,7 @@ _BINARY_RECORD = {n: (n.capitalize() + "Backward", _BINARY_FORMULAS[n], bool(si)
 def record_binary(name, a, b, out, alpha):
     r = _BINARY_RECORD.get(name)
     if r is not None and out._impl.dtype in D.FLOATING_CODES:
-        record(r[0], r[1], [a, b], [out], alpha, r[2], r[3])
+        record_elementwise(r[0], r[1], (a, b), out, alpha, r[2], r[3])
 
 
 def record_binary_inplace(name, a, a_before, b, alpha):

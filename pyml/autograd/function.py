@@ -27,7 +27,7 @@ class OpNode(Node):
         edges, needs, in_meta, saved = [], [], [], []
         for t in inputs:
             if isinstance(t, Tensor):
-                shape, key = t._impl.meta
+                shape, key, _ = t._impl.meta
                 dd = _DTYPE_DEVICE.get(key) or _decode(key)
                 in_meta.append((shape, dd[0], dd[1]))
                 if not t._requires_grad:
@@ -146,7 +146,7 @@ def record(name, formula, inputs, outputs, args=None, save_inputs=True, save_out
     """Attach an OpNode to the floating-point outputs; returns the node."""
     metas = []
     for o in outputs:  # before saving: a saved output must unpack with its history (double backward)
-        shape, key = o._impl.meta
+        shape, key, _ = o._impl.meta
         dd = _DTYPE_DEVICE.get(key) or _decode(key)
         metas.append((shape, dd[0], dd[1]))
         if dd[2]:

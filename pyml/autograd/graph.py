@@ -33,7 +33,7 @@ def _decode(key):
 
 def _meta(t):
     """(shape, dtype, device) of a tensor: what a zero gradient or a shape check needs."""
-    shape, key = t._impl.meta
+    shape, key, _ = t._impl.meta
     dd = _DTYPE_DEVICE.get(key) or _decode(key)
     return (shape, dd[0], dd[1])
 
