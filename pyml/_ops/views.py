@@ -16,11 +16,18 @@ def _dims(args, op):
 _record_view = None
 
 
-def _view(src, impl, fn):
+def _view(src, impl, fn, inverse=None):
+    """inverse: for a view that reorders or reshapes all of src (a bijection), the op taking a gradient of the
+    view back to src's shape; autograd then runs it instead of embedding the gradient into zeros."""
     out = wrap(impl)
     if _record_view is not None:
-        _record_view(src, out, fn)
+        _record_view(src, out, fn, inverse=inverse)
     return out
+
+
+def _reshape_back(src):
+    shape = src._impl.shape
+    return lambda g: g.reshape(shape)
 
 
 @tensor_method()
@@ -28,7 +35,7 @@ def view(self, *shape):
     if len(shape) == 1 and isinstance(shape[0], D.dtype):
         raise TypeError("view: viewing as another dtype is not supported; use .to(dtype)")
     shape = _dims(shape, "view")
-    return _view(self, _C.view(self._impl, shape), lambda z: z.view(shape))
+    return _view(self, _C.view(self._impl, shape), lambda z: z.view(shape), _reshape_back(self))
 
 
 @tensor_method()
@@ -41,7 +48,7 @@ def reshape(input, *shape):
     shape = _dims(shape, "reshape")
     impl = _C.reshape(input._impl, shape)
     if impl.storage_id == input._impl.storage_id:
-        return _view(input, impl, lambda z: z.reshape(shape))
+        return _view(input, impl, lambda z: z.reshape(shape), _reshape_back(input))
     out = wrap(impl)  # a copy: autograd sees it as a view of a contiguous clone
     if _record_view is not None:
         _record_view(input, out, lambda z: z.reshape(shape), copied=True)
@@ -61,7 +68,9 @@ def reshape_as(self, other):
 
 def permute(input, *dims):
     dims = _dims(dims, "permute")
-    return _view(input, _C.permute(input._impl, dims), lambda z: z.permute(dims))
+    impl = _C.permute(input._impl, dims)
+    back = sorted(range(len(dims)), key=lambda i: dims[i] % len(dims))  # the inverse permutation
+    return _view(input, impl, lambda z: z.permute(dims), lambda g: g.permute(back))
 
 
 @tensor_method("permute")
@@ -70,7 +79,8 @@ def _permute(self, *dims):
 
 
 def transpose(input, dim0, dim1):
-    return _view(input, _C.transpose(input._impl, dim0, dim1), lambda z: z.transpose(dim0, dim1))
+    return _view(input, _C.transpose(input._impl, dim0, dim1), lambda z: z.transpose(dim0, dim1),
+                 lambda g: g.transpose(dim0, dim1))
 
 
 swapaxes = swapdims = transpose
@@ -148,11 +158,11 @@ Tensor.broadcast_to = broadcast_to
 
 def squeeze(input, dim=None):
     dims = None if dim is None else ([dim] if isinstance(dim, int) else list(dim))
-    return _view(input, _C.squeeze(input._impl, dims), lambda z: squeeze(z, dim))
+    return _view(input, _C.squeeze(input._impl, dims), lambda z: squeeze(z, dim), _reshape_back(input))
 
 
 def unsqueeze(input, dim):
-    return _view(input, _C.unsqueeze(input._impl, dim), lambda z: unsqueeze(z, dim))
+    return _view(input, _C.unsqueeze(input._impl, dim), lambda z: unsqueeze(z, dim), _reshape_back(input))
 
 
 def flatten(input, start_dim=0, end_dim=-1):
@@ -162,7 +172,8 @@ def flatten(input, start_dim=0, end_dim=-1):
 
 def unflatten(input, dim, sizes):
     sizes = list(sizes)
-    return _view(input, _C.unflatten(input._impl, dim, sizes), lambda z: unflatten(z, dim, sizes))
+    return _view(input, _C.unflatten(input._impl, dim, sizes), lambda z: unflatten(z, dim, sizes),
+                 _reshape_back(input))
 
 
 def narrow(input, dim, start, length):

@@ -348,7 +348,11 @@ def _reshape_copy_formula(ctx, g):
     return (g.reshape(ctx.in_meta[0][0]),)
 
 
-def record_view(src, out, view_fn, expand=False, copied=False):
+def _inverse_view_formula(ctx, g):
+    return (ctx.args(g),)
+
+
+def record_view(src, out, view_fn, expand=False, copied=False, inverse=None):
     """Every view op calls this: remember the base (for in-place ops on views) and, when needed,
     record a node whose backward embeds the gradient back into the source's shape."""
     if copied:
@@ -373,8 +377,9 @@ def record_view(src, out, view_fn, expand=False, copied=False):
     if views is None:
         views = base.__dict__["_views"] = weakref.WeakValueDictionary()
     views[id(out)] = out
-    if src._requires_grad:
-        record("ViewBackward", _view_formula, [src], [out], view_fn, save_inputs=False)
+    if src._requires_grad:  # a view of all of src in another order or shape takes its gradient back directly
+        formula, args = (_view_formula, view_fn) if inverse is None else (_inverse_view_formula, inverse)
+        record("ViewBackward", formula, [src], [out], args, save_inputs=False)
     return out
 
 

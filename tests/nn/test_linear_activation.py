@@ -75,6 +75,22 @@ def test_linear_noncontiguous_input_and_default_init():
     assert nn.Linear(2, 2, dtype=pyml.float64).weight.dtype == pyml.float64
 
 
+@pytest.mark.parametrize("w_shape,b_shape", [((3, 5), (3,)), ((3, 5), (1,)), ((3, 5), None), ((5,), None)])
+def test_functional_linear_first_and_second_derivatives_vs_torch(w_shape, b_shape):
+    # F.linear records one node (two GEMMs and a row sum backward); its gradients are themselves differentiable
+    g = np.random.default_rng(3)
+    arrays = [g.standard_normal((2, 4, 5)), g.standard_normal(w_shape)] + ([g.standard_normal(b_shape)] if b_shape else [])
+    res = {}
+    for lib, Fn in (("torch", TF), ("pyml", F)):
+        ts = [(torch if lib == "torch" else pyml).tensor(a).requires_grad_() for a in arrays]
+        y = Fn.linear(*ts)
+        grads = (torch if lib == "torch" else pyml).autograd.grad((y * y).sum(), ts, create_graph=True)
+        second = (torch if lib == "torch" else pyml).autograd.grad(sum((gr * gr).sum() for gr in grads), ts)
+        res[lib] = [N(t) for t in (y,) + tuple(grads) + tuple(second)]
+    for a, b in zip(res["pyml"], res["torch"]):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
+
+
 def test_linear_bad_inputs():
     m = nn.Linear(4, 3)
     with pytest.raises(ValueError, match=r"linear: input features \(5\) must equal weight.shape\[-1\] \(4\); "

@@ -6,7 +6,10 @@ bilinear: y[n, o] = x1[n] . W[o] . x2[n] + b[o]; computed as one GEMM of x1 agai
 (in1, out*in2), then a broadcast multiply-and-sum with x2.
 """
 import pyml
-from ..._tensor import Tensor
+from ... import _C
+from ..._tensor import Tensor, wrap
+from ...autograd.formulas import sum_to
+from ...autograd.function import needs_grad, record
 
 __all__ = ["linear", "bilinear"]
 
@@ -19,29 +22,47 @@ def _need(x, op, arg):
 def linear(input, weight, bias=None):
     _need(input, "linear", "input")
     _need(weight, "linear", "weight")
-    if weight.ndim not in (1, 2):
-        raise ValueError(f"linear: weight must be 1-D or 2-D (out_features, in_features), got shape "
-                         f"{tuple(weight.shape)}")
-    in_features = weight.shape[-1]
-    if input.ndim == 0 or input.shape[-1] != in_features:
-        got = input.shape[-1] if input.ndim else "a scalar"
-        raise ValueError(f"linear: input features ({got}) must equal weight.shape[-1] ({in_features}); "
-                         f"input {tuple(input.shape)}, weight {tuple(weight.shape)}")
+    w_shape, x_shape = weight._impl.shape, input._impl.shape
+    if len(w_shape) not in (1, 2):
+        raise ValueError(f"linear: weight must be 1-D or 2-D (out_features, in_features), got shape {w_shape}")
+    if not x_shape or x_shape[-1] != w_shape[-1]:
+        got = x_shape[-1] if x_shape else "a scalar"
+        raise ValueError(f"linear: input features ({got}) must equal weight.shape[-1] ({w_shape[-1]}); "
+                         f"input {x_shape}, weight {w_shape}")
     if bias is not None:
         _need(bias, "linear", "bias")
-        out_shape = tuple(weight.shape[:-1])
-        if bias.ndim > 1 or (bias.ndim == 1 and tuple(bias.shape) != out_shape and bias.shape[0] != 1):
-            raise ValueError(f"linear: bias must have shape {out_shape}, got {tuple(bias.shape)}; "
-                             f"weight {tuple(weight.shape)}")
-    if input.dtype != weight.dtype:
+        b_shape, out_shape = bias._impl.shape, w_shape[:-1]
+        if len(b_shape) > 1 or (len(b_shape) == 1 and b_shape != out_shape and b_shape[0] != 1):
+            raise ValueError(f"linear: bias must have shape {out_shape}, got {b_shape}; weight {w_shape}")
+    if input._impl.dtype != weight._impl.dtype:
         raise TypeError(f"linear: input and weight must have the same dtype, got {input.dtype} and {weight.dtype}")
-    if weight.ndim == 2 and bias is not None and bias.ndim == 1 and input.ndim >= 2:
-        # one GEMM with the bias folded in (beta * bias broadcast over rows)
-        x2 = input.reshape(-1, in_features)                                  # (N, in)
-        out = pyml.addmm(bias, x2, weight.t())                               # (N, out)
-        return out.reshape(tuple(input.shape[:-1]) + (weight.shape[0],))
+    if len(w_shape) == 2 and (bias is None or len(bias._impl.shape) == 1):
+        return _linear_2d(input, weight, bias)
     out = pyml.matmul(input, weight.t() if weight.ndim == 2 else weight)
     return out if bias is None else out + bias
+
+
+def _linear_2d(x, w, b):
+    """One GEMM over the flattened batch (bias folded in as addmm's beta term) and one autograd node, whose
+    backward is two GEMMs and a row sum: no view nodes for the reshapes and the transposed weight."""
+    x_shape = x._impl.shape
+    x2 = _C.reshape(x._impl, (-1, x_shape[-1]))                                 # (N, in)
+    wt = _C.transpose(w._impl, 0, 1)                                           # (in, out) view
+    y = _C.mm(x2, wt) if b is None else _C.addmm(b._impl, x2, wt, 1.0, 1.0)  # (N, out)
+    out = wrap(_C.reshape(y, x_shape[:-1] + (w._impl.shape[0],)))              # (*, out)
+    if needs_grad(x, w, b):
+        record("LinearBackward", _linear_backward, [x, w, b], [out], None)
+    return out
+
+
+def _linear_backward(ctx, g):
+    x, w, b = ctx.inputs
+    need_x, need_w, need_b = ctx.needs_input_grad
+    g2 = g.reshape(-1, g.shape[-1])                                            # (N, out)
+    dx = (g2 @ w).reshape(x.shape) if need_x else None
+    dw = g2.t() @ x.reshape(-1, x.shape[-1]) if need_w else None
+    db = sum_to(g2.sum(0), ctx.in_meta[2][0]) if need_b else None               # (out,), or (1,) broadcast
+    return dx, dw, db
 
 
 def bilinear(input1, input2, weight, bias=None):
