@@ -107,6 +107,46 @@ def adam_case(sizes=(4096 * 4096, 4096 * 1024, 1024 * 1024, 4096, 1000)):
                    both(step), tol=1e-4, setup={"pyml": setup("pyml"), "torch": setup("torch")})
 
 
+def _tf32(lib, fn):
+    """fn run with the library's TF32 switch on (restored after), so both sides use TF32."""
+    def run(*args):
+        flags = __import__(lib).backends.cuda.matmul
+        old = flags.allow_tf32
+        flags.allow_tf32 = True
+        try:
+            return fn(*args)
+        finally:
+            flags.allow_tf32 = old
+    return run
+
+
+def matmul_cases(sizes=(4096, 8192)):
+    """GEMM in every precision at square sizes, the transformer MLP's three products (forward,
+    grad-input through W^T, grad-weight through X^T) and sizes one off a multiple of the tiles."""
+    mm = both(lambda a, b: a @ b)
+    tf32 = {lib: _tf32(lib, lambda a, b: a @ b) for lib in ("pyml", "torch")}
+    kinds = [("fp32", mm, "float32", 1e-4), ("tf32", tf32, "float32", 5e-3), ("bf16", mm, "bfloat16", 2e-2),
+             ("fp16", mm, "float16", 1e-2)]
+    cases = [GpuCase(f"matmul {label} {n}^3", "TFLOP/s", 2 * n ** 3, _normal((n, n), (n, n)), ops, tol=tol,
+                     dtype=dtype) for n in sizes for label, ops, dtype, tol in kinds]
+    m, k, n = 8192, 768, 3072  # tokens, d_model, 4 d_model
+    for label, ops, dtype, tol in kinds[2:] + kinds[1:2]:
+        cases += [
+            GpuCase(f"matmul {label} X@W (8192x768)@(768x3072)", "TFLOP/s", 2 * m * k * n, _normal((m, k), (k, n)),
+                    ops, tol=tol, dtype=dtype),
+            GpuCase(f"matmul {label} dY@W^T (8192x3072)@(3072x768)", "TFLOP/s", 2 * m * k * n,
+                    _normal((m, n), (k, n)), {lib: (lambda g, w, f=f: f(g, w.t())) for lib, f in ops.items()},
+                    tol=tol, dtype=dtype),
+            GpuCase(f"matmul {label} X^T@dY (768x8192)@(8192x3072)", "TFLOP/s", 2 * m * k * n,
+                    _normal((m, k), (m, n)), {lib: (lambda x, g, f=f: f(x.t(), g)) for lib, f in ops.items()},
+                    tol=tol, dtype=dtype),
+        ]
+    for s in (4095, 4097):
+        cases += [GpuCase(f"matmul {label} {s}^3", "TFLOP/s", 2 * s ** 3, _normal((s, s), (s, s)), ops, tol=tol,
+                          dtype=dtype) for label, ops, dtype, tol in kinds]
+    return cases
+
+
 def compute_cases():
     mm = both(lambda a, b: a @ b)
     sdpa = {lib: (lambda q, k, v, lib=lib: _F(lib).scaled_dot_product_attention(q, k, v, is_causal=True))
@@ -128,4 +168,5 @@ def compute_cases():
 
 
 def gpu_cases():
-    return elementwise_cases() + reduction_cases() + row_cases() + [adam_case()] + compute_cases()
+    return (elementwise_cases() + reduction_cases() + row_cases() + [adam_case()] + compute_cases()
+            + matmul_cases())

@@ -9,6 +9,7 @@
 #include "matmul.h"
 #include <cstdlib>
 #include "block_reduce.cuh"
+#include "gemm_tc.cuh"
 #include "gemm_tile.cuh"
 
 namespace pyml {
@@ -69,6 +70,85 @@ __global__ void __launch_bounds__(cuda::kGemmThreads) gemm_kernel(GemmArgs g, Ba
           if (m < g.M && n < g.N) store(C + m * g.rsc + n * g.csc, acc[i][j], alpha, beta, g.beta != 0);
         }
     }
+  }
+}
+
+// float32 SIMT GEMM (no TF32): 128 x 128 block tiles, K 8 at a time; each of 256 threads owns an
+// 8 x 8 register tile (rows 4ty.., 64+4ty.., cols 4tx.., 64+4tx..) read from shared memory as
+// float4s. Shared tiles are double buffered and the next K step is prefetched into registers
+// while this one computes, so one barrier per step suffices. Any strides (loads are scalar,
+// consecutive threads along the operand's stride-1 dim); zero past M, N, K.
+constexpr int kSBM = 128, kSBK = 8, kSLd = kSBM + 4;  // +4: float4-aligned rows
+
+struct SimtTile {  // this thread's 4 loads of A's (128 x 8) and B's (8 x 128) K step
+  float a[4], b[4];
+};
+
+__device__ inline void simt_fetch(SimtTile& r, const MatmulProblem<float, float>& p, int64_t m0, int64_t n0, int64_t k0,
+                                  int64_t K) {
+  const int t = threadIdx.x;
+#pragma unroll
+  for (int i = 0; i < 4; i++) {
+    const int mm = p.a_k_fast ? t / 8 + 32 * i : t % 128, ka = p.a_k_fast ? t % 8 : t / 128 + 2 * i;
+    const int nn = p.b_n_fast ? t % 128 : t / 8 + 32 * i, kb = p.b_n_fast ? t / 128 + 2 * i : t % 8;
+    r.a[i] = m0 + mm < p.M && k0 + ka < K ? p.a(m0 + mm, k0 + ka) : 0.f;
+    r.b[i] = n0 + nn < p.N && k0 + kb < K ? p.b(k0 + kb, n0 + nn) : 0.f;
+  }
+}
+
+__device__ inline void simt_stash(const SimtTile& r, bool a_k_fast, bool b_n_fast, float (*As)[kSLd], float (*Bs)[kSLd]) {
+  const int t = threadIdx.x;
+#pragma unroll
+  for (int i = 0; i < 4; i++) {
+    if (a_k_fast) As[t % 8][t / 8 + 32 * i] = r.a[i];
+    else As[t / 128 + 2 * i][t % 128] = r.a[i];
+    if (b_n_fast) Bs[t / 128 + 2 * i][t % 128] = r.b[i];
+    else Bs[t % 8][t / 8 + 32 * i] = r.b[i];
+  }
+}
+
+// A: (M, K), B: (K, N), C: (M, N) float32 per batch matrix (offsets from bi). Grid: x = tiles, z = batches.
+__global__ void __launch_bounds__(256) sgemm_kernel(GemmArgs g, BatchIndex<3> bi, bool a_k_fast, bool b_n_fast) {
+  __shared__ __align__(16) float As[2][kSBK][kSLd];
+  __shared__ __align__(16) float Bs[2][kSBK][kSLd];
+  const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;
+  const int64_t tiles_n = (g.N + kSBM - 1) / kSBM, m0 = blockIdx.x / tiles_n * kSBM, n0 = blockIdx.x % tiles_n * kSBM;
+  for (int64_t bt = blockIdx.z; bt < bi.count; bt += gridDim.z) {
+    int64_t off[3];
+    bi.offsets(bt, off);
+    const MatmulProblem<float, float> p{g.M, g.N, a_k_fast, b_n_fast, static_cast<const float*>(g.A) + off[0], g.rsa,
+                                        g.csa, static_cast<const float*>(g.B) + off[1], g.rsb, g.csb};
+    float acc[8][8] = {};
+    SimtTile r;
+    simt_fetch(r, p, m0, n0, 0, g.K);
+    simt_stash(r, a_k_fast, b_n_fast, As[0], Bs[0]);
+    __syncthreads();
+    for (int64_t k0 = 0, buf = 0; k0 < g.K; k0 += kSBK, buf ^= 1) {
+      const bool more = k0 + kSBK < g.K;
+      if (more) simt_fetch(r, p, m0, n0, k0 + kSBK, g.K);  // in flight while this step computes
+#pragma unroll
+      for (int k = 0; k < kSBK; k++) {
+        float a[8], b[8];
+        *reinterpret_cast<float4*>(a) = *reinterpret_cast<const float4*>(&As[buf][k][4 * ty]);
+        *reinterpret_cast<float4*>(a + 4) = *reinterpret_cast<const float4*>(&As[buf][k][64 + 4 * ty]);
+        *reinterpret_cast<float4*>(b) = *reinterpret_cast<const float4*>(&Bs[buf][k][4 * tx]);
+        *reinterpret_cast<float4*>(b + 4) = *reinterpret_cast<const float4*>(&Bs[buf][k][64 + 4 * tx]);
+#pragma unroll
+        for (int i = 0; i < 8; i++)
+#pragma unroll
+          for (int j = 0; j < 8; j++) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
+      }
+      if (more) simt_stash(r, a_k_fast, b_n_fast, As[buf ^ 1], Bs[buf ^ 1]);
+      __syncthreads();  // the other buffer is complete; this one may be overwritten next step
+    }
+    float* C = static_cast<float*>(g.C) + off[2];
+#pragma unroll
+    for (int i = 0; i < 8; i++)
+#pragma unroll
+      for (int j = 0; j < 8; j++) {
+        const int64_t m = m0 + 4 * ty + i % 4 + 64 * (i / 4), n = n0 + 4 * tx + j % 4 + 64 * (j / 4);
+        if (m < g.M && n < g.N) store(C + m * g.rsc + n * g.csc, acc[i][j], (float)g.alpha, (float)g.beta, g.beta != 0);
+      }
   }
 }
 
@@ -153,8 +233,16 @@ template <typename T, typename Acc> void launch_gemv(const GemmArgs& g, BatchInd
   PYML_CUDA_LAUNCH_CHECK("matmul");
 }
 
+void launch_sgemm(const GemmArgs& g, const BatchIndex<3>& bi, cudaStream_t s) {
+  const int64_t tiles = ((g.M + kSBM - 1) / kSBM) * ((g.N + kSBM - 1) / kSBM);
+  dim3 grid((unsigned)std::min<int64_t>(tiles, INT32_MAX), 1, (unsigned)std::min<int64_t>(bi.count, 65535));
+  sgemm_kernel<<<grid, 256, 0, s>>>(g, bi, fast_first(g.csa, g.rsa), fast_first(g.csb, g.rsb));
+  PYML_CUDA_LAUNCH_CHECK("matmul");
+}
+
 template <typename T, typename Acc> void launch(const GemmArgs& g, const BatchIndex<3>& bi, cudaStream_t s) {
   if (g.M == 1 || g.N == 1) launch_gemv<T, Acc>(g, bi, s);
+  else if constexpr (std::is_same_v<T, float>) launch_sgemm(g, bi, s);
   else launch_gemm<T, Acc>(g, bi, s);
 }
 
@@ -164,6 +252,7 @@ void gemm_cuda(const GemmArgs& g, const BatchIndex<3>& bi, DType t, int index) {
   if (g.M == 0 || g.N == 0 || bi.count == 0) return;
   cuda::DeviceGuard guard(index);
   cudaStream_t s = cuda::stream(index);
+  if (g.M > 1 && g.N > 1 && cuda::gemm_tc_cuda(g, bi, t, matmul_allow_tf32(), s)) return;  // tensor cores
   using u64 = unsigned long long;  // integer products wrap in 64 bits, as on the CPU
   switch (t) {
     case DType::Float16: return launch<__half, float>(g, bi, s);

@@ -33,6 +33,8 @@ from ._ops.linalg import *  # noqa: F401,F403
 from ._ops.random import *  # noqa: F401,F403
 from ._ops.interop import *  # noqa: F401,F403
 from . import cuda
+from . import backends
+from .backends.cuda import set_float32_matmul_precision, get_float32_matmul_precision
 from . import autograd
 from .autograd import no_grad, enable_grad, set_grad_enabled, inference_mode, is_grad_enabled
 from . import nn, func, optim, utils

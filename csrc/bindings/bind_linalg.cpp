@@ -1,10 +1,13 @@
 // Matmul family (csrc/ops/linalg.cpp); composites (einsum, tensordot, ...) are in pyml/_ops/linalg.py.
 #include "bindings/bind.h"
 #include "ops/linalg.h"
+#include "cuda/matmul.h"
 
 namespace pyml {
 void bind_linalg(py::module_& m) {
   m.def("matmul", &matmul);
+  m.def("_set_matmul_allow_tf32", &set_matmul_allow_tf32);  // pyml.backends.cuda.matmul.allow_tf32
+  m.def("_get_matmul_allow_tf32", &matmul_allow_tf32);
   m.def("mm", &mm);
   m.def("bmm", &bmm);
   m.def("mv", &mv);

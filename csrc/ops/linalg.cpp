@@ -9,8 +9,13 @@
 #include "ops/linalg.h"
 #include "core/parallel.h"
 #include "cuda/matmul.h"
+#include <atomic>
 
 namespace pyml {
+
+static std::atomic<bool> g_allow_tf32{false};
+void set_matmul_allow_tf32(bool on) { g_allow_tf32.store(on); }
+bool matmul_allow_tf32() { return g_allow_tf32.load(); }
 
 // dtype the kernels compute in for result dtype t (the CUDA kernels take the half types as they are)
 static DType compute_dtype(DType t, const char* op, bool cpu = true) {

@@ -11,7 +11,7 @@ E=$ROOT/tools/cuda_emu
 OUT=${EMU_OUT:-$ROOT/build/emu}
 mkdir -p "$OUT/src" "$OUT/obj"
 CUDA_INC=${CUDA_HOME:-/usr/local/cuda}/targets/x86_64-linux/include
-FLAGS="-std=c++17 -O1 -g -fPIC -fno-strict-aliasing -DPYML_WITH_CUDA=1 -I$E -I$ROOT/csrc -I$ROOT -I$ROOT/cuda -isystem $CUDA_INC -w ${EMU_FLAGS:-}"
+FLAGS="-std=c++17 -O1 -g -fPIC -fno-strict-aliasing -DPYML_WITH_CUDA=1 -DPYML_CUDA_EMU=1 -I$E -I$ROOT/csrc -I$ROOT -I$ROOT/cuda -isystem $CUDA_INC -w ${EMU_FLAGS:-}"
 for f in "$ROOT"/cuda/*.cuh; do python3 "$E/transform.py" "$f" "$OUT/src/$(basename "$f")" 0; done
 pids=()
 for f in "$ROOT"/cuda/*.cu; do
@@ -19,7 +19,7 @@ for f in "$ROOT"/cuda/*.cu; do
   if [ -n "${EMU_EXACT_ALLOC:-}" ] && [ "$b" = allocator ]; then rm -f "$OUT/obj/allocator.o"; continue; fi
   python3 "$E/transform.py" "$f" "$OUT/src/$b.cpp" 1
   o=$OUT/obj/$b.o
-  if [ ! -f "$o" ] || [ "$OUT/src/$b.cpp" -nt "$o" ] || [ "$E/prelude.h" -nt "$o" ] || [ -n "$(find "$ROOT/cuda" "$ROOT/csrc" -name '*.h*' -newer "$o")" ]; then
+  if [ ! -f "$o" ] || [ "$OUT/src/$b.cpp" -nt "$o" ] || [ "$E/prelude.h" -nt "$o" ] || [ -n "$(find "$ROOT/cuda" "$ROOT/csrc" -name '*.h*' -newer "$o")" ] || [ -n "$(cd "$ROOT/cuda" && grep -o '#include "[a-z_]*\.cuh"' "$f" | cut -d'"' -f2 | xargs -r -I{} find {} -newer "$o")" ]; then
     g++ $FLAGS -c "$OUT/src/$b.cpp" -o "$o" &
     pids+=($!)
     if [ ${#pids[@]} -ge "${JOBS:-2}" ]; then wait "${pids[0]}"; pids=("${pids[@]:1}"); fi

@@ -24,6 +24,10 @@ struct Fiber {
   unsigned char val[8], res[8];
   int size = 0, arg = 0, width = 32, op = 0, pred = 0, mode = 0, sync_res = 0;
   unsigned mask = ~0u;
+  unsigned calls = 0;  // warp_all calls (slot parity)
+  struct Copy { void* dst; unsigned char data[16]; };
+  std::vector<Copy> copies;   // issued cp.async, oldest first
+  std::vector<size_t> groups;  // committed groups: their end in copies
 };
 constexpr size_t kStack = 256 << 10;
 std::vector<Fiber> fibers(1024);
@@ -57,6 +61,9 @@ std::string run_block(int n) {
     f.ctx.uc_link = nullptr;
     makecontext(&f.ctx, entry, 0);
     f.st = READY;
+    f.calls = 0;
+    f.copies.clear();
+    f.groups.clear();
     f.tid = uint3{(unsigned)(i % blockDim.x), (unsigned)(i / blockDim.x % blockDim.y), (unsigned)(i / (blockDim.x * blockDim.y))};
   }
   static std::mt19937 rng(12345);
@@ -143,9 +150,40 @@ void warp(void* v, int size, WarpOp op, int arg, int width, unsigned mask) {
   std::memcpy(v, fibers[cur].res, size);
 }
 
+int linear_tid() { return cur; }
+int next_parity() { return fibers[cur].calls++ & 1; }
+
+std::vector<unsigned char> g_smem;
+unsigned char* dynamic_smem() { return (unsigned char*)(((uintptr_t)g_smem.data() + 127) & ~(uintptr_t)127); }
+std::vector<std::pair<const void*, int>> g_smem_limits;  // cudaFuncSetAttribute(MaxDynamicSharedMemorySize)
+
+void cp_async(void* dst, const void* src, int src_bytes) {
+  if (src_bytes < 0 || src_bytes > 16 || (uintptr_t)dst % 16 || (src_bytes && (uintptr_t)src % 16))
+    throw std::runtime_error("emu: cp.async with a bad size or a misaligned address");
+  Fiber::Copy c{dst, {}};
+  std::memcpy(c.data, src, src_bytes);
+  std::memset(dst, 0xcd, 16);  // not there yet: a read before the wait sees garbage
+  fibers[cur].copies.push_back(c);
+}
+void cp_commit() { fibers[cur].groups.push_back(fibers[cur].copies.size()); }
+void cp_wait(int pending) {
+  Fiber& f = fibers[cur];
+  if ((int)f.groups.size() <= pending) return;
+  size_t end = f.groups[f.groups.size() - pending - 1];
+  for (size_t i = 0; i < end; i++) std::memcpy(f.copies[i].dst, f.copies[i].data, 16);
+  f.copies.erase(f.copies.begin(), f.copies.begin() + end);
+  f.groups.erase(f.groups.begin(), f.groups.end() - pending);
+  for (size_t& g : f.groups) g -= end;
+}
+
 long g_launches = 0;
-void run_grid(dim3 grid, dim3 block, const std::function<void()>& body) {
+void run_grid(dim3 grid, dim3 block, size_t smem, const void* kernel, const std::function<void()>& body) {
   g_launches++;
+  int limit = 48 << 10;
+  for (auto& e : g_smem_limits)
+    if (e.first == kernel) limit = e.second;
+  if (smem > (size_t)limit) throw std::runtime_error("emu: dynamic shared memory over the kernel's limit (48 KiB unless raised)");
+  g_smem.assign(smem + 128, 0);
   if (grid.x == 0 || grid.y == 0 || grid.z == 0 || block.x * block.y * block.z == 0)
     throw std::runtime_error("emu: launch with an empty grid or block");
   if (grid.y > 65535 || grid.z > 65535) throw std::runtime_error("emu: grid y/z over 65535");
@@ -160,6 +198,7 @@ void run_grid(dim3 grid, dim3 block, const std::function<void()>& body) {
     for (unsigned y = 0; y < gridDim.y; y++)
       for (unsigned x = 0; x < gridDim.x; x++) {
         blockIdx = uint3{x, y, z};
+        std::memset(g_smem.data(), 0xcd, g_smem.size());  // shared memory starts as garbage
         std::string err = run_block(n);
         if (!err.empty()) {
           std::fprintf(stderr, "emu kernel error: %s\n", err.c_str());
@@ -176,6 +215,14 @@ cudaError_t cudaMalloc(void** p, size_t n) {
   *p = r > (size_t(8) << 30) ? nullptr : std::aligned_alloc(256, r);  // the fake device has 8 GiB
   if (!*p) return cudaErrorMemoryAllocation;
   std::memset(*p, 0xcd, r);  // garbage, like fresh device memory
+  return cudaSuccess;
+}
+cudaError_t cudaFuncSetAttribute(const void* f, enum cudaFuncAttribute a, int v) {
+  if (a != cudaFuncAttributeMaxDynamicSharedMemorySize) return cudaSuccess;
+  if (v > 227 << 10) return cudaErrorInvalidValue;  // sm_90's most per block
+  for (auto& e : emu::g_smem_limits)
+    if (e.first == f) { e.second = v; return cudaSuccess; }
+  emu::g_smem_limits.push_back({f, v});
   return cudaSuccess;
 }
 cudaError_t cudaFree(void* p) { std::free(p); return cudaSuccess; }

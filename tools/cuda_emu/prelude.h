@@ -36,20 +36,41 @@ enum WarpOp { kXor, kIdx, kUp, kDown, kBallot };
 int sync(int pred, int mode);  // mode 0 plain, 1 count, 2 and, 3 or
 void warp(void* v, int size, WarpOp op, int arg, int width, unsigned mask);
 void run_grid(dim3 grid, dim3 block, const std::function<void()>& body);
+// smem: the launch's dynamic shared memory in bytes (over 48 KiB only after cudaFuncSetAttribute
+// raised the kernel's limit, as on a GPU).
+void run_grid(dim3 grid, dim3 block, size_t smem, const void* kernel, const std::function<void()>& body);
 template <typename... P> struct Launcher {
   void (*k)(P...);
   dim3 g, b;
+  size_t smem;
   template <typename... A> void operator()(A&&... a) {
     std::tuple<P...> args(std::forward<A>(a)...);
-    run_grid(g, b, [&] {
+    run_grid(g, b, smem, (const void*)k, [&] {
       std::tuple<P...> mine = args;  // each thread owns its copy of the parameters
       std::apply(k, mine);
     });
   }
 };
-template <typename... P> Launcher<P...> launch(void (*k)(P...), dim3 g, dim3 b, size_t = 0, cudaStream_t = 0) {
-  return Launcher<P...>{k, g, b};
+template <typename... P> Launcher<P...> launch(void (*k)(P...), dim3 g, dim3 b, size_t smem = 0, cudaStream_t = 0) {
+  return Launcher<P...>{k, g, b, smem};
 }
+unsigned char* dynamic_smem();  // this block's dynamic shared memory (garbage at block start)
+int linear_tid();
+int next_parity();  // 0, 1, 0, ... per thread of the block
+// Warp-wide exchange for emulating warp-collective PTX (mma, ldmatrix): every lane of the calling
+// warp passes `mine` and gets all 32 lanes' values; all lanes must call it (one rendezvous).
+template <typename T> void warp_all(const T& mine, T (&all)[32]) {
+  static T slot[2][32][32];  // [parity][warp][lane]: alternating slots make one rendezvous enough
+  const int tid = linear_tid(), w = tid / 32, l = tid % 32, par = next_parity();
+  slot[par][w][l] = mine;
+  char dummy = 0;
+  warp(&dummy, 1, kIdx, 0, 32, ~0u);  // every lane has written its slot
+  for (int i = 0; i < 32; i++) all[i] = slot[par][w][i];
+}
+// cp.async: the copy lands at the wait that retires its group; until then dst holds garbage.
+void cp_async(void* dst, const void* src, int src_bytes);
+void cp_commit();
+void cp_wait(int pending);
 template <typename T> inline T warp_op(T v, WarpOp op, int arg, int width, unsigned mask) {
   static_assert(sizeof(T) <= 8, "shfl");
   T r = v;
