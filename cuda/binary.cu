@@ -78,7 +78,7 @@ constexpr double kInvSqrt2 = 0.70710678118654752440, kInvSqrt2Pi = 0.39894228040
 constexpr double kGeluK = 0.79788456080286535588, kGeluC = 0.044715;
 
 // fused activation backward: g = upstream gradient, x = saved input (gelu, gelu_tanh, silu) or
-// y = saved output (tanh, sigmoid)
+// y = saved output (tanh, sigmoid, relu)
 template <BinaryOp OP, typename U> __device__ inline U activation_backward(U g, U x) {
   if constexpr (OP == B::GeluBackward) {
     U cdf = U(0.5) * (U(1) + erf(x * U(kInvSqrt2)));
@@ -91,6 +91,8 @@ template <BinaryOp OP, typename U> __device__ inline U activation_backward(U g, 
     return g * s * (U(1) + x * (U(1) - s));
   } else if constexpr (OP == B::TanhBackward) {
     return g * (U(1) - x * x);
+  } else if constexpr (OP == B::ReluBackward) {
+    return x > U(0) ? g : U(0);
   } else {
     static_assert(OP == B::SigmoidBackward, "activation_backward: unknown op");
     return g * x * (U(1) - x);
@@ -234,6 +236,7 @@ void math_op(BinaryOp op, DType dt, const Launch& l) {
     case B::SiluBackward: return float_types<B::SiluBackward>(dt, l);
     case B::TanhBackward: return float_types<B::TanhBackward>(dt, l);
     case B::SigmoidBackward: return float_types<B::SigmoidBackward>(dt, l);
+    case B::ReluBackward: return float_types<B::ReluBackward>(dt, l);
     default: throw RuntimeError(cat_str(l.name, ": internal error: no CUDA kernel"));
   }
 }

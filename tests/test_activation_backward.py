@@ -1,4 +1,4 @@
-"""Fused activation-backward kernels (gelu, gelu_tanh, silu from x; tanh, sigmoid from y) against
+"""Fused activation-backward kernels (gelu, gelu_tanh, silu from x; tanh, sigmoid, relu from y) against
 float64 NumPy formulas, on odd sizes, strided and broadcast operands; and the autograd path that
 uses them (no create_graph) against the composite formula it replaces."""
 import math
@@ -25,14 +25,15 @@ REF = {
     "silu_backward": lambda g, x: g * _sig(x) * (1 + x * (1 - _sig(x))),
     "tanh_backward": lambda g, y: g * (1 - y * y),
     "sigmoid_backward": lambda g, y: g * y * (1 - y),
+    "relu_backward": lambda g, y: np.where(y > 0, g, 0.0),
 }
 
 
 def _inputs(name, n, rng):
     x = rng.standard_normal(n) * 4
     x[::13] *= 5  # tails
-    if name.startswith(("tanh", "sigmoid")):  # these take the forward's output
-        x = np.tanh(x) if name.startswith("tanh") else _sig(x)
+    if name.startswith(("tanh", "sigmoid", "relu")):  # these take the forward's output
+        x = {"t": np.tanh, "s": _sig, "r": lambda v: np.maximum(v, 0.0)}[name[0]](x)
     return rng.standard_normal(n), x
 
 
@@ -62,7 +63,7 @@ def test_fused_backward_strided_and_broadcast(name):
     np.testing.assert_allclose(scalar_g, REF[name](0.5, x.astype(np.float64)), rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("fn", ["gelu", "gelu_tanh", "silu", "tanh", "sigmoid"])
+@pytest.mark.parametrize("fn", ["gelu", "gelu_tanh", "silu", "tanh", "sigmoid", "relu"])
 def test_autograd_uses_fused_and_matches_composite(fn):
     rng = np.random.default_rng(2)
     x = pyml.tensor(rng.standard_normal((33, 31)) * 3, requires_grad=True)
@@ -71,6 +72,16 @@ def test_autograd_uses_fused_and_matches_composite(fn):
     (fused,) = pyml.autograd.grad(f(x), x, g)
     (composite,) = pyml.autograd.grad(f(x), x, g, create_graph=True)  # records the composite formula
     np.testing.assert_allclose(fused.numpy(), composite.detach().numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_relu_backward_zero_where_output_is_not_positive_like_torch():
+    import torch
+    x = np.array([-1.0, 0.0, 2.0, -3.0, 0.5], dtype=np.float32)
+    g = np.array([np.inf, np.nan, 1.5, -np.inf, np.nan], dtype=np.float32)
+    xp, xt = pyml.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    pyml.relu(xp).backward(pyml.tensor(g))
+    torch.relu(xt).backward(torch.tensor(g))
+    np.testing.assert_array_equal(xp.grad.numpy(), xt.grad.numpy())  # [0, 0, 1.5, 0, nan]
 
 
 def test_fused_backward_rejects_bad_shapes():

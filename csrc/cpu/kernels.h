@@ -19,7 +19,7 @@ enum class BinaryOp : int {
   Eq, Ne, Lt, Le, Gt, Ge, LogicalAnd, LogicalOr, LogicalXor,
   BitwiseAnd, BitwiseOr, BitwiseXor, Shl, Shr,
   // fused activation backward (a = upstream gradient, b = the saved input x or output y); float only
-  GeluBackward, GeluTanhBackward, SiluBackward, TanhBackward, SigmoidBackward, Count
+  GeluBackward, GeluTanhBackward, SiluBackward, TanhBackward, SigmoidBackward, ReluBackward, Count
 };
 inline bool binary_returns_bool(BinaryOp op) { return op >= BinaryOp::Eq && op <= BinaryOp::LogicalXor; }
 inline bool unary_returns_bool(UnaryOp op) { return op >= UnaryOp::IsNan && op <= UnaryOp::LogicalNot; }

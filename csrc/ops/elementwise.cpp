@@ -19,7 +19,7 @@ static const char* kBinaryNames[] = {
   "add", "sub", "mul", "div", "floor_divide", "div", "remainder", "pow", "maximum", "minimum",
   "fmod", "atan2", "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_xor",
   "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_left_shift", "bitwise_right_shift",
-  "gelu_backward", "gelu_tanh_backward", "silu_backward", "tanh_backward", "sigmoid_backward"};
+  "gelu_backward", "gelu_tanh_backward", "silu_backward", "tanh_backward", "sigmoid_backward", "relu_backward"};
 static_assert(sizeof(kUnaryNames) / sizeof(char*) == (size_t)UnaryOp::Count, "unary names");
 static_assert(sizeof(kBinaryNames) / sizeof(char*) == (size_t)BinaryOp::Count, "binary names");
 const char* unary_name(UnaryOp op) { return kUnaryNames[(int)op]; }

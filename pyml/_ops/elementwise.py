@@ -12,7 +12,7 @@ U = {n: i for i, n in enumerate(UNARY)}
 BINARY = ["add", "sub", "mul", "div", "floor_divide", "trunc_divide", "remainder", "pow", "maximum", "minimum",
           "fmod", "atan2", "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_xor",
           "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_left_shift", "bitwise_right_shift",
-          "gelu_backward", "gelu_tanh_backward", "silu_backward", "tanh_backward", "sigmoid_backward"]
+          "gelu_backward", "gelu_tanh_backward", "silu_backward", "tanh_backward", "sigmoid_backward", "relu_backward"]
 B = {n: i for i, n in enumerate(BINARY)}
 _NUMBER = (builtins.bool, int, float)
 

@@ -108,7 +108,7 @@ UNARY = {
     "cosh": (lambda g, x, y, p: g * pyml.sinh(x), 1, 0),
     "tanh": (lambda g, x, y, p: _fused("tanh_backward", g, y, lambda: g * (1 - y * y)), 0, 1),
     "sigmoid": (lambda g, x, y, p: _fused("sigmoid_backward", g, y, lambda: g * y * (1 - y)), 0, 1),
-    "relu": (lambda g, x, y, p: g * (y > 0), 0, 1),
+    "relu": (lambda g, x, y, p: _fused("relu_backward", g, y, lambda: g * (y > 0)), 0, 1),
     "gelu": (lambda g, x, y, p: _fused("gelu_backward", g, x, lambda: g * _gelu_grad(x, False)), 1, 0),
     "gelu_tanh": (lambda g, x, y, p: _fused("gelu_tanh_backward", g, x, lambda: g * _gelu_grad(x, True)), 1, 0),
     "silu": (lambda g, x, y, p: _fused("silu_backward", g, x,

@@ -206,6 +206,8 @@ struct SiluBwdOp { template <typename U> static inline U f(U g, U x, const doubl
   return g * s * (U(1) + x * (U(1) - s)); } };
 struct TanhBwdOp { template <typename U> static inline U f(U g, U y, const double*) { return g * (U(1) - y * y); } };
 struct SigmoidBwdOp { template <typename U> static inline U f(U g, U y, const double*) { return g * y * (U(1) - y); } };
+// relu: the gradient passes where the output is positive; a select, so a NaN or inf g elsewhere gives 0
+struct ReluBwdOp { template <typename U> static inline U f(U g, U y, const double*) { return y > U(0) ? g : U(0); } };
 struct VGeluBwd { static VF v(VF g, VF x) {
   VF cdf = vsplat(0.5f) * (vsplat(1.0f) + verf(x * vsplat((float)kInvSqrt2)));
   return g * (cdf + x * vsplat((float)kInvSqrt2Pi) * vexp(vsplat(-0.5f) * x * x)); } };
@@ -374,7 +376,7 @@ void register_elementwise(KernelTable& t) {
   b_int<ShlOp>(t, B::Shl); b_int<ShrOp>(t, B::Shr);
   b_float<GeluBwdOp>(t, B::GeluBackward); b_float<GeluTanhBwdOp>(t, B::GeluTanhBackward);
   b_float<SiluBwdOp>(t, B::SiluBackward); b_float<TanhBwdOp>(t, B::TanhBackward);
-  b_float<SigmoidBwdOp>(t, B::SigmoidBackward);
+  b_float<SigmoidBwdOp>(t, B::SigmoidBackward); b_float<ReluBwdOp>(t, B::ReluBackward);
   t.binary[(int)B::GeluBackward][f32] = &vec_binary_loop<VGeluBwd>;
   t.binary[(int)B::GeluTanhBackward][f32] = &vec_binary_loop<VGeluTanhBwd>;
   t.binary[(int)B::SiluBackward][f32] = &vec_binary_loop<VSiluBwd>;
