@@ -40,6 +40,10 @@ from .autograd import no_grad, enable_grad, set_grad_enabled, inference_mode, is
 from . import nn, func, optim, utils
 from .serialization import save, load
 from . import datasets, transforms, train
+from . import amp
+from .amp import autocast, is_autocast_enabled, get_autocast_dtype
+
+amp.autocast_mode.install()  # after every op module and nn.functional exist
 from .nn.functional import cdist, pdist, cosine_similarity, pairwise_distance  # torch has these at top level
 
 bool = _dtype.bool_

@@ -10,6 +10,7 @@ import heapq
 from .. import _dtype as D
 from .._tensor import Tensor
 from . import grad_mode
+from ..amp.autocast_mode import suspended
 from .graph import _edge, accumulate_into, AccumulateGrad
 
 
@@ -78,6 +79,8 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, targets=None, ac
     state = grad_mode._state
     prev = state.enabled
     state.enabled = bool(create_graph)
+    no_autocast = suspended()  # backward ops run in the dtypes their forward ops chose
+    no_autocast.__enter__()
     try:
         while ready:
             node = heapq.heappop(ready)[1]
@@ -112,6 +115,7 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, targets=None, ac
                     heapq.heappush(ready, (-nxt.seq, nxt))
     finally:
         state.enabled = prev
+        no_autocast.__exit__()
     return captured
 
 

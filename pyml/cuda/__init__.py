@@ -6,6 +6,7 @@ from .._device import device as _device_cls
 from .memory import (memory_allocated, max_memory_allocated, memory_reserved, max_memory_reserved,
                      memory_stats, reset_peak_memory_stats, empty_cache)
 from .streams import Stream, Event, current_stream, default_stream, set_stream, stream
+from . import amp  # noqa: F401  (pyml.cuda.amp.autocast, GradScaler)
 from .random import (manual_seed, manual_seed_all, seed, seed_all, initial_seed, get_rng_state, set_rng_state,
                      get_rng_state_all, set_rng_state_all)
 

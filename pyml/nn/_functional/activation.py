@@ -93,6 +93,8 @@ def leaky_relu_(input, negative_slope=0.01):
 
 def prelu(input, weight):
     _check(input, "prelu")
+    if not isinstance(weight, Tensor):
+        raise TypeError(f"prelu: argument 'weight' must be Tensor, not {type(weight).__name__}")
     n = weight.numel()
     channels = input.shape[1] if input.ndim >= 2 else 1
     if n != 1 and n != channels:

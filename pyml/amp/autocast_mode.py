@@ -1,0 +1,201 @@
+"""pyml.autocast: mixed precision by op, as torch.autocast.
+
+Inside `with pyml.autocast("cuda")` (float16 by default; "cpu" defaults to bfloat16) the ops whose
+cost is matrix products (matmul, linear, conv, attention, ...) cast their floating inputs to the
+low-precision dtype, ops that lose accuracy in it (exp, log, pow, norms, losses, softmax, sums, ...)
+cast them to float32, and a few multi-input ops cast to the widest input type. float64 tensors and
+tensors on another device type are never cast. Casts are ordinary differentiable `.to()` calls, so
+gradients flow back in each input's own dtype; the engine turns autocast off while it runs a
+backward (backward ops run in the dtypes their forward ops chose). Within the outermost region
+the low-precision copy of a leaf that requires grad (a parameter) is made once and reused.
+
+The op functions are wrapped once at import (install()); outside any region a wrapper costs one
+attribute read.
+"""
+import functools
+import threading
+
+from .. import _dtype as D
+from .._tensor import Tensor
+
+# Per device type: op name -> policy ("lower", "fp32", "promote", "banned"), PyTorch's lists for the
+# ops pyml has (the CPU lists are the ones torch 2.13's CPU autocast applies; the CUDA lists are its
+# documented CUDA lists). Names are looked up on pyml, Tensor and pyml.nn.functional.
+_LOWER = ("matmul", "__matmul__", "__rmatmul__", "mm", "bmm", "addmm", "addbmm", "baddbmm", "einsum", "chain_matmul",
+          "linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "prelu",
+          "scaled_dot_product_attention")
+_LOSSES_FP32 = ("mse_loss", "cross_entropy", "nll_loss", "binary_cross_entropy_with_logits", "l1_loss",
+                "smooth_l1_loss", "huber_loss", "kl_div", "poisson_nll_loss", "cosine_embedding_loss",
+                "hinge_embedding_loss", "margin_ranking_loss", "soft_margin_loss", "triplet_margin_loss",
+                "multi_margin_loss", "multilabel_margin_loss")
+_CUDA_FP32 = _LOSSES_FP32 + (
+    "acos", "asin", "cosh", "erfinv", "exp", "expm1", "log", "log10", "log2", "log1p", "reciprocal", "rsqrt", "sinh",
+    "tan", "pow", "__pow__", "__rpow__", "softplus", "layer_norm", "group_norm", "norm", "cosine_similarity", "dist",
+    "pdist", "cdist", "renorm", "logsumexp", "prod", "softmax", "log_softmax", "cumprod", "cumsum", "sum")
+_PROMOTE = ("addcdiv", "addcmul", "atan2", "cat", "stack", "grid_sample")
+POLICY = {
+    "cuda": {**{n: "lower" for n in _LOWER + ("mv", "addmv", "addr")}, **{n: "fp32" for n in _CUDA_FP32},
+             **{n: "promote" for n in _PROMOTE + ("bilinear", "cross", "dot", "index_put", "scatter_add", "tensordot")},
+             "binary_cross_entropy": "banned"},
+    "cpu": {**{n: "lower" for n in _LOWER + ("tensordot",)},
+            **{n: "fp32" for n in _LOSSES_FP32 + ("binary_cross_entropy", "cdist", "prod")},
+            **{n: "promote" for n in _PROMOTE}},
+}
+DEFAULT_DTYPE = {"cuda": D.float16, "cpu": D.bfloat16}
+
+
+class _State(threading.local):
+    def __init__(self):
+        self.dtype = {}     # device type -> low-precision dtype, only while enabled
+        self.depth = 0      # nesting of enabled regions (the cast cache lives while > 0)
+        self.cache = {}     # id(leaf) -> (leaf, dtype, version, cast copy)
+
+
+_state = _State()
+
+
+def is_autocast_enabled(device_type="cuda"):
+    return device_type in _state.dtype
+
+
+def get_autocast_dtype(device_type):
+    return _state.dtype.get(device_type, DEFAULT_DTYPE.get(device_type, D.float16))
+
+
+class autocast:
+    """Context manager and decorator: autocast(device_type, dtype=None, enabled=True, cache_enabled=True)."""
+
+    def __init__(self, device_type, dtype=None, enabled=True, cache_enabled=True):
+        if device_type not in DEFAULT_DTYPE:
+            raise RuntimeError(f"autocast: device_type must be 'cuda' or 'cpu', got {device_type!r}")
+        dtype = DEFAULT_DTYPE[device_type] if dtype is None else D.to_dtype(dtype, "autocast")
+        if dtype not in (D.float16, D.bfloat16):
+            raise ValueError(f"autocast: dtype must be float16 or bfloat16, got {dtype}")
+        self.device_type, self.fast_dtype = device_type, dtype
+        self._enabled, self._cache_enabled = bool(enabled), bool(cache_enabled)
+
+    def __enter__(self):
+        self._prev = _state.dtype.get(self.device_type)
+        if self._enabled:
+            _state.dtype[self.device_type] = self.fast_dtype
+        else:
+            _state.dtype.pop(self.device_type, None)
+        _state.depth += 1
+        return self
+
+    def __exit__(self, *exc):
+        if self._prev is None:
+            _state.dtype.pop(self.device_type, None)
+        else:
+            _state.dtype[self.device_type] = self._prev
+        _state.depth -= 1
+        if _state.depth == 0:
+            _state.cache.clear()
+        return False
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def run(*args, **kwargs):
+            with autocast(self.device_type, self.fast_dtype, self._enabled, self._cache_enabled):
+                return fn(*args, **kwargs)
+        return run
+
+
+class suspended:
+    """Autocast off for the enclosed code (the backward engine uses it)."""
+
+    def __enter__(self):
+        self._saved = _state.dtype
+        _state.dtype = {}
+
+    def __exit__(self, *exc):
+        _state.dtype = self._saved
+        return False
+
+
+# ---------------------------------------------------------------------------------------- casting
+def _eligible(t, device_type):
+    return isinstance(t, Tensor) and t.dtype in (D.float16, D.bfloat16, D.float32) and t.device.type == device_type
+
+
+def _cast(t, dtype):
+    if t.dtype is dtype:
+        return t
+    if t._requires_grad and t.grad_fn is None and _state.depth:  # a parameter: one copy per region
+        hit = _state.cache.get(id(t))
+        if hit is not None and hit[0] is t and hit[1] is dtype and hit[2] == t._impl.version:
+            return hit[3]
+        out = t.to(dtype)
+        _state.cache[id(t)] = (t, dtype, t._impl.version, out)
+        return out
+    return t.to(dtype)
+
+
+def _map(args, kwargs, f):
+    def one(a):
+        if isinstance(a, Tensor):
+            return f(a)
+        if isinstance(a, (list, tuple)) and any(isinstance(x, Tensor) for x in a):
+            return type(a)(f(x) if isinstance(x, Tensor) else x for x in a)
+        return a
+    return [one(a) for a in args], {k: one(v) for k, v in kwargs.items()}
+
+
+def _tensors(args, kwargs):
+    for a in list(args) + list(kwargs.values()):
+        if isinstance(a, Tensor):
+            yield a
+        elif isinstance(a, (list, tuple)):
+            yield from (x for x in a if isinstance(x, Tensor))
+
+
+def _device_type(args, kwargs):
+    """The enabled device type this call runs on: that of its first floating tensor argument."""
+    for t in _tensors(args, kwargs):
+        if t.dtype.is_floating_point:
+            dev = t.device.type
+            return dev if dev in _state.dtype else None
+    return None
+
+
+def _autocast_args(name, args, kwargs):
+    dev = _device_type(args, kwargs)
+    policy = POLICY[dev].get(name) if dev is not None else None
+    if policy is None:
+        return args, kwargs
+    if policy == "banned":
+        raise RuntimeError(f"{name}: unsafe to autocast (the low-precision result overflows easily); use "
+                           "binary_cross_entropy_with_logits, or cast the inputs to float32 with autocast disabled")
+    if policy == "promote":
+        dtypes = [t.dtype for t in _tensors(args, kwargs) if t.dtype.is_floating_point]
+        target = functools.reduce(_promote, dtypes)
+    else:
+        target = _state.dtype[dev] if policy == "lower" else D.float32
+    return _map(args, kwargs, lambda t: _cast(t, target) if _eligible(t, dev) else t)
+
+
+def _promote(a, b):
+    from .. import promote_types
+    return promote_types(a, b)
+
+
+def _wrap(fn, name):
+    @functools.wraps(fn)
+    def cast_then_call(*args, **kwargs):
+        if _state.dtype:
+            args, kwargs = _autocast_args(name, args, kwargs)
+        return fn(*args, **kwargs)
+    cast_then_call._pyml_ag = getattr(fn, "_pyml_ag", False)
+    cast_then_call._pyml_amp = True
+    return cast_then_call
+
+
+def install():
+    import pyml
+    import pyml.nn.functional as F
+    names = set(POLICY["cuda"]) | set(POLICY["cpu"])
+    for name in sorted(names):
+        for owner in (pyml, Tensor, F):
+            fn = owner.__dict__.get(name) if owner is Tensor else getattr(owner, name, None)
+            if callable(fn) and not getattr(fn, "_pyml_amp", False):
+                setattr(owner, name, _wrap(fn, name))
