@@ -161,7 +161,7 @@ def build_gpt(L, vocab=256, d=256, heads=4, layers=4, t=256):
             self.ln, self.head = nn.LayerNorm(d), nn.Linear(d, vocab, bias=False)
 
         def forward(self, idx):
-            pos = L.arange(idx.shape[1])
+            pos = L.arange(idx.shape[1], device=idx.device)
             return self.head(self.ln(self.blocks(self.tok(idx) + self.pos(pos))))
 
     def loss_fn(model, idx, y):

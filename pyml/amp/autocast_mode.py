@@ -13,6 +13,7 @@ The op functions are wrapped once at import (install()); outside any region a wr
 attribute read.
 """
 import functools
+import sys
 import threading
 
 from .. import _dtype as D
@@ -197,5 +198,10 @@ def install():
     for name in sorted(names):
         for owner in (pyml, Tensor, F):
             fn = owner.__dict__.get(name) if owner is Tensor else getattr(owner, name, None)
-            if callable(fn) and not getattr(fn, "_pyml_amp", False):
-                setattr(owner, name, _wrap(fn, name))
+            if not callable(fn) or getattr(fn, "_pyml_amp", False):
+                continue
+            wrapped = _wrap(fn, name)
+            setattr(owner, name, wrapped)
+            home = sys.modules.get(getattr(fn, "__module__", "") or "")
+            if owner is F and getattr(home, name, None) is fn:  # the layers call their family module's function
+                setattr(home, name, wrapped)
