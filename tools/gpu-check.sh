@@ -6,6 +6,7 @@
 #   memcheck  compute-sanitizer memcheck over the CUDA tests
 #   racecheck compute-sanitizer racecheck over the kernels that share memory between threads
 #   bench     python -m bench --device cuda (GB/s against the measured copy bandwidth, vs torch)
+#   train     python -m bench.gpu_train: GPT-2-small bf16 autocast training, pyml vs torch tokens/s and losses
 # Usage there: bash tools/gpu-check.sh [stage...]   (each run call is limited to 10 minutes)
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -36,6 +37,7 @@ for s in $stages; do
                  tests/cuda/test_index_cuda.py tests/cuda/test_linalg_cuda.py tests/cuda/test_conv_cuda.py \
                  tests/cuda/test_pool_cuda.py tests/cuda/test_attention_cuda.py tests/cuda/test_nn_cuda.py ;;
     bench) run bench $PYTHON -m bench --device cuda --out "$OUT" ;;
+    train) run train $PYTHON -m bench.gpu_train --device cuda --dtype bf16 --steps 30 --out "$OUT/train-cuda.json" ;;
     *) echo "unknown stage $s"; exit 2 ;;
   esac
 done
