@@ -326,7 +326,7 @@ __device__ __forceinline__ void bwd_tile(float (&dk)[D / 8][4], float (&dv)[D / 
   const float sl2 = (float)p.scale * kLog2e;
   const bool edge = p.mask_kind != MaskKind::None || q0 + kTile > p.L || k0 + kTile > p.S ||
                     (p.causal && k0 + kTile > q0 + 1);
-#pragma unroll
+#pragma unroll 1
   for (int qh = 0; qh < kTile; qh += 32) {
     const T *sQh = sQ + qh * kLd<D>, *sdOh = sdO + qh * kLd<D>;
     float s[4][4], dp[4][4];
