@@ -147,6 +147,62 @@ def matmul_cases(sizes=(4096, 8192)):
     return cases
 
 
+def _torch_sdpa(backend):
+    """torch SDPA with one backend forced ("flash": FlashAttention-2) or its own choice (None)."""
+    def run(q, k, v, causal):
+        import torch.nn.functional as F
+        if backend is None:
+            return F.scaled_dot_product_attention(q, k, v, is_causal=causal)
+        from torch.nn.attention import SDPBackend, sdpa_kernel
+        with sdpa_kernel(SDPBackend.FLASH_ATTENTION):
+            return F.scaled_dot_product_attention(q, k, v, is_causal=causal)
+    return run
+
+
+def _sdpa_ops(torch_fn, causal, grad):
+    """pyml and torch SDPA: forward, or forward + backward returning dq (grads reset per call)."""
+    def make(fn):
+        def fwd(q, k, v, dout=None):
+            return fn(q, k, v, causal)
+
+        def fwd_bwd(q, k, v, dout):
+            for t in (q, k, v):
+                t.grad = None
+            fn(q, k, v, causal).backward(dout)
+            return q.grad
+        return fwd_bwd if grad else fwd
+    return {"pyml": make(lambda q, k, v, c: _F("pyml").scaled_dot_product_attention(q, k, v, is_causal=c)),
+            "torch": make(torch_fn)}
+
+
+def _requires_grad(args):
+    return [t.requires_grad_() for t in args[:3]] + list(args[3:])
+
+
+def sdpa_cases(head_dims=(64, 128), lengths=(512, 2048, 8192, 16384), dtype="bfloat16"):
+    """Flash attention (issue 8) fwd and fwd+bwd against torch SDPA forced to its flash backend
+    (FlashAttention-2) and against its default choice (cuDNN on Hopper). FLOPs: forward 4 BH T^2 d
+    (two products), backward 2.5x that (five products), both halved under causal masking; BH is
+    chosen so the forward does >= ~4 GFLOP (at least 2 matrices)."""
+    cases = []
+    for d in head_dims:
+        for t in lengths:
+            bh = 2
+            while 4 * bh * t * t * d < 4e9:
+                bh *= 2
+            shape = (2, bh // 2, t, d)
+            for causal in (False, True):
+                for grad in (False, True):
+                    flops = 4 * bh * t * t * d * (3.5 if grad else 1.0) / (2 if causal else 1)
+                    for label, backend in (("flash", "flash"), ("default", None)):
+                        name = (f"sdpa {'fwd+bwd' if grad else 'fwd'} {'causal ' if causal else ''}{dtype} "
+                                f"{shape} vs torch {label}")
+                        cases.append(GpuCase(name, "TFLOP/s", flops, _normal(*[shape] * 4),
+                                             _sdpa_ops(_torch_sdpa(backend), causal, grad), tol=5e-2, dtype=dtype,
+                                             setup={"pyml": _requires_grad, "torch": _requires_grad} if grad else {}))
+    return cases
+
+
 def compute_cases():
     mm = both(lambda a, b: a @ b)
     sdpa = {lib: (lambda q, k, v, lib=lib: _F(lib).scaled_dot_product_attention(q, k, v, is_causal=True))
@@ -169,4 +225,4 @@ def compute_cases():
 
 def gpu_cases():
     return (elementwise_cases() + reduction_cases() + row_cases() + [adam_case()] + compute_cases()
-            + matmul_cases())
+            + matmul_cases() + sdpa_cases())

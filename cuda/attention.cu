@@ -11,7 +11,9 @@
 // recomputed per tile; one kernel owns key tiles and accumulates dK, dV over the queries, another
 // owns query tiles and accumulates dQ over the keys, so every gradient element has one writer
 // (no atomics, no zero-fill, deterministic). float16/bfloat16/float32 accumulate in float32.
+// float16/bfloat16 at head dims 64 and 128 run the tensor-core kernels of cuda/attention_tc.cu instead.
 #include "attention.h"
+#include "attention_tc.cuh"
 #include <climits>
 #include "block_reduce.cuh"
 
@@ -343,11 +345,13 @@ template <typename F> void dispatch(DType t, F f) {
 
 void sdpa_forward_cuda(const SdpaCudaParams& p, DType t, int index) {
   cuda::DeviceGuard guard(index);
+  if (sdpa_forward_tc(p, t, cuda::stream(index))) return;  // float16/bfloat16 at head dims 64, 128
   dispatch(t, [&](auto tt, auto at) { forward<decltype(tt), decltype(at)>(p, cuda::stream(index)); });
 }
 
 void sdpa_backward_cuda(const SdpaCudaParams& p, DType t, int index) {
   cuda::DeviceGuard guard(index);
+  if (sdpa_backward_tc(p, t, index, cuda::stream(index))) return;
   dispatch(t, [&](auto tt, auto at) { backward<decltype(tt), decltype(at)>(p, index, cuda::stream(index)); });
 }
 

@@ -5,8 +5,10 @@
 // tiles are [128][BK + 16 B] and "MN-fast" tiles [BK][128 + 8], the padding putting the 8 rows
 // an ldmatrix (or a tf32 fragment's scalar loads) touches in distinct banks; ldmatrix .trans
 // turns an MN-fast 16-bit tile into the row/col fragments (tf32 reads those with scalar loads).
-// Three stages of cp.async (zero-fill past M, N, K) keep two K steps in flight behind the mma.
+// Three stages of cp.async (zero-fill past M, N, K) keep two K steps in flight behind the mma;
+// operands whose rows are not 16-byte aligned fill the same ring through registers instead.
 #include "gemm_tc.cuh"
+#include <cstring>
 #include "mma.cuh"
 
 namespace pyml {
@@ -60,6 +62,26 @@ template <typename T, bool KFast> struct TileLoader {
       const int64_t left = KFast ? lim[i] - k0 : (k0 + row[i] < K ? lim[i] : 0);
       const int bytes = (int)(std::max<int64_t>(0, std::min<int64_t>(left, L::kE)) * (int64_t)sizeof(T));
       mma::cp_async_16(s + c / kPerRow * L::kLd + c % kPerRow * L::kE, bytes ? src[i] + kt * step : base, bytes);
+    }
+  }
+  // Unaligned rows (odd row lengths, offsets): the same chunks of K tile kt read element by element
+  // into registers (zero past R and K), stored to the stage by store() after the next compute.
+  __device__ __forceinline__ void fetch(uint4 (&v)[kChunks], int kt, int64_t K) const {
+    const int64_t k0 = (int64_t)kt * L::kBK;
+#pragma unroll
+    for (int i = 0; i < kChunks; i++) {
+      const int64_t left = KFast ? lim[i] - k0 : (k0 + row[i] < K ? lim[i] : 0);
+      T e[L::kE];
+#pragma unroll
+      for (int x = 0; x < L::kE; x++) e[x] = x < left ? src[i][kt * step + x] : convert<T>(0.f);
+      memcpy(&v[i], e, 16);
+    }
+  }
+  __device__ __forceinline__ void store(T* s, const uint4 (&v)[kChunks]) const {
+#pragma unroll
+    for (int i = 0; i < kChunks; i++) {
+      const int c = threadIdx.x + i * kTcThreads;
+      *reinterpret_cast<uint4*>(s + c / kPerRow * L::kLd + c % kPerRow * L::kE) = v[i];
     }
   }
 };
@@ -134,8 +156,9 @@ template <typename T> struct Operands {
   int64_t ldb;  // B's slow stride (csb when BK, else rsb)
 };
 
-// The K loop of one 128 x 128 tile: a kStages-deep cp.async ring; every thread calls it.
-template <typename T, bool AK, bool BK>
+// The K loop of one 128 x 128 tile: a kStages-deep ring, filled by cp.async (Aligned) or through
+// registers (loads issued before a stage's products, stored after them); every thread calls it.
+template <typename T, bool AK, bool BK, bool Aligned>
 __device__ void mainloop(float (&acc)[4][4][4], T* As, T* Bs, const Operands<T>& o, const GemmArgs& g, int64_t m0,
                          int64_t n0) {
   using LA = Tile<T, AK>;
@@ -144,23 +167,37 @@ __device__ void mainloop(float (&acc)[4][4][4], T* As, T* Bs, const Operands<T>&
   const int ktiles = (int)((g.K + LA::kBK - 1) / LA::kBK);
   const TileLoader<T, AK> la(o.a, o.lda, g.M, g.K, m0);
   const TileLoader<T, BK> lb(o.b, o.ldb, g.N, g.K, n0);
+  uint4 va[TileLoader<T, AK>::kChunks], vb[TileLoader<T, BK>::kChunks];
   auto load = [&](int kt) {
     const int st = kt % kStages;
     la.load(As + st * LA::kElems, kt, g.K);
     lb.load(Bs + st * LB::kElems, kt, g.K);
   };
+  auto store = [&](int kt) {
+    const int st = kt % kStages;
+    la.store(As + st * LA::kElems, va);
+    lb.store(Bs + st * LB::kElems, vb);
+  };
 #pragma unroll
   for (int kt = 0; kt < kStages - 1; kt++) {
-    if (kt < ktiles) load(kt);
+    if (kt < ktiles) {
+      if constexpr (Aligned) load(kt);
+      else la.fetch(va, kt, g.K), lb.fetch(vb, kt, g.K), store(kt);
+    }
     mma::cp_async_commit();  // empty groups keep the count uniform
   }
   for (int kt = 0; kt < ktiles; kt++) {
     mma::cp_async_wait<kStages - 2>();  // this thread's copies of step kt have landed
     __syncthreads();                    // everyone's have, and step kt - 1's stage is free again
-    if (kt + kStages - 1 < ktiles) load(kt + kStages - 1);
+    const bool next = kt + kStages - 1 < ktiles;
+    if (next) {
+      if constexpr (Aligned) load(kt + kStages - 1);
+      else la.fetch(va, kt + kStages - 1, g.K), lb.fetch(vb, kt + kStages - 1, g.K);
+    }
     mma::cp_async_commit();
     const int st = kt % kStages;
     compute_stage<T, AK, BK>(acc, As + st * LA::kElems, Bs + st * LB::kElems, wm, wn);
+    if (!Aligned && next) store(kt + kStages - 1);  // that stage was last read before this step's barrier
   }
   mma::cp_async_wait<0>();
   __syncthreads();  // the stages are reused by the next tile
@@ -197,7 +234,7 @@ __device__ __forceinline__ void tile_coords(int64_t t, int64_t tiles_m, int64_t 
 
 // A: (M, K), B: (K, N), C: (M, N) per batch matrix, offsets from bi; AK: A's K stride is 1 (else
 // its M stride); BK: B's K stride is 1 (else its N stride). Grid: x = 128 x 128 tiles, z = batches.
-template <typename T, bool AK, bool BK>
+template <typename T, bool AK, bool BK, bool Aligned>
 __global__ void __launch_bounds__(kTcThreads, 1) gemm_tc_kernel(GemmArgs g, BatchIndex<3> bi) {
   PYML_DYNAMIC_SMEM(smem);
   T* As = reinterpret_cast<T*>(smem);
@@ -212,14 +249,15 @@ __global__ void __launch_bounds__(kTcThreads, 1) gemm_tc_kernel(GemmArgs g, Batc
     float acc[4][4][4];
 #pragma unroll
     for (int i = 0; i < 64; i++) (&acc[0][0][0])[i] = 0.f;
-    mainloop<T, AK, BK>(acc, As, Bs, o, g, tm * kBM, tn * kBN);
+    mainloop<T, AK, BK, Aligned>(acc, As, Bs, o, g, tm * kBM, tn * kBN);
     epilogue<T>(acc, static_cast<T*>(g.C) + off[2], g, tm * kBM, tn * kBN);
   }
 }
 
-template <typename T, bool AK, bool BK> void launch(const GemmArgs& g, const BatchIndex<3>& bi, cudaStream_t s) {
+template <typename T, bool AK, bool BK, bool Aligned>
+void launch(const GemmArgs& g, const BatchIndex<3>& bi, cudaStream_t s) {
   constexpr int smem = kStages * (Tile<T, AK>::kBytes + Tile<T, BK>::kBytes);
-  void (*kernel)(GemmArgs, BatchIndex<3>) = gemm_tc_kernel<T, AK, BK>;
+  void (*kernel)(GemmArgs, BatchIndex<3>) = gemm_tc_kernel<T, AK, BK, Aligned>;
   static bool raised[64] = {};  // per device: the limit is a property of the kernel on each device
   int dev = 0;
   PYML_CUDA_CHECK(cudaGetDevice(&dev), "matmul");
@@ -243,16 +281,24 @@ bool rows_aligned(const void* p, int64_t slow, const BatchIndex<3>& bi, int k, i
   return ok;
 }
 
+template <typename T, bool Aligned> void dispatch_layout(const GemmArgs& g, const BatchIndex<3>& bi, bool ak, bool bk,
+                                                         cudaStream_t s) {
+  if (ak && bk) launch<T, true, true, Aligned>(g, bi, s);
+  else if (ak) launch<T, true, false, Aligned>(g, bi, s);
+  else if (bk) launch<T, false, true, Aligned>(g, bi, s);
+  else launch<T, false, false, Aligned>(g, bi, s);
+}
+
+// Operands with 16-byte aligned rows stream by cp.async; others (odd row lengths such as K = 4095,
+// offsets) by element loads through registers into the same shared layout, still on tensor cores.
 template <typename T> bool dispatch(const GemmArgs& g, const BatchIndex<3>& bi, cudaStream_t s) {
   const bool ak = g.csa == 1, am = !ak && g.rsa == 1, bk = g.rsb == 1, bn = !bk && g.csb == 1;
   if (!(ak || am) || !(bk || bn)) return false;
-  if (!rows_aligned(g.A, ak ? g.rsa : g.csa, bi, 0, sizeof(T)) || !rows_aligned(g.B, bk ? g.csb : g.rsb, bi, 1, sizeof(T)))
-    return false;
   if (((g.M + kBM - 1) / kBM) * ((g.N + kBN - 1) / kBN) > INT32_MAX) return false;
-  if (ak && bk) launch<T, true, true>(g, bi, s);
-  else if (ak) launch<T, true, false>(g, bi, s);
-  else if (bk) launch<T, false, true>(g, bi, s);
-  else launch<T, false, false>(g, bi, s);
+  if (rows_aligned(g.A, ak ? g.rsa : g.csa, bi, 0, sizeof(T)) && rows_aligned(g.B, bk ? g.csb : g.rsb, bi, 1, sizeof(T)))
+    dispatch_layout<T, true>(g, bi, ak, bk, s);
+  else
+    dispatch_layout<T, false>(g, bi, ak, bk, s);
   return true;
 }
 

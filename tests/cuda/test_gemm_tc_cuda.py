@@ -1,7 +1,7 @@
 """Tensor-core GEMM (cuda/gemm_tc.cu) and the float32 paths of cuda/matmul.cu against float64 NumPy.
 Operands live in buffers whose rows are padded to 16 bytes, so odd M, N and K all take the fast
-path (its tails: zero-filled loads, guarded stores); contiguous odd shapes, strided and misaligned
-views check the fallback. float16/bfloat16 are judged against a same-precision naive product
+path (its tails: zero-filled loads, guarded stores); contiguous odd shapes and misaligned views run
+its register-staged loader (rows not 16-byte aligned), strided views the SIMT fallback. float16/bfloat16 are judged against a same-precision naive product
 (float32 sums of the rounded inputs, rounded once): the kernel's error against float64 must stay
 within ~2x of that one's. TF32 is checked both ways: off matches float32, on lands in TF32's range.
 Sizes stay modest so the file also runs under the CPU emulator (tools/cuda_emu)."""
@@ -112,6 +112,38 @@ def test_contiguous_odd_fallback(dtype, mkn):
     """Contiguous rows of odd length are not 16-byte aligned: the SIMT kernel runs them."""
     out, a64, b64 = run_mm(*mkn, dtype, "contig", "contig")
     judge(out, a64, b64, dtype, tc=False)
+
+
+@pytest.mark.parametrize("dtype", HALF + ["tf32"])
+@pytest.mark.parametrize("mkn", [(97, 33, 45), (40, 1023, 24), (129, 7, 131), (130, 257, 129), (1, 97, 9)])
+@pytest.mark.parametrize("layout", [("contig", "contig"), ("contig", "t"), ("t", "contig")])
+def test_unaligned_rows_on_tensor_cores(dtype, mkn, layout, request):
+    """Contiguous operands with odd row lengths (odd K, or odd M/N for transposed ones) stay on the
+    tensor cores through the register-staged loader (TF32's rounding shows that they do)."""
+    if dtype == "tf32":
+        request.getfixturevalue("tf32")
+    m, k, n = mkn
+    t = "float32" if dtype == "tf32" else dtype
+    a, a64 = values((m, k), t, 5)
+    b, b64 = values((k, n), t, 6)
+    dev = lambda x, how: x.cuda() if how == "contig" else x.transpose(-1, -2).contiguous().cuda().transpose(-1, -2)
+    judge(pyml.mm(dev(a, layout[0]), dev(b, layout[1])), a64, b64, dtype, tc=m > 1 and n > 1)
+
+
+@pytest.mark.parametrize("dtype", HALF + ["tf32"])
+def test_unaligned_offsets_and_batches(dtype, request):
+    """Rows starting 1..7 elements off 16-byte alignment, batched with odd batch strides."""
+    if dtype == "tf32":
+        request.getfixturevalue("tf32")
+    t = "float32" if dtype == "tf32" else dtype
+    for off in (1, 3, 7):
+        a, a64 = values((3, 45, 77), t, off)
+        b, b64 = values((77, 50), t, off + 1)
+        da = pyml.zeros(a.numel() + off, dtype=a.dtype, device="cuda")[off:].view(3, 45, 77)
+        da.copy_(a.cuda())
+        out = pyml.matmul(da, b.cuda())
+        for i in range(3):
+            judge(out[i], a64[i], b64, dtype)
 
 
 @pytest.mark.parametrize("dtype", HALF + ["tf32"])
