@@ -11,6 +11,7 @@
 #include <type_traits>
 #include <vector>
 #include "ops/conv.h"
+#include "cpu/conv_phase.h"
 #include "cpu/conv_winograd.h"
 #include "core/parallel.h"
 
@@ -167,6 +168,8 @@ template <typename T>
 void conv_forward_cpu(const ConvParams& p, const T* x, const T* w, const T* b, T* y) {
   if constexpr (std::is_same_v<T, float>)
     if (wino::use_forward(p)) return wino::forward(p, x, w, b, y);
+  if constexpr (std::is_same_v<T, float>)
+    if (phase::use(p)) return phase::forward(p, x, w, b, y);
   const int64_t Cg = p.C / p.G, Kg = p.K / p.G, rows = Cg * p.R * p.S, PQ = p.P * p.Q;
   const int64_t chunk = chunk_cols(p), nchunks = (PQ + chunk - 1) / chunk;
   const bool direct = is_1x1(p);
@@ -197,6 +200,8 @@ template <typename T>
 void conv_backward_input_cpu(const ConvParams& p, const T* dy, const T* w, T* dx) {
   if constexpr (std::is_same_v<T, float>)
     if (wino::use_backward_input(p)) return wino::backward_input(p, dy, w, dx);
+  if constexpr (std::is_same_v<T, float>)
+    if (phase::use(p)) return phase::backward_input(p, dy, w, dx);
   const int64_t Cg = p.C / p.G, Kg = p.K / p.G, rows = Cg * p.R * p.S, PQ = p.P * p.Q, HW = p.H * p.W;
   const int64_t chunk = chunk_cols(p);
   const bool direct = is_1x1(p);
@@ -257,6 +262,8 @@ template <typename T>
 void conv_backward_weight_cpu(const ConvParams& p, const T* dy, const T* x, T* dw) {
   if constexpr (std::is_same_v<T, float>)
     if (wino::use_backward_weight(p)) return wino::backward_weight(p, dy, x, dw);
+  if constexpr (std::is_same_v<T, float>)
+    if (phase::use(p)) return phase::backward_weight(p, dy, x, dw);
   const int64_t Cg = p.C / p.G, Kg = p.K / p.G, rows = Cg * p.R * p.S, PQ = p.P * p.Q;
   const int64_t chunk = chunk_cols(p), nchunks = (PQ + chunk - 1) / chunk;
   const bool direct = is_1x1(p);

@@ -34,6 +34,8 @@ typedef int I __attribute__((vector_size(64)));
 #define WT_JOIN0 0, 8, 16, 24, 1, 9, 17, 25, 2, 10, 18, 26, 3, 11, 19, 27
 #define WT_JOIN1 4, 12, 20, 28, 5, 13, 21, 29, 6, 14, 22, 30, 7, 15, 23, 31
 #define WT_ZIPLO 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23     // interleave the low halves
+#define WT_EVEN2 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30   // even lanes of both
+#define WT_ODD2 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31      // odd lanes of both
 #define WT_ZIPHI 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31
 
 WT_FN V load(const float* p) { return *reinterpret_cast<const VU*>(p); }
@@ -277,10 +279,7 @@ WT_FN void grad_micro(const float* a, int64_t lda, const float* b, int64_t ldb, 
 
 // dUt (C x Kp) += V (C x n, row stride ldv) @ Y^T, Y (K x n, row stride ldy); Yt: scratch of
 // ceil(n/16)*16 x Kp floats. The transpose makes the output channels the contiguous vector axis.
-PYML_WINO_TARGET void grad_gemm_tiles(const float* Y, int64_t ldy, int64_t K, const float* Vb, int64_t ldv, int64_t C,
-                                      int64_t n, float* Yt, float* dUt) {
-  const int64_t Kp = (K + 15) / 16 * 16;
-  transpose_block(Y, ldy, K, n, Yt, Kp);
+WT_FN void grad_products(const float* Yt, int64_t Kp, const float* Vb, int64_t ldv, int64_t C, int64_t n, float* dUt) {
   for (int64_t k = 0; k < Kp; k += 48) {
     int64_t nv = (Kp - k) / 16;
     for (int64_t c = 0; c < C; c += 8) {
@@ -292,7 +291,143 @@ PYML_WINO_TARGET void grad_gemm_tiles(const float* Y, int64_t ldy, int64_t K, co
     }
   }
 }
+
+PYML_WINO_TARGET void grad_gemm_tiles(const float* Y, int64_t ldy, int64_t K, const float* Vb, int64_t ldv, int64_t C,
+                                      int64_t n, float* Yt, float* dUt) {
+  const int64_t Kp = (K + 15) / 16 * 16;
+  transpose_block(Y, ldy, K, n, Yt, Kp);
+  grad_products(Yt, Kp, Vb, ldv, C, n, dUt);
+}
+
+// ---- strided convs by phases (conv_phase.cpp): each filter tap reads a shifted phase plane in place
+
+// c (rows x width) = sum over segments s of a_s (8 x Cs panel slice) @ b_s (Cs x 16*NV, row stride
+// ldb); the panel holds the segments one after another (a[(s*Cs + k)*8 + i]). Every b_s row is read
+// 16*NV floats wide (the caller leaves readable columns past width).
+template <int NV, bool kAdd>
+WT_FN void taps_micro(const float* a, const float* const* bs, int nseg, int64_t Cs, int64_t ldb, int64_t j0,
+                      float* c, int64_t ldc, int rows, int64_t width) {
+  V acc[8][NV];
+  for (int i = 0; i < 8; i++)
+    for (int v = 0; v < NV; v++) acc[i][v] = kAdd && i < rows ? load_part(c + i * ldc + 16 * v, 0, width - 16 * v) : V{};
+  for (int s = 0; s < nseg; s++) {
+    const float* b = bs[s] + j0;
+    const float* as = a + s * Cs * 8;
+    for (int64_t k = 0; k < Cs; k++) {
+      V bv[NV];
+      for (int v = 0; v < NV; v++) bv[v] = load(b + k * ldb + 16 * v);
+      for (int i = 0; i < 8; i++) {
+        V av = as[k * 8 + i] - V{};
+        for (int v = 0; v < NV; v++) acc[i][v] += av * bv[v];
+      }
+    }
+  }
+  for (int i = 0; i < rows; i++)
+    for (int v = 0; v < NV; v++) store_part(c + i * ldc + 16 * v, acc[i][v], width - 16 * v);
+}
+
+template <bool kAdd>
+WT_FN void taps_call(int64_t nv, const float* a, const float* const* bs, int nseg, int64_t Cs, int64_t ldb, int64_t j0,
+                     float* c, int64_t ldc, int rows, int64_t width) {
+  if (nv == 3) taps_micro<3, kAdd>(a, bs, nseg, Cs, ldb, j0, c, ldc, rows, width);
+  else if (nv == 2) taps_micro<2, kAdd>(a, bs, nseg, Cs, ldb, j0, c, ldc, rows, width);
+  else taps_micro<1, kAdd>(a, bs, nseg, Cs, ldb, j0, c, ldc, rows, width);
+}
+
+// M (K x ncols, row stride ldm) = sum_s U_s (K x Cs) @ B_s (Cs x ncols, rows ldb apart), U packed
+// in 8-row panels over the nseg*Cs concatenated columns. Per sliver of 48 columns, the segments go
+// in groups of about 128 rows: a group's sliver of B (<= 24 KiB) stays in L1 while every panel
+// passes over it, the panels' partial sums going through M between groups (a sliver of all the
+// taps, 9 x 128 rows of a 3x3, would be read from L2 by every panel).
+PYML_WINO_TARGET void gemm_taps(const float* Up, int64_t K, int64_t Cs, const float* const* bs, int nseg, int64_t ldb,
+                                int64_t ncols, float* M, int64_t ldm) {
+  const int64_t Kt = Cs * nseg;
+  const int group = (int)std::max<int64_t>(1, std::min<int64_t>(nseg, 128 / std::max<int64_t>(Cs, 1)));
+  static thread_local std::vector<float> pack;
+  pack.resize(group * Cs * 48);
+  for (int64_t j = 0, nv; j < ncols; j += 16 * nv) {
+    int64_t left = (ncols - j + 15) / 16;
+    nv = left == 4 ? 2 : left < 3 ? left : 3;
+    int64_t width = std::min(16 * nv, ncols - j);
+    for (int s = 0; s < nseg; s += group) {
+      int ns = std::min(group, nseg - s);
+      for (int t = 0; t < ns; t++)  // the group's sliver, contiguous: (ns*Cs) x 16*nv
+        for (int64_t k = 0; k < Cs; k++)
+          for (int v = 0; v < nv; v++) store(&pack[((t * Cs + k) * nv + v) * 16], load(bs[s + t] + j + k * ldb + 16 * v));
+      const float* pk = pack.data();
+      for (int64_t k = 0; k < K; k += 8) {
+        int rows = (int)(K - k < 8 ? K - k : 8);
+        const float* a = Up + k * Kt + s * Cs * 8;
+        float* c = M + k * ldm + j;
+        if (s > 0) taps_call<true>(nv, a, &pk, 1, ns * Cs, 16 * nv, 0, c, ldm, rows, width);
+        else taps_call<false>(nv, a, &pk, 1, ns * Cs, 16 * nv, 0, c, ldm, rows, width);
+      }
+    }
+  }
+}
+
+// dUt_s (C x Kp, s*dstride floats apart) += V_s (C x n, rows ldv apart) @ Y^T for every segment s,
+// Y (K x n, row stride ldy) transposed once into Yt (n rounded up to 16 x Kp)
+PYML_WINO_TARGET void grad_gemm_taps(const float* Y, int64_t ldy, int64_t K, const float* const* Vs, int nseg,
+                                     int64_t ldv, int64_t C, int64_t n, float* Yt, float* dUt, int64_t dstride) {
+  const int64_t Kp = (K + 15) / 16 * 16;
+  transpose_block(Y, ldy, K, n, Yt, Kp);
+  for (int s = 0; s < nseg; s++) grad_products(Yt, Kp, Vs[s], ldv, C, n, dUt + s * dstride);
+}
 #endif
+
+// p[l] = v[l] for lanes lo <= l < hi
+WT_FN void store_range(float* p, V v, int64_t lo, int64_t hi) {
+  lo = lo < 0 ? 0 : lo;
+  hi = hi > 16 ? 16 : hi;
+  if (lo >= hi) return;
+  if (lo == 0 && hi == 16) return store(p, v);
+#ifdef PYML_WINO_MASKED
+  _mm512_mask_storeu_ps(p, (__mmask16)(((1u << hi) - 1) & ~((1u << lo) - 1)), (__m512)v);
+#else
+  for (int64_t l = lo; l < hi; l++) p[l] = v[l];
+#endif
+}
+
+// out[v] (v < n, stores rounded up to 16) = row[(w0 + v*step)*ld] where w0 + v*step lies in
+// [0, W), else 0. Contiguous stride-2 rows: two (masked) loads and one even-lane shuffle per 16.
+PYML_WINO_TARGET void phase_row(const float* row, int64_t ld, int64_t w0, int64_t step, int64_t W, float* out,
+                                int64_t n) {
+  if (step == 2 && ld == 1) {
+    for (int64_t v = 0; v < n; v += 16) {
+      int64_t s = w0 + 2 * v;
+      V lo = load_part(row + s, -s, W - s), hi = load_part(row + s + 16, -s - 16, W - s - 16);
+      store(out + v, WT_SHUF(lo, hi, WT_EVEN2));
+    }
+    return;
+  }
+  for (int64_t v = 0; v < n; v++) {
+    int64_t w = w0 + v * step;
+    out[v] = w >= 0 && w < W ? row[w * ld] : 0.0f;
+  }
+}
+
+// o_b[v] (v < n, stores rounded up to 16) = row[z - off] for z = 2v + b, 0 outside columns [0, W):
+// both phases of a contiguous row from the same loads
+PYML_WINO_TARGET void split_row2(const float* row, int64_t off, int64_t W, float* o0, float* o1, int64_t n) {
+  for (int64_t v = 0; v < n; v += 16) {
+    int64_t s = 2 * v - off;
+    V lo = load_part(row + s, -s, W - s), hi = load_part(row + s + 16, -s - 16, W - s - 16);
+    store(o0 + v, WT_SHUF(lo, hi, WT_EVEN2));
+    store(o1 + v, WT_SHUF(lo, hi, WT_ODD2));
+  }
+}
+
+// row[w] (w < W) = src[z % 2][z / 2] for z = w + off: two phase rows interleaved (a null source
+// holds zeros). Sources are read in whole vectors up to (W + off + 31) / 2 floats.
+PYML_WINO_TARGET void merge_row2(const float* s0, const float* s1, int64_t off, int64_t W, float* row) {
+  for (int64_t z = 0; z < W + off; z += 32) {
+    V e = s0 ? load(s0 + z / 2) : V{}, o = s1 ? load(s1 + z / 2) : V{};
+    int64_t w = z - off;
+    store_range(row + w, WT_SHUF(e, o, WT_ZIPLO), -w, W - w);
+    store_range(row + w + 16, WT_SHUF(e, o, WT_ZIPHI), -w - 16, W - w - 16);
+  }
+}
 
 #undef WT_FN
 #undef WT_SHUF
@@ -306,15 +441,19 @@ PYML_WINO_TARGET void grad_gemm_tiles(const float* Y, int64_t ldy, int64_t K, co
 #undef WT_JOIN1
 #undef WT_ZIPLO
 #undef WT_ZIPHI
+#undef WT_EVEN2
+#undef WT_ODD2
 
 }  // namespace wt
 
 const TileKernels& wino_tile_kernels() {
 #ifdef PYML_WINO_MASKED
-  static const TileKernels k{&wt::input_tiles, &wt::output_tiles, &wt::grad_tiles, &wt::gemm_tiles,
-                             &wt::grad_gemm_tiles};
+  static const TileKernels k{&wt::input_tiles, &wt::output_tiles,   &wt::grad_tiles,     &wt::gemm_tiles,
+                             &wt::grad_gemm_tiles, &wt::gemm_taps, &wt::grad_gemm_taps, &wt::phase_row,
+                             &wt::split_row2,      &wt::merge_row2};
 #else
-  static const TileKernels k{&wt::input_tiles, &wt::output_tiles, &wt::grad_tiles, nullptr, nullptr};
+  static const TileKernels k{&wt::input_tiles, &wt::output_tiles, &wt::grad_tiles, nullptr, nullptr,
+                             nullptr, nullptr, &wt::phase_row, &wt::split_row2, &wt::merge_row2};
 #endif
   return k;
 }
