@@ -206,11 +206,14 @@ void conv_backward_input_cpu(const ConvParams& p, const T* dy, const T* w, T* dx
   const int64_t chunk = chunk_cols(p);
   const bool direct = is_1x1(p);
   if (rows == 0) return;
+  if (Kg == 0) return std::fill(dx, dx + p.N * p.C * HW, T(0));
   const FilterGemm<T> fg(p, w, true);
-  // chunks of one (image, group) scatter into the same dx planes: they run in turn
+  // chunks of one (image, group) scatter into the same dx planes: they run in turn, after the
+  // item zeroes its planes (dx comes uninitialised)
   run_items<T>(p.N * p.G, direct ? 0 : rows * chunk, [&](int64_t it, bool inner, T* col) {
     int64_t n = it / p.G, g = it % p.G;
     T* dxg = dx + (n * p.C + g * Cg) * HW;
+    if (!direct) std::fill(dxg, dxg + Cg * HW, T(0));
     for (int64_t c0 = 0; c0 < PQ; c0 += chunk) {
       int64_t c1 = std::min(PQ, c0 + chunk), m = c1 - c0;
       const T* dyg = dy + (n * p.K + g * Kg) * PQ + c0;
