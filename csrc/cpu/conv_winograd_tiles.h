@@ -342,25 +342,29 @@ WT_FN void taps_call(int64_t nv, const float* a, const float* const* bs, int nse
 PYML_WINO_TARGET void gemm_taps(const float* Up, int64_t K, int64_t Cs, const float* const* bs, int nseg, int64_t ldb,
                                 int64_t ncols, float* M, int64_t ldm) {
   const int64_t Kt = Cs * nseg;
-  const int group = (int)std::max<int64_t>(1, std::min<int64_t>(nseg, 128 / std::max<int64_t>(Cs, 1)));
+  const bool packed = K > 32;  // with 4 panels or fewer a packed sliver is not reused enough to pay
+  const int group = packed ? (int)std::max<int64_t>(1, std::min<int64_t>(nseg, 128 / std::max<int64_t>(Cs, 1))) : nseg;
   static thread_local std::vector<float> pack;
-  pack.resize(group * Cs * 48);
+  if (packed) pack.resize(group * Cs * 48);
   for (int64_t j = 0, nv; j < ncols; j += 16 * nv) {
     int64_t left = (ncols - j + 15) / 16;
     nv = left == 4 ? 2 : left < 3 ? left : 3;
     int64_t width = std::min(16 * nv, ncols - j);
     for (int s = 0; s < nseg; s += group) {
       int ns = std::min(group, nseg - s);
-      for (int t = 0; t < ns; t++)  // the group's sliver, contiguous: (ns*Cs) x 16*nv
+      for (int t = 0; packed && t < ns; t++)  // the group's sliver, contiguous: (ns*Cs) x 16*nv
         for (int64_t k = 0; k < Cs; k++)
           for (int v = 0; v < nv; v++) store(&pack[((t * Cs + k) * nv + v) * 16], load(bs[s + t] + j + k * ldb + 16 * v));
       const float* pk = pack.data();
+      const float* const* b = packed ? &pk : bs + s;
+      int nb = packed ? 1 : ns;
+      int64_t cs = packed ? ns * Cs : Cs, ld = packed ? 16 * nv : ldb, j0 = packed ? 0 : j;
       for (int64_t k = 0; k < K; k += 8) {
         int rows = (int)(K - k < 8 ? K - k : 8);
         const float* a = Up + k * Kt + s * Cs * 8;
         float* c = M + k * ldm + j;
-        if (s > 0) taps_call<true>(nv, a, &pk, 1, ns * Cs, 16 * nv, 0, c, ldm, rows, width);
-        else taps_call<false>(nv, a, &pk, 1, ns * Cs, 16 * nv, 0, c, ldm, rows, width);
+        if (s > 0) taps_call<true>(nv, a, b, nb, cs, ld, j0, c, ldm, rows, width);
+        else taps_call<false>(nv, a, b, nb, cs, ld, j0, c, ldm, rows, width);
       }
     }
   }
@@ -393,6 +397,10 @@ WT_FN void store_range(float* p, V v, int64_t lo, int64_t hi) {
 // [0, W), else 0. Contiguous stride-2 rows: two (masked) loads and one even-lane shuffle per 16.
 PYML_WINO_TARGET void phase_row(const float* row, int64_t ld, int64_t w0, int64_t step, int64_t W, float* out,
                                 int64_t n) {
+  if (step == 1 && ld == 1) {
+    for (int64_t v = 0; v < n; v += 16) store(out + v, load_part(row + w0 + v, -w0 - v, W - w0 - v));
+    return;
+  }
   if (step == 2 && ld == 1) {
     for (int64_t v = 0; v < n; v += 16) {
       int64_t s = w0 + 2 * v;
