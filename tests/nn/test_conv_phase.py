@@ -1,12 +1,13 @@
-"""The strided float32 convolution by phases (csrc/cpu/conv_phase.cpp) against torch in float64:
-output, grad-input and grad-weight for strides 2-3 (unequal per dim), non-square kernels smaller
+"""The float32 convolution by shift planes (csrc/cpu/conv_phase.cpp) against torch in float64:
+output, grad-input and grad-weight for strides 1-3 (unequal per dim), non-square kernels smaller
 and larger than the stride (phases without taps), paddings 0-3, odd image sizes whose rows leave
 partial 16-float vectors and 48-column slivers, contiguous / strided / channels_last inputs,
 conv_transpose2d (which runs the same kernels the other way round), uninitialised gradient
 buffers, and thread-count independence.
 
-The engine takes this path for float32 convs with a stride >= 2, no dilation, one group and at
-least 16 input and output channels on AVX-512 CPUs; elsewhere the same cases check im2col.
+The engine takes this path for float32 convs without dilation or groups, with at least 16 input
+and output channels, strided or with a kernel other than 1x1 (3x3 stride 1 goes to Winograd first),
+on AVX-512 CPUs; elsewhere the same cases check im2col.
 """
 import numpy as np
 import pytest
@@ -74,6 +75,9 @@ CASES = [
     (1, 16, 16, 3, 3, 3, 3, (2, 2), (1, 1)),
     (1, 16, 20, 9, 131, 3, 3, (2, 2), (3, 1)),     # wide rows: several slivers and vectors per row
     (2, 48, 40, 28, 28, 3, 3, (2, 2), (1, 1)),
+    (2, 16, 16, 12, 13, 5, 5, (1, 1), (0, 0)),     # stride 1, no padding: dx written by the GEMM itself
+    (1, 16, 24, 11, 9, 5, 3, (1, 1), (2, 1)),      # stride 1, padded: one phase copied out
+    (2, 40, 16, 10, 10, 7, 7, (1, 1), (3, 3)),     # more than 4 output-channel panels (packed slivers)
 ]
 
 
