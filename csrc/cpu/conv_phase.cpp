@@ -107,10 +107,19 @@ void fill_x_planes(const ConvParams& p, const Plan& pl, const float* x, int64_t 
       for (int64_t a = 0; a < phases; a++) {
         int64_t h = (u0 + r) * p.sh + a - p.ph;
         if (h >= 0 && h + 2 < p.H && p.xs[3] == 1) prefetch_row(plane + (h + 2) * p.xs[2], p.W);
-        for (int64_t j = 0; j < p.S; j++) {
-          float* out = buf + ((a * p.S + j) * p.C + c) * pl.L + r * pl.ld;
-          if (h < 0 || h >= p.H) std::memset(out, 0, pl.ld * sizeof(float));
-          else tk.phase_row(plane + h * p.xs[2], p.xs[3], j - p.pw, p.sw, p.W, out, pl.ld);
+        auto out = [&](int64_t j) { return buf + ((a * p.S + j) * p.C + c) * pl.L + r * pl.ld; };
+        if (h < 0 || h >= p.H) {
+          for (int64_t j = 0; j < p.S; j++) std::memset(out(j), 0, pl.ld * sizeof(float));
+          continue;
+        }
+        const float* row = plane + h * p.xs[2];
+        int64_t j = 0;
+        if (p.sw == 2 && p.S >= 2 && p.xs[3] == 1) tk.split_row2(row, p.pw, p.W, out(0), out(1), pl.ld), j = 2;
+        for (; j < std::min(p.S, p.sw); j++) tk.phase_row(row, p.xs[3], j - p.pw, p.sw, p.W, out(j), pl.ld);
+        for (; j < p.S; j++) {  // plane j is plane j - sw one column further on
+          std::memcpy(out(j), out(j - p.sw) + 1, (pl.ld - 1) * sizeof(float));
+          int64_t w = (pl.ld - 1) * p.sw + j - p.pw;
+          out(j)[pl.ld - 1] = w >= 0 && w < p.W ? row[w * p.xs[3]] : 0.0f;
         }
       }
   }
