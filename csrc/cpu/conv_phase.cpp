@@ -47,6 +47,20 @@ inline void prefetch_row(const float* p, int64_t n) {
   }
 }
 
+// f(item) for items [0, n), threads taking them one at a time: on a shared machine a thread the OS
+// deschedules leaves its items to the others. Each item writes its own outputs, so the result does
+// not depend on which thread runs it.
+template <typename F>
+void for_items(int64_t n, const F& f) {
+  int nt = (int)std::min<int64_t>(get_num_threads(), n);
+  if (nt <= 1 || omp_in_parallel()) {
+    for (int64_t i = 0; i < n; i++) f(i);
+    return;
+  }
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+  for (int64_t i = 0; i < n; i++) f(i);
+}
+
 struct Tap { int64_t i, j, plane, off; };  // filter tap, the plane it reads, its shift in it
 
 struct Plan {
@@ -143,18 +157,16 @@ void forward(const ConvParams& p, const float* x, const float* w, const float* b
   const Plan pl = x_plan(p);
   const std::vector<float> up = pack_taps(p, w, pl.taps, false);
   const int64_t planes = std::min(p.sh, p.R) * p.S, PQ = p.P * p.Q;
-  parallel_for(0, p.N * pl.nbands, 1, [&](int64_t i0, int64_t i1) {
+  for_items(p.N * pl.nbands, [&](int64_t it) {
     float* buf = thread_buffer<0>(planes * p.C * pl.L);
-    for (int64_t it = i0; it < i1; it++) {
-      int64_t n = it / pl.nbands, p0 = it % pl.nbands * pl.band, nb = std::min(pl.band, p.P - p0);
-      fill_x_planes(p, pl, x, n, p0, nb + pl.padT, buf);
-      std::vector<const float*> bs = tap_operands(pl.taps, buf, p.C, pl.L);
-      float* yb = y + n * p.K * PQ + p0 * p.Q;  // rows k of the band, PQ apart
-      tile_kernels().gemm_taps(up.data(), p.K, p.C, bs.data(), (int)bs.size(), pl.L, nb * p.Q, yb, PQ);
-      if (b)
-        for (int64_t k = 0; k < p.K; k++)
-          for (int64_t q = 0; q < nb * p.Q; q++) yb[k * PQ + q] += b[k];
-    }
+    int64_t n = it / pl.nbands, p0 = it % pl.nbands * pl.band, nb = std::min(pl.band, p.P - p0);
+    fill_x_planes(p, pl, x, n, p0, nb + pl.padT, buf);
+    std::vector<const float*> bs = tap_operands(pl.taps, buf, p.C, pl.L);
+    float* yb = y + n * p.K * PQ + p0 * p.Q;  // rows k of the band, PQ apart
+    tile_kernels().gemm_taps(up.data(), p.K, p.C, bs.data(), (int)bs.size(), pl.L, nb * p.Q, yb, PQ);
+    if (b)
+      for (int64_t k = 0; k < p.K; k++)
+        for (int64_t q = 0; q < nb * p.Q; q++) yb[k * PQ + q] += b[k];
   });
 }
 
@@ -231,25 +243,23 @@ void backward_input(const ConvParams& p, const float* dy, const float* w, float*
   // one phase, no padding: the dx planes are the GEMM's output rows themselves
   const bool in_place = phases == 1 && p.ph == 0 && p.pw == 0 && g.Ux == p.H && g.Vx == p.W;
   const int64_t msize = pl.band * pl.ld + kSlack;  // one channel of a phase's output band
-  parallel_for(0, p.N * pl.nbands, 1, [&](int64_t i0, int64_t i1) {
+  for_items(p.N * pl.nbands, [&](int64_t it) {
     float *buf = thread_buffer<0>((pl.padL + 1) * p.K * pl.L), *Mbuf = thread_buffer<1>(p.sw * p.C * msize + kSlack);
-    for (int64_t it = i0; it < i1; it++) {
-      int64_t n = it / pl.nbands, u0 = it % pl.nbands * pl.band, nb = std::min(pl.band, g.Ux - u0);
-      fill_dy_planes(p, g, dy, n, u0, nb + pl.padT, buf);
-      for (int64_t a = 0; a < p.sh; a++) {
-        std::vector<const float*> Ms(p.sw, nullptr);
-        for (int64_t b = 0; b < p.sw; b++) {
-          const std::vector<Tap>& ts = g.by_phase[a * p.sw + b];
-          if (ts.empty()) continue;
-          std::vector<const float*> bs = tap_operands(ts, buf, p.K, pl.L);
-          float* M = in_place ? dx + n * p.C * p.H * p.W + u0 * p.W : Mbuf + b * p.C * msize;
-          int64_t ldm = in_place ? p.H * p.W : msize;
-          tile_kernels().gemm_taps(ups[a * p.sw + b].data(), p.C, p.K, bs.data(), (int)bs.size(), pl.L,
-                                   nb * pl.ld, M, ldm);
-          Ms[b] = M;
-        }
-        if (!in_place) merge_phases(p, g, Ms, msize, n, a, u0, nb, dx);
+    int64_t n = it / pl.nbands, u0 = it % pl.nbands * pl.band, nb = std::min(pl.band, g.Ux - u0);
+    fill_dy_planes(p, g, dy, n, u0, nb + pl.padT, buf);
+    for (int64_t a = 0; a < p.sh; a++) {
+      std::vector<const float*> Ms(p.sw, nullptr);
+      for (int64_t b = 0; b < p.sw; b++) {
+        const std::vector<Tap>& ts = g.by_phase[a * p.sw + b];
+        if (ts.empty()) continue;
+        std::vector<const float*> bs = tap_operands(ts, buf, p.K, pl.L);
+        float* M = in_place ? dx + n * p.C * p.H * p.W + u0 * p.W : Mbuf + b * p.C * msize;
+        int64_t ldm = in_place ? p.H * p.W : msize;
+        tile_kernels().gemm_taps(ups[a * p.sw + b].data(), p.C, p.K, bs.data(), (int)bs.size(), pl.L,
+                                 nb * pl.ld, M, ldm);
+        Ms[b] = M;
       }
+      if (!in_place) merge_phases(p, g, Ms, msize, n, a, u0, nb, dx);
     }
   });
 }
