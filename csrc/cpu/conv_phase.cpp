@@ -163,7 +163,8 @@ void forward(const ConvParams& p, const float* x, const float* w, const float* b
     fill_x_planes(p, pl, x, n, p0, nb + pl.padT, buf);
     std::vector<const float*> bs = tap_operands(pl.taps, buf, p.C, pl.L);
     float* yb = y + n * p.K * PQ + p0 * p.Q;  // rows k of the band, PQ apart
-    tile_kernels().gemm_taps(up.data(), p.K, p.C, bs.data(), (int)bs.size(), pl.L, nb * p.Q, yb, PQ);
+    tile_kernels().gemm_taps(up.data(), p.K, p.C, bs.data(), (int)bs.size(), pl.L, nb * p.Q, yb, PQ, nullptr,
+                             nullptr);
     if (b)
       for (int64_t k = 0; k < p.K; k++)
         for (int64_t q = 0; q < nb * p.Q; q++) yb[k * PQ + q] += b[k];
@@ -253,10 +254,15 @@ void backward_input(const ConvParams& p, const float* dy, const float* w, float*
         const std::vector<Tap>& ts = g.by_phase[a * p.sw + b];
         if (ts.empty()) continue;
         std::vector<const float*> bs = tap_operands(ts, buf, p.K, pl.L);
+        std::vector<int64_t> lo, hi;  // tap i reads dy rows u - i/sh: band rows outside dy get nothing
+        for (const Tap& t : ts) {
+          lo.push_back(std::clamp<int64_t>(t.i / p.sh - u0, 0, nb) * pl.ld);
+          hi.push_back(std::clamp<int64_t>(p.P + t.i / p.sh - u0, 0, nb) * pl.ld);
+        }
         float* M = in_place ? dx + n * p.C * p.H * p.W + u0 * p.W : Mbuf + b * p.C * msize;
         int64_t ldm = in_place ? p.H * p.W : msize;
         tile_kernels().gemm_taps(ups[a * p.sw + b].data(), p.C, p.K, bs.data(), (int)bs.size(), pl.L,
-                                 nb * pl.ld, M, ldm);
+                                 nb * pl.ld, M, ldm, lo.data(), hi.data());
         Ms[b] = M;
       }
       if (!in_place) merge_phases(p, g, Ms, msize, n, a, u0, nb, dx);

@@ -38,9 +38,10 @@ struct TileKernels {
                     float* Yt, float* dUt);
   // Strided convs by phases (conv_phase.cpp). M (K x ncols) = sum_s U_s (K x Cs) @ B_s for B_s =
   // bs[s] (Cs x ncols, rows ldb apart, read in whole 16-float vectors past ncols), U in 8-row panels
-  // over the nseg*Cs columns; nullptr where absent (then the im2col path runs)
+  // over the nseg*Cs columns; segment s reaches only columns [seg_lo[s], seg_hi[s]) when those are
+  // given (slivers outside skip it); nullptr where absent (then the im2col path runs)
   void (*gemm_taps)(const float* Up, int64_t K, int64_t Cs, const float* const* bs, int nseg, int64_t ldb,
-                    int64_t ncols, float* M, int64_t ldm);
+                    int64_t ncols, float* M, int64_t ldm, const int64_t* seg_lo, const int64_t* seg_hi);
   // dUt_s (C x Kp, s*dstride apart) += V_s (C x n) @ Y^T for Y (K x n); Yt scratch as for grad_gemm
   void (*grad_gemm_taps)(const float* Y, int64_t ldy, int64_t K, const float* const* Vs, int nseg, int64_t ldv,
                          int64_t C, int64_t n, float* Yt, float* dUt, int64_t dstride);

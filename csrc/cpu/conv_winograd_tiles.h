@@ -304,15 +304,17 @@ PYML_WINO_TARGET void grad_gemm_tiles(const float* Y, int64_t ldy, int64_t K, co
 // c (rows x width) = sum over segments s of a_s (8 x Cs panel slice) @ b_s (Cs x 16*NV, row stride
 // ldb); the panel holds the segments one after another (a[(s*Cs + k)*8 + i]). Every b_s row is read
 // 16*NV floats wide (the caller leaves readable columns past width).
+// Kept out of line: inlined into gemm_taps, GCC kept a stack copy of the accumulators up to date
+// on every step (its scalar replacement of acc gave up in the larger function).
 template <int NV, bool kAdd>
-WT_FN void taps_micro(const float* a, const float* const* bs, int nseg, int64_t Cs, int64_t ldb, int64_t j0,
-                      float* c, int64_t ldc, int rows, int64_t width) {
+PYML_WINO_TARGET __attribute__((noinline)) void taps_micro(const float* a, const float* const* bs, const int* segs, int nseg, int64_t Cs, int64_t ldb,
+                      int64_t j0, float* c, int64_t ldc, int rows, int64_t width) {
   V acc[8][NV];
   for (int i = 0; i < 8; i++)
     for (int v = 0; v < NV; v++) acc[i][v] = kAdd && i < rows ? load_part(c + i * ldc + 16 * v, 0, width - 16 * v) : V{};
   for (int s = 0; s < nseg; s++) {
-    const float* b = bs[s] + j0;
-    const float* as = a + s * Cs * 8;
+    const float* b = bs[segs[s]] + j0;
+    const float* as = a + segs[s] * Cs * 8;
     for (int64_t k = 0; k < Cs; k++) {
       __m512 bv[NV];
       for (int v = 0; v < NV; v++) bv[v] = _mm512_loadu_ps(b + k * ldb + 16 * v);
@@ -327,46 +329,64 @@ WT_FN void taps_micro(const float* a, const float* const* bs, int nseg, int64_t 
 }
 
 template <bool kAdd>
-WT_FN void taps_call(int64_t nv, const float* a, const float* const* bs, int nseg, int64_t Cs, int64_t ldb, int64_t j0,
-                     float* c, int64_t ldc, int rows, int64_t width) {
-  if (nv == 3) taps_micro<3, kAdd>(a, bs, nseg, Cs, ldb, j0, c, ldc, rows, width);
-  else if (nv == 2) taps_micro<2, kAdd>(a, bs, nseg, Cs, ldb, j0, c, ldc, rows, width);
-  else taps_micro<1, kAdd>(a, bs, nseg, Cs, ldb, j0, c, ldc, rows, width);
+WT_FN void taps_call(int64_t nv, const float* a, const float* const* bs, const int* segs, int nseg, int64_t Cs,
+                     int64_t ldb, int64_t j0, float* c, int64_t ldc, int rows, int64_t width) {
+  if (nv == 3) taps_micro<3, kAdd>(a, bs, segs, nseg, Cs, ldb, j0, c, ldc, rows, width);
+  else if (nv == 2) taps_micro<2, kAdd>(a, bs, segs, nseg, Cs, ldb, j0, c, ldc, rows, width);
+  else taps_micro<1, kAdd>(a, bs, segs, nseg, Cs, ldb, j0, c, ldc, rows, width);
+}
+
+// c (rows x width, row stride ldc) = 0: a sliver no segment reaches
+WT_FN void zero_sliver(float* c, int64_t ldc, int64_t rows, int64_t width) {
+  for (int64_t i = 0; i < rows; i++)
+    for (int64_t v = 0; v < width; v += 16) store_part(c + i * ldc + v, V{}, width - v);
 }
 
 // M (K x ncols, row stride ldm) = sum_s U_s (K x Cs) @ B_s (Cs x ncols, rows ldb apart), U packed
 // in 8-row panels over the nseg*Cs concatenated columns. Per sliver of 48 columns, the segments go
 // in groups of about 128 rows: a group's sliver of B (<= 24 KiB) stays in L1 while every panel
 // passes over it, the panels' partial sums going through M between groups (a sliver of all the
-// taps, 9 x 128 rows of a 3x3, would be read from L2 by every panel).
+// taps, 9 x 128 rows of a 3x3, would be read from L2 by every panel). With seg_lo/seg_hi, segment s
+// only reaches output columns [seg_lo[s], seg_hi[s]) (elsewhere its B rows are zero padding):
+// slivers outside that range skip it (single segments unpacked, whole groups packed).
 PYML_WINO_TARGET void gemm_taps(const float* Up, int64_t K, int64_t Cs, const float* const* bs, int nseg, int64_t ldb,
-                                int64_t ncols, float* M, int64_t ldm) {
+                                int64_t ncols, float* M, int64_t ldm, const int64_t* seg_lo, const int64_t* seg_hi) {
   const int64_t Kt = Cs * nseg;
   const bool packed = K > 32;  // with 4 panels or fewer a packed sliver is not reused enough to pay
   const int group = packed ? (int)std::max<int64_t>(1, std::min<int64_t>(nseg, 128 / std::max<int64_t>(Cs, 1))) : nseg;
   static thread_local std::vector<float> pack;
   if (packed) pack.resize(group * Cs * 48);
+  std::vector<int> live(nseg);
   for (int64_t j = 0, nv; j < ncols; j += 16 * nv) {
     int64_t left = (ncols - j + 15) / 16;
     nv = left == 4 ? 2 : left < 3 ? left : 3;
     int64_t width = std::min(16 * nv, ncols - j);
+    auto reaches = [&](int s) { return !seg_lo || (seg_lo[s] < j + width && seg_hi[s] > j); };
+    bool written = false;
     for (int s = 0; s < nseg; s += group) {
-      int ns = std::min(group, nseg - s);
+      int ns = std::min(group, nseg - s), nl = 0;
+      for (int t = 0; t < ns; t++)
+        if (reaches(s + t)) live[nl++] = s + t;
+      if (nl == 0) continue;
       for (int t = 0; packed && t < ns; t++)  // the group's sliver, contiguous: (ns*Cs) x 16*nv
         for (int64_t k = 0; k < Cs; k++)
           for (int v = 0; v < nv; v++) store(&pack[((t * Cs + k) * nv + v) * 16], load(bs[s + t] + j + k * ldb + 16 * v));
       const float* pk = pack.data();
-      const float* const* b = packed ? &pk : bs + s;
-      int nb = packed ? 1 : ns;
+      const float* const* b = packed ? &pk : bs;
+      static const int first = 0;
+      const int* segs = packed ? &first : live.data();
+      int nb = packed ? 1 : nl;
       int64_t cs = packed ? ns * Cs : Cs, ld = packed ? 16 * nv : ldb, j0 = packed ? 0 : j;
       for (int64_t k = 0; k < K; k += 8) {
         int rows = (int)(K - k < 8 ? K - k : 8);
-        const float* a = Up + k * Kt + s * Cs * 8;
+        const float* a = Up + k * Kt + (packed ? s * Cs * 8 : 0);
         float* c = M + k * ldm + j;
-        if (s > 0) taps_call<true>(nv, a, b, nb, cs, ld, j0, c, ldm, rows, width);
-        else taps_call<false>(nv, a, b, nb, cs, ld, j0, c, ldm, rows, width);
+        if (written) taps_call<true>(nv, a, b, segs, nb, cs, ld, j0, c, ldm, rows, width);
+        else taps_call<false>(nv, a, b, segs, nb, cs, ld, j0, c, ldm, rows, width);
       }
+      written = true;
     }
+    if (!written) zero_sliver(M + j, ldm, K, width);
   }
 }
 
