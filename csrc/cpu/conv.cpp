@@ -2,7 +2,9 @@
 // grad input dcol = w[g]^T @ dy[n, g], scattered back by col2im; grad weight dw[g] += dy[n, g] @ col^T.
 // col is built in column chunks of at most kColElems elements (never a full im2col buffer); a 1x1,
 // stride-1, unpadded conv reads x in place. Float32 3x3 stride-1 convs with enough tiles go to
-// Winograd (conv_winograd.cpp); other float32 GEMMs use the AVX-512 panel kernel with the filters
+// Winograd (conv_winograd.cpp), other ungrouped undilated float32 convs with >= 16 channels each way
+// (strided, or kernels other than 1x1) to the shift-plane tap GEMM on AVX-512 (conv_phase.cpp);
+// the remaining float32 GEMMs use the AVX-512 panel kernel with the filters
 // packed once per call (FilterGemm, GradProduct), else the engine GEMM. Threads: independent
 // (image, group, chunk) items run one per thread with single-threaded GEMMs; when there are fewer
 // items than threads, items run in turn and the GEMM / packing thread inside.
