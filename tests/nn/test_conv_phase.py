@@ -99,17 +99,28 @@ def test_noncontiguous_input(layout):
         assert_near(got, ref, name)
 
 
-def test_grad_input_buffer_need_not_be_zero():
+# (stride, padding, dilation, groups, dtype): phase path strided and stride-1 in place, and the
+# im2col path (dilated, grouped, float64), which zeroes its own dx planes
+UNZEROED = [((2, 2), (1, 1), 1, 1, np.float32), ((1, 1), (0, 0), 1, 1, np.float32),
+            ((1, 1), (2, 2), 2, 1, np.float32), ((2, 1), (1, 1), 1, 2, np.float32), ((2, 2), (1, 1), 1, 1, np.float64)]
+
+
+@pytest.mark.parametrize("stride,pad,dil,groups,dtype", UNZEROED)
+def test_grad_input_buffer_need_not_be_zero(stride, pad, dil, groups, dtype):
     """The grad-input kernels write every element of dx: a recycled NaN-filled buffer changes nothing."""
-    x, wt, b, dy = case_inputs(9, 2, 16, 16, 30, 30, 3, 3, (2, 2), (1, 1))
-    want = reference(x, wt, b, dy, (2, 2), (1, 1))[1]
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((2, 16, 30, 30))
+    w = rng.standard_normal((16, 16 // groups, 5, 5)) / 20
+    tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w)
+    ty = torch.nn.functional.conv2d(tx, tw, None, stride, pad, dil, groups)
+    dy = rng.standard_normal(tuple(ty.shape))
+    ty.backward(torch.tensor(dy))
     for _ in range(3):
-        junk = pyml.full(x.shape, float("nan"))
+        junk = pyml.full(x.shape, float("nan"), dtype=pyml.float32 if dtype == np.float32 else pyml.float64)
         del junk
-        dx = pyml._C.conv_backward_input(pyml.tensor(dy.astype(np.float32))._impl,
-                                         pyml.tensor(wt.astype(np.float32))._impl, list(x.shape), [2, 2], [1, 1],
-                                         [1, 1], [1, 1], 1)
-        assert_near(pyml._tensor.wrap(dx).numpy(), want, "grad input")
+        dx = pyml._C.conv_backward_input(pyml.tensor(dy.astype(dtype))._impl, pyml.tensor(w.astype(dtype))._impl,
+                                         list(x.shape), list(stride), list(pad), list(pad), [dil, dil], groups)
+        assert_near(pyml._tensor.wrap(dx).numpy(), tx.grad.numpy(), "grad input")
 
 
 def test_conv_transpose_stride2():
