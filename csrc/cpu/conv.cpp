@@ -2,7 +2,9 @@
 // grad input dcol = w[g]^T @ dy[n, g], scattered back by col2im; grad weight dw[g] += dy[n, g] @ col^T.
 // col is built in column chunks of at most kColElems elements (never a full im2col buffer); a 1x1,
 // stride-1, unpadded conv reads x in place. Float32 3x3 stride-1 convs with enough tiles go to
-// Winograd (conv_winograd.cpp); other float32 GEMMs use the AVX-512 panel kernel with the filters
+// Winograd (conv_winograd.cpp), other ungrouped undilated float32 convs with >= 16 channels each way
+// (strided, or kernels other than 1x1) to the shift-plane tap GEMM on AVX-512 (conv_phase.cpp);
+// the remaining float32 GEMMs use the AVX-512 panel kernel with the filters
 // packed once per call (FilterGemm, GradProduct), else the engine GEMM. Threads: independent
 // (image, group, chunk) items run one per thread with single-threaded GEMMs; when there are fewer
 // items than threads, items run in turn and the GEMM / packing thread inside.
@@ -11,6 +13,7 @@
 #include <type_traits>
 #include <vector>
 #include "ops/conv.h"
+#include "cpu/conv_phase.h"
 #include "cpu/conv_winograd.h"
 #include "core/parallel.h"
 
@@ -167,6 +170,8 @@ template <typename T>
 void conv_forward_cpu(const ConvParams& p, const T* x, const T* w, const T* b, T* y) {
   if constexpr (std::is_same_v<T, float>)
     if (wino::use_forward(p)) return wino::forward(p, x, w, b, y);
+  if constexpr (std::is_same_v<T, float>)
+    if (phase::use(p)) return phase::forward(p, x, w, b, y);
   const int64_t Cg = p.C / p.G, Kg = p.K / p.G, rows = Cg * p.R * p.S, PQ = p.P * p.Q;
   const int64_t chunk = chunk_cols(p), nchunks = (PQ + chunk - 1) / chunk;
   const bool direct = is_1x1(p);
@@ -197,15 +202,20 @@ template <typename T>
 void conv_backward_input_cpu(const ConvParams& p, const T* dy, const T* w, T* dx) {
   if constexpr (std::is_same_v<T, float>)
     if (wino::use_backward_input(p)) return wino::backward_input(p, dy, w, dx);
+  if constexpr (std::is_same_v<T, float>)
+    if (phase::use(p)) return phase::backward_input(p, dy, w, dx);
   const int64_t Cg = p.C / p.G, Kg = p.K / p.G, rows = Cg * p.R * p.S, PQ = p.P * p.Q, HW = p.H * p.W;
   const int64_t chunk = chunk_cols(p);
   const bool direct = is_1x1(p);
   if (rows == 0) return;
+  if (Kg == 0) return std::fill(dx, dx + p.N * p.C * HW, T(0));
   const FilterGemm<T> fg(p, w, true);
-  // chunks of one (image, group) scatter into the same dx planes: they run in turn
+  // chunks of one (image, group) scatter into the same dx planes: they run in turn, after the
+  // item zeroes its planes (dx comes uninitialised)
   run_items<T>(p.N * p.G, direct ? 0 : rows * chunk, [&](int64_t it, bool inner, T* col) {
     int64_t n = it / p.G, g = it % p.G;
     T* dxg = dx + (n * p.C + g * Cg) * HW;
+    if (!direct) std::fill(dxg, dxg + Cg * HW, T(0));
     for (int64_t c0 = 0; c0 < PQ; c0 += chunk) {
       int64_t c1 = std::min(PQ, c0 + chunk), m = c1 - c0;
       const T* dyg = dy + (n * p.K + g * Kg) * PQ + c0;
@@ -257,6 +267,8 @@ template <typename T>
 void conv_backward_weight_cpu(const ConvParams& p, const T* dy, const T* x, T* dw) {
   if constexpr (std::is_same_v<T, float>)
     if (wino::use_backward_weight(p)) return wino::backward_weight(p, dy, x, dw);
+  if constexpr (std::is_same_v<T, float>)
+    if (phase::use(p)) return phase::backward_weight(p, dy, x, dw);
   const int64_t Cg = p.C / p.G, Kg = p.K / p.G, rows = Cg * p.R * p.S, PQ = p.P * p.Q;
   const int64_t chunk = chunk_cols(p), nchunks = (PQ + chunk - 1) / chunk;
   const bool direct = is_1x1(p);

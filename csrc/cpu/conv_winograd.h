@@ -36,6 +36,21 @@ struct TileKernels {
   // nullptr where sgemm is used instead.
   void (*grad_gemm)(const float* Y, int64_t ldy, int64_t K, const float* V, int64_t ldv, int64_t C, int64_t n,
                     float* Yt, float* dUt);
+  // Strided convs by phases (conv_phase.cpp). M (K x ncols) = sum_s U_s (K x Cs) @ B_s for B_s =
+  // bs[s] (Cs x ncols, rows ldb apart, read in whole 16-float vectors past ncols), U in 8-row panels
+  // over the nseg*Cs columns; segment s reaches only columns [seg_lo[s], seg_hi[s]) when those are
+  // given (slivers outside skip it); nullptr where absent (then the im2col path runs)
+  void (*gemm_taps)(const float* Up, int64_t K, int64_t Cs, const float* const* bs, int nseg, int64_t ldb,
+                    int64_t ncols, float* M, int64_t ldm, const int64_t* seg_lo, const int64_t* seg_hi);
+  // dUt_s (C x Kp, s*dstride apart) += V_s (C x n) @ Y^T for Y (K x n); Yt scratch as for grad_gemm
+  void (*grad_gemm_taps)(const float* Y, int64_t ldy, int64_t K, const float* const* Vs, int nseg, int64_t ldv,
+                         int64_t C, int64_t n, float* Yt, float* dUt, int64_t dstride);
+  // out[v] (v < n; stores rounded up to 16) = row[(w0 + v*step)*ld], 0 outside columns [0, W)
+  void (*phase_row)(const float* row, int64_t ld, int64_t w0, int64_t step, int64_t W, float* out, int64_t n);
+  // o_b[v] (v < n; stores rounded up to 16) = row[2v + b - off], 0 outside [0, W); row contiguous
+  void (*split_row2)(const float* row, int64_t off, int64_t W, float* o0, float* o1, int64_t n);
+  // row[w] (w < W) = s_{z%2}[z/2], z = w + off (null source: zeros)
+  void (*merge_row2)(const float* s0, const float* s1, int64_t off, int64_t W, float* row);
 };
 const TileKernels& tile_kernels();  // the copy for this CPU (cpu_isa_name())
 

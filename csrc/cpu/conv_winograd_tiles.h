@@ -34,6 +34,8 @@ typedef int I __attribute__((vector_size(64)));
 #define WT_JOIN0 0, 8, 16, 24, 1, 9, 17, 25, 2, 10, 18, 26, 3, 11, 19, 27
 #define WT_JOIN1 4, 12, 20, 28, 5, 13, 21, 29, 6, 14, 22, 30, 7, 15, 23, 31
 #define WT_ZIPLO 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23     // interleave the low halves
+#define WT_EVEN2 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30   // even lanes of both
+#define WT_ODD2 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31      // odd lanes of both
 #define WT_ZIPHI 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31
 
 WT_FN V load(const float* p) { return *reinterpret_cast<const VU*>(p); }
@@ -277,10 +279,7 @@ WT_FN void grad_micro(const float* a, int64_t lda, const float* b, int64_t ldb, 
 
 // dUt (C x Kp) += V (C x n, row stride ldv) @ Y^T, Y (K x n, row stride ldy); Yt: scratch of
 // ceil(n/16)*16 x Kp floats. The transpose makes the output channels the contiguous vector axis.
-PYML_WINO_TARGET void grad_gemm_tiles(const float* Y, int64_t ldy, int64_t K, const float* Vb, int64_t ldv, int64_t C,
-                                      int64_t n, float* Yt, float* dUt) {
-  const int64_t Kp = (K + 15) / 16 * 16;
-  transpose_block(Y, ldy, K, n, Yt, Kp);
+WT_FN void grad_products(const float* Yt, int64_t Kp, const float* Vb, int64_t ldv, int64_t C, int64_t n, float* dUt) {
   for (int64_t k = 0; k < Kp; k += 48) {
     int64_t nv = (Kp - k) / 16;
     for (int64_t c = 0; c < C; c += 8) {
@@ -292,7 +291,17 @@ PYML_WINO_TARGET void grad_gemm_tiles(const float* Y, int64_t ldy, int64_t K, co
     }
   }
 }
+
+PYML_WINO_TARGET void grad_gemm_tiles(const float* Y, int64_t ldy, int64_t K, const float* Vb, int64_t ldv, int64_t C,
+                                      int64_t n, float* Yt, float* dUt) {
+  const int64_t Kp = (K + 15) / 16 * 16;
+  transpose_block(Y, ldy, K, n, Yt, Kp);
+  grad_products(Yt, Kp, Vb, ldv, C, n, dUt);
+}
+
 #endif
+
+#include "cpu/conv_phase_tiles.h"  // the shift-plane conv kernels (same namespace and helpers)
 
 #undef WT_FN
 #undef WT_SHUF
@@ -306,15 +315,19 @@ PYML_WINO_TARGET void grad_gemm_tiles(const float* Y, int64_t ldy, int64_t K, co
 #undef WT_JOIN1
 #undef WT_ZIPLO
 #undef WT_ZIPHI
+#undef WT_EVEN2
+#undef WT_ODD2
 
 }  // namespace wt
 
 const TileKernels& wino_tile_kernels() {
 #ifdef PYML_WINO_MASKED
-  static const TileKernels k{&wt::input_tiles, &wt::output_tiles, &wt::grad_tiles, &wt::gemm_tiles,
-                             &wt::grad_gemm_tiles};
+  static const TileKernels k{&wt::input_tiles, &wt::output_tiles,   &wt::grad_tiles,     &wt::gemm_tiles,
+                             &wt::grad_gemm_tiles, &wt::gemm_taps, &wt::grad_gemm_taps, &wt::phase_row,
+                             &wt::split_row2,      &wt::merge_row2};
 #else
-  static const TileKernels k{&wt::input_tiles, &wt::output_tiles, &wt::grad_tiles, nullptr, nullptr};
+  static const TileKernels k{&wt::input_tiles, &wt::output_tiles, &wt::grad_tiles, nullptr, nullptr,
+                             nullptr, nullptr, &wt::phase_row, &wt::split_row2, &wt::merge_row2};
 #endif
   return k;
 }

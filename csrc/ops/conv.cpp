@@ -307,7 +307,7 @@ Tensor conv_backward_input(const Tensor& dy, const Tensor& w, const IntList& inp
   check_grad_shape(dy, w, s.out_shape, s.dtype, op);
   const ConvParams& p = s.p;
   const Device dev = w.device();
-  Tensor g = grad4(dy, s.ct, p.N, p.K, p.P, p.Q), t = result_buffer({p.N, p.C, p.H, p.W}, s.ct, dev);
+  Tensor g = grad4(dy, s.ct, p.N, p.K, p.P, p.Q), t = empty({p.N, p.C, p.H, p.W}, s.ct, dev);  // all written
   if (!dev.is_cpu())
     conv2d_backward_input_cuda(p, g.data(), s.w.data(), nullptr, t.data(), s.ct, dev.index);
   else
@@ -336,7 +336,7 @@ Tensor conv_transpose_forward(const Tensor& x, const Tensor& w, const OptTensor&
   ConvSetup s = transpose_setup(x, w, b, stride, padding, output_padding, dilation, groups);
   const ConvParams& p = s.p;
   Tensor xin = contiguous(s.x);  // plays dy of the adjoint conv
-  Tensor y = result_buffer({p.N, p.C, p.H, p.W}, s.ct, x.device());
+  Tensor y = empty({p.N, p.C, p.H, p.W}, s.ct, x.device());  // the grad-input kernels write all of it
   if (!x.device().is_cpu()) {  // the bias is added in the kernel's epilogue
     conv2d_backward_input_cuda(p, xin.data(), s.w.data(), s.b.defined() ? s.b.data() : nullptr, y.data(), s.ct,
                                x.device().index);

@@ -48,7 +48,7 @@ Tensor col2im(const Tensor& cols, const IntList& output_size, const IntList& ker
 
 // Kernels. T is float or double. y/dx/dw contiguous. b may be null.
 template <typename T> void conv_forward_cpu(const ConvParams& p, const T* x, const T* w, const T* b, T* y);
-// dx (N, C, H, W) zero-filled by the caller; dy contiguous (N, K, P, Q)
+// dx (N, C, H, W) overwritten (need not be initialised); dy contiguous (N, K, P, Q)
 template <typename T> void conv_backward_input_cpu(const ConvParams& p, const T* dy, const T* w, T* dx);
 // dw (K, C/G, R, S) overwritten; x through p.xs
 template <typename T> void conv_backward_weight_cpu(const ConvParams& p, const T* dy, const T* x, T* dw);

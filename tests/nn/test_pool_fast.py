@@ -135,6 +135,22 @@ def test_max_pool2d_fast_nan_inf_and_ties(geom):
     check_max_pool(a, pyml.tensor(a), *geom)
 
 
+# Rows narrower than a vector with every window inside (one padded vector block per row): a CNN's
+# 2x2 pooling of small maps, overlapping windows, and mixes that fall back (dilated rows, ceil mode)
+NARROW = [((20, 20), (2, 2, 0, 1, False)), ((13, 9), (3, 1, 0, 1, False)), ((6, 6), (2, 2, 0, 1, False)),
+          ((1, 15), ((1, 2), 1, 0, 1, False)), ((9, 31), (3, 2, 0, 1, False)), ((12, 11), (2, 1, 0, (2, 1), False)),
+          ((7, 7), (2, 2, 0, 1, True))]
+
+
+@pytest.mark.parametrize("hw,geom", NARROW)
+def test_max_pool2d_fast_narrow_rows(hw, geom):
+    a = np.random.default_rng(hw[0] + 31 * hw[1]).standard_normal((3, 5) + hw).astype(np.float32)
+    check_max_pool(a, pyml.tensor(a), *geom)
+    if hw[0] > 2:  # ties, NaN and infinities (special_values fills row 2 with -inf)
+        b = special_values((2, 3) + hw, 9)
+        check_max_pool(b, pyml.tensor(b), *geom)
+
+
 def test_max_pool2d_fast_all_equal_takes_first_index():
     a = np.ones((1, 1, 6, 35), np.float32)
     _, idx = F.max_pool2d(pyml.tensor(a), 3, 2, 1, return_indices=True)

@@ -8,7 +8,11 @@
 // over the columns: with stride 1 or 2 every dx column is a sum of shifted loads of that row
 // (stride 2 in two phases, even and odd columns, interleaved), otherwise a per-column loop.
 // Every dx element is written once, so dx needs no zeroing.
+#include <cstdint>
 #include <vector>
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 #include "cpu/isa/pool_simd.h"
 #include "cpu/pool_fast.h"
 
@@ -155,13 +159,23 @@ void grad_row(const float* dy, int64_t oh0, int64_t oh1, const AvgPlan& m, float
   });
 }
 
+// dx is written once and never read here: on AVX-512, 64-byte-aligned vectors go out as streaming
+// stores, so the 25.7 MB of a (8,64,112,112) gradient is not first read into the cache (the
+// write-allocate doubled the backward's memory traffic). The caller fences before returning.
+static inline void store_dx(float* p, VF v) {
+#if defined(__AVX512F__)
+  if ((reinterpret_cast<uintptr_t>(p) & 63) == 0) return _mm512_stream_ps(p, (__m512)v);
+#endif
+  vst(p, v);
+}
+
 // dx row from the g row: dx[w] = sum of g over the windows holding column w. g sits at gp inside
 // a zero margin, so a shifted load past either end adds nothing.
 // dx columns [w, w + kVF), stride 1
 static inline void spread_block1(const float* gp, const PoolParams& p, int64_t w, float* dxr) {
   VF acc = vld<VF>(gp + w + p.pw);
   for (int64_t t = 1; t < p.S; t++) acc += vld<VF>(gp + w + p.pw - t);
-  vst(dxr + w, acc);
+  store_dx(dxr + w, acc);
 }
 
 // dx columns [w, w + 2*kVF), stride 2, w even: phase b holds columns w + 2j + b
@@ -169,8 +183,8 @@ static inline void spread_block2(const float* gp, const PoolParams& p, int64_t w
   VF ph[2] = {vsplat(0.0f), vsplat(0.0f)};
   for (int64_t b = 0; b < 2; b++)
     for (int64_t t = (b + p.pw) % 2; t < p.S; t += 2) ph[b] += vld<VF>(gp + w / 2 + (b + p.pw - t) / 2);
-  vst(dxr + w, zip_half(ph[0], ph[1], 0));
-  vst(dxr + w + kVF, zip_half(ph[0], ph[1], 1));
+  store_dx(dxr + w, zip_half(ph[0], ph[1], 0));
+  store_dx(dxr + w + kVF, zip_half(ph[0], ph[1], 1));
 }
 
 // Vector blocks for stride 1 or 2 (the last one may overlap its neighbour), then per-column sums
@@ -217,6 +231,9 @@ bool avg_pool_backward_f32(const PoolParams& p, const float* dy, float* dx) {
     float* g = scratch<float, 2>(len);
     std::fill(g, g + len, 0.0f);
     for (int64_t i = i0; i < i1; i++) avg_grad_band(m, i, g + margin, dy, dx);
+#if defined(__AVX512F__)
+    _mm_sfence();  // this thread's streaming stores reach memory before dx is used
+#endif
   });
   return true;
 }
