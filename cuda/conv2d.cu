@@ -9,11 +9,20 @@
 //                output pixel is long and its output small, so it splits the reduction across
 //                blocks into a partial buffer summed by a second kernel in a fixed order
 // Grid: x strides over (tile, split), y over groups. float32/float64; x through any strides.
+// float16/bfloat16 (and float32 when TF32 is allowed) go to the tensor-core kernels of
+// cuda/conv2d_tc.cu instead; depthwise convs (G == C == K) to direct kernels below, any dtype.
 #include "conv2d.h"
 #include <climits>
+#include "block_reduce.cuh"
 #include "gemm_tile.cuh"
 
 namespace pyml {
+namespace cuda {  // cuda/conv2d_tc.cu: float16/bfloat16, float32 as TF32; y/dx/dy contiguous NCHW
+void conv2d_tc_forward(const ConvParams& p, const void* x, const void* w, const void* b, void* y, DType t, int index);
+void conv2d_tc_backward_input(const ConvParams& p, const void* dy, const void* w, const void* bias, void* dx,
+                              DType t, int index);
+void conv2d_tc_backward_weight(const ConvParams& p, const void* dy, const void* x, void* dw, DType t, int index);
+}  // namespace cuda
 namespace {
 
 using cuda::kTileK;
@@ -216,6 +225,80 @@ template <typename T> __global__ void fold_kernel(ConvParams p, const T* cols, T
   }
 }
 
+// ---- depthwise (G == C == K): memory-bound, so plain direct loops, one thread per output element
+// (forward, grad input) or one block per filter tap (grad weight), any floating dtype.
+
+// y (N, C, P, Q) contiguous; x through p.xs; w (C, 1, R, S). Threads walk y in x's fast order
+// (channels first for channels_last x) so neighbouring threads read neighbouring x.
+template <typename T> __global__ void dw_forward_kernel(ConvParams p, const T* x, const T* w, const T* b, T* y,
+                                                       int64_t total, bool c_fast) {
+  using A = cuda::acc_t<T>;
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < total; i += (int64_t)gridDim.x * blockDim.x) {
+    int64_t c, q, pp, n = i;
+    if (c_fast) c = n % p.C, n /= p.C, q = n % p.Q, n /= p.Q, pp = n % p.P, n /= p.P;
+    else q = n % p.Q, n /= p.Q, pp = n % p.P, n /= p.P, c = n % p.C, n /= p.C;
+    A acc = b ? cuda::convert<A>(b[c]) : A(0);
+    for (int64_t r = 0; r < p.R; r++) {
+      const int64_t h = pp * p.sh - p.ph + r * p.dh;
+      if (h < 0 || h >= p.H) continue;
+      for (int64_t s = 0; s < p.S; s++) {
+        const int64_t ww = q * p.sw - p.pw + s * p.dw;
+        if (ww < 0 || ww >= p.W) continue;
+        acc += cuda::convert<A>(x[n * p.xs[0] + c * p.xs[1] + h * p.xs[2] + ww * p.xs[3]]) *
+               cuda::convert<A>(w[(c * p.R + r) * p.S + s]);
+      }
+    }
+    y[((n * p.C + c) * p.P + pp) * p.Q + q] = cuda::convert<T>(acc);
+  }
+}
+
+// dx (N, C, H, W) contiguous from dy (N, C, P, Q) contiguous: each dx element gathers the dy
+// entries whose window covers it (no atomics); bias (C, may be null) added per channel.
+template <typename T> __global__ void dw_backward_input_kernel(ConvParams p, const T* dy, const T* w, const T* bias,
+                                                              T* dx, int64_t total) {
+  using A = cuda::acc_t<T>;
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < total; i += (int64_t)gridDim.x * blockDim.x) {
+    const int64_t ww = i % p.W, h = i / p.W % p.H, nc = i / (p.W * p.H), c = nc % p.C;
+    A acc = bias ? cuda::convert<A>(bias[c]) : A(0);
+    for (int64_t r = 0; r < p.R; r++) {
+      const int64_t th = h + p.ph - r * p.dh;
+      if (th < 0 || th % p.sh != 0 || th / p.sh >= p.P) continue;
+      for (int64_t s = 0; s < p.S; s++) {
+        const int64_t tw = ww + p.pw - s * p.dw;
+        if (tw < 0 || tw % p.sw != 0 || tw / p.sw >= p.Q) continue;
+        acc += cuda::convert<A>(dy[(nc * p.P + th / p.sh) * p.Q + tw / p.sw]) *
+               cuda::convert<A>(w[(c * p.R + r) * p.S + s]);
+      }
+    }
+    dx[i] = cuda::convert<T>(acc);
+  }
+}
+
+// dw (C, 1, R, S): block b reduces tap b = (c, r, s) over every (n, p, q) in a fixed order.
+template <typename T> __global__ void dw_backward_weight_kernel(ConvParams p, const T* dy, const T* x, T* dw) {
+  using A = cuda::acc_t<T>;
+  __shared__ A scratch[32];
+  const int64_t taps = p.C * p.R * p.S, PQ = p.P * p.Q, total = p.N * PQ;
+  for (int64_t b = blockIdx.x; b < taps; b += gridDim.x) {  // uniform per block: barriers are safe
+    const int64_t s = b % p.S, r = b / p.S % p.R, c = b / (p.R * p.S);
+    A acc = A(0);
+    for (int64_t i = threadIdx.x; i < total; i += blockDim.x) {
+      const int64_t n = i / PQ, pq = i % PQ, h = pq / p.Q * p.sh - p.ph + r * p.dh,
+                    ww = pq % p.Q * p.sw - p.pw + s * p.dw;
+      if (h < 0 || h >= p.H || ww < 0 || ww >= p.W) continue;
+      acc += cuda::convert<A>(dy[(n * p.C + c) * PQ + pq]) *
+             cuda::convert<A>(x[n * p.xs[0] + c * p.xs[1] + h * p.xs[2] + ww * p.xs[3]]);
+    }
+    acc = cuda::block_reduce(acc, cuda::SumOp{}, scratch);
+    if (threadIdx.x == 0) dw[b] = cuda::convert<T>(acc);
+  }
+}
+
+bool depthwise(const ConvParams& p) { return p.G > 1 && p.G == p.C && p.G == p.K; }
+
+// float16/bfloat16 always, float32 when TF32 is allowed: the tensor-core kernels (any geometry)
+bool use_tc(DType t) { return t == DType::Float16 || t == DType::BFloat16 || (t == DType::Float32 && conv_allow_tf32()); }
+
 // Runs f.template operator()<T>() for float32 / float64.
 template <typename F> void dispatch(DType t, const char* op, F f) {
   if (t == DType::Float32) f(float{});
@@ -228,6 +311,19 @@ template <typename F> void dispatch(DType t, const char* op, F f) {
 void conv2d_forward_cuda(const ConvParams& p, const void* x, const void* w, const void* b, void* y, DType t,
                          int index) {
   cuda::DeviceGuard guard(index);
+  if (depthwise(p)) {
+    const int64_t total = p.N * p.K * p.P * p.Q;
+    if (total == 0) return;
+    const bool c_fast = p.xs[1] == 1 && p.C > 1;
+    PYML_CUDA_DISPATCH_FLOAT(t, "conv2d", [&] {
+      dw_forward_kernel<scalar_t><<<cuda::grid_for(total), cuda::kThreads, 0, cuda::stream(index)>>>(
+          p, static_cast<const scalar_t*>(x), static_cast<const scalar_t*>(w), static_cast<const scalar_t*>(b),
+          static_cast<scalar_t*>(y), total, c_fast);
+      PYML_CUDA_LAUNCH_CHECK("conv2d");
+    });
+    return;
+  }
+  if (use_tc(t)) return cuda::conv2d_tc_forward(p, x, w, b, y, t, index);
   dispatch(t, "conv2d", [&](auto tag) {
     using T = decltype(tag);
     Geom q = make_geom(p, "conv2d");
@@ -240,6 +336,18 @@ void conv2d_forward_cuda(const ConvParams& p, const void* x, const void* w, cons
 void conv2d_backward_input_cuda(const ConvParams& p, const void* dy, const void* w, const void* bias, void* dx,
                                 DType t, int index) {
   cuda::DeviceGuard guard(index);
+  if (depthwise(p)) {
+    const int64_t total = p.N * p.C * p.H * p.W;
+    if (total == 0) return;
+    PYML_CUDA_DISPATCH_FLOAT(t, "conv2d backward (input)", [&] {
+      dw_backward_input_kernel<scalar_t><<<cuda::grid_for(total), cuda::kThreads, 0, cuda::stream(index)>>>(
+          p, static_cast<const scalar_t*>(dy), static_cast<const scalar_t*>(w), static_cast<const scalar_t*>(bias),
+          static_cast<scalar_t*>(dx), total);
+      PYML_CUDA_LAUNCH_CHECK("conv2d backward (input)");
+    });
+    return;
+  }
+  if (use_tc(t)) return cuda::conv2d_tc_backward_input(p, dy, w, bias, dx, t, index);
   dispatch(t, "conv2d backward (input)", [&](auto tag) {
     using T = decltype(tag);
     Geom q = make_geom(p, "conv2d backward (input)");
@@ -252,6 +360,19 @@ void conv2d_backward_input_cuda(const ConvParams& p, const void* dy, const void*
 
 void conv2d_backward_weight_cuda(const ConvParams& p, const void* dy, const void* x, void* dw, DType t, int index) {
   cuda::DeviceGuard guard(index);
+  if (depthwise(p)) {
+    const int64_t taps = p.C * p.R * p.S;
+    if (taps == 0) return;
+    PYML_CUDA_DISPATCH_FLOAT(t, "conv2d backward (weight)", [&] {
+      dw_backward_weight_kernel<scalar_t><<<cuda::grid_for(taps * cuda::kThreads), cuda::kThreads, 0,
+                                            cuda::stream(index)>>>(p, static_cast<const scalar_t*>(dy),
+                                                                   static_cast<const scalar_t*>(x),
+                                                                   static_cast<scalar_t*>(dw));
+      PYML_CUDA_LAUNCH_CHECK("conv2d backward (weight)");
+    });
+    return;
+  }
+  if (use_tc(t)) return cuda::conv2d_tc_backward_weight(p, dy, x, dw, t, index);
   dispatch(t, "conv2d backward (weight)", [&](auto tag) {
     using T = decltype(tag);
     backward_weight<T>(p, static_cast<const T*>(dy), static_cast<const T*>(x), static_cast<T*>(dw), index);

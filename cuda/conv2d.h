@@ -1,12 +1,16 @@
 // Launchers of cuda/conv2d.cu, callable from the host ops (stubs that raise without CUDA).
 // Layouts as in ops/conv.h: x (N, C, H, W) through p.xs (NCHW or channels_last alike),
-// w (K, C/G, R, S), y/dy (N, K, P, Q), dx (N, C, H, W), all but x contiguous. t is float32 or
-// float64 (the host op computes float16/bfloat16 in float32, as on the CPU).
+// w (K, C/G, R, S), y/dy (N, K, P, Q), dx (N, C, H, W), all but x contiguous. t is any floating
+// dtype: float16/bfloat16 stay as they are on CUDA (tensor cores, fp32 accumulation).
 #pragma once
 #include "core/device.h"
 #include "ops/conv.h"
 
 namespace pyml {
+// Whether float32 convolutions on CUDA may run on TF32 tensor cores (pyml.backends.cudnn.allow_tf32,
+// defined in ops/conv.cpp; read at every call)
+void set_conv_allow_tf32(bool on);
+bool conv_allow_tf32();
 // y = conv(x, w) (+ b per output channel; b may be null)
 PYML_CUDA_FN(void conv2d_forward_cuda(const ConvParams& p, const void* x, const void* w, const void* b, void* y,
                                       DType t, int index))

@@ -4,13 +4,19 @@
 // weight (K = Cin, C/G = Cout/G): its forward is the conv's grad-input kernel, its grad-input
 // the conv's forward, its grad-weight the conv's grad-weight with the roles of x and dy swapped.
 // CUDA tensors go to the implicit-GEMM kernels of cuda/conv2d.cu, which write every output
-// element themselves (no zero-fill), after the same validation.
+// element themselves (no zero-fill), after the same validation; float16/bfloat16 stay in their
+// dtype there (tensor cores) instead of the CPU path's float32 compute copy.
+#include <atomic>
 #include <cstring>
 #include "ops/conv.h"
 #include "core/parallel.h"
 #include "cuda/conv2d.h"
 
 namespace pyml {
+
+static std::atomic<bool> g_conv_allow_tf32{false};
+void set_conv_allow_tf32(bool on) { g_conv_allow_tf32.store(on); }
+bool conv_allow_tf32() { return g_conv_allow_tf32.load(); }
 
 DType conv_compute_dtype(const Tensor& t, const char* op) {
   PYML_CHECK(is_floating(t.dtype), TypeError, op, ": expected a floating-point tensor (float16, bfloat16, "
@@ -74,6 +80,7 @@ ConvSetup setup(const Tensor& x, const Tensor& w, const OptTensor& b, size_t nd,
   ConvSetup s;
   s.dtype = x.dtype;
   s.ct = conv_compute_dtype(x, op);
+  if (!x.device().is_cpu()) s.ct = x.dtype;  // CUDA runs float16/bfloat16 natively (tensor cores)
   s.batched = x.dim() == r + 2;
   Tensor x4 = s.batched ? x : unsqueeze(x, 0), w4 = w;
   if (nd == 1) { x4 = unsqueeze(x4, 2); w4 = unsqueeze(w4, 2); }
