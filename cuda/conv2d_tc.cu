@@ -217,7 +217,7 @@ __global__ void __launch_bounds__(kTcThreads, 1) conv_tc_kernel(TcArgs<T> a) {
   constexpr int BK = Tile<T, KF>::kBK;
   int64_t tm, tn;
   tile_coords(blockIdx.x, (a.M + kBM - 1) / kBM, (a.Nn + kBN - 1) / kBN, tm, tn);
-  const int64_t m0 = tm * kBM, n0 = tn * kBN, k0 = blockIdx.z * a.kchunk, k1 = min(a.Kd, k0 + a.kchunk);
+  const int64_t m0 = tm * kBM, n0 = tn * kBN, k0 = blockIdx.z * a.kchunk, k1 = std::min<int64_t>(a.Kd, k0 + a.kchunk);
   const int kt0 = (int)(k0 / BK), kt1 = (int)((k1 + BK - 1) / BK);
   for (int g = blockIdx.y; g < a.G; g += gridDim.y) {
     float acc[4][4][4];
