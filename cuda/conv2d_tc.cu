@@ -333,7 +333,8 @@ template <typename T, int Md> void launch(const TcArgs<T>& a, int64_t splits, in
   PYML_CUDA_LAUNCH_CHECK(op);
 }
 
-template <typename T> void forward(const ConvParams& p, const T* x, const T* w, const T* b, T* y, int index) {
+template <typename T>
+void forward(const ConvParams& p, const T* x, const T* w, const T* b, T* y, const int64_t* ys, int index) {
   const char* op = "conv2d";
   TcArgs<T> a = make_args<T>(p, op);
   Tensor xh, wf = scratch<T>(p.K * p.R * p.S * a.Cgp, index);
@@ -341,17 +342,16 @@ template <typename T> void forward(const ConvParams& p, const T* x, const T* w, 
   const int64_t RS = p.R * p.S;  // w (K, Cg, R, S) -> wf (K, R, S, Cgp)
   pack<T>(w, wf.ptr<T>(), Pack5{{p.K, p.R, p.S, 1, a.Cgp}, {a.Cg * RS, p.S, 1, 0, RS}, a.Cg}, index, op);
   a.b = wf.ptr<T>(), a.out = y, a.bias = b;
-  const int64_t os[4] = {p.K * p.P * p.Q, p.P * p.Q, p.Q, 1};
-  std::copy(os, os + 4, a.os);
+  std::copy(ys, ys + 4, a.os);
   a.M = p.N * p.P * p.Q, a.Nn = a.Kg, a.Kd = RS * a.Cgp, a.kchunk = a.Kd;
   launch<T, kFwd>(a, 1, index, op);
 }
 
-template <typename T> void backward_input(const ConvParams& p, const T* dy, const T* w, const T* bias, T* dx,
-                                          int index) {
+template <typename T> void backward_input(const ConvParams& p, const T* dy, const int64_t* ys, const T* w,
+                                          const T* bias, T* dx, int index) {
   const char* op = "conv2d backward (input)";
   TcArgs<T> a = make_args<T>(p, op);
-  const int64_t PQ = p.P * p.Q, RS = p.R * p.S, ys[4] = {p.K * PQ, PQ, p.Q, 1};
+  const int64_t RS = p.R * p.S;
   Tensor dyh, wd = scratch<T>(p.C * RS * a.Kgp, index);
   a.a = nhwc<T>(dy, ys, p.N, p.K, p.P, p.Q, p.G, a.Kgp, dyh, index, op);
   // w[(g*Kg + kk), c, r, s] -> wd (G, Cg, R, S, Kgp)
@@ -372,10 +372,11 @@ int64_t wgrad_splits(int64_t tiles, int64_t ksteps, int64_t part_per_split) {
   return std::max<int64_t>(1, std::min<int64_t>(s, 65535));
 }
 
-template <typename T> void backward_weight(const ConvParams& p, const T* dy, const T* x, T* dw, int index) {
+template <typename T>
+void backward_weight(const ConvParams& p, const T* dy, const int64_t* ys, const T* x, T* dw, int index) {
   const char* op = "conv2d backward (weight)";
   TcArgs<T> a = make_args<T>(p, op);
-  const int64_t PQ = p.P * p.Q, RS = p.R * p.S, ys[4] = {p.K * PQ, PQ, p.Q, 1};
+  const int64_t PQ = p.P * p.Q, RS = p.R * p.S;
   Tensor dyh, xh;
   a.a = nhwc<T>(dy, ys, p.N, p.K, p.P, p.Q, p.G, a.Kgp, dyh, index, op);
   a.b = nhwc<T>(x, p.xs, p.N, p.C, p.H, p.W, p.G, a.Cgp, xh, index, op);
@@ -426,34 +427,35 @@ template <typename F> void dispatch_tc(DType t, const char* op, F f) {
 
 }  // namespace
 
-void conv2d_tc_forward(const ConvParams& p, const void* x, const void* w, const void* b, void* y, DType t,
-                       int index) {
+void conv2d_tc_forward(const ConvParams& p, const void* x, const void* w, const void* b, void* y, const int64_t* ys,
+                       DType t, int index) {
   if (p.N * p.K * p.P * p.Q == 0) return;
-  if (!b && pointwise(p, x, p.xs, p.C, p.K, w, false, y, t, index)) return;
+  const bool y_nchw = ys[3] == 1 && ys[2] == p.Q && ys[1] == p.P * p.Q && ys[0] == p.K * p.P * p.Q;
+  if (!b && y_nchw && pointwise(p, x, p.xs, p.C, p.K, w, false, y, t, index)) return;
   dispatch_tc(t, "conv2d", [&](auto tag) {
     using T = decltype(tag);
     forward<T>(p, static_cast<const T*>(x), static_cast<const T*>(w), static_cast<const T*>(b), static_cast<T*>(y),
-               index);
+               ys, index);
   });
 }
 
-void conv2d_tc_backward_input(const ConvParams& p, const void* dy, const void* w, const void* bias, void* dx,
-                              DType t, int index) {
+void conv2d_tc_backward_input(const ConvParams& p, const void* dy, const int64_t* dys, const void* w,
+                              const void* bias, void* dx, DType t, int index) {
   if (p.N * p.C * p.H * p.W == 0) return;
-  const int64_t ys[4] = {p.K * p.P * p.Q, p.P * p.Q, p.Q, 1};
-  if (!bias && pointwise(p, dy, ys, p.K, p.C, w, true, dx, t, index)) return;
+  if (!bias && pointwise(p, dy, dys, p.K, p.C, w, true, dx, t, index)) return;
   dispatch_tc(t, "conv2d backward (input)", [&](auto tag) {
     using T = decltype(tag);
-    backward_input<T>(p, static_cast<const T*>(dy), static_cast<const T*>(w), static_cast<const T*>(bias),
+    backward_input<T>(p, static_cast<const T*>(dy), dys, static_cast<const T*>(w), static_cast<const T*>(bias),
                       static_cast<T*>(dx), index);
   });
 }
 
-void conv2d_tc_backward_weight(const ConvParams& p, const void* dy, const void* x, void* dw, DType t, int index) {
+void conv2d_tc_backward_weight(const ConvParams& p, const void* dy, const int64_t* dys, const void* x, void* dw,
+                               DType t, int index) {
   if (p.K * p.C / std::max<int64_t>(p.G, 1) * p.R * p.S == 0) return;
   dispatch_tc(t, "conv2d backward (weight)", [&](auto tag) {
     using T = decltype(tag);
-    backward_weight<T>(p, static_cast<const T*>(dy), static_cast<const T*>(x), static_cast<T*>(dw), index);
+    backward_weight<T>(p, static_cast<const T*>(dy), dys, static_cast<const T*>(x), static_cast<T*>(dw), index);
   });
 }
 

@@ -284,16 +284,27 @@ Tensor col2im(const Tensor& cols, const IntList& output_size, const IntList& ker
   return finish(y, out, cols.dtype);
 }
 
+// On CUDA a batched 2-D conv of a channels_last x returns a channels_last y, as torch does (the
+// tensor-core kernels then read and write channels-last, and the backward gets a channels_last dy).
+static Tensor conv_output(const ConvSetup& s, const Device& dev, size_t nd) {
+  const ConvParams& p = s.p;
+  if (dev.is_cpu() || nd != 2 || !s.batched || s.x.strides[1] != 1 || p.C == 1)
+    return empty({p.N, p.K, p.P, p.Q}, s.ct, dev);
+  Tensor t = empty({p.N, p.P, p.Q, p.K}, s.ct, dev);
+  return t.view_as({p.N, p.K, p.P, p.Q}, {p.P * p.Q * p.K, 1, p.Q * p.K, p.K}, t.offset);
+}
+
 Tensor conv_forward(const Tensor& x, const Tensor& w, const OptTensor& b, const IntList& stride,
                     const IntList& padding, const IntList& pad_hi, const IntList& dilation, int64_t groups) {
   ConvSetup s = conv_setup(x, w, b, stride, padding, pad_hi, dilation, groups);
-  Tensor y = empty({s.p.N, s.p.K, s.p.P, s.p.Q}, s.ct, x.device());
+  Tensor y = conv_output(s, x.device(), stride.size());
   const void* bias = s.b.defined() ? s.b.data() : nullptr;
-  if (!x.device().is_cpu())
-    conv2d_forward_cuda(s.p, s.x.data(), s.w.data(), bias, y.data(), s.ct, x.device().index);
-  else
-    PYML_CONV_DISPATCH(s.ct, conv_forward_cpu<T>(s.p, s.x.ptr<T>(), s.w.ptr<T>(), static_cast<const T*>(bias),
-                                                 y.ptr<T>()));
+  if (!x.device().is_cpu()) {
+    conv2d_forward_cuda(s.p, s.x.data(), s.w.data(), bias, y.data(), y.strides.data(), s.ct, x.device().index);
+    return y.shape == s.out_shape ? y : finish(y, s.out_shape, s.dtype);  // 4-D y keeps its strides
+  }
+  PYML_CONV_DISPATCH(s.ct, conv_forward_cpu<T>(s.p, s.x.ptr<T>(), s.w.ptr<T>(), static_cast<const T*>(bias),
+                                               y.ptr<T>()));
   return finish(y, s.out_shape, s.dtype);
 }
 
@@ -314,9 +325,11 @@ Tensor conv_backward_input(const Tensor& dy, const Tensor& w, const IntList& inp
   check_grad_shape(dy, w, s.out_shape, s.dtype, op);
   const ConvParams& p = s.p;
   const Device dev = w.device();
-  Tensor g = grad4(dy, s.ct, p.N, p.K, p.P, p.Q), t = result_buffer({p.N, p.C, p.H, p.W}, s.ct, dev);
+  // CUDA reads a 4-D dy through its strides (channels_last, expanded); else a contiguous copy
+  Tensor g = !dev.is_cpu() && dy.dim() == 4 ? dy : grad4(dy, s.ct, p.N, p.K, p.P, p.Q);
+  Tensor t = result_buffer({p.N, p.C, p.H, p.W}, s.ct, dev);
   if (!dev.is_cpu())
-    conv2d_backward_input_cuda(p, g.data(), s.w.data(), nullptr, t.data(), s.ct, dev.index);
+    conv2d_backward_input_cuda(p, g.data(), g.strides.data(), s.w.data(), nullptr, t.data(), s.ct, dev.index);
   else
     PYML_CONV_DISPATCH(s.ct, conv_backward_input_cpu<T>(p, g.ptr<T>(), s.w.ptr<T>(), t.ptr<T>()));
   return finish(t, fake.shape, s.dtype);
@@ -329,9 +342,10 @@ Tensor conv_backward_weight(const Tensor& dy, const Tensor& x, const IntList& we
   ConvSetup s = conv_setup(x, fake, std::nullopt, stride, padding, pad_hi, dilation, groups);
   check_grad_shape(dy, x, s.out_shape, s.dtype, op);
   const ConvParams& p = s.p;
-  Tensor g = grad4(dy, s.ct, p.N, p.K, p.P, p.Q), t = empty(s.w.shape, s.ct, x.device());
+  Tensor g = !x.device().is_cpu() && dy.dim() == 4 ? dy : grad4(dy, s.ct, p.N, p.K, p.P, p.Q);
+  Tensor t = empty(s.w.shape, s.ct, x.device());
   if (!x.device().is_cpu())
-    conv2d_backward_weight_cuda(p, g.data(), s.x.data(), t.data(), s.ct, x.device().index);
+    conv2d_backward_weight_cuda(p, g.data(), g.strides.data(), s.x.data(), t.data(), s.ct, x.device().index);
   else
     PYML_CONV_DISPATCH(s.ct, conv_backward_weight_cpu<T>(p, g.ptr<T>(), s.x.ptr<T>(), t.ptr<T>()));
   return finish(t, fake.shape, s.dtype);
@@ -345,8 +359,8 @@ Tensor conv_transpose_forward(const Tensor& x, const Tensor& w, const OptTensor&
   Tensor xin = contiguous(s.x);  // plays dy of the adjoint conv
   Tensor y = result_buffer({p.N, p.C, p.H, p.W}, s.ct, x.device());
   if (!x.device().is_cpu()) {  // the bias is added in the kernel's epilogue
-    conv2d_backward_input_cuda(p, xin.data(), s.w.data(), s.b.defined() ? s.b.data() : nullptr, y.data(), s.ct,
-                               x.device().index);
+    conv2d_backward_input_cuda(p, xin.data(), xin.strides.data(), s.w.data(), s.b.defined() ? s.b.data() : nullptr,
+                               y.data(), s.ct, x.device().index);
     return finish(y, s.out_shape, s.dtype);
   }
   PYML_CONV_DISPATCH(s.ct, {

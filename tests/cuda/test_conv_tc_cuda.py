@@ -191,3 +191,24 @@ def test_pointwise_gemm_path(dtype, layout):
     ref, got, naive = f(x.double(), w.double(), g.double()), f(*to_cuda([x, w, g])), f(x, w, g)
     for r, c, n in zip(ref, got, naive):
         assert rel(c, r) <= 2 * rel(n, r) + 1e-6
+
+
+@pytest.mark.parametrize("dtype", LOWP + ["float32", "float64"])
+def test_channels_last_output_and_strided_grad(dtype):
+    """A channels_last x gives a channels_last y on CUDA (as in torch); the backward entries read
+    dy through any strides: channels_last, and expanded (stride 0, as sum() hands back)."""
+    x, w = channels_last(rand((2, 16, 6, 5), dtype, 0)), rand((8, 16, 3, 3), dtype, 1)
+    y = F.conv2d(*to_cuda([x, w]), None, 1, 1)
+    assert y.stride() == (6 * 5 * 8, 1, 5 * 8, 8)
+    for make in (lambda t: channels_last(t), lambda t: t[:, :, :1, :1].expand(*t.shape)):
+        dy = make(rand((2, 8, 6, 5), dtype, 3))
+        for fn in (lambda dy, w, x: pyml._C.conv_backward_input(dy._impl, w._impl, list(x.shape), [1, 1], [1, 1],
+                                                                 [1, 1], [1, 1], 1),
+                   lambda dy, w, x: pyml._C.conv_backward_weight(dy._impl, x._impl, list(w.shape), [1, 1], [1, 1],
+                                                                  [1, 1], [1, 1], 1)):
+            from pyml._tensor import wrap
+            want = wrap(fn(dy.double(), w.double(), x.double())).numpy()
+            got = to_host(wrap(fn(*to_cuda([dy, w, x])))).double().numpy()
+            naive = wrap(fn(dy, w, x)).double().numpy()
+            tol = 1e-6 if dtype in ("float32", "float64") else 2 * rel(naive, want) + 1e-6
+            assert rel(got, want) <= tol
