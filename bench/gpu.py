@@ -14,6 +14,7 @@ import sys
 import time
 
 from .gpu_cases import gpu_cases, copy_case
+from .gpu_cases_conv import conv_pool_cases
 
 LIBS = ("pyml", "torch")
 
@@ -97,7 +98,7 @@ def main(opts):
     copy = run_case(copy_case(), samples)
     copy_gbs = max(copy["libs"]["torch"]["rate"], copy["libs"]["pyml"]["rate"])
     rows = [copy]
-    for case in gpu_cases():
+    for case in gpu_cases() + conv_pool_cases():
         if opts.filter in case.name:
             try:
                 rows.append(run_case(case, samples))

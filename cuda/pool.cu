@@ -6,7 +6,8 @@
 // Backward of avg pooling gathers: each input element sums, in the CPU's (oh, ow) order, the
 // outputs whose window covers it, so it is written once (deterministic, no atomics). The index
 // ops (max-pool backward, max_unpool) scatter by indices the user may have made up: they check
-// each one in the kernel and report the first bad position through a device flag.
+// each one in the kernel and report the first bad position through a device flag. For a
+// channels_last x the forward kernels walk their outputs channels first (coalesced reads).
 #include "pool.h"
 #include <climits>
 #include <limits>
@@ -35,11 +36,22 @@ template <typename T> __device__ inline const T* plane_ptr(const PoolParams& p, 
 // first tap of a dilated window starting at lo that lies at or after 0
 __device__ inline int64_t first_tap(int64_t lo, int64_t d) { return lo >= 0 ? lo : lo + (-lo + d - 1) / d * d; }
 
+// Output element i of a grid walk -> its (plane, oh, ow) and its offset in y (planes, P, Q). With
+// c_fast (a channels_last x) the walk goes channels first, so a warp reads 32 neighbouring channels
+// of one pixel (coalesced) instead of 32 pixels C elements apart; else it walks y in order.
+struct OutPos { int64_t plane, oh, ow, at; };
+__device__ inline OutPos out_pos(const PoolParams& p, int64_t i, bool c_fast) {
+  if (!c_fast) return OutPos{i / (p.P * p.Q), i / p.Q % p.P, i % p.Q, i};
+  const int64_t c = i % p.C, r = i / p.C, ow = r % p.Q, oh = r / p.Q % p.P, plane = r / (p.P * p.Q) * p.C + c;
+  return OutPos{plane, oh, ow, (plane * p.P + oh) * p.Q + ow};
+}
+
 // y, idx: (planes, P, Q); x: (planes, H, W) through p's strides
-template <typename T> __global__ void max_pool_kernel(PoolParams p, const T* x, T* y, int64_t* idx, int64_t total) {
-  const int64_t PQ = p.P * p.Q;
+template <typename T>
+__global__ void max_pool_kernel(PoolParams p, const T* x, T* y, int64_t* idx, int64_t total, bool c_fast) {
   PYML_GRID_LOOP(i, total) {
-    const int64_t plane = i / PQ, oh = i % PQ / p.Q, ow = i % p.Q;
+    const OutPos o = out_pos(p, i, c_fast);
+    const int64_t plane = o.plane, oh = o.oh, ow = o.ow;
     const T* xp = plane_ptr(p, x, plane);
     int64_t h0 = oh * p.sh - p.ph, w0 = ow * p.sw - p.pw;
     const int64_t h1 = min(h0 + (p.R - 1) * p.dh + 1, p.H), w1 = min(w0 + (p.S - 1) * p.dw + 1, p.W);
@@ -52,8 +64,8 @@ template <typename T> __global__ void max_pool_kernel(PoolParams p, const T* x, 
         T v = xp[h * p.xs_h + w * p.xs_w];
         if (v > best || is_nan(v)) { best = v; bi = h * p.W + w; }
       }
-    y[i] = best;
-    idx[i] = bi;
+    y[o.at] = best;
+    idx[o.at] = bi;
   }
 }
 
@@ -69,17 +81,16 @@ __device__ inline int64_t avg_divisor(const PoolParams& p, const Win& h, const W
   return (h.hi - h.lo) * (w.hi - w.lo);
 }
 
-template <typename T> __global__ void avg_pool_kernel(PoolParams p, const T* x, T* y, int64_t total) {
-  const int64_t PQ = p.P * p.Q;
+template <typename T> __global__ void avg_pool_kernel(PoolParams p, const T* x, T* y, int64_t total, bool c_fast) {
   PYML_GRID_LOOP(i, total) {
-    const int64_t plane = i / PQ, oh = i % PQ / p.Q, ow = i % p.Q;
-    const Win wh = avg_win(oh, p.sh, p.ph, p.R, p.H), ww = avg_win(ow, p.sw, p.pw, p.S, p.W);
-    if (wh.lo >= wh.hi || ww.lo >= ww.hi) { y[i] = T(0); continue; }
-    const T* xp = plane_ptr(p, x, plane);
+    const OutPos o = out_pos(p, i, c_fast);
+    const Win wh = avg_win(o.oh, p.sh, p.ph, p.R, p.H), ww = avg_win(o.ow, p.sw, p.pw, p.S, p.W);
+    if (wh.lo >= wh.hi || ww.lo >= ww.hi) { y[o.at] = T(0); continue; }
+    const T* xp = plane_ptr(p, x, o.plane);
     SumT<T> s = 0;
     for (int64_t h = wh.lo; h < wh.hi; h++)
       for (int64_t w = ww.lo; w < ww.hi; w++) s += xp[h * p.xs_h + w * p.xs_w];
-    y[i] = T(s / SumT<T>(avg_divisor(p, wh, ww)));
+    y[o.at] = T(s / SumT<T>(avg_divisor(p, wh, ww)));
   }
 }
 
@@ -245,6 +256,9 @@ template <bool kInts, typename F> void dispatch(DType t, const char* op, F f) {
   throw_dtype_error(op, t);
 }
 
+// x is channels_last (channels adjacent in memory): walk the outputs channels first
+bool channels_fast(const PoolParams& p) { return p.xs_c == 1 && p.C > 1; }
+
 }  // namespace
 
 #define PYML_POOL_LAUNCH(kernel, total, op, ...)                                          \
@@ -259,7 +273,8 @@ void max_pool_forward_cuda(const PoolParams& p, const void* x, void* y, int64_t*
   dispatch<true>(t, "max_pool2d", [&](auto tag) {
     using T = decltype(tag);
     const int64_t n = p.planes * p.P * p.Q;
-    PYML_POOL_LAUNCH(max_pool_kernel<T>, n, "max_pool2d", p, static_cast<const T*>(x), static_cast<T*>(y), idx, n);
+    PYML_POOL_LAUNCH(max_pool_kernel<T>, n, "max_pool2d", p, static_cast<const T*>(x), static_cast<T*>(y), idx, n,
+                     channels_fast(p));
   });
 }
 
@@ -268,7 +283,8 @@ void avg_pool_forward_cuda(const PoolParams& p, const void* x, void* y, DType t,
   dispatch<true>(t, "avg_pool2d", [&](auto tag) {
     using T = decltype(tag);
     const int64_t n = p.planes * p.P * p.Q;
-    PYML_POOL_LAUNCH(avg_pool_kernel<T>, n, "avg_pool2d", p, static_cast<const T*>(x), static_cast<T*>(y), n);
+    PYML_POOL_LAUNCH(avg_pool_kernel<T>, n, "avg_pool2d", p, static_cast<const T*>(x), static_cast<T*>(y), n,
+                     channels_fast(p));
   });
 }
 

@@ -3,10 +3,13 @@
 // live in pyml/nn/_functional/{conv,pooling,vision}.py.
 #include "bindings/bind.h"
 #include "ops/conv.h"
+#include "cuda/conv2d.h"
 
 namespace pyml {
 void bind_conv(py::module_& m) {
   using py::arg;
+  m.def("_set_conv_allow_tf32", &set_conv_allow_tf32);  // pyml.backends.cudnn.allow_tf32
+  m.def("_get_conv_allow_tf32", &conv_allow_tf32);
   m.def("conv_forward", &conv_forward, arg("x"), arg("w"), arg("b"), arg("stride"), arg("padding"), arg("pad_hi"),
         arg("dilation"), arg("groups"));
   m.def("conv_backward_input", &conv_backward_input, arg("dy"), arg("w"), arg("input_shape"), arg("stride"),

@@ -4,13 +4,19 @@
 // weight (K = Cin, C/G = Cout/G): its forward is the conv's grad-input kernel, its grad-input
 // the conv's forward, its grad-weight the conv's grad-weight with the roles of x and dy swapped.
 // CUDA tensors go to the implicit-GEMM kernels of cuda/conv2d.cu, which write every output
-// element themselves (no zero-fill), after the same validation.
+// element themselves (no zero-fill), after the same validation; float16/bfloat16 stay in their
+// dtype there (tensor cores) instead of the CPU path's float32 compute copy.
+#include <atomic>
 #include <cstring>
 #include "ops/conv.h"
 #include "core/parallel.h"
 #include "cuda/conv2d.h"
 
 namespace pyml {
+
+static std::atomic<bool> g_conv_allow_tf32{false};
+void set_conv_allow_tf32(bool on) { g_conv_allow_tf32.store(on); }
+bool conv_allow_tf32() { return g_conv_allow_tf32.load(); }
 
 DType conv_compute_dtype(const Tensor& t, const char* op) {
   PYML_CHECK(is_floating(t.dtype), TypeError, op, ": expected a floating-point tensor (float16, bfloat16, "
@@ -74,6 +80,7 @@ ConvSetup setup(const Tensor& x, const Tensor& w, const OptTensor& b, size_t nd,
   ConvSetup s;
   s.dtype = x.dtype;
   s.ct = conv_compute_dtype(x, op);
+  if (!x.device().is_cpu()) s.ct = x.dtype;  // CUDA runs float16/bfloat16 natively (tensor cores)
   s.batched = x.dim() == r + 2;
   Tensor x4 = s.batched ? x : unsqueeze(x, 0), w4 = w;
   if (nd == 1) { x4 = unsqueeze(x4, 2); w4 = unsqueeze(w4, 2); }
@@ -277,16 +284,27 @@ Tensor col2im(const Tensor& cols, const IntList& output_size, const IntList& ker
   return finish(y, out, cols.dtype);
 }
 
+// On CUDA a batched 2-D conv of a channels_last x returns a channels_last y, as torch does (the
+// tensor-core kernels then read and write channels-last, and the backward gets a channels_last dy).
+static Tensor conv_output(const ConvSetup& s, const Device& dev, size_t nd) {
+  const ConvParams& p = s.p;
+  if (dev.is_cpu() || nd != 2 || !s.batched || s.x.strides[1] != 1 || p.C == 1)
+    return empty({p.N, p.K, p.P, p.Q}, s.ct, dev);
+  Tensor t = empty({p.N, p.P, p.Q, p.K}, s.ct, dev);
+  return t.view_as({p.N, p.K, p.P, p.Q}, {p.P * p.Q * p.K, 1, p.Q * p.K, p.K}, t.offset);
+}
+
 Tensor conv_forward(const Tensor& x, const Tensor& w, const OptTensor& b, const IntList& stride,
                     const IntList& padding, const IntList& pad_hi, const IntList& dilation, int64_t groups) {
   ConvSetup s = conv_setup(x, w, b, stride, padding, pad_hi, dilation, groups);
-  Tensor y = empty({s.p.N, s.p.K, s.p.P, s.p.Q}, s.ct, x.device());
+  Tensor y = conv_output(s, x.device(), stride.size());
   const void* bias = s.b.defined() ? s.b.data() : nullptr;
-  if (!x.device().is_cpu())
-    conv2d_forward_cuda(s.p, s.x.data(), s.w.data(), bias, y.data(), s.ct, x.device().index);
-  else
-    PYML_CONV_DISPATCH(s.ct, conv_forward_cpu<T>(s.p, s.x.ptr<T>(), s.w.ptr<T>(), static_cast<const T*>(bias),
-                                                 y.ptr<T>()));
+  if (!x.device().is_cpu()) {
+    conv2d_forward_cuda(s.p, s.x.data(), s.w.data(), bias, y.data(), y.strides.data(), s.ct, x.device().index);
+    return y.shape == s.out_shape ? y : finish(y, s.out_shape, s.dtype);  // 4-D y keeps its strides
+  }
+  PYML_CONV_DISPATCH(s.ct, conv_forward_cpu<T>(s.p, s.x.ptr<T>(), s.w.ptr<T>(), static_cast<const T*>(bias),
+                                               y.ptr<T>()));
   return finish(y, s.out_shape, s.dtype);
 }
 
@@ -307,9 +325,11 @@ Tensor conv_backward_input(const Tensor& dy, const Tensor& w, const IntList& inp
   check_grad_shape(dy, w, s.out_shape, s.dtype, op);
   const ConvParams& p = s.p;
   const Device dev = w.device();
-  Tensor g = grad4(dy, s.ct, p.N, p.K, p.P, p.Q), t = empty({p.N, p.C, p.H, p.W}, s.ct, dev);  // all written
+  // CUDA reads a 4-D dy through its strides (channels_last, expanded); else a contiguous copy
+  Tensor g = !dev.is_cpu() && dy.dim() == 4 ? dy : grad4(dy, s.ct, p.N, p.K, p.P, p.Q);
+  Tensor t = empty({p.N, p.C, p.H, p.W}, s.ct, dev);  // every kernel writes all of dx
   if (!dev.is_cpu())
-    conv2d_backward_input_cuda(p, g.data(), s.w.data(), nullptr, t.data(), s.ct, dev.index);
+    conv2d_backward_input_cuda(p, g.data(), g.strides.data(), s.w.data(), nullptr, t.data(), s.ct, dev.index);
   else
     PYML_CONV_DISPATCH(s.ct, conv_backward_input_cpu<T>(p, g.ptr<T>(), s.w.ptr<T>(), t.ptr<T>()));
   return finish(t, fake.shape, s.dtype);
@@ -322,9 +342,10 @@ Tensor conv_backward_weight(const Tensor& dy, const Tensor& x, const IntList& we
   ConvSetup s = conv_setup(x, fake, std::nullopt, stride, padding, pad_hi, dilation, groups);
   check_grad_shape(dy, x, s.out_shape, s.dtype, op);
   const ConvParams& p = s.p;
-  Tensor g = grad4(dy, s.ct, p.N, p.K, p.P, p.Q), t = empty(s.w.shape, s.ct, x.device());
+  Tensor g = !x.device().is_cpu() && dy.dim() == 4 ? dy : grad4(dy, s.ct, p.N, p.K, p.P, p.Q);
+  Tensor t = empty(s.w.shape, s.ct, x.device());
   if (!x.device().is_cpu())
-    conv2d_backward_weight_cuda(p, g.data(), s.x.data(), t.data(), s.ct, x.device().index);
+    conv2d_backward_weight_cuda(p, g.data(), g.strides.data(), s.x.data(), t.data(), s.ct, x.device().index);
   else
     PYML_CONV_DISPATCH(s.ct, conv_backward_weight_cpu<T>(p, g.ptr<T>(), s.x.ptr<T>(), t.ptr<T>()));
   return finish(t, fake.shape, s.dtype);
@@ -338,8 +359,8 @@ Tensor conv_transpose_forward(const Tensor& x, const Tensor& w, const OptTensor&
   Tensor xin = contiguous(s.x);  // plays dy of the adjoint conv
   Tensor y = empty({p.N, p.C, p.H, p.W}, s.ct, x.device());  // the grad-input kernels write all of it
   if (!x.device().is_cpu()) {  // the bias is added in the kernel's epilogue
-    conv2d_backward_input_cuda(p, xin.data(), s.w.data(), s.b.defined() ? s.b.data() : nullptr, y.data(), s.ct,
-                               x.device().index);
+    conv2d_backward_input_cuda(p, xin.data(), xin.strides.data(), s.w.data(), s.b.defined() ? s.b.data() : nullptr,
+                               y.data(), s.ct, x.device().index);
     return finish(y, s.out_shape, s.dtype);
   }
   PYML_CONV_DISPATCH(s.ct, {

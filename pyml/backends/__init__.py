@@ -1,2 +1,3 @@
-"""Backend switches, as in torch.backends: `pyml.backends.cuda.matmul.allow_tf32`."""
-from . import cuda  # noqa: F401
+"""Backend switches, as in torch.backends: `pyml.backends.cuda.matmul.allow_tf32`,
+`pyml.backends.cudnn.allow_tf32` (convolutions)."""
+from . import cuda, cudnn  # noqa: F401
