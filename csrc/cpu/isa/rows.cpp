@@ -23,15 +23,39 @@ static inline VF load_tail(const float* p, int64_t k, float fill) {
 }
 static inline void store_tail(float* p, VF v, int64_t k) { for (int64_t j = 0; j < k; j++) p[j] = v[j]; }
 
+// e^v for the shifted values here (x - max, x - lse, log-probabilities: v <= ~0): the short vexp_in_range,
+// v clamped to [-88, 88] (-inf gives 0, NaN stays NaN)
+static inline VF vexp_shifted(VF v) {
+  v = v < vsplat(-88.0f) ? vsplat(-88.0f) : v;
+  return vexp_in_range(v > vsplat(88.0f) ? vsplat(88.0f) : v);
+}
+
+// max of a row, VF lanes at a time (a scalar compare chain is ~3 cycles per element); a NaN
+// anywhere makes the result NaN, which then propagates through the sum below
+float row_max(const float* x, int64_t n) {
+  VF m0 = vsplat(-__builtin_inff()), m1 = m0;
+  int64_t i = 0;
+  for (; i + 2 * kVF <= n; i += 2 * kVF) {
+    VF a = loadv(x + i), b = loadv(x + i + kVF);
+    m0 = ((a > m0) | (a != a)) ? a : m0;
+    m1 = ((b > m1) | (b != b)) ? b : m1;
+  }
+  if (i + kVF <= n) { VF a = loadv(x + i); m0 = ((a > m0) | (a != a)) ? a : m0; i += kVF; }
+  if (i < n) { VF a = load_tail(x + i, n - i, -__builtin_inff()); m0 = ((a > m0) | (a != a)) ? a : m0; }
+  m0 = ((m1 > m0) | (m1 != m1)) ? m1 : m0;
+  float m = m0[0];
+  for (int j = 1; j < kVF; j++) m = (m0[j] > m || m0[j] != m0[j]) ? m0[j] : m;
+  return m;
+}
+
 // log(sum(exp(x))) = m + log(sum(exp(x - m))), m = max (NaNs propagate through the sum)
 double row_lse(const float* x, int64_t n) {
-  float m = x[0];
-  for (int64_t i = 1; i < n; i++) m = x[i] > m ? x[i] : m;
+  float m = row_max(x, n);
   if (std::isinf(m)) return (double)m;
   VF acc = vsplat(0.0f), vm = vsplat(m);
   int64_t i = 0;
-  for (; i + kVF <= n; i += kVF) acc += vexp(loadv(x + i) - vm);
-  if (i < n) acc += vexp(load_tail(x + i, n - i, -__builtin_inff()) - vm);
+  for (; i + kVF <= n; i += kVF) acc += vexp_shifted(loadv(x + i) - vm);
+  if (i < n) acc += vexp_shifted(load_tail(x + i, n - i, -__builtin_inff()) - vm);
   return (double)m + std::log((double)hsum(acc));
 }
 
@@ -39,8 +63,8 @@ double row_lse(const float* x, int64_t n) {
 void row_scaled_exp(const float* x, int64_t n, float shift, float k, float* out) {
   VF vs = vsplat(shift), vk = vsplat(k);
   int64_t i = 0;
-  for (; i + kVF <= n; i += kVF) storev(out + i, vk * vexp(loadv(x + i) - vs));
-  if (i < n) store_tail(out + i, vk * vexp(load_tail(x + i, n - i, 0.0f) - vs), n - i);
+  for (; i + kVF <= n; i += kVF) storev(out + i, vk * vexp_shifted(loadv(x + i) - vs));
+  if (i < n) store_tail(out + i, vk * vexp_shifted(load_tail(x + i, n - i, 0.0f) - vs), n - i);
 }
 
 // softmax backward from the output y: dx = y * (g - sum(g * y)); log_softmax: dx = g - exp(y) * sum(g)
@@ -51,8 +75,8 @@ void row_softmax_bwd(const float* g, const float* y, int64_t n, bool log, float*
     for (int64_t i = 0; i < n; i++) s += (double)g[i];
     VF vs = vsplat((float)s);
     int64_t i = 0;
-    for (; i + kVF <= n; i += kVF) storev(dx + i, loadv(g + i) - vexp(loadv(y + i)) * vs);
-    if (i < n) store_tail(dx + i, load_tail(g + i, n - i, 0.0f) - vexp(load_tail(y + i, n - i, 0.0f)) * vs, n - i);
+    for (; i + kVF <= n; i += kVF) storev(dx + i, loadv(g + i) - vexp_shifted(loadv(y + i)) * vs);
+    if (i < n) store_tail(dx + i, load_tail(g + i, n - i, 0.0f) - vexp_shifted(load_tail(y + i, n - i, 0.0f)) * vs, n - i);
     return;
   }
 #pragma omp simd reduction(+ : s)
