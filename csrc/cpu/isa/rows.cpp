@@ -40,13 +40,6 @@ static inline VF load_tail(const float* p, int64_t k, float fill) {
 }
 static inline void store_tail(float* p, VF v, int64_t k) { for (int64_t j = 0; j < k; j++) p[j] = v[j]; }
 
-// e^v for the shifted values here (x - max, x - lse, log-probabilities: v <= ~0): the short vexp_in_range,
-// v clamped to [-88, 88] (-inf gives 0, NaN stays NaN)
-static inline VF vexp_shifted(VF v) {
-  v = v < vsplat(-88.0f) ? vsplat(-88.0f) : v;
-  return vexp_in_range(v > vsplat(88.0f) ? vsplat(88.0f) : v);
-}
-
 // max of a row, VF lanes at a time (a scalar compare chain is ~3 cycles per element); a NaN
 // anywhere makes the result NaN, which then propagates through the sum below
 float row_max(const float* x, int64_t n) {

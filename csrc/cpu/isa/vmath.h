@@ -166,6 +166,13 @@ static inline VF vexp_in_range(VF z) {
   return p * vbits(e);
 }
 
+// e^v for shifted arguments (x - max, x - lse, log-probabilities: v <= ~0, as in softmax and
+// cross-entropy): vexp_in_range with v clamped to [-88, 88], so -inf gives 0 and NaN stays NaN
+static inline VF vexp_shifted(VF v) {
+  v = v < vsplat(-88.0f) ? vsplat(-88.0f) : v;
+  return vexp_in_range(v > vsplat(88.0f) ? vsplat(88.0f) : v);
+}
+
 // The standard normal CDF Phi(x) and g = exp(-x^2/2), sharing one exp: with a = |x|,
 // Phi(-a) = g * R(a), R(a) = erfc(a/sqrt2)/2 * exp(a^2/2), smooth and slowly varying (0.5 at 0,
 // ~0.07 at 5). R is a degree-12 polynomial in (a - 2.5) fitted for pyml on [0, 5] (5.2e-7 relative,
