@@ -1,7 +1,9 @@
 // Float32 row kernels of the fused layers, compiled per ISA: one contiguous row per call, SIMD
 // across the row. The callers (cpu/norm.cpp, cpu/loss.cpp, ops/reduce.cpp) own threading, the
-// other dtypes and the strided cases. Sums that feed statistics accumulate in double lanes (as the
-// generic kernels do); exp goes through vexp. Layouts: x, g, y, dx are (n,) contiguous.
+// other dtypes and the strided cases. Row sums accumulate in float lanes (several independent
+// accumulators) and are combined in double; statistics are centred first where cancellation could
+// bite. Every exp has an argument <= ~0 (x - max, x - lse, log-probabilities) and goes through
+// vmath.h's short vexp_shifted. Layouts: x, g, y, dx are (n,) contiguous, any alignment.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
