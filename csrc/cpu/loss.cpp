@@ -96,6 +96,12 @@ template <typename T> void ce_backward(const CrossEntropyParams& p, const T* dl,
   });
 }
 
+// the forward's float32 gradient takes the one-exp-pass row kernel for (N, C) class indices without
+// weights or smoothing (the common classifier loss)
+static bool one_pass_grad(const CrossEntropyParams& p, const float* dx) {
+  return dx && p.S == 1 && p.target && !p.w && p.smoothing == 0;
+}
+
 template <typename T> std::pair<double, double> ce_forward(const CrossEntropyParams& p, T* loss, T* dx, double g) {
   const T *x = (const T*)p.x, *w = (const T*)p.w, *prob = (const T*)p.prob;
   T* lse_out = (T*)p.lse;
@@ -116,9 +122,20 @@ template <typename T> std::pair<double, double> ce_forward(const CrossEntropyPar
         if (dx) ce_row_grad<T>(p, r, g, T(0), wsum, dx, nullptr);
         continue;
       }
-      double lse = row_lse(xr, C, S);
+      double lse = 0;
+      bool done = false;
+      if constexpr (std::is_same_v<T, float>) {
+        if (one_pass_grad(p, dx)) {  // dx = g * softmax - g at the target, one exp pass per row
+          lse = kernels().row_softmax_scaled_f32(xr, C, (float)g, dx + n * C);
+          dx[n * C + p.target[r]] -= (float)g;
+          done = true;
+        }
+      }
+      if (!done) {
+        lse = row_lse(xr, C, S);
+        if (dx) ce_row_grad<T>(p, r, g, (T)lse, wsum, dx, nullptr);
+      }
       lse_out[r] = (T)lse;
-      if (dx) ce_row_grad<T>(p, r, g, (T)lse, wsum, dx, nullptr);
       if (p.target) {
         int64_t t = p.target[r];
         double wt = w ? (double)w[t] : 1.0;

@@ -1,5 +1,5 @@
 """cross_entropy's gradient written by the forward pass (a reduced loss whose input alone needs a grad, on
-the CPU): equal to the backward kernel's for every option, scaled by a non-unit dloss, handed over once
+the CPU): equal to the backward kernel's (up to float rounding) for every option, scaled by a non-unit dloss, handed over once
 (a retained graph's second backward recomputes), NaN/inf logits, and independent of the thread count."""
 import numpy as np
 import pytest
@@ -43,7 +43,10 @@ def test_forward_grad_equals_backward_kernel(opt, reduction, shape, dtype):
     one = pyml.ones((), dtype=getattr(pyml, dtype))._impl
     ref_dx, _ = _C.cross_entropy_backward(one, xi, ti, wt, lse, denom, reduction, ii, ls, [True, False])
     np.testing.assert_array_equal(wrap(loss).numpy(), wrap(ref_loss).numpy())  # NaN when every row is ignored
-    np.testing.assert_array_equal(wrap(dx).numpy(), wrap(ref_dx).numpy())
+    # float32 class indices without weights/smoothing take the one-exp-pass kernel (k * e / sum instead of
+    # k * exp(x - lse) with lse rounded to float): equal up to float rounding; the other paths exactly
+    rtol = 2e-6 if dtype == "float32" else 1e-14
+    np.testing.assert_allclose(wrap(dx).numpy(), wrap(ref_dx).numpy(), rtol=rtol, atol=rtol * 1e-3)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])

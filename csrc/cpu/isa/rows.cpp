@@ -79,6 +79,33 @@ void row_scaled_exp(const float* x, int64_t n, float shift, float k, float* out)
   if (i < n) store_tail(out + i, vk * vexp_shifted(load_tail(x + i, n - i, 0.0f) - vs), n - i);
 }
 
+// out = k * softmax(x) with one exp pass (exp(x - max) stored, then scaled in cache); returns the
+// log-sum-exp as row_lse does. Rows whose max is infinite take row_lse's value and k * exp(x - lse).
+double row_softmax_scaled(const float* x, int64_t n, float k, float* out) {
+  float m = row_max(x, n);
+  if (std::isinf(m)) {
+    row_scaled_exp(x, n, m, k, out);
+    return (double)m;
+  }
+  VF acc = vsplat(0.0f), vm = vsplat(m);
+  int64_t i = 0;
+  for (; i + kVF <= n; i += kVF) {
+    VF e = vexp_shifted(loadv(x + i) - vm);
+    storev(out + i, e);
+    acc += e;
+  }
+  if (i < n) {
+    VF e = vexp_shifted(load_tail(x + i, n - i, -__builtin_inff()) - vm);
+    store_tail(out + i, e, n - i);
+    acc += e;
+  }
+  const double sum = (double)hsum(acc);
+  const VF vk = vsplat((float)((double)k / sum));
+  for (i = 0; i + kVF <= n; i += kVF) storev(out + i, loadv(out + i) * vk);
+  for (; i < n; i++) out[i] *= vk[0];
+  return (double)m + std::log(sum);
+}
+
 // ---------------------------------------------------------------- layer_norm / rms_norm rows
 // Row statistics accumulate in float32 lanes, kAcc independent vector accumulators (one add chain
 // would wait on the add latency each step), and are combined in double at the end: a row of K
@@ -255,6 +282,7 @@ void row_softmax_bwd(const float* g, const float* y, int64_t n, bool log, float*
 void register_rows(KernelTable& t) {
   t.row_lse_f32 = &row_lse;
   t.row_scaled_exp_f32 = &row_scaled_exp;
+  t.row_softmax_scaled_f32 = &row_softmax_scaled;
   t.row_softmax_bwd_f32 = &row_softmax_bwd;
   t.row_layer_norm_f32 = &row_layer_norm;
   t.row_layer_norm_bwd_f32 = &row_layer_norm_bwd;
