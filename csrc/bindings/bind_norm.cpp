@@ -16,6 +16,7 @@ void bind_norm(py::module_& m) {
                                  const std::string& op) { return group_norm_forward(x, g, w, b, eps, op.c_str()); });
   m.def("group_norm_backward", &group_norm_backward);
   m.def("cross_entropy_forward", &cross_entropy_forward);
+  m.def("cross_entropy_forward_grad", &cross_entropy_forward_grad);
   m.def("cross_entropy_backward", &cross_entropy_backward);
   m.def("embedding_forward", &embedding_forward);
   m.def("embedding_backward", &embedding_backward);

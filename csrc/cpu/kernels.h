@@ -51,6 +51,7 @@ struct KernelTable {
   // float32 row kernels of the fused layers (cpu/isa/rows.cpp); one contiguous row per call
   double (*row_lse_f32)(const float* x, int64_t n) = nullptr;
   void (*row_scaled_exp_f32)(const float* x, int64_t n, float shift, float k, float* out) = nullptr;
+  double (*row_softmax_scaled_f32)(const float* x, int64_t n, float k, float* out) = nullptr;  // returns lse
   void (*row_softmax_bwd_f32)(const float* g, const float* y, int64_t n, bool log, float* dx) = nullptr;
   void (*row_layer_norm_f32)(const float* x, int64_t n, const float* w, const float* b, double eps, bool rms,
                              double* mean, double* rstd, float* y) = nullptr;

@@ -93,10 +93,12 @@ Tensor prep_target(const Tensor& target, const CeGeom& g, DType ct, int64_t igno
 }
 }  // namespace
 
-std::tuple<Tensor, Tensor, Tensor> cross_entropy_forward(const Tensor& input, const Tensor& target,
-                                                         const OptTensor& weight, int64_t reduction,
-                                                         int64_t ignore_index, double smoothing) {
-  const char* op = "cross_entropy";
+namespace {
+struct CeForward { Tensor loss, lse, denom, dx; };
+
+// forward on any device; with `grad` (CPU only) also dx for a unit loss gradient, in input's dtype
+CeForward ce_forward(const Tensor& input, const Tensor& target, const OptTensor& weight, int64_t reduction,
+                     int64_t ignore_index, double smoothing, bool grad, const char* op) {
   DType ct = norm_compute_dtype(input, op, "input");
   Device dev = input.device();
   CeGeom g = ce_geometry(input, target, op);
@@ -112,16 +114,37 @@ std::tuple<Tensor, Tensor, Tensor> cross_entropy_forward(const Tensor& input, co
     Tensor reduced = empty({}, ct, dev), d = empty({}, DType::Float64, dev);
     cross_entropy_forward_cuda(p, rows.data(), reduction, reduced.data(), d.ptr<double>(), dev.index);
     Tensor loss = reduction == 0 ? rows : reduced;
-    return {loss.dtype == input.dtype ? loss : to_dtype(loss, input.dtype), lse, d};
+    return {loss.dtype == input.dtype ? loss : to_dtype(loss, input.dtype), lse, d, Tensor()};
   }
+  Tensor dx = grad ? empty(x.shape, ct, dev) : Tensor();
   std::pair<double, double> tot{0.0, 0.0};
-  if (g.N * g.S > 0) tot = cross_entropy_forward_cpu(p, rows.data());
+  if (g.N * g.S > 0) tot = cross_entropy_forward_cpu(p, rows.data(), grad ? dx.data() : nullptr, reduction == 1);
   double denom = g.prob ? (double)(g.N * g.S) : tot.second;
   Tensor d = scalar_tensor(Scalar::from_double(denom), DType::Float64);
   Tensor loss = rows;
   if (reduction == 1) loss = scalar_tensor(Scalar::from_double(g.N * g.S > 0 ? tot.first / denom : NAN), ct);
   if (reduction == 2) loss = scalar_tensor(Scalar::from_double(tot.first), ct);
-  return {loss.dtype == input.dtype ? loss : to_dtype(loss, input.dtype), lse, d};
+  if (grad && dx.dtype != input.dtype) dx = to_dtype(dx, input.dtype);
+  return {loss.dtype == input.dtype ? loss : to_dtype(loss, input.dtype), lse, d, dx};
+}
+}  // namespace
+
+std::tuple<Tensor, Tensor, Tensor> cross_entropy_forward(const Tensor& input, const Tensor& target,
+                                                         const OptTensor& weight, int64_t reduction,
+                                                         int64_t ignore_index, double smoothing) {
+  CeForward f = ce_forward(input, target, weight, reduction, ignore_index, smoothing, false, "cross_entropy");
+  return {f.loss, f.lse, f.denom};
+}
+
+std::tuple<Tensor, Tensor, Tensor, Tensor> cross_entropy_forward_grad(const Tensor& input, const Tensor& target,
+                                                                      const OptTensor& weight, int64_t reduction,
+                                                                      int64_t ignore_index, double smoothing) {
+  const char* op = "cross_entropy_forward_grad";
+  PYML_CHECK(input.device().is_cpu(), RuntimeError, op, ": CPU tensors only, got input on ", input.device().str());
+  PYML_CHECK(reduction == 1 || reduction == 2, ValueError, op, ": reduction must be 'mean' (1) or 'sum' (2), got ",
+             reduction);
+  CeForward f = ce_forward(input, target, weight, reduction, ignore_index, smoothing, true, op);
+  return {f.loss, f.lse, f.denom, f.dx};
 }
 
 std::tuple<OptTensor, OptTensor> cross_entropy_backward(const Tensor& dloss, const Tensor& input, const Tensor& target,

@@ -55,6 +55,11 @@ std::tuple<OptTensor, OptTensor, OptTensor> group_norm_backward(const Tensor& dy
 std::tuple<Tensor, Tensor, Tensor> cross_entropy_forward(const Tensor& input, const Tensor& target,
                                                          const OptTensor& weight, int64_t reduction,
                                                          int64_t ignore_index, double label_smoothing);
+// cross_entropy_forward and, from the same pass over the input (CPU, reduction mean or sum), the input
+// gradient for dloss = 1: returns (loss, lse, denom, dinput), dinput in the input's dtype
+std::tuple<Tensor, Tensor, Tensor, Tensor> cross_entropy_forward_grad(const Tensor& input, const Tensor& target,
+                                                                      const OptTensor& weight, int64_t reduction,
+                                                                      int64_t ignore_index, double label_smoothing);
 // (dinput, dtarget) for the gradient dloss of the forward's loss
 std::tuple<OptTensor, OptTensor> cross_entropy_backward(const Tensor& dloss, const Tensor& input, const Tensor& target,
                                                         const OptTensor& weight, const Tensor& lse, const Tensor& denom,
@@ -122,8 +127,10 @@ struct CrossEntropyParams {
   double smoothing;
   void* lse;                    // (N*S,) log-sum-exp per row (written by forward)
 };
-// loss_rows (N*S,) T; returns {sum of losses, sum of weights of the counted rows} in double
-std::pair<double, double> cross_entropy_forward_cpu(const CrossEntropyParams& p, void* loss_rows);
+// loss_rows (N*S,) T; returns {sum of losses, sum of weights of the counted rows} in double. With dx
+// (N, C, S) T, also the input gradient for a unit gradient of the mean (mean) or sum of the losses.
+std::pair<double, double> cross_entropy_forward_cpu(const CrossEntropyParams& p, void* loss_rows, void* dx = nullptr,
+                                                    bool mean = false);
 // dloss: per-row (N*S,) T when dloss_rows is given, else the scalar `scale` for every row
 void cross_entropy_backward_cpu(const CrossEntropyParams& p, const void* dloss_rows, double scale,
                                 void* dx, void* dprob);

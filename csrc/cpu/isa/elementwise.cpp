@@ -72,7 +72,7 @@ struct VSilu { static VF v(VF x) { return x * vsigmoid(x); } };
 struct VGeluTanh { static VF v(VF x) {
   return vsplat(0.5f) * x * (vsplat(1.0f) + vtanh(vsplat(0.79788456080286535588f) * (x + vsplat(0.044715f) * x * x * x))); } };
 struct VErf { static VF v(VF x) { return verf(x); } };
-struct VGelu { static VF v(VF x) { return vsplat(0.5f) * x * (vsplat(1.0f) + verf(x * vsplat(0.70710678118654752440f))); } };
+struct VGelu { static VF v(VF x) { VF g; return x * vnormal_cdf(x, g); } };
 
 template <typename VOp>
 void vec_unary_loop(char** d, const int64_t* s, int64_t n, const double*) {
@@ -208,9 +208,9 @@ struct TanhBwdOp { template <typename U> static inline U f(U g, U y, const doubl
 struct SigmoidBwdOp { template <typename U> static inline U f(U g, U y, const double*) { return g * y * (U(1) - y); } };
 // relu: the gradient passes where the output is positive; a select, so a NaN or inf g elsewhere gives 0
 struct ReluBwdOp { template <typename U> static inline U f(U g, U y, const double*) { return y > U(0) ? g : U(0); } };
-struct VGeluBwd { static VF v(VF g, VF x) {
-  VF cdf = vsplat(0.5f) * (vsplat(1.0f) + verf(x * vsplat((float)kInvSqrt2)));
-  return g * (cdf + x * vsplat((float)kInvSqrt2Pi) * vexp(vsplat(-0.5f) * x * x)); } };
+struct VGeluBwd { static VF v(VF g, VF x) {  // gelu' = Phi(x) + x * exp(-x^2/2) / sqrt(2 pi)
+  VF gauss, cdf = vnormal_cdf(x, gauss);
+  return g * (cdf + x * gauss * vsplat((float)kInvSqrt2Pi)); } };
 struct VGeluTanhBwd { static VF v(VF g, VF x) {
   VF t = vtanh(vsplat((float)kGeluK) * (x + vsplat((float)kGeluC) * x * x * x));
   VF d = vsplat(0.5f) * x * (vsplat(1.0f) - t * t) * vsplat((float)kGeluK) * (vsplat(1.0f) + vsplat(3 * (float)kGeluC) * x * x);

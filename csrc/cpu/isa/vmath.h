@@ -3,7 +3,8 @@
 // exp: Cody-Waite reduction x = n*ln2 + r, |r| <= ln2/2, degree-7 Taylor (~1 ulp), 2^n applied in
 // two halves so subnormal and overflow results come out right. log: x = m*2^e, m in [sqrt.5, sqrt2),
 // log(1+f) = f - (f^2/2 - s(f^2/2 + R(s^2))), s = f/(2+f) (fdlibm's arrangement). tanh: odd Taylor series for |x| < 0.4,
-// else 1 - 2/(exp(2|x|)+1). erf: see verf. NaN/inf/0/negative inputs follow IEEE/libm results.
+// else 1 - 2/(exp(2|x|)+1). erf: see verf. The normal CDF for gelu: vnormal_cdf (fits: tools/fit_normal_cdf.py).
+// NaN/inf/0/negative inputs follow IEEE/libm results.
 #pragma once
 #include <cstdint>
 #include "cpu/isa/isa.h"
@@ -143,6 +144,63 @@ static inline VF verf(VF x) {
   big = vbits(ibits(big) | (ibits(x) & (int32_t)0x80000000));
   VF y = vsel(a < vsplat(0.9f), small, big);
   return vsel(x != x, x, y);
+}
+
+// e^z for z in [-88, 88] (callers clamp; NaN gives NaN), ~12 vector ops against vexp's ~20: Cody-Waite
+// z = n ln2 + r, e^r = 1 + r Q(r) with a degree-4 fit Q on [-ln2/2, ln2/2] (9.2e-8 relative,
+// tools/fit_normal_cdf.py), 2^n from the rounding constant's low bits. n = -127 (z < -87.68) gives exactly 0 (results below
+// 2^-126 flush to 0): the gelu tails rely on it.
+static inline VF vexp_in_range(VF z) {
+  const VF magic = vsplat(12582912.0f);  // 1.5 * 2^23: t's low mantissa bits hold n
+  VF t = z * vsplat(1.44269504088896341f) + magic;
+  VF n = t - magic;
+  VF r = z - n * vsplat(0.693359375f);
+  r = r - n * vsplat(-2.12194440e-4f);
+  VF p = vsplat(8.290314116e-03f);
+  p = p * r + vsplat(4.189793020e-02f);
+  p = p * r + vsplat(1.666763574e-01f);
+  p = p * r + vsplat(4.999915063e-01f);
+  p = p * r + vsplat(9.999997020e-01f);
+  p = p * r + vsplat(1.0f);  // exactly 1: e^0 = 1
+  VI e = (ibits(t) - ibits(magic) + 127) << 23;
+  return p * vbits(e);
+}
+
+// e^v for shifted arguments (x - max, x - lse, log-probabilities: v <= ~0, as in softmax and
+// cross-entropy): vexp_in_range with v clamped to [-88, 88], so -inf gives 0 and NaN stays NaN
+static inline VF vexp_shifted(VF v) {
+  v = v < vsplat(-88.0f) ? vsplat(-88.0f) : v;
+  return vexp_in_range(v > vsplat(88.0f) ? vsplat(88.0f) : v);
+}
+
+// The standard normal CDF Phi(x) and g = exp(-x^2/2), sharing one exp: with a = |x|,
+// Phi(-a) = g * R(a), R(a) = erfc(a/sqrt2)/2 * exp(a^2/2), smooth and slowly varying (0.5 at 0,
+// ~0.07 at 5). R is a degree-12 polynomial in (a - 2.5) fitted for pyml on [0, 5] (5.2e-7 relative,
+// tools/fit_normal_cdf.py; the shift keeps float32 Horner free of cancellation), a clamped to 5
+// beyond (Phi(-a) < 3e-7 there; the clamped R overestimates it by at most 20%, < 3e-9 absolute).
+// Phi(x) = 1 - Phi(-a) for x > 0. No branch and no division; the negative tail keeps full relative precision (unlike
+// 1 + erf). g = 0 for |x| > 13.2, so gelu(-inf) is NaN and gelu(inf) inf, as before.
+static inline VF vnormal_cdf(VF x, VF& g) {
+  VF a = vbits(ibits(x) & 0x7fffffff);
+  VF s = (a < vsplat(5.0f) ? a : vsplat(5.0f)) - vsplat(2.5f);
+  VF x2 = x * x;
+  x2 = x2 < vsplat(176.0f) ? x2 : vsplat(176.0f);  // a NaN x gives g = 0, Phi = 1: x * Phi stays NaN
+  g = vexp_in_range(vsplat(-0.5f) * x2);
+  VF p = vsplat(1.187618981e-08f);
+  p = p * s + vsplat(-6.810685704e-08f);
+  p = p * s + vsplat(1.100409790e-07f);
+  p = p * s + vsplat(-3.799014507e-07f);
+  p = p * s + vsplat(3.342507625e-06f);
+  p = p * s + vsplat(-1.577708099e-05f);
+  p = p * s + vsplat(6.238632341e-05f);
+  p = p * s + vsplat(-2.551311045e-04f);
+  p = p * s + vsplat(1.017254544e-03f);
+  p = p * s + vsplat(-3.832865041e-03f);
+  p = p * s + vsplat(1.364850067e-02f);
+  p = p * s + vsplat(-4.561358690e-02f);
+  p = p * s + vsplat(1.413313001e-01f);
+  VF lower = g * p;  // Phi(-a)
+  return vsel(x < vsplat(0.0f), lower, vsplat(1.0f) - lower);
 }
 
 }  // namespace PYML_ISA_NS

@@ -218,11 +218,22 @@ def _reduction(reduction, size_average, reduce, op):
     return _REDUCTIONS[reduction]
 
 
+def _ce_grad_in_forward(ctx, input, reduction):
+    """A reduced loss whose input (only) needs a gradient, on the CPU: the forward writes that gradient for
+    dloss = 1 from the same pass over the logits, so backward need not read them again."""
+    needs = ctx.needs_input_grad
+    return reduction != 0 and needs[0] and not needs[1] and not needs[2] and input.device.type == "cpu"
+
+
 class _CrossEntropy(Function):
     @staticmethod
     def forward(ctx, input, target, weight, reduction, ignore_index, label_smoothing):
-        loss, lse, denom = _C.cross_entropy_forward(input._impl, target._impl, _impl(weight), reduction,
-                                                    ignore_index, label_smoothing)
+        args = (input._impl, target._impl, _impl(weight), reduction, ignore_index, label_smoothing)
+        ctx.unit_grad = None
+        if _ce_grad_in_forward(ctx, input, reduction):
+            loss, lse, denom, ctx.unit_grad = _C.cross_entropy_forward_grad(*args)
+        else:
+            loss, lse, denom = _C.cross_entropy_forward(*args)
         ctx.save_for_backward(input, target, weight)
         ctx.saved = (lse, denom, reduction, ignore_index, label_smoothing)
         return wrap(loss)
@@ -233,6 +244,10 @@ class _CrossEntropy(Function):
         x, t, w = ctx.saved_tensors
         if ctx.needs_input_grad[2]:
             raise RuntimeError("cross_entropy: the derivative for 'weight' is not implemented")
+        if ctx.unit_grad is not None:  # handed over once: a retained graph's next backward recomputes
+            dx, ctx.unit_grad = wrap(ctx.unit_grad), None
+            scale = dloss.item()
+            return (dx if scale == 1.0 else dx * scale), None, None, None, None, None
         lse, denom, red, ii, ls = ctx.saved
         dx, dt = _C.cross_entropy_backward(dloss._impl, x._impl, t._impl, _impl(w), lse, denom, red, ii, ls,
                                            list(ctx.needs_input_grad[:2]))
