@@ -81,7 +81,7 @@ void max_pool_cpu(const PoolParams& p, const T* x, T* y, int64_t* idx) {
     for (int64_t i = i0; i < i1; i++) {
       const T* xp = plane_ptr(p, x, i);
       T* yp = y + i * PQ;
-      int64_t* ip = idx + i * PQ;
+      int64_t* ip = idx ? idx + i * PQ : nullptr;  // null: values only
       for (int64_t oh = 0; oh < p.P; oh++) {
         int64_t h0 = oh * p.sh - p.ph, h1 = std::min(h0 + (p.R - 1) * p.dh + 1, p.H);
         while (h0 < 0) h0 += p.dh;
@@ -98,7 +98,7 @@ void max_pool_cpu(const PoolParams& p, const T* x, T* y, int64_t* idx) {
             }
           }
           yp[oh * p.Q + ow] = best;
-          ip[oh * p.Q + ow] = bi;
+          if (ip) ip[oh * p.Q + ow] = bi;
         }
       }
     }

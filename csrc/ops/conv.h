@@ -67,9 +67,11 @@ struct PoolParams {
   int64_t divisor;  // 0: none
 };
 
-// (y, indices): indices (int64) are flat h*W + w positions in each input plane, like torch.
+// (y, indices): indices (int64) are flat h*W + w positions in each input plane, like torch. Without
+// with_indices (an input that needs no gradient) none are computed and the second tensor is empty.
 std::tuple<Tensor, Tensor> max_pool_forward(const Tensor& x, const IntList& kernel, const IntList& stride,
-                                            const IntList& padding, const IntList& dilation, bool ceil_mode);
+                                            const IntList& padding, const IntList& dilation, bool ceil_mode,
+                                            bool with_indices = true);
 Tensor avg_pool_forward(const Tensor& x, const IntList& kernel, const IntList& stride, const IntList& padding,
                         bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override);
 Tensor avg_pool_backward(const Tensor& dy, const Tensor& x, const IntList& kernel, const IntList& stride,

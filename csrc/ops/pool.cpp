@@ -138,17 +138,23 @@ void fill_adaptive(PoolSetup& s, const char* op, const IntList& output_size) {
 }  // namespace
 
 std::tuple<Tensor, Tensor> max_pool_forward(const Tensor& x, const IntList& kernel, const IntList& stride,
-                                            const IntList& padding, const IntList& dilation, bool ceil_mode) {
+                                            const IntList& padding, const IntList& dilation, bool ceil_mode,
+                                            bool with_indices) {
   size_t nd = kernel.size() == 1 ? 1 : 2;
   const char* op = pick(nd, "max_pool1d", "max_pool2d");
   PoolSetup s = pool_setup(x, nd, op, true);
   fill_windows(s, op, kernel, stride, padding, dilation, ceil_mode);
   const PoolParams& p = s.p;
   const Device dev = x.device();
-  Tensor y = empty({p.planes, p.P * p.Q}, s.ct, dev), idx = empty({p.planes, p.P * p.Q}, DType::Int64, dev);
-  if (!dev.is_cpu()) max_pool_forward_cuda(p, s.x.data(), y.data(), idx.ptr<int64_t>(), s.ct, dev.index);
-  else PYML_POOL_DISPATCH_INT(s.ct, max_pool_cpu<T>(p, s.x.ptr<T>(), y.ptr<T>(), idx.ptr<int64_t>()));
+  // the CUDA kernels always write indices (values-only there is the next step)
+  bool keep = with_indices || !dev.is_cpu();
+  Tensor y = empty({p.planes, p.P * p.Q}, s.ct, dev);
+  Tensor idx = empty({keep ? p.planes * p.P * p.Q : 0}, DType::Int64, dev);
+  int64_t* ip = keep ? idx.ptr<int64_t>() : nullptr;
+  if (!dev.is_cpu()) max_pool_forward_cuda(p, s.x.data(), y.data(), ip, s.ct, dev.index);
+  else PYML_POOL_DISPATCH_INT(s.ct, max_pool_cpu<T>(p, s.x.ptr<T>(), y.ptr<T>(), ip));
   Shape out = out_shape(s, p.P, p.Q);
+  if (!with_indices) return {finish(y, out, s.dtype), empty({0}, DType::Int64, dev)};
   return {finish(y, out, s.dtype), finish(idx, out, DType::Int64)};
 }
 

@@ -5,7 +5,7 @@ window definition directly (max: -inf start, index of the first valid element, t
 v is NaN` in row-major window order). Covered: odd widths (1, 7, 97, 1023) and heights, every
 stride / padding / dilation / ceil_mode mix that reaches the clipped borders, NaN, +-inf and tied
 values, strided and transposed inputs, backward through the indices, and outputs that must not
-depend on the thread count.
+depend on the thread count; the values-only forward (no gradient needed) on the same cases.
 """
 import itertools
 
@@ -72,7 +72,11 @@ def check_max_pool(a, x, kernel, stride, padding=0, dilation=1, ceil=False):
     """pyml max_pool2d on x (pyml view of the float32 array a) against the reference, then backward."""
     k, s, p, d = pair(kernel), pair(stride), pair(padding), pair(dilation)
     ref, ref_idx = max_pool_ref(a.astype(np.float64), k, s, p, d, ceil)
+    # values only (no input needs a gradient, so the kernel keeps no indices), then under no_grad
+    np.testing.assert_array_equal(F.max_pool2d(x.detach(), k, s, p, d, ceil_mode=ceil).numpy(), ref.astype(np.float32))
     x = x.detach().requires_grad_()
+    with pyml.no_grad():
+        np.testing.assert_array_equal(F.max_pool2d(x, k, s, p, d, ceil_mode=ceil).numpy(), ref.astype(np.float32))
     y, idx = F.max_pool2d(x, k, s, p, d, ceil_mode=ceil, return_indices=True)
     np.testing.assert_array_equal(y.detach().numpy().astype(np.float64), ref)
     np.testing.assert_array_equal(idx.numpy(), ref_idx)

@@ -4,6 +4,7 @@
 // every other lane of two loads), then the R row results of an output row are combined top to
 // bottom (SIMD over the row). Row-then-column order keeps torch's rule exactly: the winner is the
 // first max in row-major window order, except that a NaN always takes over (so the last NaN wins).
+// Without indices (idx == nullptr: an input that needs no gradient) see max_band_values below.
 // Row results live in a per-band scratch (each input row reduced once per band, L1/L2 resident);
 // work items are (plane, band of output rows), so few large planes still spread over threads.
 // Backward (every max pooling, float32): per plane, zero dx and add dy at the saved indices in
@@ -19,6 +20,8 @@ using namespace pool;
 
 constexpr int64_t kScratchBytes = 64 << 10;  // row results of one band (values + columns)
 constexpr int64_t kAhead = 8;                 // input rows fetched ahead of the row pass
+constexpr int64_t kAheadValues = 20;          // values only: rows fetched ahead of a window's first
+                                              // (16 or more: 2.3 -> 1.2 ms single-threaded, 3x3/2)
 
 struct MaxPlan {
   const PoolParams& p;
@@ -43,12 +46,14 @@ static inline void row_max_scalar(const float* xr, const PoolParams& p, Taps c, 
   float best = xr[c.first];
   int64_t col = c.first;
   for (int64_t t = 1, w = c.first + p.dw; t < c.count; t++, w += p.dw) select_if_greater(xr[w], w, best, col);
-  *hv = best, *hc = (int32_t)col;
+  *hv = best;
+  if (hc) *hc = (int32_t)col;
 }
 
 // kVF interior output columns from o: every tap inside the row. kStep: p.sw if 1 or 2, else 0;
-// kS: p.S when 2 or 3 (the loop unrolls), else 0.
-template <int kStep, int kS>
+// kS: p.S when 2 or 3 (the loop unrolls), else 0. kIdx: also the winning columns (hc); without
+// them the loop is two instructions per tap.
+template <int kStep, int kS, bool kIdx>
 static inline void row_max_block(const float* xr, const PoolParams& p, int64_t o, float* hv, int32_t* hc,
                                  int64_t n) {
   const int64_t S = kS ? kS : p.S;
@@ -61,15 +66,33 @@ static inline void row_max_block(const float* xr, const PoolParams& p, int64_t o
     VF v = load_taps<kStep>(xr, s0 + off, p.sw, n);
     VI take = (v > best) | (v != v);
     best = take ? v : best;
-    col = take ? pos + (int32_t)off : col;
+    if constexpr (kIdx) col = take ? pos + (int32_t)off : col;
   }
   vst(hv + o, best);
-  vst(hc + o, col);
+  if constexpr (kIdx) vst(hc + o, col);
+}
+
+static inline VF max_nan(VF best, VF v) {
+  VI take = (v > best) | (v != v);
+  return take ? v : best;
+}
+
+// Values of a 3-wide, stride-2, undilated window (the common 3x3/2 pool): the taps are the even
+// and odd lanes of one 2*kVF span and the even lanes moved down one with the next element shifted
+// in, so two loads and a broadcast feed all three (load_taps would do six loads).
+static inline void row_max_s2k3(const float* xr, const PoolParams& p, int64_t o, float* hv) {
+  int64_t s0 = o * 2 - p.pw;
+  VF a = vld<VF>(xr + s0), b = vld<VF>(xr + s0 + kVF);
+  VF t0 = pick_every_other(a, b, 0), t1 = pick_every_other(a, b, 1);
+  VF t2 = __builtin_shuffle(t0, vsplat(xr[s0 + 2 * kVF]), lane_ids() + 1);
+  vst(hv + o, max_nan(max_nan(t0, t1), t2));
 }
 
 template <int kStep, int kS> static void row_max_blocks(const float* xr, const PoolParams& p, int64_t lo,
                                                         int64_t hi, float* hv, int32_t* hc) {
-  for_blocks(lo, hi, [&](int64_t o) { row_max_block<kStep, kS>(xr, p, o, hv, hc, p.W); });
+  if (hc) for_blocks(lo, hi, [&](int64_t o) { row_max_block<kStep, kS, true>(xr, p, o, hv, hc, p.W); });
+  else if (kStep == 2 && kS == 3 && p.dw == 1) for_blocks(lo, hi, [&](int64_t o) { row_max_s2k3(xr, p, o, hv); });
+  else for_blocks(lo, hi, [&](int64_t o) { row_max_block<kStep, kS, false>(xr, p, o, hv, hc, p.W); });
 }
 
 template <int kStep> static void row_max_blocks(const float* xr, const PoolParams& p, int64_t lo, int64_t hi,
@@ -77,6 +100,13 @@ template <int kStep> static void row_max_blocks(const float* xr, const PoolParam
   if (p.S == 2) row_max_blocks<kStep, 2>(xr, p, lo, hi, hv, hc);
   else if (p.S == 3) row_max_blocks<kStep, 3>(xr, p, lo, hi, hv, hc);
   else row_max_blocks<kStep, 0>(xr, p, lo, hi, hv, hc);
+}
+
+template <bool kIdx> static void row_max_padded(const float* pad, const PoolParams& p, float* hv, int32_t* hc,
+                                                int64_t n) {
+  if (p.sw == 1) row_max_block<1, 0, kIdx>(pad, p, 0, hv, hc, n);
+  else if (p.sw == 2) row_max_block<2, 0, kIdx>(pad, p, 0, hv, hc, n);
+  else row_max_block<0, 0, kIdx>(pad, p, 0, hv, hc, n);
 }
 
 // Rows narrower than a vector whose windows all lie inside the row (unpadded small planes, like a
@@ -90,9 +120,8 @@ static bool row_max_narrow(const float* xr, const MaxPlan& m, float* hv, int32_t
   float* pad = scratch<float, 1>(n);
   std::memcpy(pad, xr, p.W * sizeof(float));
   std::fill(pad + p.W, pad + n, 0.0f);
-  if (p.sw == 1) row_max_block<1, 0>(pad, p, 0, hv, hc, n);
-  else if (p.sw == 2) row_max_block<2, 0>(pad, p, 0, hv, hc, n);
-  else row_max_block<0, 0>(pad, p, 0, hv, hc, n);
+  if (hc) row_max_padded<true>(pad, p, hv, hc, n);
+  else row_max_padded<false>(pad, p, hv, hc, n);
   return true;
 }
 
@@ -103,7 +132,7 @@ void row_max(const float* xr, const MaxPlan& m, float* hv, int32_t* hc) {
   if (hi - lo < kVF) lo = hi = 0;  // too narrow for a vector: all scalar
   for (int64_t o = 0; o < m.p.Q; o++) {
     if (o == lo) o = hi;
-    if (o < m.p.Q) row_max_scalar(xr, m.p, g.taps[o], hv + o, hc + o);
+    if (o < m.p.Q) row_max_scalar(xr, m.p, g.taps[o], hv + o, hc ? hc + o : nullptr);
   }
   if (m.p.sw == 1) row_max_blocks<1>(xr, m.p, lo, hi, hv, hc);
   else if (m.p.sw == 2) row_max_blocks<2>(xr, m.p, lo, hi, hv, hc);
@@ -193,6 +222,45 @@ void max_band(const MaxPlan& m, int64_t item, Scratch& s, const float* x, float*
   }
 }
 
+// ---------------------------------------------------------------------------- values only
+// Without indices the window order does not matter (the value is the maximum, or NaN if any tap
+// is NaN), so the R rows of an output row are reduced first, elementwise over W with no shuffles,
+// and the row pass runs once per output row instead of once per input row: for 3x3/2 this halves
+// the shuffle work. (A tie of -0.0 and +0.0 may give either zero.)
+// vr[0, W) = max over the rows h = r.first + t*dh (t < r.count) of the plane xp
+static void rows_max(const float* xp, const PoolParams& p, Taps r, float* vr) {
+  const float* x0 = xp + r.first * p.xs_h;
+  auto block = [&](int64_t w) {
+    VF best = vld<VF>(x0 + w);
+    for (int64_t t = 1; t < r.count; t++) best = max_nan(best, vld<VF>(x0 + t * p.dh * p.xs_h + w));
+    vst(vr + w, best);
+  };
+  for (int64_t w = 0; p.W < kVF && w < p.W; w++) {
+    float best = x0[w], v;
+    for (int64_t t = 1; t < r.count; t++)
+      if ((v = x0[t * p.dh * p.xs_h + w]) > best || v != v) best = v;
+    vr[w] = best;
+  }
+  for_blocks(0, p.W, block);
+}
+
+void max_band_values(const MaxPlan& m, int64_t item, const float* x, float* y) {
+  const PoolParams& p = m.p;
+  int64_t plane = item / m.nbands, oh0 = item % m.nbands * m.band, oh1 = std::min(p.P, oh0 + m.band);
+  const float* xp = x + plane / p.C * p.xs_n + plane % p.C * p.xs_c;
+  float* vr = scratch<float, 2>(p.W);
+  float* hv = scratch<float, 3>(p.Q + kVF);  // row_max may write kVF slack lanes (narrow rows)
+  for (int64_t oh = oh0; oh < oh1; oh++) {
+    Taps r = m.rows.taps[oh];
+    if (p.xs_h == p.W) prefetch_floats(xp + (r.first + kAheadValues) * p.xs_h, p.sh * p.W);
+    const float* row = xp + r.first * p.xs_h;
+    if (r.count > 1) rows_max(xp, p, r, vr), row = vr;
+    float* yr = y + (plane * p.P + oh) * p.Q;
+    row_max(row, m, m.narrow ? hv : yr, nullptr);
+    if (m.narrow) std::memcpy(yr, hv, p.Q * sizeof(float));
+  }
+}
+
 bool max_pool_f32(const PoolParams& p, const float* x, float* y, int64_t* idx) {
   if (p.xs_w != 1 || p.H * p.W >= (int64_t(1) << 31)) return false;
   MaxPlan m{p, dim_geometry(p.P, p.H, p.R, p.sh, p.ph, p.dh), dim_geometry(p.Q, p.W, p.S, p.sw, p.pw, p.dw), 1, 1,
@@ -203,6 +271,12 @@ bool max_pool_f32(const PoolParams& p, const float* x, float* y, int64_t* idx) {
   m.band = std::clamp<int64_t>((span_rows - (p.R - 1) * p.dh - 1) / p.sh + 1, 1, p.P);
   m.nbands = (p.P + m.band - 1) / m.band;
   int64_t span = (m.band - 1) * p.sh + (p.R - 1) * p.dh + 1;
+  if (!idx) {
+    for_items(p.planes * m.nbands, planes_grain(m.band * p.Q * p.R * p.S), [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; i++) max_band_values(m, i, x, y);
+    });
+    return true;
+  }
   for_items(p.planes * m.nbands, planes_grain(m.band * p.Q * p.R * p.S), [&](int64_t i0, int64_t i1) {
     Scratch s{scratch<float, 0>(span * p.Q + kVF), scratch<int32_t, 0>(span * p.Q + kVF), scratch<char, 0>(span)};
     for (int64_t i = i0; i < i1; i++) max_band(m, i, s, x, y, idx);
