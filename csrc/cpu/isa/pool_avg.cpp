@@ -22,6 +22,7 @@ namespace {
 using namespace pool;
 
 constexpr int64_t kScratchBytes = 64 << 10;
+constexpr int64_t kAhead = 16;  // input rows prefetched ahead of the row pass
 
 struct AvgDim {
   DimGeo g;                   // clipped window per output
@@ -109,7 +110,10 @@ void avg_band(const AvgPlan& m, int64_t item, float* hs, const float* x, float* 
   int64_t lo = m.rows.g.taps[oh0].first, hi = lo - 1;  // row sums held for rows [lo, hi]
   for (int64_t oh = oh0; oh < oh1; oh++) {
     Taps r = m.rows.g.taps[oh];
-    for (; hi < r.first + r.count - 1; hi++) row_sum(xp + (hi + 1) * p.xs_h, m, hs + (hi + 1 - lo) * p.Q);
+    for (; hi < r.first + r.count - 1; hi++) {
+      if (p.xs_h == p.W) prefetch_floats(xp + (hi + 1 + kAhead) * p.xs_h, p.W);
+      row_sum(xp + (hi + 1) * p.xs_h, m, hs + (hi + 1 - lo) * p.Q);
+    }
     col_sum(hs, lo, r, m.rows.factor[oh], m, y + (plane * p.P + oh) * p.Q);
   }
 }

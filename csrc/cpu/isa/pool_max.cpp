@@ -190,12 +190,6 @@ static inline void band_rows(const MaxPlan& m, int64_t oh0, int64_t oh1, int64_t
   }
 }
 
-// Starts loading the n floats at p into L1 (an asm statement: GCC may drop __builtin_prefetch calls
-// it inlines into loops; a prefetch never faults, so p may point past the tensor).
-static inline void prefetch_floats(const float* p, int64_t n) {
-  for (int64_t i = 0; i < n; i += 16) asm volatile("prefetcht0 %0" : : "m"(p[i]));
-}
-
 struct Scratch {
   float* hv;     // row results of the band's input rows: values
   int32_t* hc;   // and columns

@@ -90,6 +90,12 @@ static inline DimGeo dim_geometry(int64_t out, int64_t in, int64_t k, int64_t st
   return g;
 }
 
+// Starts loading the n floats at p into L1 (an asm statement: GCC may drop __builtin_prefetch calls
+// it inlines into loops; a prefetch never faults, so p may point past the tensor).
+static inline void prefetch_floats(const float* p, int64_t n) {
+  for (int64_t i = 0; i < n; i += 16) asm volatile("prefetcht0 %0" : : "m"(p[i]));
+}
+
 // Vector blocks covering [lo, hi): starts lo, lo + kVF, ... and one last block ending at hi that
 // may overlap the previous one (recomputing a few outputs is cheaper than a scalar tail).
 template <class F> static inline void for_blocks(int64_t lo, int64_t hi, const F& f) {
