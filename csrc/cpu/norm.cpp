@@ -10,6 +10,7 @@
 #include <type_traits>
 #include <vector>
 #include "cpu/kernels.h"
+#include "cpu/prefetch.h"
 #include "ops/norm.h"
 
 namespace pyml {
@@ -151,8 +152,11 @@ template <typename T> void ln_forward(const RowNormParams& p) {
   int64_t K = p.K;
   parallel_for(0, p.M, std::max<int64_t>(1, kGrain / std::max<int64_t>(K, 1)), [&](int64_t r0, int64_t r1) {
     if constexpr (std::is_same_v<T, float>) {  // the per-ISA SIMD row kernel
-      for (int64_t r = r0; r < r1; r++)
+      const int64_t ahead = prefetch_rows_ahead(K * 4);
+      for (int64_t r = r0; r < r1; r++) {
+        prefetch_bytes(x + (r + ahead) * K, K * 4);
         kernels().row_layer_norm_f32(x + r * K, K, w, b, p.eps, p.rms, mean + r, rstd + r, y + r * K);
+      }
       return;
     }
     for (int64_t r = r0; r < r1; r++) {
