@@ -15,13 +15,15 @@ import statistics
 import sys
 import time
 
+from .bandwidth import annotate, print_fractions
+
 LIBS = ("pyml", "torch", "numpy")
 
 
 def parse(argv):
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[1])
     p.add_argument("--quick", action="store_true", help="fewer, shorter samples (under 2 minutes)")
-    p.add_argument("--filter", default="", help="run only cases whose name contains SUBSTR")
+    p.add_argument("--filter", default="", help="run only cases whose name contains SUBSTR (or any of A,B,...)")
     p.add_argument("--threads", type=int, default=os.cpu_count(), help="threads for every library")
     p.add_argument("--out", default=None, help="JSON path (default bench/results/<time>.json)")
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda"),
@@ -176,7 +178,7 @@ def main(argv=None):
         return gpu_main(opts)
     setup_threads(opts.threads)
     from .cases import all_cases
-    cases = [c for c in all_cases() if opts.filter in c.name]
+    cases = [c for c in all_cases() if any(f in c.name for f in opts.filter.split(","))]
     if not cases:
         print(f"bench: no case matches --filter {opts.filter!r}", file=sys.stderr)
         return 2
@@ -187,6 +189,7 @@ def main(argv=None):
         rows.append(row(case, measure(case, args, status, opts.quick), status))
         print(f"  done: {case.name}", file=sys.stderr, flush=True)
     print_table(rows, opts.threads)
+    print_fractions(rows, annotate(rows))
     path = opts.out or os.path.join(os.path.dirname(__file__), "results", time.strftime("%Y%m%d-%H%M%S") + ".json")
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, "w") as f:

@@ -85,6 +85,14 @@ def copy_reference_case():
                 tol=0.0)
 
 
+def dram_copy_case():
+    """The machine's memory bandwidth in the same run: a copy of 64 Mi float32 (256 MB read, 256 MB
+    written), eight times the L3, so every byte goes to DRAM and back."""
+    ops = {"pyml": lambda x: x.clone(), "torch": lambda x: x.clone(), "numpy": lambda x: x.copy()}
+    n = 64 << 20
+    return Case("copy 256 MB (DRAM) bandwidth reference", "GB/s", 8.0 * n, normal((n,)), ops, tol=0.0)
+
+
 def avgpool_case():
     shape, out = (8, 64, 112, 112), (8, 64, 56, 56)
 
@@ -171,6 +179,7 @@ def all_nn_cases():
         maxpool_case(False),
         maxpool_case(True),
         copy_reference_case(),
+        dram_copy_case(),
         avgpool_case(),
         sdpa_case(4, 12, 1024, 64, False),
         sdpa_case(4, 12, 1024, 64, True),

@@ -11,6 +11,16 @@ if glob.glob(os.path.join(_ROOT, "pyml", "_C*.so")):
     sys.path.insert(0, _ROOT)
 
 
+def pytest_configure(config):
+    # tests/test_isa_variants.py reruns the kernel tests in a subprocess with this set, so the AVX2 and
+    # generic copies of the kernels are checked on an AVX-512 machine too (read by the tests only)
+    isa = os.environ.get("PYML_TEST_CPU_ISA")
+    if isa:
+        import pyml
+        pyml._C._set_cpu_isa(isa)
+        assert pyml.info()["simd"] == isa
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)

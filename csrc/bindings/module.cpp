@@ -36,6 +36,10 @@ PYBIND11_MODULE(_C, m) {
   m.def("cpu_cache_bytes", &cpu_cache_bytes);  // large-buffer cache (core/cpu_cache.h)
   m.def("cpu_empty_cache", &cpu_empty_cache);
   m.def("cpu_isa", &cpu_isa_name);
+  m.def("_set_cpu_isa", [](const std::string& name) {  // tests only: run the AVX2 / generic kernel copies
+    PYML_CHECK(set_cpu_isa(name.c_str()), ValueError, "_set_cpu_isa: expected an instruction set this CPU runs ",
+               "(generic, avx2 or avx512 up to the best), got '", name, "'");
+  });
   m.def("cuda_compiled", &cuda_compiled);
   m.def("compiler", [] {
 #ifdef PYML_CXX_COMPILER

@@ -20,10 +20,9 @@ namespace pyml {
 namespace wino {
 
 const TileKernels& tile_kernels() {
-  static const TileKernels& k = std::strcmp(cpu_isa_name(), "avx512") == 0 ? isa_avx512::wino_tile_kernels()
-                              : std::strcmp(cpu_isa_name(), "avx2") == 0   ? isa_avx2::wino_tile_kernels()
-                                                                           : isa_generic::wino_tile_kernels();
-  return k;
+  static const TileKernels* const k[3] = {&isa_generic::wino_tile_kernels(), &isa_avx2::wino_tile_kernels(),
+                                          &isa_avx512::wino_tile_kernels()};
+  return *k[cpu_isa_index()];
 }
 
 namespace {

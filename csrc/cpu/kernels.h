@@ -59,8 +59,13 @@ struct KernelTable {
                                  bool rms, double* aw, double* ab, float* dx) = nullptr;
 };
 
-const KernelTable& kernels();        // the table chosen at import
+const KernelTable& kernels();        // the table of the current instruction set
 const char* cpu_isa_name();          // "avx512", "avx2" or "generic"
+int cpu_isa_index();                 // 0 generic, 1 avx2, 2 avx512 (indexes per-ISA tables)
+// For tests: run the copies of the kernels for `name`, an instruction set this CPU supports
+// (the best one is the default). Returns false, changing nothing, for any other name. Not safe
+// while kernels run on other threads.
+bool set_cpu_isa(const char* name);
 
 namespace isa_generic { void register_kernels(KernelTable&); }
 namespace isa_avx2 { void register_kernels(KernelTable&); }

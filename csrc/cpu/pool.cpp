@@ -61,15 +61,10 @@ inline int64_t adapt_hi(int64_t o, int64_t in, int64_t out) { return ((o + 1) * 
 }  // namespace
 
 const PoolFastKernels& pool_fast_kernels() {
-  static const PoolFastKernels table = [] {
-    PoolFastKernels k;
-    std::string isa = cpu_isa_name();
-    if (isa == "avx512") isa_avx512::fill_pool_kernels(k);
-    else if (isa == "avx2") isa_avx2::fill_pool_kernels(k);
-    else isa_generic::fill_pool_kernels(k);
-    return k;
-  }();
-  return table;
+  static const PoolFastKernels tables[3] = {[] { PoolFastKernels k; isa_generic::fill_pool_kernels(k); return k; }(),
+                                            [] { PoolFastKernels k; isa_avx2::fill_pool_kernels(k); return k; }(),
+                                            [] { PoolFastKernels k; isa_avx512::fill_pool_kernels(k); return k; }()};
+  return tables[cpu_isa_index()];
 }
 
 template <typename T>
