@@ -13,6 +13,7 @@
 #include <limits>
 #include "cpu/isa/vmath.h"
 #include "cpu/kernels.h"
+#include "cpu/prefetch.h"
 #include "ops/reduce.h"
 
 namespace pyml {
@@ -279,7 +280,10 @@ template <typename T> void softmax_run(const LineParams& p) {
   T* y = (T*)p.out;
   for_line_groups(p, kGroup, 1, [&](int64_t ia, int64_t ob, int64_t w, int64_t lsi, int64_t lso) {
     if constexpr (std::is_same_v<T, float>) {
-      if (w == 1 && p.sin == 1 && p.sout == 1) return softmax_line_f32(x + ia, y + ob, p.n, p.flag);
+      if (w == 1 && p.sin == 1 && p.sout == 1) {  // rows one after another: ask for the next ones early
+        prefetch_bytes(x + ia + prefetch_rows_ahead(p.n * 4) * p.n, p.n * 4);
+        return softmax_line_f32(x + ia, y + ob, p.n, p.flag);
+      }
       if (w >= kVF && lsi == 1 && lso == 1) return softmax_group_f32(x + ia, y + ob, p.n, p.sin, p.sout, w, p.flag);
     }
     softmax_group<T>(x + ia, y + ob, p.n, p.sin, p.sout, w, lsi, lso, p.flag);
