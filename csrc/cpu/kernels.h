@@ -56,7 +56,7 @@ struct KernelTable {
   void (*row_layer_norm_f32)(const float* x, int64_t n, const float* w, const float* b, double eps, bool rms,
                              double* mean, double* rstd, float* y) = nullptr;
   void (*row_layer_norm_bwd_f32)(const float* g, const float* x, const float* w, int64_t n, double mu, double is,
-                                 bool rms, double* aw, double* ab, float* dx) = nullptr;
+                                 bool rms, float* aw, float* ab, float* dx) = nullptr;
 };
 
 const KernelTable& kernels();        // the table of the current instruction set

@@ -177,6 +177,26 @@ template <typename T> void ln_forward(const RowNormParams& p) {
   });
 }
 
+// Rows [r0, r1) of the float32 backward through the per-ISA row kernel. dw/db partials go to float
+// sums that are added into the chunk's double sums every kFlushRows rows (float error stays at a
+// few ulps of a 16-term sum; the chunks and their combination stay in double).
+constexpr int64_t kFlushRows = 16;
+void ln_backward_rows_f32(const RowNormParams& p, const float* dy, const float* x, const float* w, int64_t r0,
+                          int64_t r1, double* aw, double* ab, float* dx) {
+  const int64_t K = p.K;
+  thread_local std::vector<float> part;
+  if (aw) part.assign(2 * K, 0.0f);
+  float *fw = aw ? part.data() : nullptr, *fb = aw ? part.data() + K : nullptr;
+  for (int64_t r = r0; r < r1; r++) {
+    kernels().row_layer_norm_bwd_f32(dy + r * K, x + r * K, w, K, p.mean[r], p.rstd[r], p.rms, fw, fb,
+                                     dx ? dx + r * K : nullptr);
+    if (aw && ((r - r0) % kFlushRows == kFlushRows - 1 || r == r1 - 1)) {
+      for (int64_t k = 0; k < K; k++) aw[k] += fw[k], ab[k] += fb[k];
+      std::fill(part.begin(), part.end(), 0.0f);
+    }
+  }
+}
+
 template <typename T> void ln_backward(const RowNormParams& p, const T* dy, T* dx, T* dw, T* db) {
   const T *x = (const T*)p.x, *w = (const T*)p.w;
   const double *mean = p.mean, *rstd = p.rstd;
@@ -188,9 +208,7 @@ template <typename T> void ln_backward(const RowNormParams& p, const T* dy, T* d
     double* aw = wsum ? pw.data() + c * K : nullptr;
     double* ab = wsum ? pb.data() + c * K : nullptr;
     if constexpr (std::is_same_v<T, float>) {  // the per-ISA SIMD row kernel
-      for (int64_t r = r0; r < r1; r++)
-        kernels().row_layer_norm_bwd_f32(dy + r * K, x + r * K, w, K, mean[r], rstd[r], p.rms, aw, ab,
-                                         dx ? dx + r * K : nullptr);
+      ln_backward_rows_f32(p, dy, x, w, r0, r1, aw, ab, dx);
       return;
     }
     for (int64_t r = r0; r < r1; r++) {

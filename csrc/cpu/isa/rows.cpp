@@ -238,19 +238,29 @@ static void ln_dx(const float* g, const float* x, const float* w, int64_t n, flo
   }
 }
 
-// layer_norm backward of one row: dw/db partial sums (aw, ab: double, may be null) and dx (may be null)
-void row_layer_norm_bwd(const float* g, const float* x, const float* w, int64_t n, double mu, double is, bool rms,
-                        double* aw, double* ab, float* dx) {
-  if (aw) {
-#pragma omp simd
-    for (int64_t i = 0; i < n; i++) {
-      double xh = ((double)x[i] - mu) * is;
-      aw[i] += (double)g[i] * xh;
-      ab[i] += (double)g[i];
-    }
+// aw += g * xhat, ab += g over one row, in float lanes (the caller adds them into double sums every
+// few rows: double lanes here were a third of the backward's time)
+static void ln_wb_partials(const float* g, const float* x, int64_t n, float hi, float lo, float is, float* aw,
+                           float* ab) {
+  const VF vh = vsplat(hi), vl = vsplat(lo), vi = vsplat(is);
+  int64_t i = 0;
+  for (; i + kVF <= n; i += kVF) {
+    VF gv = loadv(g + i), xh = ((loadv(x + i) - vh) - vl) * vi;
+    storev(aw + i, loadv(aw + i) + gv * xh);
+    storev(ab + i, loadv(ab + i) + gv);
   }
-  if (!dx) return;
+  for (; i < n; i++) {
+    aw[i] += g[i] * (((x[i] - hi) - lo) * is);
+    ab[i] += g[i];
+  }
+}
+
+// layer_norm backward of one row: dw/db partial sums (aw, ab: float, may be null) and dx (may be null)
+void row_layer_norm_bwd(const float* g, const float* x, const float* w, int64_t n, double mu, double is, bool rms,
+                        float* aw, float* ab, float* dx) {
   const float hi = (float)mu, lo = (float)(mu - (double)hi);
+  if (aw) ln_wb_partials(g, x, n, hi, lo, (float)is, aw, ab);
+  if (!dx) return;
   if (w) ln_dx<true>(g, x, w, n, hi, lo, is, rms, dx);
   else ln_dx<false>(g, x, w, n, hi, lo, is, rms, dx);
 }
