@@ -240,16 +240,22 @@ const char* cudaGetErrorName(cudaError_t) { return "cudaErrorEmulated"; }
 cudaError_t cudaSetDevice(int) { return cudaSuccess; }
 cudaError_t cudaGetDevice(int* d) { *d = 0; return cudaSuccess; }
 cudaError_t cudaGetDeviceCount(int* n) { *n = 1; return cudaSuccess; }
+// EMU_CC_MAJOR=8 makes the emulated device an sm_80, so the pre-Hopper paths (mma.sync GEMM) run.
+static int cc_major() {
+  static const int v = std::getenv("EMU_CC_MAJOR") ? std::atoi(std::getenv("EMU_CC_MAJOR")) : 9;
+  return v;
+}
 cudaError_t cudaGetDeviceProperties(struct cudaDeviceProp* p, int) {
   std::memset(p, 0, sizeof(*p));
   std::strcpy(p->name, "pyml CPU emulator");
-  p->major = 9; p->minor = 0; p->multiProcessorCount = 4; p->warpSize = 32;
+  p->major = cc_major(); p->minor = 0; p->multiProcessorCount = 4; p->warpSize = 32;
   p->totalGlobalMem = size_t(8) << 30; p->sharedMemPerBlock = 48 << 10; p->l2CacheSize = 1 << 20;
   p->memoryBusWidth = 64;
   return cudaSuccess;
 }
 cudaError_t cudaDeviceGetAttribute(int* v, enum cudaDeviceAttr a, int) {
-  *v = a == cudaDevAttrMultiProcessorCount ? 4 : 1000;  // as cudaGetDeviceProperties says
+  // as cudaGetDeviceProperties says: 4 SMs, compute capability EMU_CC_MAJOR.0 (default 9)
+  *v = a == cudaDevAttrMultiProcessorCount ? 4 : a == cudaDevAttrComputeCapabilityMajor ? cc_major() : a == cudaDevAttrComputeCapabilityMinor ? 0 : 1000;
   return cudaSuccess;
 }
 cudaError_t cudaMemGetInfo(size_t* f, size_t* t) { *f = size_t(4) << 30; *t = size_t(8) << 30; return cudaSuccess; }
