@@ -176,7 +176,7 @@ __device__ __forceinline__ bool mbar_try_wait(uint64_t* bar, uint32_t parity) {
 __device__ __forceinline__ void mbar_wait(uint64_t* bar, uint32_t parity) {
 #ifdef PYML_CUDA_EMU
   for (long n = 0; !mbar_try_wait(bar, parity); n++)
-    if (n > 20000000) { std::fprintf(stderr, "emu: mbarrier wait never completes (deadlock)\n"); std::abort(); }
+    if (n > 200000) { std::fprintf(stderr, "emu: mbarrier wait never completes (deadlock)\n"); std::abort(); }
 #else
   while (!mbar_try_wait(bar, parity)) {}
 #endif
