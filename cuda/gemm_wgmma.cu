@@ -94,18 +94,41 @@ __device__ void consume_tile(float (&acc)[128], int c, int ktiles, uint32_t& it,
   if (ktiles > 0 && leader) wg::mbar_arrive(&empty[(it - 1) % kStages]);
 }
 
-// C = alpha * acc + beta * C for this thread's fragment (beta == 0: C is not read).
+template <typename T> struct alignas(2 * sizeof(T)) Pair { T x, y; };
+
+// C = alpha * acc + beta * C for this thread's fragment (beta == 0: C is not read). acc[4j + 2h + e]
+// is element (16w + g + 8h, 8j + 2t + e): the two e of a row go out as one 4-byte store where C's
+// rows are contiguous and 4-byte aligned, else one by one; rows past M and columns past N are skipped.
 template <typename T>
 __device__ __forceinline__ void epilogue(const float (&acc)[128], const WgArgs& a, T* C, int64_t m0, int64_t n0) {
   const int T_ = threadIdx.x % 128, w = T_ / 32, g = T_ % 32 / 4, t = T_ % 4;
+  const bool pairs = a.csc == 1 && a.rsc % 2 == 0 && reinterpret_cast<uintptr_t>(C) % (2 * sizeof(T)) == 0;
+  const bool read = a.beta != 0.f;
 #pragma unroll
-  for (int i = 0; i < 128; i++) {
-    const int64_t m = m0 + 16 * w + g + 8 * (i / 2 % 2), n = n0 + 8 * (i / 4) + 2 * t + i % 2;
-    if (m >= a.M || n >= a.N) continue;
-    T* p = C + m * a.rsc + n * a.csc;
-    float v = a.alpha * acc[i];
-    if (a.beta != 0.f) v += a.beta * convert<float>(*p);
-    *p = convert<T>(v);
+  for (int h = 0; h < 2; h++) {
+    const int64_t m = m0 + 16 * w + g + 8 * h;
+    if (m >= a.M) continue;
+    T* row = C + m * a.rsc;
+#pragma unroll
+    for (int j = 0; j < 32; j++) {
+      const int64_t n = n0 + 8 * j + 2 * t;
+      float v0 = a.alpha * acc[4 * j + 2 * h], v1 = a.alpha * acc[4 * j + 2 * h + 1];
+      if (pairs && n + 1 < a.N) {  // n is even: the pair is 4-byte aligned
+        Pair<T>* p = reinterpret_cast<Pair<T>*>(row + n);
+        if (read) {
+          const Pair<T> c = *p;
+          v0 += a.beta * convert<float>(c.x), v1 += a.beta * convert<float>(c.y);
+        }
+        *p = Pair<T>{convert<T>(v0), convert<T>(v1)};
+        continue;
+      }
+      for (int e = 0; e < 2; e++) {
+        if (n + e >= a.N) break;
+        T* c = row + (n + e) * a.csc;
+        const float v = e ? v1 : v0;
+        *c = convert<T>(read ? v + a.beta * convert<float>(*c) : v);
+      }
+    }
   }
 }
 
