@@ -101,3 +101,19 @@ def test_nan_inf_propagate():
     out = pyml.mm(on_device(a), on_device(b)).float().cpu().numpy()
     assert np.isnan(out[3]).all()
     assert np.isinf(out[:, 9]).sum() + np.isnan(out[:, 9]).sum() == 40
+
+
+@pytest.mark.parametrize("dtype", HALF)
+@pytest.mark.parametrize("off", [8, 3])
+def test_base_offsets(dtype, off):
+    """Operands starting `off` elements into their buffers: 8 (16 bytes) keeps TMA's alignment,
+    3 does not and leaves the product to the mma.sync kernel; both must be right."""
+    m, k, n = 97, 72, 136  # rows of 144 and 272 bytes: multiples of 16
+    a, a64 = values((m, k), dtype, off)
+    b, b64 = values((k, n), dtype, off + 1)
+    da = pyml.zeros(m * k + off, dtype=a.dtype, device="cuda")[off:].view(m, k)
+    db = pyml.zeros(k * n + off, dtype=b.dtype, device="cuda")[off:].view(k, n)
+    da.copy_(a.cuda())
+    db.copy_(b.cuda())
+    out = poisoned(lambda: pyml.mm(da, db), (m, n), dtype)
+    judge(out, a64 @ b64, a64, b64, dtype)
