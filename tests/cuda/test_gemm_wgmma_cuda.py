@@ -70,10 +70,16 @@ def test_batched(dtype):
     out = pyml.matmul(on_device(a), on_device(bt).transpose(-1, -2))
     for i in range(3):
         judge(out[i], a64[i] @ bt64[i].T, a64[i], bt64[i].T, dtype)
-    w, w64 = values((40, 33), dtype, 8)  # one B for every batch matrix (broadcast)
+    w, w64 = values((40, 40), dtype, 8)  # one B for every batch matrix (folded into one tall GEMM)
     out = pyml.matmul(on_device(a), on_device(w))
     for i in range(3):
         judge(out[i], a64[i] @ w64, a64[i], w64, dtype)
+    out = pyml.bmm(on_device(a), on_device(w).expand(3, 40, 40))  # batch stride 0: B's map has no batch dim
+    for i in range(3):
+        judge(out[i], a64[i] @ w64, a64[i], w64, dtype)
+    out = pyml.bmm(on_device(w).expand(3, 40, 40), on_device(a).transpose(-1, -2))  # A broadcast, B^T
+    for i in range(3):
+        judge(out[i], w64 @ a64[i].T, w64, a64[i].T, dtype)
 
 
 @pytest.mark.parametrize("dtype", HALF)
