@@ -18,7 +18,7 @@ namespace pyml {
 namespace cuda {
 namespace {
 
-constexpr int kBM = 128, kBN = 256, kBK = 64, kStages = 4, kThreads = 384;
+constexpr int kBM = 128, kBN = 256, kBK = 64, kStages = 4, kWgThreads = 384;
 constexpr int kABytes = kBM * kBK * 2, kBBytes = kBN * kBK * 2, kStageBytes = kABytes + kBBytes;
 constexpr int kSmem = kStages * kStageBytes + 2 * kStages * 8 + 1024;
 constexpr int kBox = 8192;  // one MN-major box: 64 K rows x 128 bytes
@@ -151,7 +151,7 @@ __device__ void consumer(const WgArgs& a, unsigned char* ring, uint64_t* full, u
 // ta: A's map (AM: dims (M, K, batch), else (K, M, batch)); tb: B's (BN: (N, K, batch), else
 // (K, N, batch)); C: (M, N) per batch matrix at a.bi's offsets. Grid: min(SMs, work), 384 threads.
 template <typename T, bool AM, bool BN>
-__global__ void __launch_bounds__(kThreads, 1)
+__global__ void __launch_bounds__(kWgThreads, 1)
     gemm_wgmma_kernel(const __grid_constant__ CUtensorMap ta, const __grid_constant__ CUtensorMap tb, WgArgs a) {
 #if defined(PYML_SM90A) || defined(PYML_CUDA_EMU)
   PYML_DYNAMIC_SMEM(raw);
@@ -211,7 +211,7 @@ void launch(const CUtensorMap& ta, const CUtensorMap& tb, const WgArgs& a, int s
     if (dev < 64) raised[dev] = true;
   }
   const int64_t work = a.count * a.tiles_m * a.tiles_n;
-  kernel<<<(unsigned)std::min<int64_t>(work, sms), kThreads, kSmem, s>>>(ta, tb, a);
+  kernel<<<(unsigned)std::min<int64_t>(work, sms), kWgThreads, kSmem, s>>>(ta, tb, a);
   PYML_CUDA_LAUNCH_CHECK("matmul");
 }
 
