@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include "block_reduce.cuh"
 #include "gemm_tc.cuh"
+#include "gemm_wgmma.cuh"
 #include "gemm_tile.cuh"
 
 namespace pyml {
@@ -252,6 +253,9 @@ void gemm_cuda(const GemmArgs& g, const BatchIndex<3>& bi, DType t, int index) {
   if (g.M == 0 || g.N == 0 || bi.count == 0) return;
   cuda::DeviceGuard guard(index);
   cudaStream_t s = cuda::stream(index);
+#if defined(PYML_WGMMA) || defined(PYML_CUDA_EMU)  // built for sm_90a: TMA + wgmma on Hopper
+  if (g.M > 1 && g.N > 1 && cuda::gemm_wgmma_cuda(g, bi, t, s)) return;
+#endif
   if (g.M > 1 && g.N > 1 && cuda::gemm_tc_cuda(g, bi, t, matmul_allow_tf32(), s)) return;  // tensor cores
   using u64 = unsigned long long;  // integer products wrap in 64 bits, as on the CPU
   switch (t) {

@@ -114,6 +114,9 @@ std::string run_block(int n) {
       released = true;
     }
     if (released) continue;
+    bool spinning = false;  // threads that yielded in a wait loop (emu::spin) run again next round
+    for (int i = 0; i < n; i++) spinning |= fibers[i].st == READY;
+    if (spinning) continue;
     if (sync + done == n) {
       if (done) return "__syncthreads reached by " + std::to_string(sync) + " threads while " + std::to_string(done) + " had exited";
       int cnt = 0;
@@ -151,10 +154,12 @@ void warp(void* v, int size, WarpOp op, int arg, int width, unsigned mask) {
 }
 
 int linear_tid() { return cur; }
+void spin() { yield_as(READY); }
 int next_parity() { return fibers[cur].calls++ & 1; }
 
 std::vector<unsigned char> g_smem;
-unsigned char* dynamic_smem() { return (unsigned char*)(((uintptr_t)g_smem.data() + 127) & ~(uintptr_t)127); }
+// 1024-byte aligned, so address bits 7..9 (the 128-byte TMA/wgmma swizzle) match a GPU's shared addresses
+unsigned char* dynamic_smem() { return (unsigned char*)(((uintptr_t)g_smem.data() + 1023) & ~(uintptr_t)1023); }
 std::vector<std::pair<const void*, int>> g_smem_limits;  // cudaFuncSetAttribute(MaxDynamicSharedMemorySize)
 
 void cp_async(void* dst, const void* src, int src_bytes) {
@@ -183,7 +188,7 @@ void run_grid(dim3 grid, dim3 block, size_t smem, const void* kernel, const std:
   for (auto& e : g_smem_limits)
     if (e.first == kernel) limit = e.second;
   if (smem > (size_t)limit) throw std::runtime_error("emu: dynamic shared memory over the kernel's limit (48 KiB unless raised)");
-  g_smem.assign(smem + 128, 0);
+  g_smem.assign(smem + 1024, 0);
   if (grid.x == 0 || grid.y == 0 || grid.z == 0 || block.x * block.y * block.z == 0)
     throw std::runtime_error("emu: launch with an empty grid or block");
   if (grid.y > 65535 || grid.z > 65535) throw std::runtime_error("emu: grid y/z over 65535");
@@ -235,15 +240,24 @@ const char* cudaGetErrorName(cudaError_t) { return "cudaErrorEmulated"; }
 cudaError_t cudaSetDevice(int) { return cudaSuccess; }
 cudaError_t cudaGetDevice(int* d) { *d = 0; return cudaSuccess; }
 cudaError_t cudaGetDeviceCount(int* n) { *n = 1; return cudaSuccess; }
+// EMU_CC_MAJOR=8 makes the emulated device an sm_80, so the pre-Hopper paths (mma.sync GEMM) run.
+static int cc_major() {
+  static const int v = std::getenv("EMU_CC_MAJOR") ? std::atoi(std::getenv("EMU_CC_MAJOR")) : 9;
+  return v;
+}
 cudaError_t cudaGetDeviceProperties(struct cudaDeviceProp* p, int) {
   std::memset(p, 0, sizeof(*p));
   std::strcpy(p->name, "pyml CPU emulator");
-  p->major = 9; p->minor = 0; p->multiProcessorCount = 4; p->warpSize = 32;
+  p->major = cc_major(); p->minor = 0; p->multiProcessorCount = 4; p->warpSize = 32;
   p->totalGlobalMem = size_t(8) << 30; p->sharedMemPerBlock = 48 << 10; p->l2CacheSize = 1 << 20;
   p->memoryBusWidth = 64;
   return cudaSuccess;
 }
-cudaError_t cudaDeviceGetAttribute(int* v, enum cudaDeviceAttr, int) { *v = 1000; return cudaSuccess; }
+cudaError_t cudaDeviceGetAttribute(int* v, enum cudaDeviceAttr a, int) {
+  // as cudaGetDeviceProperties says: 4 SMs, compute capability EMU_CC_MAJOR.0 (default 9)
+  *v = a == cudaDevAttrMultiProcessorCount ? 4 : a == cudaDevAttrComputeCapabilityMajor ? cc_major() : a == cudaDevAttrComputeCapabilityMinor ? 0 : 1000;
+  return cudaSuccess;
+}
 cudaError_t cudaMemGetInfo(size_t* f, size_t* t) { *f = size_t(4) << 30; *t = size_t(8) << 30; return cudaSuccess; }
 cudaError_t cudaDeviceSynchronize(void) { return cudaSuccess; }
 cudaError_t cudaStreamCreateWithPriority(cudaStream_t* s, unsigned int, int) { *s = (cudaStream_t) new char[16]; return cudaSuccess; }

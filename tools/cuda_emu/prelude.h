@@ -19,12 +19,14 @@
 #undef __shared__
 #undef __forceinline__
 #undef __launch_bounds__
+#undef __grid_constant__
 #define __global__
 #define __device__
 #define __host__
 #define __shared__ static
 #define __forceinline__ inline
 #define __launch_bounds__(...)
+#define __grid_constant__
 using std::max;
 using std::min;
 
@@ -54,8 +56,11 @@ template <typename... P> struct Launcher {
 template <typename... P> Launcher<P...> launch(void (*k)(P...), dim3 g, dim3 b, size_t smem = 0, cudaStream_t = 0) {
   return Launcher<P...>{k, g, b, smem};
 }
-unsigned char* dynamic_smem();  // this block's dynamic shared memory (garbage at block start)
+unsigned char* dynamic_smem();  // this block's dynamic shared memory (garbage at block start; 1024-byte aligned)
 int linear_tid();
+// Yields to the other threads of the block from a wait loop (mbarrier try_wait): the thread runs
+// again in the scheduler's next round.
+void spin();
 int next_parity();  // 0, 1, 0, ... per thread of the block
 // Warp-wide exchange for emulating warp-collective PTX (mma, ldmatrix): every lane of the calling
 // warp passes `mine` and gets all 32 lanes' values; all lanes must call it (one rendezvous).
