@@ -28,14 +28,16 @@ run() {  # run NAME CMD...: log to $OUT/NAME.log, print its tail
 }
 for s in $stages; do
   case $s in
-    tests) run tests $PYTHON -m pytest -q -x -p no:cacheprovider tests/cuda tests/test_cuda.py ;;
+    tests) run tests $PYTHON -m pytest -q --maxfail=25 -p no:cacheprovider tests/cuda tests/test_cuda.py ;;
     cpu) run cpu $PYTHON -m pytest -q -p no:cacheprovider --ignore=tests/cuda ;;
     memcheck) run memcheck compute-sanitizer --tool memcheck --error-exitcode 3 \
                 $PYTHON -m pytest -q -x -p no:cacheprovider tests/cuda tests/test_cuda.py ;;
     racecheck) run racecheck compute-sanitizer --tool racecheck --error-exitcode 3 \
                  $PYTHON -m pytest -q -x -p no:cacheprovider tests/cuda/test_reduce_cuda.py tests/cuda/test_sort_cuda.py \
                  tests/cuda/test_index_cuda.py tests/cuda/test_linalg_cuda.py tests/cuda/test_conv_cuda.py \
-                 tests/cuda/test_pool_cuda.py tests/cuda/test_attention_cuda.py tests/cuda/test_nn_cuda.py ;;
+                 tests/cuda/test_pool_cuda.py tests/cuda/test_attention_cuda.py tests/cuda/test_nn_cuda.py \
+                 tests/cuda/test_gemm_tc_cuda.py tests/cuda/test_gemm_wgmma_cuda.py tests/cuda/test_attention_tc_cuda.py \
+                 tests/cuda/test_conv_tc_cuda.py tests/cuda/test_pool_tc_cuda.py ;;
     bench) run bench $PYTHON -m bench --device cuda --out "$OUT" ;;
     train) run train $PYTHON -m bench.gpu_train --device cuda --dtype bf16 --steps 30 --out "$OUT/train-cuda.json" ;;
     *) echo "unknown stage $s"; exit 2 ;;
