@@ -1,40 +1,26 @@
-// Pooling on CUDA: one thread per output element loops over its window (pooling reads each input
-// a few times and does no math to share, so there is nothing for a tiled kernel to reuse).
+// Pooling on CUDA. NCHW (and channels_last shapes the vector path refuses): one thread per output
+// element loops over its window (pooling reads each input a few times and does no math to share).
+// Channels_last float32/float64 inputs with 16-byte channel vectors go to cuda/pool_nhwc.cu.
 // Semantics follow the CPU kernels (csrc/cpu/pool.cpp) exactly: a max starts at the lowest value
 // with its index at the window's first valid element and NaN wins; avg windows clip to the image
 // and divide by the clipped or padded size or the override; integer averages sum in int64.
-// Backward of avg pooling gathers: each input element sums, in the CPU's (oh, ow) order, the
-// outputs whose window covers it, so it is written once (deterministic, no atomics). The index
-// ops (max-pool backward, max_unpool) scatter by indices the user may have made up: they check
-// each one in the kernel and report the first bad position through a device flag. For a
-// channels_last x the forward kernels walk their outputs channels first (coalesced reads).
+// Backward of avg pooling and of max pooling with its geometry gathers: each input element sums,
+// in the CPU's (oh, ow) order, the outputs whose window covers it (max: whose index names it), so
+// it is written once (deterministic, no atomics, no zero fill). The index ops (max-pool backward
+// without geometry, max_unpool) scatter by indices the user may have made up: they check each one
+// in the kernel and report the first bad position through a device flag.
 #include "pool.h"
 #include <climits>
-#include <limits>
-#include "cuda_common.cuh"
+#include "pool_common.cuh"
 
 namespace pyml {
 namespace {
 
-#define PYML_GRID_LOOP(i, n) \
-  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < (n); i += (int64_t)gridDim.x * blockDim.x)
-
-template <typename T> __device__ inline T lowest() {
-  if constexpr (std::is_floating_point_v<T>) return -std::numeric_limits<T>::infinity();
-  else return std::numeric_limits<T>::lowest();
-}
-template <typename T> __device__ inline bool is_nan(T v) {
-  if constexpr (std::is_floating_point_v<T>) return v != v;
-  else return false;
-}
-template <typename T> using SumT = std::conditional_t<std::is_integral_v<T>, int64_t, T>;
+using namespace pool;
 
 template <typename T> __device__ inline const T* plane_ptr(const PoolParams& p, const T* x, int64_t plane) {
   return x + (plane / p.C) * p.xs_n + (plane % p.C) * p.xs_c;
 }
-
-// first tap of a dilated window starting at lo that lies at or after 0
-__device__ inline int64_t first_tap(int64_t lo, int64_t d) { return lo >= 0 ? lo : lo + (-lo + d - 1) / d * d; }
 
 // Output element i of a grid walk -> its (plane, oh, ow) and its offset in y (planes, P, Q). With
 // c_fast (a channels_last x) the walk goes channels first, so a warp reads 32 neighbouring channels
@@ -46,39 +32,24 @@ __device__ inline OutPos out_pos(const PoolParams& p, int64_t i, bool c_fast) {
   return OutPos{plane, oh, ow, (plane * p.P + oh) * p.Q + ow};
 }
 
-// y, idx: (planes, P, Q); x: (planes, H, W) through p's strides
+// y, idx: (planes, P, Q); x: (planes, H, W) through p's strides; idx may be null (not computed)
 template <typename T>
-__global__ void max_pool_kernel(PoolParams p, const T* x, T* y, int64_t* idx, int64_t total, bool c_fast) {
+__global__ void max_pool_kernel(PoolParams p, const T* __restrict__ x, T* __restrict__ y, int64_t* __restrict__ idx,
+                                int64_t total, bool c_fast) {
   PYML_GRID_LOOP(i, total) {
     const OutPos o = out_pos(p, i, c_fast);
-    const int64_t plane = o.plane, oh = o.oh, ow = o.ow;
-    const T* xp = plane_ptr(p, x, plane);
-    int64_t h0 = oh * p.sh - p.ph, w0 = ow * p.sw - p.pw;
-    const int64_t h1 = min(h0 + (p.R - 1) * p.dh + 1, p.H), w1 = min(w0 + (p.S - 1) * p.dw + 1, p.W);
-    h0 = first_tap(h0, p.dh);
-    w0 = first_tap(w0, p.dw);
+    const T* xp = plane_ptr(p, x, o.plane);
+    const MaxWin m = max_win(p, o.oh, o.ow);
     T best = lowest<T>();
-    int64_t bi = h0 * p.W + w0;
-    for (int64_t h = h0; h < h1; h += p.dh)
-      for (int64_t w = w0; w < w1; w += p.dw) {
+    int64_t bi = m.h0 * p.W + m.w0;
+    for (int64_t h = m.h0; h < m.h1; h += p.dh)
+      for (int64_t w = m.w0; w < m.w1; w += p.dw) {
         T v = xp[h * p.xs_h + w * p.xs_w];
         if (v > best || is_nan(v)) { best = v; bi = h * p.W + w; }
       }
     y[o.at] = best;
-    idx[o.at] = bi;
+    if (idx) idx[o.at] = bi;
   }
-}
-
-// Avg window [lo, hi) of output o along one dim and its padded size (before clipping to the image).
-struct Win { int64_t lo, hi, padded; };
-__device__ inline Win avg_win(int64_t o, int64_t s, int64_t pad, int64_t k, int64_t in) {
-  int64_t lo = o * s - pad, hi = min(lo + k, in + pad);
-  return Win{max(lo, (int64_t)0), min(hi, in), hi - lo};
-}
-__device__ inline int64_t avg_divisor(const PoolParams& p, const Win& h, const Win& w) {
-  if (p.divisor) return p.divisor;
-  if (p.count_include_pad) return h.padded * w.padded;
-  return (h.hi - h.lo) * (w.hi - w.lo);
 }
 
 template <typename T> __global__ void avg_pool_kernel(PoolParams p, const T* x, T* y, int64_t total, bool c_fast) {
@@ -92,13 +63,6 @@ template <typename T> __global__ void avg_pool_kernel(PoolParams p, const T* x, 
       for (int64_t w = ww.lo; w < ww.hi; w++) s += xp[h * p.xs_h + w * p.xs_w];
     y[o.at] = T(s / SumT<T>(avg_divisor(p, wh, ww)));
   }
-}
-
-// outputs o of a dim (stride s, pad, kernel k, n outputs) whose window [o*s - pad, o*s - pad + k) holds i
-__device__ inline void covering(int64_t i, int64_t s, int64_t pad, int64_t k, int64_t n, int64_t& lo, int64_t& hi) {
-  int64_t a = i + pad - k + 1;  // o*s >= a
-  lo = a <= 0 ? 0 : (a + s - 1) / s;
-  hi = min((i + pad) / s, n - 1);  // inclusive
 }
 
 // dx (planes, H, W) contiguous, each element the sum of dy / divisor over the windows holding it
@@ -124,9 +88,28 @@ template <typename T> __global__ void avg_pool_backward_kernel(PoolParams p, con
   }
 }
 
-// adaptive windows: output o of n over an input of size in covers [o*in/n, ceil((o+1)*in/n))
-__device__ inline int64_t adapt_lo(int64_t o, int64_t in, int64_t n) { return o * in / n; }
-__device__ inline int64_t adapt_hi(int64_t o, int64_t in, int64_t n) { return ((o + 1) * in + n - 1) / n; }
+// dx (planes, H, W) contiguous; dy, idx (planes, P, Q) contiguous, idx as max_pool_forward wrote
+// it for p's geometry. dx[h][w] = the sum, in (oh, ow) order (the CPU scatter's order, so the
+// result is bit-identical), of dy over the outputs whose window can hold (h, w) and whose index is
+// h*W + w. Windows span (R - 1) dh + 1 rows: at most ceil(that / sh) candidates per dim.
+template <typename T>
+__global__ void max_pool_gather_kernel(PoolParams p, const T* __restrict__ dy, const int64_t* __restrict__ idx,
+                                       T* __restrict__ dx, int64_t total) {
+  const int64_t HW = p.H * p.W, PQ = p.P * p.Q;
+  PYML_GRID_LOOP(i, total) {
+    const int64_t plane = i / HW, h = i % HW / p.W, w = i % p.W, self = h * p.W + w;
+    int64_t oh0, oh1, ow0, ow1;
+    covering(h, p.sh, p.ph, (p.R - 1) * p.dh + 1, p.P, oh0, oh1);
+    covering(w, p.sw, p.pw, (p.S - 1) * p.dw + 1, p.Q, ow0, ow1);
+    const T* g = dy + plane * PQ;
+    const int64_t* id = idx + plane * PQ;
+    T sum = T(0);
+    for (int64_t oh = oh0; oh <= oh1; oh++)
+      for (int64_t ow = ow0; ow <= ow1; ow++)
+        if (id[oh * p.Q + ow] == self) sum += g[oh * p.Q + ow];
+    dx[i] = sum;
+  }
+}
 
 // kMax: y = window max with idx, else the window mean
 template <typename T, bool kMax>
@@ -270,6 +253,8 @@ bool channels_fast(const PoolParams& p) { return p.xs_c == 1 && p.C > 1; }
 
 void max_pool_forward_cuda(const PoolParams& p, const void* x, void* y, int64_t* idx, DType t, int index) {
   cuda::DeviceGuard guard(index);
+  const NhwcMode m = idx ? NhwcMode::MaxIdx : NhwcMode::Max;
+  if (nhwc_forward(p, x, y, idx, t, m, index)) return;
   dispatch<true>(t, "max_pool2d", [&](auto tag) {
     using T = decltype(tag);
     const int64_t n = p.planes * p.P * p.Q;
@@ -280,6 +265,7 @@ void max_pool_forward_cuda(const PoolParams& p, const void* x, void* y, int64_t*
 
 void avg_pool_forward_cuda(const PoolParams& p, const void* x, void* y, DType t, int index) {
   cuda::DeviceGuard guard(index);
+  if (nhwc_forward(p, x, y, nullptr, t, NhwcMode::Avg, index)) return;
   dispatch<true>(t, "avg_pool2d", [&](auto tag) {
     using T = decltype(tag);
     const int64_t n = p.planes * p.P * p.Q;
@@ -300,6 +286,7 @@ void avg_pool_backward_cuda(const PoolParams& p, const void* dy, void* dx, DType
 
 void adaptive_avg_pool_forward_cuda(const PoolParams& p, const void* x, void* y, DType t, int index) {
   cuda::DeviceGuard guard(index);
+  if (nhwc_forward(p, x, y, nullptr, t, NhwcMode::AdaptAvg, index)) return;
   dispatch<false>(t, "adaptive_avg_pool2d", [&](auto tag) {
     using T = decltype(tag);
     const int64_t n = p.planes * p.P * p.Q;
@@ -320,6 +307,7 @@ void adaptive_avg_pool_backward_cuda(const PoolParams& p, const void* dy, void* 
 
 void adaptive_max_pool_forward_cuda(const PoolParams& p, const void* x, void* y, int64_t* idx, DType t, int index) {
   cuda::DeviceGuard guard(index);
+  if (nhwc_forward(p, x, y, idx, t, NhwcMode::AdaptMax, index)) return;
   dispatch<false>(t, "adaptive_max_pool2d", [&](auto tag) {
     using T = decltype(tag);
     const int64_t n = p.planes * p.P * p.Q;
@@ -341,6 +329,17 @@ int64_t max_pool_backward_cuda(int64_t planes, int64_t in_n, int64_t out_n, cons
                      n, bad.ptr());
   });
   return bad.read();
+}
+
+void max_pool_backward_gather_cuda(const PoolParams& p, const void* dy, const int64_t* idx, void* dx, DType t,
+                                   int index) {
+  cuda::DeviceGuard guard(index);
+  const char* op = "max_pool2d backward";
+  dispatch<false>(t, op, [&](auto tag) {
+    using T = decltype(tag);
+    const int64_t n = p.planes * p.H * p.W;
+    PYML_POOL_LAUNCH(max_pool_gather_kernel<T>, n, op, p, static_cast<const T*>(dy), idx, static_cast<T*>(dx), n);
+  });
 }
 
 int64_t max_unpool_forward_cuda(int64_t planes, int64_t out_n, int64_t in_n, const void* x, const int64_t* idx,

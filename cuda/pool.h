@@ -8,7 +8,8 @@
 #include "ops/conv.h"
 
 namespace pyml {
-// y, idx (planes, P*Q): window max (NaN wins) and its flat h*W + w position in the plane
+// y, idx (planes, P*Q): window max (NaN wins) and its flat h*W + w position in the plane; idx may
+// be null (an input that needs no gradient): then no index is computed or written
 PYML_CUDA_FN(void max_pool_forward_cuda(const PoolParams& p, const void* x, void* y, int64_t* idx, DType t,
                                         int index))
 PYML_CUDA_FN(void avg_pool_forward_cuda(const PoolParams& p, const void* x, void* y, DType t, int index))
@@ -19,6 +20,11 @@ PYML_CUDA_FN(void adaptive_avg_pool_backward_cuda(const PoolParams& p, const voi
                                                   int index))
 PYML_CUDA_FN(void adaptive_max_pool_forward_cuda(const PoolParams& p, const void* x, void* y, int64_t* idx, DType t,
                                                  int index))
+// dy, idx (planes, P*Q), idx from max_pool_forward_cuda with p's geometry -> dx (planes, H*W):
+// a gather (every element written once, no atomics, same sums in the same order as the CPU scatter);
+// indices are trusted (they come from the forward), unlike max_pool_backward_cuda's
+PYML_CUDA_FN(void max_pool_backward_gather_cuda(const PoolParams& p, const void* dy, const int64_t* idx, void* dx,
+                                                DType t, int index))
 // The index ops return the flat position in idx of the first index outside its plane, or -1
 // (one small device-to-host copy; the outputs are then incomplete and the caller raises).
 // dx (planes, in_n) = 0, then dx[plane][idx] += dy: the backward of every max pooling

@@ -273,6 +273,26 @@ Tensor max_pool_backward(const Tensor& dy, const Tensor& x, const Tensor& indice
   return finish(dx, x.shape, s.dtype);
 }
 
+// Indices from max_pool_forward with this geometry: CUDA gathers through the windows, which also
+// means it trusts them (an index outside its window is not summed); the CPU scatters and checks.
+Tensor max_pool_backward_windows(const Tensor& dy, const Tensor& x, const Tensor& indices, const IntList& kernel,
+                                 const IntList& stride, const IntList& padding, const IntList& dilation,
+                                 bool ceil_mode) {
+  size_t nd = kernel.size() == 1 ? 1 : 2;
+  const char* op = pick(nd, "max_pool1d", "max_pool2d");
+  if (x.device().is_cpu() && dy.device().is_cpu()) return max_pool_backward(dy, x, indices, (int64_t)nd, op);
+  check_same_device(dy, x, op);
+  PoolSetup s = pool_setup(x, nd, op);
+  fill_windows(s, op, kernel, stride, padding, dilation, ceil_mode);
+  check_grad(dy, x, out_shape(s, s.p.P, s.p.Q), s.dtype, op);
+  check_index_meta(indices, x, dy.shape, op);
+  const Device dev = x.device();
+  Tensor g = contiguous(to_dtype(dy, s.ct)), id = contiguous(indices);
+  Tensor dx = empty({s.p.planes, s.p.H * s.p.W}, s.ct, dev);  // the gather writes every element
+  max_pool_backward_gather_cuda(s.p, g.data(), id.ptr<int64_t>(), dx.data(), s.ct, dev.index);
+  return finish(dx, x.shape, s.dtype);
+}
+
 Tensor max_unpool_forward(const Tensor& x, const Tensor& indices, const IntList& output_size) {
   size_t nd = output_size.size() == 1 ? 1 : 2;
   const char* op = pick(nd, "max_unpool1d", "max_unpool2d");

@@ -1,0 +1,68 @@
+// Window arithmetic shared by the pooling kernels of cuda/pool.cu (NCHW walks, gathers, index
+// ops) and cuda/pool_nhwc.cu (channels_last tiles), so both compute exactly the CPU's windows:
+// max windows start at their first valid tap, avg windows clip to the image, adaptive windows
+// are [o*in/n, ceil((o+1)*in/n)).
+#pragma once
+#include <limits>
+#include <type_traits>
+#include "cuda_common.cuh"
+
+namespace pyml {
+namespace pool {
+
+#define PYML_GRID_LOOP(i, n) \
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < (n); i += (int64_t)gridDim.x * blockDim.x)
+
+template <typename T> __device__ inline T lowest() {
+  if constexpr (std::is_floating_point_v<T>) return -std::numeric_limits<T>::infinity();
+  else return std::numeric_limits<T>::lowest();
+}
+template <typename T> __device__ inline bool is_nan(T v) {
+  if constexpr (std::is_floating_point_v<T>) return v != v;
+  else return false;
+}
+template <typename T> using SumT = std::conditional_t<std::is_integral_v<T>, int64_t, T>;
+
+// first tap of a dilated window starting at lo that lies at or after 0
+__device__ inline int64_t first_tap(int64_t lo, int64_t d) { return lo >= 0 ? lo : lo + (-lo + d - 1) / d * d; }
+
+// Max window of output (oh, ow): taps h0, h0 + dh, .. < h1 (same along w), already clipped.
+struct MaxWin { int64_t h0, h1, w0, w1; };
+__device__ inline MaxWin max_win(const PoolParams& p, int64_t oh, int64_t ow) {
+  const int64_t h0 = oh * p.sh - p.ph, w0 = ow * p.sw - p.pw;
+  return MaxWin{first_tap(h0, p.dh), min(h0 + (p.R - 1) * p.dh + 1, p.H), first_tap(w0, p.dw),
+                min(w0 + (p.S - 1) * p.dw + 1, p.W)};
+}
+
+// Avg window [lo, hi) of output o along one dim and its padded size (before clipping to the image).
+struct Win { int64_t lo, hi, padded; };
+__device__ inline Win avg_win(int64_t o, int64_t s, int64_t pad, int64_t k, int64_t in) {
+  int64_t lo = o * s - pad, hi = min(lo + k, in + pad);
+  return Win{max(lo, (int64_t)0), min(hi, in), hi - lo};
+}
+__device__ inline int64_t avg_divisor(const PoolParams& p, const Win& h, const Win& w) {
+  if (p.divisor) return p.divisor;
+  if (p.count_include_pad) return h.padded * w.padded;
+  return (h.hi - h.lo) * (w.hi - w.lo);
+}
+
+// adaptive windows: output o of n over an input of size in covers [o*in/n, ceil((o+1)*in/n))
+__device__ inline int64_t adapt_lo(int64_t o, int64_t in, int64_t n) { return o * in / n; }
+__device__ inline int64_t adapt_hi(int64_t o, int64_t in, int64_t n) { return ((o + 1) * in + n - 1) / n; }
+
+// outputs o of a dim (stride s, pad, window extent k, n outputs) whose window [o*s - pad, o*s - pad + k)
+// holds i: o in [lo, hi] (empty when lo > hi)
+__device__ inline void covering(int64_t i, int64_t s, int64_t pad, int64_t k, int64_t n, int64_t& lo, int64_t& hi) {
+  int64_t a = i + pad - k + 1;  // o*s >= a
+  lo = a <= 0 ? 0 : (a + s - 1) / s;
+  hi = min((i + pad) / s, n - 1);  // inclusive
+}
+
+// What a channels_last tile computes (cuda/pool_nhwc.cu).
+enum class NhwcMode { Max, MaxIdx, Avg, AdaptAvg, AdaptMax };
+// Runs the channels_last tile kernel when x qualifies (float32/float64, xs_c == 1, 16-byte aligned
+// vectors of channels); false, launching nothing, otherwise.
+bool nhwc_forward(const PoolParams& p, const void* x, void* y, int64_t* idx, DType t, NhwcMode m, int index);
+
+}  // namespace pool
+}  // namespace pyml

@@ -1,0 +1,134 @@
+// Channels_last (NHWC) pooling forward: max (with or without indices), avg, adaptive avg/max.
+// x: (N, H, W, C) in memory (xs_c == 1), every 16-byte vector of V = 16 / sizeof(T) channels
+// aligned; y, idx: (N, C, P, Q) contiguous, as the host op allocates them for every layout.
+// A block owns a tile of 32 consecutive output pixels (flat oh*Q + ow of one image) x 32
+// channels. Each thread loads V channels of one pixel per window tap (16-byte loads; a warp reads
+// 32 / (32 / V) pixels x 32 channels, each a contiguous 128-byte row), keeps one result per
+// channel lane (max: its own argmax), and parks it in shared memory; the block then writes the
+// tile transposed, so each channel's 32 pixels go out as one contiguous 128-byte row of y.
+#include "pool.h"
+#include "pool_common.cuh"
+
+namespace pyml {
+namespace pool {
+namespace {
+
+constexpr int kPix = 32, kCh = 32, kThr = 256;  // tile: output pixels x channels; threads per block
+
+template <typename T> struct alignas(16) Vec { T v[16 / sizeof(T)]; };
+
+// This thread's V channels (from c) of output pixel (oh, ow): out[] and, for the max modes, the
+// flat h*W + w position of each lane's max (NaN wins, ties keep the first, as on the CPU).
+template <typename T, NhwcMode kM, int V>
+__device__ inline void pixel(const PoolParams& p, const T* __restrict__ xn, int64_t oh, int64_t ow, T (&out)[V],
+                             int64_t (&bi)[V]) {
+  constexpr bool kMax = kM == NhwcMode::Max || kM == NhwcMode::MaxIdx || kM == NhwcMode::AdaptMax;
+  constexpr bool kAdapt = kM == NhwcMode::AdaptAvg || kM == NhwcMode::AdaptMax;
+  int64_t h0, h1, w0, w1, dh = 1, dw = 1;
+  Win wh{}, ww{};
+  if constexpr (kAdapt) {
+    h0 = adapt_lo(oh, p.H, p.P), h1 = adapt_hi(oh, p.H, p.P), w0 = adapt_lo(ow, p.W, p.Q), w1 = adapt_hi(ow, p.W, p.Q);
+  } else if constexpr (kMax) {
+    const MaxWin m = max_win(p, oh, ow);
+    h0 = m.h0, h1 = m.h1, w0 = m.w0, w1 = m.w1, dh = p.dh, dw = p.dw;
+  } else {
+    wh = avg_win(oh, p.sh, p.ph, p.R, p.H), ww = avg_win(ow, p.sw, p.pw, p.S, p.W);
+    h0 = wh.lo, h1 = wh.hi, w0 = ww.lo, w1 = ww.hi;
+  }
+#pragma unroll
+  for (int j = 0; j < V; j++) out[j] = kMax ? lowest<T>() : T(0), bi[j] = h0 * p.W + w0;
+  for (int64_t h = h0; h < h1; h += dh)
+    for (int64_t w = w0; w < w1; w += dw) {
+      const Vec<T> v = *reinterpret_cast<const Vec<T>*>(xn + h * p.xs_h + w * p.xs_w);
+#pragma unroll
+      for (int j = 0; j < V; j++) {
+        if constexpr (!kMax) out[j] += v.v[j];
+        else if (v.v[j] > out[j] || is_nan(v.v[j])) out[j] = v.v[j], bi[j] = h * p.W + w;
+      }
+    }
+  if constexpr (kM == NhwcMode::Avg) {
+    const bool empty = wh.lo >= wh.hi || ww.lo >= ww.hi;
+    const T div = T(empty ? 1 : avg_divisor(p, wh, ww));
+#pragma unroll
+    for (int j = 0; j < V; j++) out[j] = empty ? T(0) : out[j] / div;
+  } else if constexpr (kM == NhwcMode::AdaptAvg) {
+#pragma unroll
+    for (int j = 0; j < V; j++) out[j] /= T((h1 - h0) * (w1 - w0));
+  }
+}
+
+// x: (N, H, W, C) channels_last through p's strides; y, idx: (N*C, P*Q) contiguous; idx only
+// written by the modes with indices. Grid-stride over (n, pixel tile, channel tile) tiles.
+template <typename T, NhwcMode kM>
+__global__ void nhwc_kernel(PoolParams p, const T* __restrict__ x, T* __restrict__ y,
+                                                    int64_t* __restrict__ idx, int64_t tiles) {
+  constexpr int V = 16 / sizeof(T), kLanes = kCh / V, kRows = kThr / kLanes;  // kRows pixels per pass
+  constexpr bool kIdx = kM == NhwcMode::MaxIdx || kM == NhwcMode::AdaptMax;
+  __shared__ T sy[kCh][kPix + 1];
+  __shared__ int64_t si[kIdx ? kCh : 1][kPix + 1];
+  const int64_t PQ = p.P * p.Q, ptiles = (PQ + kPix - 1) / kPix, ctiles = (p.C + kCh - 1) / kCh;
+  const int lane = threadIdx.x % kLanes;
+  for (int64_t tile = blockIdx.x; tile < tiles; tile += gridDim.x) {  // uniform per block
+    const int64_t ct = tile % ctiles, pt = tile / ctiles % ptiles, n = tile / ctiles / ptiles;
+    const int64_t c = ct * kCh + lane * V;  // this thread's first channel; C % V == 0
+    for (int r = threadIdx.x / kLanes; r < kPix; r += kRows) {
+      const int64_t pq = pt * kPix + r;
+      if (pq >= PQ || c >= p.C) continue;
+      T out[V];
+      int64_t bi[V];
+      pixel<T, kM, V>(p, x + n * p.xs_n + c, pq / p.Q, pq % p.Q, out, bi);
+#pragma unroll
+      for (int j = 0; j < V; j++) {
+        sy[lane * V + j][r] = out[j];
+        if constexpr (kIdx) si[lane * V + j][r] = bi[j];
+      }
+    }
+    __syncthreads();
+    for (int e = threadIdx.x; e < kCh * kPix; e += kThr) {  // consecutive threads: consecutive pixels
+      const int ch = e / kPix, r = e % kPix;
+      const int64_t cc = ct * kCh + ch, pq = pt * kPix + r;
+      if (cc >= p.C || pq >= PQ) continue;
+      const int64_t at = (n * p.C + cc) * PQ + pq;
+      y[at] = sy[ch][r];
+      if constexpr (kIdx) idx[at] = si[ch][r];
+    }
+    __syncthreads();  // the next tile overwrites sy
+  }
+}
+
+template <typename T, NhwcMode kM> void launch(const PoolParams& p, const void* x, void* y, int64_t* idx, int index) {
+  const int64_t N = p.planes / p.C, PQ = p.P * p.Q;
+  const int64_t tiles = N * ((PQ + kPix - 1) / kPix) * ((p.C + kCh - 1) / kCh);
+  if (tiles == 0) return;
+  const unsigned grid = (unsigned)std::min<int64_t>(tiles, 65535LL * 16);
+  nhwc_kernel<T, kM><<<grid, kThr, 0, cuda::stream(index)>>>(p, static_cast<const T*>(x), static_cast<T*>(y), idx,
+                                                             tiles);
+  PYML_CUDA_LAUNCH_CHECK("pooling (channels_last)");
+}
+
+// x's channel vectors are whole and 16-byte aligned at every (n, h, w)
+bool aligned(const PoolParams& p, const void* x, int V) {
+  return p.xs_c == 1 && p.C % V == 0 && p.C >= 16 && reinterpret_cast<uintptr_t>(x) % 16 == 0 &&
+         p.xs_n % V == 0 && p.xs_h % V == 0 && p.xs_w % V == 0;
+}
+
+template <typename T> void run(const PoolParams& p, const void* x, void* y, int64_t* idx, NhwcMode m, int index) {
+  switch (m) {
+    case NhwcMode::Max: return launch<T, NhwcMode::Max>(p, x, y, idx, index);
+    case NhwcMode::MaxIdx: return launch<T, NhwcMode::MaxIdx>(p, x, y, idx, index);
+    case NhwcMode::Avg: return launch<T, NhwcMode::Avg>(p, x, y, idx, index);
+    case NhwcMode::AdaptAvg: return launch<T, NhwcMode::AdaptAvg>(p, x, y, idx, index);
+    case NhwcMode::AdaptMax: return launch<T, NhwcMode::AdaptMax>(p, x, y, idx, index);
+  }
+}
+
+}  // namespace
+
+bool nhwc_forward(const PoolParams& p, const void* x, void* y, int64_t* idx, DType t, NhwcMode m, int index) {
+  if (t == DType::Float32 && aligned(p, x, 4)) return run<float>(p, x, y, idx, m, index), true;
+  if (t == DType::Float64 && aligned(p, x, 2)) return run<double>(p, x, y, idx, m, index), true;
+  return false;
+}
+
+}  // namespace pool
+}  // namespace pyml
