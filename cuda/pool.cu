@@ -40,14 +40,15 @@ __global__ void max_pool_kernel(PoolParams p, const T* __restrict__ x, T* __rest
     const OutPos o = out_pos(p, i, c_fast);
     const T* xp = plane_ptr(p, x, o.plane);
     const MaxWin m = max_win(p, o.oh, o.ow);
-    T best = lowest<T>();
+    using A = AccT<T>;
+    A best = lowest<A>();
     int64_t bi = m.h0 * p.W + m.w0;
     for (int64_t h = m.h0; h < m.h1; h += p.dh)
       for (int64_t w = m.w0; w < m.w1; w += p.dw) {
-        T v = xp[h * p.xs_h + w * p.xs_w];
+        const A v = load_as<A>(xp + h * p.xs_h + w * p.xs_w);
         if (v > best || is_nan(v)) { best = v; bi = h * p.W + w; }
       }
-    y[o.at] = best;
+    y[o.at] = cuda::convert<T>(best);
     if (idx) idx[o.at] = bi;
   }
 }
@@ -56,12 +57,12 @@ template <typename T> __global__ void avg_pool_kernel(PoolParams p, const T* x, 
   PYML_GRID_LOOP(i, total) {
     const OutPos o = out_pos(p, i, c_fast);
     const Win wh = avg_win(o.oh, p.sh, p.ph, p.R, p.H), ww = avg_win(o.ow, p.sw, p.pw, p.S, p.W);
-    if (wh.lo >= wh.hi || ww.lo >= ww.hi) { y[o.at] = T(0); continue; }
+    if (wh.lo >= wh.hi || ww.lo >= ww.hi) { y[o.at] = cuda::convert<T>(0.f); continue; }
     const T* xp = plane_ptr(p, x, o.plane);
     SumT<T> s = 0;
     for (int64_t h = wh.lo; h < wh.hi; h++)
-      for (int64_t w = ww.lo; w < ww.hi; w++) s += xp[h * p.xs_h + w * p.xs_w];
-    y[o.at] = T(s / SumT<T>(avg_divisor(p, wh, ww)));
+      for (int64_t w = ww.lo; w < ww.hi; w++) s += load_as<SumT<T>>(xp + h * p.xs_h + w * p.xs_w);
+    y[o.at] = cuda::convert<T>(s / SumT<T>(avg_divisor(p, wh, ww)));
   }
 }
 
@@ -120,16 +121,17 @@ __global__ void adaptive_pool_kernel(PoolParams p, const T* x, T* y, int64_t* id
     const int64_t h0 = adapt_lo(oh, p.H, p.P), h1 = adapt_hi(oh, p.H, p.P);
     const int64_t w0 = adapt_lo(ow, p.W, p.Q), w1 = adapt_hi(ow, p.W, p.Q);
     const T* xp = plane_ptr(p, x, plane);
-    T acc = kMax ? lowest<T>() : T(0);
+    using A = AccT<T>;
+    A acc = kMax ? lowest<A>() : A(0);
     int64_t bi = h0 * p.W + w0;
     for (int64_t h = h0; h < h1; h++)
       for (int64_t w = w0; w < w1; w++) {
-        T v = xp[h * p.xs_h + w * p.xs_w];
+        const A v = load_as<A>(xp + h * p.xs_h + w * p.xs_w);
         if (!kMax) acc += v;
         else if (v > acc || is_nan(v)) { acc = v; bi = h * p.W + w; }
       }
-    if (kMax) { y[i] = acc; idx[i] = bi; }
-    else y[i] = acc / T((h1 - h0) * (w1 - w0));
+    if (kMax) { y[i] = cuda::convert<T>(acc); idx[i] = bi; }
+    else y[i] = cuda::convert<T>(acc / A((h1 - h0) * (w1 - w0)));
   }
 }
 
@@ -219,12 +221,17 @@ void zero(void* p, int64_t n, int index, const char* op) {
   if (n > 0) PYML_CUDA_CHECK(cudaMemsetAsync(p, 0, (size_t)n, cuda::stream(index)), op);
 }
 
-// f(T{}) for float32/float64, and for the integer types too when kInts
-template <bool kInts, typename F> void dispatch(DType t, const char* op, F f) {
+// f(T{}) for float32/float64, for the integer types too when kInts, for float16/bfloat16 when
+// kHalves (the forwards; the host converts halves to float32 for the other ops)
+template <bool kInts, bool kHalves = false, typename F> void dispatch(DType t, const char* op, F f) {
   switch (t) {
     case DType::Float32: return f(float{});
     case DType::Float64: return f(double{});
     default: break;
+  }
+  if constexpr (kHalves) {
+    if (t == DType::Float16) return f(__half{});
+    if (t == DType::BFloat16) return f(__nv_bfloat16{});
   }
   if constexpr (kInts) {
     switch (t) {
@@ -255,7 +262,7 @@ void max_pool_forward_cuda(const PoolParams& p, const void* x, void* y, int64_t*
   cuda::DeviceGuard guard(index);
   const NhwcMode m = idx ? NhwcMode::MaxIdx : NhwcMode::Max;
   if (nhwc_forward(p, x, y, idx, t, m, index)) return;
-  dispatch<true>(t, "max_pool2d", [&](auto tag) {
+  dispatch<true, true>(t, "max_pool2d", [&](auto tag) {
     using T = decltype(tag);
     const int64_t n = p.planes * p.P * p.Q;
     PYML_POOL_LAUNCH(max_pool_kernel<T>, n, "max_pool2d", p, static_cast<const T*>(x), static_cast<T*>(y), idx, n,
@@ -266,7 +273,7 @@ void max_pool_forward_cuda(const PoolParams& p, const void* x, void* y, int64_t*
 void avg_pool_forward_cuda(const PoolParams& p, const void* x, void* y, DType t, int index) {
   cuda::DeviceGuard guard(index);
   if (nhwc_forward(p, x, y, nullptr, t, NhwcMode::Avg, index)) return;
-  dispatch<true>(t, "avg_pool2d", [&](auto tag) {
+  dispatch<true, true>(t, "avg_pool2d", [&](auto tag) {
     using T = decltype(tag);
     const int64_t n = p.planes * p.P * p.Q;
     PYML_POOL_LAUNCH(avg_pool_kernel<T>, n, "avg_pool2d", p, static_cast<const T*>(x), static_cast<T*>(y), n,
@@ -287,7 +294,7 @@ void avg_pool_backward_cuda(const PoolParams& p, const void* dy, void* dx, DType
 void adaptive_avg_pool_forward_cuda(const PoolParams& p, const void* x, void* y, DType t, int index) {
   cuda::DeviceGuard guard(index);
   if (nhwc_forward(p, x, y, nullptr, t, NhwcMode::AdaptAvg, index)) return;
-  dispatch<false>(t, "adaptive_avg_pool2d", [&](auto tag) {
+  dispatch<false, true>(t, "adaptive_avg_pool2d", [&](auto tag) {
     using T = decltype(tag);
     const int64_t n = p.planes * p.P * p.Q;
     PYML_POOL_LAUNCH((adaptive_pool_kernel<T, false>), n, "adaptive_avg_pool2d", p, static_cast<const T*>(x),
@@ -308,7 +315,7 @@ void adaptive_avg_pool_backward_cuda(const PoolParams& p, const void* dy, void* 
 void adaptive_max_pool_forward_cuda(const PoolParams& p, const void* x, void* y, int64_t* idx, DType t, int index) {
   cuda::DeviceGuard guard(index);
   if (nhwc_forward(p, x, y, idx, t, NhwcMode::AdaptMax, index)) return;
-  dispatch<false>(t, "adaptive_max_pool2d", [&](auto tag) {
+  dispatch<false, true>(t, "adaptive_max_pool2d", [&](auto tag) {
     using T = decltype(tag);
     const int64_t n = p.planes * p.P * p.Q;
     PYML_POOL_LAUNCH((adaptive_pool_kernel<T, true>), n, "adaptive_max_pool2d", p, static_cast<const T*>(x),

@@ -21,7 +21,11 @@ template <typename T> __device__ inline bool is_nan(T v) {
   if constexpr (std::is_floating_point_v<T>) return v != v;
   else return false;
 }
-template <typename T> using SumT = std::conditional_t<std::is_integral_v<T>, int64_t, T>;
+// Half types compare and sum in float (exactly what the CPU does after its float32 conversion):
+// AccT for max and adaptive sums, SumT for avg sums (int64 for the integer types).
+template <typename T> using AccT = std::conditional_t<cuda::is_half_v<T>, float, T>;
+template <typename T> using SumT = std::conditional_t<std::is_integral_v<T>, int64_t, AccT<T>>;
+template <typename A, typename T> __device__ inline A load_as(const T* p) { return cuda::convert<A>(*p); }
 
 // first tap of a dilated window starting at lo that lies at or after 0
 __device__ inline int64_t first_tap(int64_t lo, int64_t d) { return lo >= 0 ? lo : lo + (-lo + d - 1) / d * d; }
@@ -60,8 +64,8 @@ __device__ inline void covering(int64_t i, int64_t s, int64_t pad, int64_t k, in
 
 // What a channels_last tile computes (cuda/pool_nhwc.cu).
 enum class NhwcMode { Max, MaxIdx, Avg, AdaptAvg, AdaptMax };
-// Runs the channels_last tile kernel when x qualifies (float32/float64, xs_c == 1, 16-byte aligned
-// vectors of channels); false, launching nothing, otherwise.
+// Runs the channels_last tile kernel when x qualifies (float16/bfloat16/float32/float64, xs_c == 1,
+// 16-byte aligned vectors of channels); false, launching nothing, otherwise.
 bool nhwc_forward(const PoolParams& p, const void* x, void* y, int64_t* idx, DType t, NhwcMode m, int index);
 
 }  // namespace pool

@@ -1,4 +1,5 @@
-// Channels_last (NHWC) pooling forward: max (with or without indices), avg, adaptive avg/max.
+// Channels_last (NHWC) pooling forward: max (with or without indices), avg, adaptive avg/max, in
+// float16/bfloat16 (compared and summed in float, like the CPU) and float32/float64.
 // x: (N, H, W, C) in memory (xs_c == 1), every 16-byte vector of V = 16 / sizeof(T) channels
 // aligned; y, idx: (N, C, P, Q) contiguous, as the host op allocates them for every layout.
 // A block owns a tile of 32 consecutive output pixels (flat oh*Q + ow of one image) x 32
@@ -19,8 +20,8 @@ template <typename T> struct alignas(16) Vec { T v[16 / sizeof(T)]; };
 
 // This thread's V channels (from c) of output pixel (oh, ow): out[] and, for the max modes, the
 // flat h*W + w position of each lane's max (NaN wins, ties keep the first, as on the CPU).
-template <typename T, NhwcMode kM, int V>
-__device__ inline void pixel(const PoolParams& p, const T* __restrict__ xn, int64_t oh, int64_t ow, T (&out)[V],
+template <typename T, NhwcMode kM, int V, typename A = AccT<T>>
+__device__ inline void pixel(const PoolParams& p, const T* __restrict__ xn, int64_t oh, int64_t ow, A (&out)[V],
                              int64_t (&bi)[V]) {
   constexpr bool kMax = kM == NhwcMode::Max || kM == NhwcMode::MaxIdx || kM == NhwcMode::AdaptMax;
   constexpr bool kAdapt = kM == NhwcMode::AdaptAvg || kM == NhwcMode::AdaptMax;
@@ -36,24 +37,25 @@ __device__ inline void pixel(const PoolParams& p, const T* __restrict__ xn, int6
     h0 = wh.lo, h1 = wh.hi, w0 = ww.lo, w1 = ww.hi;
   }
 #pragma unroll
-  for (int j = 0; j < V; j++) out[j] = kMax ? lowest<T>() : T(0), bi[j] = h0 * p.W + w0;
+  for (int j = 0; j < V; j++) out[j] = kMax ? lowest<A>() : A(0), bi[j] = h0 * p.W + w0;
   for (int64_t h = h0; h < h1; h += dh)
     for (int64_t w = w0; w < w1; w += dw) {
       const Vec<T> v = *reinterpret_cast<const Vec<T>*>(xn + h * p.xs_h + w * p.xs_w);
 #pragma unroll
       for (int j = 0; j < V; j++) {
-        if constexpr (!kMax) out[j] += v.v[j];
-        else if (v.v[j] > out[j] || is_nan(v.v[j])) out[j] = v.v[j], bi[j] = h * p.W + w;
+        const A e = cuda::convert<A>(v.v[j]);
+        if constexpr (!kMax) out[j] += e;
+        else if (e > out[j] || is_nan(e)) out[j] = e, bi[j] = h * p.W + w;
       }
     }
   if constexpr (kM == NhwcMode::Avg) {
     const bool empty = wh.lo >= wh.hi || ww.lo >= ww.hi;
-    const T div = T(empty ? 1 : avg_divisor(p, wh, ww));
+    const A div = A(empty ? 1 : avg_divisor(p, wh, ww));
 #pragma unroll
-    for (int j = 0; j < V; j++) out[j] = empty ? T(0) : out[j] / div;
+    for (int j = 0; j < V; j++) out[j] = empty ? A(0) : out[j] / div;
   } else if constexpr (kM == NhwcMode::AdaptAvg) {
 #pragma unroll
-    for (int j = 0; j < V; j++) out[j] /= T((h1 - h0) * (w1 - w0));
+    for (int j = 0; j < V; j++) out[j] /= A((h1 - h0) * (w1 - w0));
   }
 }
 
@@ -74,12 +76,12 @@ __global__ void nhwc_kernel(PoolParams p, const T* __restrict__ x, T* __restrict
     for (int r = threadIdx.x / kLanes; r < kPix; r += kRows) {
       const int64_t pq = pt * kPix + r;
       if (pq >= PQ || c >= p.C) continue;
-      T out[V];
+      AccT<T> out[V];
       int64_t bi[V];
       pixel<T, kM, V>(p, x + n * p.xs_n + c, pq / p.Q, pq % p.Q, out, bi);
 #pragma unroll
       for (int j = 0; j < V; j++) {
-        sy[lane * V + j][r] = out[j];
+        sy[lane * V + j][r] = cuda::convert<T>(out[j]);
         if constexpr (kIdx) si[lane * V + j][r] = bi[j];
       }
     }
@@ -125,6 +127,11 @@ template <typename T> void run(const PoolParams& p, const void* x, void* y, int6
 }  // namespace
 
 bool nhwc_forward(const PoolParams& p, const void* x, void* y, int64_t* idx, DType t, NhwcMode m, int index) {
+  if ((t == DType::Float16 || t == DType::BFloat16) && aligned(p, x, 8)) {
+    if (t == DType::Float16) run<__half>(p, x, y, idx, m, index);
+    else run<__nv_bfloat16>(p, x, y, idx, m, index);
+    return true;
+  }
   if (t == DType::Float32 && aligned(p, x, 4)) return run<float>(p, x, y, idx, m, index), true;
   if (t == DType::Float64 && aligned(p, x, 2)) return run<double>(p, x, y, idx, m, index), true;
   return false;

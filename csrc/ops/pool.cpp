@@ -22,8 +22,9 @@ struct PoolSetup {
   DType dtype, ct;
 };
 
-// allow_int: max/avg pooling forward also run on integer tensors (in their own dtype), as in torch
-PoolSetup pool_setup(const Tensor& x, size_t nd, const char* op, bool allow_int = false) {
+// allow_int: max/avg pooling forward also run on integer tensors (in their own dtype), as in torch.
+// cuda_half: a CUDA forward whose kernels read float16/bfloat16 themselves (no float32 copy).
+PoolSetup pool_setup(const Tensor& x, size_t nd, const char* op, bool allow_int = false, bool cuda_half = false) {
   int64_t r = (int64_t)nd;
   PYML_CHECK(x.dim() == r + 1 || x.dim() == r + 2, ValueError, op, ": expected ", r + 1, "-D (unbatched) or ",
              r + 2, "-D (batched) input, got input of shape ", x.shape);
@@ -34,6 +35,7 @@ PoolSetup pool_setup(const Tensor& x, size_t nd, const char* op, bool allow_int 
   s.nd = nd;
   s.dtype = x.dtype;
   s.ct = allow_int && is_integral(x.dtype, false) ? x.dtype : conv_compute_dtype(x, op);
+  if (cuda_half && !x.device().is_cpu() && (x.dtype == DType::Float16 || x.dtype == DType::BFloat16)) s.ct = x.dtype;
   s.batched = x.dim() == r + 2;
   Tensor x4 = s.batched ? x : unsqueeze(x, 0);
   if (nd == 1) x4 = unsqueeze(x4, 2);
@@ -141,7 +143,7 @@ std::tuple<Tensor, Tensor> max_pool_forward(const Tensor& x, const IntList& kern
                                             const IntList& padding, const IntList& dilation, bool ceil_mode) {
   size_t nd = kernel.size() == 1 ? 1 : 2;
   const char* op = pick(nd, "max_pool1d", "max_pool2d");
-  PoolSetup s = pool_setup(x, nd, op, true);
+  PoolSetup s = pool_setup(x, nd, op, true, true);
   fill_windows(s, op, kernel, stride, padding, dilation, ceil_mode);
   const PoolParams& p = s.p;
   const Device dev = x.device();
@@ -156,7 +158,7 @@ Tensor avg_pool_forward(const Tensor& x, const IntList& kernel, const IntList& s
                         bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override) {
   size_t nd = kernel.size() == 1 ? 1 : 2;
   const char* op = pick(nd, "avg_pool1d", "avg_pool2d");
-  PoolSetup s = pool_setup(x, nd, op, true);
+  PoolSetup s = pool_setup(x, nd, op, true, true);
   fill_windows(s, op, kernel, stride, padding, {}, ceil_mode);
   PYML_CHECK(!divisor_override || *divisor_override != 0, ValueError, op, ": divisor_override must be non-zero, got 0");
   s.p.count_include_pad = count_include_pad;
@@ -187,7 +189,7 @@ Tensor avg_pool_backward(const Tensor& dy, const Tensor& x, const IntList& kerne
 Tensor adaptive_avg_pool_forward(const Tensor& x, const IntList& output_size) {
   size_t nd = output_size.size() == 1 ? 1 : 2;
   const char* op = pick(nd, "adaptive_avg_pool1d", "adaptive_avg_pool2d");
-  PoolSetup s = pool_setup(x, nd, op);
+  PoolSetup s = pool_setup(x, nd, op, false, true);
   fill_adaptive(s, op, output_size);
   Tensor y = empty({s.p.planes, s.p.P * s.p.Q}, s.ct, x.device());
   if (!x.device().is_cpu()) adaptive_avg_pool_forward_cuda(s.p, s.x.data(), y.data(), s.ct, x.device().index);
@@ -213,7 +215,7 @@ Tensor adaptive_avg_pool_backward(const Tensor& dy, const Tensor& x, int64_t ndi
 std::tuple<Tensor, Tensor> adaptive_max_pool_forward(const Tensor& x, const IntList& output_size) {
   size_t nd = output_size.size() == 1 ? 1 : 2;
   const char* op = pick(nd, "adaptive_max_pool1d", "adaptive_max_pool2d");
-  PoolSetup s = pool_setup(x, nd, op);
+  PoolSetup s = pool_setup(x, nd, op, false, true);
   fill_adaptive(s, op, output_size);
   const PoolParams& p = s.p;
   const Device dev = x.device();

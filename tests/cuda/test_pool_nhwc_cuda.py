@@ -57,6 +57,8 @@ def test_max_pool_channels_last(shape, args, dtype):
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_avg_pool_channels_last(shape, args, dtype):
     k, s, p, c, cip, div = args
+    if not fits(shape, k, s, p, 1):
+        pytest.skip("window larger than the padded input")
     x = channels_last(rand(shape, dtype))
     check(lambda x: F.avg_pool2d(x, k, s, p, c, cip, div), x)
 
@@ -69,12 +71,30 @@ def test_adaptive_channels_last(shape, out):
     check(lambda x: F.adaptive_max_pool2d(x, out, return_indices=True), x)
 
 
+@pytest.mark.parametrize("layout", ["nchw", "channels_last"])
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
-def test_half_channels_last(dtype):
-    x = channels_last(rand((2, 24, 9, 10), dtype))
+def test_half(dtype, layout):
+    # read natively on CUDA (8-channel vectors when channels_last), compared and summed in float
+    x = rand((2, 24, 9, 10), dtype)
+    x = channels_last(x) if layout == "channels_last" else x
     check(lambda x: F.max_pool2d(x, 3, 2, 1, return_indices=True), x)
+    check(lambda x: F.max_pool2d(x, 2, 1, 0, 2, ceil_mode=True), x)
     check(lambda x: F.avg_pool2d(x, 3, 2, 1, True, False), x)
+    check(lambda x: F.avg_pool2d(x, 2, 2, 1, False, True, 3), x)
     check(lambda x: F.adaptive_avg_pool2d(x, (4, 3)), x)
+    check(lambda x: F.adaptive_max_pool2d(x, (5, 7), return_indices=True), x)
+    y, idx = F.max_pool2d(x.cuda(), 3, 2, 1, return_indices=True)
+    assert y.dtype == x.dtype and idx.dtype == pyml.int64
+
+
+def test_half_nans_and_1d():
+    a = np.random.default_rng(5).integers(-2, 3, size=(1, 16, 6, 5)).astype(np.float32)
+    a[0, 2, 1, 1] = a[0, 9, 5, 4] = np.nan
+    for dtype in ("float16", "bfloat16"):
+        x = pyml.tensor(a).to(getattr(pyml, dtype))
+        check(lambda x: F.max_pool2d(x, 2, 1, return_indices=True), channels_last(x))
+        check(lambda x: F.max_pool1d(x[0], 3, 2, 1, return_indices=True), x[:, :, 0])
+        check(lambda x: F.avg_pool1d(x[0], 3, 2, 1), x[:, :, 0])
 
 
 def test_misaligned_and_strided_views_fall_back():
@@ -129,12 +149,13 @@ def test_max_pool_backward_windows_ties():
 @pytest.mark.parametrize("layout", ["nchw", "channels_last"])
 @pytest.mark.parametrize("dtype", ["float32", "float64", "bfloat16"])
 def test_max_pool_grads(layout, dtype):
-    x = rand((2, 16, 9, 8), dtype)
-    x = (channels_last(x) if layout == "channels_last" else x).detach().requires_grad_()
-    check_grads(lambda x: F.max_pool2d(x, 3, 1, 1), x)
-    check_grads(lambda x: F.max_pool2d(x, 3, 2, 1, 2, ceil_mode=True), x)
-    x1 = rand((2, 5, 17), dtype).requires_grad_()
-    check_grads(lambda x: F.max_pool1d(x, 4, 3, 2, 2), x1)
+    def leaf(shape):  # a fresh leaf per check: grads accumulate
+        x = rand(shape, dtype)
+        x = channels_last(x) if layout == "channels_last" and x.dim() == 4 else x
+        return x.detach().requires_grad_()
+    check_grads(lambda x: F.max_pool2d(x, 3, 1, 1), leaf((2, 16, 9, 8)))
+    check_grads(lambda x: F.max_pool2d(x, 3, 2, 1, 2, ceil_mode=True), leaf((2, 16, 9, 8)))
+    check_grads(lambda x: F.max_pool1d(x, 4, 3, 2, 2), leaf((2, 5, 17)))
 
 
 def test_max_pool_double_backward():
