@@ -75,17 +75,18 @@ template <typename T> __global__ void avg_pool_backward_kernel(PoolParams p, con
     covering(h, p.sh, p.ph, p.R, p.P, oh0, oh1);
     covering(w, p.sw, p.pw, p.S, p.Q, ow0, ow1);
     const T* g = dy + plane * p.P * p.Q;
-    T sum = T(0);
+    using A = AccT<T>;
+    A sum = A(0);
     for (int64_t oh = oh0; oh <= oh1; oh++) {
       const Win wh = avg_win(oh, p.sh, p.ph, p.R, p.H);
       if (h < wh.lo || h >= wh.hi) continue;
       for (int64_t ow = ow0; ow <= ow1; ow++) {
         const Win ww = avg_win(ow, p.sw, p.pw, p.S, p.W);
         if (w < ww.lo || w >= ww.hi) continue;
-        sum += g[oh * p.Q + ow] / T(avg_divisor(p, wh, ww));
+        sum += load_as<A>(g + oh * p.Q + ow) / A(avg_divisor(p, wh, ww));
       }
     }
-    dx[i] = sum;
+    dx[i] = cuda::convert<T>(sum);
   }
 }
 
@@ -104,11 +105,11 @@ __global__ void max_pool_gather_kernel(PoolParams p, const T* __restrict__ dy, c
     covering(w, p.sw, p.pw, (p.S - 1) * p.dw + 1, p.Q, ow0, ow1);
     const T* g = dy + plane * PQ;
     const int64_t* id = idx + plane * PQ;
-    T sum = T(0);
+    AccT<T> sum = 0;
     for (int64_t oh = oh0; oh <= oh1; oh++)
       for (int64_t ow = ow0; ow <= ow1; ow++)
-        if (id[oh * p.Q + ow] == self) sum += g[oh * p.Q + ow];
-    dx[i] = sum;
+        if (id[oh * p.Q + ow] == self) sum += load_as<AccT<T>>(g + oh * p.Q + ow);
+    dx[i] = cuda::convert<T>(sum);
   }
 }
 
@@ -141,7 +142,8 @@ template <typename T> __global__ void adaptive_avg_backward_kernel(PoolParams p,
   PYML_GRID_LOOP(i, total) {
     const int64_t plane = i / HW, h = i % HW / p.W, w = i % p.W;
     const T* g = dy + plane * p.P * p.Q;
-    T sum = T(0);
+    using A = AccT<T>;
+    A sum = A(0);
     // windows holding h: o from floor(h*P/H) to floor(((h+1)*P - 1)/H), checked exactly below
     for (int64_t oh = h * p.P / p.H, oh1 = min(((h + 1) * p.P - 1) / p.H, p.P - 1); oh <= oh1; oh++) {
       const int64_t h0 = adapt_lo(oh, p.H, p.P), h1 = adapt_hi(oh, p.H, p.P);
@@ -149,10 +151,10 @@ template <typename T> __global__ void adaptive_avg_backward_kernel(PoolParams p,
       for (int64_t ow = w * p.Q / p.W, ow1 = min(((w + 1) * p.Q - 1) / p.W, p.Q - 1); ow <= ow1; ow++) {
         const int64_t w0 = adapt_lo(ow, p.W, p.Q), w1 = adapt_hi(ow, p.W, p.Q);
         if (w < w0 || w >= w1) continue;
-        sum += g[oh * p.Q + ow] / T((h1 - h0) * (w1 - w0));
+        sum += load_as<A>(g + oh * p.Q + ow) / A((h1 - h0) * (w1 - w0));
       }
     }
-    dx[i] = sum;
+    dx[i] = cuda::convert<T>(sum);
   }
 }
 
@@ -222,7 +224,7 @@ void zero(void* p, int64_t n, int index, const char* op) {
 }
 
 // f(T{}) for float32/float64, for the integer types too when kInts, for float16/bfloat16 when
-// kHalves (the forwards; the host converts halves to float32 for the other ops)
+// kHalves (all but the index ops, for which the host converts halves to float32)
 template <bool kInts, bool kHalves = false, typename F> void dispatch(DType t, const char* op, F f) {
   switch (t) {
     case DType::Float32: return f(float{});
@@ -283,7 +285,7 @@ void avg_pool_forward_cuda(const PoolParams& p, const void* x, void* y, DType t,
 
 void avg_pool_backward_cuda(const PoolParams& p, const void* dy, void* dx, DType t, int index) {
   cuda::DeviceGuard guard(index);
-  dispatch<false>(t, "avg_pool2d backward", [&](auto tag) {
+  dispatch<false, true>(t, "avg_pool2d backward", [&](auto tag) {
     using T = decltype(tag);
     const int64_t n = p.planes * p.H * p.W;
     PYML_POOL_LAUNCH(avg_pool_backward_kernel<T>, n, "avg_pool2d backward", p, static_cast<const T*>(dy),
@@ -304,7 +306,7 @@ void adaptive_avg_pool_forward_cuda(const PoolParams& p, const void* x, void* y,
 
 void adaptive_avg_pool_backward_cuda(const PoolParams& p, const void* dy, void* dx, DType t, int index) {
   cuda::DeviceGuard guard(index);
-  dispatch<false>(t, "adaptive_avg_pool2d backward", [&](auto tag) {
+  dispatch<false, true>(t, "adaptive_avg_pool2d backward", [&](auto tag) {
     using T = decltype(tag);
     const int64_t n = p.planes * p.H * p.W;
     PYML_POOL_LAUNCH(adaptive_avg_backward_kernel<T>, n, "adaptive_avg_pool2d backward", p,
@@ -342,7 +344,7 @@ void max_pool_backward_gather_cuda(const PoolParams& p, const void* dy, const in
                                    int index) {
   cuda::DeviceGuard guard(index);
   const char* op = "max_pool2d backward";
-  dispatch<false>(t, op, [&](auto tag) {
+  dispatch<false, true>(t, op, [&](auto tag) {
     using T = decltype(tag);
     const int64_t n = p.planes * p.H * p.W;
     PYML_POOL_LAUNCH(max_pool_gather_kernel<T>, n, op, p, static_cast<const T*>(dy), idx, static_cast<T*>(dx), n);

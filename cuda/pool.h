@@ -1,9 +1,9 @@
 // Launchers of cuda/pool.cu, callable from the host ops (stubs that raise without CUDA).
 // Geometry in PoolParams (ops/conv.h): x (planes, H, W) read through its strides; outputs,
-// gradients and indices contiguous (planes, ...). The forwards (max, avg, adaptive avg/max) take
-// float16/bfloat16 (compared and summed in float), float32, float64, and max/avg also
-// uint8/int8/int16/int32/int64; the rest float32/float64 (the host computes the half types in
-// float32, as on the CPU).
+// gradients and indices contiguous (planes, ...). Max/avg/adaptive pooling forward and backward
+// take float16/bfloat16 (compared and summed in float), float32 and float64, and the max/avg
+// forwards also uint8/int8/int16/int32/int64; the index ops (max_pool_backward_cuda, max_unpool)
+// take float32/float64 (the host computes the half types in float32, as on the CPU).
 #pragma once
 #include "core/device.h"
 #include "ops/conv.h"

@@ -23,7 +23,7 @@ struct PoolSetup {
 };
 
 // allow_int: max/avg pooling forward also run on integer tensors (in their own dtype), as in torch.
-// cuda_half: a CUDA forward whose kernels read float16/bfloat16 themselves (no float32 copy).
+// cuda_half: a CUDA op whose kernels read float16/bfloat16 themselves (no float32 copies).
 PoolSetup pool_setup(const Tensor& x, size_t nd, const char* op, bool allow_int = false, bool cuda_half = false) {
   int64_t r = (int64_t)nd;
   PYML_CHECK(x.dim() == r + 1 || x.dim() == r + 2, ValueError, op, ": expected ", r + 1, "-D (unbatched) or ",
@@ -174,7 +174,7 @@ Tensor avg_pool_backward(const Tensor& dy, const Tensor& x, const IntList& kerne
                          std::optional<int64_t> divisor_override) {
   size_t nd = kernel.size() == 1 ? 1 : 2;
   const char* op = pick(nd, "avg_pool1d", "avg_pool2d");
-  PoolSetup s = pool_setup(x, nd, op);
+  PoolSetup s = pool_setup(x, nd, op, false, true);
   fill_windows(s, op, kernel, stride, padding, {}, ceil_mode);
   PYML_CHECK(!divisor_override || *divisor_override != 0, ValueError, op, ": divisor_override must be non-zero, got 0");
   s.p.count_include_pad = count_include_pad;
@@ -202,7 +202,7 @@ Tensor adaptive_avg_pool_backward(const Tensor& dy, const Tensor& x, int64_t ndi
   const char* op = pick(nd, "adaptive_avg_pool1d", "adaptive_avg_pool2d");
   PYML_CHECK(dy.dim() == x.dim(), ValueError, op, ": grad_output must have the input's rank, got ", dy.shape,
              " and input ", x.shape);
-  PoolSetup s = pool_setup(x, nd, op);
+  PoolSetup s = pool_setup(x, nd, op, false, true);
   IntList os(dy.shape.end() - nd, dy.shape.end());
   fill_adaptive(s, op, os);
   check_grad(dy, x, out_shape(s, s.p.P, s.p.Q), s.dtype, op);
@@ -284,7 +284,7 @@ Tensor max_pool_backward_windows(const Tensor& dy, const Tensor& x, const Tensor
   const char* op = pick(nd, "max_pool1d", "max_pool2d");
   if (x.device().is_cpu() && dy.device().is_cpu()) return max_pool_backward(dy, x, indices, (int64_t)nd, op);
   check_same_device(dy, x, op);
-  PoolSetup s = pool_setup(x, nd, op);
+  PoolSetup s = pool_setup(x, nd, op, false, true);
   fill_windows(s, op, kernel, stride, padding, dilation, ceil_mode);
   check_grad(dy, x, out_shape(s, s.p.P, s.p.Q), s.dtype, op);
   check_index_meta(indices, x, dy.shape, op);

@@ -32,11 +32,15 @@ def fits(shape, k, s, p, d):
     return all(shape[2 + i] + 2 * p[i] >= d[i] * (k[i] - 1) + 1 for i in range(2))
 
 
+def host(t):
+    """t's values as a NumPy array (half types widened to float32, which is exact)."""
+    t = t.cpu()
+    return (t.float() if t.dtype in (pyml.float16, pyml.bfloat16) else t).numpy()
+
+
 def exact(fn, *args):
     """fn on CPU and CUDA gives bit-identical results."""
-    want = fn(*args).numpy()
-    got = fn(*[a.cuda() for a in args]).cpu().numpy()
-    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(host(fn(*[a.cuda() for a in args])), host(fn(*args)))
 
 
 @pytest.mark.parametrize("args", MAX_ARGS)
@@ -87,6 +91,16 @@ def test_half(dtype, layout):
     assert y.dtype == x.dtype and idx.dtype == pyml.int64
 
 
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_half_backward(dtype):
+    # avg, adaptive avg and max (gather) backward read and write halves natively, sum in float
+    x = channels_last(rand((2, 16, 9, 10), dtype))
+    for fwd in (lambda x: F.avg_pool2d(x, 3, 2, 1, True, False), lambda x: F.avg_pool2d(x, 2),
+                lambda x: F.adaptive_avg_pool2d(x, (4, 3)), lambda x: F.max_pool2d(x, 3, 1, 1)):
+        dy = rand(tuple(fwd(x).shape), dtype, seed=1)
+        check(lambda x, dy: pyml.autograd.grad(fwd(x), x, dy)[0], x.detach().requires_grad_(), dy)
+
+
 def test_half_nans_and_1d():
     a = np.random.default_rng(5).integers(-2, 3, size=(1, 16, 6, 5)).astype(np.float32)
     a[0, 2, 1, 1] = a[0, 9, 5, 4] = np.nan
@@ -120,7 +134,7 @@ def test_ties_and_nans_channels_last():
 # --- max-pool backward through the windows: dx is bit-identical to the CPU scatter
 @pytest.mark.parametrize("args", MAX_ARGS + [(3, 1, 1, 1, True), (2, 3, 1, 1, True)])
 @pytest.mark.parametrize("layout", ["nchw", "channels_last"])
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "bfloat16", "float16"])
 def test_max_pool_backward_windows_exact(args, layout, dtype):
     k, s, p, d, c = args
     shape = (2, 20, 11, 9)
@@ -132,7 +146,7 @@ def test_max_pool_backward_windows_exact(args, layout, dtype):
     fn = lambda dy, x, i: wrap(pyml._C.max_pool_backward_windows(dy._impl, x._impl, i._impl, kk, ss, pp, dd, c))
     exact(fn, dy, x, idx)
     scatter = lambda dy, x, i: wrap(pyml._C.max_pool_backward(dy._impl, x._impl, i._impl, 2, "max_pool2d"))
-    np.testing.assert_array_equal(fn(dy.cuda(), x.cuda(), idx.cuda()).cpu().numpy(), scatter(dy, x, idx).numpy())
+    np.testing.assert_array_equal(host(fn(dy.cuda(), x.cuda(), idx.cuda())), host(scatter(dy, x, idx)))
 
 
 def test_max_pool_backward_windows_ties():
