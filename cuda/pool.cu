@@ -21,24 +21,41 @@ using namespace pool;
 template <typename T> __device__ inline const T* plane_ptr(const PoolParams& p, const T* x, int64_t plane) {
   return x + (plane / p.C) * p.xs_n + (plane % p.C) * p.xs_c;
 }
+template <typename T, typename D>
+__device__ inline const T* plane_ptr(const PoolParams& p, const Divs<D>& dv, const T* x, int64_t plane) {
+  const int64_t n = dv.C.div(plane);
+  return x + n * p.xs_n + (plane - n * p.C) * p.xs_c;
+}
 
 // Output element i of a grid walk -> its (plane, oh, ow) and its offset in y (planes, P, Q). With
 // c_fast (a channels_last x) the walk goes channels first, so a warp reads 32 neighbouring channels
 // of one pixel (coalesced) instead of 32 pixels C elements apart; else it walks y in order.
 struct OutPos { int64_t plane, oh, ow, at; };
-__device__ inline OutPos out_pos(const PoolParams& p, int64_t i, bool c_fast) {
-  if (!c_fast) return OutPos{i / (p.P * p.Q), i / p.Q % p.P, i % p.Q, i};
-  const int64_t c = i % p.C, r = i / p.C, ow = r % p.Q, oh = r / p.Q % p.P, plane = r / (p.P * p.Q) * p.C + c;
+template <typename D> __device__ inline OutPos out_pos(const PoolParams& p, const Divs<D>& dv, int64_t i, bool c_fast) {
+  if (!c_fast) {
+    const int64_t r = dv.Q.div(i), plane = dv.P.div(r);  // r: row plane*P + oh
+    return OutPos{plane, r - plane * p.P, i - r * p.Q, i};
+  }
+  const int64_t r = dv.C.div(i), c = i - r * p.C, pr = dv.Q.div(r), n = dv.P.div(pr);
+  const int64_t plane = n * p.C + c, oh = pr - n * p.P, ow = r - pr * p.Q;
   return OutPos{plane, oh, ow, (plane * p.P + oh) * p.Q + ow};
 }
 
+// (plane, h, w) of element i of a contiguous (planes, H, W) gradient
+template <typename D> __device__ inline void in_pos(const PoolParams& p, const Divs<D>& dv, int64_t i, int64_t& plane,
+                                                    int64_t& h, int64_t& w) {
+  plane = dv.HW.div(i);
+  const int64_t r = i - plane * p.H * p.W;
+  h = dv.W.div(r), w = r - h * p.W;
+}
+
 // y, idx: (planes, P, Q); x: (planes, H, W) through p's strides; idx may be null (not computed)
-template <typename T>
-__global__ void max_pool_kernel(PoolParams p, const T* __restrict__ x, T* __restrict__ y, int64_t* __restrict__ idx,
-                                int64_t total, bool c_fast) {
+template <typename T, typename D>
+__global__ void max_pool_kernel(PoolParams p, Divs<D> dv, const T* __restrict__ x, T* __restrict__ y,
+                                int64_t* __restrict__ idx, int64_t total, bool c_fast) {
   PYML_GRID_LOOP(i, total) {
-    const OutPos o = out_pos(p, i, c_fast);
-    const T* xp = plane_ptr(p, x, o.plane);
+    const OutPos o = out_pos(p, dv, i, c_fast);
+    const T* xp = plane_ptr(p, dv, x, o.plane);
     const MaxWin m = max_win(p, o.oh, o.ow);
     using A = AccT<T>;
     A best = lowest<A>();
@@ -53,12 +70,14 @@ __global__ void max_pool_kernel(PoolParams p, const T* __restrict__ x, T* __rest
   }
 }
 
-template <typename T> __global__ void avg_pool_kernel(PoolParams p, const T* x, T* y, int64_t total, bool c_fast) {
+template <typename T, typename D>
+__global__ void avg_pool_kernel(PoolParams p, Divs<D> dv, const T* __restrict__ x, T* __restrict__ y, int64_t total,
+                                bool c_fast) {
   PYML_GRID_LOOP(i, total) {
-    const OutPos o = out_pos(p, i, c_fast);
+    const OutPos o = out_pos(p, dv, i, c_fast);
     const Win wh = avg_win(o.oh, p.sh, p.ph, p.R, p.H), ww = avg_win(o.ow, p.sw, p.pw, p.S, p.W);
     if (wh.lo >= wh.hi || ww.lo >= ww.hi) { y[o.at] = cuda::convert<T>(0.f); continue; }
-    const T* xp = plane_ptr(p, x, o.plane);
+    const T* xp = plane_ptr(p, dv, x, o.plane);
     SumT<T> s = 0;
     for (int64_t h = wh.lo; h < wh.hi; h++)
       for (int64_t w = ww.lo; w < ww.hi; w++) s += load_as<SumT<T>>(xp + h * p.xs_h + w * p.xs_w);
@@ -67,13 +86,14 @@ template <typename T> __global__ void avg_pool_kernel(PoolParams p, const T* x, 
 }
 
 // dx (planes, H, W) contiguous, each element the sum of dy / divisor over the windows holding it
-template <typename T> __global__ void avg_pool_backward_kernel(PoolParams p, const T* dy, T* dx, int64_t total) {
-  const int64_t HW = p.H * p.W;
+template <typename T, typename D>
+__global__ void avg_pool_backward_kernel(PoolParams p, Divs<D> dv, const T* __restrict__ dy, T* __restrict__ dx,
+                                         int64_t total) {
   PYML_GRID_LOOP(i, total) {
-    const int64_t plane = i / HW, h = i % HW / p.W, w = i % p.W;
-    int64_t oh0, oh1, ow0, ow1;
-    covering(h, p.sh, p.ph, p.R, p.P, oh0, oh1);
-    covering(w, p.sw, p.pw, p.S, p.Q, ow0, ow1);
+    int64_t plane, h, w, oh0, oh1, ow0, ow1;
+    in_pos(p, dv, i, plane, h, w);
+    covering(h, dv.sh, p.ph, p.R, p.P, oh0, oh1);
+    covering(w, dv.sw, p.pw, p.S, p.Q, ow0, ow1);
     const T* g = dy + plane * p.P * p.Q;
     using A = AccT<T>;
     A sum = A(0);
@@ -94,15 +114,16 @@ template <typename T> __global__ void avg_pool_backward_kernel(PoolParams p, con
 // it for p's geometry. dx[h][w] = the sum, in (oh, ow) order (the CPU scatter's order, so the
 // result is bit-identical), of dy over the outputs whose window can hold (h, w) and whose index is
 // h*W + w. Windows span (R - 1) dh + 1 rows: at most ceil(that / sh) candidates per dim.
-template <typename T>
-__global__ void max_pool_gather_kernel(PoolParams p, const T* __restrict__ dy, const int64_t* __restrict__ idx,
-                                       T* __restrict__ dx, int64_t total) {
-  const int64_t HW = p.H * p.W, PQ = p.P * p.Q;
+template <typename T, typename D>
+__global__ void max_pool_gather_kernel(PoolParams p, Divs<D> dv, const T* __restrict__ dy,
+                                       const int64_t* __restrict__ idx, T* __restrict__ dx, int64_t total) {
+  const int64_t PQ = p.P * p.Q;
   PYML_GRID_LOOP(i, total) {
-    const int64_t plane = i / HW, h = i % HW / p.W, w = i % p.W, self = h * p.W + w;
-    int64_t oh0, oh1, ow0, ow1;
-    covering(h, p.sh, p.ph, (p.R - 1) * p.dh + 1, p.P, oh0, oh1);
-    covering(w, p.sw, p.pw, (p.S - 1) * p.dw + 1, p.Q, ow0, ow1);
+    int64_t plane, h, w, oh0, oh1, ow0, ow1;
+    in_pos(p, dv, i, plane, h, w);
+    const int64_t self = h * p.W + w;
+    covering(h, dv.sh, p.ph, (p.R - 1) * p.dh + 1, p.P, oh0, oh1);
+    covering(w, dv.sw, p.pw, (p.S - 1) * p.dw + 1, p.Q, ow0, ow1);
     const T* g = dy + plane * PQ;
     const int64_t* id = idx + plane * PQ;
     AccT<T> sum = 0;
@@ -253,6 +274,14 @@ bool channels_fast(const PoolParams& p) { return p.xs_c == 1 && p.C > 1; }
 
 }  // namespace
 
+// f(divs) with 32-bit divisions where the sizes allow; integer types (rare) always take 64-bit
+// ones, so their kernels are built once.
+template <typename T, typename F> void by_divs(const PoolParams& p, F f) {
+  if constexpr (!std::is_integral_v<T>)
+    if (fits32(p)) return f(make_divs<FastDiv>(p));
+  f(make_divs<SlowDiv>(p));
+}
+
 #define PYML_POOL_LAUNCH(kernel, total, op, ...)                                          \
   do {                                                                                      \
     if ((total) == 0) return;                                                               \
@@ -267,8 +296,10 @@ void max_pool_forward_cuda(const PoolParams& p, const void* x, void* y, int64_t*
   dispatch<true, true>(t, "max_pool2d", [&](auto tag) {
     using T = decltype(tag);
     const int64_t n = p.planes * p.P * p.Q;
-    PYML_POOL_LAUNCH(max_pool_kernel<T>, n, "max_pool2d", p, static_cast<const T*>(x), static_cast<T*>(y), idx, n,
-                     channels_fast(p));
+    by_divs<T>(p, [&](auto dv) {
+      PYML_POOL_LAUNCH((max_pool_kernel<T, decltype(dv.P)>), n, "max_pool2d", p, dv, static_cast<const T*>(x),
+                       static_cast<T*>(y), idx, n, channels_fast(p));
+    });
   });
 }
 
@@ -278,8 +309,10 @@ void avg_pool_forward_cuda(const PoolParams& p, const void* x, void* y, DType t,
   dispatch<true, true>(t, "avg_pool2d", [&](auto tag) {
     using T = decltype(tag);
     const int64_t n = p.planes * p.P * p.Q;
-    PYML_POOL_LAUNCH(avg_pool_kernel<T>, n, "avg_pool2d", p, static_cast<const T*>(x), static_cast<T*>(y), n,
-                     channels_fast(p));
+    by_divs<T>(p, [&](auto dv) {
+      PYML_POOL_LAUNCH((avg_pool_kernel<T, decltype(dv.P)>), n, "avg_pool2d", p, dv, static_cast<const T*>(x),
+                       static_cast<T*>(y), n, channels_fast(p));
+    });
   });
 }
 
@@ -288,8 +321,10 @@ void avg_pool_backward_cuda(const PoolParams& p, const void* dy, void* dx, DType
   dispatch<false, true>(t, "avg_pool2d backward", [&](auto tag) {
     using T = decltype(tag);
     const int64_t n = p.planes * p.H * p.W;
-    PYML_POOL_LAUNCH(avg_pool_backward_kernel<T>, n, "avg_pool2d backward", p, static_cast<const T*>(dy),
-                     static_cast<T*>(dx), n);
+    by_divs<T>(p, [&](auto dv) {
+      PYML_POOL_LAUNCH((avg_pool_backward_kernel<T, decltype(dv.P)>), n, "avg_pool2d backward", p, dv,
+                       static_cast<const T*>(dy), static_cast<T*>(dx), n);
+    });
   });
 }
 
@@ -347,7 +382,10 @@ void max_pool_backward_gather_cuda(const PoolParams& p, const void* dy, const in
   dispatch<false, true>(t, op, [&](auto tag) {
     using T = decltype(tag);
     const int64_t n = p.planes * p.H * p.W;
-    PYML_POOL_LAUNCH(max_pool_gather_kernel<T>, n, op, p, static_cast<const T*>(dy), idx, static_cast<T*>(dx), n);
+    by_divs<T>(p, [&](auto dv) {
+      PYML_POOL_LAUNCH((max_pool_gather_kernel<T, decltype(dv.P)>), n, op, p, dv, static_cast<const T*>(dy), idx,
+                       static_cast<T*>(dx), n);
+    });
   });
 }
 

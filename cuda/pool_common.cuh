@@ -3,6 +3,7 @@
 // max windows start at their first valid tap, avg windows clip to the image, adaptive windows
 // are [o*in/n, ceil((o+1)*in/n)).
 #pragma once
+#include <algorithm>
 #include <limits>
 #include <type_traits>
 #include "cuda_common.cuh"
@@ -54,12 +55,45 @@ __device__ inline int64_t avg_divisor(const PoolParams& p, const Win& h, const W
 __device__ inline int64_t adapt_lo(int64_t o, int64_t in, int64_t n) { return o * in / n; }
 __device__ inline int64_t adapt_hi(int64_t o, int64_t in, int64_t n) { return ((o + 1) * in + n - 1) / n; }
 
+// n / d for 0 <= n < 2^31 by a multiply-high, an add and a shift, d fixed per launch so that its
+// multiplier is found once on the host: a 64-bit division is a long routine on the GPU and would
+// cost more than the bytes a pooling output moves. With 2^s the smallest power >= d and
+// m = floor(2^32 (2^s - d) / d) + 1, n / d = (mulhi(n, m) + n) >> s for every n < 2^31.
+struct FastDiv {
+  uint32_t d = 1, m = 1, s = 0;
+  FastDiv() = default;
+  explicit FastDiv(int64_t dv) : d(dv > 0 ? (uint32_t)dv : 1u) {
+    while ((1ull << s) < d) s++;
+    m = (uint32_t)(((1ull << 32) * ((1ull << s) - d)) / d + 1);
+  }
+  __device__ int64_t div(int64_t n) const { return (int64_t)((__umulhi((uint32_t)n, m) + (uint32_t)n) >> s); }
+};
+// Plain 64-bit division, for launches whose numerators reach 2^31.
+struct SlowDiv {
+  int64_t d = 1;
+  SlowDiv() = default;
+  explicit SlowDiv(int64_t dv) : d(dv > 0 ? dv : 1) {}
+  __device__ int64_t div(int64_t n) const { return n / d; }
+};
+// The divisors of one launch (by value in the kernel parameters).
+template <typename D> struct Divs { D P, Q, C, W, HW, sh, sw; };
+template <typename D> Divs<D> make_divs(const PoolParams& p) {
+  return Divs<D>{D(p.P), D(p.Q), D(p.C), D(p.W), D(p.H * p.W), D(p.sh), D(p.sw)};
+}
+// Every numerator of the NCHW kernels (output and input positions, covering windows) is < 2^31.
+inline bool fits32(const PoolParams& p) {
+  const int64_t lim = (int64_t)1 << 30;
+  return p.planes < lim && p.P * p.Q < lim && p.H * p.W < lim && p.planes * std::max(p.P * p.Q, p.H * p.W) < lim &&
+         p.H + p.ph + p.sh < lim && p.W + p.pw + p.sw < lim;
+}
+
 // outputs o of a dim (stride s, pad, window extent k, n outputs) whose window [o*s - pad, o*s - pad + k)
 // holds i: o in [lo, hi] (empty when lo > hi)
-__device__ inline void covering(int64_t i, int64_t s, int64_t pad, int64_t k, int64_t n, int64_t& lo, int64_t& hi) {
+template <typename D>
+__device__ inline void covering(int64_t i, const D& s, int64_t pad, int64_t k, int64_t n, int64_t& lo, int64_t& hi) {
   int64_t a = i + pad - k + 1;  // o*s >= a
-  lo = a <= 0 ? 0 : (a + s - 1) / s;
-  hi = min((i + pad) / s, n - 1);  // inclusive
+  lo = a <= 0 ? 0 : s.div(a + (int64_t)s.d - 1);
+  hi = min(s.div(i + pad), n - 1);  // inclusive
 }
 
 // What a channels_last tile computes (cuda/pool_nhwc.cu).
