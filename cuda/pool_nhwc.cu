@@ -3,7 +3,7 @@
 // x: (N, H, W, C) in memory (xs_c == 1), every 16-byte vector of V = 16 / sizeof(T) channels
 // aligned; y, idx: (N, C, P, Q) contiguous, as the host op allocates them for every layout.
 // A block owns a tile of 32 consecutive output pixels (flat oh*Q + ow of one image) x 32
-// channels. Each thread loads V channels of one pixel per window tap (16-byte loads; a warp reads
+// channels (adaptive pooling to < 8 pixels: 1 pixel x 256 vectors). Each thread loads V channels of one pixel per window tap (16-byte loads; a warp reads
 // 32 / (32 / V) pixels x 32 channels, each a contiguous 128-byte row), keeps one result per
 // channel lane (max: its own argmax), and parks it in shared memory; the block then writes the
 // tile transposed, so each channel's 32 pixels go out as one contiguous 128-byte row of y.
@@ -59,26 +59,36 @@ __device__ inline void pixel(const PoolParams& p, const T* __restrict__ xn, int6
   }
 }
 
+// Tile shape: 32 pixels x 32 channels, or for outputs of a few pixels (global pooling) 1 pixel x
+// 256 vectors of channels, so that a block still has 256 threads loading.
+template <typename T, bool kWide> struct Tile {
+  static constexpr int V = 16 / sizeof(T), kP = kWide ? 1 : kPix, kC = kWide ? kThr * V : kCh;
+  static constexpr int kLanes = kC / V, kRows = kThr / kLanes;  // threads per pixel; pixels per pass
+};
+
 // x: (N, H, W, C) channels_last through p's strides; y, idx: (N*C, P*Q) contiguous; idx only
-// written by the modes with indices. Grid-stride over (n, pixel tile, channel tile) tiles.
-template <typename T, NhwcMode kM>
-__global__ void nhwc_kernel(PoolParams p, const T* __restrict__ x, T* __restrict__ y,
-                                                    int64_t* __restrict__ idx, int64_t tiles) {
-  constexpr int V = 16 / sizeof(T), kLanes = kCh / V, kRows = kThr / kLanes;  // kRows pixels per pass
+// written by the modes with indices. Grid-stride over (n, pixel tile, channel tile) tiles. fq
+// divides by Q when P*Q < 2^31 (q32).
+template <typename T, NhwcMode kM, bool kWide>
+__global__ void nhwc_kernel(PoolParams p, const T* __restrict__ x, T* __restrict__ y, int64_t* __restrict__ idx,
+                            int64_t tiles, FastDiv fq, bool q32) {
+  using S = Tile<T, kWide>;
+  constexpr int V = S::V, kP = S::kP, kC = S::kC;
   constexpr bool kIdx = kM == NhwcMode::MaxIdx || kM == NhwcMode::AdaptMax;
-  __shared__ T sy[kCh][kPix + 1];
-  __shared__ int64_t si[kIdx ? kCh : 1][kPix + 1];
-  const int64_t PQ = p.P * p.Q, ptiles = (PQ + kPix - 1) / kPix, ctiles = (p.C + kCh - 1) / kCh;
-  const int lane = threadIdx.x % kLanes;
+  __shared__ T sy[kC][kP + 1];
+  __shared__ int64_t si[kIdx ? kC : 1][kP + 1];
+  const int64_t PQ = p.P * p.Q, ptiles = (PQ + kP - 1) / kP, ctiles = (p.C + kC - 1) / kC;
+  const int lane = threadIdx.x % S::kLanes;
   for (int64_t tile = blockIdx.x; tile < tiles; tile += gridDim.x) {  // uniform per block
     const int64_t ct = tile % ctiles, pt = tile / ctiles % ptiles, n = tile / ctiles / ptiles;
-    const int64_t c = ct * kCh + lane * V;  // this thread's first channel; C % V == 0
-    for (int r = threadIdx.x / kLanes; r < kPix; r += kRows) {
-      const int64_t pq = pt * kPix + r;
+    const int64_t c = ct * kC + lane * V;  // this thread's first channel; C % V == 0
+    for (int r = threadIdx.x / S::kLanes; r < kP; r += S::kRows) {
+      const int64_t pq = pt * kP + r;
       if (pq >= PQ || c >= p.C) continue;
+      const int64_t oh = q32 ? fq.div(pq) : pq / p.Q;
       AccT<T> out[V];
       int64_t bi[V];
-      pixel<T, kM, V>(p, x + n * p.xs_n + c, pq / p.Q, pq % p.Q, out, bi);
+      pixel<T, kM, V>(p, x + n * p.xs_n + c, oh, pq - oh * p.Q, out, bi);
 #pragma unroll
       for (int j = 0; j < V; j++) {
         sy[lane * V + j][r] = cuda::convert<T>(out[j]);
@@ -86,9 +96,9 @@ __global__ void nhwc_kernel(PoolParams p, const T* __restrict__ x, T* __restrict
       }
     }
     __syncthreads();
-    for (int e = threadIdx.x; e < kCh * kPix; e += kThr) {  // consecutive threads: consecutive pixels
-      const int ch = e / kPix, r = e % kPix;
-      const int64_t cc = ct * kCh + ch, pq = pt * kPix + r;
+    for (int e = threadIdx.x; e < kC * kP; e += kThr) {  // consecutive threads: consecutive pixels
+      const int ch = e / kP, r = e % kP;
+      const int64_t cc = ct * kC + ch, pq = pt * kP + r;
       if (cc >= p.C || pq >= PQ) continue;
       const int64_t at = (n * p.C + cc) * PQ + pq;
       y[at] = sy[ch][r];
@@ -98,13 +108,16 @@ __global__ void nhwc_kernel(PoolParams p, const T* __restrict__ x, T* __restrict
   }
 }
 
-template <typename T, NhwcMode kM> void launch(const PoolParams& p, const void* x, void* y, int64_t* idx, int index) {
+template <typename T, NhwcMode kM, bool kWide>
+void launch(const PoolParams& p, const void* x, void* y, int64_t* idx, int index) {
+  using S = Tile<T, kWide>;
   const int64_t N = p.planes / p.C, PQ = p.P * p.Q;
-  const int64_t tiles = N * ((PQ + kPix - 1) / kPix) * ((p.C + kCh - 1) / kCh);
+  const int64_t tiles = N * ((PQ + S::kP - 1) / S::kP) * ((p.C + S::kC - 1) / S::kC);
   if (tiles == 0) return;
   const unsigned grid = (unsigned)std::min<int64_t>(tiles, 65535LL * 16);
-  nhwc_kernel<T, kM><<<grid, kThr, 0, cuda::stream(index)>>>(p, static_cast<const T*>(x), static_cast<T*>(y), idx,
-                                                             tiles);
+  const bool q32 = PQ < ((int64_t)1 << 31);
+  nhwc_kernel<T, kM, kWide><<<grid, kThr, 0, cuda::stream(index)>>>(p, static_cast<const T*>(x), static_cast<T*>(y),
+                                                                    idx, tiles, FastDiv(q32 ? p.Q : 1), q32);
   PYML_CUDA_LAUNCH_CHECK("pooling (channels_last)");
 }
 
@@ -116,11 +129,18 @@ bool aligned(const PoolParams& p, const void* x, int V) {
 
 template <typename T> void run(const PoolParams& p, const void* x, void* y, int64_t* idx, NhwcMode m, int index) {
   switch (m) {
-    case NhwcMode::Max: return launch<T, NhwcMode::Max>(p, x, y, idx, index);
-    case NhwcMode::MaxIdx: return launch<T, NhwcMode::MaxIdx>(p, x, y, idx, index);
-    case NhwcMode::Avg: return launch<T, NhwcMode::Avg>(p, x, y, idx, index);
-    case NhwcMode::AdaptAvg: return launch<T, NhwcMode::AdaptAvg>(p, x, y, idx, index);
-    case NhwcMode::AdaptMax: return launch<T, NhwcMode::AdaptMax>(p, x, y, idx, index);
+    case NhwcMode::Max: return launch<T, NhwcMode::Max, false>(p, x, y, idx, index);
+    case NhwcMode::MaxIdx: return launch<T, NhwcMode::MaxIdx, false>(p, x, y, idx, index);
+    case NhwcMode::Avg: return launch<T, NhwcMode::Avg, false>(p, x, y, idx, index);
+    default: break;
+  }
+  const bool wide = p.P * p.Q < 8;  // adaptive pooling to a few pixels (global pooling: 1)
+  if (m == NhwcMode::AdaptAvg) {
+    if (wide) launch<T, NhwcMode::AdaptAvg, true>(p, x, y, idx, index);
+    else launch<T, NhwcMode::AdaptAvg, false>(p, x, y, idx, index);
+  } else {
+    if (wide) launch<T, NhwcMode::AdaptMax, true>(p, x, y, idx, index);
+    else launch<T, NhwcMode::AdaptMax, false>(p, x, y, idx, index);
   }
 }
 

@@ -75,6 +75,16 @@ def test_adaptive_channels_last(shape, out):
     check(lambda x: F.adaptive_max_pool2d(x, out, return_indices=True), x)
 
 
+@pytest.mark.parametrize("out", [(1, 1), (2, 3), (1, 7), (3, 3)])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "bfloat16"])
+def test_adaptive_few_pixels_channels_last(out, dtype):
+    # outputs of < 8 pixels take 1-pixel x 256-vector tiles: several and partial channel tiles
+    for shape in [(2, 1100, 3, 5), (1, 2056, 7, 7), (3, 16, 4, 9)]:
+        x = channels_last(rand(shape, dtype))
+        check(lambda x: F.adaptive_avg_pool2d(x, out), x)
+        check(lambda x: F.adaptive_max_pool2d(x, out, return_indices=True), x)
+
+
 @pytest.mark.parametrize("layout", ["nchw", "channels_last"])
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
 def test_half(dtype, layout):
