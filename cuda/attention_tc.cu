@@ -24,23 +24,38 @@ constexpr float kLog2e = 1.4426950408889634f, kLn2 = 0.6931471805599453f;
 template <int D> constexpr int kLd = D + 8;  // padded shared row, elements
 constexpr int kLdS = kTile + 8;               // the dS^T tile's row
 // Backward register budget: dK and dV hold D/2 fp32 accumulators per thread each (128 at D = 128),
-// so at D = 128 the query half-steps shrink to 16 and dQ goes out 32 columns at a time; at D = 64
-// (no pressure) the steps stay 32 queries and 64 columns.
+// so at D = 128 the query steps shrink to 16, dQ goes out 32 columns at a time and the next Q/dO
+// tiles are prefetched through one walking pointer (load_tile kWalk): 253-254 registers, no spill
+// (it was 255 and 124 bytes). At D = 64 (no pressure) the steps stay 32 queries and 64 columns.
+// kBwdUnroll: k steps of the S^T / dP^T products the compiler may overlap (a tuning knob; with
+// kQStep 16 and kDqCols 32 any value stays spill-free).
 template <int D> constexpr int kQStep = D == 128 ? 16 : 32;
-template <int D> constexpr int kDqCols = D == 128 ? 16 : 64;
-template <int D> constexpr int kBwdUnroll = D == 128 ? 1 : D / 16;
+template <int D> constexpr int kDqCols = D == 128 ? 32 : 64;
+template <int D> constexpr int kBwdUnroll = D / 16;
 
 __device__ __forceinline__ float ninf() { return -__int_as_float(0x7f800000); }
 
 // dst[r][c] = src[r * rs + c] for r < n, zero for the other rows of the 64 x D tile (cp.async,
 // this thread's share; the caller commits). src must be a valid address even when n <= 0.
-template <typename T, int D> __device__ __forceinline__ void load_tile(T* dst, const T* src, int64_t rs, int64_t n) {
+// kWalk: one source pointer stepped row group by row group (2 registers live instead of one 64-bit
+// address per copy: the D = 128 backward's prefetch needs the registers).
+template <typename T, int D, bool kWalk = false>
+__device__ __forceinline__ void load_tile(T* dst, const T* src, int64_t rs, int64_t n) {
   constexpr int kC = D / 8;  // 16-byte chunks per row
+  if constexpr (kWalk) {
+    constexpr int kStep = kThreads / kC;  // rows per pass
+    const int r0 = threadIdx.x / kC, col = threadIdx.x % kC * 8;
+    const T* s = src + r0 * rs + col;
+#pragma unroll 1
+    for (int r = r0; r < kTile; r += kStep, s += kStep * rs)
+      mma::cp_async_16(dst + r * kLd<D> + col, r < n ? s : src, r < n ? 16 : 0);
+  } else {
 #pragma unroll
-  for (int i = 0; i < kTile * kC / kThreads; i++) {
-    const int c = threadIdx.x + i * kThreads, r = c / kC, col = c % kC * 8;
-    const bool in = r < n;
-    mma::cp_async_16(dst + r * kLd<D> + col, in ? src + r * rs + col : src, in ? 16 : 0);
+    for (int i = 0; i < kTile * kC / kThreads; i++) {
+      const int c = threadIdx.x + i * kThreads, r = c / kC, col = c % kC * 8;
+      const bool in = r < n;
+      mma::cp_async_16(dst + r * kLd<D> + col, in ? src + r * rs + col : src, in ? 16 : 0);
+    }
   }
 }
 
@@ -418,8 +433,8 @@ template <typename T, int D> __global__ void __launch_bounds__(kThreads) fa_bwd_
       const int st = qt & 1;
       const int64_t q0 = qbeg + qt * kTile, q1 = q0 + kTile;
       if (qt + 1 < nqt) {  // stage st ^ 1 was last read before the previous step's closing barrier
-        load_tile<T, D>(sQ + (st ^ 1) * kE, Q + q1 * p.q.rs, p.q.rs, p.L - q1);
-        load_tile<T, D>(sdO + (st ^ 1) * kE, dO + q1 * p.dout.rs, p.dout.rs, p.L - q1);
+        load_tile<T, D, D == 128>(sQ + (st ^ 1) * kE, Q + q1 * p.q.rs, p.q.rs, p.L - q1);
+        load_tile<T, D, D == 128>(sdO + (st ^ 1) * kE, dO + q1 * p.dout.rs, p.dout.rs, p.L - q1);
         load_rows(sL + (st ^ 1) * kTile, sD + (st ^ 1) * kTile, p, b, q1, Drow);
       }
       mma::cp_async_commit();
