@@ -96,6 +96,39 @@ __device__ inline void covering(int64_t i, const D& s, int64_t pad, int64_t k, i
   hi = min(s.div(i + pad), n - 1);  // inclusive
 }
 
+// f(T{}) for float32/float64, for the integer types too when kInts, for float16/bfloat16 when
+// kHalves (all but the index ops, for which the host converts halves to float32)
+template <bool kInts, bool kHalves = false, typename F> void dispatch(DType t, const char* op, F f) {
+  switch (t) {
+    case DType::Float32: return f(float{});
+    case DType::Float64: return f(double{});
+    default: break;
+  }
+  if constexpr (kHalves) {
+    if (t == DType::Float16) return f(__half{});
+    if (t == DType::BFloat16) return f(__nv_bfloat16{});
+  }
+  if constexpr (kInts) {
+    switch (t) {
+      case DType::UInt8: return f(uint8_t{});
+      case DType::Int8: return f(int8_t{});
+      case DType::Int16: return f(int16_t{});
+      case DType::Int32: return f(int32_t{});
+      case DType::Int64: return f(int64_t{});
+      default: break;
+    }
+  }
+  throw_dtype_error(op, t);
+}
+
+// Launches kernel over total work items on the op's stream; nothing when total is 0 (returns).
+#define PYML_POOL_LAUNCH(kernel, total, op, ...)                                          \
+  do {                                                                                      \
+    if ((total) == 0) return;                                                               \
+    kernel<<<cuda::grid_for(total), cuda::kThreads, 0, cuda::stream(index)>>>(__VA_ARGS__); \
+    PYML_CUDA_LAUNCH_CHECK(op);                                                             \
+  } while (0)
+
 // What a channels_last tile computes (cuda/pool_nhwc.cu).
 enum class NhwcMode { Max, MaxIdx, Avg, AdaptAvg, AdaptMax };
 // Runs the channels_last tile kernel when x qualifies (float16/bfloat16/float32/float64, xs_c == 1,
