@@ -18,9 +18,6 @@ namespace {
 
 using namespace pool;
 
-template <typename T> __device__ inline const T* plane_ptr(const PoolParams& p, const T* x, int64_t plane) {
-  return x + (plane / p.C) * p.xs_n + (plane % p.C) * p.xs_c;
-}
 template <typename T, typename D>
 __device__ inline const T* plane_ptr(const PoolParams& p, const Divs<D>& dv, const T* x, int64_t plane) {
   const int64_t n = dv.C.div(plane);
@@ -134,15 +131,16 @@ __global__ void max_pool_gather_kernel(PoolParams p, Divs<D> dv, const T* __rest
   }
 }
 
-// kMax: y = window max with idx, else the window mean
-template <typename T, bool kMax>
-__global__ void adaptive_pool_kernel(PoolParams p, const T* x, T* y, int64_t* idx, int64_t total) {
-  const int64_t PQ = p.P * p.Q;
+// kMax: y = window max with idx, else the window mean. x: (planes, H, W) through p's strides;
+// y, idx: (planes, P, Q) contiguous.
+template <typename T, bool kMax, typename D>
+__global__ void adaptive_pool_kernel(PoolParams p, Divs<D> dv, const T* __restrict__ x, T* __restrict__ y,
+                                     int64_t* __restrict__ idx, int64_t total) {
   PYML_GRID_LOOP(i, total) {
-    const int64_t plane = i / PQ, oh = i % PQ / p.Q, ow = i % p.Q;
-    const int64_t h0 = adapt_lo(oh, p.H, p.P), h1 = adapt_hi(oh, p.H, p.P);
-    const int64_t w0 = adapt_lo(ow, p.W, p.Q), w1 = adapt_hi(ow, p.W, p.Q);
-    const T* xp = plane_ptr(p, x, plane);
+    const OutPos o = out_pos(p, dv, i, false);
+    const int64_t h0 = adapt_lo_div(o.oh, p.H, dv.P), h1 = adapt_hi_div(o.oh, p.H, dv.P);
+    const int64_t w0 = adapt_lo_div(o.ow, p.W, dv.Q), w1 = adapt_hi_div(o.ow, p.W, dv.Q);
+    const T* xp = plane_ptr(p, dv, x, o.plane);
     using A = AccT<T>;
     A acc = kMax ? lowest<A>() : A(0);
     int64_t bi = h0 * p.W + w0;
@@ -158,19 +156,22 @@ __global__ void adaptive_pool_kernel(PoolParams p, const T* x, T* y, int64_t* id
 }
 
 // dx (planes, H, W): sum of dy / window size over the adaptive windows holding each element
-template <typename T> __global__ void adaptive_avg_backward_kernel(PoolParams p, const T* dy, T* dx, int64_t total) {
-  const int64_t HW = p.H * p.W;
+template <typename T, typename D>
+__global__ void adaptive_avg_backward_kernel(PoolParams p, Divs<D> dv, const T* __restrict__ dy, T* __restrict__ dx,
+                                             int64_t total) {
   PYML_GRID_LOOP(i, total) {
-    const int64_t plane = i / HW, h = i % HW / p.W, w = i % p.W;
+    int64_t plane, h, w;
+    in_pos(p, dv, i, plane, h, w);
     const T* g = dy + plane * p.P * p.Q;
     using A = AccT<T>;
     A sum = A(0);
     // windows holding h: o from floor(h*P/H) to floor(((h+1)*P - 1)/H), checked exactly below
-    for (int64_t oh = h * p.P / p.H, oh1 = min(((h + 1) * p.P - 1) / p.H, p.P - 1); oh <= oh1; oh++) {
-      const int64_t h0 = adapt_lo(oh, p.H, p.P), h1 = adapt_hi(oh, p.H, p.P);
+    // (P = 0: the bound is P - 1 = -1 whatever the division gives, so no window)
+    for (int64_t oh = dv.H.div(h * p.P), oh1 = min(dv.H.div((h + 1) * p.P - 1), p.P - 1); oh <= oh1; oh++) {
+      const int64_t h0 = adapt_lo_div(oh, p.H, dv.P), h1 = adapt_hi_div(oh, p.H, dv.P);
       if (h < h0 || h >= h1) continue;
-      for (int64_t ow = w * p.Q / p.W, ow1 = min(((w + 1) * p.Q - 1) / p.W, p.Q - 1); ow <= ow1; ow++) {
-        const int64_t w0 = adapt_lo(ow, p.W, p.Q), w1 = adapt_hi(ow, p.W, p.Q);
+      for (int64_t ow = dv.W.div(w * p.Q), ow1 = min(dv.W.div((w + 1) * p.Q - 1), p.Q - 1); ow <= ow1; ow++) {
+        const int64_t w0 = adapt_lo_div(ow, p.W, dv.Q), w1 = adapt_hi_div(ow, p.W, dv.Q);
         if (w < w0 || w >= w1) continue;
         sum += load_as<A>(g + oh * p.Q + ow) / A((h1 - h0) * (w1 - w0));
       }
@@ -237,8 +238,10 @@ void adaptive_avg_pool_forward_cuda(const PoolParams& p, const void* x, void* y,
   dispatch<false, true>(t, "adaptive_avg_pool2d", [&](auto tag) {
     using T = decltype(tag);
     const int64_t n = p.planes * p.P * p.Q;
-    PYML_POOL_LAUNCH((adaptive_pool_kernel<T, false>), n, "adaptive_avg_pool2d", p, static_cast<const T*>(x),
-                     static_cast<T*>(y), nullptr, n);
+    by_divs<T>(p, [&](auto dv) {
+      PYML_POOL_LAUNCH((adaptive_pool_kernel<T, false, decltype(dv.P)>), n, "adaptive_avg_pool2d", p, dv,
+                       static_cast<const T*>(x), static_cast<T*>(y), nullptr, n);
+    });
   });
 }
 
@@ -247,8 +250,10 @@ void adaptive_avg_pool_backward_cuda(const PoolParams& p, const void* dy, void* 
   dispatch<false, true>(t, "adaptive_avg_pool2d backward", [&](auto tag) {
     using T = decltype(tag);
     const int64_t n = p.planes * p.H * p.W;
-    PYML_POOL_LAUNCH(adaptive_avg_backward_kernel<T>, n, "adaptive_avg_pool2d backward", p,
-                     static_cast<const T*>(dy), static_cast<T*>(dx), n);
+    by_divs<T>(p, [&](auto dv) {
+      PYML_POOL_LAUNCH((adaptive_avg_backward_kernel<T, decltype(dv.P)>), n, "adaptive_avg_pool2d backward", p, dv,
+                       static_cast<const T*>(dy), static_cast<T*>(dx), n);
+    });
   });
 }
 
@@ -258,8 +263,10 @@ void adaptive_max_pool_forward_cuda(const PoolParams& p, const void* x, void* y,
   dispatch<false, true>(t, "adaptive_max_pool2d", [&](auto tag) {
     using T = decltype(tag);
     const int64_t n = p.planes * p.P * p.Q;
-    PYML_POOL_LAUNCH((adaptive_pool_kernel<T, true>), n, "adaptive_max_pool2d", p, static_cast<const T*>(x),
-                     static_cast<T*>(y), idx, n);
+    by_divs<T>(p, [&](auto dv) {
+      PYML_POOL_LAUNCH((adaptive_pool_kernel<T, true, decltype(dv.P)>), n, "adaptive_max_pool2d", p, dv,
+                       static_cast<const T*>(x), static_cast<T*>(y), idx, n);
+    });
   });
 }
 

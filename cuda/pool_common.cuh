@@ -76,15 +76,22 @@ struct SlowDiv {
   __device__ int64_t div(int64_t n) const { return n / d; }
 };
 // The divisors of one launch (by value in the kernel parameters).
-template <typename D> struct Divs { D P, Q, C, W, HW, sh, sw; };
+template <typename D> struct Divs { D P, Q, C, H, W, HW, sh, sw; };
 template <typename D> Divs<D> make_divs(const PoolParams& p) {
-  return Divs<D>{D(p.P), D(p.Q), D(p.C), D(p.W), D(p.H * p.W), D(p.sh), D(p.sw)};
+  return Divs<D>{D(p.P), D(p.Q), D(p.C), D(p.H), D(p.W), D(p.H * p.W), D(p.sh), D(p.sw)};
 }
-// Every numerator of the NCHW kernels (output and input positions, covering windows) is < 2^31.
+// Every numerator of the NCHW kernels (output and input positions, covering and adaptive windows)
+// is < 2^31.
 inline bool fits32(const PoolParams& p) {
   const int64_t lim = (int64_t)1 << 30;
   return p.planes < lim && p.P * p.Q < lim && p.H * p.W < lim && p.planes * std::max(p.P * p.Q, p.H * p.W) < lim &&
-         p.H + p.ph + p.sh < lim && p.W + p.pw + p.sw < lim;
+         p.H + p.ph + p.sh < lim && p.W + p.pw + p.sw < lim && (p.P + 1) * (p.H + 1) < lim &&
+         (p.Q + 1) * (p.W + 1) < lim;
+}
+// adapt_lo / adapt_hi with the division by n (P or Q) through a launch divisor
+template <typename D> __device__ inline int64_t adapt_lo_div(int64_t o, int64_t in, const D& n) { return n.div(o * in); }
+template <typename D> __device__ inline int64_t adapt_hi_div(int64_t o, int64_t in, const D& n) {
+  return n.div((o + 1) * in + (int64_t)n.d - 1);
 }
 
 // outputs o of a dim (stride s, pad, window extent k, n outputs) whose window [o*s - pad, o*s - pad + k)
