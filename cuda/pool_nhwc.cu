@@ -2,11 +2,12 @@
 // float16/bfloat16 (compared and summed in float, like the CPU) and float32/float64.
 // x: (N, H, W, C) in memory (xs_c == 1), every 16-byte vector of V = 16 / sizeof(T) channels
 // aligned; y, idx: (N, C, P, Q) contiguous, as the host op allocates them for every layout.
-// A block owns a tile of 32 consecutive output pixels (flat oh*Q + ow of one image) x 32
-// channels (adaptive pooling to < 8 pixels: 1 pixel x 256 vectors). Each thread loads V channels of one pixel per window tap (16-byte loads; a warp reads
-// 32 / (32 / V) pixels x 32 channels, each a contiguous 128-byte row), keeps one result per
-// channel lane (max: its own argmax), and parks it in shared memory; the block then writes the
-// tile transposed, so each channel's 32 pixels go out as one contiguous 128-byte row of y.
+// A block owns a tile of 32 consecutive output pixels (flat oh*Q + ow of one image) x 32 channels
+// (adaptive pooling to < 8 pixels: 1 pixel x 256 vectors). Each thread loads V channels of one
+// pixel per window tap (16-byte loads; a warp reads 32 / V pixels x 32 channels, each pixel's a
+// contiguous 32 sizeof(T)-byte run), keeps one result per channel lane (max: its own argmax) and
+// parks it in shared memory; the block then writes the tile transposed, so each channel's 32
+// pixels go out as one contiguous row of y.
 #include "pool.h"
 #include "pool_common.cuh"
 
@@ -16,7 +17,10 @@ namespace {
 
 constexpr int kPix = 32, kCh = 32, kThr = 256;  // tile: output pixels x channels; threads per block
 
-template <typename T> struct alignas(16) Vec { T v[16 / sizeof(T)]; };
+// The V = 16 / sizeof(T) values at p (16-byte aligned) by one 16-byte load: a struct of __half
+// members would be copied member by member.
+template <typename T> __device__ inline uint4 load16(const T* p) { return *reinterpret_cast<const uint4*>(p); }
+template <typename T> __device__ inline T lane_of(const uint4& v, int j) { return reinterpret_cast<const T*>(&v)[j]; }
 
 // This thread's V channels (from c) of output pixel (oh, ow): out[] and, for the max modes, the
 // flat h*W + w position of each lane's max (NaN wins, ties keep the first, as on the CPU).
@@ -40,10 +44,10 @@ __device__ inline void pixel(const PoolParams& p, const T* __restrict__ xn, int6
   for (int j = 0; j < V; j++) out[j] = kMax ? lowest<A>() : A(0), bi[j] = h0 * p.W + w0;
   for (int64_t h = h0; h < h1; h += dh)
     for (int64_t w = w0; w < w1; w += dw) {
-      const Vec<T> v = *reinterpret_cast<const Vec<T>*>(xn + h * p.xs_h + w * p.xs_w);
+      const uint4 v = load16(xn + h * p.xs_h + w * p.xs_w);
 #pragma unroll
       for (int j = 0; j < V; j++) {
-        const A e = cuda::convert<A>(v.v[j]);
+        const A e = cuda::convert<A>(lane_of<T>(v, j));
         if constexpr (!kMax) out[j] += e;
         else if (e > out[j] || is_nan(e)) out[j] = e, bi[j] = h * p.W + w;
       }
