@@ -11,6 +11,7 @@
 // covers it (max: whose index names it), so it is written once (deterministic, no atomics, no
 // zero fill).
 #include "pool.h"
+#include "block_reduce.cuh"
 #include "pool_common.cuh"
 
 namespace pyml {
@@ -155,6 +156,31 @@ __global__ void adaptive_pool_kernel(PoolParams p, Divs<D> dv, const T* __restri
   }
 }
 
+// Adaptive average over big windows (global pooling: one 7x7 window per plane): one warp per
+// output, lanes over the window's taps flattened row-major (consecutive lanes read consecutive w,
+// coalesced, where a thread per output would stream 32 planes at once), then a shuffle sum. The
+// sum's order differs from the CPU's row-major loop: equal to rounding. Same shapes as above.
+template <typename T, typename D>
+__global__ void adaptive_avg_warp_kernel(PoolParams p, Divs<D> dv, const T* __restrict__ x, T* __restrict__ y,
+                                         int64_t total) {
+  const int lane = threadIdx.x % 32, wpb = blockDim.x / 32;
+  using A = AccT<T>;
+  for (int64_t i = blockIdx.x * (int64_t)wpb + threadIdx.x / 32; i < total; i += (int64_t)gridDim.x * wpb) {
+    const OutPos o = out_pos(p, dv, i, false);  // i is uniform per warp: the shuffles see all 32 lanes
+    const int64_t h0 = adapt_lo_div(o.oh, p.H, dv.P), h1 = adapt_hi_div(o.oh, p.H, dv.P);
+    const int64_t w0 = adapt_lo_div(o.ow, p.W, dv.Q), w1 = adapt_hi_div(o.ow, p.W, dv.Q);
+    const uint32_t wn = (uint32_t)(w1 - w0), n = (uint32_t)((h1 - h0) * wn);  // n < 2^31 (fits32)
+    const T* xp = plane_ptr(p, dv, x, o.plane);
+    A acc = A(0);
+    for (uint32_t t = lane; t < n; t += 32) {
+      const uint32_t r = t / wn;
+      acc += load_as<A>(xp + (h0 + r) * p.xs_h + (w0 + t - r * wn) * p.xs_w);
+    }
+    acc = cuda::warp_reduce(acc, cuda::SumOp{});
+    if (lane == 0) y[i] = cuda::convert<T>(acc / A(n));
+  }
+}
+
 // dx (planes, H, W): sum of dy / window size over the adaptive windows holding each element
 template <typename T, typename D>
 __global__ void adaptive_avg_backward_kernel(PoolParams p, Divs<D> dv, const T* __restrict__ dy, T* __restrict__ dx,
@@ -238,6 +264,13 @@ void adaptive_avg_pool_forward_cuda(const PoolParams& p, const void* x, void* y,
   dispatch<false, true>(t, "adaptive_avg_pool2d", [&](auto tag) {
     using T = decltype(tag);
     const int64_t n = p.planes * p.P * p.Q;
+    if (n > 0 && fits32(p) && p.H * p.W >= 16 * p.P * p.Q) {  // windows of 16+ taps on average: a warp each
+      const unsigned grid = (unsigned)std::min<int64_t>((n + 7) / 8, 65535LL * 16);
+      adaptive_avg_warp_kernel<T, FastDiv><<<grid, 256, 0, cuda::stream(index)>>>(
+          p, make_divs<FastDiv>(p), static_cast<const T*>(x), static_cast<T*>(y), n);
+      PYML_CUDA_LAUNCH_CHECK("adaptive_avg_pool2d");
+      return;
+    }
     by_divs<T>(p, [&](auto dv) {
       PYML_POOL_LAUNCH((adaptive_pool_kernel<T, false, decltype(dv.P)>), n, "adaptive_avg_pool2d", p, dv,
                        static_cast<const T*>(x), static_cast<T*>(y), nullptr, n);

@@ -85,6 +85,16 @@ def test_adaptive_few_pixels_channels_last(out, dtype):
         check(lambda x: F.adaptive_max_pool2d(x, out, return_indices=True), x)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64", "bfloat16"])
+def test_adaptive_avg_big_windows_nchw(dtype):
+    # windows of 16+ taps on average: one warp per output (a shuffle sum: equal to rounding)
+    for shape, out in [((2, 40, 7, 7), (1, 1)), ((1, 3, 31, 17), (3, 4)), ((2, 5, 9, 40), (1, 2)), ((1, 2, 50, 1), (2, 1))]:
+        x = rand(shape, dtype)
+        check(lambda x: F.adaptive_avg_pool2d(x, out), x)
+        check(lambda x: F.adaptive_avg_pool2d(x, out), x.transpose(2, 3).contiguous().transpose(2, 3))  # w stride H
+    check(lambda x: F.adaptive_avg_pool1d(x, 1), rand((3, 4, 100), dtype))
+
+
 @pytest.mark.parametrize("layout", ["nchw", "channels_last"])
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
 def test_half(dtype, layout):
