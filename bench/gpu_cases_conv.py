@@ -76,7 +76,8 @@ def conv_cases():
 def _pool_ops(kind, backward):
     def make(lib):
         F = _F(lib)
-        pool = {"max 3x3/2": lambda x: F.max_pool2d(x, 3, 2, 1), "avg 2x2/2": lambda x: F.avg_pool2d(x, 2, 2),
+        pool = {"max 3x3/2": lambda x: F.max_pool2d(x, 3, 2, 1), "max 2x2/2": lambda x: F.max_pool2d(x, 2, 2),
+                "avg 2x2/2": lambda x: F.avg_pool2d(x, 2, 2),
                 "adaptive avg 1x1": lambda x: F.adaptive_avg_pool2d(x, 1)}[kind]
 
         def fwd(x, g):
@@ -103,7 +104,9 @@ def _pool_setup(nhwc, backward):
 
 def pool_cases():
     # kind, input (N, C, H, W), output (P, Q)
-    shapes = [("max 3x3/2", (N, 64, 112, 112), (56, 56)), ("avg 2x2/2", (N, 256, 56, 56), (28, 28)),
+    # max 2x2/2: windows do not overlap, so the backward gather visits one window per dx element
+    shapes = [("max 3x3/2", (N, 64, 112, 112), (56, 56)), ("max 2x2/2", (N, 128, 56, 56), (28, 28)),
+              ("avg 2x2/2", (N, 256, 56, 56), (28, 28)),
               ("adaptive avg 1x1", (N, 2048, 7, 7), (1, 1))]
     cases = []
     for kind, (n, c, h, w), (p, q) in shapes:

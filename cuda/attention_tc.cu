@@ -23,18 +23,39 @@ constexpr int kTile = 64, kThreads = 128;  // rows per tile (queries and keys), 
 constexpr float kLog2e = 1.4426950408889634f, kLn2 = 0.6931471805599453f;
 template <int D> constexpr int kLd = D + 8;  // padded shared row, elements
 constexpr int kLdS = kTile + 8;               // the dS^T tile's row
+// Backward register budget: dK and dV hold D/2 fp32 accumulators per thread each (128 at D = 128),
+// so at D = 128 the query steps shrink to 16, dQ goes out 32 columns at a time and the next Q/dO
+// tiles are prefetched through one walking pointer (load_tile kWalk): 253-254 registers, no spill
+// (it was 255 and 124 bytes). At D = 64 (no pressure) the steps stay 32 queries and 64 columns.
+// kBwdUnroll: k steps of the S^T / dP^T products the compiler may overlap (a tuning knob; with
+// kQStep 16 and kDqCols 32 any value stays spill-free).
+template <int D> constexpr int kQStep = D == 128 ? 16 : 32;
+template <int D> constexpr int kDqCols = D == 128 ? 32 : 64;
+template <int D> constexpr int kBwdUnroll = D / 16;
 
 __device__ __forceinline__ float ninf() { return -__int_as_float(0x7f800000); }
 
 // dst[r][c] = src[r * rs + c] for r < n, zero for the other rows of the 64 x D tile (cp.async,
 // this thread's share; the caller commits). src must be a valid address even when n <= 0.
-template <typename T, int D> __device__ __forceinline__ void load_tile(T* dst, const T* src, int64_t rs, int64_t n) {
+// kWalk: one source pointer stepped row group by row group (2 registers live instead of one 64-bit
+// address per copy: the D = 128 backward's prefetch needs the registers).
+template <typename T, int D, bool kWalk = false>
+__device__ __forceinline__ void load_tile(T* dst, const T* src, int64_t rs, int64_t n) {
   constexpr int kC = D / 8;  // 16-byte chunks per row
+  if constexpr (kWalk) {
+    constexpr int kStep = kThreads / kC;  // rows per pass
+    const int r0 = threadIdx.x / kC, col = threadIdx.x % kC * 8;
+    const T* s = src + r0 * rs + col;
+#pragma unroll 1
+    for (int r = r0; r < kTile; r += kStep, s += kStep * rs)
+      mma::cp_async_16(dst + r * kLd<D> + col, r < n ? s : src, r < n ? 16 : 0);
+  } else {
 #pragma unroll
-  for (int i = 0; i < kTile * kC / kThreads; i++) {
-    const int c = threadIdx.x + i * kThreads, r = c / kC, col = c % kC * 8;
-    const bool in = r < n;
-    mma::cp_async_16(dst + r * kLd<D> + col, in ? src + r * rs + col : src, in ? 16 : 0);
+    for (int i = 0; i < kTile * kC / kThreads; i++) {
+      const int c = threadIdx.x + i * kThreads, r = c / kC, col = c % kC * 8;
+      const bool in = r < n;
+      mma::cp_async_16(dst + r * kLd<D> + col, in ? src + r * rs + col : src, in ? 16 : 0);
+    }
   }
 }
 
@@ -84,11 +105,12 @@ __device__ __forceinline__ void frag_b(uint32_t (&b0)[2], uint32_t (&b1)[2], con
 
 // c[n8 tile][i] = X (16 rows at m0 of sa) . Y^T (8 N rows of sb), both row-major [.][D] tiles:
 // the 16 x 8N product a warp needs for S = Q K^T (and S^T = K Q^T, dP^T = V dO^T).
-template <typename T, int D, int N>
+// kUnroll: how many k steps the compiler may overlap (1 in the D = 128 backward: fewer fragments live).
+template <typename T, int D, int N, int kUnroll = D / 16>
 __device__ __forceinline__ void rows_dot(float (&c)[N][4], const T* sa, int m0, const T* sb) {
 #pragma unroll
   for (int n = 0; n < N; n++) c[n][0] = c[n][1] = c[n][2] = c[n][3] = 0.f;
-#pragma unroll
+#pragma unroll kUnroll
   for (int kk = 0; kk < D / 16; kk++) {
     uint32_t a[4];
     frag_a<kLd<D>>(a, sa, m0, kk * 16);
@@ -286,38 +308,41 @@ __device__ __forceinline__ void load_rows(float* sL, float* sD, const P& p, int6
 }
 
 // dq rows q0 + 16 warp.. (< L) += dS (16 queries x 64 keys, from the shared dS^T) . K (64 x D),
-// 64 columns at a time (32 accumulators live), by fp32 atomics: other key tiles add to the same rows.
+// kDqCols columns at a time (kDqCols / 2 accumulators live), by fp32 atomics: other key tiles add
+// to the same rows.
 template <typename T, int D>
 __device__ __forceinline__ void dq_tile(float* dq, const P& p, const T* sdS, const T* sK, int64_t q0) {
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
+  constexpr int kN = kDqCols<D> / 8;  // n8 tiles per column group
 #pragma unroll
-  for (int c = 0; c < D / 64; c++) {
-    float acc[8][4] = {};
+  for (int c = 0; c < D / kDqCols<D>; c++) {
+    float acc[kN][4] = {};
 #pragma unroll
     for (int kk = 0; kk < 4; kk++) {
       uint32_t a[4];
       frag_a_t<kLdS>(a, sdS, warp * 16, kk * 16);
 #pragma unroll
-      for (int np = 0; np < 4; np++) {
+      for (int np = 0; np < kN / 2; np++) {
         uint32_t b0[2], b1[2];
-        frag_b<kLd<D>>(b0, b1, sK, kk * 16, c * 64 + np * 16);
+        frag_b<kLd<D>>(b0, b1, sK, kk * 16, c * kDqCols<D> + np * 16);
         mma::mma_16816<T>(acc[2 * np], a, b0);
         mma::mma_16816<T>(acc[2 * np + 1], a, b1);
       }
     }
 #pragma unroll
-    for (int n = 0; n < 8; n++)
+    for (int n = 0; n < kN; n++)
 #pragma unroll
       for (int e = 0; e < 4; e++) {
         const int64_t i = q0 + warp * 16 + g + 8 * (e / 2);
-        if (i < p.L) atomicAdd(dq + i * D + c * 64 + n * 8 + 2 * t + e % 2, acc[n][e]);
+        if (i < p.L) atomicAdd(dq + i * D + c * kDqCols<D> + n * 8 + 2 * t + e % 2, acc[n][e]);
       }
   }
 }
 
 // One (64-key, 64-query) step of the backward for this warp's 16 keys k0 + 16 warp..: P^T and dS^T
 // recomputed, dv += P^T dO, dk += dS^T Q (unscaled), dq += dS K. Every thread calls it (barrier).
-// The queries go in two halves of 32 so that S^T and dP^T hold 32 registers, not 64, beside dK, dV.
+// The queries go in steps of kQStep (32, or 16 at D = 128) so that S^T and dP^T hold 2 kQStep / 4
+// registers, not 64, beside dK, dV.
 template <typename T, int D>
 __device__ __forceinline__ void bwd_tile(float (&dk)[D / 8][4], float (&dv)[D / 8][4], const P& p, const void* mask,
                                          const T* sK, const T* sV, const T* sQ, const T* sdO, T* sdS, const float* sL,
@@ -327,12 +352,13 @@ __device__ __forceinline__ void bwd_tile(float (&dk)[D / 8][4], float (&dv)[D / 
   const bool edge = p.mask_kind != MaskKind::None || q0 + kTile > p.L || k0 + kTile > p.S ||
                     (p.causal && k0 + kTile > q0 + 1);
 #pragma unroll 1
-  for (int qh = 0; qh < kTile; qh += 32) {
+  for (int qh = 0; qh < kTile; qh += kQStep<D>) {
+    constexpr int kN = kQStep<D> / 8;  // n8 tiles of queries per step
     const T *sQh = sQ + qh * kLd<D>, *sdOh = sdO + qh * kLd<D>;
-    float s[4][4], dp[4][4];
-    rows_dot<T, D, 4>(s, sK, warp * 16, sQh);  // S^T: (keys, queries)
+    float s[kN][4], dp[kN][4];
+    rows_dot<T, D, kN, kBwdUnroll<D>>(s, sK, warp * 16, sQh);  // S^T: (keys, queries)
 #pragma unroll
-    for (int n = 0; n < 4; n++)
+    for (int n = 0; n < kN; n++)
 #pragma unroll
       for (int e = 0; e < 4; e++) {
         const int qc = qh + n * 8 + 2 * t + e % 2;
@@ -340,16 +366,16 @@ __device__ __forceinline__ void bwd_tile(float (&dk)[D / 8][4], float (&dv)[D / 
         if (edge) x = masked(p, mask, q0 + qc, k0 + warp * 16 + g + 8 * (e / 2), x);
         s[n][e] = exp2f(x - sL[qc]);  // masked (-inf) and rows without keys (lse +inf): 0
       }
-    acc_times<T, D, 4>(dv, s, sdOh);
-    rows_dot<T, D, 4>(dp, sV, warp * 16, sdOh);  // dP^T
+    acc_times<T, D, kN>(dv, s, sdOh);
+    rows_dot<T, D, kN, kBwdUnroll<D>>(dp, sV, warp * 16, sdOh);  // dP^T
 #pragma unroll
-    for (int n = 0; n < 4; n++)
+    for (int n = 0; n < kN; n++)
 #pragma unroll
       for (int e = 0; e < 4; e++) s[n][e] *= dp[n][e] - sD[qh + n * 8 + 2 * t + e % 2];
-    acc_times<T, D, 4>(dk, s, sQh);
+    acc_times<T, D, kN>(dk, s, sQh);
     if (p.dq)
 #pragma unroll
-      for (int n = 0; n < 4; n++)
+      for (int n = 0; n < kN; n++)
 #pragma unroll
         for (int r = 0; r < 2; r++)
           *reinterpret_cast<uint32_t*>(sdS + (warp * 16 + g + 8 * r) * kLdS + qh + n * 8 + 2 * t) =
@@ -407,8 +433,8 @@ template <typename T, int D> __global__ void __launch_bounds__(kThreads) fa_bwd_
       const int st = qt & 1;
       const int64_t q0 = qbeg + qt * kTile, q1 = q0 + kTile;
       if (qt + 1 < nqt) {  // stage st ^ 1 was last read before the previous step's closing barrier
-        load_tile<T, D>(sQ + (st ^ 1) * kE, Q + q1 * p.q.rs, p.q.rs, p.L - q1);
-        load_tile<T, D>(sdO + (st ^ 1) * kE, dO + q1 * p.dout.rs, p.dout.rs, p.L - q1);
+        load_tile<T, D, D == 128>(sQ + (st ^ 1) * kE, Q + q1 * p.q.rs, p.q.rs, p.L - q1);
+        load_tile<T, D, D == 128>(sdO + (st ^ 1) * kE, dO + q1 * p.dout.rs, p.dout.rs, p.L - q1);
         load_rows(sL + (st ^ 1) * kTile, sD + (st ^ 1) * kTile, p, b, q1, Drow);
       }
       mma::cp_async_commit();

@@ -1,259 +1,209 @@
-// Pooling on CUDA: one thread per output element loops over its window (pooling reads each input
-// a few times and does no math to share, so there is nothing for a tiled kernel to reuse).
+// Pooling on CUDA: max/avg/adaptive forward and the gather backwards. NCHW (and channels_last
+// inputs the vector path refuses): one thread per output element loops over its window (pooling
+// reads each input a few times and does no math to share); the flat index splits with 32-bit
+// multiply-high divisions where the sizes allow. Channels_last inputs with 16-byte channel
+// vectors go to cuda/pool_nhwc.cu; the index ops (scatter by user indices) live in pool_index.cu.
 // Semantics follow the CPU kernels (csrc/cpu/pool.cpp) exactly: a max starts at the lowest value
 // with its index at the window's first valid element and NaN wins; avg windows clip to the image
-// and divide by the clipped or padded size or the override; integer averages sum in int64.
-// Backward of avg pooling gathers: each input element sums, in the CPU's (oh, ow) order, the
-// outputs whose window covers it, so it is written once (deterministic, no atomics). The index
-// ops (max-pool backward, max_unpool) scatter by indices the user may have made up: they check
-// each one in the kernel and report the first bad position through a device flag. For a
-// channels_last x the forward kernels walk their outputs channels first (coalesced reads).
+// and divide by the clipped or padded size or the override; integer averages sum in int64; the
+// half types compare and sum in float. Backward of avg pooling and of max pooling with its
+// geometry gathers: each input element sums, in the CPU's (oh, ow) order, the outputs whose window
+// covers it (max: whose index names it), so it is written once (deterministic, no atomics, no
+// zero fill).
 #include "pool.h"
-#include <climits>
-#include <limits>
-#include "cuda_common.cuh"
+#include "block_reduce.cuh"
+#include "pool_common.cuh"
 
 namespace pyml {
 namespace {
 
-#define PYML_GRID_LOOP(i, n) \
-  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < (n); i += (int64_t)gridDim.x * blockDim.x)
+using namespace pool;
 
-template <typename T> __device__ inline T lowest() {
-  if constexpr (std::is_floating_point_v<T>) return -std::numeric_limits<T>::infinity();
-  else return std::numeric_limits<T>::lowest();
+template <typename T, typename D>
+__device__ inline const T* plane_ptr(const PoolParams& p, const Divs<D>& dv, const T* x, int64_t plane) {
+  const int64_t n = dv.C.div(plane);
+  return x + n * p.xs_n + (plane - n * p.C) * p.xs_c;
 }
-template <typename T> __device__ inline bool is_nan(T v) {
-  if constexpr (std::is_floating_point_v<T>) return v != v;
-  else return false;
-}
-template <typename T> using SumT = std::conditional_t<std::is_integral_v<T>, int64_t, T>;
-
-template <typename T> __device__ inline const T* plane_ptr(const PoolParams& p, const T* x, int64_t plane) {
-  return x + (plane / p.C) * p.xs_n + (plane % p.C) * p.xs_c;
-}
-
-// first tap of a dilated window starting at lo that lies at or after 0
-__device__ inline int64_t first_tap(int64_t lo, int64_t d) { return lo >= 0 ? lo : lo + (-lo + d - 1) / d * d; }
 
 // Output element i of a grid walk -> its (plane, oh, ow) and its offset in y (planes, P, Q). With
 // c_fast (a channels_last x) the walk goes channels first, so a warp reads 32 neighbouring channels
 // of one pixel (coalesced) instead of 32 pixels C elements apart; else it walks y in order.
 struct OutPos { int64_t plane, oh, ow, at; };
-__device__ inline OutPos out_pos(const PoolParams& p, int64_t i, bool c_fast) {
-  if (!c_fast) return OutPos{i / (p.P * p.Q), i / p.Q % p.P, i % p.Q, i};
-  const int64_t c = i % p.C, r = i / p.C, ow = r % p.Q, oh = r / p.Q % p.P, plane = r / (p.P * p.Q) * p.C + c;
+template <typename D> __device__ inline OutPos out_pos(const PoolParams& p, const Divs<D>& dv, int64_t i, bool c_fast) {
+  if (!c_fast) {
+    const int64_t r = dv.Q.div(i), plane = dv.P.div(r);  // r: row plane*P + oh
+    return OutPos{plane, r - plane * p.P, i - r * p.Q, i};
+  }
+  const int64_t r = dv.C.div(i), c = i - r * p.C, pr = dv.Q.div(r), n = dv.P.div(pr);
+  const int64_t plane = n * p.C + c, oh = pr - n * p.P, ow = r - pr * p.Q;
   return OutPos{plane, oh, ow, (plane * p.P + oh) * p.Q + ow};
 }
 
-// y, idx: (planes, P, Q); x: (planes, H, W) through p's strides
-template <typename T>
-__global__ void max_pool_kernel(PoolParams p, const T* x, T* y, int64_t* idx, int64_t total, bool c_fast) {
+// (plane, h, w) of element i of a contiguous (planes, H, W) gradient
+template <typename D> __device__ inline void in_pos(const PoolParams& p, const Divs<D>& dv, int64_t i, int64_t& plane,
+                                                    int64_t& h, int64_t& w) {
+  plane = dv.HW.div(i);
+  const int64_t r = i - plane * p.H * p.W;
+  h = dv.W.div(r), w = r - h * p.W;
+}
+
+// y, idx: (planes, P, Q); x: (planes, H, W) through p's strides; idx may be null (not computed)
+template <typename T, typename D>
+__global__ void max_pool_kernel(PoolParams p, Divs<D> dv, const T* __restrict__ x, T* __restrict__ y,
+                                int64_t* __restrict__ idx, int64_t total, bool c_fast) {
   PYML_GRID_LOOP(i, total) {
-    const OutPos o = out_pos(p, i, c_fast);
-    const int64_t plane = o.plane, oh = o.oh, ow = o.ow;
-    const T* xp = plane_ptr(p, x, plane);
-    int64_t h0 = oh * p.sh - p.ph, w0 = ow * p.sw - p.pw;
-    const int64_t h1 = min(h0 + (p.R - 1) * p.dh + 1, p.H), w1 = min(w0 + (p.S - 1) * p.dw + 1, p.W);
-    h0 = first_tap(h0, p.dh);
-    w0 = first_tap(w0, p.dw);
-    T best = lowest<T>();
-    int64_t bi = h0 * p.W + w0;
-    for (int64_t h = h0; h < h1; h += p.dh)
-      for (int64_t w = w0; w < w1; w += p.dw) {
-        T v = xp[h * p.xs_h + w * p.xs_w];
+    const OutPos o = out_pos(p, dv, i, c_fast);
+    const T* xp = plane_ptr(p, dv, x, o.plane);
+    const MaxWin m = max_win(p, o.oh, o.ow);
+    using A = AccT<T>;
+    A best = lowest<A>();
+    int64_t bi = m.h0 * p.W + m.w0;
+    for (int64_t h = m.h0; h < m.h1; h += p.dh)
+      for (int64_t w = m.w0; w < m.w1; w += p.dw) {
+        const A v = load_as<A>(xp + h * p.xs_h + w * p.xs_w);
         if (v > best || is_nan(v)) { best = v; bi = h * p.W + w; }
       }
-    y[o.at] = best;
-    idx[o.at] = bi;
+    y[o.at] = cuda::convert<T>(best);
+    if (idx) idx[o.at] = bi;
   }
 }
 
-// Avg window [lo, hi) of output o along one dim and its padded size (before clipping to the image).
-struct Win { int64_t lo, hi, padded; };
-__device__ inline Win avg_win(int64_t o, int64_t s, int64_t pad, int64_t k, int64_t in) {
-  int64_t lo = o * s - pad, hi = min(lo + k, in + pad);
-  return Win{max(lo, (int64_t)0), min(hi, in), hi - lo};
-}
-__device__ inline int64_t avg_divisor(const PoolParams& p, const Win& h, const Win& w) {
-  if (p.divisor) return p.divisor;
-  if (p.count_include_pad) return h.padded * w.padded;
-  return (h.hi - h.lo) * (w.hi - w.lo);
-}
-
-template <typename T> __global__ void avg_pool_kernel(PoolParams p, const T* x, T* y, int64_t total, bool c_fast) {
+template <typename T, typename D>
+__global__ void avg_pool_kernel(PoolParams p, Divs<D> dv, const T* __restrict__ x, T* __restrict__ y, int64_t total,
+                                bool c_fast) {
   PYML_GRID_LOOP(i, total) {
-    const OutPos o = out_pos(p, i, c_fast);
+    const OutPos o = out_pos(p, dv, i, c_fast);
     const Win wh = avg_win(o.oh, p.sh, p.ph, p.R, p.H), ww = avg_win(o.ow, p.sw, p.pw, p.S, p.W);
-    if (wh.lo >= wh.hi || ww.lo >= ww.hi) { y[o.at] = T(0); continue; }
-    const T* xp = plane_ptr(p, x, o.plane);
+    if (wh.lo >= wh.hi || ww.lo >= ww.hi) { y[o.at] = cuda::convert<T>(0.f); continue; }
+    const T* xp = plane_ptr(p, dv, x, o.plane);
     SumT<T> s = 0;
     for (int64_t h = wh.lo; h < wh.hi; h++)
-      for (int64_t w = ww.lo; w < ww.hi; w++) s += xp[h * p.xs_h + w * p.xs_w];
-    y[o.at] = T(s / SumT<T>(avg_divisor(p, wh, ww)));
+      for (int64_t w = ww.lo; w < ww.hi; w++) s += load_as<SumT<T>>(xp + h * p.xs_h + w * p.xs_w);
+    y[o.at] = cuda::convert<T>(s / SumT<T>(avg_divisor(p, wh, ww)));
   }
-}
-
-// outputs o of a dim (stride s, pad, kernel k, n outputs) whose window [o*s - pad, o*s - pad + k) holds i
-__device__ inline void covering(int64_t i, int64_t s, int64_t pad, int64_t k, int64_t n, int64_t& lo, int64_t& hi) {
-  int64_t a = i + pad - k + 1;  // o*s >= a
-  lo = a <= 0 ? 0 : (a + s - 1) / s;
-  hi = min((i + pad) / s, n - 1);  // inclusive
 }
 
 // dx (planes, H, W) contiguous, each element the sum of dy / divisor over the windows holding it
-template <typename T> __global__ void avg_pool_backward_kernel(PoolParams p, const T* dy, T* dx, int64_t total) {
-  const int64_t HW = p.H * p.W;
+template <typename T, typename D>
+__global__ void avg_pool_backward_kernel(PoolParams p, Divs<D> dv, const T* __restrict__ dy, T* __restrict__ dx,
+                                         int64_t total) {
   PYML_GRID_LOOP(i, total) {
-    const int64_t plane = i / HW, h = i % HW / p.W, w = i % p.W;
-    int64_t oh0, oh1, ow0, ow1;
-    covering(h, p.sh, p.ph, p.R, p.P, oh0, oh1);
-    covering(w, p.sw, p.pw, p.S, p.Q, ow0, ow1);
+    int64_t plane, h, w, oh0, oh1, ow0, ow1;
+    in_pos(p, dv, i, plane, h, w);
+    covering(h, dv.sh, p.ph, p.R, p.P, oh0, oh1);
+    covering(w, dv.sw, p.pw, p.S, p.Q, ow0, ow1);
     const T* g = dy + plane * p.P * p.Q;
-    T sum = T(0);
+    using A = AccT<T>;
+    A sum = A(0);
     for (int64_t oh = oh0; oh <= oh1; oh++) {
       const Win wh = avg_win(oh, p.sh, p.ph, p.R, p.H);
       if (h < wh.lo || h >= wh.hi) continue;
       for (int64_t ow = ow0; ow <= ow1; ow++) {
         const Win ww = avg_win(ow, p.sw, p.pw, p.S, p.W);
         if (w < ww.lo || w >= ww.hi) continue;
-        sum += g[oh * p.Q + ow] / T(avg_divisor(p, wh, ww));
+        sum += load_as<A>(g + oh * p.Q + ow) / A(avg_divisor(p, wh, ww));
       }
     }
-    dx[i] = sum;
+    dx[i] = cuda::convert<T>(sum);
   }
 }
 
-// adaptive windows: output o of n over an input of size in covers [o*in/n, ceil((o+1)*in/n))
-__device__ inline int64_t adapt_lo(int64_t o, int64_t in, int64_t n) { return o * in / n; }
-__device__ inline int64_t adapt_hi(int64_t o, int64_t in, int64_t n) { return ((o + 1) * in + n - 1) / n; }
-
-// kMax: y = window max with idx, else the window mean
-template <typename T, bool kMax>
-__global__ void adaptive_pool_kernel(PoolParams p, const T* x, T* y, int64_t* idx, int64_t total) {
+// dx (planes, H, W) contiguous; dy, idx (planes, P, Q) contiguous, idx as max_pool_forward wrote
+// it for p's geometry. dx[h][w] = the sum, in (oh, ow) order (the CPU scatter's order, so the
+// result is bit-identical), of dy over the outputs whose window can hold (h, w) and whose index is
+// h*W + w. Windows span (R - 1) dh + 1 rows: at most ceil(that / sh) candidates per dim.
+template <typename T, typename D>
+__global__ void max_pool_gather_kernel(PoolParams p, Divs<D> dv, const T* __restrict__ dy,
+                                       const int64_t* __restrict__ idx, T* __restrict__ dx, int64_t total) {
   const int64_t PQ = p.P * p.Q;
   PYML_GRID_LOOP(i, total) {
-    const int64_t plane = i / PQ, oh = i % PQ / p.Q, ow = i % p.Q;
-    const int64_t h0 = adapt_lo(oh, p.H, p.P), h1 = adapt_hi(oh, p.H, p.P);
-    const int64_t w0 = adapt_lo(ow, p.W, p.Q), w1 = adapt_hi(ow, p.W, p.Q);
-    const T* xp = plane_ptr(p, x, plane);
-    T acc = kMax ? lowest<T>() : T(0);
+    int64_t plane, h, w, oh0, oh1, ow0, ow1;
+    in_pos(p, dv, i, plane, h, w);
+    const int64_t self = h * p.W + w;
+    covering(h, dv.sh, p.ph, (p.R - 1) * p.dh + 1, p.P, oh0, oh1);
+    covering(w, dv.sw, p.pw, (p.S - 1) * p.dw + 1, p.Q, ow0, ow1);
+    const T* g = dy + plane * PQ;
+    const int64_t* id = idx + plane * PQ;
+    AccT<T> sum = 0;
+    for (int64_t oh = oh0; oh <= oh1; oh++)
+      for (int64_t ow = ow0; ow <= ow1; ow++)
+        if (id[oh * p.Q + ow] == self) sum += load_as<AccT<T>>(g + oh * p.Q + ow);
+    dx[i] = cuda::convert<T>(sum);
+  }
+}
+
+// kMax: y = window max with idx, else the window mean. x: (planes, H, W) through p's strides;
+// y, idx: (planes, P, Q) contiguous.
+template <typename T, bool kMax, typename D>
+__global__ void adaptive_pool_kernel(PoolParams p, Divs<D> dv, const T* __restrict__ x, T* __restrict__ y,
+                                     int64_t* __restrict__ idx, int64_t total) {
+  PYML_GRID_LOOP(i, total) {
+    const OutPos o = out_pos(p, dv, i, false);
+    const int64_t h0 = adapt_lo_div(o.oh, p.H, dv.P), h1 = adapt_hi_div(o.oh, p.H, dv.P);
+    const int64_t w0 = adapt_lo_div(o.ow, p.W, dv.Q), w1 = adapt_hi_div(o.ow, p.W, dv.Q);
+    const T* xp = plane_ptr(p, dv, x, o.plane);
+    using A = AccT<T>;
+    A acc = kMax ? lowest<A>() : A(0);
     int64_t bi = h0 * p.W + w0;
     for (int64_t h = h0; h < h1; h++)
       for (int64_t w = w0; w < w1; w++) {
-        T v = xp[h * p.xs_h + w * p.xs_w];
+        const A v = load_as<A>(xp + h * p.xs_h + w * p.xs_w);
         if (!kMax) acc += v;
         else if (v > acc || is_nan(v)) { acc = v; bi = h * p.W + w; }
       }
-    if (kMax) { y[i] = acc; idx[i] = bi; }
-    else y[i] = acc / T((h1 - h0) * (w1 - w0));
+    if (kMax) { y[i] = cuda::convert<T>(acc); idx[i] = bi; }
+    else y[i] = cuda::convert<T>(acc / A((h1 - h0) * (w1 - w0)));
+  }
+}
+
+// Adaptive average over big windows (global pooling: one 7x7 window per plane): one warp per
+// output, lanes over the window's taps flattened row-major (consecutive lanes read consecutive w,
+// coalesced, where a thread per output would stream 32 planes at once), then a shuffle sum. The
+// sum's order differs from the CPU's row-major loop: equal to rounding. Same shapes as above.
+template <typename T, typename D>
+__global__ void adaptive_avg_warp_kernel(PoolParams p, Divs<D> dv, const T* __restrict__ x, T* __restrict__ y,
+                                         int64_t total) {
+  const int lane = threadIdx.x % 32, wpb = blockDim.x / 32;
+  using A = AccT<T>;
+  for (int64_t i = blockIdx.x * (int64_t)wpb + threadIdx.x / 32; i < total; i += (int64_t)gridDim.x * wpb) {
+    const OutPos o = out_pos(p, dv, i, false);  // i is uniform per warp: the shuffles see all 32 lanes
+    const int64_t h0 = adapt_lo_div(o.oh, p.H, dv.P), h1 = adapt_hi_div(o.oh, p.H, dv.P);
+    const int64_t w0 = adapt_lo_div(o.ow, p.W, dv.Q), w1 = adapt_hi_div(o.ow, p.W, dv.Q);
+    const uint32_t wn = (uint32_t)(w1 - w0), n = (uint32_t)((h1 - h0) * wn);  // n < 2^31 (fits32)
+    const T* xp = plane_ptr(p, dv, x, o.plane);
+    A acc = A(0);
+    for (uint32_t t = lane; t < n; t += 32) {
+      const uint32_t r = t / wn;
+      acc += load_as<A>(xp + (h0 + r) * p.xs_h + (w0 + t - r * wn) * p.xs_w);
+    }
+    acc = cuda::warp_reduce(acc, cuda::SumOp{});
+    if (lane == 0) y[i] = cuda::convert<T>(acc / A(n));
   }
 }
 
 // dx (planes, H, W): sum of dy / window size over the adaptive windows holding each element
-template <typename T> __global__ void adaptive_avg_backward_kernel(PoolParams p, const T* dy, T* dx, int64_t total) {
-  const int64_t HW = p.H * p.W;
+template <typename T, typename D>
+__global__ void adaptive_avg_backward_kernel(PoolParams p, Divs<D> dv, const T* __restrict__ dy, T* __restrict__ dx,
+                                             int64_t total) {
   PYML_GRID_LOOP(i, total) {
-    const int64_t plane = i / HW, h = i % HW / p.W, w = i % p.W;
+    int64_t plane, h, w;
+    in_pos(p, dv, i, plane, h, w);
     const T* g = dy + plane * p.P * p.Q;
-    T sum = T(0);
+    using A = AccT<T>;
+    A sum = A(0);
     // windows holding h: o from floor(h*P/H) to floor(((h+1)*P - 1)/H), checked exactly below
-    for (int64_t oh = h * p.P / p.H, oh1 = min(((h + 1) * p.P - 1) / p.H, p.P - 1); oh <= oh1; oh++) {
-      const int64_t h0 = adapt_lo(oh, p.H, p.P), h1 = adapt_hi(oh, p.H, p.P);
+    // (P = 0: the bound is P - 1 = -1 whatever the division gives, so no window)
+    for (int64_t oh = dv.H.div(h * p.P), oh1 = min(dv.H.div((h + 1) * p.P - 1), p.P - 1); oh <= oh1; oh++) {
+      const int64_t h0 = adapt_lo_div(oh, p.H, dv.P), h1 = adapt_hi_div(oh, p.H, dv.P);
       if (h < h0 || h >= h1) continue;
-      for (int64_t ow = w * p.Q / p.W, ow1 = min(((w + 1) * p.Q - 1) / p.W, p.Q - 1); ow <= ow1; ow++) {
-        const int64_t w0 = adapt_lo(ow, p.W, p.Q), w1 = adapt_hi(ow, p.W, p.Q);
+      for (int64_t ow = dv.W.div(w * p.Q), ow1 = min(dv.W.div((w + 1) * p.Q - 1), p.Q - 1); ow <= ow1; ow++) {
+        const int64_t w0 = adapt_lo_div(ow, p.W, dv.Q), w1 = adapt_hi_div(ow, p.W, dv.Q);
         if (w < w0 || w >= w1) continue;
-        sum += g[oh * p.Q + ow] / T((h1 - h0) * (w1 - w0));
+        sum += load_as<A>(g + oh * p.Q + ow) / A((h1 - h0) * (w1 - w0));
       }
     }
-    dx[i] = sum;
+    dx[i] = cuda::convert<T>(sum);
   }
-}
-
-// --- index ops. bad: the smallest flat position of an index outside [0, plane size)
-__device__ inline bool index_ok(int64_t j, int64_t n, int64_t pos, unsigned long long* bad) {
-  if (j >= 0 && j < n) return true;
-  atomicMin(bad, (unsigned long long)pos);
-  return false;
-}
-
-// dx (planes, in_n) zeroed by the launcher; dy, idx (planes, out_n)
-template <typename T>
-__global__ void scatter_add_kernel(const T* dy, const int64_t* idx, T* dx, int64_t in_n, int64_t out_n, int64_t total,
-                                   unsigned long long* bad) {
-  PYML_GRID_LOOP(i, total) {
-    const int64_t j = idx[i];
-    if (index_ok(j, in_n, i, bad)) atomicAdd(dx + i / out_n * in_n + j, dy[i]);
-  }
-}
-
-// pass 1 of max_unpool: last[plane][j] = the largest source position o that targets j
-__global__ void unpool_claim_kernel(const int64_t* idx, long long* last, int64_t out_n, int64_t in_n, int64_t total,
-                                    unsigned long long* bad) {
-  PYML_GRID_LOOP(i, total) {
-    const int64_t j = idx[i];
-    if (index_ok(j, out_n, i, bad)) atomicMax(last + i / in_n * out_n + j, (long long)(i % in_n));
-  }
-}
-
-// pass 2: the claiming source writes, so a duplicate index keeps the CPU's "last one wins"
-template <typename T>
-__global__ void unpool_write_kernel(const T* x, const int64_t* idx, const long long* last, T* y, int64_t out_n,
-                                    int64_t in_n, int64_t total) {
-  PYML_GRID_LOOP(i, total) {
-    const int64_t j = idx[i], at = i / in_n * out_n + j;
-    if (j >= 0 && j < out_n && last[at] == i % in_n) y[at] = x[i];
-  }
-}
-
-// dx (planes, n) = dy (planes, dy_n) at idx (planes, n)
-template <typename T>
-__global__ void gather_kernel(const T* dy, const int64_t* idx, T* dx, int64_t dy_n, int64_t n, int64_t total,
-                              unsigned long long* bad) {
-  PYML_GRID_LOOP(i, total) {
-    const int64_t j = idx[i];
-    dx[i] = index_ok(j, dy_n, i, bad) ? dy[i / n * dy_n + j] : T(0);
-  }
-}
-
-// A device flag for the first bad index position, read back after the kernels (one sync).
-struct BadIndex {
-  Tensor flag;
-  int index;
-  explicit BadIndex(int dev) : flag(empty({1}, DType::Int64, Device{Device::CUDA, (int8_t)dev})), index(dev) {
-    PYML_CUDA_CHECK(cudaMemsetAsync(flag.data(), 0xff, 8, cuda::stream(dev)), "pooling");
-  }
-  unsigned long long* ptr() const { return reinterpret_cast<unsigned long long*>(flag.data()); }
-  int64_t read() const {
-    unsigned long long v = 0;
-    cuda_memcpy(&v, flag.data(), 8, CopyKind::DeviceToHost, index);
-    return v == ~0ULL ? -1 : (int64_t)v;
-  }
-};
-
-void zero(void* p, int64_t n, int index, const char* op) {
-  if (n > 0) PYML_CUDA_CHECK(cudaMemsetAsync(p, 0, (size_t)n, cuda::stream(index)), op);
-}
-
-// f(T{}) for float32/float64, and for the integer types too when kInts
-template <bool kInts, typename F> void dispatch(DType t, const char* op, F f) {
-  switch (t) {
-    case DType::Float32: return f(float{});
-    case DType::Float64: return f(double{});
-    default: break;
-  }
-  if constexpr (kInts) {
-    switch (t) {
-      case DType::UInt8: return f(uint8_t{});
-      case DType::Int8: return f(int8_t{});
-      case DType::Int16: return f(int16_t{});
-      case DType::Int32: return f(int32_t{});
-      case DType::Int64: return f(int64_t{});
-      default: break;
-    }
-  }
-  throw_dtype_error(op, t);
 }
 
 // x is channels_last (channels adjacent in memory): walk the outputs channels first
@@ -261,122 +211,110 @@ bool channels_fast(const PoolParams& p) { return p.xs_c == 1 && p.C > 1; }
 
 }  // namespace
 
-#define PYML_POOL_LAUNCH(kernel, total, op, ...)                                          \
-  do {                                                                                      \
-    if ((total) == 0) return;                                                               \
-    kernel<<<cuda::grid_for(total), cuda::kThreads, 0, cuda::stream(index)>>>(__VA_ARGS__); \
-    PYML_CUDA_LAUNCH_CHECK(op);                                                             \
-  } while (0)
+// f(divs) with 32-bit divisions where the sizes allow; integer types (rare) always take 64-bit
+// ones, so their kernels are built once.
+template <typename T, typename F> void by_divs(const PoolParams& p, F f) {
+  if constexpr (!std::is_integral_v<T>)
+    if (fits32(p)) return f(make_divs<FastDiv>(p));
+  f(make_divs<SlowDiv>(p));
+}
 
 void max_pool_forward_cuda(const PoolParams& p, const void* x, void* y, int64_t* idx, DType t, int index) {
   cuda::DeviceGuard guard(index);
-  dispatch<true>(t, "max_pool2d", [&](auto tag) {
+  const NhwcMode m = idx ? NhwcMode::MaxIdx : NhwcMode::Max;
+  if (nhwc_forward(p, x, y, idx, t, m, index)) return;
+  dispatch<true, true>(t, "max_pool2d", [&](auto tag) {
     using T = decltype(tag);
     const int64_t n = p.planes * p.P * p.Q;
-    PYML_POOL_LAUNCH(max_pool_kernel<T>, n, "max_pool2d", p, static_cast<const T*>(x), static_cast<T*>(y), idx, n,
-                     channels_fast(p));
+    by_divs<T>(p, [&](auto dv) {
+      PYML_POOL_LAUNCH((max_pool_kernel<T, decltype(dv.P)>), n, "max_pool2d", p, dv, static_cast<const T*>(x),
+                       static_cast<T*>(y), idx, n, channels_fast(p));
+    });
   });
 }
 
 void avg_pool_forward_cuda(const PoolParams& p, const void* x, void* y, DType t, int index) {
   cuda::DeviceGuard guard(index);
-  dispatch<true>(t, "avg_pool2d", [&](auto tag) {
+  if (nhwc_forward(p, x, y, nullptr, t, NhwcMode::Avg, index)) return;
+  dispatch<true, true>(t, "avg_pool2d", [&](auto tag) {
     using T = decltype(tag);
     const int64_t n = p.planes * p.P * p.Q;
-    PYML_POOL_LAUNCH(avg_pool_kernel<T>, n, "avg_pool2d", p, static_cast<const T*>(x), static_cast<T*>(y), n,
-                     channels_fast(p));
+    by_divs<T>(p, [&](auto dv) {
+      PYML_POOL_LAUNCH((avg_pool_kernel<T, decltype(dv.P)>), n, "avg_pool2d", p, dv, static_cast<const T*>(x),
+                       static_cast<T*>(y), n, channels_fast(p));
+    });
   });
 }
 
 void avg_pool_backward_cuda(const PoolParams& p, const void* dy, void* dx, DType t, int index) {
   cuda::DeviceGuard guard(index);
-  dispatch<false>(t, "avg_pool2d backward", [&](auto tag) {
+  dispatch<false, true>(t, "avg_pool2d backward", [&](auto tag) {
     using T = decltype(tag);
     const int64_t n = p.planes * p.H * p.W;
-    PYML_POOL_LAUNCH(avg_pool_backward_kernel<T>, n, "avg_pool2d backward", p, static_cast<const T*>(dy),
-                     static_cast<T*>(dx), n);
+    by_divs<T>(p, [&](auto dv) {
+      PYML_POOL_LAUNCH((avg_pool_backward_kernel<T, decltype(dv.P)>), n, "avg_pool2d backward", p, dv,
+                       static_cast<const T*>(dy), static_cast<T*>(dx), n);
+    });
   });
 }
 
 void adaptive_avg_pool_forward_cuda(const PoolParams& p, const void* x, void* y, DType t, int index) {
   cuda::DeviceGuard guard(index);
-  dispatch<false>(t, "adaptive_avg_pool2d", [&](auto tag) {
+  if (nhwc_forward(p, x, y, nullptr, t, NhwcMode::AdaptAvg, index)) return;
+  dispatch<false, true>(t, "adaptive_avg_pool2d", [&](auto tag) {
     using T = decltype(tag);
     const int64_t n = p.planes * p.P * p.Q;
-    PYML_POOL_LAUNCH((adaptive_pool_kernel<T, false>), n, "adaptive_avg_pool2d", p, static_cast<const T*>(x),
-                     static_cast<T*>(y), nullptr, n);
+    if (n > 0 && fits32(p) && p.H * p.W >= 16 * p.P * p.Q) {  // windows of 16+ taps on average: a warp each
+      const unsigned grid = (unsigned)std::min<int64_t>((n + 7) / 8, 65535LL * 16);
+      adaptive_avg_warp_kernel<T, FastDiv><<<grid, 256, 0, cuda::stream(index)>>>(
+          p, make_divs<FastDiv>(p), static_cast<const T*>(x), static_cast<T*>(y), n);
+      PYML_CUDA_LAUNCH_CHECK("adaptive_avg_pool2d");
+      return;
+    }
+    by_divs<T>(p, [&](auto dv) {
+      PYML_POOL_LAUNCH((adaptive_pool_kernel<T, false, decltype(dv.P)>), n, "adaptive_avg_pool2d", p, dv,
+                       static_cast<const T*>(x), static_cast<T*>(y), nullptr, n);
+    });
   });
 }
 
 void adaptive_avg_pool_backward_cuda(const PoolParams& p, const void* dy, void* dx, DType t, int index) {
   cuda::DeviceGuard guard(index);
-  dispatch<false>(t, "adaptive_avg_pool2d backward", [&](auto tag) {
+  dispatch<false, true>(t, "adaptive_avg_pool2d backward", [&](auto tag) {
     using T = decltype(tag);
     const int64_t n = p.planes * p.H * p.W;
-    PYML_POOL_LAUNCH(adaptive_avg_backward_kernel<T>, n, "adaptive_avg_pool2d backward", p,
-                     static_cast<const T*>(dy), static_cast<T*>(dx), n);
+    by_divs<T>(p, [&](auto dv) {
+      PYML_POOL_LAUNCH((adaptive_avg_backward_kernel<T, decltype(dv.P)>), n, "adaptive_avg_pool2d backward", p, dv,
+                       static_cast<const T*>(dy), static_cast<T*>(dx), n);
+    });
   });
 }
 
 void adaptive_max_pool_forward_cuda(const PoolParams& p, const void* x, void* y, int64_t* idx, DType t, int index) {
   cuda::DeviceGuard guard(index);
-  dispatch<false>(t, "adaptive_max_pool2d", [&](auto tag) {
+  if (nhwc_forward(p, x, y, idx, t, NhwcMode::AdaptMax, index)) return;
+  dispatch<false, true>(t, "adaptive_max_pool2d", [&](auto tag) {
     using T = decltype(tag);
     const int64_t n = p.planes * p.P * p.Q;
-    PYML_POOL_LAUNCH((adaptive_pool_kernel<T, true>), n, "adaptive_max_pool2d", p, static_cast<const T*>(x),
-                     static_cast<T*>(y), idx, n);
+    by_divs<T>(p, [&](auto dv) {
+      PYML_POOL_LAUNCH((adaptive_pool_kernel<T, true, decltype(dv.P)>), n, "adaptive_max_pool2d", p, dv,
+                       static_cast<const T*>(x), static_cast<T*>(y), idx, n);
+    });
   });
 }
 
-int64_t max_pool_backward_cuda(int64_t planes, int64_t in_n, int64_t out_n, const void* dy, const int64_t* idx,
-                               void* dx, DType t, int index) {
+void max_pool_backward_gather_cuda(const PoolParams& p, const void* dy, const int64_t* idx, void* dx, DType t,
+                                   int index) {
   cuda::DeviceGuard guard(index);
   const char* op = "max_pool2d backward";
-  BadIndex bad(index);
-  dispatch<false>(t, op, [&](auto tag) {
+  dispatch<false, true>(t, op, [&](auto tag) {
     using T = decltype(tag);
-    zero(dx, planes * in_n * (int64_t)sizeof(T), index, op);
-    const int64_t n = planes * out_n;
-    PYML_POOL_LAUNCH(scatter_add_kernel<T>, n, op, static_cast<const T*>(dy), idx, static_cast<T*>(dx), in_n, out_n,
-                     n, bad.ptr());
+    const int64_t n = p.planes * p.H * p.W;
+    by_divs<T>(p, [&](auto dv) {
+      PYML_POOL_LAUNCH((max_pool_gather_kernel<T, decltype(dv.P)>), n, op, p, dv, static_cast<const T*>(dy), idx,
+                       static_cast<T*>(dx), n);
+    });
   });
-  return bad.read();
-}
-
-int64_t max_unpool_forward_cuda(int64_t planes, int64_t out_n, int64_t in_n, const void* x, const int64_t* idx,
-                                void* y, DType t, int index) {
-  cuda::DeviceGuard guard(index);
-  const char* op = "max_unpool2d";
-  BadIndex bad(index);
-  dispatch<false>(t, op, [&](auto tag) {
-    using T = decltype(tag);
-    zero(y, planes * out_n * (int64_t)sizeof(T), index, op);
-    const int64_t n = planes * in_n;
-    if (n == 0) return;
-    Tensor last = empty({planes * out_n}, DType::Int64, Device{Device::CUDA, (int8_t)index});
-    PYML_CUDA_CHECK(cudaMemsetAsync(last.data(), 0xff, planes * out_n * 8, cuda::stream(index)), op);  // -1
-    long long* lp = reinterpret_cast<long long*>(last.data());
-    unpool_claim_kernel<<<cuda::grid_for(n), cuda::kThreads, 0, cuda::stream(index)>>>(idx, lp, out_n, in_n, n,
-                                                                                         bad.ptr());
-    PYML_CUDA_LAUNCH_CHECK(op);
-    PYML_POOL_LAUNCH(unpool_write_kernel<T>, n, op, static_cast<const T*>(x), idx, lp, static_cast<T*>(y), out_n,
-                     in_n, n);
-  });
-  return bad.read();
-}
-
-int64_t max_unpool_backward_cuda(int64_t planes, int64_t dy_n, int64_t n, const void* dy, const int64_t* idx,
-                                 void* dx, DType t, int index) {
-  cuda::DeviceGuard guard(index);
-  const char* op = "max_unpool2d backward";
-  BadIndex bad(index);
-  dispatch<false>(t, op, [&](auto tag) {
-    using T = decltype(tag);
-    const int64_t total = planes * n;
-    PYML_POOL_LAUNCH(gather_kernel<T>, total, op, static_cast<const T*>(dy), idx, static_cast<T*>(dx), dy_n, n, total,
-                     bad.ptr());
-  });
-  return bad.read();
 }
 
 }  // namespace pyml

@@ -27,6 +27,8 @@ void bind_conv(py::module_& m) {
   m.def("max_pool_backward", [](const Tensor& dy, const Tensor& x, const Tensor& idx, int64_t nd,
                                 const std::string& op) { return max_pool_backward(dy, x, idx, nd, op.c_str()); },
         arg("dy"), arg("x"), arg("indices"), arg("ndim"), arg("op"));
+  m.def("max_pool_backward_windows", &max_pool_backward_windows, arg("dy"), arg("x"), arg("indices"),
+        arg("kernel_size"), arg("stride"), arg("padding"), arg("dilation"), arg("ceil_mode"));
   m.def("avg_pool_forward", &avg_pool_forward, arg("x"), arg("kernel_size"), arg("stride"), arg("padding"),
         arg("ceil_mode"), arg("count_include_pad"), arg("divisor_override"));
   m.def("avg_pool_backward", &avg_pool_backward, arg("dy"), arg("x"), arg("kernel_size"), arg("stride"),

@@ -82,6 +82,11 @@ Tensor adaptive_avg_pool_backward(const Tensor& dy, const Tensor& x, int64_t ndi
 std::tuple<Tensor, Tensor> adaptive_max_pool_forward(const Tensor& x, const IntList& output_size);
 // dx (shape of x) with dx.flat[plane][indices] += dy: the backward of every max pooling
 Tensor max_pool_backward(const Tensor& dy, const Tensor& x, const Tensor& indices, int64_t ndim, const char* op);
+// The same for max_pool1d/2d's own indices, with the forward's geometry: on CUDA a gather over the
+// windows (deterministic, no atomics); on the CPU max_pool_backward.
+Tensor max_pool_backward_windows(const Tensor& dy, const Tensor& x, const Tensor& indices, const IntList& kernel,
+                                 const IntList& stride, const IntList& padding, const IntList& dilation,
+                                 bool ceil_mode);
 // y (N, C, *output_size) zero, y.flat[plane][indices] = x; backward gathers dy at indices
 Tensor max_unpool_forward(const Tensor& x, const Tensor& indices, const IntList& output_size);
 Tensor max_unpool_backward(const Tensor& dy, const Tensor& indices, int64_t ndim);

@@ -22,8 +22,9 @@ struct PoolSetup {
   DType dtype, ct;
 };
 
-// allow_int: max/avg pooling forward also run on integer tensors (in their own dtype), as in torch
-PoolSetup pool_setup(const Tensor& x, size_t nd, const char* op, bool allow_int = false) {
+// allow_int: max/avg pooling forward also run on integer tensors (in their own dtype), as in torch.
+// cuda_half: a CUDA op whose kernels read float16/bfloat16 themselves (no float32 copies).
+PoolSetup pool_setup(const Tensor& x, size_t nd, const char* op, bool allow_int = false, bool cuda_half = false) {
   int64_t r = (int64_t)nd;
   PYML_CHECK(x.dim() == r + 1 || x.dim() == r + 2, ValueError, op, ": expected ", r + 1, "-D (unbatched) or ",
              r + 2, "-D (batched) input, got input of shape ", x.shape);
@@ -34,6 +35,7 @@ PoolSetup pool_setup(const Tensor& x, size_t nd, const char* op, bool allow_int 
   s.nd = nd;
   s.dtype = x.dtype;
   s.ct = allow_int && is_integral(x.dtype, false) ? x.dtype : conv_compute_dtype(x, op);
+  if (cuda_half && !x.device().is_cpu() && (x.dtype == DType::Float16 || x.dtype == DType::BFloat16)) s.ct = x.dtype;
   s.batched = x.dim() == r + 2;
   Tensor x4 = s.batched ? x : unsqueeze(x, 0);
   if (nd == 1) x4 = unsqueeze(x4, 2);
@@ -142,7 +144,7 @@ std::tuple<Tensor, Tensor> max_pool_forward(const Tensor& x, const IntList& kern
                                             bool with_indices) {
   size_t nd = kernel.size() == 1 ? 1 : 2;
   const char* op = pick(nd, "max_pool1d", "max_pool2d");
-  PoolSetup s = pool_setup(x, nd, op, true);
+  PoolSetup s = pool_setup(x, nd, op, true, true);
   fill_windows(s, op, kernel, stride, padding, dilation, ceil_mode);
   const PoolParams& p = s.p;
   const Device dev = x.device();
@@ -162,7 +164,7 @@ Tensor avg_pool_forward(const Tensor& x, const IntList& kernel, const IntList& s
                         bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override) {
   size_t nd = kernel.size() == 1 ? 1 : 2;
   const char* op = pick(nd, "avg_pool1d", "avg_pool2d");
-  PoolSetup s = pool_setup(x, nd, op, true);
+  PoolSetup s = pool_setup(x, nd, op, true, true);
   fill_windows(s, op, kernel, stride, padding, {}, ceil_mode);
   PYML_CHECK(!divisor_override || *divisor_override != 0, ValueError, op, ": divisor_override must be non-zero, got 0");
   s.p.count_include_pad = count_include_pad;
@@ -178,7 +180,7 @@ Tensor avg_pool_backward(const Tensor& dy, const Tensor& x, const IntList& kerne
                          std::optional<int64_t> divisor_override) {
   size_t nd = kernel.size() == 1 ? 1 : 2;
   const char* op = pick(nd, "avg_pool1d", "avg_pool2d");
-  PoolSetup s = pool_setup(x, nd, op);
+  PoolSetup s = pool_setup(x, nd, op, false, true);
   fill_windows(s, op, kernel, stride, padding, {}, ceil_mode);
   PYML_CHECK(!divisor_override || *divisor_override != 0, ValueError, op, ": divisor_override must be non-zero, got 0");
   s.p.count_include_pad = count_include_pad;
@@ -193,7 +195,7 @@ Tensor avg_pool_backward(const Tensor& dy, const Tensor& x, const IntList& kerne
 Tensor adaptive_avg_pool_forward(const Tensor& x, const IntList& output_size) {
   size_t nd = output_size.size() == 1 ? 1 : 2;
   const char* op = pick(nd, "adaptive_avg_pool1d", "adaptive_avg_pool2d");
-  PoolSetup s = pool_setup(x, nd, op);
+  PoolSetup s = pool_setup(x, nd, op, false, true);
   fill_adaptive(s, op, output_size);
   Tensor y = empty({s.p.planes, s.p.P * s.p.Q}, s.ct, x.device());
   if (!x.device().is_cpu()) adaptive_avg_pool_forward_cuda(s.p, s.x.data(), y.data(), s.ct, x.device().index);
@@ -206,7 +208,7 @@ Tensor adaptive_avg_pool_backward(const Tensor& dy, const Tensor& x, int64_t ndi
   const char* op = pick(nd, "adaptive_avg_pool1d", "adaptive_avg_pool2d");
   PYML_CHECK(dy.dim() == x.dim(), ValueError, op, ": grad_output must have the input's rank, got ", dy.shape,
              " and input ", x.shape);
-  PoolSetup s = pool_setup(x, nd, op);
+  PoolSetup s = pool_setup(x, nd, op, false, true);
   IntList os(dy.shape.end() - nd, dy.shape.end());
   fill_adaptive(s, op, os);
   check_grad(dy, x, out_shape(s, s.p.P, s.p.Q), s.dtype, op);
@@ -219,7 +221,7 @@ Tensor adaptive_avg_pool_backward(const Tensor& dy, const Tensor& x, int64_t ndi
 std::tuple<Tensor, Tensor> adaptive_max_pool_forward(const Tensor& x, const IntList& output_size) {
   size_t nd = output_size.size() == 1 ? 1 : 2;
   const char* op = pick(nd, "adaptive_max_pool1d", "adaptive_max_pool2d");
-  PoolSetup s = pool_setup(x, nd, op);
+  PoolSetup s = pool_setup(x, nd, op, false, true);
   fill_adaptive(s, op, output_size);
   const PoolParams& p = s.p;
   const Device dev = x.device();
@@ -276,6 +278,26 @@ Tensor max_pool_backward(const Tensor& dy, const Tensor& x, const Tensor& indice
     PYML_POOL_DISPATCH(s.ct, bad = max_pool_grad_cpu<T>(s.p.planes, in_n, out_n, g.ptr<T>(), id.ptr<int64_t>(),
                                                          dx.ptr<T>()));
   if (bad >= 0) bad_index(index_at(id, bad), in_n, indices, op);
+  return finish(dx, x.shape, s.dtype);
+}
+
+// Indices from max_pool_forward with this geometry: CUDA gathers through the windows, which also
+// means it trusts them (an index outside its window is not summed); the CPU scatters and checks.
+Tensor max_pool_backward_windows(const Tensor& dy, const Tensor& x, const Tensor& indices, const IntList& kernel,
+                                 const IntList& stride, const IntList& padding, const IntList& dilation,
+                                 bool ceil_mode) {
+  size_t nd = kernel.size() == 1 ? 1 : 2;
+  const char* op = pick(nd, "max_pool1d", "max_pool2d");
+  if (x.device().is_cpu() && dy.device().is_cpu()) return max_pool_backward(dy, x, indices, (int64_t)nd, op);
+  check_same_device(dy, x, op);
+  PoolSetup s = pool_setup(x, nd, op, false, true);
+  fill_windows(s, op, kernel, stride, padding, dilation, ceil_mode);
+  check_grad(dy, x, out_shape(s, s.p.P, s.p.Q), s.dtype, op);
+  check_index_meta(indices, x, dy.shape, op);
+  const Device dev = x.device();
+  Tensor g = contiguous(to_dtype(dy, s.ct)), id = contiguous(indices);
+  Tensor dx = empty({s.p.planes, s.p.H * s.p.W}, s.ct, dev);  // the gather writes every element
+  max_pool_backward_gather_cuda(s.p, g.data(), id.ptr<int64_t>(), dx.data(), s.ct, dev.index);
   return finish(dx, x.shape, s.dtype);
 }
 

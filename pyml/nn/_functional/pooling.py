@@ -36,12 +36,16 @@ def _scatter_back(ctx, grad, stem, n_args):
 class _MaxPool(Function):
     @staticmethod
     def forward(ctx, input, kernel_size, stride, padding, dilation, ceil_mode):
+        ctx.window = (kernel_size, stride, padding, dilation, ceil_mode)
         y, idx = _C.max_pool_forward(input._impl, kernel_size, stride, padding, dilation, ceil_mode)
         return _keep_indices(ctx, input, wrap(y), wrap(idx), len(kernel_size))
 
     @staticmethod
     def backward(ctx, grad, _gidx):
-        return _scatter_back(ctx, grad, "max_pool", 5)
+        if grad is None:
+            return (None,) * 6
+        x, idx = ctx.saved_tensors
+        return (_MaxPoolBackward.apply(grad, x.detach(), idx, ctx.nd, ctx.window),) + (None,) * 5
 
 
 class _IndexScatter(Function):
@@ -52,6 +56,22 @@ class _IndexScatter(Function):
         ctx.save_for_backward(idx)
         ctx.nd = nd
         return wrap(_C.max_pool_backward(grad._impl, x._impl, idx._impl, nd, op))
+
+    @staticmethod
+    def backward(ctx, gg):
+        idx, = ctx.saved_tensors
+        return _IndexGather.apply(gg, idx, ctx.nd), None, None, None, None
+
+
+class _MaxPoolBackward(Function):
+    """_IndexScatter for max_pool's own indices with the forward's window geometry, which lets CUDA
+    gather through the windows instead of scattering (deterministic, no atomics)."""
+
+    @staticmethod
+    def forward(ctx, grad, x, idx, nd, window):
+        ctx.save_for_backward(idx)
+        ctx.nd = nd
+        return wrap(_C.max_pool_backward_windows(grad._impl, x._impl, idx._impl, *window))
 
     @staticmethod
     def backward(ctx, gg):
