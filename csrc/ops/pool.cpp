@@ -148,16 +148,13 @@ std::tuple<Tensor, Tensor> max_pool_forward(const Tensor& x, const IntList& kern
   fill_windows(s, op, kernel, stride, padding, dilation, ceil_mode);
   const PoolParams& p = s.p;
   const Device dev = x.device();
-  // the CUDA kernels always write indices (values-only there is the next step)
-  bool keep = with_indices || !dev.is_cpu();
   Tensor y = empty({p.planes, p.P * p.Q}, s.ct, dev);
-  Tensor idx = empty({keep ? p.planes * p.P * p.Q : 0}, DType::Int64, dev);
-  int64_t* ip = keep ? idx.ptr<int64_t>() : nullptr;
+  Tensor idx = empty({with_indices ? p.planes * p.P * p.Q : 0}, DType::Int64, dev);
+  int64_t* ip = with_indices ? idx.ptr<int64_t>() : nullptr;  // null: the kernels skip the argmax
   if (!dev.is_cpu()) max_pool_forward_cuda(p, s.x.data(), y.data(), ip, s.ct, dev.index);
   else PYML_POOL_DISPATCH_INT(s.ct, max_pool_cpu<T>(p, s.x.ptr<T>(), y.ptr<T>(), ip));
   Shape out = out_shape(s, p.P, p.Q);
-  if (!with_indices) return {finish(y, out, s.dtype), empty({0}, DType::Int64, dev)};
-  return {finish(y, out, s.dtype), finish(idx, out, DType::Int64)};
+  return {finish(y, out, s.dtype), with_indices ? finish(idx, out, DType::Int64) : idx};
 }
 
 Tensor avg_pool_forward(const Tensor& x, const IntList& kernel, const IntList& stride, const IntList& padding,
