@@ -10,7 +10,9 @@
 // edge tiles masked; TMA zero-fills past L and S, keys >= S are -inf, rows >= L are not stored.
 // Shared: Q 128 D 2 + kStages x 2 x 128 D 2 + barriers + 1 KiB alignment slack: D = 64: 115,792 B;
 // D = 128: 164,920 B. Registers: 384 threads at 168 (launch bounds), then 40 / 232.
-// Resources (nvcc 13.0, -Xptxas -v, cuobjdump): see bench/NOTES.md, filled from the build.
+// Resources (nvcc 13.0, -Xptxas -v, cuobjdump): each of the 4 kernels 168 registers at entry, 0 stack,
+// 0 spills, no LDL/STL; D = 128: 16 HGMMA (8 .64x128x16 for S, 8 .64x128x16 register-A .tnspB for PV),
+// D = 64: 4 + 8 (.64x64x16); UTMALDG.3D, USETMAXREG.DEALLOC/TRY_ALLOC.
 #include "attention_wgmma.cuh"
 #include <climits>
 #include "wgmma.cuh"
