@@ -47,6 +47,12 @@ def test_forward_rectangular(L, S, causal):
     forward_only(*qkv((1, 3, L, 128), S, "bfloat16"), "bfloat16", causal=causal)
 
 
+@pytest.mark.parametrize("E,causal", [(64, False), (128, True)])
+def test_forward_ring_wraps(E, causal):
+    """8 key tiles: the 3-stage (D 64) / 2-stage (D 128) ring goes round several times (barrier parities)."""
+    forward_only(*qkv((1, 1, 1000, E), 1000, "float16"), "float16", causal=causal)
+
+
 def test_forward_views_and_broadcast():
     """Rows of a longer buffer (values past T must not leak in: TMA bounds the box by T), a key and
     value shared by every head (batch stride 0), a custom scale."""
