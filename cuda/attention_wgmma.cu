@@ -25,6 +25,7 @@ namespace wg = cuda::wg;
 constexpr int kBM = 128, kBN = 128, kThreads = 384, kChunk = 128 * 128;  // a box: 128 rows x 128 bytes
 constexpr float kLog2e = 1.4426950408889634f, kLn2 = 0.6931471805599453f;
 template <int D> constexpr int kStages = D == 64 ? 3 : 2;
+constexpr bool kOverlap = true;  // v2 (softmax under the next S and this P V); false: v1, serial
 template <int D> constexpr int kTile = 128 * D * 2;  // a Q, K or V tile: D / 64 boxes
 template <int D> constexpr int kBars = 1 + 3 * kStages<D>;  // Q, then K full, V full, empty per stage
 template <int D> constexpr int kSmem = (1 + 2 * kStages<D>) * kTile<D> + 8 * kBars<D> + 1024;
@@ -71,8 +72,7 @@ __device__ void producer(const CUtensorMap* tq, const CUtensorMap* tk, const CUt
 // Online softmax of this thread's share of a 64 x 128 score tile: sc[i] is S[16w + g + 8h][8(i/4) +
 // 2t + i%2] with h = (i/2) % 2. sc becomes P = exp2(x - m); m, the thread's partial row sums l and o
 // (same row mapping) are updated. row0: the query of fragment row 0 (16w + g), k0: the tile's first key.
-template <int D>
-__device__ __forceinline__ void softmax_tile(float (&sc)[64], float (&m)[2], float (&l)[2], float (&o)[D / 2],
+__device__ __forceinline__ void softmax_tile(float (&sc)[64], float (&m)[2], float (&l)[2], float (&alpha)[2],
                                              const FaArgs& a, int64_t row0, int64_t k0, bool edge) {
   const int t = threadIdx.x % 4;
   float mx[2] = {ninf(), ninf()};
@@ -90,17 +90,52 @@ __device__ __forceinline__ void softmax_tile(float (&sc)[64], float (&m)[2], flo
     mx[h] = fmaxf(mx[h], __shfl_xor_sync(0xffffffffu, mx[h], 2));
     const float mnew = fmaxf(m[h], mx[h]);
     const float muse = mnew == ninf() ? 0.f : mnew;  // nothing seen yet: exp2(-inf - 0) = 0, no NaN
-    const float alpha = exp2f(m[h] - muse);
+    alpha[h] = exp2f(m[h] - muse);
     float sum = 0.f;
 #pragma unroll
     for (int n = 0; n < 16; n++)
 #pragma unroll
       for (int e = 0; e < 2; e++) sc[4 * n + 2 * h + e] = exp2f(sc[4 * n + 2 * h + e] - muse), sum += sc[4 * n + 2 * h + e];
-    l[h] = l[h] * alpha + sum;
+    l[h] = l[h] * alpha[h] + sum;
     m[h] = mnew;
-#pragma unroll
-    for (int n = 0; n < D / 8; n++) o[4 * n + 2 * h] *= alpha, o[4 * n + 2 * h + 1] *= alpha;
   }
+}
+
+// o's rows (h = (i/2) % 2, as sc's) times alpha[h]: the running max moved.
+template <int D> __device__ __forceinline__ void rescale(float (&o)[D / 2], const float (&alpha)[2]) {
+#pragma unroll
+  for (int n = 0; n < D / 8; n++)
+#pragma unroll
+    for (int e = 0; e < 4; e++) o[4 * n + e] *= alpha[e / 2];
+}
+
+// P (sc, fp32) -> the register-A fragments of the 8 k-steps of P V: step kk, register r holds
+// columns 16kk + 2t (+8 for r >= 2) of row g (+8 for odd r) = sc[8kk + 2r], sc[8kk + 2r + 1].
+template <typename T> __device__ __forceinline__ void pack_p(uint32_t (&pf)[8][4], const float (&sc)[64]) {
+#pragma unroll
+  for (int kk = 0; kk < 8; kk++)
+#pragma unroll
+    for (int r = 0; r < 4; r++) pf[kk][r] = pack2<T>(sc[8 * kk + 2 * r], sc[8 * kk + 2 * r + 1]);
+}
+
+// Issues (and commits) S = Q K^T for this warpgroup's 64 rows: Q, K K-major, 16 values = 32 bytes along
+// a box row, the next 64 columns a box (16 KiB) on.
+template <typename T, int D>
+__device__ __forceinline__ void issue_s(float (&sc)[64], const unsigned char* Q, const unsigned char* K) {
+#pragma unroll
+  for (int kk = 0; kk < D / 16; kk++) {
+    const int off = kk / 4 * kChunk + kk % 4 * 32;
+    wg::wgmma_m64k16<T, 128, false, false>(sc, wg::make_desc(Q + off, 16, 1024), wg::make_desc(K + off, 16, 1024), kk > 0);
+  }
+  wg::wgmma_commit();
+}
+
+// Issues (and commits) O += P V: V N-major, 16 keys = 2 atoms of 8 rows, the next 64 columns a box on.
+template <typename T, int D>
+__device__ __forceinline__ void issue_pv(float (&o)[D / 2], const uint32_t (&pf)[8][4], const unsigned char* V) {
+#pragma unroll
+  for (int kk = 0; kk < 8; kk++) wg::wgmma_rs_m64k16<T, D, true>(o, pf[kk], wg::make_desc(V + kk * 2048, kChunk, 1024), 1);
+  wg::wgmma_commit();
 }
 
 // O / l and lse for this thread's rows (row0, row0 + 8); out: (nb, L, D) contiguous, lse (nb, L).
@@ -122,49 +157,72 @@ __device__ __forceinline__ void epilogue(const FaArgs& a, int64_t b, int64_t row
   }
 }
 
-// Consumer warpgroup c: rows q0 + 64c .. + 63 against key tiles 0..nkt-1.
-template <typename T, int D>
+// Consumer warpgroup c: rows q0 + 64c .. + 63 against key tiles 0..nkt-1. kOverlap (v2): the next
+// tile's S = Q K^T and this tile's O += P V are in flight while the softmax of the next tile runs
+// (the exponentials hide under the tensor cores; o is rescaled once P V has retired); v1 runs
+// S -> softmax -> P V one after another.
+template <typename T, int D, bool kOverlap>
 __device__ void consumer(const FaArgs& a, int64_t b, int64_t q0, int nkt, int c, unsigned char* smem, uint64_t* bars) {
   constexpr int S = kStages<D>;
   uint64_t *qbar = bars, *fullk = bars + 1, *fullv = fullk + S, *empty = fullv + S;
   const int T_ = threadIdx.x % 128, w = T_ / 32, g = T_ % 32 / 4;
   const int64_t row0 = q0 + 64 * c + 16 * w + g, wg_first = q0 + 64 * c;
   const unsigned char* Q = smem + c * 64 * 128;  // this warpgroup's 64 rows of each box
-  float o[D / 2], m[2] = {ninf(), ninf()}, l[2] = {0.f, 0.f}, sc[64];
+  auto K = [&](int kt) { return smem + (1 + 2 * (kt % S)) * kTile<D>; };
+  auto edge = [&](int kt) {  // keys past S, or (causal) a key past this warpgroup's first row
+    const int64_t k0 = (int64_t)kt * kBN;
+    return k0 + kBN > a.S || (a.causal && k0 + kBN - 1 > wg_first);
+  };
+  float o[D / 2], m[2] = {ninf(), ninf()}, l[2] = {0.f, 0.f}, alpha[2], sc[64];
+  uint32_t pf[8][4];
 #pragma unroll
   for (int i = 0; i < D / 2; i++) o[i] = 0.f;
   wg::mbar_wait(qbar, 0);
-#pragma unroll 1
-  for (int kt = 0; kt < nkt; kt++) {
-    const int s = kt % S;
-    const uint32_t ph = (kt / S) & 1;
-    const unsigned char* K = smem + (1 + 2 * s) * kTile<D>;
-    const unsigned char* V = K + kTile<D>;
-    wg::mbar_wait(&fullk[s], ph);
+  if constexpr (kOverlap) {
+    wg::mbar_wait(&fullk[0], 0);  // S and P of tile 0 before the loop
     wg::wgmma_fence();
-#pragma unroll
-    for (int kk = 0; kk < D / 16; kk++) {  // K-major: 16 values = 32 bytes along a box row
-      const int off = kk / 4 * kChunk + kk % 4 * 32;
-      wg::wgmma_m64k16<T, 128, false, false>(sc, wg::make_desc(Q + off, 16, 1024), wg::make_desc(K + off, 16, 1024), kk > 0);
+    issue_s<T, D>(sc, Q, K(0));
+    wg::wgmma_wait<0>();
+    softmax_tile(sc, m, l, alpha, a, row0, 0, edge(0));  // o is still 0: no rescale
+    // Every wgmma unconditional inside the loop (the last tile's P V after it): a conditional issue
+    // makes ptxas serialise the wgmma pipeline (C7514).
+#pragma unroll 1
+    for (int kt = 0; kt + 1 < nkt; kt++) {
+      pack_p<T>(pf, sc);
+      wg::mbar_wait(&fullk[(kt + 1) % S], ((kt + 1) / S) & 1);
+      wg::mbar_wait(&fullv[kt % S], (kt / S) & 1);
+      wg::wgmma_fence();  // o was rescaled, pf and sc touched by ordinary instructions
+      issue_s<T, D>(sc, Q, K(kt + 1));
+      issue_pv<T, D>(o, pf, K(kt) + kTile<D>);
+      wg::wgmma_wait<1>();  // S of tile kt + 1 (committed first) has retired; P V still runs
+      softmax_tile(sc, m, l, alpha, a, row0, (int64_t)(kt + 1) * kBN, edge(kt + 1));
+      wg::wgmma_wait<0>();
+      rescale<D>(o, alpha);
+      if (threadIdx.x % 32 == 0) wg::mbar_arrive(&empty[kt % S]);  // one arrival per warp, 8 in all
     }
-    wg::wgmma_commit();
+    pack_p<T>(pf, sc);
+    wg::mbar_wait(&fullv[(nkt - 1) % S], ((nkt - 1) / S) & 1);
+    wg::wgmma_fence();
+    issue_pv<T, D>(o, pf, K(nkt - 1) + kTile<D>);
     wg::wgmma_wait<0>();
-    const int64_t k0 = (int64_t)kt * kBN;
-    const bool edge = k0 + kBN > a.S || (a.causal && k0 + kBN - 1 > wg_first);
-    softmax_tile<D>(sc, m, l, o, a, row0, k0, edge);
-    uint32_t pf[8][4];
-#pragma unroll
-    for (int kk = 0; kk < 8; kk++)
-#pragma unroll
-      for (int r = 0; r < 4; r++) pf[kk][r] = pack2<T>(sc[8 * kk + 2 * r], sc[8 * kk + 2 * r + 1]);
-    wg::mbar_wait(&fullv[s], ph);
-    wg::wgmma_fence();  // o was rescaled and pf written by ordinary instructions
-#pragma unroll
-    for (int kk = 0; kk < 8; kk++)  // N-major V: 16 keys = 2 atoms of 8 rows; the next 64 columns a box on
-      wg::wgmma_rs_m64k16<T, D, true>(o, pf[kk], wg::make_desc(V + kk * 2048, kChunk, 1024), 1);
-    wg::wgmma_commit();
-    wg::wgmma_wait<0>();
-    if (threadIdx.x % 32 == 0) wg::mbar_arrive(&empty[s]);  // one arrival per warp, 8 in all
+    if (threadIdx.x % 32 == 0) wg::mbar_arrive(&empty[(nkt - 1) % S]);  // (nobody waits on it: symmetry)
+  } else {
+#pragma unroll 1
+    for (int kt = 0; kt < nkt; kt++) {
+      const uint32_t ph = (kt / S) & 1;
+      wg::mbar_wait(&fullk[kt % S], ph);
+      wg::wgmma_fence();
+      issue_s<T, D>(sc, Q, K(kt));
+      wg::wgmma_wait<0>();
+      softmax_tile(sc, m, l, alpha, a, row0, (int64_t)kt * kBN, edge(kt));
+      rescale<D>(o, alpha);
+      pack_p<T>(pf, sc);
+      wg::mbar_wait(&fullv[kt % S], ph);
+      wg::wgmma_fence();
+      issue_pv<T, D>(o, pf, K(kt) + kTile<D>);
+      wg::wgmma_wait<0>();
+      if (threadIdx.x % 32 == 0) wg::mbar_arrive(&empty[kt % S]);
+    }
   }
   epilogue<T, D>(a, b, row0, o, m, l);
 }
@@ -196,7 +254,7 @@ __global__ void __launch_bounds__(kThreads, 1)
     if (threadIdx.x == 0) producer<D>(&tq, &tk, &tv, a, b, (int)q0, nkt, smem, bars);
   } else {
     wg::setmaxnreg_inc<232>();
-    consumer<T, D>(a, b, q0, nkt, threadIdx.x / 128 - 1, smem, bars);
+    consumer<T, D, kOverlap>(a, b, q0, nkt, threadIdx.x / 128 - 1, smem, bars);
   }
 #endif
 }
