@@ -6,13 +6,15 @@
 // Per key tile: S = Q K^T by wgmma m64n128k16 (both K-major, from shared memory), online softmax on
 // the accumulators in the log2 domain (row max/sum across the 4 lanes of a quad, as attention_tc),
 // P packed to 16 bits in registers straight into wgmma's register-A layout, O += P V by wgmma
-// m64n{D}k16 (V N-major: transpose bit). Causal: key tiles past the block's last query are skipped,
+// m64n{D}k16 (V N-major: transpose bit). v2 (kOverlap): tile j+1's S and tile j's P V are issued
+// together and the softmax of j+1 runs while P V is in flight (FA3's intra-warpgroup overlap). Causal: key tiles past the block's last query are skipped,
 // edge tiles masked; TMA zero-fills past L and S, keys >= S are -inf, rows >= L are not stored.
 // Shared: Q 128 D 2 + kStages x 2 x 128 D 2 + barriers + 1 KiB alignment slack: D = 64: 115,792 B;
 // D = 128: 164,920 B. Registers: 384 threads at 168 (launch bounds), then 40 / 232.
-// Resources (nvcc 13.0, -Xptxas -v, cuobjdump): each of the 4 kernels 168 registers at entry, 0 stack,
-// 0 spills, no LDL/STL; D = 128: 16 HGMMA (8 .64x128x16 for S, 8 .64x128x16 register-A .tnspB for PV),
-// D = 64: 4 + 8 (.64x64x16); UTMALDG.3D, USETMAXREG.DEALLOC/TRY_ALLOC.
+// Resources (nvcc 13.0, -Xptxas -v, cuobjdump), v1 and v2 alike: each of the 4 kernels 168 registers
+// at entry, 0 stack, 0 spills, no LDL/STL, no ptxas serialisation warning (C7514); HGMMA .64x128x16
+// (S) and register-A .64x{D}x16 .tnspB (P V): v2 D = 128 32 (S twice, P V twice: loop + peeled), D = 64
+// 8 + 16; UTMALDG.3D, USETMAXREG.DEALLOC/TRY_ALLOC.
 #include "attention_wgmma.cuh"
 #include <climits>
 #include "wgmma.cuh"
