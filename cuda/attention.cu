@@ -11,9 +11,11 @@
 // recomputed per tile; one kernel owns key tiles and accumulates dK, dV over the queries, another
 // owns query tiles and accumulates dQ over the keys, so every gradient element has one writer
 // (no atomics, no zero-fill, deterministic). float16/bfloat16/float32 accumulate in float32.
-// float16/bfloat16 at head dims 64 and 128 run the tensor-core kernels of cuda/attention_tc.cu instead.
+// float16/bfloat16 at head dims 64 and 128 run the tensor-core kernels of cuda/attention_tc.cu instead
+// (the forward without a mask on Hopper: cuda/attention_wgmma.cu).
 #include "attention.h"
 #include "attention_tc.cuh"
+#include "attention_wgmma.cuh"
 #include <climits>
 #include "block_reduce.cuh"
 
@@ -345,6 +347,9 @@ template <typename F> void dispatch(DType t, F f) {
 
 void sdpa_forward_cuda(const SdpaCudaParams& p, DType t, int index) {
   cuda::DeviceGuard guard(index);
+#if defined(PYML_WGMMA) || defined(PYML_CUDA_EMU)  // built for sm_90a: TMA + wgmma on Hopper, no mask
+  if (sdpa_forward_wgmma(p, t, cuda::stream(index))) return;
+#endif
   if (sdpa_forward_tc(p, t, cuda::stream(index))) return;  // float16/bfloat16 at head dims 64, 128
   dispatch(t, [&](auto tt, auto at) { forward<decltype(tt), decltype(at)>(p, cuda::stream(index)); });
 }

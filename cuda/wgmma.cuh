@@ -8,6 +8,8 @@
 //     start + (mn % 8) * 128 + (mn / 8) * SBO + 2k, then swizzled; LBO is unused.
 //   MN-major operand (one 128-byte row = 64 M/N values per K index): element (mn, k) at
 //     start + 2 (mn % 64) + (mn / 64) * LBO + (k % 8) * 128 + (k / 8) * SBO, then swizzled.
+//   A of m64nNk16 in registers (4 x b32 per thread, two 16-bit values each, the lower column in the
+//     low half): a[j] holds A[16w + g + 8 (j % 2)][2t + 8 (j / 2) + {0, 1}] (the mma.m16n8k16 A layout per warp).
 //   D of m64nNk16 (fp32): thread T of the warpgroup, w = T / 32, g = T % 32 / 4, t = T % 4 holds
 //     d[i] = D[16w + g + 8 ((i / 2) % 2)][8 (i / 4) + 2t + i % 2], i < N / 2.
 // The real PTX is compiled only in the sm_90a device pass (PYML_SM90A). Under PYML_CUDA_EMU each
@@ -80,7 +82,11 @@ inline float load16(const unsigned char* p, bool bf16) {
   std::memcpy(&v, p, 2);
   return mma::emu_detail::h2f(v, bf16);
 }
-struct Op { uint64_t da, db; float* d; int n; bool ta, tb, bf16, scale_d; };
+struct Op {
+  uint64_t da, db; float* d; int n; bool ta, tb, bf16, scale_d;
+  bool areg = false;  // A from registers: a[h][k] = A[16w + g + 8h][k], the two rows this thread's D needs
+  float a[2][16] = {};
+};
 inline std::vector<Op>& ops() { static std::vector<Op> v[1024]; return v[::emu::linear_tid()]; }
 inline std::vector<size_t>& groups() { static std::vector<size_t> v[1024]; return v[::emu::linear_tid()]; }
 // D (64 x n) = A (64 x 16) B (16 x n) + (scale_d ? D : 0), this thread's fragment only.
@@ -90,7 +96,8 @@ inline void run(const Op& op) {
     const int r = 16 * w + g + 8 * (i / 2 % 2), c = 8 * (i / 4) + 2 * t + i % 2;
     float s = op.scale_d ? op.d[i] : 0.f;
     for (int k = 0; k < 16; k++)
-      s += load16(operand(op.da, r, k, op.ta), op.bf16) * load16(operand(op.db, c, k, op.tb), op.bf16);
+      s += (op.areg ? op.a[i / 2 % 2][k] : load16(operand(op.da, r, k, op.ta), op.bf16)) *
+           load16(operand(op.db, c, k, op.tb), op.bf16);
     op.d[i] = s;
   }
 }
@@ -103,6 +110,20 @@ inline void warpgroup_sync() {
   if (++arrived[w] == 128) arrived[w] = 0, gen[w]++;
   else
     while (gen[w] == my) ::emu::spin();
+}
+// A (64 x 16) from the register fragments of the calling warpgroup (header layout of the register A
+// operand): every thread posts its 4 registers, then keeps the two rows its own D fragment needs.
+inline void gather_a(Op& op, const uint32_t (&a)[4]) {
+  static uint32_t posted[8][128][4];
+  const int tid = ::emu::linear_tid(), w = tid / 128, T = tid % 128, g = T % 32 / 4;
+  std::memcpy(posted[w][T], a, sizeof(a));
+  warpgroup_sync();
+  for (int h = 0; h < 2; h++)
+    for (int k = 0; k < 16; k++) {  // A[16w' + g + 8h][k]: lane 4g + (k % 8) / 2, register 2 (k / 8) + h
+      const uint32_t reg = posted[w][T / 32 * 32 + 4 * g + k % 8 / 2][2 * (k / 8) + h];
+      op.a[h][k] = mma::emu_detail::h2f((uint16_t)(k % 2 ? reg >> 16 : reg & 0xffff), op.bf16);
+    }
+  warpgroup_sync();  // nobody posts the next operand before every thread has read this one
 }
 }  // namespace emu_detail
 #endif
@@ -320,6 +341,44 @@ __device__ __forceinline__ void wgmma_m64k16(float (&d)[N / 2], uint64_t da, uin
   if constexpr (N == 256 && !bf) PYML_WG_N256("f16");
   if constexpr (N == 128 && bf) PYML_WG_N128("bf16");
   if constexpr (N == 128 && !bf) PYML_WG_N128("f16");
+#endif
+}
+
+#define PYML_WG_REGS32 "{" \
+  "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15," \
+  "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31" "}"
+// wgmma.mma_async m64n{N}k16 with A in registers: operand numbers A0..A0+3 the A registers, then
+// B's descriptor, scale-d, the transpose-B immediate (A in registers has no transpose bit).
+#define PYML_WG_RS_ASM(N, TY, REGS, AREGS, DB, SD, TRB, ...)                                            \
+  asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, " SD ", 0;\n"                                           \
+               "wgmma.mma_async.sync.aligned.m64n" #N "k16.f32." TY "." TY " " REGS ", {" AREGS "}, " DB  \
+               ", p, 1, 1, " TRB ";\n}\n"                                                                \
+               : __VA_ARGS__ : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db), "r"(scale_d), "n"(TB ? 1 : 0))
+#define PYML_WG_RS_N128(TY) \
+  PYML_WG_RS_ASM(128, TY, PYML_WG_REGS128, "%64, %65, %66, %67", "%68", "%69", "%70", PYML_WG_F64(d, 0))
+#define PYML_WG_RS_N64(TY) \
+  PYML_WG_RS_ASM(64, TY, PYML_WG_REGS32, "%32, %33, %34, %35", "%36", "%37", "%38", PYML_WG_F8(d, 0), \
+                 PYML_WG_F8(d, 8), PYML_WG_F8(d, 16), PYML_WG_F8(d, 24))
+
+// d (64 x N fragment) = A (64 x 16, this thread's 4 registers in the header's register layout) B (16 x N)
+// + (scale_d ? d : 0), issued asynchronously by the whole warpgroup; db: B's descriptor (TB: N-major,
+// else K-major). The A registers must stay unchanged until the group retires (wgmma_wait), and a
+// wgmma_fence must separate their last write from this call. T: __half or __nv_bfloat16; N: 64 or 128.
+template <typename T, int N, bool TB>
+__device__ __forceinline__ void wgmma_rs_m64k16(float (&d)[N / 2], const uint32_t (&a)[4], uint64_t db, int scale_d) {
+  static_assert(N == 64 || N == 128, "wgmma_rs_m64k16: N is 64 or 128");
+  constexpr bool bf = std::is_same_v<T, __nv_bfloat16>;
+  static_assert(bf || std::is_same_v<T, __half>, "wgmma_rs_m64k16: 16-bit types only");
+#ifdef PYML_CUDA_EMU
+  emu_detail::Op op{0, db, d, N, false, TB, bf, scale_d != 0};
+  op.areg = true;
+  emu_detail::gather_a(op, a);
+  emu_detail::ops().push_back(op);
+#elif defined(PYML_SM90A)
+  if constexpr (N == 128 && bf) PYML_WG_RS_N128("bf16");
+  if constexpr (N == 128 && !bf) PYML_WG_RS_N128("f16");
+  if constexpr (N == 64 && bf) PYML_WG_RS_N64("bf16");
+  if constexpr (N == 64 && !bf) PYML_WG_RS_N64("f16");
 #endif
 }
 

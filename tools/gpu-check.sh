@@ -37,7 +37,7 @@ for s in $stages; do
                  tests/cuda/test_index_cuda.py tests/cuda/test_linalg_cuda.py tests/cuda/test_conv_cuda.py \
                  tests/cuda/test_pool_cuda.py tests/cuda/test_attention_cuda.py tests/cuda/test_nn_cuda.py \
                  tests/cuda/test_gemm_tc_cuda.py tests/cuda/test_gemm_wgmma_cuda.py tests/cuda/test_attention_tc_cuda.py \
-                 tests/cuda/test_conv_tc_cuda.py tests/cuda/test_pool_tc_cuda.py ;;
+                 tests/cuda/test_attention_wgmma_cuda.py tests/cuda/test_conv_tc_cuda.py tests/cuda/test_pool_tc_cuda.py ;;
     bench) run bench $PYTHON -m bench --device cuda --out "$OUT" ;;
     train) run train $PYTHON -m bench.gpu_train --device cuda --dtype bf16 --steps 30 --out "$OUT/train-cuda.json" ;;
     *) echo "unknown stage $s"; exit 2 ;;

@@ -61,6 +61,34 @@ static void wgmma_kernel(const float* A, const float* B) {
   }
 }
 
+// 128 threads: A 64 x 16 in registers (register fragment of m64nNk16: a[j] holds A[16w + l/4 + 8(j%2)]
+// [2(l%4) + 8(j/2) + {0, 1}], the lower column in the low half), B 16 x 64 N-major; D = A B.
+static void wgmma_rs_kernel(const float* A, const float* B) {
+  unsigned char* s = ::emu::dynamic_smem();
+  if (threadIdx.x == 0)
+    for (int k = 0; k < 16; k++)
+      for (int n = 0; n < 64; n++) { uint16_t v = bits(B[k * 64 + n]); std::memcpy(s + swizzled(k, n), &v, 2); }
+  __syncthreads();
+  const int w = threadIdx.x / 32, l = threadIdx.x % 32;
+  uint32_t a[4];
+  for (int j = 0; j < 4; j++) {
+    const int r = 16 * w + l / 4 + 8 * (j % 2), c = 2 * (l % 4) + 8 * (j / 2);
+    a[j] = bits(A[r * 16 + c]) | (uint32_t)bits(A[r * 16 + c + 1]) << 16;
+  }
+  float d[32];
+  for (float& x : d) x = 1.f;
+  wg::wgmma_fence();
+  wg::wgmma_rs_m64k16<__nv_bfloat16, 64, true>(d, a, wg::make_desc(s, 8192, 1024), 1);  // scale_d = 1: D += A B
+  wg::wgmma_commit();
+  wg::wgmma_wait<0>();
+  for (int i = 0; i < 32; i++) {
+    const int r = 16 * w + l / 4 + 8 * ((i % 4) / 2), c = 8 * (i / 4) + 2 * (l % 4) + i % 2;
+    double ref = 1;
+    for (int k = 0; k < 16; k++) ref += (double)A[r * 16 + k] * B[k * 64 + c];
+    CHECK(d[i] == (float)ref, "wgmma_rs: thread %d d[%d] (D[%d][%d]) got %g want %g\n", (int)threadIdx.x, i, r, c, d[i], ref);
+  }
+}
+
 int main() {
   std::vector<uint16_t> g(70 * 64);
   for (int r = 0; r < 70; r++)
@@ -76,6 +104,9 @@ int main() {
   for (size_t i = 0; i < A.size(); i++) A[i] = (float)((int)(i * 7 % 11) - 5);
   for (size_t i = 0; i < B.size(); i++) B[i] = (float)((int)(i * 5 % 9) - 4);
   ::emu::launch(wgmma_kernel, dim3(1), dim3(128), 8192 * 5)(A.data(), B.data());
+  std::vector<float> B2(16 * 64);
+  for (size_t i = 0; i < B2.size(); i++) B2[i] = (float)((int)(i * 3 % 7) - 3);
+  ::emu::launch(wgmma_rs_kernel, dim3(1), dim3(128), 8192 * 2)(A.data(), B2.data());
   std::printf(failures ? "selftest_wgmma: %d FAILURES\n" : "selftest_wgmma: ok\n", failures);
   return failures != 0;
 }
