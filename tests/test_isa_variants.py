@@ -38,12 +38,16 @@ def test_set_cpu_isa_rejects_unknown_names():
 
 
 @pytest.mark.parametrize("isa", ["avx2", "generic"])
-def test_kernel_tests_pass_under(isa):
+def test_kernel_tests_pass_under(isa, tmp_path):
     if isa == pyml._C.cpu_isa() or not supported(isa):
         pytest.skip(f"{isa} is this CPU's default ({pyml._C.cpu_isa()}) or not supported by it")
     env = dict(os.environ, PYML_TEST_CPU_ISA=isa)
-    cmd = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "-W", "ignore"] + KERNEL_TESTS
-    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    cmd = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "-W", "ignore",
+           "--rootdir", ROOT] + [os.path.join(ROOT, t) for t in KERNEL_TESTS]
+    # run from a scratch folder: `python -m pytest` puts its working directory first on sys.path, and
+    # a checkout without a dev build must not shadow the installed pyml (tests/conftest.py adds the
+    # checkout itself when it holds one)
+    done = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
     tail = done.stdout[-3000:]
     assert done.returncode == 0, f"kernel tests failed under {isa}:\n{tail}\n{done.stderr[-2000:]}"
     assert " passed" in tail and "failed" not in tail
