@@ -15,6 +15,7 @@
 #include <cstring>
 #include <vector>
 #include "cpu/conv_winograd.h"
+#include "cpu/prefetch.h"
 #include "core/parallel.h"
 
 namespace pyml {
@@ -34,17 +35,6 @@ float* thread_buffer(size_t n) {
   thread_local std::vector<float> buf;
   if (buf.size() < n) buf.assign(n, 0.0f);
   return buf.data();
-}
-
-// Starts loading n floats at p (an asm statement: GCC deletes inlined __builtin_prefetch loops)
-inline void prefetch_row(const float* p, int64_t n) {
-  for (int64_t i = 0; i < n; i += 16) {
-#if defined(__x86_64__) && defined(__GNUC__)
-    asm volatile("prefetcht0 %0" : : "m"(p[i]));
-#else
-    __builtin_prefetch(p + i, 0, 3);
-#endif
-  }
 }
 
 // f(item) for items [0, n), threads taking them one at a time: on a shared machine a thread the OS
@@ -120,7 +110,7 @@ void fill_x_planes(const ConvParams& p, const Plan& pl, const float* x, int64_t 
     for (int64_t r = 0; r < rows; r++)
       for (int64_t a = 0; a < phases; a++) {
         int64_t h = (u0 + r) * p.sh + a - p.ph;
-        if (h >= 0 && h + 2 < p.H && p.xs[3] == 1) prefetch_row(plane + (h + 2) * p.xs[2], p.W);
+        if (h >= 0 && h + 2 < p.H && p.xs[3] == 1) prefetch_bytes(plane + (h + 2) * p.xs[2], p.W * 4);
         auto out = [&](int64_t j) { return buf + ((a * p.S + j) * p.C + c) * pl.L + r * pl.ld; };
         if (h < 0 || h >= p.H) {
           for (int64_t j = 0; j < p.S; j++) std::memset(out(j), 0, pl.ld * sizeof(float));

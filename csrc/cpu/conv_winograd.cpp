@@ -14,6 +14,7 @@
 #include <vector>
 #include "cpu/conv_winograd.h"
 #include "cpu/kernels.h"
+#include "cpu/prefetch.h"
 #include "core/parallel.h"
 
 namespace pyml {
@@ -115,16 +116,6 @@ void plane_rows(const float* plane, int64_t H, int64_t W, int64_t sh, int64_t sw
   }
 }
 
-// Starts loading the cache line at p. On x86-64 an asm statement: GCC 12 deleted the
-// __builtin_prefetch calls of prefetch_rows once they were inlined into the block loops.
-inline void prefetch(const float* p) {
-#if defined(__x86_64__) && defined(__GNUC__)
-  asm volatile("prefetcht0 %0" : : "m"(*p));
-#else
-  __builtin_prefetch(p, 0, 3);
-#endif
-}
-
 // Fetches columns [lo, hi) (hi - lo <= 80) of the rows `ahead` floats further on (the same rows of
 // the next channel), which the tile kernel reads one channel sweep of the block later: the planes
 // of a block are read in short runs that the hardware prefetchers don't pick up in time.
@@ -132,7 +123,7 @@ void prefetch_rows(const float* const* rows, int nrows, int64_t lo, int64_t hi, 
   if (lo >= hi) return;
   for (int i = 0; i < nrows; i++)
     if (rows[i])
-      for (int v = 0; v < 5; v++) prefetch(rows[i] + ahead + std::min(lo + 16 * v, hi - 1));
+      for (int v = 0; v < 5; v++) prefetch_line(rows[i] + ahead + std::min(lo + 16 * v, hi - 1));
 }
 
 // V[xi][c][col] (xi stride pos(C)) = Bt d B for every tile of block b, input channels [0, C)

@@ -111,7 +111,7 @@ void avg_band(const AvgPlan& m, int64_t item, float* hs, const float* x, float* 
   for (int64_t oh = oh0; oh < oh1; oh++) {
     Taps r = m.rows.g.taps[oh];
     for (; hi < r.first + r.count - 1; hi++) {
-      if (p.xs_h == p.W) prefetch_floats(xp + (hi + 1 + kAhead) * p.xs_h, p.W);
+      if (p.xs_h == p.W) prefetch_bytes(xp + (hi + 1 + kAhead) * p.xs_h, p.W * 4);
       row_sum(xp + (hi + 1) * p.xs_h, m, hs + (hi + 1 - lo) * p.Q);
     }
     col_sum(hs, lo, r, m.rows.factor[oh], m, y + (plane * p.P + oh) * p.Q);

@@ -207,7 +207,7 @@ void max_band(const MaxPlan& m, int64_t item, Scratch& s, const float* x, float*
     Taps r = m.rows.taps[oh];
     for (int64_t t = 0, h = r.first; t < r.count; t++, h += p.dh) {
       if (s.done[h - lo]) continue;
-      if (p.xs_h == p.W) prefetch_floats(xp + (h + kAhead) * p.xs_h, p.W);
+      if (p.xs_h == p.W) prefetch_bytes(xp + (h + kAhead) * p.xs_h, p.W * 4);
       row_max(xp + h * p.xs_h, m, s.hv + (h - lo) * p.Q, s.hc + (h - lo) * p.Q);
       s.done[h - lo] = 1;
     }
@@ -246,7 +246,7 @@ void max_band_values(const MaxPlan& m, int64_t item, const float* x, float* y) {
   float* hv = scratch<float, 3>(p.Q + kVF);  // row_max may write kVF slack lanes (narrow rows)
   for (int64_t oh = oh0; oh < oh1; oh++) {
     Taps r = m.rows.taps[oh];
-    if (p.xs_h == p.W) prefetch_floats(xp + (r.first + kAheadValues) * p.xs_h, p.sh * p.W);
+    if (p.xs_h == p.W) prefetch_bytes(xp + (r.first + kAheadValues) * p.xs_h, p.sh * p.W * 4);
     const float* row = xp + r.first * p.xs_h;
     if (r.count > 1) rows_max(xp, p, r, vr), row = vr;
     float* yr = y + (plane * p.P + oh) * p.Q;

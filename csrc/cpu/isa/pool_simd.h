@@ -9,6 +9,7 @@
 #include <omp.h>
 #include <vector>
 #include "cpu/isa/vmath.h"
+#include "cpu/prefetch.h"
 #include "ops/conv.h"
 
 namespace pyml {
@@ -88,12 +89,6 @@ static inline DimGeo dim_geometry(int64_t out, int64_t in, int64_t k, int64_t st
   }
   if (g.lo == out) g.lo = g.hi = 0;
   return g;
-}
-
-// Starts loading the n floats at p into L1 (an asm statement: GCC may drop __builtin_prefetch calls
-// it inlines into loops; a prefetch never faults, so p may point past the tensor).
-static inline void prefetch_floats(const float* p, int64_t n) {
-  for (int64_t i = 0; i < n; i += 16) asm volatile("prefetcht0 %0" : : "m"(p[i]));
 }
 
 // Vector blocks covering [lo, hi): starts lo, lo + kVF, ... and one last block ending at hi that
