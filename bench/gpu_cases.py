@@ -107,10 +107,12 @@ def adam_case(sizes=(4096 * 4096, 4096 * 1024, 1024 * 1024, 4096, 1000)):
                    both(step), tol=1e-4, setup={"pyml": setup("pyml"), "torch": setup("torch")})
 
 
-def _tf32(lib, fn):
-    """fn run with the library's TF32 switch on (restored after), so both sides use TF32."""
+def _tf32(lib, fn, switch="matmul"):
+    """fn run with the library's TF32 switch on (restored after), so both sides use TF32: switch
+    "matmul" is backends.cuda.matmul.allow_tf32, "cudnn" backends.cudnn.allow_tf32 (convolution)."""
     def run(*args):
-        flags = __import__(lib).backends.cuda.matmul
+        backends = __import__(lib).backends
+        flags = backends.cuda.matmul if switch == "matmul" else backends.cudnn
         old = flags.allow_tf32
         flags.allow_tf32 = True
         try:

@@ -2,7 +2,7 @@
 fp32 as TF32 (both libraries' cudnn.allow_tf32 switched on for the call), forward and forward +
 backward, channels_last, in TFLOP/s; pooling forward and backward in GB/s (minimum bytes: input
 read once, output written once; backward: dy read, dx written) in NCHW and NHWC."""
-from .gpu_cases import F32, GpuCase, _F, _normal
+from .gpu_cases import F32, GpuCase, _F, _normal, _tf32
 
 # name, (C, H, W), (K, R, S), stride, padding
 RESNET50 = [
@@ -20,19 +20,6 @@ def _nhwc(t):
     return t.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2)
 
 
-def _with_tf32(lib, fn):
-    """fn run with the library's convolution TF32 switch on (restored after)."""
-    def run(*args):
-        flags = __import__(lib).backends.cudnn
-        old = flags.allow_tf32
-        flags.allow_tf32 = True
-        try:
-            return fn(*args)
-        finally:
-            flags.allow_tf32 = old
-    return run
-
-
 def _conv_ops(stride, padding, backward, tf32):
     def make(lib):
         F = _F(lib)
@@ -45,7 +32,7 @@ def _conv_ops(stride, padding, backward, tf32):
             F.conv2d(x, w, None, stride, padding).backward(g)
             return x.grad
         fn = fwd_bwd if backward else fwd
-        return _with_tf32(lib, fn) if tf32 else fn
+        return _tf32(lib, fn, "cudnn") if tf32 else fn
     return {lib: make(lib) for lib in ("pyml", "torch")}
 
 
