@@ -59,21 +59,13 @@ __device__ __forceinline__ void load_tile(T* dst, const T* src, int64_t rs, int6
   }
 }
 
-// The two 16-bit values (lo, hi) as one fragment register, lo in the low half.
-template <typename T> __device__ __forceinline__ uint32_t pack2(float lo, float hi) {
-  const T a = cuda::convert<T>(lo), b = cuda::convert<T>(hi);
-  uint16_t ua, ub;
-  memcpy(&ua, &a, 2);
-  memcpy(&ub, &b, 2);
-  return ua | (uint32_t)ub << 16;
-}
 // A fragment of k step kk (columns 16 kk..) from the accumulators c of n8 tiles 2 kk and 2 kk + 1
 template <typename T, int N>
 __device__ __forceinline__ void acc_to_a(uint32_t (&a)[4], const float (&c)[N][4], int kk) {
-  a[0] = pack2<T>(c[2 * kk][0], c[2 * kk][1]);
-  a[1] = pack2<T>(c[2 * kk][2], c[2 * kk][3]);
-  a[2] = pack2<T>(c[2 * kk + 1][0], c[2 * kk + 1][1]);
-  a[3] = pack2<T>(c[2 * kk + 1][2], c[2 * kk + 1][3]);
+  a[0] = mma::pack2<T>(c[2 * kk][0], c[2 * kk][1]);
+  a[1] = mma::pack2<T>(c[2 * kk][2], c[2 * kk][3]);
+  a[2] = mma::pack2<T>(c[2 * kk + 1][0], c[2 * kk + 1][1]);
+  a[3] = mma::pack2<T>(c[2 * kk + 1][2], c[2 * kk + 1][3]);
 }
 
 // A fragment (rows m0..m0+15, cols k0..k0+15) of a row-major shared tile with row length LD
@@ -222,7 +214,7 @@ __device__ __forceinline__ void fwd_epilogue(const P& p, int64_t b, int64_t i0, 
     const float inv = lt > 0.f ? 1.f / lt : 0.f;
     uint32_t* out = reinterpret_cast<uint32_t*>(static_cast<T*>(p.out) + (b * p.L + i) * D);
 #pragma unroll
-    for (int n = 0; n < D / 8; n++) out[n * 4 + t] = pack2<T>(o[n][2 * r] * inv, o[n][2 * r + 1] * inv);
+    for (int n = 0; n < D / 8; n++) out[n * 4 + t] = mma::pack2<T>(o[n][2 * r] * inv, o[n][2 * r + 1] * inv);
     if (t == 0) static_cast<float*>(p.lse)[b * p.L + i] = lt > 0.f ? m[r] * kLn2 + logf(lt) : -ninf();
   }
 }
@@ -379,7 +371,7 @@ __device__ __forceinline__ void bwd_tile(float (&dk)[D / 8][4], float (&dv)[D / 
 #pragma unroll
         for (int r = 0; r < 2; r++)
           *reinterpret_cast<uint32_t*>(sdS + (warp * 16 + g + 8 * r) * kLdS + qh + n * 8 + 2 * t) =
-              pack2<T>(s[n][2 * r], s[n][2 * r + 1]);
+              mma::pack2<T>(s[n][2 * r], s[n][2 * r + 1]);
   }
   if (p.dq) {       // uniform
     __syncthreads();  // dQ needs the other warps' keys
@@ -398,7 +390,7 @@ __device__ __forceinline__ void write_rows(void* dst, const P& p, int64_t b, int
     if (j >= p.S) continue;
     uint32_t* out = reinterpret_cast<uint32_t*>(static_cast<T*>(dst) + (b * p.S + j) * D);
 #pragma unroll
-    for (int n = 0; n < D / 8; n++) out[n * 4 + t] = pack2<T>(acc[n][2 * r] * k, acc[n][2 * r + 1] * k);
+    for (int n = 0; n < D / 8; n++) out[n * 4 + t] = mma::pack2<T>(acc[n][2 * r] * k, acc[n][2 * r + 1] * k);
   }
 }
 

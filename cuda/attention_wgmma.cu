@@ -42,14 +42,6 @@ struct FaArgs {
 
 __device__ __forceinline__ float ninf() { return -__int_as_float(0x7f800000); }
 
-template <typename T> __device__ __forceinline__ uint32_t pack2(float lo, float hi) {
-  const T a = cuda::convert<T>(lo), b = cuda::convert<T>(hi);
-  uint16_t ua, ub;
-  memcpy(&ua, &a, 2);
-  memcpy(&ub, &b, 2);
-  return ua | (uint32_t)ub << 16;
-}
-
 // One thread: Q of this block, then K and V tiles 0..nkt-1 into the ring; a stage is refilled once
 // the 8 consumer warps arrived on its empty barrier.
 template <int D>
@@ -117,7 +109,7 @@ template <typename T> __device__ __forceinline__ void pack_p(uint32_t (&pf)[8][4
 #pragma unroll
   for (int kk = 0; kk < 8; kk++)
 #pragma unroll
-    for (int r = 0; r < 4; r++) pf[kk][r] = pack2<T>(sc[8 * kk + 2 * r], sc[8 * kk + 2 * r + 1]);
+    for (int r = 0; r < 4; r++) pf[kk][r] = cuda::mma::pack2<T>(sc[8 * kk + 2 * r], sc[8 * kk + 2 * r + 1]);
 }
 
 // Issues (and commits) S = Q K^T for this warpgroup's 64 rows: Q, K K-major, 16 values = 32 bytes along
@@ -154,7 +146,7 @@ __device__ __forceinline__ void epilogue(const FaArgs& a, int64_t b, int64_t row
     const float inv = lt > 0.f ? 1.f / lt : 0.f;
     uint32_t* out = reinterpret_cast<uint32_t*>(static_cast<T*>(a.out) + (b * a.L + i) * D);
 #pragma unroll
-    for (int n = 0; n < D / 8; n++) out[n * 4 + t] = pack2<T>(o[4 * n + 2 * h] * inv, o[4 * n + 2 * h + 1] * inv);
+    for (int n = 0; n < D / 8; n++) out[n * 4 + t] = cuda::mma::pack2<T>(o[4 * n + 2 * h] * inv, o[4 * n + 2 * h + 1] * inv);
     if (t == 0) a.lse[b * a.L + i] = lt > 0.f ? m[h] * kLn2 + logf(lt) : -ninf();
   }
 }

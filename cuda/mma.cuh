@@ -14,6 +14,7 @@
 // each wrapper computes the same result with plain C++ and a warp-wide exchange.
 #pragma once
 #include <cstdint>
+#include <cstring>
 #include "cuda_common.cuh"
 
 #ifdef PYML_CUDA_EMU
@@ -138,6 +139,16 @@ template <int N, bool Trans> inline void ldmatrix_ref(uint32_t* r, const void* p
 #else
 __device__ __forceinline__ unsigned smem_addr(const void* p) { return static_cast<unsigned>(__cvta_generic_to_shared(p)); }
 #endif
+
+// The two 16-bit values (lo, hi), rounded to T (half or bfloat16), as one fragment register, lo in
+// the low half (the layout above): C/D accumulators become the A operand of the next product.
+template <typename T> __device__ __forceinline__ uint32_t pack2(float lo, float hi) {
+  const T a = cuda::convert<T>(lo), b = cuda::convert<T>(hi);
+  uint16_t ua, ub;
+  memcpy(&ua, &a, 2);
+  memcpy(&ub, &b, 2);
+  return ua | (uint32_t)ub << 16;
+}
 
 // Four 8x8 16-bit matrices; p: this lane's row (16-byte aligned, shared memory), see the header.
 __device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], const void* p) {
