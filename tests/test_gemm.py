@@ -44,7 +44,8 @@ def test_odd_sizes_overwrite_nan_output(rng, dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("m,n,k", [(7, 3100, 5), (130, 33, 600), (250, 70, 257), (13, 17, 19), (2, 3, 4)])
+@pytest.mark.parametrize("m,n,k", [(7, 3100, 5), (130, 33, 600), (250, 70, 257), (13, 17, 19), (2, 3, 4),
+                                   (33, 70, 532), (20, 40, 288), (20, 40, 289)])  # K tails joining a slice
 @pytest.mark.parametrize("alpha,beta", [(1.0, 1.0), (-1.5, 0.25), (0.0, 2.0), (2.0, 0.0)])
 def test_alpha_beta_across_k_blocks(rng, dtype, m, n, k, alpha, beta):
     # K > KC: beta applies once, later K blocks accumulate; N > NC: several column panels

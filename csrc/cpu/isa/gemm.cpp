@@ -33,6 +33,9 @@ template <typename T> struct Cfg {
   static constexpr int MR = kMRf;
   // B sliver (KC x NR) stays in L1 while MR-slivers of the A block (MC x KC) stream from L2.
   static constexpr int64_t KC = 256, MC = MR * 10, NC = 3072;
+  // A K remainder this short joins the previous slice: one pass over C fewer (K = 1025 would
+  // otherwise pay a whole load and store of C for a rank-1 update).
+  static constexpr int64_t KTAIL = KC / 8;
   typedef T V __attribute__((vector_size(kVecBytes), aligned(kVecBytes)));
   typedef T VU __attribute__((vector_size(kVecBytes), aligned(sizeof(T))));  // unaligned loads
 };
@@ -145,7 +148,7 @@ void gemm_small(const GemmArgs& g) {
 template <typename T>
 bool gemm_serial(const GemmArgs& g) {
   using C = Cfg<T>;
-  int64_t kcmax = std::min<int64_t>(C::KC, g.K);
+  int64_t kcmax = std::min<int64_t>(C::KC + C::KTAIL, g.K);
   int64_t ncmax = (std::min<int64_t>(C::NC, g.N) + C::NR - 1) / C::NR * C::NR;
   int64_t mcmax = (std::min<int64_t>(C::MC, g.M) + C::MR - 1) / C::MR * C::MR;
   T* Bp = static_cast<T*>(t_scratch[0].get(ncmax * kcmax * sizeof(T)));
@@ -155,8 +158,8 @@ bool gemm_serial(const GemmArgs& g) {
   T* Cm = static_cast<T*>(g.C);
   for (int64_t jc = 0; jc < g.N; jc += C::NC) {
     int64_t nc = std::min<int64_t>(C::NC, g.N - jc);
-    for (int64_t pc = 0; pc < g.K; pc += C::KC) {
-      int64_t kc = std::min<int64_t>(C::KC, g.K - pc);
+    for (int64_t pc = 0, kc; pc < g.K; pc += kc) {
+      kc = g.K - pc <= C::KC + C::KTAIL ? g.K - pc : C::KC;
       T beta = pc == 0 ? T(g.beta) : T(1);  // later K slices accumulate onto the first
       pack_b<T>(B + pc * g.rsb + jc * g.csb, g.rsb, g.csb, kc, nc, Bp);
       for (int64_t ic = 0; ic < g.M; ic += C::MC) {
