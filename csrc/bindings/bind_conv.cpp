@@ -23,7 +23,7 @@ void bind_conv(py::module_& m) {
         arg("stride"));
 
   m.def("max_pool_forward", &max_pool_forward, arg("x"), arg("kernel_size"), arg("stride"), arg("padding"),
-        arg("dilation"), arg("ceil_mode"), arg("with_indices") = true);
+        arg("dilation"), arg("ceil_mode"), arg("with_indices") = true, arg("window_codes") = false);
   m.def("max_pool_backward", [](const Tensor& dy, const Tensor& x, const Tensor& idx, int64_t nd,
                                 const std::string& op) { return max_pool_backward(dy, x, idx, nd, op.c_str()); },
         arg("dy"), arg("x"), arg("indices"), arg("ndim"), arg("op"));

@@ -241,6 +241,14 @@ static int64_t scatter_plane(T* __restrict dp, int64_t in_n, const T* __restrict
   return -1;
 }
 
+bool max_pool_codes_cpu(const PoolParams& p, const float* x, float* y, uint8_t* codes) {
+  return pool_fast_kernels().max_pool_codes && pool_fast_kernels().max_pool_codes(p, x, y, codes);
+}
+
+int64_t max_pool_grad_codes_cpu(const PoolParams& p, const float* dy, const uint8_t* codes, float* dx) {
+  return pool_fast_kernels().max_pool_backward_codes(p, dy, codes, dx);  // every ISA copy has one
+}
+
 template <typename T>
 int64_t max_pool_grad_cpu(int64_t planes, int64_t in_n, int64_t out_n, const T* dy, const int64_t* idx, T* dx) {
   if constexpr (std::is_same_v<T, float>)

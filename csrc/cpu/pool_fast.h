@@ -8,9 +8,19 @@
 
 namespace pyml {
 
+// Window codes: a max-pool winner saved as its tap r*S + s in the unclipped window (uint8), for
+// windows of at most kMaxCodeTaps taps (255 is free for "no window").
+constexpr int64_t kMaxCodeTaps = 255;
+
 struct PoolFastKernels {
   // x (planes, H, W) through PoolParams strides -> y, idx (planes, P, Q) contiguous
   bool (*max_pool)(const PoolParams& p, const float* x, float* y, int64_t* idx) = nullptr;
+  // the same with window codes (planes, P, Q) instead of indices
+  bool (*max_pool_codes)(const PoolParams& p, const float* x, float* y, uint8_t* codes) = nullptr;
+  // dx (planes, H, W) contiguous from dy and codes (planes, P, Q): the sum over outputs in output
+  // order, as max_pool_backward. Returns the flat position of the first code naming no input
+  // element (the caller raises), or -1.
+  int64_t (*max_pool_backward_codes)(const PoolParams& p, const float* dy, const uint8_t* codes, float* dx) = nullptr;
   // dx (planes, in_n) = 0, then dx[idx] += dy per plane; returns the flat position of the first
   // index outside [0, in_n) or -1 (max_pool_grad_cpu's contract; always handles its input)
   int64_t (*max_pool_backward)(int64_t planes, int64_t in_n, int64_t out_n, const float* dy, const int64_t* idx,

@@ -69,9 +69,11 @@ struct PoolParams {
 
 // (y, indices): indices (int64) are flat h*W + w positions in each input plane, like torch. Without
 // with_indices (an input that needs no gradient) none are computed and the second tensor is empty.
+// window_codes (for autograd, which only hands them back to max_pool_backward_windows): uint8
+// window codes (r*S + s in the unclipped window) where the CPU float32 kernel applies, else indices.
 std::tuple<Tensor, Tensor> max_pool_forward(const Tensor& x, const IntList& kernel, const IntList& stride,
                                             const IntList& padding, const IntList& dilation, bool ceil_mode,
-                                            bool with_indices = true);
+                                            bool with_indices = true, bool window_codes = false);
 Tensor avg_pool_forward(const Tensor& x, const IntList& kernel, const IntList& stride, const IntList& padding,
                         bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override);
 Tensor avg_pool_backward(const Tensor& dy, const Tensor& x, const IntList& kernel, const IntList& stride,
@@ -92,6 +94,10 @@ Tensor max_unpool_forward(const Tensor& x, const Tensor& indices, const IntList&
 Tensor max_unpool_backward(const Tensor& dy, const Tensor& indices, int64_t ndim);
 
 template <typename T> void max_pool_cpu(const PoolParams& p, const T* x, T* y, int64_t* idx);
+// Window codes (see max_pool_forward): false when the fast kernel does not take p (the caller
+// then computes indices); the backward returns the flat position of the first bad code or -1.
+bool max_pool_codes_cpu(const PoolParams& p, const float* x, float* y, uint8_t* codes);
+int64_t max_pool_grad_codes_cpu(const PoolParams& p, const float* dy, const uint8_t* codes, float* dx);
 template <typename T> void avg_pool_cpu(const PoolParams& p, const T* x, T* y);
 template <typename T> void avg_pool_backward_cpu(const PoolParams& p, const T* dy, T* dx);
 template <typename T> void adaptive_avg_pool_cpu(const PoolParams& p, const T* x, T* y);

@@ -141,7 +141,7 @@ void fill_adaptive(PoolSetup& s, const char* op, const IntList& output_size) {
 
 std::tuple<Tensor, Tensor> max_pool_forward(const Tensor& x, const IntList& kernel, const IntList& stride,
                                             const IntList& padding, const IntList& dilation, bool ceil_mode,
-                                            bool with_indices) {
+                                            bool with_indices, bool window_codes) {
   size_t nd = kernel.size() == 1 ? 1 : 2;
   const char* op = pick(nd, "max_pool1d", "max_pool2d");
   PoolSetup s = pool_setup(x, nd, op, true, true);
@@ -149,11 +149,16 @@ std::tuple<Tensor, Tensor> max_pool_forward(const Tensor& x, const IntList& kern
   const PoolParams& p = s.p;
   const Device dev = x.device();
   Tensor y = empty({p.planes, p.P * p.Q}, s.ct, dev);
+  Shape out = out_shape(s, p.P, p.Q);
+  if (window_codes && dev.is_cpu() && s.ct == DType::Float32) {
+    Tensor codes = empty({p.planes * p.P * p.Q}, DType::UInt8);
+    if (max_pool_codes_cpu(p, s.x.ptr<float>(), y.ptr<float>(), codes.ptr<uint8_t>()))
+      return {finish(y, out, s.dtype), finish(codes, out, DType::UInt8)};
+  }
   Tensor idx = empty({with_indices ? p.planes * p.P * p.Q : 0}, DType::Int64, dev);
   int64_t* ip = with_indices ? idx.ptr<int64_t>() : nullptr;  // null: the kernels skip the argmax
   if (!dev.is_cpu()) max_pool_forward_cuda(p, s.x.data(), y.data(), ip, s.ct, dev.index);
   else PYML_POOL_DISPATCH_INT(s.ct, max_pool_cpu<T>(p, s.x.ptr<T>(), y.ptr<T>(), ip));
-  Shape out = out_shape(s, p.P, p.Q);
   return {finish(y, out, s.dtype), with_indices ? finish(idx, out, DType::Int64) : idx};
 }
 
@@ -278,6 +283,30 @@ Tensor max_pool_backward(const Tensor& dy, const Tensor& x, const Tensor& indice
   return finish(dx, x.shape, s.dtype);
 }
 
+// Window codes from max_pool_forward (CPU float32 only) -> dx through the code kernel.
+static Tensor max_pool_backward_codes(const Tensor& dy, const Tensor& x, const Tensor& codes, const IntList& kernel,
+                                      const IntList& stride, const IntList& padding, const IntList& dilation,
+                                      bool ceil_mode, const char* op) {
+  check_same_device(dy, x, op);
+  check_same_device(codes, x, op);
+  PYML_CHECK(x.device().is_cpu(), RuntimeError, op, ": uint8 window codes exist only for CPU tensors, got ",
+             x.device().str());
+  PoolSetup s = pool_setup(x, kernel.size() == 1 ? 1 : 2, op);
+  fill_windows(s, op, kernel, stride, padding, dilation, ceil_mode);
+  const PoolParams& p = s.p;
+  check_grad(dy, x, out_shape(s, p.P, p.Q), s.dtype, op);
+  PYML_CHECK(codes.shape == dy.shape, ValueError, op, ": window codes must have the output's shape ", dy.shape,
+             ", got ", codes.shape);
+  PYML_CHECK(s.ct == DType::Float32 && p.R * p.S <= kMaxCodeTaps, TypeError, op,
+             ": window codes need a float32 computation and at most ", kMaxCodeTaps, " taps; got ",
+             dtype_name(s.dtype), " input, a ", p.R, "x", p.S, " window");
+  Tensor g = contiguous(to_dtype(dy, s.ct)), c = contiguous(codes), dx = empty({p.planes, p.H * p.W}, s.ct);
+  int64_t bad = max_pool_grad_codes_cpu(p, g.ptr<float>(), c.ptr<uint8_t>(), dx.ptr<float>());
+  PYML_CHECK(bad < 0, ValueError, op, ": window code ", bad < 0 ? 0 : (int)c.ptr<uint8_t>()[bad], " at position ",
+             bad, " names no input element of its ", p.R, "x", p.S, " window; codes ", codes.shape);
+  return finish(dx, x.shape, s.dtype);
+}
+
 // Indices from max_pool_forward with this geometry: CUDA gathers through the windows, which also
 // means it trusts them (an index outside its window is not summed); the CPU scatters and checks.
 Tensor max_pool_backward_windows(const Tensor& dy, const Tensor& x, const Tensor& indices, const IntList& kernel,
@@ -285,6 +314,8 @@ Tensor max_pool_backward_windows(const Tensor& dy, const Tensor& x, const Tensor
                                  bool ceil_mode) {
   size_t nd = kernel.size() == 1 ? 1 : 2;
   const char* op = pick(nd, "max_pool1d", "max_pool2d");
+  if (indices.dtype == DType::UInt8) return max_pool_backward_codes(dy, x, indices, kernel, stride, padding, dilation,
+                                                                    ceil_mode, op);
   if (x.device().is_cpu() && dy.device().is_cpu()) return max_pool_backward(dy, x, indices, (int64_t)nd, op);
   check_same_device(dy, x, op);
   PoolSetup s = pool_setup(x, nd, op, false, true);

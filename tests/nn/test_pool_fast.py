@@ -2,7 +2,8 @@
 
 float32 inputs whose rows are contiguous take the fast kernels; the references below follow the
 window definition directly (max: -inf start, index of the first valid element, then `v > best or
-v is NaN` in row-major window order). Covered: odd widths (1, 7, 97, 1023) and heights, every
+v is NaN` in row-major window order); autograd's uint8 window codes give the indices' gradient
+bit for bit. Covered: odd widths (1, 7, 97, 1023) and heights, every
 stride / padding / dilation / ceil_mode mix that reaches the clipped borders, NaN, +-inf and tied
 values, strided and transposed inputs, backward through the indices, and outputs that must not
 depend on the thread count; the values-only forward (no gradient needed) on the same cases.
@@ -14,6 +15,7 @@ import pytest
 
 import pyml
 import pyml.nn.functional as F
+from pyml._tensor import wrap
 
 
 def out_size(n, k, s, p, d, ceil):
@@ -88,6 +90,11 @@ def check_max_pool(a, x, kernel, stride, padding=0, dilation=1, ceil=False):
     y.backward(pyml.tensor(dy))
     np.testing.assert_allclose(x.grad.numpy(), scatter_ref(dy.astype(np.float64), ref_idx, a.shape), rtol=1e-6,
                                atol=1e-6)
+    # without return_indices autograd keeps uint8 window codes (where the fast kernel applies): the
+    # same sums in the same order, so bit-identical to the indices' gradient
+    xc = x.detach().requires_grad_()
+    F.max_pool2d(xc, k, s, p, d, ceil_mode=ceil).backward(pyml.tensor(dy))
+    np.testing.assert_array_equal(xc.grad.numpy(), x.grad.numpy())
 
 
 # (H, W) sizes: one column, widths below/around/above every vector width, a 1023-wide row
@@ -334,3 +341,72 @@ def test_max_pool_backward_reports_first_invalid_index(threads):
     with pytest.raises(ValueError, match=r"max_pool2d: found an invalid index -3 \(each plane has 36 elements\)"):
         with_threads(threads, lambda: pyml._C.max_pool_backward(dy._impl, x._impl, pyml.tensor(idx)._impl, 2,
                                                                 "max_pool2d"))
+
+
+
+def forward_codes(a, k, s, p, d, ceil=False):
+    """(y, window codes) as autograd keeps them, as NumPy arrays."""
+    y, codes = pyml._C.max_pool_forward(pyml.tensor(a)._impl, list(k), list(s), list(p), list(d), ceil, True, True)
+    return wrap(y).numpy(), wrap(codes).numpy()
+
+
+@pytest.mark.parametrize("geom", [(3, 2, 1, 1), ((3, 2), (2, 1), (1, 0), (1, 2)), (2, 2, 0, 1), (5, 3, 2, 1),
+                                  (2, 1, 1, 3)])
+def test_window_codes_name_the_reference_winner(geom):
+    """code = r*S + s of the winning tap in the unclipped window, with ties, NaN and infinities."""
+    k, st, p, d = (pair(v) for v in geom)
+    a = special_values((2, 3, 13, 40), 17)
+    ref, ref_idx = max_pool_ref(a.astype(np.float64), k, st, p, d, False)
+    y, codes = forward_codes(a, k, st, p, d)
+    assert codes.dtype == np.uint8
+    P, Q = ref.shape[2:]
+    h0 = np.arange(P)[:, None] * st[0] - p[0]  # the windows' first rows and columns
+    w0 = np.arange(Q)[None, :] * st[1] - p[1]
+    flat = (h0 + codes // k[1] * d[0]) * a.shape[3] + w0 + codes % k[1] * d[1]
+    np.testing.assert_array_equal(y, ref.astype(np.float32))
+    np.testing.assert_array_equal(flat, ref_idx)
+
+
+def test_window_codes_fall_back_to_indices():
+    """float64, a window of more than 255 taps, a window with no input element: int64 indices."""
+    a = np.random.default_rng(1).standard_normal((1, 2, 20, 20))
+    _, idx = pyml._C.max_pool_forward(pyml.tensor(a)._impl, [3, 3], [2, 2], [1, 1], [1, 1], False, True, True)
+    assert wrap(idx).dtype == pyml.int64
+    b = a.astype(np.float32)
+    _, idx = pyml._C.max_pool_forward(pyml.tensor(b)._impl, [16, 16], [1, 1], [0, 0], [1, 1], False, True, True)
+    assert wrap(idx).dtype == pyml.int64
+    _, idx = pyml._C.max_pool_forward(pyml.tensor(b[:, :, :4, :4])._impl, [2, 2], [1, 1], [1, 1], [5, 5], False,
+                                      True, True)
+    assert wrap(idx).dtype == pyml.int64
+
+
+def test_window_codes_backward_rejects_bad_codes():
+    """A code past R*S, or naming a tap in the padding, raises instead of writing outside dx."""
+    a = np.random.default_rng(2).standard_normal((1, 1, 9, 9)).astype(np.float32)
+    x, window = pyml.tensor(a), ([3, 3], [2, 2], [1, 1], [1, 1], False)
+    _, codes = forward_codes(a, *window[:4])
+    dy = pyml.ones((1, 1, 5, 5))
+    for at, value in [((0, 0, 2, 2), 9), ((0, 0, 2, 2), 255), ((0, 0, 0, 0), 0), ((0, 0, 4, 4), 8)]:
+        bad = codes.copy()
+        bad[at] = value
+        with pytest.raises(ValueError, match=f"window code {value} at position {at[2] * 5 + at[3]}"):
+            pyml._C.max_pool_backward_windows(dy._impl, x._impl, pyml.tensor(bad)._impl, *window)
+    with pytest.raises(ValueError, match="window codes must have the output's shape"):
+        pyml._C.max_pool_backward_windows(dy._impl, x._impl, pyml.tensor(codes[..., :4])._impl, *window)
+
+
+def test_window_codes_double_backward_matches_indices():
+    """grad of grad through the codes path equals the path that keeps int64 indices."""
+    a = special_values((2, 3, 15, 22), 3)
+    a[~np.isfinite(a)] = 0.5
+    v = pyml.tensor(np.random.default_rng(5).standard_normal(a.shape).astype(np.float32))
+    grads = []
+    for return_indices in (False, True):
+        x = pyml.tensor(a, requires_grad=True)
+        y = F.max_pool2d(x, 3, 2, 1, return_indices=return_indices)
+        y = y[0] if return_indices else y
+        (g,) = pyml.autograd.grad([(y * y).sum()], [x], create_graph=True)
+        (gg,) = pyml.autograd.grad([(g * v).sum()], [x])
+        grads.append((g.detach().numpy(), gg.numpy()))
+    np.testing.assert_array_equal(grads[0][0], grads[1][0])
+    np.testing.assert_array_equal(grads[0][1], grads[1][1])

@@ -80,18 +80,25 @@ static inline VF max_nan(VF best, VF v) {
 // Values of a 3-wide, stride-2, undilated window (the common 3x3/2 pool): the taps are the even
 // and odd lanes of one 2*kVF span and the even lanes moved down one with the next element shifted
 // in, so two loads and a broadcast feed all three (load_taps would do six loads).
-static inline void row_max_s2k3(const float* xr, const PoolParams& p, int64_t o, float* hv) {
+// With hc: also the winning columns (first max, a NaN takes over), as row_max_block tracks them.
+static inline void row_max_s2k3(const float* xr, const PoolParams& p, int64_t o, float* hv, int32_t* hc) {
   int64_t s0 = o * 2 - p.pw;
   VF a = vld<VF>(xr + s0), b = vld<VF>(xr + s0 + kVF);
   VF t0 = pick_every_other(a, b, 0), t1 = pick_every_other(a, b, 1);
   VF t2 = __builtin_shuffle(t0, vsplat(xr[s0 + 2 * kVF]), lane_ids() + 1);
-  vst(hv + o, max_nan(max_nan(t0, t1), t2));
+  if (!hc) return vst(hv + o, max_nan(max_nan(t0, t1), t2));
+  VI col = lane_ids() * 2 + (int32_t)s0;
+  VI take1 = (t1 > t0) | (t1 != t1);
+  VF best = take1 ? t1 : t0;
+  VI take2 = (t2 > best) | (t2 != t2);
+  vst(hv + o, take2 ? t2 : best);
+  vst(hc + o, col + (take2 ? 2 : (take1 & 1)));
 }
 
 template <int kStep, int kS> static void row_max_blocks(const float* xr, const PoolParams& p, int64_t lo,
                                                         int64_t hi, float* hv, int32_t* hc) {
-  if (hc) for_blocks(lo, hi, [&](int64_t o) { row_max_block<kStep, kS, true>(xr, p, o, hv, hc, p.W); });
-  else if (kStep == 2 && kS == 3 && p.dw == 1) for_blocks(lo, hi, [&](int64_t o) { row_max_s2k3(xr, p, o, hv); });
+  if (kStep == 2 && kS == 3 && p.dw == 1) for_blocks(lo, hi, [&](int64_t o) { row_max_s2k3(xr, p, o, hv, hc); });
+  else if (hc) for_blocks(lo, hi, [&](int64_t o) { row_max_block<kStep, kS, true>(xr, p, o, hv, hc, p.W); });
   else for_blocks(lo, hi, [&](int64_t o) { row_max_block<kStep, kS, false>(xr, p, o, hv, hc, p.W); });
 }
 
@@ -139,40 +146,60 @@ void row_max(const float* xr, const MaxPlan& m, float* hv, int32_t* hc) {
   else row_max_blocks<0>(xr, m.p, lo, hi, hv, hc);
 }
 
-// Output row: combine the row results of rows h = first + t*dh top to bottom.
-void col_max(const float* hv, const int32_t* hc, int64_t hbase, Taps r, const PoolParams& p, float* y, int64_t* idx,
-             bool narrow) {
-  const int64_t Q = p.Q, W = p.W;
+// Window codes: the winner's tap r*S + s in its unclipped window (uint8, R*S <= 255), what the
+// backward needs at an eighth of the int64 indices' bytes. nom: the window's first column per lane.
+static inline VI tap_of(VI col, VI nom, int64_t dw) {
+  if (dw == 1) return col - nom;
+  VF t = __builtin_convertvector(col - nom, VF) * (1.0f / (float)dw) + 0.5f;  // exact: small multiples of dw
+  return __builtin_convertvector(t, VI);
+}
+
+// Output row: combine the row results of rows h = first + t*dh top to bottom. Out: int64_t (flat
+// indices h*W + w) or uint8_t (window codes; hnom = the window's first row, oh*sh - ph).
+template <class Out>
+void col_max(const float* hv, const int32_t* hc, int64_t hbase, Taps r, int64_t hnom, const PoolParams& p, float* y,
+             Out* idx, bool narrow) {
+  constexpr bool kCodes = std::is_same_v<Out, uint8_t>;
+  typedef Out VO __attribute__((vector_size(kVF * sizeof(Out))));
+  const int64_t Q = p.Q, W = p.W, tr0 = (r.first - hnom) / p.dh;
   auto one = [&](int64_t o) {
-    int64_t h = r.first, at = (h - hbase) * Q + o;
+    int64_t h = r.first, at = (h - hbase) * Q + o, c0 = o * p.sw - p.pw;
+    auto id_at = [&](int64_t t) {
+      return kCodes ? (tr0 + t) * p.S + (hc[at] - c0) / p.dw : h * W + hc[at];
+    };
     float best = hv[at];
-    int64_t id = h * W + hc[at];
+    int64_t id = id_at(0);
     for (int64_t t = 1; t < r.count; t++) {
       h += p.dh, at += p.dh * Q;
-      select_if_greater(hv[at], h * W + hc[at], best, id);
+      select_if_greater(hv[at], id_at(t), best, id);
     }
-    y[o] = best, idx[o] = id;
+    y[o] = best, idx[o] = (Out)id;
   };
-  auto block_to = [&](int64_t o, float* yo, int64_t* io) {
+  auto block_to = [&](int64_t o, float* yo, Out* io) {
     int64_t h = r.first, at = (h - hbase) * Q + o;
+    const VI nom = lane_ids() * (int32_t)p.sw + (int32_t)(o * p.sw - p.pw);
+    auto id_at = [&](int64_t t) {
+      VI c = vld<VI>(hc + at);
+      return kCodes ? tap_of(c, nom, p.dw) + (int32_t)((tr0 + t) * p.S) : c + (int32_t)(h * W);
+    };
     VF best = vld<VF>(hv + at);
-    VI id = vld<VI>(hc + at) + (int32_t)(h * W);
+    VI id = id_at(0);
     for (int64_t t = 1; t < r.count; t++) {
       h += p.dh, at += p.dh * Q;
       VF v = vld<VF>(hv + at);
       VI take = (v > best) | (v != v);
       best = take ? v : best;
-      id = take ? vld<VI>(hc + at) + (int32_t)(h * W) : id;
+      id = take ? id_at(t) : id;
     }
     vst(yo, best);
-    vst(io, __builtin_convertvector(id, VL));
+    vst(io, __builtin_convertvector(id, VO));
   };
   auto block = [&](int64_t o) { block_to(o, y + o, idx + o); };
   if (Q < kVF && narrow) {  // one block (the row results have kVF slack) through a staging row
     float ys[kVF];
-    int64_t is[kVF];
+    Out is[kVF];
     block_to(0, ys, is);
-    std::memcpy(y, ys, Q * sizeof(float)), std::memcpy(idx, is, Q * sizeof(int64_t));
+    std::memcpy(y, ys, Q * sizeof(float)), std::memcpy(idx, is, Q * sizeof(Out));
     return;
   }
   if (Q < kVF) for (int64_t o = 0; o < Q; o++) one(o);
@@ -196,7 +223,8 @@ struct Scratch {
   char* done;    // per band row: row result computed
 };
 
-void max_band(const MaxPlan& m, int64_t item, Scratch& s, const float* x, float* y, int64_t* idx) {
+template <class Out>
+void max_band(const MaxPlan& m, int64_t item, Scratch& s, const float* x, float* y, Out* idx) {
   const PoolParams& p = m.p;
   int64_t plane = item / m.nbands, oh0 = item % m.nbands * m.band, oh1 = std::min(p.P, oh0 + m.band);
   const float* xp = x + plane / p.C * p.xs_n + plane % p.C * p.xs_c;
@@ -212,7 +240,7 @@ void max_band(const MaxPlan& m, int64_t item, Scratch& s, const float* x, float*
       s.done[h - lo] = 1;
     }
     int64_t at = (plane * p.P + oh) * p.Q;
-    col_max(s.hv, s.hc, lo, r, p, y + at, idx + at, m.narrow);
+    col_max(s.hv, s.hc, lo, r, oh * p.sh - p.ph, p, y + at, idx + at, m.narrow);
   }
 }
 
@@ -255,7 +283,8 @@ void max_band_values(const MaxPlan& m, int64_t item, const float* x, float* y) {
   }
 }
 
-bool max_pool_f32(const PoolParams& p, const float* x, float* y, int64_t* idx) {
+// idx: int64 indices, codes: window codes, neither: values only
+bool max_pool_f32(const PoolParams& p, const float* x, float* y, int64_t* idx, uint8_t* codes) {
   if (p.xs_w != 1 || p.H * p.W >= (int64_t(1) << 31)) return false;
   MaxPlan m{p, dim_geometry(p.P, p.H, p.R, p.sh, p.ph, p.dh), dim_geometry(p.Q, p.W, p.S, p.sw, p.pw, p.dw), 1, 1,
             false};
@@ -265,7 +294,7 @@ bool max_pool_f32(const PoolParams& p, const float* x, float* y, int64_t* idx) {
   m.band = std::clamp<int64_t>((span_rows - (p.R - 1) * p.dh - 1) / p.sh + 1, 1, p.P);
   m.nbands = (p.P + m.band - 1) / m.band;
   int64_t span = (m.band - 1) * p.sh + (p.R - 1) * p.dh + 1;
-  if (!idx) {
+  if (!idx && !codes) {
     for_items(p.planes * m.nbands, planes_grain(m.band * p.Q * p.R * p.S), [&](int64_t i0, int64_t i1) {
       for (int64_t i = i0; i < i1; i++) max_band_values(m, i, x, y);
     });
@@ -273,9 +302,20 @@ bool max_pool_f32(const PoolParams& p, const float* x, float* y, int64_t* idx) {
   }
   for_items(p.planes * m.nbands, planes_grain(m.band * p.Q * p.R * p.S), [&](int64_t i0, int64_t i1) {
     Scratch s{scratch<float, 0>(span * p.Q + kVF), scratch<int32_t, 0>(span * p.Q + kVF), scratch<char, 0>(span)};
-    for (int64_t i = i0; i < i1; i++) max_band(m, i, s, x, y, idx);
+    for (int64_t i = i0; i < i1; i++) {
+      if (idx) max_band(m, i, s, x, y, idx);
+      else max_band(m, i, s, x, y, codes);
+    }
   });
   return true;
+}
+
+bool max_pool_indices_f32(const PoolParams& p, const float* x, float* y, int64_t* idx) {
+  return max_pool_f32(p, x, y, idx, nullptr);
+}
+
+bool max_pool_codes_f32(const PoolParams& p, const float* x, float* y, uint8_t* codes) {
+  return p.R * p.S <= kMaxCodeTaps && max_pool_f32(p, x, y, nullptr, codes);
 }
 
 // ------------------------------------------------------------------------------------ backward
@@ -310,9 +350,12 @@ int64_t max_pool_grad_f32(int64_t planes, int64_t in_n, int64_t out_n, const flo
 
 void fill_avg_pool_kernels(PoolFastKernels& k);       // pool_avg.cpp
 void fill_adaptive_pool_kernels(PoolFastKernels& k);  // pool_adaptive.cpp
+void fill_max_pool_code_kernels(PoolFastKernels& k);  // pool_max_codes.cpp
 
 void fill_pool_kernels(PoolFastKernels& k) {
-  k.max_pool = max_pool_f32;
+  k.max_pool = max_pool_indices_f32;
+  k.max_pool_codes = max_pool_codes_f32;
+  fill_max_pool_code_kernels(k);
   k.max_pool_backward = max_pool_grad_f32;
   fill_avg_pool_kernels(k);
   fill_adaptive_pool_kernels(k);

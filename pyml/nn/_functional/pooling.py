@@ -6,6 +6,7 @@ scatters by the saved indices and its adjoint gathers by them, so gradients of a
 """
 from ... import _C
 from ..._tensor import wrap, export
+from ..._dtype import int64
 from ...autograd import Function
 from ...autograd.grad_mode import is_grad_enabled
 from .conv import _ntuple, _tensor
@@ -34,18 +35,21 @@ def _scatter_back(ctx, grad, stem, n_args):
 
 
 class _MaxPool(Function):
+    """codes: the caller never sees the second output, so the engine may return uint8 window codes
+    (the winner's tap in its window; CPU float32) instead of int64 indices: an eighth of the bytes."""
+
     @staticmethod
-    def forward(ctx, input, kernel_size, stride, padding, dilation, ceil_mode):
+    def forward(ctx, input, kernel_size, stride, padding, dilation, ceil_mode, codes):
         ctx.window = (kernel_size, stride, padding, dilation, ceil_mode)
-        y, idx = _C.max_pool_forward(input._impl, kernel_size, stride, padding, dilation, ceil_mode)
+        y, idx = _C.max_pool_forward(input._impl, kernel_size, stride, padding, dilation, ceil_mode, True, codes)
         return _keep_indices(ctx, input, wrap(y), wrap(idx), len(kernel_size))
 
     @staticmethod
     def backward(ctx, grad, _gidx):
         if grad is None:
-            return (None,) * 6
+            return (None,) * 7
         x, idx = ctx.saved_tensors
-        return (_MaxPoolBackward.apply(grad, x.detach(), idx, ctx.nd, ctx.window),) + (None,) * 5
+        return (_MaxPoolBackward.apply(grad, x.detach(), idx, ctx.nd, ctx.window),) + (None,) * 6
 
 
 class _IndexScatter(Function):
@@ -64,18 +68,20 @@ class _IndexScatter(Function):
 
 
 class _MaxPoolBackward(Function):
-    """_IndexScatter for max_pool's own indices with the forward's window geometry, which lets CUDA
-    gather through the windows instead of scattering (deterministic, no atomics)."""
+    """_IndexScatter for max_pool's own indices or window codes with the forward's window geometry,
+    which lets CUDA gather through the windows instead of scattering (deterministic, no atomics)."""
 
     @staticmethod
     def forward(ctx, grad, x, idx, nd, window):
-        ctx.save_for_backward(idx)
-        ctx.nd = nd
+        ctx.save_for_backward(x, idx)
+        ctx.nd, ctx.window = nd, window
         return wrap(_C.max_pool_backward_windows(grad._impl, x._impl, idx._impl, *window))
 
     @staticmethod
     def backward(ctx, gg):
-        idx, = ctx.saved_tensors
+        x, idx = ctx.saved_tensors
+        if idx.dtype != int64:  # window codes: the same winners as flat indices, for the gather
+            idx = wrap(_C.max_pool_forward(x._impl, *ctx.window, True)[1])
         return _IndexGather.apply(gg, idx, ctx.nd), None, None, None, None
 
 
@@ -107,7 +113,7 @@ def _max_pool(nd, op, input, kernel_size, stride, padding, dilation, ceil_mode, 
     if not return_indices and not (input.requires_grad and is_grad_enabled()):
         # nothing will need the argmax: the kernel skips the int64 indices (a third of its traffic)
         return wrap(_C.max_pool_forward(input._impl, *args, bool(ceil_mode), False)[0])
-    y, idx = _MaxPool.apply(input, *args, bool(ceil_mode))
+    y, idx = _MaxPool.apply(input, *args, bool(ceil_mode), not return_indices)
     return (y, idx) if return_indices else y
 
 
