@@ -28,7 +28,11 @@ struct MaxPlan {
   DimGeo rows, cols;
   int64_t band, nbands;  // output rows per work item, bands per plane
   bool narrow;           // rows go through row_max_narrow (row results have kVF slack lanes)
+  const float* x_end;    // one past the last float of x (nothing past it may be read)
 };
+
+// Floats a narrow row's vector block reads from its start (lanes past Q included)
+static inline int64_t narrow_reach(const PoolParams& p) { return (p.S - 1) * p.dw + 2 * kVF * p.sw + 1; }
 
 // (best, at) = (v, pos) when v > best or v is NaN, by bit masks: the compiler emits no branch (on
 // random data a branch mispredicts half the time: ~20% of the forward on the clipped borders)
@@ -117,23 +121,30 @@ template <bool kIdx> static void row_max_padded(const float* pad, const PoolPara
 }
 
 // Rows narrower than a vector whose windows all lie inside the row (unpadded small planes, like a
-// CNN's 2x2 pooling of 20x20 maps): one vector block over a zero-padded copy of the row. Lanes past
-// Q land in the next row's slots of the scratch, written later (rows come in ascending order when
-// dh == 1) or unused (kVF slack).
-static bool row_max_narrow(const float* xr, const MaxPlan& m, float* hv, int32_t* hc) {
+// CNN's 2x2 pooling of 20x20 maps): one vector block over the row. Lanes past Q read past the row
+// end: straight from the row when `readable` floats from xr may be read (the next rows' values
+// land in lanes never stored), else from a zero-padded copy (a copy costs a store-forwarding stall
+// per load: half the time of these small planes). Lanes past Q land in the next row's slots of
+// the scratch, written later (rows come in ascending order when dh == 1) or unused (kVF slack).
+static bool row_max_narrow(const float* xr, int64_t readable, const MaxPlan& m, float* hv, int32_t* hc) {
   const PoolParams& p = m.p;
   if (p.Q >= kVF || m.cols.lo != 0 || m.cols.hi != p.Q || p.dh != 1) return false;
-  const int64_t n = p.W + 2 * kVF * p.sw + p.S * p.dw;
-  float* pad = scratch<float, 1>(n);
-  std::memcpy(pad, xr, p.W * sizeof(float));
-  std::fill(pad + p.W, pad + n, 0.0f);
-  if (hc) row_max_padded<true>(pad, p, hv, hc, n);
-  else row_max_padded<false>(pad, p, hv, hc, n);
+  const int64_t n = narrow_reach(p);
+  const float* row = xr;
+  if (readable < n) {
+    float* pad = scratch<float, 1>(n);
+    std::memcpy(pad, xr, p.W * sizeof(float));
+    std::fill(pad + p.W, pad + n, 0.0f);
+    row = pad;
+  }
+  if (hc) row_max_padded<true>(row, p, hv, hc, n);
+  else row_max_padded<false>(row, p, hv, hc, n);
   return true;
 }
 
-void row_max(const float* xr, const MaxPlan& m, float* hv, int32_t* hc) {
-  if (row_max_narrow(xr, m, hv, hc)) return;
+// readable: floats that may be read from xr (past W only by row_max_narrow)
+void row_max(const float* xr, int64_t readable, const MaxPlan& m, float* hv, int32_t* hc) {
+  if (row_max_narrow(xr, readable, m, hv, hc)) return;
   const DimGeo& g = m.cols;
   int64_t lo = g.lo, hi = g.hi;
   if (hi - lo < kVF) lo = hi = 0;  // too narrow for a vector: all scalar
@@ -236,7 +247,8 @@ void max_band(const MaxPlan& m, int64_t item, Scratch& s, const float* x, float*
     for (int64_t t = 0, h = r.first; t < r.count; t++, h += p.dh) {
       if (s.done[h - lo]) continue;
       if (p.xs_h == p.W) prefetch_bytes(xp + (h + kAhead) * p.xs_h, p.W * 4);
-      row_max(xp + h * p.xs_h, m, s.hv + (h - lo) * p.Q, s.hc + (h - lo) * p.Q);
+      const float* xr = xp + h * p.xs_h;
+      row_max(xr, m.x_end - xr, m, s.hv + (h - lo) * p.Q, s.hc + (h - lo) * p.Q);
       s.done[h - lo] = 1;
     }
     int64_t at = (plane * p.P + oh) * p.Q;
@@ -270,7 +282,7 @@ void max_band_values(const MaxPlan& m, int64_t item, const float* x, float* y) {
   const PoolParams& p = m.p;
   int64_t plane = item / m.nbands, oh0 = item % m.nbands * m.band, oh1 = std::min(p.P, oh0 + m.band);
   const float* xp = x + plane / p.C * p.xs_n + plane % p.C * p.xs_c;
-  float* vr = scratch<float, 2>(p.W);
+  float* vr = scratch<float, 2>(p.W + narrow_reach(p));  // slack: row_max may read past W
   float* hv = scratch<float, 3>(p.Q + kVF);  // row_max may write kVF slack lanes (narrow rows)
   for (int64_t oh = oh0; oh < oh1; oh++) {
     Taps r = m.rows.taps[oh];
@@ -278,7 +290,7 @@ void max_band_values(const MaxPlan& m, int64_t item, const float* x, float* y) {
     const float* row = xp + r.first * p.xs_h;
     if (r.count > 1) rows_max(xp, p, r, vr), row = vr;
     float* yr = y + (plane * p.P + oh) * p.Q;
-    row_max(row, m, m.narrow ? hv : yr, nullptr);
+    row_max(row, row == vr ? p.W + narrow_reach(p) : m.x_end - row, m, m.narrow ? hv : yr, nullptr);
     if (m.narrow) std::memcpy(yr, hv, p.Q * sizeof(float));
   }
 }
@@ -287,7 +299,9 @@ void max_band_values(const MaxPlan& m, int64_t item, const float* x, float* y) {
 bool max_pool_f32(const PoolParams& p, const float* x, float* y, int64_t* idx, uint8_t* codes) {
   if (p.xs_w != 1 || p.H * p.W >= (int64_t(1) << 31)) return false;
   MaxPlan m{p, dim_geometry(p.P, p.H, p.R, p.sh, p.ph, p.dh), dim_geometry(p.Q, p.W, p.S, p.sw, p.pw, p.dw), 1, 1,
-            false};
+            false, x};
+  if (p.xs_n >= 0 && p.xs_c >= 0 && p.xs_h >= 0)  // else x_end = x: every narrow row is copied
+    m.x_end = x + (p.planes / p.C - 1) * p.xs_n + (p.C - 1) * p.xs_c + (p.H - 1) * p.xs_h + p.W;
   if (m.rows.any_empty || m.cols.any_empty) return false;
   m.narrow = p.Q < kVF && m.cols.lo == 0 && m.cols.hi == p.Q && p.dh == 1;
   int64_t span_rows = std::max<int64_t>(1, kScratchBytes / (8 * p.Q));
