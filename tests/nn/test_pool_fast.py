@@ -380,19 +380,30 @@ def test_window_codes_fall_back_to_indices():
     assert wrap(idx).dtype == pyml.int64
 
 
-def test_window_codes_backward_rejects_bad_codes():
+# (input h, w, kernel, stride, padding, [output position, bad code]...): windows with borders (the
+# row-wise scatter), tiled 2x2 windows of a wide row (vector path) and of a small plane (flat loop)
+BAD_CODES = [((9, 9), 3, 2, 1, [((2, 2), 9), ((2, 2), 255), ((0, 0), 0), ((4, 4), 8)]),
+             ((6, 41), 2, 2, 0, [((1, 17), 4), ((2, 19), 200)]),
+             ((6, 6), 2, 2, 0, [((1, 2), 4), ((0, 0), 7)])]
+
+
+@pytest.mark.parametrize("hw,k,st,pad,bad_at", BAD_CODES)
+def test_window_codes_backward_rejects_bad_codes(hw, k, st, pad, bad_at):
     """A code past R*S, or naming a tap in the padding, raises instead of writing outside dx."""
-    a = np.random.default_rng(2).standard_normal((1, 1, 9, 9)).astype(np.float32)
-    x, window = pyml.tensor(a), ([3, 3], [2, 2], [1, 1], [1, 1], False)
+    a = np.random.default_rng(2).standard_normal((1, 1) + hw).astype(np.float32)
+    x, window = pyml.tensor(a), ([k, k], [st, st], [pad, pad], [1, 1], False)
     _, codes = forward_codes(a, *window[:4])
-    dy = pyml.ones((1, 1, 5, 5))
-    for at, value in [((0, 0, 2, 2), 9), ((0, 0, 2, 2), 255), ((0, 0, 0, 0), 0), ((0, 0, 4, 4), 8)]:
+    dy = pyml.ones(codes.shape)
+    np.testing.assert_array_equal(  # the valid codes' gradient first
+        wrap(pyml._C.max_pool_backward_windows(dy._impl, x._impl, pyml.tensor(codes)._impl, *window)).numpy(),
+        scatter_ref(np.ones(codes.shape), max_pool_ref(a.astype(np.float64), *window[:4], False)[1], a.shape))
+    for (oh, ow), value in bad_at:
         bad = codes.copy()
-        bad[at] = value
-        with pytest.raises(ValueError, match=f"window code {value} at position {at[2] * 5 + at[3]}"):
+        bad[0, 0, oh, ow] = value
+        with pytest.raises(ValueError, match=f"window code {value} at position {oh * codes.shape[3] + ow}"):
             pyml._C.max_pool_backward_windows(dy._impl, x._impl, pyml.tensor(bad)._impl, *window)
     with pytest.raises(ValueError, match="window codes must have the output's shape"):
-        pyml._C.max_pool_backward_windows(dy._impl, x._impl, pyml.tensor(codes[..., :4])._impl, *window)
+        pyml._C.max_pool_backward_windows(dy._impl, x._impl, pyml.tensor(codes[..., :-1])._impl, *window)
 
 
 def test_window_codes_double_backward_matches_indices():
