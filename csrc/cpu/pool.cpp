@@ -253,17 +253,12 @@ template <typename T>
 int64_t max_pool_grad_cpu(int64_t planes, int64_t in_n, int64_t out_n, const T* dy, const int64_t* idx, T* dx) {
   if constexpr (std::is_same_v<T, float>)
     if (pool_fast_kernels().max_pool_backward) return pool_fast_kernels().max_pool_backward(planes, in_n, out_n, dy, idx, dx);
-  std::atomic<int64_t> first_bad{INT64_MAX};
+  FirstBad bad(out_n);
   parallel_for(0, planes, grain_for(in_n + out_n), [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; i++) {
-      int64_t o = scatter_plane(dx + i * in_n, in_n, dy + i * out_n, idx + i * out_n, out_n);
-      if (o < 0) continue;
-      int64_t seen = first_bad.load();
-      while (i * out_n + o < seen && !first_bad.compare_exchange_weak(seen, i * out_n + o)) {}
-    }
+    for (int64_t i = i0; i < i1; i++)
+      bad.report(i, scatter_plane(dx + i * in_n, in_n, dy + i * out_n, idx + i * out_n, out_n));
   });
-  int64_t bad = first_bad.load();
-  return bad == INT64_MAX ? -1 : bad;
+  return bad.get();
 }
 
 template <typename T>

@@ -4,9 +4,31 @@
 // input element, planes of 2^31 elements or more); the caller then runs the generic loop in
 // csrc/cpu/pool.cpp, which is also the reference the fast paths are tested against.
 #pragma once
+#include <atomic>
+#include <cstdint>
 #include "ops/conv.h"
 
 namespace pyml {
+
+// The first bad element a max-pool backward meets, as a flat position plane * per_plane + o: the
+// smallest one reported, whichever thread reports it (planes run in parallel).
+class FirstBad {
+ public:
+  explicit FirstBad(int64_t per_plane) : per_plane_(per_plane) {}
+  void report(int64_t plane, int64_t o) {  // o < 0: the plane was fine
+    if (o < 0) return;
+    int64_t at = plane * per_plane_ + o, seen = first_.load();
+    while (at < seen && !first_.compare_exchange_weak(seen, at)) {}
+  }
+  int64_t get() const {  // -1: none
+    int64_t b = first_.load();
+    return b == INT64_MAX ? -1 : b;
+  }
+
+ private:
+  int64_t per_plane_;
+  std::atomic<int64_t> first_{INT64_MAX};
+};
 
 // Window codes: a max-pool winner saved as its tap r*S + s in the unclipped window (uint8), for
 // windows of at most kMaxCodeTaps taps (255 is free for "no window").

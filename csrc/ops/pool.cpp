@@ -2,7 +2,9 @@
 // input as (N, C, H, W) planes (1-D: H = 1; unbatched: N = 1) read through its strides, compute
 // output sizes like torch (ceil_mode drops a window that would start in the right padding),
 // dispatch. Max pooling returns int64 indices into each input plane; every max-pool backward
-// scatters by them, so one kernel serves max_pool1d/2d and adaptive_max_pool.
+// scatters by them, so one kernel serves max_pool1d/2d and adaptive_max_pool. For autograd alone
+// (no indices asked for) the CPU float32 kernel may keep uint8 window codes instead, which only
+// max_pool_backward_windows reads.
 // CUDA tensors run the kernels of cuda/pool.cu after the same validation; indices are checked
 // by those kernels on the device (the host never reads device memory) and raise the same error.
 #include <cstring>

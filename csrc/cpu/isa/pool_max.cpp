@@ -348,16 +348,12 @@ int64_t scatter_plane(float* __restrict dp, int64_t in_n, const float* __restric
 
 int64_t max_pool_grad_f32(int64_t planes, int64_t in_n, int64_t out_n, const float* dy, const int64_t* idx,
                           float* dx) {
-  std::atomic<int64_t> first_bad{INT64_MAX};
+  FirstBad bad(out_n);
   for_items(planes, planes_grain(in_n + 2 * out_n), [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; i++) {
-      int64_t o = scatter_plane(dx + i * in_n, in_n, dy + i * out_n, idx + i * out_n, out_n);
-      int64_t seen = first_bad.load();
-      while (o >= 0 && i * out_n + o < seen && !first_bad.compare_exchange_weak(seen, i * out_n + o)) {}
-    }
+    for (int64_t i = i0; i < i1; i++)
+      bad.report(i, scatter_plane(dx + i * in_n, in_n, dy + i * out_n, idx + i * out_n, out_n));
   });
-  int64_t bad = first_bad.load();
-  return bad == INT64_MAX ? -1 : bad;
+  return bad.get();
 }
 
 }  // namespace

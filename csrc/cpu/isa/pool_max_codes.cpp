@@ -84,7 +84,8 @@ int64_t scatter_flat(const CodePlan& c, const float* dy, const uint8_t* code, fl
 // kVF codes widened to int32 lanes
 static inline VI load_codes(const uint8_t* c) {
 #if defined(__AVX512F__)
-  return (VI)_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(c)));
+  // the zero-masked form: the plain one passes GCC 12 an undefined source it warns about
+  return (VI)_mm512_maskz_cvtepu8_epi32(0xffff, _mm_loadu_si128(reinterpret_cast<const __m128i*>(c)));
 #elif defined(__AVX2__)
   return (VI)_mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(c)));
 #else
@@ -94,14 +95,15 @@ static inline VI load_codes(const uint8_t* c) {
 #endif
 }
 
-// Tiled windows (sh == R, sw == S, every window inside the input), one plane: each covered element
+// Tiled 2-wide windows (sh == R, sw == S == 2, every window inside the input), one plane: each covered element
 // is dy where its window's code names it, else 0 (0 + dy, as the scatter sums); the rows and
 // columns no window covers are zeroed. Rows are built in an L1 buffer and copied out whole: scalar
 // stores straight into dx, 16 per cache line, filled the store buffer waiting for lines (4x slower).
 int64_t tiled_codes(const CodePlan& c, const float* dy, const uint8_t* code, float* dp) {
   const PoolParams& p = c.p;
   float* row = scratch<float, 6>(p.W + 2 * kVF);
-  std::fill(row + p.Q * p.S, row + p.W, 0.0f);  // the columns past the last window stay zero
+  std::fill(row + 2 * p.Q, row + p.W, 0.0f);  // the columns past the last window stay zero
+  const VI lo = (lane_ids() >> 1) + (lane_ids() & 1) * kVF, hi = lo + kVF / 2;  // interleave e and o
   for (int64_t oh = 0; oh < p.P; oh++) {
     const float* dr = dy + oh * p.Q;
     const uint8_t* cr = code + oh * p.Q;
@@ -109,22 +111,19 @@ int64_t tiled_codes(const CodePlan& c, const float* dy, const uint8_t* code, flo
       if (cr[ow] >= c.taps) return oh * p.Q + ow;
     for (int64_t r = 0; r < p.R; r++) {
       int64_t ow = 0;
-      if (p.S == 2) {  // the common 2x2: two lanes per window, interleaved by a shuffle
-        const VI lo = (lane_ids() >> 1) + (lane_ids() & 1) * kVF, hi = lo + kVF / 2;
-        for (; ow + kVF <= p.Q; ow += kVF) {
-          VI k = load_codes(cr + ow);
-          VF d = vld<VF>(dr + ow) + 0.0f, z = vsplat(0.0f);
-          VF e = k == (int32_t)(2 * r) ? d : z, o = k == (int32_t)(2 * r + 1) ? d : z;
-          vst(row + 2 * ow, __builtin_shuffle(e, o, lo)), vst(row + 2 * ow + kVF, __builtin_shuffle(e, o, hi));
-        }
+      for (; ow + kVF <= p.Q; ow += kVF) {  // two lanes per window, interleaved by a shuffle
+        VI k = load_codes(cr + ow);
+        VF d = vld<VF>(dr + ow) + 0.0f, z = vsplat(0.0f);
+        VF e = k == (int32_t)(2 * r) ? d : z, o = k == (int32_t)(2 * r + 1) ? d : z;
+        vst(row + 2 * ow, __builtin_shuffle(e, o, lo)), vst(row + 2 * ow + kVF, __builtin_shuffle(e, o, hi));
       }
       for (; ow < p.Q; ow++) {  // by bit masks: a branch on the code mispredicts every other window
         float v = 0.0f + dr[ow];
         uint32_t bits;
         std::memcpy(&bits, &v, 4);
-        for (int64_t s = 0; s < p.S; s++) {
-          uint32_t keep = bits & -(uint32_t)(cr[ow] == r * p.S + s);
-          std::memcpy(row + ow * p.S + s, &keep, 4);
+        for (int64_t s = 0; s < 2; s++) {
+          uint32_t keep = bits & -(uint32_t)(cr[ow] == 2 * r + s);
+          std::memcpy(row + 2 * ow + s, &keep, 4);
         }
       }
       std::memcpy(dp + (oh * p.R + r) * p.W, row, p.W * sizeof(float));
@@ -148,17 +147,12 @@ int64_t max_pool_grad_codes_f32(const PoolParams& p, const float* dy, const uint
     c.base.resize(out_n);
     for (int64_t o = 0; o < out_n; o++) c.base[o] = (o / p.Q * p.sh - p.ph) * p.W + o % p.Q * p.sw - p.pw;
   }
-  std::atomic<int64_t> first_bad{INT64_MAX};
+  const auto plane_kernel = tiled ? tiled_codes : c.base.empty() ? scatter_codes : scatter_flat;
+  FirstBad bad(out_n);
   for_items(p.planes, planes_grain(in_n + 2 * out_n), [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; i++) {
-      auto kernel = tiled ? tiled_codes : c.base.empty() ? scatter_codes : scatter_flat;
-      int64_t bad = kernel(c, dy + i * out_n, codes + i * out_n, dx + i * in_n);
-      int64_t seen = first_bad.load();
-      while (bad >= 0 && i * out_n + bad < seen && !first_bad.compare_exchange_weak(seen, i * out_n + bad)) {}
-    }
+    for (int64_t i = i0; i < i1; i++) bad.report(i, plane_kernel(c, dy + i * out_n, codes + i * out_n, dx + i * in_n));
   });
-  int64_t bad = first_bad.load();
-  return bad == INT64_MAX ? -1 : bad;
+  return bad.get();
 }
 
 }  // namespace

@@ -16,8 +16,6 @@ namespace pyml {
 namespace PYML_ISA_NS {
 namespace pool {
 
-typedef int64_t VL __attribute__((vector_size(kVF * 8)));  // kVF int64 lanes (indices)
-
 template <typename V, typename T> static inline V vld(const T* p) { V v; std::memcpy(&v, p, sizeof(V)); return v; }
 template <typename V, typename T> static inline void vst(T* p, V v) { std::memcpy(p, &v, sizeof(V)); }
 
