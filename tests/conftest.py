@@ -36,6 +36,15 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture
+def stream_bytes():
+    """set(n): outputs of at least n bytes go out by streaming stores (csrc/cpu/prefetch.h); the
+    default threshold is back after the test."""
+    import pyml
+    yield pyml._C._set_stream_bytes
+    pyml._C._set_stream_bytes(-1)
+
+
 @pytest.fixture(autouse=True)
 def _restore_engine_threads():
     """A test that changes the engine's thread count must not change it for the tests after it."""

@@ -3,6 +3,7 @@
 #include "core/cpu_cache.h"
 #include "core/parallel.h"
 #include "core/device.h"
+#include "cpu/prefetch.h"
 
 namespace pyml {
 Scalar to_scalar(py::handle h, const char* op) {
@@ -40,6 +41,8 @@ PYBIND11_MODULE(_C, m) {
     PYML_CHECK(set_cpu_isa(name.c_str()), ValueError, "_set_cpu_isa: expected an instruction set this CPU runs ",
                "(generic, avx2 or avx512 up to the best), got '", name, "'");
   });
+  // tests and bench only: outputs of at least this many bytes go out by streaming stores (cpu/prefetch.h)
+  m.def("_set_stream_bytes", &set_stream_bytes);
   m.def("cuda_compiled", &cuda_compiled);
   m.def("compiler", [] {
 #ifdef PYML_CXX_COMPILER

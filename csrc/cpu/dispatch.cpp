@@ -2,8 +2,11 @@
 // switch to a lesser instruction set this CPU also runs (set_cpu_isa) so that the AVX2 and generic
 // copies of every kernel are checked on an AVX-512 machine too; tables are built once per ISA.
 #include <atomic>
+#include <cstdio>
 #include <cstring>
+#include <unistd.h>
 #include "cpu/kernels.h"
+#include "cpu/prefetch.h"
 
 namespace pyml {
 
@@ -54,5 +57,32 @@ bool set_cpu_isa(const char* name) {
     }
   return false;
 }
+
+// The L3 one core sees, from sysfs (sysconf's figure can be the whole package's: 384 MB on this
+// machine's EPYC, whose cores share 32 MB); 32 MB where neither is readable.
+static int64_t l3_bytes() {
+  if (FILE* f = std::fopen("/sys/devices/system/cpu/cpu0/cache/index3/size", "r")) {
+    long kb = 0;
+    int got = std::fscanf(f, "%ldK", &kb);
+    std::fclose(f);
+    if (got == 1 && kb > 0) return (int64_t)kb << 10;
+  }
+  long l3 = sysconf(_SC_LEVEL3_CACHE_SIZE);
+  return l3 > 0 ? (int64_t)l3 : int64_t(32) << 20;
+}
+
+int64_t default_stream_bytes() {
+  static const int64_t half_l3 = l3_bytes() / 2;
+  return half_l3;
+}
+
+static std::atomic<int64_t>& stream_bytes() {
+  static std::atomic<int64_t> bytes{default_stream_bytes()};
+  return bytes;
+}
+
+int64_t set_stream_bytes(int64_t bytes) { return stream_bytes().exchange(bytes < 0 ? default_stream_bytes() : bytes); }
+
+bool output_streams(int64_t bytes) { return bytes >= stream_bytes().load(std::memory_order_relaxed); }
 
 }  // namespace pyml

@@ -48,15 +48,16 @@ struct KernelTable {
   void (*softmax)(const LineParams&) = nullptr;  // fused softmax/log_softmax (cpu/isa/reduce.cpp)
   void (*reduce_row[8][kNumDTypes])(const void* x, int64_t n, double c, void* acc) = {};  // RowKind, ops/reduce.h
   void (*reduce_cols[8][kNumDTypes])(const void* x, int64_t s0, int64_t nr, int64_t w, void* acc) = {};
-  // float32 row kernels of the fused layers (cpu/isa/rows.cpp); one contiguous row per call
+  // float32 row kernels of the fused layers (cpu/isa/rows.cpp); one contiguous row per call. `stream`:
+  // write y / dx with streaming stores (prefetch.h output_streams; the caller calls stream_fence)
   double (*row_lse_f32)(const float* x, int64_t n) = nullptr;
   void (*row_scaled_exp_f32)(const float* x, int64_t n, float shift, float k, float* out) = nullptr;
   double (*row_softmax_scaled_f32)(const float* x, int64_t n, float k, float* out) = nullptr;  // returns lse
   void (*row_softmax_bwd_f32)(const float* g, const float* y, int64_t n, bool log, float* dx) = nullptr;
   void (*row_layer_norm_f32)(const float* x, int64_t n, const float* w, const float* b, double eps, bool rms,
-                             double* mean, double* rstd, float* y) = nullptr;
+                             double* mean, double* rstd, float* y, bool stream) = nullptr;
   void (*row_layer_norm_bwd_f32)(const float* g, const float* x, const float* w, int64_t n, double mu, double is,
-                                 bool rms, float* aw, float* ab, float* dx) = nullptr;
+                                 bool rms, float* aw, float* ab, float* dx, bool stream) = nullptr;
 };
 
 const KernelTable& kernels();        // the table of the current instruction set

@@ -153,10 +153,12 @@ template <typename T> void ln_forward(const RowNormParams& p) {
   parallel_for(0, p.M, std::max<int64_t>(1, kGrain / std::max<int64_t>(K, 1)), [&](int64_t r0, int64_t r1) {
     if constexpr (std::is_same_v<T, float>) {  // the per-ISA SIMD row kernel
       const int64_t ahead = prefetch_rows_ahead(K * 4);
+      const bool stream = output_streams(p.M * K * 4);
       for (int64_t r = r0; r < r1; r++) {
         prefetch_bytes(x + (r + ahead) * K, K * 4);
-        kernels().row_layer_norm_f32(x + r * K, K, w, b, p.eps, p.rms, mean + r, rstd + r, y + r * K);
+        kernels().row_layer_norm_f32(x + r * K, K, w, b, p.eps, p.rms, mean + r, rstd + r, y + r * K, stream);
       }
+      if (stream) stream_fence();
       return;
     }
     for (int64_t r = r0; r < r1; r++) {
@@ -187,14 +189,16 @@ void ln_backward_rows_f32(const RowNormParams& p, const float* dy, const float* 
   thread_local std::vector<float> part;
   if (aw) part.assign(2 * K, 0.0f);
   float *fw = aw ? part.data() : nullptr, *fb = aw ? part.data() + K : nullptr;
+  const bool stream = dx && output_streams(p.M * K * 4);
   for (int64_t r = r0; r < r1; r++) {
     kernels().row_layer_norm_bwd_f32(dy + r * K, x + r * K, w, K, p.mean[r], p.rstd[r], p.rms, fw, fb,
-                                     dx ? dx + r * K : nullptr);
+                                     dx ? dx + r * K : nullptr, stream);
     if (aw && ((r - r0) % kFlushRows == kFlushRows - 1 || r == r1 - 1)) {
       for (int64_t k = 0; k < K; k++) aw[k] += fw[k], ab[k] += fb[k];
       std::fill(part.begin(), part.end(), 0.0f);
     }
   }
+  if (stream) stream_fence();
 }
 
 template <typename T> void ln_backward(const RowNormParams& p, const T* dy, T* dx, T* dw, T* db) {

@@ -1,4 +1,4 @@
-// Software prefetch, shared by the CPU kernels that walk rows or planes the hardware prefetcher
+// Software prefetch and streaming-store policy, shared by the CPU kernels that walk rows or planes the hardware prefetcher
 // does not pick up in time (pooling, layer_norm/softmax rows, conv by phases, Winograd). Each row
 // kernel's first pass otherwise waits on memory (layer_norm (8192, 768) forward, one thread:
 // 2.8 ms -> 1.7 ms with the next rows requested ~8 KB ahead). On x86-64 an asm statement: GCC 12
@@ -6,6 +6,9 @@
 // the address may run past the tensor's end.
 #pragma once
 #include <cstdint>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 namespace pyml {
 
@@ -29,6 +32,21 @@ inline void prefetch_line(const void* p) {
 inline void prefetch_bytes(const void* p, int64_t bytes) {
   const char* c = static_cast<const char*>(p);
   for (int64_t i = 0; i < bytes; i += 64) prefetch_line(c + i);
+}
+
+// Streaming (non-temporal) stores send whole lines to memory without first reading them into the
+// cache, the write-allocate that makes a large output cost twice its bytes. They pay only for an
+// output too large to stay cached for the op that reads it next: here, one of at least half the
+// last-level cache (a 25 MB layer_norm output on a 32 MB L3 went to memory either way).
+int64_t default_stream_bytes();          // half the L3 (cpu/dispatch.cpp)
+int64_t set_stream_bytes(int64_t bytes);  // tests and bench: the new threshold (< 0: default); returns the old
+bool output_streams(int64_t bytes);
+
+// orders this thread's streaming stores before what follows (the caller's join publishes them)
+inline void stream_fence() {
+#if defined(__x86_64__)
+  _mm_sfence();
+#endif
 }
 
 }  // namespace pyml

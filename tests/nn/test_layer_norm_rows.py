@@ -107,3 +107,43 @@ def test_thread_count_independent():
         pyml.set_num_threads(n0)
     for a, b in zip(*outs):
         np.testing.assert_array_equal(a, b)
+
+
+def _forward_backward(x, g, w, b, rms):
+    P = lambda a: None if a is None else a._impl
+    y, mean, rstd = _C.layer_norm_forward(P(x), [x.shape[-1]], P(w), P(b), 1e-5, rms)
+    dx, dw, db = _C.layer_norm_backward(P(g), P(x), P(w), mean, rstd, 1, rms, [True, w is not None, b is not None])
+    return [wrap(t).numpy() for t in (y, mean, rstd, dx) + ((dw,) if w is not None else ())]
+
+
+@pytest.mark.parametrize("K,shift", [(768, 0), (768, 3), (1025, 0), (7, 0), (97, 5)])
+@pytest.mark.parametrize("rms", [False, True])
+def test_streaming_stores_give_identical_results(stream_bytes, K, shift, rms):
+    """y and dx of outputs past the threshold leave by streaming stores (only the vector-aligned
+    ones); the values must not change, aligned rows or not."""
+    rng = np.random.default_rng(K + shift)
+    x = (rng.standard_normal((53, K)) * 3 - 1).astype(np.float32)
+    g = rng.standard_normal((53, K)).astype(np.float32)
+    w = pyml.from_numpy((rng.random(K) + 0.5).astype(np.float32))
+    b = None if rms else pyml.from_numpy(rng.standard_normal(K).astype(np.float32))
+    xt, gt = _unaligned(x, shift), _unaligned(g, shift)
+    stream_bytes(1 << 62)
+    plain = _forward_backward(xt, gt, w, b, rms)
+    stream_bytes(0)
+    streamed = _forward_backward(xt, gt, w, b, rms)
+    for a, s in zip(plain, streamed):
+        np.testing.assert_array_equal(a, s)
+    ry, _, rr, xh = _ref(x, w.numpy(), None if b is None else b.numpy(), 1e-5, rms)
+    np.testing.assert_allclose(streamed[0], ry, rtol=2e-5, atol=2e-5)
+    np.testing.assert_allclose(streamed[3], _ref_dx(g, xh, rr, w.numpy(), rms), rtol=1e-4, atol=2e-5)
+
+
+def test_stream_threshold_defaults_to_half_the_l3(stream_bytes):
+    default = stream_bytes(0)
+    assert stream_bytes(-1) == 0 and stream_bytes(-1) == default
+    try:
+        with open("/sys/devices/system/cpu/cpu0/cache/index3/size") as f:
+            l3 = int(f.read().strip().rstrip("K")) * 1024
+    except (OSError, ValueError):
+        pytest.skip("no L3 size in sysfs on this machine")
+    assert default == l3 // 2

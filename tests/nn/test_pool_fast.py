@@ -296,6 +296,24 @@ def test_avg_pool2d_fast_independent_of_threads(geom):
         np.testing.assert_array_equal(one, two)
 
 
+@pytest.mark.parametrize("hw,geom", [((33, 50), (2, 2, 0, False, True, None)), ((40, 64), (3, 2, 1, True, False, None)),
+                                     ((17, 31), (3, 1, 1, False, True, None)), ((9, 100), (4, 3, 2, True, False, None))])
+def test_avg_pool2d_streamed_dx_is_identical(stream_bytes, hw, geom):
+    """dx of a backward past the threshold leaves by streaming stores (aligned vectors only: the
+    planes here start at every alignment); the gradient must not change."""
+    a = np.random.default_rng(hw[1]).standard_normal((2, 5) + hw).astype(np.float32)
+    k, s, p, ceil, include, divisor = geom
+    grads = []
+    for threshold in (1 << 62, 0):
+        stream_bytes(threshold)
+        x = pyml.tensor(a).requires_grad_()
+        y = F.avg_pool2d(x, k, s, p, ceil, include, divisor)
+        y.backward(pyml.tensor(np.random.default_rng(4).standard_normal(tuple(y.shape)).astype(np.float32)))
+        grads.append(x.grad.numpy())
+    np.testing.assert_array_equal(grads[0], grads[1])
+    check_avg_pool(a, pyml.tensor(a), *geom)
+
+
 # ------------------------------------------------------------------------------------- adaptive avg
 def adaptive_matrix(n_out, n_in):
     """A (n_out, n_in): A[o, i] = 1 for i in [floor(o*n/m), ceil((o+1)*n/m))."""

@@ -10,10 +10,8 @@
 // Every dx element is written once, so dx needs no zeroing.
 #include <cstdint>
 #include <vector>
-#if defined(__AVX512F__)
-#include <immintrin.h>
-#endif
 #include "cpu/isa/pool_simd.h"
+#include "cpu/isa/stream.h"
 #include "cpu/pool_fast.h"
 
 namespace pyml {
@@ -50,12 +48,13 @@ struct AvgPlan {
   AvgDim rows, cols;
   float divisor;         // p.divisor as float, or 1 (the factors hold the divisor)
   int64_t band, nbands;  // forward: output rows per item; backward: input rows per item
+  bool stream;           // backward: dx (written once, never read here) goes out by streaming stores
 };
 
 AvgPlan make_plan(const PoolParams& p) {
   bool ov = p.divisor != 0;
   return AvgPlan{p, avg_dim(p.P, p.H, p.R, p.sh, p.ph, p.count_include_pad, ov),
-                 avg_dim(p.Q, p.W, p.S, p.sw, p.pw, p.count_include_pad, ov), ov ? float(p.divisor) : 1.0f, 1, 1};
+                 avg_dim(p.Q, p.W, p.S, p.sw, p.pw, p.count_include_pad, ov), ov ? float(p.divisor) : 1.0f, 1, 1, false};
 }
 
 // ------------------------------------------------------------------------------------ forward
@@ -163,32 +162,25 @@ void grad_row(const float* dy, int64_t oh0, int64_t oh1, const AvgPlan& m, float
   });
 }
 
-// dx is written once and never read here: on AVX-512, 64-byte-aligned vectors go out as streaming
-// stores, so the 25.7 MB of a (8,64,112,112) gradient is not first read into the cache (the
-// write-allocate doubled the backward's memory traffic). The caller fences before returning.
-static inline void store_dx(float* p, VF v) {
-#if defined(__AVX512F__)
-  if ((reinterpret_cast<uintptr_t>(p) & 63) == 0) return _mm512_stream_ps(p, (__m512)v);
-#endif
-  vst(p, v);
-}
 
 // dx row from the g row: dx[w] = sum of g over the windows holding column w. g sits at gp inside
 // a zero margin, so a shifted load past either end adds nothing.
 // dx columns [w, w + kVF), stride 1
-static inline void spread_block1(const float* gp, const PoolParams& p, int64_t w, float* dxr) {
+static inline void spread_block1(const float* gp, const AvgPlan& m, int64_t w, float* dxr) {
+  const PoolParams& p = m.p;
   VF acc = vld<VF>(gp + w + p.pw);
   for (int64_t t = 1; t < p.S; t++) acc += vld<VF>(gp + w + p.pw - t);
-  store_dx(dxr + w, acc);
+  store_out(dxr + w, acc, m.stream);
 }
 
 // dx columns [w, w + 2*kVF), stride 2, w even: phase b holds columns w + 2j + b
-static inline void spread_block2(const float* gp, const PoolParams& p, int64_t w, float* dxr) {
+static inline void spread_block2(const float* gp, const AvgPlan& m, int64_t w, float* dxr) {
+  const PoolParams& p = m.p;
   VF ph[2] = {vsplat(0.0f), vsplat(0.0f)};
   for (int64_t b = 0; b < 2; b++)
     for (int64_t t = (b + p.pw) % 2; t < p.S; t += 2) ph[b] += vld<VF>(gp + w / 2 + (b + p.pw - t) / 2);
-  store_dx(dxr + w, zip_half(ph[0], ph[1], 0));
-  store_dx(dxr + w + kVF, zip_half(ph[0], ph[1], 1));
+  store_out(dxr + w, zip_half(ph[0], ph[1], 0), m.stream);
+  store_out(dxr + w + kVF, zip_half(ph[0], ph[1], 1), m.stream);
 }
 
 // Vector blocks for stride 1 or 2 (the last one may overlap its neighbour), then per-column sums
@@ -197,11 +189,11 @@ void spread_row(const float* gp, const AvgPlan& m, float* dxr) {
   const PoolParams& p = m.p;
   int64_t w = 0;
   if (p.sw == 1 && p.W >= kVF) {
-    for (; w + kVF <= p.W; w += kVF) spread_block1(gp, p, w, dxr);
-    if (w < p.W) spread_block1(gp, p, p.W - kVF, dxr), w = p.W;
+    for (; w + kVF <= p.W; w += kVF) spread_block1(gp, m, w, dxr);
+    if (w < p.W) spread_block1(gp, m, p.W - kVF, dxr), w = p.W;
   } else if (p.sw == 2 && p.W >= 2 * kVF) {
-    for (; w + 2 * kVF <= p.W; w += 2 * kVF) spread_block2(gp, p, w, dxr);
-    if (w < p.W) spread_block2(gp, p, (p.W - 2 * kVF) & ~int64_t(1), dxr), w = p.W - (p.W & 1);
+    for (; w + 2 * kVF <= p.W; w += 2 * kVF) spread_block2(gp, m, w, dxr);
+    if (w < p.W) spread_block2(gp, m, (p.W - 2 * kVF) & ~int64_t(1), dxr), w = p.W - (p.W & 1);
   }
   for (; w < p.W; w++) {
     float acc = 0;
@@ -229,15 +221,14 @@ bool avg_pool_backward_f32(const PoolParams& p, const float* dy, float* dx) {
   if (m.rows.g.any_empty || m.cols.g.any_empty) return false;
   m.band = std::max<int64_t>(1, 8192 / p.W);
   m.nbands = (p.H + m.band - 1) / m.band;
+  m.stream = output_streams(p.planes * p.H * p.W * (int64_t)sizeof(float));
   // g row with zero margins: shifted loads reach S + kVF before and W + kVF past its start
   int64_t margin = p.S + 2 * kVF, len = margin + std::max(p.Q, p.W + p.pw) + margin;
   for_items(p.planes * m.nbands, planes_grain(m.band * p.W * 2), [&](int64_t i0, int64_t i1) {
     float* g = scratch<float, 2>(len);
     std::fill(g, g + len, 0.0f);
     for (int64_t i = i0; i < i1; i++) avg_grad_band(m, i, g + margin, dy, dx);
-#if defined(__AVX512F__)
-    _mm_sfence();  // this thread's streaming stores reach memory before dx is used
-#endif
+    if (m.stream) stream_fence();
   });
   return true;
 }

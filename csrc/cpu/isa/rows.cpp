@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include "cpu/isa/stream.h"
 #include "cpu/isa/vmath.h"
 #include "cpu/kernels.h"
 
@@ -159,7 +160,8 @@ static Moments centred_moments(const float* x, int64_t n, float hi, float lo) {
 
 // y = ((x - hi) - lo) * rstd (* w) (+ b)
 template <bool W, bool B>
-static void ln_affine(const float* x, int64_t n, float hi, float lo, float is, const float* w, const float* b, float* y) {
+static void ln_affine(const float* x, int64_t n, float hi, float lo, float is, const float* w, const float* b, float* y,
+                      bool stream) {
   VF vh = vsplat(hi), vl = vsplat(lo), vi = vsplat(is);
   auto f = [&](VF xv, VF wv, VF bv) {
     VF v = ((xv - vh) - vl) * vi;
@@ -169,7 +171,7 @@ static void ln_affine(const float* x, int64_t n, float hi, float lo, float is, c
   };
   int64_t i = 0;
   for (; i + kVF <= n; i += kVF)
-    storev(y + i, f(loadv(x + i), W ? loadv(w + i) : VF{}, B ? loadv(b + i) : VF{}));
+    store_out(y + i, f(loadv(x + i), W ? loadv(w + i) : VF{}, B ? loadv(b + i) : VF{}), stream);
   if (i < n)
     store_tail(y + i, f(load_tail(x + i, n - i, hi), W ? load_tail(w + i, n - i, 0.0f) : VF{},
                         B ? load_tail(b + i, n - i, 0.0f) : VF{}), n - i);
@@ -180,7 +182,7 @@ static void ln_affine(const float* x, int64_t n, float hi, float lo, float is, c
 // var = mean(d^2) - mean(d)^2 (the correction is tiny, so no cancellation either). Statistics are
 // returned in double; y = ((x - hi) - lo) * rstd * w + b with the mean split hi + lo in floats.
 void row_layer_norm(const float* x, int64_t n, const float* w, const float* b, double eps, bool rms,
-                    double* mean, double* rstd, float* y) {
+                    double* mean, double* rstd, float* y, bool stream) {
   double mu = 0, var;
   if (rms) {
     var = centred_moments(x, n, 0.0f, 0.0f).s2 / (double)n;
@@ -195,10 +197,10 @@ void row_layer_norm(const float* x, int64_t n, const float* w, const float* b, d
   double is = 1.0 / std::sqrt(var + eps);
   *mean = mu; *rstd = is;
   const float hi = (float)mu, lo = (float)(mu - (double)hi), fis = (float)is;
-  if (w && b) ln_affine<true, true>(x, n, hi, lo, fis, w, b, y);
-  else if (w) ln_affine<true, false>(x, n, hi, lo, fis, w, b, y);
-  else if (b) ln_affine<false, true>(x, n, hi, lo, fis, w, b, y);
-  else ln_affine<false, false>(x, n, hi, lo, fis, w, b, y);
+  if (w && b) ln_affine<true, true>(x, n, hi, lo, fis, w, b, y, stream);
+  else if (w) ln_affine<true, false>(x, n, hi, lo, fis, w, b, y, stream);
+  else if (b) ln_affine<false, true>(x, n, hi, lo, fis, w, b, y, stream);
+  else ln_affine<false, false>(x, n, hi, lo, fis, w, b, y, stream);
 }
 
 // dx of one row: with gh = g*w and d = x - mean, sums A = sum(gh), D = sum(gh*d) (float lanes, the
@@ -206,7 +208,7 @@ void row_layer_norm(const float* x, int64_t n, const float* w, const float* b, d
 // (no A/n term for rms_norm)
 template <bool W>
 static void ln_dx(const float* g, const float* x, const float* w, int64_t n, float hi, float lo, double is, bool rms,
-                  float* dx) {
+                  float* dx, bool stream) {
   VF vh = vsplat(hi), vl = vsplat(lo);
   auto gh_of = [&](VF gv, const float* wp, int64_t k) {
     if constexpr (W) return gv * (k == kVF ? loadv(wp) : load_tail(wp, k, 0.0f));
@@ -230,7 +232,7 @@ static void ln_dx(const float* g, const float* x, const float* w, int64_t n, flo
   const VF ca = vsplat((float)(rms ? 0.0 : hsum_d(sa) / (double)n)), cb = vsplat((float)(hsum_d(sd) * is * is / (double)n));
   const VF vi = vsplat((float)is);
   for (i = 0; i + kVF <= n; i += kVF)
-    storev(dx + i, vi * ((gh_of(loadv(g + i), w + i, kVF) - ca) - ((loadv(x + i) - vh) - vl) * cb));
+    store_out(dx + i, vi * ((gh_of(loadv(g + i), w + i, kVF) - ca) - ((loadv(x + i) - vh) - vl) * cb), stream);
   if (i < n) {
     int64_t k = n - i;
     VF gh = gh_of(load_tail(g + i, k, 0.0f), w + i, k);
@@ -257,12 +259,12 @@ static void ln_wb_partials(const float* g, const float* x, int64_t n, float hi, 
 
 // layer_norm backward of one row: dw/db partial sums (aw, ab: float, may be null) and dx (may be null)
 void row_layer_norm_bwd(const float* g, const float* x, const float* w, int64_t n, double mu, double is, bool rms,
-                        float* aw, float* ab, float* dx) {
+                        float* aw, float* ab, float* dx, bool stream) {
   const float hi = (float)mu, lo = (float)(mu - (double)hi);
   if (aw) ln_wb_partials(g, x, n, hi, lo, (float)is, aw, ab);
   if (!dx) return;
-  if (w) ln_dx<true>(g, x, w, n, hi, lo, is, rms, dx);
-  else ln_dx<false>(g, x, w, n, hi, lo, is, rms, dx);
+  if (w) ln_dx<true>(g, x, w, n, hi, lo, is, rms, dx, stream);
+  else ln_dx<false>(g, x, w, n, hi, lo, is, rms, dx, stream);
 }
 
 // softmax backward from the output y: dx = y * (g - sum(g * y)); log_softmax: dx = g - exp(y) * sum(g).
