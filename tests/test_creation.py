@@ -335,3 +335,21 @@ def test_torch_rejects_the_same_inputs(call):
         call(torch)
     with pytest.raises((ValueError, TypeError, RuntimeError)):
         call(pyml)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "bfloat16", "int8", "int16", "int32", "int64",
+                                   "uint8", "bool"])
+@pytest.mark.parametrize("n", [1, 7, 97, 1023, 1025, (1 << 20) + 3])
+def test_fill_contiguous_and_strided_matches_torch(dtype, n):
+    """fill_/full/zeros store the value into every element of a contiguous tensor (the vectorised
+    path) and only into the viewed elements of a strided one."""
+    value = {"bool": True, "uint8": 200, "int8": -7}.get(dtype, -3.25 if "float" in dtype else 123456 % 30000)
+    d, td = getattr(pyml, dtype), getattr(torch, dtype)
+    full = pyml.full((n,), value, dtype=d)
+    assert torch.equal(torch.from_numpy(np.asarray(full.float().numpy())), torch.full((n,), value, dtype=td).float())
+    base = pyml.zeros((n + 1,), dtype=d)
+    base[1::2].fill_(value)
+    ref = torch.zeros((n + 1,), dtype=td)
+    ref[1::2].fill_(value)
+    assert torch.equal(torch.from_numpy(np.asarray(base.float().numpy())), ref.float())
+    assert (pyml.zeros((n,), dtype=d).float().numpy() == 0).all()

@@ -1,5 +1,6 @@
 // Strided, broadcasting copy with dtype conversion: one loop per (dst, src) dtype pair.
 #include "cpu/copy.h"
+#include <algorithm>
 #include "cpu/isa/isa.h"
 
 namespace pyml {
@@ -10,6 +11,12 @@ void cast_loop(char** d, const int64_t* s, int64_t n, const double*) {
   if constexpr (std::is_same_v<To, Ti>) {
     if (s[0] == (int64_t)sizeof(To) && s[1] == (int64_t)sizeof(Ti)) {
       std::memcpy(d[0], d[1], n * sizeof(To));
+      return;
+    }
+    if (s[0] == (int64_t)sizeof(To) && s[1] == 0) {  // fill_, zeros, full: a vectorised store loop (the
+      To v;                                            // strided loop below stored one element a cycle)
+      std::memcpy(&v, d[1], sizeof(To));
+      std::fill_n(reinterpret_cast<To*>(d[0]), n, v);
       return;
     }
   }

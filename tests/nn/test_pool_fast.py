@@ -401,6 +401,8 @@ def test_window_codes_fall_back_to_indices():
 # (input h, w, kernel, stride, padding, [output position, bad code]...): windows with borders (the
 # row-wise scatter), tiled 2x2 windows of a wide row (vector path) and of a small plane (flat loop)
 BAD_CODES = [((9, 9), 3, 2, 1, [((2, 2), 9), ((2, 2), 255), ((0, 0), 0), ((4, 4), 8)]),
+             ((9, 80), 3, 2, 1, [((2, 1), 200), ((1, 5), 9), ((3, 16), 9), ((3, 17), 10), ((2, 35), 12),
+                                 ((3, 39), 9), ((0, 7), 1), ((0, 20), 2), ((0, 1), 0)]),
              ((6, 41), 2, 2, 0, [((1, 17), 4), ((2, 19), 200)]),
              ((6, 6), 2, 2, 0, [((1, 2), 4), ((0, 0), 7)])]
 
@@ -422,6 +424,38 @@ def test_window_codes_backward_rejects_bad_codes(hw, k, st, pad, bad_at):
             pyml._C.max_pool_backward_windows(dy._impl, x._impl, pyml.tensor(bad)._impl, *window)
     with pytest.raises(ValueError, match="window codes must have the output's shape"):
         pyml._C.max_pool_backward_windows(dy._impl, x._impl, pyml.tensor(codes[..., :-1])._impl, *window)
+
+
+# (H, W, kernel, stride, padding, dilation): 3-wide stride-2 windows of wide rows (a row's windows
+# share columns, so an element can win two windows of one row and two of the next): padding or none,
+# 2 to 5 tap rows at row strides 1 to 3, a right border window, border rows with one or two tap rows
+# in the padding, dilated rows
+S2K3 = [(11, 112, 3, 2, 1, 1), (9, 75, 3, 2, 1, 1), (8, 67, 3, 2, 0, 1), (10, 130, (2, 3), (1, 2), (0, 1), 1),
+        (12, 97, (4, 3), (3, 2), (1, 1), 1), (7, 36, 3, 2, 1, 1), (13, 80, 3, 2, 1, (2, 1)), (9, 64, (5, 3), 2, (2, 1), 1)]
+
+
+@pytest.mark.parametrize("H,W,k,st,pad,dil", S2K3)
+@pytest.mark.parametrize("values", ["normal", "special"])
+def test_window_codes_wide_rows_match_scatter(H, W, k, st, pad, dil, values):
+    """The codes backward of overlapping windows: the same sums in the same order as the int64
+    scatter (bit-identical, signed zeros included)."""
+    shape = (2, 3, H, W)
+    a = (np.random.default_rng(W).standard_normal(shape).astype(np.float32) if values == "normal"
+         else special_values(shape, W))
+    x = pyml.tensor(a)
+    window = (list(pair(k)), list(pair(st)), list(pair(pad)), list(pair(dil)), False)
+    _, idx = pyml._C.max_pool_forward(x._impl, *window, True, False)
+    _, codes = pyml._C.max_pool_forward(x._impl, *window, True, True)
+    assert wrap(codes).dtype == pyml.uint8
+    dy = np.random.default_rng(H).standard_normal(tuple(wrap(idx).shape)).astype(np.float32)
+    dy[..., ::3] = np.float32(-0.0)
+    g = pyml.tensor(dy)._impl
+    by_codes = wrap(pyml._C.max_pool_backward_windows(g, x._impl, codes, *window)).numpy()
+    by_index = wrap(pyml._C.max_pool_backward_windows(g, x._impl, idx, *window)).numpy()
+    np.testing.assert_array_equal(by_codes, by_index)
+    np.testing.assert_array_equal(np.signbit(by_codes), np.signbit(by_index))
+    np.testing.assert_allclose(by_codes, scatter_ref(dy.astype(np.float64), wrap(idx).numpy(), shape), rtol=1e-6,
+                               atol=1e-6)
 
 
 def test_window_codes_double_backward_matches_indices():
