@@ -162,7 +162,6 @@ void grad_row(const float* dy, int64_t oh0, int64_t oh1, const AvgPlan& m, float
   });
 }
 
-
 // dx row from the g row: dx[w] = sum of g over the windows holding column w. g sits at gp inside
 // a zero margin, so a shifted load past either end adds nothing.
 // dx columns [w, w + kVF), stride 1

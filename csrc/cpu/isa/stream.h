@@ -20,17 +20,5 @@ static inline void store_out(float* p, VF v, bool stream) {
   std::memcpy(p, &v, sizeof(VF));
 }
 
-// dst[0, n) = src[0, n), the aligned middle by streaming stores (src: in cache, any alignment)
-static inline void copy_out(float* dst, const float* src, int64_t n) {
-  int64_t i = 0;
-  for (; i < n && (reinterpret_cast<uintptr_t>(dst + i) & (sizeof(VF) - 1)) != 0; i++) dst[i] = src[i];
-  for (; i + kVF <= n; i += kVF) {
-    VF v;
-    std::memcpy(&v, src + i, sizeof(VF));
-    store_out(dst + i, v, true);
-  }
-  for (; i < n; i++) dst[i] = src[i];
-}
-
 }  // namespace PYML_ISA_NS
 }  // namespace pyml
