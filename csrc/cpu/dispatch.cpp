@@ -71,7 +71,7 @@ static int64_t l3_bytes() {
   return l3 > 0 ? (int64_t)l3 : int64_t(32) << 20;
 }
 
-int64_t default_stream_bytes() {
+static int64_t default_stream_bytes() {
   static const int64_t half_l3 = l3_bytes() / 2;
   return half_l3;
 }
@@ -81,7 +81,9 @@ static std::atomic<int64_t>& stream_bytes() {
   return bytes;
 }
 
-int64_t set_stream_bytes(int64_t bytes) { return stream_bytes().exchange(bytes < 0 ? default_stream_bytes() : bytes); }
+int64_t set_stream_bytes(int64_t bytes) {
+  return stream_bytes().exchange(bytes < 0 ? default_stream_bytes() : bytes);
+}
 
 bool output_streams(int64_t bytes) { return bytes >= stream_bytes().load(std::memory_order_relaxed); }
 

@@ -1,9 +1,9 @@
-// Software prefetch and streaming-store policy, shared by the CPU kernels that walk rows or planes the hardware prefetcher
+// Software prefetch, shared by the CPU kernels that walk rows or planes the hardware prefetcher
 // does not pick up in time (pooling, layer_norm/softmax rows, conv by phases, Winograd). Each row
 // kernel's first pass otherwise waits on memory (layer_norm (8192, 768) forward, one thread:
 // 2.8 ms -> 1.7 ms with the next rows requested ~8 KB ahead). On x86-64 an asm statement: GCC 12
 // deleted __builtin_prefetch calls once they were inlined into loops. A prefetch never faults, so
-// the address may run past the tensor's end.
+// the address may run past the tensor's end. Also the streaming-store policy (output_streams).
 #pragma once
 #include <cstdint>
 #if defined(__x86_64__)
@@ -38,9 +38,8 @@ inline void prefetch_bytes(const void* p, int64_t bytes) {
 // cache, the write-allocate that makes a large output cost twice its bytes. They pay only for an
 // output too large to stay cached for the op that reads it next: here, one of at least half the
 // last-level cache (a 25 MB layer_norm output on a 32 MB L3 went to memory either way).
-int64_t default_stream_bytes();          // half the L3 (cpu/dispatch.cpp)
+bool output_streams(int64_t bytes);       // bytes >= the threshold: half the L3 (cpu/dispatch.cpp)
 int64_t set_stream_bytes(int64_t bytes);  // tests and bench: the new threshold (< 0: default); returns the old
-bool output_streams(int64_t bytes);
 
 // orders this thread's streaming stores before what follows (the caller's join publishes them)
 inline void stream_fence() {

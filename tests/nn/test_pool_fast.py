@@ -399,7 +399,8 @@ def test_window_codes_fall_back_to_indices():
 
 
 # (input h, w, kernel, stride, padding, [output position, bad code]...): windows with borders (the
-# row-wise scatter), tiled 2x2 windows of a wide row (vector path) and of a small plane (flat loop)
+# row-wise scatter; the 80-wide rows also in border rows, where a code may name a padding row),
+# tiled 2x2 windows of a wide row (vector path) and of a small plane (flat loop)
 BAD_CODES = [((9, 9), 3, 2, 1, [((2, 2), 9), ((2, 2), 255), ((0, 0), 0), ((4, 4), 8)]),
              ((9, 80), 3, 2, 1, [((2, 1), 200), ((1, 5), 9), ((3, 16), 9), ((3, 17), 10), ((2, 35), 12),
                                  ((3, 39), 9), ((0, 7), 1), ((0, 20), 2), ((0, 1), 0)]),
@@ -430,11 +431,12 @@ def test_window_codes_backward_rejects_bad_codes(hw, k, st, pad, bad_at):
 # share columns, so an element can win two windows of one row and two of the next): padding or none,
 # 2 to 5 tap rows at row strides 1 to 3, a right border window, border rows with one or two tap rows
 # in the padding, dilated rows
-S2K3 = [(11, 112, 3, 2, 1, 1), (9, 75, 3, 2, 1, 1), (8, 67, 3, 2, 0, 1), (10, 130, (2, 3), (1, 2), (0, 1), 1),
-        (12, 97, (4, 3), (3, 2), (1, 1), 1), (7, 36, 3, 2, 1, 1), (13, 80, 3, 2, 1, (2, 1)), (9, 64, (5, 3), 2, (2, 1), 1)]
+WIDE_ROWS = [(11, 112, 3, 2, 1, 1), (9, 75, 3, 2, 1, 1), (8, 67, 3, 2, 0, 1), (10, 130, (2, 3), (1, 2), (0, 1), 1),
+             (12, 97, (4, 3), (3, 2), (1, 1), 1), (7, 36, 3, 2, 1, 1), (13, 80, 3, 2, 1, (2, 1)),
+             (9, 64, (5, 3), 2, (2, 1), 1)]
 
 
-@pytest.mark.parametrize("H,W,k,st,pad,dil", S2K3)
+@pytest.mark.parametrize("H,W,k,st,pad,dil", WIDE_ROWS)
 @pytest.mark.parametrize("values", ["normal", "special"])
 def test_window_codes_wide_rows_match_scatter(H, W, k, st, pad, dil, values):
     """The codes backward of overlapping windows: the same sums in the same order as the int64
