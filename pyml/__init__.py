@@ -32,6 +32,8 @@ from ._ops.index import *  # noqa: F401,F403
 from ._ops.linalg import *  # noqa: F401,F403
 from ._ops.random import *  # noqa: F401,F403
 from ._ops.interop import *  # noqa: F401,F403
+from ._ops.decomp import *  # noqa: F401,F403
+from ._ops.compat import *  # noqa: F401,F403
 from . import cuda
 from . import backends
 from .backends.cuda import set_float32_matmul_precision, get_float32_matmul_precision
@@ -40,6 +42,8 @@ from .autograd import no_grad, enable_grad, set_grad_enabled, inference_mode, is
 from . import nn, func, optim, utils
 from .serialization import save, load
 from . import datasets, transforms, train
+from .nn._toplevel import *  # noqa: F401,F403  (before amp.install: it wraps pyml.conv2d too)
+from . import linalg, testing, distributions
 from . import amp
 from .amp import autocast, is_autocast_enabled, get_autocast_dtype
 

@@ -1,0 +1,1 @@
+"""pyml.linalg: PyTorch's torch.linalg namespace."""

@@ -1,0 +1,1 @@
+"""pyml.testing: assert_close, like torch.testing."""
