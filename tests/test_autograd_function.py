@@ -373,6 +373,32 @@ def test_malformed_backward_errors():
         SaveNumber.apply(x)
 
 
+def test_backward_results_are_cast_and_reduced_to_the_input_they_flow_to():
+    """The engine fits each gradient to the node it flows into, whether that is a leaf's AccumulateGrad, an
+    elementwise node or another op's node: float64 comes back float32, a broadcast shape is summed down."""
+    class Wide(pyml.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 1
+
+        @staticmethod
+        def backward(ctx, g):
+            return (g.to(pyml.float64) * 3).expand(2, *g.shape)
+
+    x = pyml.tensor([1.0, -2.0, 0.5], requires_grad=True)
+    Wide.apply(x).sum().backward()                      # into AccumulateGrad
+    assert x.grad.dtype is pyml.float32
+    np.testing.assert_array_equal(x.grad.numpy(), [6.0, 6.0, 6.0])
+    x.grad = None
+    Wide.apply(x.exp()).sum().backward()                # into an elementwise node (exp)
+    assert x.grad.dtype is pyml.float32
+    np.testing.assert_allclose(x.grad.numpy(), 6.0 * np.exp([1.0, -2.0, 0.5]), rtol=1e-6)
+    x.grad = None
+    Wide.apply(x.reshape(3, 1).sum(1)).sum().backward()  # into a generic op node (sum)
+    assert x.grad.dtype is pyml.float32
+    np.testing.assert_array_equal(x.grad.numpy(), [6.0, 6.0, 6.0])
+
+
 def test_anomaly_in_custom_backward_names_function_and_line():
     class BadBackward(pyml.autograd.Function):
         @staticmethod

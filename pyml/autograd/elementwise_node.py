@@ -71,6 +71,20 @@ class ElementwiseNode(OpNode):
             m = self.__dict__["_out_meta"] = [_decoded(self._raw_out)]
         return m
 
+    def _raw_meta(self, nr):
+        return self._raw_out
+
+    def _fit_in(self, i, g):
+        """g as input i's gradient: returned as is when the engine's raw shape and dtype|device key already
+        match the input's (the usual case: one engine call), else reduced/cast by formulas._fit."""
+        if g is None:
+            return None
+        have, want = g._impl.meta, self._raw_in[i]
+        if have[0] == want[0] and have[1] == want[1]:
+            return g
+        from .formulas import _fit
+        return _fit(g, self.in_meta[i])
+
     @property
     def inputs(self):
         saved = self._saved_raw

@@ -8,7 +8,8 @@ retain_graph) the release of the node's saved tensors.
 import heapq
 
 from .. import _dtype as D
-from .._tensor import Tensor
+from .. import _C
+from .._tensor import Tensor, wrap
 from . import grad_mode
 from ..amp.autocast_mode import suspended
 from .graph import _edge, accumulate_into, AccumulateGrad
@@ -215,19 +216,24 @@ def _match_count(node, out):
 
 def _validate(node, out):
     """Each gradient must fit the input it flows to: a broadcastable shape is summed down, another dtype
-    is cast, anything else raises naming the node (PyTorch's validate_outputs)."""
+    is cast, anything else raises naming the node (PyTorch's validate_outputs). The check compares the
+    engine's raw (shape, dtype|device key) pairs: one engine call per gradient, no decoding."""
     fixed = None
+    edges = node.next_functions
     for i, g in enumerate(out):
-        e = node.next_functions[i]
-        if g is None or e is None:
+        if g is None:
+            continue
+        e = edges[i]
+        if e is None:
             continue
         if type(g) is not Tensor and not isinstance(g, Tensor):
             raise TypeError(f"{node.name}: backward must return Tensors or None, got {type(g).__name__} at index {i}")
-        meta = e[0].out_meta[e[1]]
-        if meta is None:
+        want = e[0]._raw_meta(e[1])
+        if want is None:
             continue
-        impl = g._impl
-        if impl.shape != meta[0] or D.BY_CODE[impl.dtype] is not meta[1]:
+        have = g._impl.meta
+        if have[0] != want[0] or have[1] != want[1]:
+            meta = e[0].out_meta[e[1]]
             fixed = list(out) if fixed is None else fixed
             fixed[i] = _fit_grad(node, i, g, meta)
     return out if fixed is None else tuple(fixed)
@@ -272,7 +278,6 @@ def _as_list(x, op, what):
 def _make_grads(outputs, grad_outputs, create_graph, op):
     """One gradient per output: given ones are checked against the output, a missing one is 1 for a
     scalar output."""
-    from .. import ones_like
     grads = []
     for i, out in enumerate(outputs):
         if not isinstance(out, Tensor):
@@ -284,7 +289,8 @@ def _make_grads(outputs, grad_outputs, create_graph, op):
             if out.numel() != 1:
                 raise RuntimeError(f"{op}: grad can be implicitly created only for scalar outputs, got output {i} "
                                    f"of shape {tuple(out.shape)}")
-            g = ones_like(out)
+            impl = out._impl  # ones_like's argument checks cost 3 us, most of a tiny backward's set-up
+            g = wrap(_C.full(impl.shape, 1, impl.dtype, impl.device))
         elif not isinstance(g, Tensor):
             raise TypeError(f"{op}: gradients must be Tensors or None, got {type(g).__name__} at position {i}")
         else:

@@ -12,7 +12,8 @@ import math
 import weakref
 
 import pyml
-from .. import _dtype as D
+from .. import _C, _dtype as D
+from .._ops.elementwise import B as _BINARY_CODE
 from .._tensor import Tensor, wrap
 from . import grad_mode
 from .function import record, needs_grad, rebase_inplace, OpNode
@@ -24,8 +25,13 @@ from .elementwise_node import record_elementwise
 def sum_to(g, shape):
     """Reduce a broadcast gradient back to `shape` (sum over added and stretched dims)."""
     shape = tuple(shape)
-    if tuple(g.shape) == shape:
+    have = g._impl.shape
+    if have == shape:
         return g
+    lead = len(have) - len(shape)
+    if not grad_mode._state.enabled and lead >= 0:  # no graph of the backward to record: one engine sum
+        dims = list(range(lead)) + [lead + i for i, s in enumerate(shape) if s == 1 and have[lead + i] != 1]
+        return wrap(_C.reshape(_C.sum(g._impl, dims, True, None), shape))
     if g.ndim < len(shape):  # a value with extra leading 1s (x[0] = v of shape (1, n))
         g = g.reshape((1,) * (len(shape) - g.ndim) + tuple(g.shape))
     lead = g.ndim - len(shape)
@@ -67,10 +73,9 @@ def _gelu_grad(x, approximate):
 def _fused(name, g, z, composite):
     """g * f'(x) by a one-pass engine kernel (from x or from y) when no graph of the backward is being
     built; under create_graph, the composite formula in pyml ops, which is itself differentiable."""
-    if pyml.is_grad_enabled():
+    if grad_mode._state.enabled:
         return composite()
-    from .._ops.elementwise import _binary
-    return _binary(name, g, z)
+    return wrap(_C.binary(_BINARY_CODE[name], g._impl, z._impl, 1.0))  # (no graph to record: the engine op itself)
 
 
 def _softplus_grad(x, p):
@@ -129,7 +134,7 @@ def _unary_formula(name):
     def formula(ctx, g):
         x = ctx.inputs[0]
         y = ctx.outputs[0]
-        return (_cast(f(g, x, y, ctx.args), ctx.in_meta[0]),)
+        return (ctx._fit_in(0, f(g, x, y, ctx.args)),)
     return formula
 
 
@@ -202,8 +207,8 @@ def _binary_formula(name):
     def formula(ctx, g):
         a, b = ctx.inputs
         ga, gb = f(g, a, b, ctx.outputs[0], ctx.args)
-        return (_fit(ga, ctx.in_meta[0]) if ctx.needs_input_grad[0] else None,
-                _fit(gb, ctx.in_meta[1]) if ctx.needs_input_grad[1] else None)
+        need = ctx.needs_input_grad
+        return (ctx._fit_in(0, ga) if need[0] else None, ctx._fit_in(1, gb) if need[1] else None)
     return formula
 
 

@@ -2,6 +2,8 @@
 import math
 
 import pyml
+from .. import _C
+from .._tensor import wrap
 from .formulas import sum_to, _cast
 from . import grad_mode
 from .wrap import differentiable
@@ -23,7 +25,13 @@ def _dim_keep(A, ndim):
 
 
 def _unreduce(g, shape, dims, keepdim):
-    """Broadcast a reduced gradient back over the input's shape."""
+    """Broadcast a reduced gradient back over the input's shape (a stride-0 view, never a copy)."""
+    if not grad_mode._state.enabled:  # no graph of the backward to record: engine views directly
+        kept = list(shape)
+        for d in dims:
+            if d < len(kept):  # (a 0-dim input reduced over dim 0 or -1 has no dim to keep)
+                kept[d] = 1
+        return wrap(_C.expand(_C.reshape(g._impl, kept), list(shape)))
     if not keepdim and len(shape) > 0:
         for d in dims:
             g = g.unsqueeze(d)

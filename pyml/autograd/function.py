@@ -80,6 +80,11 @@ class OpNode(Node):
         out = self.formula(self, *grads)
         return out if isinstance(out, tuple) else (out,)
 
+    def _fit_in(self, i, g):
+        """g reduced to input i's shape and cast to its dtype (ElementwiseNode has a faster check)."""
+        from .formulas import _fit
+        return _fit(g, self.in_meta[i])
+
 
 class _Const:
     """A non-tensor input (a Python number) kept for the formula."""

@@ -31,6 +31,11 @@ def _decode(key):
     return dd
 
 
+def _key(dtype, device):
+    kind, index = device._pair()
+    return dtype._code | kind << 8 | index << 16
+
+
 def _meta(t):
     """(shape, dtype, device) of a tensor: what a zero gradient or a shape check needs."""
     shape, key, _ = t._impl.meta
@@ -57,6 +62,12 @@ class Node:
 
     def name_(self):
         return self.name
+
+    def _raw_meta(self, nr):
+        """(shape, key) of output nr as the engine's TensorImpl.meta packs them (key = dtype code | device
+        type << 8 | device index << 16), or None: what the engine compares a gradient against."""
+        m = self.out_meta[nr]
+        return None if m is None else (m[0], _key(m[1], m[2]))
 
     def backward(self, *grads):
         raise NotImplementedError
@@ -118,6 +129,10 @@ class AccumulateGrad(Node):
     @out_meta.setter
     def out_meta(self, value):
         pass  # always derived from the leaf
+
+    def _raw_meta(self, nr):
+        t = self._leaf()
+        return None if t is None else t._impl.meta
 
     def backward(self, grad):
         t = self._leaf()
