@@ -1,7 +1,8 @@
 """nn.functional activations. relu, sigmoid, tanh, gelu, silu and softplus run on the engine's unary
 kernels and softmax/log_softmax on its fused kernel; the rest are composites of pyml ops (autograd for
 free). Branches that could overflow in the side `where` discards (exp of a large x) are computed on
-clamped inputs so that their zero gradient stays zero instead of 0 * inf = nan.
+clamped inputs so that their zero gradient stays zero instead of 0 * inf = nan. gumbel_softmax draws
+its noise from pyml's default generator (so its samples differ from torch's for the same seed).
 """
 import math
 import warnings
@@ -12,7 +13,7 @@ from ..._tensor import Tensor
 __all__ = ["threshold", "threshold_", "relu", "relu_", "relu6", "leaky_relu", "leaky_relu_", "prelu", "rrelu",
            "rrelu_", "elu", "elu_", "selu", "selu_", "celu", "celu_", "gelu", "silu", "mish", "sigmoid", "tanh",
            "hardsigmoid", "hardswish", "hardtanh", "hardtanh_", "softplus", "softsign", "tanhshrink", "glu",
-           "logsigmoid", "hardshrink", "softshrink", "softmax", "log_softmax", "softmin"]
+           "logsigmoid", "hardshrink", "softshrink", "softmax", "log_softmax", "softmin", "gumbel_softmax"]
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
@@ -108,13 +109,18 @@ def prelu(input, weight):
     return pyml.where(input > 0, input, input * w)
 
 
-def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
+def _rrelu(input, lower, upper, training, inplace, generator=None):
+    """rrelu with the generator the slopes are drawn from (torch.rrelu takes one; F.rrelu does not)."""
     _check(input, "rrelu")
     if not training:
         return leaky_relu(input, (lower + upper) / 2, inplace)
-    slope = pyml.empty_like(input).uniform_(lower, upper)
+    slope = pyml.empty_like(input).uniform_(lower, upper, generator=generator)
     x = _src(input, inplace)
     return _finish(input, pyml.where(x >= 0, x, x * slope), inplace)
+
+
+def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
+    return _rrelu(input, lower, upper, training, inplace)
 
 
 def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
@@ -270,6 +276,22 @@ def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
         dim = _softmax_dim("log_softmax", input.ndim)
     return pyml.log_softmax(input, dim, dtype=dtype)
 
+
+
+def gumbel_softmax(logits, tau=1, hard=False, eps=1e-10, dim=-1):
+    """softmax((logits + g) / tau) with g ~ Gumbel(0, 1); hard=True returns the one-hot argmax of that
+    sample with the soft sample's gradient (straight-through)."""
+    if not isinstance(logits, Tensor):
+        raise TypeError(f"gumbel_softmax: argument 'logits' must be Tensor, not {type(logits).__name__}")
+    if eps != 1e-10:
+        warnings.warn("`eps` parameter is deprecated and has no effect.", stacklevel=2)
+    gumbels = -pyml.log(pyml.empty_like(logits).exponential_())  # -log(Exp(1)) ~ Gumbel(0, 1)
+    y_soft = pyml.softmax((logits + gumbels) / tau, dim)
+    if not hard:
+        return y_soft
+    index = y_soft.argmax(dim, keepdim=True)
+    y_hard = pyml.zeros_like(logits).scatter_(dim, index, 1.0)
+    return y_hard - y_soft.detach() + y_soft
 
 
 # ------------------------------------------------------------------------------------------ dropout

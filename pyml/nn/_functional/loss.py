@@ -18,7 +18,7 @@ __all__ = ["l1_loss", "mse_loss", "smooth_l1_loss", "huber_loss", "nll_loss", "b
            "binary_cross_entropy_with_logits", "kl_div", "margin_ranking_loss", "hinge_embedding_loss",
            "multi_margin_loss", "cosine_embedding_loss", "triplet_margin_loss", "triplet_margin_with_distance_loss",
            "gaussian_nll_loss", "poisson_nll_loss", "ctc_loss", "soft_margin_loss", "multilabel_soft_margin_loss",
-           "one_hot"]
+           "multilabel_margin_loss", "one_hot"]
 
 
 # ------------------------------------------------------------------------------------------ helpers
@@ -306,6 +306,48 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     if input.ndim == 1:
         loss = loss.squeeze(0)
     return _reduce(loss, reduction, op)
+
+
+def _multilabel_masks(t, op):
+    """t (N, C) int64 class lists ended by the first -1 -> (valid (N, C): entry before the first -1,
+    is_target (N, C): class listed)."""
+    C = t.shape[1]
+    if t.numel() and (int(t.min()) < -1 or int(t.max()) >= C):
+        raise ValueError(f"{op}: target values must be class indices in [0, {C}) or -1, got values in "
+                         f"[{int(t.min())}, {int(t.max())}]")
+    valid = pyml.cumprod((t != -1).to(pyml.int64), 1) > 0
+    classes = pyml.arange(C, device=t.device).reshape(1, 1, C)
+    hit = (t.unsqueeze(2) == classes) & valid.unsqueeze(2)  # (N, entry, class)
+    return valid, hit.any(1)
+
+
+def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """sum over listed classes j and unlisted classes i of max(0, 1 - (x[j] - x[i])) / C per sample;
+    input (C,) or (N, C), target of the same shape: class indices up to the first -1. The hinge terms
+    form one (N, C, C) tensor (the target list x every class), which is fine for label-sized C."""
+    op = "multilabel_margin_loss"
+    _need(input, op)
+    _need(target, op, "target")
+    reduction = _legacy(size_average, reduce, reduction)
+    _check_reduction(reduction, op)
+    if not input.dtype.is_floating_point:
+        raise TypeError(f"{op}: expected a floating-point input, got {input.dtype}")
+    if target.dtype != pyml.int64:
+        raise TypeError(f"{op}: expected an int64 target, got {target.dtype}")
+    if input.ndim > 2 or (input.ndim == 2 and input.shape[1] == 0) or (input.ndim == 1 and input.shape[0] == 0):
+        raise ValueError(f"{op}: expected a non-empty vector (C,) or matrix (N, C) with optional 0-dim batch size, "
+                         f"got input of shape {tuple(input.shape)}")
+    if tuple(target.shape) != tuple(input.shape):
+        raise ValueError(f"{op}: target must have the input's shape, got target {tuple(target.shape)} and input "
+                         f"{tuple(input.shape)}")
+    x = input.reshape(-1, input.shape[-1] if input.ndim else 1)                      # (N, C)
+    t = target.reshape(x.shape)
+    valid, is_target = _multilabel_masks(t, op)
+    xy = pyml.gather(x, 1, pyml.clamp(t, min=0))                                   # (N, entry)
+    z = pyml.clamp(1 - xy.unsqueeze(2) + x.unsqueeze(1), min=0.0)                 # (N, entry, class)
+    keep = valid.unsqueeze(2) & ~is_target.unsqueeze(1)
+    loss = pyml.where(keep, z, pyml.zeros_like(z)).sum((1, 2)) / x.shape[1]
+    return _reduce(loss if input.ndim == 2 else loss.reshape(()), reduction, op)
 
 
 def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, reduce=None, reduction="mean"):

@@ -1,9 +1,13 @@
-"""nn.functional: max/avg/adaptive pooling (1-D and 2-D) and max_unpool.
+"""nn.functional: max/avg/adaptive/power-average (lp) pooling (1-D and 2-D) and max_unpool.
 
 Fused engine kernels (csrc/ops/pool.cpp) with torch's output-size rules. Backward passes are
 Functions too: avg-pool backward is linear with the forward as its adjoint, max-pool backward
 scatters by the saved indices and its adjoint gathers by them, so gradients of any order work.
+lp_pool is torch's composite of avg_pool and pow.
 """
+import numbers
+
+import pyml
 from ... import _C
 from ..._tensor import wrap, export
 from ..._dtype import int64
@@ -178,6 +182,42 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
         divisor_override = int(divisor_override)
     return _AvgPool.apply(_tensor(input, op, "input"), k, s, p, bool(ceil_mode), bool(count_include_pad),
                           divisor_override)
+
+
+# ------------------------------------------------------------------------------------- power-average pooling
+def _lp_pool(nd, op, input, norm_type, kernel_size, stride, ceil_mode):
+    """(sum of x^p over each window)^(1/p) = (K * avg_pool(x^p))^(1/p); p = +-inf is a max pool of |x|.
+    torch's sign(s) * relu(|s|) keeps the window mean s (sign included) but gives it a zero gradient where
+    s == 0, so a window of zeros has a zero gradient instead of 0 * inf; where(s == 0, 0, s) is that."""
+    _tensor(input, op, "input")
+    if isinstance(norm_type, bool) or not isinstance(norm_type, numbers.Real):
+        raise TypeError(f"{op}: norm_type must be a number, got {type(norm_type).__name__}")
+    if norm_type == 0:
+        raise ValueError(f"{op}: norm_type must be non-zero (the result is a 1/norm_type power), got 0")
+    if input.ndim not in (nd + 1, nd + 2):
+        raise ValueError(f"{op}: expected {nd + 1}-D (unbatched) or {nd + 2}-D (batched) input, got input of "
+                         f"shape {tuple(input.shape)}")
+    k = _ntuple(kernel_size, nd, op, "kernel_size")
+    pool = max_pool1d if nd == 1 else max_pool2d
+    if norm_type == float("inf"):
+        return pool(pyml.abs(input), kernel_size, stride, 0, 1, ceil_mode)
+    if norm_type == -float("inf"):
+        return -pool(-pyml.abs(input), kernel_size, stride, 0, 1, ceil_mode)
+    avg = avg_pool1d if nd == 1 else avg_pool2d
+    s = avg(pyml.pow(input, norm_type), kernel_size, stride, 0, ceil_mode)
+    window = k[0] if nd == 1 else k[0] * k[1]
+    s = pyml.where(s == 0, pyml.zeros_like(s), s)
+    return pyml.pow(s * window, 1.0 / norm_type)
+
+
+def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """x (N, C, L) or (C, L) -> (N, C, L_out): the p-norm of every window."""
+    return _lp_pool(1, "lp_pool1d", input, norm_type, kernel_size, stride, ceil_mode)
+
+
+def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """x (N, C, H, W) or (C, H, W) -> (N, C, P, Q): the p-norm of every window."""
+    return _lp_pool(2, "lp_pool2d", input, norm_type, kernel_size, stride, ceil_mode)
 
 
 # ------------------------------------------------------------------------------------- adaptive pooling

@@ -1,11 +1,12 @@
-"""nn.functional: interpolate / upsample, pixel_shuffle / pixel_unshuffle, grid_sample, affine_grid.
+"""nn.functional: interpolate / upsample, pixel_shuffle / pixel_unshuffle, channel_shuffle, grid_sample,
+affine_grid.
 
 interpolate resolves size vs scale_factor exactly like torch (the scale factors the user gave
 reach the kernels, which use 1/scale rather than in/out when they have one) and runs one fused
 resampling kernel (csrc/ops/vision.cpp); its backward is a Function whose adjoint is the forward.
-pixel_shuffle/unshuffle are reshapes and a permute (no arithmetic, autograd for free);
-affine_grid is a batched matmul with a base grid; grid_sample is a fused op with a fused backward
-for the input and the grid.
+pixel_shuffle/unshuffle and channel_shuffle are reshapes and a permute (no arithmetic, autograd
+for free); affine_grid is a batched matmul with a base grid; grid_sample is a fused op with a fused
+backward for the input and the grid.
 """
 import math
 
@@ -152,6 +153,25 @@ def pixel_unshuffle(input, downscale_factor):
     x = input.reshape(*batch, c, h // r, r, w // r, r)  # (*, C, H, r, W, r)
     x = x.permute(*range(nb), nb, nb + 2, nb + 4, nb + 1, nb + 3)  # (*, C, r, r, H, W)
     return x.reshape(*batch, c * r * r, h // r, w // r)
+
+
+def channel_shuffle(input, groups):
+    """(N, g*k, *) -> (N, k*g, *): channel i*k + j moves to j*g + i (the groups' channels interleave)."""
+    op = "channel_shuffle"
+    _tensor(input, op, "input")
+    if isinstance(groups, bool) or not isinstance(groups, int):
+        raise TypeError(f"{op}: groups must be an int, got {type(groups).__name__}")
+    if input.ndim < 3:
+        raise ValueError(f"{op}: expected an input with more than 2 dims (N, C, *), got input of shape "
+                         f"{tuple(input.shape)}")
+    if groups <= 0:
+        raise ValueError(f"{op}: the number of groups must be positive, got groups={groups}")
+    n, c, *rest = input.shape
+    if c % groups:
+        raise ValueError(f"{op}: input channels ({c}) must be divisible by groups ({groups}); input "
+                         f"{tuple(input.shape)}")
+    x = input.reshape(n, groups, c // groups, *rest)  # (N, g, k, *)
+    return x.transpose(1, 2).reshape(input.shape)     # (N, k, g, *) -> (N, C, *)
 
 
 # ------------------------------------------------------------------------------------- spatial transformer

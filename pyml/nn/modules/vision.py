@@ -1,5 +1,5 @@
 """Resampling and patch layers: Upsample, UpsamplingNearest2d, UpsamplingBilinear2d, PixelShuffle,
-PixelUnshuffle, Unfold, Fold (torch keeps the last two in nn/modules/fold.py), with torch's
+PixelUnshuffle, ChannelShuffle, Unfold, Fold (torch keeps the last two in nn/modules/fold.py), with torch's
 constructor arguments and printouts."""
 from .._functional import vision as F
 from .._functional import conv as _conv
@@ -7,7 +7,7 @@ from .._functional import conv as _conv
 from .module import Module
 
 __all__ = ["Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d", "PixelShuffle", "PixelUnshuffle",
-           "Unfold", "Fold"]
+           "ChannelShuffle", "Unfold", "Fold"]
 
 
 class Upsample(Module):
@@ -65,6 +65,18 @@ class PixelUnshuffle(Module):
 
     def extra_repr(self):
         return f"downscale_factor={self.downscale_factor}"
+
+
+class ChannelShuffle(Module):
+    def __init__(self, groups):
+        super().__init__()
+        self.groups = groups
+
+    def forward(self, input):
+        return F.channel_shuffle(input, self.groups)
+
+    def extra_repr(self):
+        return f"groups={self.groups}"
 
 
 class _SlidingPatches(Module):
