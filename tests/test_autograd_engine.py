@@ -744,3 +744,14 @@ def test_composite_inplace_methods_match_torch(case):
         (y * t(lib, np.arange(y.numel()).reshape(tuple(y.shape)) + 1.0)).sum().backward()
         return x.grad, s.grad, m.grad
     assert_same(f, atol=1e-10)
+
+
+def test_multi_output_composite_with_one_constant_input_keeps_gradients():
+    """broadcast_tensors(leaf, constant): the constant's expanded output has no history and needs none; the
+    missing-derivative guard must not give it a raising node (it only flags ops that recorded nothing)."""
+    a = pyml.tensor([[1.0], [2.0], [3.0]], requires_grad=True)
+    b = pyml.tensor([1.0, -1.0, 0.5, 2.0])
+    x, y = pyml.broadcast_tensors(a, b)
+    assert x.requires_grad and not y.requires_grad
+    (x * y).sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), np.full((3, 1), 2.5))

@@ -10,4 +10,8 @@ if [ ! -f "$BUILD/build.ninja" ]; then
     -Dpybind11_DIR="$($PY -m pybind11 --cmakedir)" -DPython_EXECUTABLE="$(command -v $PY)" "$@"
 fi
 ninja -C "$BUILD" -j "${JOBS:-2}"
-cp -f "$BUILD"/_C*.so pyml/
+# copy then rename: a new inode, so running processes (tests, helpers) keep the file they mapped
+# (cp over the old file rewrites it in place, and they die with SIGBUS or SIGSEGV)
+for so in "$BUILD"/_C*.so; do
+  cp -f "$so" "pyml/.$(basename "$so").tmp" && mv -f "pyml/.$(basename "$so").tmp" "pyml/$(basename "$so")"
+done

@@ -208,8 +208,11 @@ def _guarded(name, fn):
     def g(*args, **kwargs):
         out = fn(*args, **kwargs)
         if _gstate.enabled and _any_rg(args, kwargs):
-            outs = [o for o in _outputs(out) if o.dtype.is_floating_point and not o._requires_grad]
-            if outs:
+            floats = [o for o in _outputs(out) if o.dtype.is_floating_point]
+            outs = [o for o in floats if not o._requires_grad]
+            # an op without a derivative records nothing; when some outputs got history, the others are
+            # results that do not depend on a grad-requiring input (broadcast_tensors(leaf, constant))
+            if outs and len(outs) == len(floats):
                 node = _MissingDerivative(name, _tensor_args(args, kwargs))
                 for o in outs:
                     _missing(node, o)
