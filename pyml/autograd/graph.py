@@ -139,8 +139,10 @@ class AccumulateGrad(Node):
         if t is None:  # the leaf died while its graph lived: nobody can see its gradient
             return ()
         accumulate_into(t, grad, stealable=True)
-        for h in list(t.__dict__.get("_post_acc_hooks", ())):
-            h(t)
+        hooks = t.__dict__.get("_post_acc_hooks")
+        if hooks:
+            for h in list(hooks):
+                h(t)
         return ()
 
 
@@ -153,7 +155,7 @@ def accumulate_into(t, grad, stealable=False):
     """t.grad += grad with PyTorch's rules: t.grad never aliases another tensor (a first gradient that
     something else can still see is cloned, later ones are added in place), and under create_graph the
     sum is recorded out of place."""
-    if grad_mode.is_grad_enabled():
+    if grad_mode._state.enabled:
         t.grad = grad.clone() if t.grad is None else t.grad + grad
     elif t.grad is None:
         t.grad = grad if stealable and _can_steal(t, grad) else grad.detach().clone()
