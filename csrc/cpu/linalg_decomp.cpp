@@ -1,0 +1,645 @@
+// CPU kernels of the matrix decompositions (ops/linalg_decomp.h): LU with partial pivoting,
+// triangular and LU solves, Cholesky, Householder QR, the symmetric eigendecomposition
+// (Householder tridiagonalisation, then implicit QR steps with Wilkinson's shift, as LAPACK's
+// steqr) and the SVD: B = QR first, then one-sided (Hestenes) Jacobi on R^T, whose rows converge in
+// fewer sweeps than A's columns; Jacobi is simple and accurate, but each sweep costs O(n^3), so
+// large square matrices are several times slower than LAPACK's divide and conquer.
+// Matrices are contiguous row-major; kernels that sweep columns (QR, SVD) first transpose into a
+// work buffer so every column is a contiguous row, and eigen/singular vectors are built as rows.
+// One matrix per call, OpenMP over the batch (large matrices also split their row updates across
+// threads). Templates exist for float and double only; inner products, rotations and the
+// tridiagonal accumulate in double.
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <limits>
+#include <new>
+#include <numeric>
+#include <vector>
+#include "core/parallel.h"
+#include "ops/linalg_decomp.h"
+
+namespace pyml {
+namespace {
+
+template <class F> void by_dtype(DType t, const F& f) {
+  if (t == DType::Float64) f(double{}); else f(float{});
+}
+
+// Runs f(b0, b1) over the batch in parallel; `cost` (flops of one matrix) sets the grain. A failed
+// work allocation inside the parallel region is carried out of it.
+template <class F> void batch_for(int64_t nb, double cost, const F& f) {
+  std::atomic<bool> oom{false};
+  int64_t grain = std::max<int64_t>(1, (int64_t)(65536.0 / std::max(cost, 1.0)));
+  parallel_for(0, nb, grain, [&](int64_t b0, int64_t b1) {
+    try { f(b0, b1); } catch (const std::bad_alloc&) { oom = true; }
+  });
+  if (oom) throw std::bad_alloc();
+}
+
+// Splits rows [r0, r1) of one matrix's update across threads when there is enough work.
+template <class F> void rows_for(int64_t r0, int64_t r1, int64_t row_len, const F& f) {
+  parallel_for(r0, r1, std::max<int64_t>(8, 32768 / std::max<int64_t>(row_len, 1)), f);
+}
+
+// Four partial sums: without -ffast-math the compiler keeps one sum's order, so a single
+// accumulator would serialise every dot product on the add latency.
+template <typename X, typename Y> double dot(const X* x, const Y* y, int64_t n) {
+  double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    s0 += (double)x[i] * (double)y[i];
+    s1 += (double)x[i + 1] * (double)y[i + 1];
+    s2 += (double)x[i + 2] * (double)y[i + 2];
+    s3 += (double)x[i + 3] * (double)y[i + 3];
+  }
+  for (; i < n; i++) s0 += (double)x[i] * (double)y[i];
+  return (s0 + s1) + (s2 + s3);
+}
+
+// max |x|, NaN if any x is NaN (std::max would drop it)
+template <typename T> double max_abs(const T* x, int64_t n) {
+  double big = 0;
+  for (int64_t i = 0; i < n; i++) {
+    const double v = std::abs((double)x[i]);
+    if (std::isnan(v)) return v;
+    big = std::max(big, v);
+  }
+  return big;
+}
+
+// ||x||_2 without overflow or underflow (values up to the largest double); NaN propagates.
+template <typename T> double norm2(const T* x, int64_t n) {
+  double big = max_abs(x, n), s = 0;
+  if (big == 0 || !std::isfinite(big)) return big;
+  for (int64_t i = 0; i < n; i++) { double v = x[i] / big; s += v * v; }
+  return big * std::sqrt(s);
+}
+
+// Scales x by a power of two (exact) so that max |x| is in [0.5, 1); returns the exponent e with
+// x_before = x_after * 2^e (0 for zero or non-finite data, left as they are).
+template <typename T> int unit_scale(T* x, int64_t n) {
+  const double big = max_abs(x, n);
+  if (big == 0 || !std::isfinite(big)) return 0;
+  int e;
+  std::frexp(big, &e);
+  for (int64_t i = 0; i < n; i++) x[i] = (T)std::ldexp((double)x[i], -e);
+  return e;
+}
+
+// dst (cols, rows) = src (rows, cols)^T
+template <typename T> void transpose_to(const T* src, int64_t rows, int64_t cols, T* dst) {
+  for (int64_t i = 0; i < rows; i++)
+    for (int64_t j = 0; j < cols; j++) dst[j * rows + i] = src[i * cols + j];
+}
+
+// ------------------------------------------------------------------------------------------ LU
+// a: (m, n) -> L (unit, below the diagonal) and U in place; piv: (min(m, n)) 1-based.
+template <typename T> int32_t lu_one(T* a, int64_t m, int64_t n, int32_t* piv) {
+  int32_t info = 0;
+  for (int64_t k = 0; k < std::min(m, n); k++) {
+    int64_t p = k;
+    T best = std::abs(a[k * n + k]);
+    for (int64_t i = k + 1; i < m; i++)
+      if (std::abs(a[i * n + k]) > best) { best = std::abs(a[i * n + k]); p = i; }
+    piv[k] = (int32_t)(p + 1);
+    if (p != k) std::swap_ranges(a + k * n, a + (k + 1) * n, a + p * n);
+    const T d = a[k * n + k];
+    if (d == 0) {  // singular: record the first zero pivot and go on, as LAPACK's getrf
+      if (!info) info = (int32_t)(k + 1);
+      continue;
+    }
+    const T* rk = a + k * n;
+    rows_for(k + 1, m, n - k, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; i++) {
+        T* ri = a + i * n;
+        const T l = ri[k] / d;
+        ri[k] = l;
+        for (int64_t j = k + 1; j < n; j++) ri[j] -= l * rk[j];
+      }
+    });
+  }
+  return info;
+}
+
+// Solves op(A) X = B in place; op(A)(r, c) = a[r * rs + c * cs] is lower or upper triangular.
+// x: (n, k) row-major.
+template <typename T>
+void trsm_one(const T* a, int64_t rs, int64_t cs, T* x, int64_t n, int64_t k, bool lower, bool unit) {
+  for (int64_t s = 0; s < n; s++) {
+    const int64_t i = lower ? s : n - 1 - s;
+    T* xi = x + i * k;
+    for (int64_t j = lower ? 0 : i + 1; j < (lower ? i : n); j++) {
+      const T aij = a[i * rs + j * cs];
+      const T* xj = x + j * k;
+      for (int64_t c = 0; c < k; c++) xi[c] -= aij * xj[c];
+    }
+    if (!unit) {
+      const T d = a[i * rs + i * cs];
+      for (int64_t c = 0; c < k; c++) xi[c] /= d;
+    }
+  }
+}
+
+// The row swaps of getrf's pivots applied to x (n, k): forward, or undone (reverse).
+template <typename T> void swap_rows(T* x, int64_t k, const int32_t* piv, int64_t np, bool reverse) {
+  for (int64_t s = 0; s < np; s++) {
+    const int64_t i = reverse ? np - 1 - s : s, p = piv[i] - 1;
+    if (p != i) std::swap_ranges(x + i * k, x + (i + 1) * k, x + p * k);
+  }
+}
+
+// A = P L U: A X = B is L U X = P^T B; A^T X = B is U^T L^T (P^T X) = B.
+template <typename T>
+void lu_solve_one(const T* lu, const int32_t* piv, T* x, int64_t n, int64_t k, bool adjoint) {
+  if (!adjoint) {
+    swap_rows(x, k, piv, n, false);
+    trsm_one(lu, n, 1, x, n, k, true, true);
+    trsm_one(lu, n, 1, x, n, k, false, false);
+  } else {
+    trsm_one(lu, 1, n, x, n, k, true, false);
+    trsm_one(lu, 1, n, x, n, k, false, true);
+    swap_rows(x, k, piv, n, true);
+  }
+}
+
+// ------------------------------------------------------------------------------------------ Cholesky
+template <typename T> void zero_upper(T* a, int64_t n) {
+  for (int64_t i = 0; i < n; i++) std::fill(a + i * n + i + 1, a + (i + 1) * n, T(0));
+}
+
+// a: (n, n), its lower triangle read -> L in place (row by row: every product is a contiguous dot).
+template <typename T> int32_t cholesky_one(T* a, int64_t n) {
+  for (int64_t j = 0; j < n; j++) {
+    T* rj = a + j * n;
+    const double d = rj[j] - dot(rj, rj, j);
+    if (!(d > 0)) {  // NaN fails too
+      rj[j] = (T)d;
+      zero_upper(a, n);
+      return (int32_t)(j + 1);
+    }
+    const double ljj = std::sqrt(d);
+    rj[j] = (T)ljj;
+    rows_for(j + 1, n, j + 1, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; i++) a[i * n + j] = (T)((a[i * n + j] - dot(a + i * n, rj, j)) / ljj);
+    });
+  }
+  zero_upper(a, n);
+  return 0;
+}
+
+// ------------------------------------------------------------------------------------------ Householder
+// x (len): the Householder reflector H = I - tau v v^T with H x = (beta, 0, ...); v = (1, x[1:])
+// is left in x[1:] and beta in x[0] (LAPACK's larfg convention, beta = -sign(x0) ||x||).
+// Tiny x is scaled up by a power of two first (exact): in subnormal arithmetic v and tau would not
+// agree, and H would not be orthogonal.
+template <typename T> T householder(T* x, int64_t len) {
+  const double big = max_abs(x + 1, len - 1);
+  if (big == 0) return 0;
+  int e = 0;
+  if (big < 0x1p-500) {
+    std::frexp(std::max(big, std::abs((double)x[0])), &e);
+    for (int64_t i = 0; i < len; i++) x[i] = (T)std::ldexp((double)x[i], -e);
+  }
+  const double alpha = x[0], beta = -std::copysign(std::hypot(alpha, norm2(x + 1, len - 1)), alpha);
+  const double denom = alpha - beta;
+  for (int64_t i = 1; i < len; i++) x[i] = (T)(x[i] / denom);
+  x[0] = (T)std::ldexp(beta, e);
+  return (T)((beta - alpha) / beta);
+}
+
+// y (len) <- H y for H = I - tau v v^T, v = (1, v[1:])
+template <typename T> void reflect(T* y, const T* v, int64_t len, T tau) {
+  if (tau == 0) return;
+  const double f = tau * (y[0] + dot(v + 1, y + 1, len - 1));
+  y[0] = (T)(y[0] - f);
+  for (int64_t i = 1; i < len; i++) y[i] = (T)(y[i] - f * v[i]);
+}
+
+// g (n, m): the columns of an m x n matrix A as rows -> A = QR, Q = H_0 ... H_{k-1}: R is left on and
+// above g's "diagonal" (R[i][c] = g[c][i], i <= c), H_j's vector below it in row j, tau[j] its tau.
+template <typename T> void householder_columns(T* g, int64_t m, int64_t n, T* tau) {
+  for (int64_t j = 0; j < std::min(m, n); j++) {
+    T* v = g + j * m + j;
+    tau[j] = householder(v, m - j);
+    rows_for(j + 1, n, m - j, [&](int64_t c0, int64_t c1) {
+      for (int64_t c = c0; c < c1; c++) reflect(g + c * m + j, v, m - j, tau[j]);
+    });
+  }
+}
+
+// Rows [j0, j1) of x (each of length m) <- Q x_j with householder_columns' k reflectors. Applied
+// last to first: row j of an identity then becomes Q e_j, and H_h leaves rows j < h as they are.
+template <typename T> void apply_q(const T* g, const T* tau, int64_t m, int64_t k, T* x, int64_t j0, int64_t j1) {
+  rows_for(j0, j1, m * k, [&](int64_t a, int64_t b) {
+    for (int64_t j = a; j < b; j++)
+      for (int64_t h = k - 1; h >= 0; h--) reflect(x + j * m + h, g + h * m + h, m - h, tau[h]);
+  });
+}
+
+// ------------------------------------------------------------------------------------------ eigh
+// Copies the chosen triangle of a (n, n) onto the other one.
+template <typename T> void symmetrize(T* a, int64_t n, bool upper) {
+  for (int64_t i = 0; i < n; i++)
+    for (int64_t j = 0; j < i; j++) {
+      if (upper) a[i * n + j] = a[j * n + i]; else a[j * n + i] = a[i * n + j];
+    }
+}
+
+// Symmetric a (n, n) -> Q^T A Q tridiagonal (d: diagonal, e: off-diagonal) with Q = H_0 ... H_{n-3}.
+// H_k's vector v (v_0 = 1 implied) is left in row k from column k + 2 on, its tau in tau[k].
+// Each step is the symmetric rank-2 update A22 -= v w^T + w v^T, w = p - (tau p.v / 2) v, p = tau A22 v.
+template <typename T> void tridiagonalize(T* a, int64_t n, double* d, double* e, std::vector<T>& tau) {
+  tau.assign(std::max<int64_t>(n, 1), T(0));
+  std::vector<double> p(n);
+  for (int64_t k = 0; k + 2 < n; k++) {
+    const int64_t len = n - k - 1, o = k + 1;
+    T* v = a + k * n + o;  // row k right of the diagonal: column k by symmetry, contiguous
+    tau[k] = householder(v, len);
+    e[k] = v[0];
+    if (tau[k] == 0) continue;
+    const T beta = v[0];
+    v[0] = 1;
+    rows_for(0, len, len, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; i++) p[i] = tau[k] * dot(a + (o + i) * n + o, v, len);
+    });
+    const double half = 0.5 * tau[k] * dot(p.data(), v, len);
+    for (int64_t i = 0; i < len; i++) p[i] -= half * v[i];  // p is w now
+    rows_for(0, len, len, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; i++) {
+        T* row = a + (o + i) * n + o;
+        const double vi = v[i], wi = p[i];
+        for (int64_t j = 0; j < len; j++) row[j] = (T)(row[j] - vi * p[j] - wi * v[j]);
+      }
+    });
+    v[0] = beta;
+  }
+  for (int64_t k = 0; k < n; k++) d[k] = a[k * n + k];
+  if (n >= 2) e[n - 2] = a[(n - 2) * n + n - 1];
+}
+
+// qt (n, n) <- rows: the columns of Q = H_0 ... H_{n-3}, by backward accumulation (column c of
+// H_k ... H_{n-3} is e_c for c <= k, so only the rows after k change).
+template <typename T> void form_q(const T* a, int64_t n, const std::vector<T>& tau, T* qt) {
+  std::fill(qt, qt + n * n, T(0));
+  for (int64_t i = 0; i < n; i++) qt[i * n + i] = 1;
+  for (int64_t k = n - 3; k >= 0; k--) {
+    const T* v = a + k * n + k + 1;
+    rows_for(k + 1, n, n - k - 1, [&](int64_t c0, int64_t c1) {
+      for (int64_t c = c0; c < c1; c++) reflect(qt + c * n + k + 1, v, n - k - 1, tau[k]);
+    });
+  }
+}
+
+// c, s with c x - s z = r, s x + c z = 0, c^2 + s^2 = 1; returns r. x and z are scaled by the larger
+// first: with subnormal x and z, x / r and z / r would not make an orthogonal rotation.
+inline double givens(double x, double z, double& c, double& s) {
+  const double t = std::max(std::abs(x), std::abs(z));
+  if (t == 0) {
+    c = 1;
+    s = 0;
+    return 0;
+  }
+  const double xs = x / t, zs = z / t, r = std::hypot(xs, zs);
+  c = xs / r;
+  s = -zs / r;
+  return t * r;
+}
+
+// One implicit symmetric QR step with Wilkinson's shift on the unreduced block [l, h] of the
+// tridiagonal (d, e): the bulge is chased down by Givens rotations G_k, also applied to qt's rows.
+template <typename T> void qr_step(double* d, double* e, int64_t l, int64_t h, T* qt, int64_t n) {
+  const double delta = (d[h - 1] - d[h]) / 2, eh = e[h - 1];
+  const double mu = d[h] - eh * eh / (delta + (delta >= 0 ? 1.0 : -1.0) * std::hypot(delta, eh));
+  double x = d[l] - mu, z = e[l];
+  for (int64_t k = l; k < h; k++) {
+    double c, s;
+    const double r = givens(x, z, c, s);
+    if (k > l) e[k - 1] = r;
+    const double dk = d[k], dk1 = d[k + 1], ek = e[k];
+    d[k] = c * c * dk - 2 * c * s * ek + s * s * dk1;
+    d[k + 1] = s * s * dk + 2 * c * s * ek + c * c * dk1;
+    e[k] = c * s * (dk - dk1) + (c * c - s * s) * ek;
+    if (k + 1 < h) {
+      x = e[k];
+      z = -s * e[k + 1];  // the bulge at (k, k + 2)
+      e[k + 1] *= c;
+    }
+    if (!qt) continue;
+    T *p = qt + k * n, *q = qt + (k + 1) * n;
+    for (int64_t i = 0; i < n; i++) {
+      const double u = p[i], w = q[i];
+      p[i] = (T)(c * u - s * w);
+      q[i] = (T)(s * u + c * w);
+    }
+  }
+}
+
+// Diagonalises the tridiagonal (d, e) in place; qt's rows are rotated along (the eigenvectors).
+// Off-diagonal entries negligible against their diagonal neighbours are dropped, splitting the
+// problem; each step works on the first unreduced block.
+template <typename T> void tridiagonal_qr(double* d, double* e, int64_t n, T* qt) {
+  // the input is scaled to max |a| ~ 1 (eigh_one): an entry below `tiny` is negligible in any case
+  const double eps = std::numeric_limits<double>::epsilon(), tiny = std::numeric_limits<double>::min() / eps;
+  int64_t steps = 0;
+  for (int64_t l = 0; l < n;) {
+    int64_t h = l;
+    while (h + 1 < n && std::abs(e[h]) > std::max(tiny, eps * (std::abs(d[h]) + std::abs(d[h + 1])))) h++;
+    if (h + 1 < n) e[h] = 0;
+    if (h == l || ++steps > 40 * n) {  // a converged eigenvalue (or no convergence: stop, never hang)
+      l++;
+      continue;
+    }
+    qr_step(d, e, l, h, qt, n);
+  }
+}
+
+// a: (n, n) work; w: (n) ascending; v: (n, n) eigenvectors as columns, or null.
+template <typename T> void eigh_one(T* a, int64_t n, bool upper, T* w, T* v, std::vector<T>& qt) {
+  symmetrize(a, n, upper);
+  const int ex = unit_scale(a, n * n);  // entries near the overflow threshold must not overflow d[h-1] - d[h]
+  if (!std::isfinite(norm2(a, n * n))) {  // NaN or inf: no meaningful decomposition
+    std::fill(w, w + n, std::numeric_limits<T>::quiet_NaN());
+    if (v) std::fill(v, v + n * n, std::numeric_limits<T>::quiet_NaN());
+    return;
+  }
+  std::vector<double> d(n), e(std::max<int64_t>(n, 1), 0.0);
+  std::vector<T> tau;
+  tridiagonalize(a, n, d.data(), e.data(), tau);
+  if (v) {
+    qt.resize(n * n);
+    form_q(a, n, tau, qt.data());
+  }
+  tridiagonal_qr(d.data(), e.data(), n, v ? qt.data() : (T*)nullptr);
+  std::vector<int64_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int64_t i, int64_t j) { return d[i] < d[j]; });
+  for (int64_t j = 0; j < n; j++) w[j] = (T)std::ldexp(d[order[j]], ex);
+  if (!v) return;
+  for (int64_t i = 0; i < n; i++)
+    for (int64_t j = 0; j < n; j++) v[i * n + j] = qt[order[j] * n + i];
+}
+
+// ------------------------------------------------------------------------------------------ SVD
+// The rotation angle that zeroes the (p, q) entry: t = tan(theta), smaller root of t^2 + 2 zeta t - 1.
+inline double jacobi_t(double zeta) {
+  return (zeta >= 0 ? 1.0 : -1.0) / (std::abs(zeta) + std::hypot(1.0, zeta));
+}
+
+// Rows g (r, len) are made mutually orthogonal by plane rotations (one-sided Jacobi); the same
+// rotations are applied to the rows of jt (r, r) when given. Rows shorter than `tiny` are left
+// alone: they are zero to working accuracy, and rotating them against roundoff never converges.
+template <typename T> void hestenes(T* g, int64_t r, int64_t len, T* jt, double fro) {
+  const double eps = std::numeric_limits<T>::epsilon(), tol = eps * std::max(2.0, std::sqrt((double)len));
+  const double tiny = 0.01 * eps * fro;
+  std::vector<double> nrm(r);
+  for (int sweep = 0; sweep < 64; sweep++) {
+    bool rotated = false;
+    for (int64_t i = 0; i < r; i++) nrm[i] = dot(g + i * len, g + i * len, len);
+    for (int64_t i = 0; i < r; i++)
+      for (int64_t j = i + 1; j < r; j++) {
+        const double a = nrm[i], b = nrm[j];
+        if (std::sqrt(a) <= tiny || std::sqrt(b) <= tiny) continue;
+        const double gam = dot(g + i * len, g + j * len, len);
+        if (std::abs(gam) <= tol * std::sqrt(a) * std::sqrt(b)) continue;
+        const double t = jacobi_t((b - a) / (2 * gam)), c = 1 / std::sqrt(1 + t * t), s = t * c;
+        T *x = g + i * len, *y = g + j * len;
+        for (int64_t k = 0; k < len; k++) {
+          const double u = x[k], w = y[k];
+          x[k] = (T)(c * u - s * w);
+          y[k] = (T)(s * u + c * w);
+        }
+        nrm[i] = a - t * gam;
+        nrm[j] = b + t * gam;
+        if (jt) {
+          T *p = jt + i * r, *q = jt + j * r;
+          for (int64_t k = 0; k < r; k++) {
+            const double u = p[k], w = q[k];
+            p[k] = (T)(c * u - s * w);
+            q[k] = (T)(s * u + c * w);
+          }
+        }
+        rotated = true;
+      }
+    if (!rotated) break;
+  }
+}
+
+// Fills the rows of u (count, len) not marked valid with unit vectors orthogonal to every valid row:
+// each time the basis vector e_c with the largest component outside the span so far, orthogonalised
+// twice (classical Gram-Schmidt, re-orthogonalised).
+template <typename T> void complete_rows(T* u, int64_t count, int64_t len, std::vector<char>& valid) {
+  std::vector<double> v(len);
+  for (int64_t j = 0; j < count; j++) {
+    if (valid[j]) continue;
+    int64_t best = 0;
+    double best_r = -1;
+    for (int64_t c = 0; c < len; c++) {
+      double r = 1;
+      for (int64_t i = 0; i < count; i++) if (valid[i]) r -= (double)u[i * len + c] * u[i * len + c];
+      if (r > best_r) { best_r = r; best = c; }
+    }
+    std::fill(v.begin(), v.end(), 0.0);
+    v[best] = 1;
+    for (int pass = 0; pass < 2; pass++)
+      for (int64_t i = 0; i < count; i++) {
+        if (!valid[i]) continue;
+        const T* ui = u + i * len;
+        double d = 0;
+        for (int64_t c = 0; c < len; c++) d += v[c] * ui[c];
+        for (int64_t c = 0; c < len; c++) v[c] -= d * ui[c];
+      }
+    double nv = 0;
+    for (int64_t c = 0; c < len; c++) nv += v[c] * v[c];
+    nv = std::sqrt(nv);
+    for (int64_t c = 0; c < len; c++) u[j * len + c] = (T)(v[c] / nv);
+    valid[j] = 1;
+  }
+}
+
+struct SvdShape {
+  int64_t m, n, r, len;  // r = min(m, n), len = max(m, n)
+  bool tall, full;
+  int64_t ucols() const { return full ? m : r; }
+  int64_t vrows() const { return full ? n : r; }
+};
+
+// One-sided Jacobi on the rows g (r, len): sig (r) descending; when uv, jt (r, r) holds the rotations'
+// rows in that order and rows (r, len) the unit rows g_j / sig_j, completed where sig_j is negligible.
+template <typename T>
+void jacobi_svd(T* g, int64_t r, int64_t len, double fro, bool uv, std::vector<double>& sig, std::vector<T>& jt,
+                std::vector<T>& rows) {
+  std::vector<T> rot;
+  if (uv) {
+    rot.assign(r * r, T(0));
+    for (int64_t i = 0; i < r; i++) rot[i * r + i] = 1;
+  }
+  hestenes(g, r, len, uv ? rot.data() : (T*)nullptr, fro);
+  std::vector<double> nrm(r);
+  for (int64_t j = 0; j < r; j++) nrm[j] = norm2(g + j * len, len);
+  std::vector<int64_t> order(r);
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int64_t i, int64_t j) { return nrm[i] > nrm[j]; });
+  sig.resize(r);
+  for (int64_t j = 0; j < r; j++) sig[j] = nrm[order[j]];
+  if (!uv) return;
+  const double tiny = 0.01 * std::numeric_limits<T>::epsilon() * fro;
+  rows.assign(r * len, T(0));
+  jt.resize(r * r);
+  std::vector<char> valid(r, 0);
+  for (int64_t j = 0; j < r; j++) {
+    std::copy(rot.begin() + order[j] * r, rot.begin() + (order[j] + 1) * r, jt.begin() + j * r);
+    if (!(sig[j] > tiny) || !std::isfinite(sig[j])) continue;
+    for (int64_t c = 0; c < len; c++) rows[j * len + c] = (T)(g[order[j] * len + c] / sig[j]);
+    valid[j] = 1;
+  }
+  complete_rows(rows.data(), r, len, valid);
+}
+
+// B (len, r) = QR first (2 len r^2 flops), then Jacobi on the rows of R (R^T = W S J^T, so B = (Q J) S W^T):
+// the rotations J map back through Q to B's left vectors, and Q's other columns complete them for
+// full_matrices (no search for a completion in len-space). Jacobi converges faster on R^T than on B.
+template <typename T>
+void svd_qr_jacobi(T* g, const SvdShape& sh, double fro, bool uv, std::vector<double>& sig, std::vector<T>& jt,
+                   std::vector<T>& rows, int64_t count) {
+  const int64_t r = sh.r, len = sh.len;
+  std::vector<T> tau(r), rt(r * r, T(0)), small;
+  householder_columns(g, len, r, tau.data());
+  for (int64_t c = 0; c < r; c++)
+    for (int64_t i = 0; i <= c; i++) rt[i * r + c] = g[c * len + i];  // rows: the rows of R
+  jacobi_svd(rt.data(), r, r, fro, uv, sig, jt, small);  // R^T = small^T S jt, so B = Q R = (Q jt^T) S small
+  if (!uv) return;
+  rows.assign(count * len, T(0));
+  for (int64_t j = 0; j < count; j++) {
+    if (j < r) std::copy(jt.begin() + j * r, jt.begin() + (j + 1) * r, rows.begin() + j * len);
+    else rows[j * len + j] = 1;
+  }
+  apply_q(g, tau.data(), len, r, rows.data(), 0, count);
+  jt.swap(small);
+}
+
+// g (r, len) holds B's columns, B = A (tall) or A^T (wide): B = U' S J^T, so A = U' S J^T (tall) or
+// A = J S U'^T (wide). The unit rows U' are U's columns (tall) or Vh's rows (wide); J likewise.
+template <typename T> void svd_one(const T* a, const SvdShape& sh, bool uv, T* u, T* s, T* vh) {
+  const int64_t r = sh.r, len = sh.len, count = sh.tall ? sh.ucols() : sh.vrows();
+  std::vector<T> g(r * len), jt, rows;
+  if (sh.tall) transpose_to(a, sh.m, sh.n, g.data()); else std::copy(a, a + r * len, g.begin());
+  const int e = unit_scale(g.data(), r * len);  // squared norms of 1e-250 or 1e250 would under/overflow
+  const double fro = norm2(g.data(), r * len);
+  if (!std::isfinite(fro)) {
+    const T nan = std::numeric_limits<T>::quiet_NaN();
+    std::fill(s, s + r, nan);
+    if (uv) std::fill(u, u + sh.m * sh.ucols(), nan);
+    if (uv) std::fill(vh, vh + sh.vrows() * sh.n, nan);
+    return;
+  }
+  std::vector<double> sig;
+  svd_qr_jacobi(g.data(), sh, fro, uv, sig, jt, rows, count);
+  for (int64_t j = 0; j < r; j++) s[j] = (T)std::ldexp(sig[j], e);
+  if (!uv) return;
+  for (int64_t j = 0; j < r; j++)
+    for (int64_t c = 0; c < r; c++) {
+      if (sh.tall) vh[j * r + c] = jt[j * r + c];  // Vh (n, n): rows of J^T
+      else u[c * r + j] = jt[j * r + c];           // U (m, m): columns of J
+    }
+  if (sh.tall) transpose_to(rows.data(), count, len, u);  // U (m, count)
+  else std::copy(rows.begin(), rows.end(), vh);
+}
+
+// ------------------------------------------------------------------------------------------ QR
+// g: (n, m) = A^T, so column j of A is row j of g. Reflectors are left below g's "diagonal".
+template <typename T> void qr_one(const T* a, int64_t m, int64_t n, T* q, int64_t qc, T* r, int64_t rr) {
+  const int64_t k = std::min(m, n);
+  std::vector<T> g(n * m), tau(k);
+  transpose_to(a, m, n, g.data());
+  householder_columns(g.data(), m, n, tau.data());
+  std::fill(r, r + rr * n, T(0));
+  for (int64_t c = 0; c < n; c++)
+    for (int64_t i = 0; i <= std::min(c, rr - 1); i++) r[i * n + c] = g[c * m + i];
+  if (!q) return;
+  std::vector<T> qt(qc * m, T(0));  // rows: Q's columns, Q e_j
+  for (int64_t j = 0; j < qc; j++) qt[j * m + j] = 1;
+  apply_q(g.data(), tau.data(), m, k, qt.data(), 0, qc);
+  transpose_to(qt.data(), qc, m, q);
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------------------------------ batched entries
+void lu_factor_cpu(DType t, void* a, int64_t nb, int64_t m, int64_t n, int32_t* piv, int32_t* info) {
+  const int64_t k = std::min(m, n);
+  by_dtype(t, [&](auto z) {
+    using T = decltype(z);
+    batch_for(nb, (double)m * n * k, [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; b++) info[b] = lu_one((T*)a + b * m * n, m, n, piv + b * k);
+    });
+  });
+}
+
+void solve_triangular_cpu(DType t, const TriSolve& p) {
+  by_dtype(t, [&](auto z) {
+    using T = decltype(z);
+    batch_for(p.nb, (double)p.n * p.n * p.k, [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; b++)
+        trsm_one((const T*)p.a + p.a_off[b], p.rs, p.cs, (T*)p.x + b * p.n * p.k, p.n, p.k, p.lower, p.unit);
+    });
+  });
+}
+
+void lu_solve_cpu(DType t, const void* lu, const int64_t* a_off, const int32_t* piv, const int64_t* piv_off,
+                  void* x, int64_t nb, int64_t n, int64_t k, bool adjoint) {
+  by_dtype(t, [&](auto z) {
+    using T = decltype(z);
+    batch_for(nb, 2.0 * n * n * k, [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; b++)
+        lu_solve_one((const T*)lu + a_off[b], piv + piv_off[b], (T*)x + b * n * k, n, k, adjoint);
+    });
+  });
+}
+
+void cholesky_cpu(DType t, void* a, int64_t nb, int64_t n, int32_t* info) {
+  by_dtype(t, [&](auto z) {
+    using T = decltype(z);
+    batch_for(nb, (double)n * n * n / 3, [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; b++) info[b] = cholesky_one((T*)a + b * n * n, n);
+    });
+  });
+}
+
+void eigh_cpu(DType t, void* a, int64_t nb, int64_t n, bool upper, void* w, void* v) {
+  by_dtype(t, [&](auto z) {
+    using T = decltype(z);
+    batch_for(nb, 9.0 * n * n * n, [&](int64_t b0, int64_t b1) {
+      std::vector<T> qt;
+      for (int64_t b = b0; b < b1; b++)
+        eigh_one((T*)a + b * n * n, n, upper, (T*)w + b * n, v ? (T*)v + b * n * n : (T*)nullptr, qt);
+    });
+  });
+}
+
+void svd_cpu(DType t, const void* a, int64_t nb, int64_t m, int64_t n, bool full, bool uv, void* u, void* s,
+             void* vh) {
+  const SvdShape sh{m, n, std::min(m, n), std::max(m, n), m >= n, full};
+  by_dtype(t, [&](auto z) {
+    using T = decltype(z);
+    batch_for(nb, 20.0 * sh.r * sh.r * sh.len, [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; b++)
+        svd_one((const T*)a + b * m * n, sh, uv, (T*)u + b * m * sh.ucols(), (T*)s + b * sh.r,
+                (T*)vh + b * sh.vrows() * n);
+    });
+  });
+}
+
+void qr_cpu(DType t, const void* a, int64_t nb, int64_t m, int64_t n, void* q, int64_t qcols, void* r,
+            int64_t rrows) {
+  by_dtype(t, [&](auto z) {
+    using T = decltype(z);
+    batch_for(nb, 4.0 * m * n * std::min(m, n), [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; b++)
+        qr_one((const T*)a + b * m * n, m, n, q ? (T*)q + b * m * qcols : (T*)nullptr, qcols,
+               (T*)r + b * rrows * n, rrows);
+    });
+  });
+}
+
+}  // namespace pyml

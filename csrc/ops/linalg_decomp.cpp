@@ -1,0 +1,210 @@
+// Host entries of the matrix decompositions (ops/linalg_decomp.h): validate -> copy the input into a
+// contiguous CPU work buffer of the output's shape (batch dims broadcast there) -> run the batched
+// CPU kernels -> return on the input's device. A CUDA tensor is copied to the CPU, computed and
+// copied back: decompositions of the small matrices deep-learning code factors are latency-bound,
+// and this first version keeps one implementation; GPU kernels can replace it behind the same entry.
+// Only float32 and float64 are accepted (as torch on CPU); the Python layer (pyml/_ops/decomp.py)
+// checks arguments first so that errors name the public op.
+#include "ops/linalg_decomp.h"
+#include "core/iter.h"
+
+namespace pyml {
+
+static void check_matrix(const Tensor& a, const char* op, const char* name) {
+  PYML_CHECK(a.dim() >= 2, ValueError, op, ": ", name, " must have at least 2 dimensions (..., m, n), got shape ",
+             a.shape);
+  PYML_CHECK(a.dtype == DType::Float32 || a.dtype == DType::Float64, TypeError, op, ": ", name,
+             " must be float32 or float64, got ", dtype_name(a.dtype));
+}
+
+static void check_square(const Tensor& a, const char* op, const char* name) {
+  check_matrix(a, op, name);
+  PYML_CHECK(a.shape[a.dim() - 1] == a.shape[a.dim() - 2], ValueError, op, ": ", name,
+             " must be a batch of square matrices (..., n, n), got shape ", a.shape);
+}
+
+static void check_pair(const Tensor& a, const Tensor& b, const char* op) {
+  check_same_device(a, b, op);
+  PYML_CHECK(a.dtype == b.dtype, TypeError, op, ": A and B must have the same dtype, got ", dtype_name(a.dtype),
+             " and ", dtype_name(b.dtype));
+}
+
+static Shape batch_of(const Tensor& t) { return Shape(t.shape.begin(), t.shape.end() - 2); }
+
+static Shape with_tail(Shape batch, std::initializer_list<int64_t> tail) {
+  batch.insert(batch.end(), tail);
+  return batch;
+}
+
+// A fresh contiguous CPU tensor of `shape` holding t (broadcast to it): the kernels overwrite it.
+static Tensor work_copy(const Tensor& t, const Shape& shape) {
+  Tensor w = empty(shape, t.dtype);
+  copy_(w, t, "linalg");
+  return w;
+}
+
+// t itself when it is a contiguous CPU tensor, else a contiguous CPU copy.
+static Tensor cpu_contiguous(const Tensor& t) {
+  return t.device().is_cpu() ? contiguous(t) : work_copy(t, t.shape);
+}
+
+static Tensor to_device(const Tensor& t, Device d) {
+  if (t.device() == d) return t;
+  Tensor out = empty(t.shape, t.dtype, d);
+  copy_(out, t, "linalg");
+  return out;
+}
+
+// Element offset of each matrix of a contiguous tensor with batch dims `own` (msz elements per
+// matrix) for every index of the broadcast batch `out`, in row-major order.
+static std::vector<int64_t> broadcast_offsets(const Shape& own, const Shape& out, int64_t msz) {
+  const size_t nd = out.size(), lead = nd - own.size();
+  std::vector<int64_t> stride(nd, 0), idx(nd, 0), res(shape_numel(out));
+  int64_t s = msz, cur = 0;
+  for (size_t d = nd; d-- > lead;) {
+    stride[d] = own[d - lead] == 1 ? 0 : s;
+    s *= own[d - lead];
+  }
+  for (size_t i = 0; i < res.size(); i++) {
+    res[i] = cur;
+    for (size_t d = nd; d-- > 0;) {
+      cur += stride[d];
+      if (++idx[d] < out[d]) break;
+      cur -= stride[d] * out[d];
+      idx[d] = 0;
+    }
+  }
+  return res;
+}
+
+Tensors3 linalg_lu_factor_ex(const Tensor& a) {
+  check_matrix(a, "linalg.lu_factor_ex", "A");
+  const Shape batch = batch_of(a);
+  const int64_t m = a.shape[a.dim() - 2], n = a.shape.back(), k = std::min(m, n);
+  Tensor lu = work_copy(a, a.shape);
+  Tensor piv = empty(with_tail(batch, {k}), DType::Int32), info = empty(batch, DType::Int32);
+  lu_factor_cpu(a.dtype, lu.data(), shape_numel(batch), m, n, piv.ptr<int32_t>(), info.ptr<int32_t>());
+  return {to_device(lu, a.device()), to_device(piv, a.device()), to_device(info, a.device())};
+}
+
+// Pivots come from users too (linalg.lu_solve): every one must name a row, or the kernel would
+// read out of bounds.
+static void check_pivots(const Tensor& piv, int64_t rows, const char* op) {
+  const int32_t* p = piv.ptr<int32_t>();
+  for (int64_t i = 0; i < piv.numel(); i++)
+    PYML_CHECK(p[i] >= 1 && p[i] <= rows, ValueError, op, ": pivots must be in [1, ", rows, "], got ", p[i]);
+}
+
+Tensor linalg_lu_solve(const Tensor& lu, const Tensor& pivots, const Tensor& b, bool left, bool adjoint) {
+  const char* op = "linalg.lu_solve";
+  check_square(lu, op, "LU");
+  check_matrix(b, op, "B");
+  check_pair(lu, b, op);
+  check_same_device(lu, pivots, op);
+  PYML_CHECK(pivots.dtype == DType::Int32, TypeError, op, ": pivots must be int32, got ", dtype_name(pivots.dtype));
+  const int64_t n = lu.shape.back();
+  PYML_CHECK(pivots.shape == Shape(lu.shape.begin(), lu.shape.end() - 1), ValueError, op,
+             ": pivots must have shape LU.shape[:-1], got LU ", lu.shape, " and pivots ", pivots.shape);
+  PYML_CHECK(b.shape[b.dim() - (left ? 2 : 1)] == n, ValueError, op, ": incompatible shapes of LU and B for ",
+             left ? "AX = B" : "XA = B", ", got ", lu.shape, " and ", b.shape);
+  if (!left)  // X A = B is A^T X^T = B^T
+    return contiguous(transpose(linalg_lu_solve(lu, pivots, transpose(b, -2, -1), true, !adjoint), -2, -1));
+  const Shape batch = broadcast_shapes(batch_of(lu), batch_of(b), op);
+  const int64_t k = b.shape.back();
+  Tensor x = work_copy(b, with_tail(batch, {n, k}));
+  Tensor luc = cpu_contiguous(lu), pc = cpu_contiguous(pivots);
+  check_pivots(pc, n, op);
+  std::vector<int64_t> ao = broadcast_offsets(batch_of(lu), batch, n * n), po = broadcast_offsets(batch_of(lu), batch, n);
+  lu_solve_cpu(lu.dtype, luc.data(), ao.data(), pc.ptr<int32_t>(), po.data(), x.data(), shape_numel(batch), n, k,
+               adjoint);
+  return to_device(x, b.device());
+}
+
+Tensor linalg_lu_pivots_to_permutation(const Tensor& pivots, int64_t m) {
+  const char* op = "linalg.lu_unpack";
+  PYML_CHECK(pivots.dtype == DType::Int32, TypeError, op, ": pivots must be int32, got ", dtype_name(pivots.dtype));
+  PYML_CHECK(pivots.dim() >= 1 && pivots.shape.back() <= m, ValueError, op,
+             ": pivots must have shape (..., k) with k <= ", m, ", got ", pivots.shape);
+  Tensor pc = cpu_contiguous(pivots);
+  check_pivots(pc, m, op);
+  const int64_t k = pivots.shape.back(), nb = shape_numel(Shape(pivots.shape.begin(), pivots.shape.end() - 1));
+  Shape shape = pivots.shape;
+  shape.back() = m;
+  Tensor perm = empty(shape, DType::Int64);
+  const int32_t* p = pc.ptr<int32_t>();
+  int64_t* out = perm.ptr<int64_t>();
+  for (int64_t b = 0; b < nb; b++) {
+    int64_t* row = out + b * m;
+    for (int64_t i = 0; i < m; i++) row[i] = i;
+    for (int64_t i = 0; i < k; i++) std::swap(row[i], row[p[b * k + i] - 1]);
+  }
+  return to_device(perm, pivots.device());
+}
+
+Tensors2 linalg_cholesky_ex(const Tensor& a, bool upper) {
+  check_square(a, "linalg.cholesky_ex", "A");
+  const Shape batch = batch_of(a);
+  const int64_t n = a.shape.back();
+  Tensor w = work_copy(upper ? transpose(a, -2, -1) : a, a.shape);  // the triangle to read, as the lower one
+  Tensor info = empty(batch, DType::Int32);
+  cholesky_cpu(a.dtype, w.data(), shape_numel(batch), n, info.ptr<int32_t>());
+  Tensor l = upper ? contiguous(transpose(w, -2, -1)) : w;
+  return {to_device(l, a.device()), to_device(info, a.device())};
+}
+
+Tensor linalg_solve_triangular(const Tensor& a, const Tensor& b, bool upper, bool left, bool unitriangular) {
+  const char* op = "linalg.solve_triangular";
+  check_square(a, op, "A");
+  check_matrix(b, op, "B");
+  check_pair(a, b, op);
+  const int64_t n = a.shape.back();
+  PYML_CHECK(b.shape[b.dim() - (left ? 2 : 1)] == n, ValueError, op, ": incompatible shapes of A and B for ",
+             left ? "AX = B" : "XA = B", ", got ", a.shape, " and ", b.shape);
+  if (!left)  // X A = B is A^T X^T = B^T, A^T triangular the other way
+    return contiguous(transpose(linalg_solve_triangular(transpose(a, -2, -1), transpose(b, -2, -1), !upper, true,
+                                                        unitriangular), -2, -1));
+  const Shape batch = broadcast_shapes(batch_of(a), batch_of(b), op);
+  const int64_t k = b.shape.back();
+  Tensor x = work_copy(b, with_tail(batch, {n, k})), ac = cpu_contiguous(a);
+  std::vector<int64_t> ao = broadcast_offsets(batch_of(a), batch, n * n);
+  TriSolve p{ac.data(), ao.data(), n, 1, x.data(), shape_numel(batch), n, k, !upper, unitriangular};
+  solve_triangular_cpu(a.dtype, p);
+  return to_device(x, b.device());
+}
+
+Tensors2 linalg_eigh(const Tensor& a, bool upper, bool compute_v) {
+  check_square(a, "linalg.eigh", "A");
+  const Shape batch = batch_of(a);
+  const int64_t n = a.shape.back();
+  Tensor w = work_copy(a, a.shape), vals = empty(with_tail(batch, {n}), a.dtype);
+  Tensor vecs = compute_v ? empty(a.shape, a.dtype) : empty({0}, a.dtype);
+  eigh_cpu(a.dtype, w.data(), shape_numel(batch), n, upper, vals.data(), compute_v ? vecs.data() : nullptr);
+  return {to_device(vals, a.device()), to_device(vecs, a.device())};
+}
+
+Tensors3 linalg_svd(const Tensor& a, bool full_matrices, bool compute_uv) {
+  check_matrix(a, "linalg.svd", "A");
+  const Shape batch = batch_of(a);
+  const int64_t m = a.shape[a.dim() - 2], n = a.shape.back(), k = std::min(m, n);
+  const int64_t ucols = full_matrices ? m : k, vrows = full_matrices ? n : k;
+  Tensor ac = cpu_contiguous(a), s = empty(with_tail(batch, {k}), a.dtype);
+  Tensor u = compute_uv ? empty(with_tail(batch, {m, ucols}), a.dtype) : empty({0}, a.dtype);
+  Tensor vh = compute_uv ? empty(with_tail(batch, {vrows, n}), a.dtype) : empty({0}, a.dtype);
+  svd_cpu(a.dtype, ac.data(), shape_numel(batch), m, n, full_matrices, compute_uv, u.data(), s.data(), vh.data());
+  return {to_device(u, a.device()), to_device(s, a.device()), to_device(vh, a.device())};
+}
+
+Tensors2 linalg_qr(const Tensor& a, const std::string& mode) {
+  check_matrix(a, "linalg.qr", "A");
+  PYML_CHECK(mode == "reduced" || mode == "complete" || mode == "r", ValueError,
+             "linalg.qr: mode must be 'reduced', 'complete' or 'r', got '", mode, "'");
+  const Shape batch = batch_of(a);
+  const int64_t m = a.shape[a.dim() - 2], n = a.shape.back(), k = std::min(m, n);
+  const int64_t rows = mode == "complete" ? m : k;  // Q's columns and R's rows
+  Tensor ac = cpu_contiguous(a), r = empty(with_tail(batch, {rows, n}), a.dtype);
+  Tensor q = mode == "r" ? empty({0}, a.dtype) : empty(with_tail(batch, {m, rows}), a.dtype);
+  qr_cpu(a.dtype, ac.data(), shape_numel(batch), m, n, mode == "r" ? nullptr : q.data(), rows, r.data(), rows);
+  return {to_device(q, a.device()), to_device(r, a.device())};
+}
+
+}  // namespace pyml

@@ -1,0 +1,70 @@
+// Matrix decompositions (pyml.linalg): LU with partial pivoting, triangular and LU solves,
+// Cholesky, symmetric eigendecomposition, SVD and Householder QR, batched over leading dims.
+// Host entries (ops/linalg_decomp.cpp) validate, copy each input into a contiguous CPU work
+// buffer and call the batched kernels of cpu/linalg_decomp.cpp (OpenMP over the batch, one
+// matrix per call, float32 and float64). CUDA tensors go through the same CPU kernels and come
+// back to their device. det, inv, solve, slogdet and the composites live in pyml/_ops/decomp.py.
+#pragma once
+#include <string>
+#include <tuple>
+#include "ops/ops.h"
+
+namespace pyml {
+
+using Tensors2 = std::tuple<Tensor, Tensor>;
+using Tensors3 = std::tuple<Tensor, Tensor, Tensor>;
+
+// A: (..., m, n) -> LU (..., m, n), pivots (..., min(m, n)) int32 1-based, info (...) int32
+// (0, or the 1-based index of the first zero pivot, as LAPACK's getrf).
+Tensors3 linalg_lu_factor_ex(const Tensor& a);
+// Solves op(A) X = B (left) or X op(A) = B (right), A = P L U from lu_factor, op = transpose
+// when adjoint. LU: (..., n, n), pivots (..., n); B: (..., n, k) left, (..., k, n) right;
+// batch dims broadcast.
+Tensor linalg_lu_solve(const Tensor& lu, const Tensor& pivots, const Tensor& b, bool left, bool adjoint);
+// pivots (..., k) (1-based, at most m) -> perm (..., m) int64: row i of P^T A is row perm[i] of A,
+// so P = eye(m)[perm]^T for A = P L U.
+Tensor linalg_lu_pivots_to_permutation(const Tensor& pivots, int64_t m);
+// A: (..., n, n) -> L (..., n, n) (U = L^T when upper), info (...) int32: 0 or the order of the
+// first leading minor that is not positive-definite. Reads only the requested triangle of A.
+Tensors2 linalg_cholesky_ex(const Tensor& a, bool upper);
+// A: (..., n, n) triangular, B: (..., n, k) left or (..., k, n) right, batch dims broadcast.
+Tensor linalg_solve_triangular(const Tensor& a, const Tensor& b, bool upper, bool left, bool unitriangular);
+// A: (..., n, n) symmetric (read from the lower triangle, or the upper one when upper) ->
+// eigenvalues (..., n) ascending, eigenvectors (..., n, n) as columns (empty (0,) if !compute_v).
+Tensors2 linalg_eigh(const Tensor& a, bool upper, bool compute_v);
+// A: (..., m, n), k = min(m, n) -> U (..., m, m or k), S (..., k) descending, Vh (..., n or k, n);
+// U and Vh are empty (0,) when !compute_uv.
+Tensors3 linalg_svd(const Tensor& a, bool full_matrices, bool compute_uv);
+// A: (..., m, n) -> Q (..., m, k) 'reduced', (..., m, m) 'complete', empty (0,) 'r';
+// R (..., k, n), or (..., m, n) 'complete'.
+Tensors2 linalg_qr(const Tensor& a, const std::string& mode);
+
+// ---- CPU kernels (cpu/linalg_decomp.cpp): contiguous row-major matrices, nb of them back to back.
+// t is Float32 or Float64; every pointer is to a buffer of that dtype unless typed.
+void lu_factor_cpu(DType t, void* a, int64_t nb, int64_t m, int64_t n, int32_t* piv, int32_t* info);
+
+// op(A) X = B for nb problems: A of problem i at a + a_off[i] (elements), read as
+// op(A)(r, c) = a[r * rs + c * cs]; X: (nb, n, k) contiguous, holding B on entry.
+struct TriSolve {
+  const void* a; const int64_t* a_off; int64_t rs, cs;
+  void* x; int64_t nb, n, k;
+  bool lower, unit;
+};
+void solve_triangular_cpu(DType t, const TriSolve& p);
+// A = P L U (lu_factor's output at lu + a_off[i], pivots at piv + piv_off[i]); solves A X = B,
+// or A^T X = B when adjoint; X: (nb, n, k) contiguous, holding B on entry.
+void lu_solve_cpu(DType t, const void* lu, const int64_t* a_off, const int32_t* piv, const int64_t* piv_off,
+                  void* x, int64_t nb, int64_t n, int64_t k, bool adjoint);
+// a: (nb, n, n), overwritten by L (lower) with zeros above the diagonal; info (nb).
+void cholesky_cpu(DType t, void* a, int64_t nb, int64_t n, int32_t* info);
+// a: (nb, n, n) work (destroyed); w: (nb, n); v: (nb, n, n) or null.
+void eigh_cpu(DType t, void* a, int64_t nb, int64_t n, bool upper, void* w, void* v);
+// a: (nb, m, n) (read only); u: (nb, m, ucols), s: (nb, k), vh: (nb, vrows, n); u and vh are
+// written only when uv. full: ucols = m, vrows = n; else both k.
+void svd_cpu(DType t, const void* a, int64_t nb, int64_t m, int64_t n, bool full, bool uv, void* u, void* s,
+             void* vh);
+// a: (nb, m, n) (read only); q: (nb, m, qcols) or null; r: (nb, rrows, n).
+void qr_cpu(DType t, const void* a, int64_t nb, int64_t m, int64_t n, void* q, int64_t qcols, void* r,
+            int64_t rrows);
+
+}  // namespace pyml
