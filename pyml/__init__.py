@@ -47,6 +47,7 @@ from . import linalg, testing, distributions
 from . import amp
 from .amp import autocast, is_autocast_enabled, get_autocast_dtype
 from ._compile import compile  # noqa: A001  (torch.compile's name)
+from .func import vmap  # torch has it at top level too
 
 amp.autocast_mode.install()  # after every op module and nn.functional exist
 from .nn.functional import cdist, pdist, cosine_similarity, pairwise_distance  # torch has these at top level

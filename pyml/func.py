@@ -1,4 +1,6 @@
-"""pyml.func: functional_call, running a module with some parameters and buffers replaced by given tensors.
+"""pyml.func: torch.func's API. functional_call (here) runs a module with some parameters and buffers replaced
+by given tensors; the transforms grad, grad_and_value, vjp, jvp (_func_transforms.py), jacrev, jacfwd,
+hessian (_func_jac.py) and vmap (_func_vmap.py, a per-sample loop) are re-exported from their modules.
 
 The given tensors are put straight into the owning module's _parameters / _buffers slots for the call
 (so forward reads them and autograd connects the output to them: MAML-style fast weights), and the
@@ -7,8 +9,11 @@ originals are put back afterwards, also when forward raises.
 import contextlib
 
 from ._tensor import Tensor
+from ._func_transforms import grad, grad_and_value, vjp, jvp
+from ._func_jac import jacrev, jacfwd, hessian
+from ._func_vmap import vmap
 
-__all__ = ["functional_call"]
+__all__ = ["functional_call", "grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd", "hessian", "vmap"]
 
 
 def _merge(dicts):
