@@ -43,7 +43,7 @@ from . import nn, func, optim, utils
 from .serialization import save, load
 from . import datasets, transforms, train
 from .nn._toplevel import *  # noqa: F401,F403  (before amp.install: it wraps pyml.conv2d too)
-from . import linalg, testing, distributions
+from . import linalg, testing, distributions, random
 from . import amp
 from .amp import autocast, is_autocast_enabled, get_autocast_dtype
 from ._compile import compile  # noqa: A001  (torch.compile's name)

@@ -1,0 +1,1 @@
+"""pyml.random: torch.random's seeding and RNG-state functions."""
