@@ -1,12 +1,19 @@
 """Derivatives of the matmul family (pyml/_ops/linalg.py). einsum, tensordot, inner and kron are
 composites of recorded ops and need no formula of their own."""
 import pyml
+from .. import _C
+from .._tensor import wrap
 from .formulas import sum_to, _cast, _fit
 from .wrap import differentiable
 from . import grad_mode
 
 
 def _matmul_grads(g, a, b, need_a, need_b):
+    if not grad_mode._state.enabled and a.ndim >= 2 and b.ndim >= 2:  # no graph of the backward: engine calls
+        gi = g._impl
+        ga = wrap(_C.matmul(gi, _C.transpose(b._impl, -2, -1))) if need_a else None
+        gb = wrap(_C.matmul(_C.transpose(a._impl, -2, -1), gi)) if need_b else None
+        return (ga, gb)
     if a.ndim == 1 and b.ndim == 1:
         return (g * b if need_a else None, g * a if need_b else None)
     if a.ndim == 1:  # (k) @ (..., k, n) -> (..., n)
