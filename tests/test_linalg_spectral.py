@@ -1,8 +1,9 @@
-"""pyml.linalg.eigh / eigvalsh (cyclic Jacobi), svd / svdvals (one-sided Jacobi) and qr (Householder) on the
+"""pyml.linalg.eigh / eigvalsh (tridiagonal + implicit QR), svd / svdvals (one-sided Jacobi) and qr (Householder) on the
 CPU kernels of csrc/cpu/linalg_decomp.cpp: checked through their invariants (A V = V diag(w), U S Vh = A,
 QR = A, orthonormal factors, triangular R, sorted spectra) and against NumPy float64 and torch where
 the values are unique (eigenvalues, singular values, R with LAPACK's sign convention), on odd sizes, tall
-and wide shapes, batches, transposed inputs, rank-deficient and repeated spectra, and non-finite input."""
+and wide shapes, batches, transposed inputs, rank-deficient and repeated spectra, and non-finite input.
+Non-convergence and hard well-posed spectra are in test_linalg_convergence.py."""
 import numpy as np
 import pytest
 import torch
@@ -82,7 +83,9 @@ def test_eigh_larger_matrices(case, n, rng):
 def test_eigh_errors():
     with pytest.raises(ValueError, match="UPLO must be 'L' or 'U', got 'X'"):
         L.eigh(make(np.eye(2)), UPLO="X")
-    w, V = L.eigh(make(np.full((3, 3), np.nan)))  # no meaningful answer, but an answer, at once
+    with pytest.raises(L.LinAlgError, match=r"linalg.eigh: The algorithm failed to converge .* \(error code: 2\)\."):
+        L.eigh(make(np.full((3, 3), np.nan)))  # as torch (LAPACK's syevd): NaN input is an error, at once
+    w, V = L.eigh(make(np.diag([1.0, np.inf, 2.0])))  # inf: no meaningful answer, but an answer, at once
     assert np.isnan(npy(w)).all() and np.isnan(npy(V)).all()
 
 
@@ -165,6 +168,10 @@ def test_svd_non_finite_input_returns_nan():
     A[1, 2] = np.inf
     U, S, Vh = L.svd(make(A))
     assert np.isnan(npy(S)).all() and np.isnan(npy(U)).all() and np.isnan(npy(Vh)).all()
+    A[0, 0] = np.nan  # NaN is an error, as torch's (gesdd's info -4)
+    with pytest.raises(L.LinAlgError, match="linalg.svd: The algorithm failed to converge because the input matrix "
+                                            "contained non-finite values."):
+        L.svd(make(A))
     with pytest.raises(ValueError, match="driver"):
         L.svd(make(A), driver="gesvd")
 

@@ -28,5 +28,6 @@ void bind_linalg(py::module_& m) {
   m.def("linalg_eigh", &linalg_eigh, py::arg("A"), py::arg("upper"), py::arg("compute_v"));
   m.def("linalg_svd", &linalg_svd, py::arg("A"), py::arg("full_matrices"), py::arg("compute_uv"));
   m.def("linalg_qr", &linalg_qr, py::arg("A"), py::arg("mode"));
+  m.def("_linalg_set_max_sweeps", &linalg_set_max_sweeps, py::arg("eigh_steps_per_n"), py::arg("svd_sweeps"));
 }
 }  // namespace pyml

@@ -8,7 +8,8 @@
 // work buffer so every column is a contiguous row, and eigen/singular vectors are built as rows.
 // One matrix per call, OpenMP over the batch (large matrices also split their row updates across
 // threads). Templates exist for float and double only; inner products, rotations and the
-// tridiagonal accumulate in double.
+// tridiagonal accumulate in double. The iterative ones (eigh, SVD) stop at a cap set by the host
+// (far above what well-posed input needs) and report, per matrix, an info code instead of hanging.
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -337,31 +338,50 @@ template <typename T> void qr_step(double* d, double* e, int64_t l, int64_t h, T
 
 // Diagonalises the tridiagonal (d, e) in place; qt's rows are rotated along (the eigenvectors).
 // Off-diagonal entries negligible against their diagonal neighbours are dropped, splitting the
-// problem; each step works on the first unreduced block.
-template <typename T> void tridiagonal_qr(double* d, double* e, int64_t n, T* qt) {
+// problem; each step works on the first unreduced block. Returns 0, or after max_steps QR steps
+// (all blocks together) the number of off-diagonal entries still coupled (LAPACK steqr's info).
+template <typename T> int32_t tridiagonal_qr(double* d, double* e, int64_t n, T* qt, int64_t max_steps) {
   // the input is scaled to max |a| ~ 1 (eigh_one): an entry below `tiny` is negligible in any case
   const double eps = std::numeric_limits<double>::epsilon(), tiny = std::numeric_limits<double>::min() / eps;
+  auto coupled = [&](int64_t k) {
+    return std::abs(e[k]) > std::max(tiny, eps * (std::abs(d[k]) + std::abs(d[k + 1])));
+  };
   int64_t steps = 0;
   for (int64_t l = 0; l < n;) {
     int64_t h = l;
-    while (h + 1 < n && std::abs(e[h]) > std::max(tiny, eps * (std::abs(d[h]) + std::abs(d[h + 1])))) h++;
+    while (h + 1 < n && coupled(h)) h++;
     if (h + 1 < n) e[h] = 0;
-    if (h == l || ++steps > 40 * n) {  // a converged eigenvalue (or no convergence: stop, never hang)
+    if (h == l) {  // a converged eigenvalue
       l++;
       continue;
     }
+    if (++steps > max_steps) {  // no convergence: report it, never hang
+      int32_t left = 0;
+      for (int64_t k = l; k + 1 < n; k++) left += coupled(k);
+      return left;
+    }
     qr_step(d, e, l, h, qt, n);
   }
+  return 0;
 }
 
-// a: (n, n) work; w: (n) ascending; v: (n, n) eigenvectors as columns, or null.
-template <typename T> void eigh_one(T* a, int64_t n, bool upper, T* w, T* v, std::vector<T>& qt) {
+// a: (n, n) work; w: (n) ascending; v: (n, n) eigenvectors as columns, or null. Returns 0, the
+// number of unconverged off-diagonal entries, or n - 1 for NaN in the read triangle (what LAPACK's
+// syevd reports to torch); inf without NaN gives NaN outputs and 0, as torch mostly does.
+template <typename T>
+int32_t eigh_one(T* a, int64_t n, bool upper, T* w, T* v, std::vector<T>& qt, int64_t max_steps) {
+  if (n == 1) {  // nothing to iterate: torch returns a itself, even when not finite
+    w[0] = a[0];
+    if (v) v[0] = 1;
+    return 0;
+  }
   symmetrize(a, n, upper);
   const int ex = unit_scale(a, n * n);  // entries near the overflow threshold must not overflow d[h-1] - d[h]
-  if (!std::isfinite(norm2(a, n * n))) {  // NaN or inf: no meaningful decomposition
+  const double fro = norm2(a, n * n);  // NaN if any entry is NaN, else inf if any is inf
+  if (!std::isfinite(fro)) {  // no meaningful decomposition
     std::fill(w, w + n, std::numeric_limits<T>::quiet_NaN());
     if (v) std::fill(v, v + n * n, std::numeric_limits<T>::quiet_NaN());
-    return;
+    return std::isnan(fro) ? (int32_t)(n - 1) : 0;
   }
   std::vector<double> d(n), e(std::max<int64_t>(n, 1), 0.0);
   std::vector<T> tau;
@@ -370,14 +390,15 @@ template <typename T> void eigh_one(T* a, int64_t n, bool upper, T* w, T* v, std
     qt.resize(n * n);
     form_q(a, n, tau, qt.data());
   }
-  tridiagonal_qr(d.data(), e.data(), n, v ? qt.data() : (T*)nullptr);
+  const int32_t info = tridiagonal_qr(d.data(), e.data(), n, v ? qt.data() : (T*)nullptr, max_steps);
   std::vector<int64_t> order(n);
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](int64_t i, int64_t j) { return d[i] < d[j]; });
   for (int64_t j = 0; j < n; j++) w[j] = (T)std::ldexp(d[order[j]], ex);
-  if (!v) return;
+  if (!v) return info;
   for (int64_t i = 0; i < n; i++)
     for (int64_t j = 0; j < n; j++) v[i * n + j] = qt[order[j] * n + i];
+  return info;
 }
 
 // ------------------------------------------------------------------------------------------ SVD
@@ -386,43 +407,62 @@ inline double jacobi_t(double zeta) {
   return (zeta >= 0 ? 1.0 : -1.0) / (std::abs(zeta) + std::hypot(1.0, zeta));
 }
 
+struct JacobiTol {
+  double tol, tiny;  // rows i, j count as orthogonal when |g_i . g_j| <= tol |g_i| |g_j|; tiny: a zero row
+};
+
+// Whether rows i and j of g (r, len) still need a rotation; gam: their inner product. nrm: squared
+// row norms. Rows shorter than tiny are left alone: they are zero to working accuracy, and rotating
+// them against roundoff never converges.
+template <typename T>
+bool coupled_rows(const T* g, int64_t len, int64_t i, int64_t j, const double* nrm, const JacobiTol& tl, double& gam) {
+  const double a = std::sqrt(nrm[i]), b = std::sqrt(nrm[j]);
+  if (a <= tl.tiny || b <= tl.tiny) return false;
+  gam = dot(g + i * len, g + j * len, len);
+  return std::abs(gam) > tl.tol * a * b;
+}
+
+// The plane rotation of rows i and j (each of length len) by c, s.
+template <typename T> void rotate_rows(T* x, T* y, int64_t len, double c, double s) {
+  for (int64_t k = 0; k < len; k++) {
+    const double u = x[k], w = y[k];
+    x[k] = (T)(c * u - s * w);
+    y[k] = (T)(s * u + c * w);
+  }
+}
+
 // Rows g (r, len) are made mutually orthogonal by plane rotations (one-sided Jacobi); the same
-// rotations are applied to the rows of jt (r, r) when given. Rows shorter than `tiny` are left
-// alone: they are zero to working accuracy, and rotating them against roundoff never converges.
-template <typename T> void hestenes(T* g, int64_t r, int64_t len, T* jt, double fro) {
-  const double eps = std::numeric_limits<T>::epsilon(), tol = eps * std::max(2.0, std::sqrt((double)len));
-  const double tiny = 0.01 * eps * fro;
+// rotations are applied to the rows of jt (r, r) when given. Returns 0, or when rows are still
+// coupled after max_sweeps sweeps, how many rows are.
+template <typename T> int32_t hestenes(T* g, int64_t r, int64_t len, T* jt, double fro, int64_t max_sweeps) {
+  const double eps = std::numeric_limits<T>::epsilon();
+  const JacobiTol tl{eps * std::max(2.0, std::sqrt((double)len)), 0.01 * eps * fro};
   std::vector<double> nrm(r);
-  for (int sweep = 0; sweep < 64; sweep++) {
+  auto norms = [&] { for (int64_t i = 0; i < r; i++) nrm[i] = dot(g + i * len, g + i * len, len); };
+  for (int64_t sweep = 0; sweep < max_sweeps; sweep++) {
     bool rotated = false;
-    for (int64_t i = 0; i < r; i++) nrm[i] = dot(g + i * len, g + i * len, len);
+    norms();
     for (int64_t i = 0; i < r; i++)
       for (int64_t j = i + 1; j < r; j++) {
-        const double a = nrm[i], b = nrm[j];
-        if (std::sqrt(a) <= tiny || std::sqrt(b) <= tiny) continue;
-        const double gam = dot(g + i * len, g + j * len, len);
-        if (std::abs(gam) <= tol * std::sqrt(a) * std::sqrt(b)) continue;
-        const double t = jacobi_t((b - a) / (2 * gam)), c = 1 / std::sqrt(1 + t * t), s = t * c;
-        T *x = g + i * len, *y = g + j * len;
-        for (int64_t k = 0; k < len; k++) {
-          const double u = x[k], w = y[k];
-          x[k] = (T)(c * u - s * w);
-          y[k] = (T)(s * u + c * w);
-        }
-        nrm[i] = a - t * gam;
-        nrm[j] = b + t * gam;
-        if (jt) {
-          T *p = jt + i * r, *q = jt + j * r;
-          for (int64_t k = 0; k < r; k++) {
-            const double u = p[k], w = q[k];
-            p[k] = (T)(c * u - s * w);
-            q[k] = (T)(s * u + c * w);
-          }
-        }
+        double gam;
+        if (!coupled_rows(g, len, i, j, nrm.data(), tl, gam)) continue;
+        const double t = jacobi_t((nrm[j] - nrm[i]) / (2 * gam)), c = 1 / std::sqrt(1 + t * t), s = t * c;
+        rotate_rows(g + i * len, g + j * len, len, c, s);
+        nrm[i] -= t * gam;
+        nrm[j] += t * gam;
+        if (jt) rotate_rows(jt + i * r, jt + j * r, r, c, s);
         rotated = true;
       }
-    if (!rotated) break;
+    if (!rotated) return 0;
   }
+  norms();  // the cap was reached: count the rows not yet orthogonal to the others
+  std::vector<char> bad(r, 0);
+  for (int64_t i = 0; i < r; i++)
+    for (int64_t j = i + 1; j < r; j++) {
+      double gam;
+      if (coupled_rows(g, len, i, j, nrm.data(), tl, gam)) bad[i] = bad[j] = 1;
+    }
+  return (int32_t)std::count(bad.begin(), bad.end(), 1);
 }
 
 // Fills the rows of u (count, len) not marked valid with unit vectors orthogonal to every valid row:
@@ -460,21 +500,23 @@ template <typename T> void complete_rows(T* u, int64_t count, int64_t len, std::
 struct SvdShape {
   int64_t m, n, r, len;  // r = min(m, n), len = max(m, n)
   bool tall, full;
+  int64_t max_sweeps;  // Jacobi sweeps allowed
   int64_t ucols() const { return full ? m : r; }
   int64_t vrows() const { return full ? n : r; }
 };
 
 // One-sided Jacobi on the rows g (r, len): sig (r) descending; when uv, jt (r, r) holds the rotations'
 // rows in that order and rows (r, len) the unit rows g_j / sig_j, completed where sig_j is negligible.
+// Returns hestenes' info (0: converged).
 template <typename T>
-void jacobi_svd(T* g, int64_t r, int64_t len, double fro, bool uv, std::vector<double>& sig, std::vector<T>& jt,
-                std::vector<T>& rows) {
+int32_t jacobi_svd(T* g, int64_t r, int64_t len, double fro, bool uv, std::vector<double>& sig, std::vector<T>& jt,
+                   std::vector<T>& rows, int64_t max_sweeps) {
   std::vector<T> rot;
   if (uv) {
     rot.assign(r * r, T(0));
     for (int64_t i = 0; i < r; i++) rot[i * r + i] = 1;
   }
-  hestenes(g, r, len, uv ? rot.data() : (T*)nullptr, fro);
+  const int32_t info = hestenes(g, r, len, uv ? rot.data() : (T*)nullptr, fro, max_sweeps);
   std::vector<double> nrm(r);
   for (int64_t j = 0; j < r; j++) nrm[j] = norm2(g + j * len, len);
   std::vector<int64_t> order(r);
@@ -482,7 +524,7 @@ void jacobi_svd(T* g, int64_t r, int64_t len, double fro, bool uv, std::vector<d
   std::stable_sort(order.begin(), order.end(), [&](int64_t i, int64_t j) { return nrm[i] > nrm[j]; });
   sig.resize(r);
   for (int64_t j = 0; j < r; j++) sig[j] = nrm[order[j]];
-  if (!uv) return;
+  if (!uv) return info;
   const double tiny = 0.01 * std::numeric_limits<T>::epsilon() * fro;
   rows.assign(r * len, T(0));
   jt.resize(r * r);
@@ -494,21 +536,23 @@ void jacobi_svd(T* g, int64_t r, int64_t len, double fro, bool uv, std::vector<d
     valid[j] = 1;
   }
   complete_rows(rows.data(), r, len, valid);
+  return info;
 }
 
 // B (len, r) = QR first (2 len r^2 flops), then Jacobi on the rows of R (R^T = W S J^T, so B = (Q J) S W^T):
 // the rotations J map back through Q to B's left vectors, and Q's other columns complete them for
 // full_matrices (no search for a completion in len-space). Jacobi converges faster on R^T than on B.
 template <typename T>
-void svd_qr_jacobi(T* g, const SvdShape& sh, double fro, bool uv, std::vector<double>& sig, std::vector<T>& jt,
+int32_t svd_qr_jacobi(T* g, const SvdShape& sh, double fro, bool uv, std::vector<double>& sig, std::vector<T>& jt,
                    std::vector<T>& rows, int64_t count) {
   const int64_t r = sh.r, len = sh.len;
   std::vector<T> tau(r), rt(r * r, T(0)), small;
   householder_columns(g, len, r, tau.data());
   for (int64_t c = 0; c < r; c++)
     for (int64_t i = 0; i <= c; i++) rt[i * r + c] = g[c * len + i];  // rows: the rows of R
-  jacobi_svd(rt.data(), r, r, fro, uv, sig, jt, small);  // R^T = small^T S jt, so B = Q R = (Q jt^T) S small
-  if (!uv) return;
+  // R^T = small^T S jt, so B = Q R = (Q jt^T) S small
+  const int32_t info = jacobi_svd(rt.data(), r, r, fro, uv, sig, jt, small, sh.max_sweeps);
+  if (!uv) return info;
   rows.assign(count * len, T(0));
   for (int64_t j = 0; j < count; j++) {
     if (j < r) std::copy(jt.begin() + j * r, jt.begin() + (j + 1) * r, rows.begin() + j * len);
@@ -516,11 +560,14 @@ void svd_qr_jacobi(T* g, const SvdShape& sh, double fro, bool uv, std::vector<do
   }
   apply_q(g, tau.data(), len, r, rows.data(), 0, count);
   jt.swap(small);
+  return info;
 }
 
 // g (r, len) holds B's columns, B = A (tall) or A^T (wide): B = U' S J^T, so A = U' S J^T (tall) or
 // A = J S U'^T (wide). The unit rows U' are U's columns (tall) or Vh's rows (wide); J likewise.
-template <typename T> void svd_one(const T* a, const SvdShape& sh, bool uv, T* u, T* s, T* vh) {
+// Returns 0, Jacobi's count of rows not converged, or -1 for NaN in A (LAPACK's gesdd reports NaN input
+// to torch); inf without NaN gives NaN outputs and 0, as torch mostly does.
+template <typename T> int32_t svd_one(const T* a, const SvdShape& sh, bool uv, T* u, T* s, T* vh) {
   const int64_t r = sh.r, len = sh.len, count = sh.tall ? sh.ucols() : sh.vrows();
   std::vector<T> g(r * len), jt, rows;
   if (sh.tall) transpose_to(a, sh.m, sh.n, g.data()); else std::copy(a, a + r * len, g.begin());
@@ -531,12 +578,12 @@ template <typename T> void svd_one(const T* a, const SvdShape& sh, bool uv, T* u
     std::fill(s, s + r, nan);
     if (uv) std::fill(u, u + sh.m * sh.ucols(), nan);
     if (uv) std::fill(vh, vh + sh.vrows() * sh.n, nan);
-    return;
+    return std::isnan(fro) ? -1 : 0;
   }
   std::vector<double> sig;
-  svd_qr_jacobi(g.data(), sh, fro, uv, sig, jt, rows, count);
+  const int32_t info = svd_qr_jacobi(g.data(), sh, fro, uv, sig, jt, rows, count);
   for (int64_t j = 0; j < r; j++) s[j] = (T)std::ldexp(sig[j], e);
-  if (!uv) return;
+  if (!uv) return info;
   for (int64_t j = 0; j < r; j++)
     for (int64_t c = 0; c < r; c++) {
       if (sh.tall) vh[j * r + c] = jt[j * r + c];  // Vh (n, n): rows of J^T
@@ -544,6 +591,7 @@ template <typename T> void svd_one(const T* a, const SvdShape& sh, bool uv, T* u
     }
   if (sh.tall) transpose_to(rows.data(), count, len, u);  // U (m, count)
   else std::copy(rows.begin(), rows.end(), vh);
+  return info;
 }
 
 // ------------------------------------------------------------------------------------------ QR
@@ -606,26 +654,28 @@ void cholesky_cpu(DType t, void* a, int64_t nb, int64_t n, int32_t* info) {
   });
 }
 
-void eigh_cpu(DType t, void* a, int64_t nb, int64_t n, bool upper, void* w, void* v) {
+void eigh_cpu(DType t, void* a, int64_t nb, int64_t n, bool upper, void* w, void* v, int64_t max_steps,
+              int32_t* info) {
   by_dtype(t, [&](auto z) {
     using T = decltype(z);
     batch_for(nb, 9.0 * n * n * n, [&](int64_t b0, int64_t b1) {
       std::vector<T> qt;
       for (int64_t b = b0; b < b1; b++)
-        eigh_one((T*)a + b * n * n, n, upper, (T*)w + b * n, v ? (T*)v + b * n * n : (T*)nullptr, qt);
+        info[b] = eigh_one((T*)a + b * n * n, n, upper, (T*)w + b * n, v ? (T*)v + b * n * n : (T*)nullptr, qt,
+                           max_steps);
     });
   });
 }
 
 void svd_cpu(DType t, const void* a, int64_t nb, int64_t m, int64_t n, bool full, bool uv, void* u, void* s,
-             void* vh) {
-  const SvdShape sh{m, n, std::min(m, n), std::max(m, n), m >= n, full};
+             void* vh, int64_t max_sweeps, int32_t* info) {
+  const SvdShape sh{m, n, std::min(m, n), std::max(m, n), m >= n, full, max_sweeps};
   by_dtype(t, [&](auto z) {
     using T = decltype(z);
     batch_for(nb, 20.0 * sh.r * sh.r * sh.len, [&](int64_t b0, int64_t b1) {
       for (int64_t b = b0; b < b1; b++)
-        svd_one((const T*)a + b * m * n, sh, uv, (T*)u + b * m * sh.ucols(), (T*)s + b * sh.r,
-                (T*)vh + b * sh.vrows() * n);
+        info[b] = svd_one((const T*)a + b * m * n, sh, uv, (T*)u + b * m * sh.ucols(), (T*)s + b * sh.r,
+                          (T*)vh + b * sh.vrows() * n);
     });
   });
 }

@@ -4,7 +4,9 @@
 // copied back: decompositions of the small matrices deep-learning code factors are latency-bound,
 // and this first version keeps one implementation; GPU kernels can replace it behind the same entry.
 // Only float32 and float64 are accepted (as torch on CPU); the Python layer (pyml/_ops/decomp.py)
-// checks arguments first so that errors name the public op.
+// checks arguments first so that errors name the public op, and turns the info codes (singular,
+// not positive-definite, eigh/SVD not converged) into torch's LinAlgError messages.
+#include <atomic>
 #include "ops/linalg_decomp.h"
 #include "core/iter.h"
 
@@ -172,17 +174,30 @@ Tensor linalg_solve_triangular(const Tensor& a, const Tensor& b, bool upper, boo
   return to_device(x, b.device());
 }
 
-Tensors2 linalg_eigh(const Tensor& a, bool upper, bool compute_v) {
+// Iteration caps of eigh (QR steps per matrix, per unit of n) and SVD (Jacobi sweeps). Measured need
+// (tests/test_linalg_convergence.py): at most 3 steps per eigenvalue (LAPACK's steqr allows 30), and
+// 8-12 sweeps, up to 30 for n = 200 with entries spanning 1e-300..1e300. A sweep that rotates nothing
+// costs only its dot products, so a generous cap is cheap for well-posed input.
+static std::atomic<int64_t> g_eigh_steps_per_n{40}, g_svd_sweeps{128};
+
+std::tuple<int64_t, int64_t> linalg_set_max_sweeps(int64_t eigh_steps_per_n, int64_t svd_sweeps) {
+  PYML_CHECK(eigh_steps_per_n >= 0 && svd_sweeps >= 0, ValueError,
+             "_linalg_set_max_sweeps: caps must be non-negative, got ", eigh_steps_per_n, " and ", svd_sweeps);
+  return {g_eigh_steps_per_n.exchange(eigh_steps_per_n), g_svd_sweeps.exchange(svd_sweeps)};
+}
+
+Tensors3 linalg_eigh(const Tensor& a, bool upper, bool compute_v) {
   check_square(a, "linalg.eigh", "A");
   const Shape batch = batch_of(a);
   const int64_t n = a.shape.back();
   Tensor w = work_copy(a, a.shape), vals = empty(with_tail(batch, {n}), a.dtype);
-  Tensor vecs = compute_v ? empty(a.shape, a.dtype) : empty({0}, a.dtype);
-  eigh_cpu(a.dtype, w.data(), shape_numel(batch), n, upper, vals.data(), compute_v ? vecs.data() : nullptr);
-  return {to_device(vals, a.device()), to_device(vecs, a.device())};
+  Tensor vecs = compute_v ? empty(a.shape, a.dtype) : empty({0}, a.dtype), info = empty(batch, DType::Int32);
+  eigh_cpu(a.dtype, w.data(), shape_numel(batch), n, upper, vals.data(), compute_v ? vecs.data() : nullptr,
+           g_eigh_steps_per_n.load() * n, info.ptr<int32_t>());
+  return {to_device(vals, a.device()), to_device(vecs, a.device()), to_device(info, a.device())};
 }
 
-Tensors3 linalg_svd(const Tensor& a, bool full_matrices, bool compute_uv) {
+Tensors4 linalg_svd(const Tensor& a, bool full_matrices, bool compute_uv) {
   check_matrix(a, "linalg.svd", "A");
   const Shape batch = batch_of(a);
   const int64_t m = a.shape[a.dim() - 2], n = a.shape.back(), k = std::min(m, n);
@@ -190,8 +205,10 @@ Tensors3 linalg_svd(const Tensor& a, bool full_matrices, bool compute_uv) {
   Tensor ac = cpu_contiguous(a), s = empty(with_tail(batch, {k}), a.dtype);
   Tensor u = compute_uv ? empty(with_tail(batch, {m, ucols}), a.dtype) : empty({0}, a.dtype);
   Tensor vh = compute_uv ? empty(with_tail(batch, {vrows, n}), a.dtype) : empty({0}, a.dtype);
-  svd_cpu(a.dtype, ac.data(), shape_numel(batch), m, n, full_matrices, compute_uv, u.data(), s.data(), vh.data());
-  return {to_device(u, a.device()), to_device(s, a.device()), to_device(vh, a.device())};
+  Tensor info = empty(batch, DType::Int32);
+  svd_cpu(a.dtype, ac.data(), shape_numel(batch), m, n, full_matrices, compute_uv, u.data(), s.data(), vh.data(),
+          g_svd_sweeps.load(), info.ptr<int32_t>());
+  return {to_device(u, a.device()), to_device(s, a.device()), to_device(vh, a.device()), to_device(info, a.device())};
 }
 
 Tensors2 linalg_qr(const Tensor& a, const std::string& mode) {

@@ -13,6 +13,7 @@ namespace pyml {
 
 using Tensors2 = std::tuple<Tensor, Tensor>;
 using Tensors3 = std::tuple<Tensor, Tensor, Tensor>;
+using Tensors4 = std::tuple<Tensor, Tensor, Tensor, Tensor>;
 
 // A: (..., m, n) -> LU (..., m, n), pivots (..., min(m, n)) int32 1-based, info (...) int32
 // (0, or the 1-based index of the first zero pivot, as LAPACK's getrf).
@@ -30,11 +31,18 @@ Tensors2 linalg_cholesky_ex(const Tensor& a, bool upper);
 // A: (..., n, n) triangular, B: (..., n, k) left or (..., k, n) right, batch dims broadcast.
 Tensor linalg_solve_triangular(const Tensor& a, const Tensor& b, bool upper, bool left, bool unitriangular);
 // A: (..., n, n) symmetric (read from the lower triangle, or the upper one when upper) ->
-// eigenvalues (..., n) ascending, eigenvectors (..., n, n) as columns (empty (0,) if !compute_v).
-Tensors2 linalg_eigh(const Tensor& a, bool upper, bool compute_v);
+// eigenvalues (..., n) ascending, eigenvectors (..., n, n) as columns (empty (0,) if !compute_v),
+// info (...) int32: 0, or the number of off-diagonal entries of the tridiagonal form that did not
+// converge (n - 1 for NaN input), as LAPACK's syevd; the Python layer raises LinAlgError. inf (and
+// no NaN) in the read triangle gives NaN outputs, info 0; n = 1 returns A itself, info 0 (as torch).
+Tensors3 linalg_eigh(const Tensor& a, bool upper, bool compute_v);
 // A: (..., m, n), k = min(m, n) -> U (..., m, m or k), S (..., k) descending, Vh (..., n or k, n);
-// U and Vh are empty (0,) when !compute_uv.
-Tensors3 linalg_svd(const Tensor& a, bool full_matrices, bool compute_uv);
+// U and Vh are empty (0,) when !compute_uv; info (...) int32: 0, the number of rows Jacobi left
+// unconverged, or -1 for NaN input (inf and no NaN: NaN outputs, info 0).
+Tensors4 linalg_svd(const Tensor& a, bool full_matrices, bool compute_uv);
+// Test-only: sets the iteration caps (eigh: implicit QR steps per matrix = eigh_steps_per_n * n;
+// svd: one-sided Jacobi sweeps) and returns the previous ones, so tests can force non-convergence.
+std::tuple<int64_t, int64_t> linalg_set_max_sweeps(int64_t eigh_steps_per_n, int64_t svd_sweeps);
 // A: (..., m, n) -> Q (..., m, k) 'reduced', (..., m, m) 'complete', empty (0,) 'r';
 // R (..., k, n), or (..., m, n) 'complete'.
 Tensors2 linalg_qr(const Tensor& a, const std::string& mode);
@@ -57,12 +65,15 @@ void lu_solve_cpu(DType t, const void* lu, const int64_t* a_off, const int32_t* 
                   void* x, int64_t nb, int64_t n, int64_t k, bool adjoint);
 // a: (nb, n, n), overwritten by L (lower) with zeros above the diagonal; info (nb).
 void cholesky_cpu(DType t, void* a, int64_t nb, int64_t n, int32_t* info);
-// a: (nb, n, n) work (destroyed); w: (nb, n); v: (nb, n, n) or null.
-void eigh_cpu(DType t, void* a, int64_t nb, int64_t n, bool upper, void* w, void* v);
+// a: (nb, n, n) work (destroyed); w: (nb, n); v: (nb, n, n) or null; at most max_steps QR steps
+// per matrix; info (nb) as linalg_eigh's.
+void eigh_cpu(DType t, void* a, int64_t nb, int64_t n, bool upper, void* w, void* v, int64_t max_steps,
+              int32_t* info);
 // a: (nb, m, n) (read only); u: (nb, m, ucols), s: (nb, k), vh: (nb, vrows, n); u and vh are
-// written only when uv. full: ucols = m, vrows = n; else both k.
+// written only when uv. full: ucols = m, vrows = n; else both k. At most max_sweeps Jacobi sweeps;
+// info (nb) as linalg_svd's.
 void svd_cpu(DType t, const void* a, int64_t nb, int64_t m, int64_t n, bool full, bool uv, void* u, void* s,
-             void* vh);
+             void* vh, int64_t max_sweeps, int32_t* info);
 // a: (nb, m, n) (read only); q: (nb, m, qcols) or null; r: (nb, rrows, n).
 void qr_cpu(DType t, const void* a, int64_t nb, int64_t m, int64_t n, void* q, int64_t qcols, void* r,
             int64_t rrows);

@@ -3,9 +3,10 @@ behind pyml.linalg, with top-level and Tensor-method aliases (pyml.det, Tensor.i
 
 The engine (csrc/ops/linalg_decomp.cpp) factors float32/float64 batches (..., m, n) on the CPU; these
 functions check arguments so that errors name the public op, turn LAPACK-style `info` codes into
-torch's LinAlgError messages, and route differentiable calls through the autograd Functions of
-pyml/autograd/formulas_decomp.py. det and slogdet are read off the LU factors here.
-Composites (norms, pinv, lstsq, matrix_exp, ...) live in pyml/linalg.py.
+torch's LinAlgError messages (both with the helpers of pyml/_ops/decomp_base.py, which also holds the
+engine calls), and route differentiable calls through the autograd Functions of
+pyml/autograd/formulas_decomp.py. det and slogdet are read off the LU factors (decomp_base).
+Composites (norms, pinv, lstsq, matrix_exp, ...) live in pyml/linalg.py and pyml/_ops/decomp_composite.py.
 """
 import builtins
 from collections import namedtuple
@@ -13,11 +14,9 @@ from collections import namedtuple
 from .. import _C
 from .. import _dtype as D
 from .._tensor import Tensor, wrap
-from .views import _resize_out
-
-
-class LinAlgError(RuntimeError):
-    """A matrix that cannot be factored (singular, not positive-definite), as torch.linalg.LinAlgError."""
+from .decomp_base import (LinAlgError, _ag,  # noqa: F401  (LinAlgError: pyml.linalg's, re-exported)
+                          _check, _check_b, _flag, _pivot, _out, _raise_info, _singular_inv,
+                          _singular_solve, _not_pd, _zero_pivot, _eye, _eigh_raw, _svd_raw, _needs_grad, _empty_like0)
 
 
 # named results, as torch.return_types
@@ -34,155 +33,6 @@ SVD = namedtuple("linalg_svd", "U S Vh")
 SVDTorch = namedtuple("svd", "U S V")
 QR = namedtuple("linalg_qr", "Q R")
 QRTorch = namedtuple("qr", "Q R")
-
-
-def _ag():
-    """The autograd Functions (imported on first use: pyml.autograd loads after this module)."""
-    from ..autograd import formulas_decomp
-    return formulas_decomp
-
-
-# ---------------------------------------------------------------------------- argument checks
-def _check(op, A, name="A", square=False):
-    if not isinstance(A, Tensor):
-        raise TypeError(f"{op}: argument '{name}' must be Tensor, not {type(A).__name__}")
-    if A.ndim < 2:
-        raise ValueError(f"{op}: {name} must have at least 2 dimensions (..., m, n), got shape {tuple(A.shape)}")
-    if A.dtype not in (D.float32, D.float64):
-        raise TypeError(f"{op}: {name} must be float32 or float64, got {A.dtype}")
-    if square and A.shape[-1] != A.shape[-2]:
-        raise ValueError(f"{op}: {name} must be a batch of square matrices (..., n, n), got shape {tuple(A.shape)}")
-    return A
-
-
-def _check_b(op, A, B, left):
-    """B (..., n, k) for AX = B, (..., k, n) for XA = B, of A's dtype and device, batch broadcastable."""
-    _check(op, B, "B")
-    if B.dtype != A.dtype or B.device != A.device:
-        raise TypeError(f"{op}: A and B must have the same dtype and device, got {A.dtype} on {A.device} and "
-                        f"{B.dtype} on {B.device}")
-    if B.shape[-2 if left else -1] != A.shape[-1]:
-        eq = "AX = B" if left else "XA = B"
-        raise ValueError(f"{op}: incompatible shapes of A and B for the equation {eq}, got {tuple(A.shape)} and "
-                         f"{tuple(B.shape)}")
-    _batch_shape(op, A, B)
-
-
-def _batch_shape(op, A, B):
-    from .views import broadcast_shapes
-    try:
-        return tuple(broadcast_shapes(tuple(A.shape[:-2]), tuple(B.shape[:-2])))
-    except (ValueError, RuntimeError):
-        raise ValueError(f"{op}: batch dimensions of A and B must be broadcastable, got {tuple(A.shape)} and "
-                         f"{tuple(B.shape)}") from None
-
-
-def _flag(op, name, v):
-    if not isinstance(v, (builtins.bool, int)):
-        raise TypeError(f"{op}: {name} must be a bool, got {type(v).__name__}")
-    return builtins.bool(v)
-
-
-def _pivot(op, pivot):
-    if not _flag(op, "pivot", pivot):
-        raise RuntimeError(f"{op}: LU without pivoting is not implemented on the CPU, got pivot=False")
-
-
-def _out(r, out):
-    if out is None:
-        return r
-    if isinstance(r, tuple):
-        if not isinstance(out, (tuple, list)) or len(out) != len(r):
-            raise TypeError(f"out: expected a tuple of {len(r)} tensors, got {type(out).__name__}")
-        for o, x in zip(out, r):
-            _resize_out(o, x)
-        return type(r)(*out)
-    _resize_out(out, r)
-    return out
-
-
-# ---------------------------------------------------------------------------- info codes -> errors
-def _raise_info(op, info, what):
-    """LinAlgError for the first nonzero info code; what(code) says what failed (torch's wording)."""
-    codes = info.reshape(-1).tolist() if info.numel() else []
-    for b, code in enumerate(codes):
-        if code != 0:
-            where = f"(Batch element {b}): " if info.ndim > 0 else ""
-            raise LinAlgError(f"{op}: {where}{what(code)}")
-
-
-def _singular_inv(i):
-    return (f"The diagonal element {i} is zero, the inversion could not be completed because the input matrix "
-            "is singular.")
-
-
-def _singular_solve(i):
-    return "The solver failed because the input matrix is singular."
-
-
-def _not_pd(i):
-    return (f"The factorization could not be completed because the input is not positive-definite (the leading "
-            f"minor of order {i} is not positive-definite).")
-
-
-def _zero_pivot(i):
-    return (f"U[{i},{i}] is zero and using it on lu_solve would result in a division by zero. If you still want to "
-            "perform the factorization, consider calling linalg.lu(A, pivot) or linalg.lu_factor_ex(A, pivot)")
-
-
-# ---------------------------------------------------------------------------- engine calls (no autograd)
-def _lu_raw(A):
-    return tuple(wrap(t) for t in _C.linalg_lu_factor_ex(A._impl))  # LU, pivots, info
-
-
-def _lu_solve_raw(LU, piv, B, left=True, adjoint=False):
-    return wrap(_C.linalg_lu_solve(LU._impl, piv._impl, B._impl, left, adjoint))
-
-
-def _eye(n, like):
-    from .._creation import eye
-    return eye(n, dtype=like.dtype, device=like.device)
-
-
-def _perm_sign(piv, dtype):
-    """(-1)^(number of row swaps) of getrf's pivots (..., k)."""
-    from .._creation import arange
-    k = piv.shape[-1]
-    swaps = (piv != arange(1, k + 1, dtype=D.int32, device=piv.device)).sum(-1)  # (...)
-    return (1 - 2 * (swaps % 2)).to(dtype)
-
-
-def _det_from_lu(LU, piv):
-    return LU.diagonal(0, -2, -1).prod(-1) * _perm_sign(piv, LU.dtype)
-
-
-def _slogdet_from_lu(LU, piv):
-    d = LU.diagonal(0, -2, -1)  # (..., n)
-    return d.sign().prod(-1) * _perm_sign(piv, LU.dtype), d.abs().log().sum(-1)
-
-
-def _inv_raw(A):
-    LU, piv, info = _lu_raw(A)
-    return _lu_solve_raw(LU, piv, _eye(A.shape[-1], A)), info
-
-
-def _solve_raw(A, B, left):
-    LU, piv, info = _lu_raw(A)
-    return _lu_solve_raw(LU, piv, B, left), info
-
-
-def _eigh_raw(A, upper, vectors):
-    w, V = _C.linalg_eigh(A._impl, upper, vectors)
-    return wrap(w), wrap(V)
-
-
-def _svd_raw(A, full_matrices, compute_uv):
-    return tuple(wrap(t) for t in _C.linalg_svd(A._impl, full_matrices, compute_uv))
-
-
-def _needs_grad(*xs):
-    from ..autograd import grad_mode
-    return grad_mode.is_grad_enabled() and any(isinstance(x, Tensor) and x.requires_grad for x in xs)
 
 
 # ---------------------------------------------------------------------------- LU family
@@ -219,11 +69,6 @@ def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True, *, out=N
         perm = wrap(_C.linalg_lu_pivots_to_permutation(LU_pivots._impl, m))  # (..., m)
         P = _eye(m, LU_data)[perm].mT  # rows e_perm[i] form P^T
     return _out(LUUnpack(P, L, U), out)
-
-
-def _empty_like0(t):
-    from .._creation import empty
-    return empty(0, dtype=t.dtype, device=t.device)
 
 
 def lu(A, *, pivot=True, out=None):

@@ -1,6 +1,7 @@
 """autograd Functions of the decompositions (pyml/_ops/decomp.py): det, slogdet, inv, solve, lu_factor,
-lu_solve, cholesky, solve_triangular, eigh, svd, qr and pinv. Forwards call the engine; backwards are written in public
-pyml ops (matmul, linalg.solve, solve_triangular, ...) so that they can be differentiated again.
+lu_solve, cholesky, solve_triangular, eigh, svd, qr and pinv. Forwards call the engine (the raw calls of
+pyml/_ops/decomp_base.py, which raise LinAlgError where eigh or the SVD did not converge); backwards are written
+in public pyml ops (matmul, linalg.solve, solve_triangular, ...) so that they can be differentiated again.
 
 Formulas (real matrices, g = incoming gradient, X^-T = (X^-1)^T):
   det      gA = g det(A) A^-T; where det = 0, g det(U) det(Vh) U diag(prod_{j!=i} s_j) Vh (the adjugate)
@@ -16,7 +17,7 @@ Formulas (real matrices, g = incoming gradient, X^-T = (X^-1)^T):
 import pyml
 from .function import Function
 from .formulas import sum_to
-from .._ops import decomp as D
+from .._ops import decomp as D, decomp_base as DB, decomp_composite as DC
 
 
 def _eye_mask(n, like):
@@ -36,15 +37,15 @@ def _det_grad_adjugate(A, g):
     U, S, Vh = pyml.linalg.svd(A)
     n = S.shape[-1]
     others = pyml.where(_eye_mask(n, S), pyml.ones_like(S).unsqueeze(-2), S.unsqueeze(-2)).prod(-1)  # prod_{j!=i}
-    sign = D._det_from_lu(*D._lu_raw(U)[:2]) * D._det_from_lu(*D._lu_raw(Vh)[:2])
+    sign = DB._det_from_lu(*DB._lu_raw(U)[:2]) * DB._det_from_lu(*DB._lu_raw(Vh)[:2])
     return (g * sign)[..., None, None] * ((U * others.unsqueeze(-2)) @ Vh)
 
 
 class Det(Function):
     @staticmethod
     def forward(ctx, A):
-        LU, piv, _ = D._lu_raw(A)
-        d = D._det_from_lu(LU, piv)
+        LU, piv, _ = DB._lu_raw(A)
+        d = DB._det_from_lu(LU, piv)
         ctx.save_for_backward(A, d)
         return d
 
@@ -61,8 +62,8 @@ class Det(Function):
 class Slogdet(Function):
     @staticmethod
     def forward(ctx, A):
-        LU, piv, _ = D._lu_raw(A)
-        sign, logabs = D._slogdet_from_lu(LU, piv)
+        LU, piv, _ = DB._lu_raw(A)
+        sign, logabs = DB._slogdet_from_lu(LU, piv)
         ctx.mark_non_differentiable(sign)
         ctx.save_for_backward(A)
         return sign, logabs
@@ -76,7 +77,7 @@ class Slogdet(Function):
 class Inv(Function):
     @staticmethod
     def forward(ctx, A):
-        X, info = D._inv_raw(A)
+        X, info = DB._inv_raw(A)
         ctx.mark_non_differentiable(info)
         ctx.save_for_backward(X)
         return X, info
@@ -92,7 +93,7 @@ class Solve(Function):
 
     @staticmethod
     def forward(ctx, A, B, left):
-        X, info = D._solve_raw(A, B, left)
+        X, info = DB._solve_raw(A, B, left)
         ctx.mark_non_differentiable(info)
         ctx.save_for_backward(A, X)
         ctx.left, ctx.shapes = left, (A.shape, B.shape)
@@ -137,7 +138,7 @@ class LUFactor(Function):
 
     @staticmethod
     def forward(ctx, A):
-        LU, piv, info = D._lu_raw(A)
+        LU, piv, info = DB._lu_raw(A)
         ctx.save_for_backward(LU, piv)
         return LU, piv, info
 
@@ -154,7 +155,7 @@ class LuSolve(Function):
 
     @staticmethod
     def forward(ctx, LU, piv, B, left, adjoint):
-        X = D._lu_solve_raw(LU, piv, B, left, adjoint)
+        X = DB._lu_solve_raw(LU, piv, B, left, adjoint)
         ctx.save_for_backward(LU, piv, X)
         ctx.args, ctx.shapes = (left, adjoint), (LU.shape, B.shape)
         return X
@@ -222,7 +223,7 @@ class SolveTriangular(Function):
 class Eigh(Function):
     @staticmethod
     def forward(ctx, A, upper):
-        w, V = D._eigh_raw(A, upper, True)
+        w, V = DB._eigh_raw(A, upper, True)
         ctx.set_materialize_grads(False)  # a zero gV must not meet 0 / (w_j - w_i) of repeated eigenvalues
         ctx.save_for_backward(w, V)
         return w, V
@@ -268,7 +269,7 @@ def _svd_grad(U, S, Vh, gU, gS, gVh):
 class SVD(Function):
     @staticmethod
     def forward(ctx, A, full_matrices):
-        U, S, Vh = D._svd_raw(A, full_matrices, True)
+        U, S, Vh = DB._svd_raw(A, full_matrices, True)
         ctx.set_materialize_grads(False)
         ctx.save_for_backward(U, S, Vh)
         return U, S, Vh
@@ -338,7 +339,7 @@ def _pinv_grad(A, P, g):
 class Pinv(Function):
     @staticmethod
     def forward(ctx, A, atol, rtol, hermitian):
-        P = pyml.linalg._pinv_raw(A, atol, rtol, hermitian)
+        P = DC._pinv_raw(A, atol, rtol, hermitian)
         ctx.save_for_backward(A, P)
         return P
 
