@@ -18,32 +18,34 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
   return out;
 }
 
+// One scratch buffer holds the broadcast strides, the reversed shape and the dim order, and the
+// coalesced dims are written straight into the iterator: a tiny elementwise op is dominated by this
+// set-up, and each heap allocation here cost about as much as its kernel.
 ElemIter ElemIter::make(const std::vector<const Tensor*>& ops) {
   ElemIter it;
   it.nops = (int)ops.size();
   const Shape& out = ops[0]->shape;
-  int nd = (int)out.size();
+  const int nd = (int)out.size(), nops = it.nops;
   it.numel = shape_numel(out);
-  // innermost-first broadcast strides in bytes
-  std::vector<std::vector<int64_t>> st(it.nops, std::vector<int64_t>(nd, 0));
-  for (int k = 0; k < it.nops; k++) {
+  std::vector<int64_t> scratch((size_t)(nops + 2) * (size_t)std::max(nd, 1));
+  int64_t* st = scratch.data();        // st[k * nd + d]: operand k's byte stride of dim d, innermost first
+  int64_t* shp = st + nops * nd;       // output shape, innermost first
+  int64_t* perm = shp + nd;            // dim order, innermost first
+  for (int k = 0; k < nops; k++) {
     const Tensor& t = *ops[k];
     int off = nd - (int)t.dim();
     for (int i = 0; i < nd; i++) {
       int j = i - off;
-      int64_t s = (j < 0 || t.shape[j] == 1) ? 0 : t.strides[j] * t.itemsize();
-      st[k][nd - 1 - i] = s;
+      st[k * nd + nd - 1 - i] = (j < 0 || t.shape[j] == 1) ? 0 : t.strides[j] * t.itemsize();
     }
     it.base[k] = t.data();
   }
-  Shape shp(nd);
   for (int i = 0; i < nd; i++) shp[nd - 1 - i] = out[i];
   // order dims: smaller output (then input) strides innermost; insertion sort keeps it stable
-  std::vector<int> perm(nd);
   for (int i = 0; i < nd; i++) perm[i] = i;
-  auto before = [&](int a, int b) {  // should dim b come before (be more inner than) dim a?
-    for (int k = 0; k < it.nops; k++) {
-      int64_t sa = std::abs(st[k][a]), sb = std::abs(st[k][b]);
+  auto before = [&](int64_t a, int64_t b) {  // should dim b come before (be more inner than) dim a?
+    for (int k = 0; k < nops; k++) {
+      int64_t sa = std::abs(st[k * nd + a]), sb = std::abs(st[k * nd + b]);
       if (sa == 0 || sb == 0) continue;
       if (sb < sa) return true;
       if (sb > sa) return false;
@@ -53,23 +55,22 @@ ElemIter ElemIter::make(const std::vector<const Tensor*>& ops) {
   for (int i = 1; i < nd; i++)
     for (int j = i; j > 0 && before(perm[j - 1], perm[j]); j--) std::swap(perm[j - 1], perm[j]);
   // coalesce
-  Shape cs;
-  std::vector<std::vector<int64_t>> cst(it.nops);
+  Shape& cs = it.shape;
+  cs.reserve(std::max(nd, 1));
+  for (int k = 0; k < nops; k++) it.strides[k].reserve(std::max(nd, 1));
   for (int pi = 0; pi < nd; pi++) {
-    int d = perm[pi];
+    int64_t d = perm[pi];
     if (shp[d] == 1) continue;
     bool merge = !cs.empty();
-    for (int k = 0; k < it.nops && merge; k++) merge = cst[k].back() * cs.back() == st[k][d];
+    for (int k = 0; k < nops && merge; k++) merge = it.strides[k].back() * cs.back() == st[k * nd + d];
     if (merge) { cs.back() *= shp[d]; continue; }
     cs.push_back(shp[d]);
-    for (int k = 0; k < it.nops; k++) cst[k].push_back(st[k][d]);
+    for (int k = 0; k < nops; k++) it.strides[k].push_back(st[k * nd + d]);
   }
   if (cs.empty()) {
     cs.push_back(1);
-    for (int k = 0; k < it.nops; k++) cst[k].push_back(0);
+    for (int k = 0; k < nops; k++) it.strides[k].push_back(0);
   }
-  it.shape = cs;
-  for (int k = 0; k < it.nops; k++) it.strides[k] = cst[k];
   return it;
 }
 
