@@ -150,7 +150,9 @@ Tensor binary(BinaryOp op, const Tensor& a0, const Tensor& b0, double alpha) {
   DType compute, result;
   binary_types(op, result_type(a0, b0), compute, result);
   Shape shape = broadcast_shapes(a0.shape, b0.shape, binary_name(op));
-  Tensor a = to_dtype(a0, compute), b = to_dtype(b0, compute);
+  Tensor ca, cb;  // converted copies, only when an operand's dtype differs (no Tensor copy otherwise)
+  const Tensor& a = a0.dtype == compute ? a0 : (ca = to_dtype(a0, compute));
+  const Tensor& b = b0.dtype == compute ? b0 : (cb = to_dtype(b0, compute));
   Tensor out = empty(shape, result, a0.device().is_cpu() ? b0.device() : a0.device());
   run_binary(op, out, a, b, compute, alpha);
   return out;
