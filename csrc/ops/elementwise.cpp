@@ -52,8 +52,8 @@ static void run_unary(UnaryOp op, const Tensor& out, const Tensor& x, const doub
 }
 
 Tensor unary(UnaryOp op, const Tensor& x0, const double* params) {
-  Tensor x = x0;
-  if (unary_needs_float(op) && !is_floating(x.dtype)) x = to_dtype(x, default_dtype());
+  Tensor cx;  // the float copy of an integer input, only when the op needs one
+  const Tensor& x = unary_needs_float(op) && !is_floating(x0.dtype) ? (cx = to_dtype(x0, default_dtype())) : x0;
   unary_fn(op, x.dtype);
   Tensor out = empty(x.shape, unary_returns_bool(op) ? DType::Bool : x.dtype, x.device());
   run_unary(op, out, x, params);
