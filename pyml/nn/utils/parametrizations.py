@@ -1,12 +1,15 @@
-"""Parametrizations with torch's names and state_dict keys: weight_norm (original0 = g, original1 = v) and
-spectral_norm (original plus the power-iteration vectors _u, _v as buffers of the parametrization)."""
+"""Parametrizations with torch's names and state_dict keys: weight_norm (original0 = g, original1 = v),
+spectral_norm (original plus the power-iteration vectors _u, _v as buffers of the parametrization; the
+weight-as-matrix reshape is shared with the hook-based spectral_norm.py) and orthogonal (orthogonal.py)."""
 import pyml
 from ...autograd import grad_mode
 from ..modules.module import Module
 from .._functional.distance import normalize
 from . import parametrize
+from .orthogonal import orthogonal
+from .spectral_norm import weight_matrix
 
-__all__ = ["weight_norm", "spectral_norm"]
+__all__ = ["orthogonal", "weight_norm", "spectral_norm"]
 
 
 def _norm_except_dim(v, dim):
@@ -64,9 +67,7 @@ class _SpectralNorm(Module):
             self._power_method(w, 15)
 
     def _reshape_weight_to_matrix(self, weight):
-        if self.dim != 0:
-            weight = weight.permute(self.dim, *(d for d in range(weight.ndim) if d != self.dim))
-        return weight.flatten(1)
+        return weight_matrix(weight, self.dim)
 
     def _power_method(self, weight_mat, n_power_iterations):
         with grad_mode.no_grad():

@@ -7,8 +7,10 @@ from .sampler import (Sampler, SequentialSampler, RandomSampler, SubsetRandomSam
                       BatchSampler)
 from .dataloader import DataLoader, default_collate, default_convert, get_worker_info, WorkerInfo
 from .split import KFold, stratified_split
+from .stack_dataset import StackDataset
+from .distributed import DistributedSampler
 
 __all__ = ["Dataset", "IterableDataset", "TensorDataset", "ConcatDataset", "ChainDataset", "Subset",
            "random_split", "Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler",
            "WeightedRandomSampler", "BatchSampler", "DataLoader", "default_collate", "default_convert",
-           "get_worker_info", "WorkerInfo", "KFold", "stratified_split"]
+           "get_worker_info", "WorkerInfo", "KFold", "stratified_split", "StackDataset", "DistributedSampler"]
