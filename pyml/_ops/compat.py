@@ -1,3 +1,13 @@
 """Tensor functions PyTorch users expect beyond the engine's core ops (allclose, meshgrid, nan_to_num, ...),
-written as composites of engine ops."""
+written as composites of engine ops. The ops live in compat_*.py by family; this module gathers their
+public names for `from pyml._ops.compat import *` in pyml/__init__.py."""
+from . import (compat_compare, compat_create, compat_pointwise, compat_views, compat_math, compat_special,
+               compat_search, compat_stats)
+
 __all__ = []
+for _m in (compat_compare, compat_create, compat_pointwise, compat_views, compat_math, compat_special,
+           compat_search, compat_stats):
+    for _n in _m.__all__:
+        globals()[_n] = getattr(_m, _n)
+    __all__ += _m.__all__
+del _m, _n
