@@ -353,3 +353,16 @@ def test_fill_contiguous_and_strided_matches_torch(dtype, n):
     ref[1::2].fill_(value)
     assert torch.equal(torch.from_numpy(np.asarray(base.float().numpy())), ref.float())
     assert (pyml.zeros((n,), dtype=d).float().numpy() == 0).all()
+
+
+def test_sizes_whose_byte_count_overflows_raise_instead_of_allocating_a_few_bytes():
+    """A wrapped byte count once allocated 64 bytes that zeros() then overran (a segfault); like torch,
+    the size calculation is checked, and a zero dim still makes any other size legal."""
+    for make in (lambda: pyml.zeros(1 << 62), lambda: pyml.empty(1 << 61, dtype=pyml.float64),
+                 lambda: pyml.ones(1 << 40, 1 << 40), lambda: pyml.full((1 << 31, 1 << 31, 4), 1.0)):
+        with pytest.raises(RuntimeError, match=r"empty: storage size calculation overflowed with sizes \("):
+            make()
+    assert tuple(pyml.empty(1 << 62, 0).shape) == (1 << 62, 0)
+    assert tuple(pyml.zeros(0, 1 << 40, 1 << 40).shape) == (0, 1 << 40, 1 << 40)
+    with pytest.raises(RuntimeError, match="out of memory"):
+        pyml.empty(1 << 45)  # a representable size the machine cannot hold: the allocator's error

@@ -102,12 +102,20 @@ int64_t wrap_dim(int64_t d, int64_t ndim, const char* op) {
 }
 
 Tensor empty(const Shape& shape, DType dtype, Device dev) {
+  // the byte count is checked for int64 overflow: a wrapped count would allocate a few bytes that the
+  // first fill then overruns
   for (auto s : shape) PYML_CHECK(s >= 0, ValueError, "empty: sizes must be non-negative, got ", shape);
+  bool empty_shape = false;  // a zero dim: no bytes, whatever the other sizes
+  for (auto s : shape) empty_shape |= s == 0;
+  int64_t nbytes = empty_shape ? 0 : pyml::itemsize(dtype);
+  for (auto s : shape)
+    PYML_CHECK(!__builtin_mul_overflow(nbytes, s, &nbytes), RuntimeError,
+               "empty: storage size calculation overflowed with sizes ", shape, " of dtype ", dtype_name(dtype));
   Tensor t;
   t.shape = shape;
   t.strides = contiguous_strides(shape);
   t.dtype = dtype;
-  t.storage = alloc_storage(shape_numel(shape) * pyml::itemsize(dtype), dev);
+  t.storage = alloc_storage(nbytes, dev);
   return t;
 }
 
