@@ -20,7 +20,10 @@ using O = UnaryOp;
 // way back, as on the CPU. p0, p1: softplus's beta and threshold.
 template <UnaryOp OP, typename U> __device__ inline U unary_math(U x, U p0, U p1) {
   if constexpr (OP == O::Neg) return U(-x);
-  else if constexpr (OP == O::Abs) return negative(x) ? U(-x) : x;
+  else if constexpr (OP == O::Abs) {  // floating: clear the sign bit (abs(-0.0) = +0.0), as the CPU
+    if constexpr (std::is_floating_point_v<U>) return U(fabs(x));
+    else return negative(x) ? U(-x) : x;
+  }
   else if constexpr (OP == O::Sign) return U((U(0) < x) - negative(x));  // 0 for NaN, like the CPU
   else if constexpr (OP == O::Relu) return x != x ? x : (x > U(0) ? x : U(0));
   else if constexpr (OP == O::Square) return U(x * x);

@@ -305,3 +305,14 @@ def test_vectorised_math_special_values_and_position_independence():
         np.testing.assert_array_equal(part, full[start:])
     strided = pyml.exp(pyml.tensor(a).as_strided((500,), (2,), 0)).numpy()
     np.testing.assert_array_equal(strided, full[::2])
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float32", "float64"])
+def test_abs_clears_the_sign_bit_like_torch(dtype):
+    """abs(-0.0) is +0.0 (x < 0 ? -x : x kept -0.0); signs are compared bit for bit through torch."""
+    vals = [-0.0, 0.0, -1.5, 2.0, float("-inf"), float("inf"), float("nan")]
+    got = pyml.abs(pyml.tensor(vals, dtype=getattr(pyml, dtype))).to(pyml.float64).numpy()
+    want = torch.abs(torch.tensor(vals, dtype=getattr(torch, dtype))).double().numpy()
+    np.testing.assert_array_equal(np.signbit(got[:-1]), np.signbit(want[:-1]))
+    np.testing.assert_array_equal(got[:-1], want[:-1])
+    assert np.isnan(got[-1])

@@ -15,8 +15,13 @@ namespace {
 // ---------------------------------------------------------------- unary ops
 #define UOP(Name, ...) \
   struct Name { template <typename U> static inline U f(U x, const double* p) { (void)p; return __VA_ARGS__; } };
+// floating abs clears the sign bit: abs(-0.0) = +0.0 and abs(-nan) = nan, as torch
+template <typename U> inline U abs_of(U x) {
+  if constexpr (std::is_floating_point_v<U>) return std::fabs(x);
+  else return x < 0 ? U(-x) : x;
+}
 UOP(Neg, -x)
-UOP(Abs, x < 0 ? U(-x) : x)
+UOP(Abs, abs_of(x))
 UOP(Sign, U((U(0) < x) - (x < U(0))))
 UOP(Exp, std::exp(x))
 UOP(Exp2, std::exp2(x))
