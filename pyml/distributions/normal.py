@@ -1,14 +1,16 @@
 """Normal(loc, scale): the Gaussian with mean loc and standard deviation scale, elementwise over the
 broadcast shape of its parameters. rsample is loc + scale * eps with eps ~ N(0, 1) drawn from pyml's
-generator (reparameterised: gradients reach loc and scale); icdf uses erfinv (utils.py).
+generator (reparameterised: gradients reach loc and scale); icdf uses pyml.erfinv.
 """
 import math
+
+import pyml
 
 from .. import randn, erf
 from .._tensor import Size
 from . import constraints
 from .distribution import Distribution
-from .utils import broadcast_all, erfinv
+from .utils import broadcast_all
 
 __all__ = ["Normal"]
 
@@ -66,7 +68,7 @@ class Normal(Distribution):
         return 0.5 * (1 + erf((value - self.loc) * self.scale.reciprocal() / math.sqrt(2)))
 
     def icdf(self, value):
-        return self.loc + self.scale * erfinv(2 * value - 1) * math.sqrt(2)
+        return self.loc + self.scale * pyml.erfinv(2 * value - 1) * math.sqrt(2)
 
     def entropy(self):
         return 0.5 + _LOG_SQRT_2PI + self.scale.log()

@@ -1,33 +1,23 @@
 """Helpers shared by the distributions: broadcasting parameters, probs <-> logits, lazily computed
-attributes, dtype limits (pyml has no finfo), the sum over an event's rightmost dims, and erfinv.
-
-erfinv (Normal.icdf) is a composite: Winitzki's closed-form guess (relative error ~2e-3) refined by
-three Halley steps on erf, which triples the correct digits each step (float64 accuracy), under
-no_grad; its gradient sqrt(pi)/2 * exp(x^2) comes from a small autograd.Function.
+attributes, dtype limits (from pyml.finfo) and the sum over an event's rightmost dims.
 """
-import math
 import numbers
 
-from .. import _dtype as D
 from .._tensor import Tensor, Size
-from ..autograd import Function, enable_grad
-
-# (eps, tiny, max) of each floating dtype: what torch.finfo gives
-_FINFO = {D.float16: (2.0 ** -10, 2.0 ** -14, 65504.0), D.bfloat16: (2.0 ** -7, 2.0 ** -126, 3.3895e38),
-          D.float32: (2.0 ** -23, 2.0 ** -126, 3.4028234663852886e38),
-          D.float64: (2.0 ** -52, 2.0 ** -1022, 1.7976931348623157e308)}
+from .._ops.compat import finfo
+from ..autograd import enable_grad
 
 
 def eps(dtype):
-    return _FINFO[dtype][0]
+    return finfo(dtype).eps
 
 
 def tiny(dtype):
-    return _FINFO[dtype][1]
+    return finfo(dtype).tiny
 
 
 def max_value(dtype):
-    return _FINFO[dtype][2]
+    return finfo(dtype).max
 
 
 def broadcast_all(*values):
@@ -106,50 +96,3 @@ def sum_rightmost(value, dim):
 
 def extended_shape(sample_shape, batch_shape, event_shape):
     return Size(tuple(sample_shape) + tuple(batch_shape) + tuple(event_shape))
-
-
-# ---------------------------------------------------------------------------------------- erfinv
-_WINITZKI_A = 0.147
-
-
-def _erfinv_guess(a):
-    """Winitzki's approximation of erfinv(a) for 0 <= a < 1."""
-    ln = (1 - a * a).log()
-    b = 2 / (math.pi * _WINITZKI_A) + ln / 2
-    return ((b * b - ln / _WINITZKI_A).sqrt() - b).sqrt()
-
-
-def _erfinv_value(y):
-    """Solved on a = |y| (the sign comes back at the end); above 0.5 the residual erf(x) - a is written as
-    (1 - a) - erfc(x), which keeps its digits where erf(x) rounds to 1 (1 - a is exact there)."""
-    from .. import erf, erfc, where
-    work = y if y.dtype in (D.float32, D.float64) else y.float()
-    a = work.abs()
-    x = _erfinv_guess(a)
-    tail = a > 0.5
-    for _ in range(3):  # Halley on f(x) = erf(x) - a: x -= d / (1 + x d), d = f / f'
-        f = where(tail, (1 - a) - erfc(x), erf(x) - a)
-        d = f * (math.sqrt(math.pi) / 2) * (x * x).exp()
-        x = x - d / (1 + x * d)
-    x = where(a == 1, math.inf, x) * work.sign()
-    return x.to(y.dtype)
-
-
-class _Erfinv(Function):
-    @staticmethod
-    def forward(ctx, y):
-        x = _erfinv_value(y)
-        ctx.save_for_backward(x)
-        return x
-
-    @staticmethod
-    def backward(ctx, dout):
-        x, = ctx.saved_tensors
-        return dout * (math.sqrt(math.pi) / 2) * (x * x).exp()
-
-
-def erfinv(y):
-    """The inverse of erf on (-1, 1); +-inf at +-1 and NaN outside."""
-    if not isinstance(y, Tensor) or not y.dtype.is_floating_point:
-        raise TypeError(f"erfinv: expected a floating point Tensor, got {getattr(y, 'dtype', type(y).__name__)}")
-    return _Erfinv.apply(y)
