@@ -60,3 +60,23 @@ def random_array(rng, shape, domain, tails=True):
         flat = a.reshape(-1)
         flat[: 2] = [lo, hi]  # the domain's edges
     return a
+
+
+def assert_tree(p, q, atol=1e-10):
+    """Same pytree structure, same values (pyml results p, torch results q): tensors, dicts, tuples and lists
+    compared recursively, anything else with ==."""
+    import torch
+    if isinstance(q, torch.Tensor):
+        assert isinstance(p, pyml.Tensor), type(p)
+        assert tuple(p.shape) == tuple(q.shape)
+        np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-9, atol=atol)
+    elif isinstance(q, dict):
+        assert isinstance(p, dict) and list(p) == list(q)
+        for k in q:
+            assert_tree(p[k], q[k], atol)
+    elif isinstance(q, (tuple, list)):
+        assert type(p) is type(q) and len(p) == len(q)
+        for a, b in zip(p, q):
+            assert_tree(a, b, atol)
+    else:
+        assert p == q

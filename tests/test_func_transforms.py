@@ -9,6 +9,7 @@ import torch.func as tf
 
 import pyml
 import pyml.func as pf
+from helpers import assert_tree
 
 GEN = np.random.default_rng(7)
 
@@ -21,24 +22,6 @@ def both(a):
     """(pyml, torch) float64 tensors holding the same values."""
     a = np.asarray(a, dtype=np.float64)
     return pyml.tensor(a, dtype=pyml.float64), torch.tensor(a, dtype=torch.float64)
-
-
-def assert_tree(p, q, atol=1e-10):
-    """Same pytree structure, same values (pyml results p, torch results q)."""
-    if isinstance(q, torch.Tensor):
-        assert isinstance(p, pyml.Tensor), type(p)
-        assert tuple(p.shape) == tuple(q.shape)
-        np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-9, atol=atol)
-    elif isinstance(q, dict):
-        assert isinstance(p, dict) and list(p) == list(q)
-        for k in q:
-            assert_tree(p[k], q[k], atol)
-    elif isinstance(q, (tuple, list)):
-        assert type(p) is type(q) and len(p) == len(q)
-        for a, b in zip(p, q):
-            assert_tree(a, b, atol)
-    else:
-        assert p == q
 
 
 def run_both(build):

@@ -7,7 +7,6 @@ retain_graph) the release of the node's saved tensors.
 """
 import heapq
 
-from .. import _dtype as D
 from .. import _C
 from .._tensor import Tensor, wrap
 from . import grad_mode

@@ -14,7 +14,6 @@ import inspect
 
 import pyml
 from .._tensor import Tensor
-from . import grad_mode
 from .grad_mode import _state as _gstate
 from .function import record, Node
 

@@ -7,39 +7,13 @@ import math
 from .. import empty
 from .._tensor import Size
 from ..autograd import no_grad
-from . import constraints
-from .distribution import Distribution
-from .utils import broadcast_all, eps
+from .loc_scale import LocScale
+from .utils import eps
 
 __all__ = ["Laplace"]
 
 
-class Laplace(Distribution):
-    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
-    support = constraints.real
-    has_rsample = True
-
-    def __init__(self, loc, scale, validate_args=None):
-        self.loc, self.scale = broadcast_all(loc, scale)
-        super().__init__(self.loc.shape, validate_args=validate_args)
-
-    def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Laplace, _instance)
-        batch_shape = self._expand_batch(batch_shape, "Laplace.expand")
-        new.loc = self.loc.expand(batch_shape)
-        new.scale = self.scale.expand(batch_shape)
-        Distribution.__init__(new, batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
-
-    @property
-    def mean(self):
-        return self.loc
-
-    @property
-    def mode(self):
-        return self.loc
-
+class Laplace(LocScale):
     @property
     def stddev(self):
         return math.sqrt(2) * self.scale
