@@ -12,7 +12,7 @@ import warnings
 import pyml
 from .. import _dtype as D
 from .._tensor import Tensor, export, to_np_shape
-from .compat_util import need, as_int, arange, check_alloc
+from .compat_util import need, as_int, check_alloc
 
 
 # ---------------------------------------------------------------------------- Tensor.new_*
@@ -21,12 +21,8 @@ def _like(self, dtype, device):
 
 
 def _checked(size, op):
-    """The size arguments, refused when their element count is beyond any allocation (the engine's byte count
-    would overflow)."""
-    n = 1
-    for s in to_np_shape(size, op):
-        n *= builtins.max(s, 0)
-    check_alloc(n, op)
+    """The size arguments, validated under the method's name (the engine checks the byte count itself)."""
+    to_np_shape(size, op)
     return size
 
 
@@ -139,7 +135,6 @@ def _tri_indices(op, row, col, offset, dtype, device, lower):
     dt = D.to_dtype(dtype, op)
     if dt not in (D.int32, D.int64):
         raise TypeError(f"{op}: dtype must be pyml.int32 or pyml.int64, got {dt}")
-    check_alloc(row * col, op)
     mask = pyml.ones(row, col, dtype=D.bool_, device=device)
     mask = mask.tril(offset) if lower else mask.triu(offset)
     return pyml.nonzero(mask).t().to(dt).contiguous()  # (2, N), row-major order
@@ -178,7 +173,7 @@ def combinations(input, r=2, with_replacement=False):
 
 
 def _combination_indices(like, n, r, with_replacement):
-    cand = arange(n, like)
+    cand = pyml.arange(n, device=like.device)
     combos = cand.reshape(n, 1)  # (K, k): the increasing index tuples of length k, in lexicographic order
     for _ in range(r - 1):
         k = combos.shape[0]

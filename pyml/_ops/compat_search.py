@@ -12,7 +12,7 @@ import math
 import pyml
 from .. import _dtype as D
 from .._tensor import Tensor, export, to_np_shape
-from .compat_util import need, as_int, need_number, store_out, check_alloc
+from .compat_util import need, as_int, need_number, store_out
 
 
 # ---------------------------------------------------------------------------- searchsorted / bucketize
@@ -135,7 +135,6 @@ def bincount(input, weights=None, minlength=0):
     if builtins.int(input.min().item()) < 0:
         raise ValueError("bincount: only supports 1-d non-negative integral inputs, got negative values")
     n = builtins.max(top + 1, minlength)
-    check_alloc(n, "bincount")
     dt = D.int64 if weights is None else (weights.dtype if weights.dtype.is_floating_point else D.float64)
     src = pyml.ones(input.shape, dtype=dt, device=input.device) if weights is None else weights.to(dt)
     return pyml.index_add(pyml.zeros(n, dtype=dt, device=input.device), 0, input.to(D.int64), src)
@@ -149,7 +148,6 @@ def histc(input, bins=100, min=0, max=0, *, out=None):
     bins = as_int(bins, "histc", "bins")
     if bins <= 0:
         raise ValueError(f"histc: bins must be > 0, got {bins}")
-    check_alloc(bins, "histc")
     lo, hi = builtins.float(need_number(min, "histc", "min")), builtins.float(need_number(max, "histc", "max"))
     x = input.detach().reshape(-1)
     if lo == hi and x.numel():

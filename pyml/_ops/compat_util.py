@@ -10,16 +10,13 @@ import numpy as np
 import pyml
 from .. import _C
 from .. import _dtype as D
-from .._tensor import Tensor, wrap, _wrap_dim
+from .._tensor import Tensor, wrap, _wrap_dim, need_tensor
 from .promotion import _operand
 
 NUMBER = (builtins.bool, builtins.int, builtins.float)
 
 
-def need(x, op, arg="input"):
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{op}: argument '{arg}' must be Tensor, not {type(x).__name__}")
-    return x
+need = need_tensor  # (the compat modules' short name for it)
 
 
 def need_number(v, op, arg):
@@ -78,15 +75,8 @@ def store_out(r, out, op="op"):
     return out
 
 
-def arange(n, like, dtype=None):
-    """arange(n) on like's device; an impossible size raises RuntimeError (NumPy would raise MemoryError)."""
-    try:
-        return pyml.arange(n, dtype=dtype or D.int64, device=like.device)
-    except MemoryError:
-        raise RuntimeError(f"alloc: out of memory allocating {n} elements") from None
-
-
-def check_alloc(n, op, limit=1 << 40):
+def check_alloc(n, op, limit):
+    """A bound on a result's element count computed before any work (combinations' count * r)."""
     if n > limit:
         raise RuntimeError(f"{op}: out of memory: the result would hold {n} elements")
 
@@ -134,7 +124,7 @@ _FUNCTIONS = {}
 
 def apply(name, forward, backward, *operands, params=()):
     """Run forward(*operands, *params) as one autograd node whose backward(ctx, g) returns one gradient
-    per operand (None where none flows). Gradients are reduced to each operand's shape and dtype.
+    per operand (None where none flows). The engine reduces each to its operand's shape and dtype.
     forward's inputs are saved as ctx.inputs and its output as ctx.out; backward is written in pyml ops,
     so it can itself be differentiated (create_graph)."""
     if not grad_tracking(*operands):
@@ -151,7 +141,6 @@ def _make_function(name):
     def fwd(ctx, forward, backward, n, params, *operands):
         out = forward(*operands, *params)
         ctx.backward_fn, ctx.params = backward, params
-        ctx.metas = [(tuple(t.shape), t.dtype) if isinstance(t, Tensor) else None for t in operands]
         ctx.save_for_backward(*[t if isinstance(t, Tensor) else None for t in operands], out)
         ctx.numbers = [None if isinstance(t, Tensor) else t for t in operands]
         return out
@@ -160,15 +149,8 @@ def _make_function(name):
         saved = ctx.saved_tensors
         ctx.inputs = [s if s is not None else v for s, v in zip(saved[:-1], ctx.numbers)]
         ctx.out = saved[-1]
-        grads = ctx.backward_fn(ctx, g)
-        fitted = [_fit(gr, m) if gr is not None and m is not None else None for gr, m in zip(grads, ctx.metas)]
-        return (None, None, None, None) + tuple(fitted)
+        grads = ctx.backward_fn(ctx, g)  # (run_backward's validate sums and casts each to its operand)
+        kept = [gr if v is None else None for gr, v in zip(grads, ctx.numbers)]  # none for Python numbers
+        return (None, None, None, None) + tuple(kept)
     return type(name, (Function,), {"forward": staticmethod(fwd), "backward": staticmethod(bwd)})
-
-
-def _fit(g, meta):
-    shape, dt = meta
-    from ..autograd.formulas import sum_to
-    g = sum_to(g, shape)
-    return g if g.dtype is dt else g.to(dt)
 

@@ -11,7 +11,7 @@ import builtins
 import pyml
 from .. import _C
 from .._tensor import Tensor, to_np_shape
-from .compat_util import need, as_int, wrap_dim, need_number, check_alloc
+from .compat_util import need, as_int, wrap_dim, need_number
 
 
 # ---------------------------------------------------------------------------- in-place views
@@ -78,7 +78,6 @@ def _resize_(self, *sizes, memory_format=None):
     n = 1
     for s in shape:
         n *= s
-    check_alloc(n, "resize_")
     impl, offset = self._impl, self._impl.offset
     avail = impl.storage_nbytes // self.dtype.itemsize - offset
     if n > avail:
