@@ -15,6 +15,7 @@ import functools
 
 import pyml
 from ._tensor import Tensor
+from .random import _capture, _restore
 from ._func_pytree import tree_flatten, tree_unflatten, broadcast_prefix, LEAF
 
 __all__ = ["vmap"]
@@ -27,14 +28,12 @@ def check_randomness(randomness):
 
 
 def _rng_states():
-    states = [pyml.get_rng_state()]
-    return states + [pyml.cuda.get_rng_state(i) for i in range(pyml.cuda.device_count())]
+    return _capture(range(pyml.cuda.device_count()))
 
 
-def _set_rng_states(states):
-    pyml.set_rng_state(states[0])
-    for i, s in enumerate(states[1:]):
-        pyml.cuda.set_rng_state(s, i)
+def _moved(states, saved):
+    (cpu, devs), (cpu0, devs0) = states, saved
+    return cpu.tolist() != cpu0.tolist() or any(devs[d].tolist() != devs0[d].tolist() for d in devs)
 
 
 class RandomnessGuard:
@@ -47,10 +46,10 @@ class RandomnessGuard:
 
     def restore(self):
         if self.mode == "same":
-            _set_rng_states(self.saved)
+            _restore(self.saved)
 
     def check(self, op="vmap"):
-        if self.mode == "error" and any(a.tolist() != b.tolist() for a, b in zip(_rng_states(), self.saved)):
+        if self.mode == "error" and _moved(_rng_states(), self.saved):
             raise RuntimeError(f"{op}: called random operation while in randomness error mode. Please either use "
                                f"the 'same' or 'different' randomness flags on vmap or perform the randomness "
                                f"operation out of vmap")

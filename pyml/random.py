@@ -37,6 +37,21 @@ def _fork_devices(devices, mod, caller):
     return list(range(n))
 
 
+def _capture(devices):
+    """The CPU generator's state and those of the CUDA `devices` (what fork_rng, checkpoint and vmap keep)."""
+    from . import cuda
+    return get_rng_state(), {d: cuda.get_rng_state(d) for d in devices}
+
+
+def _restore(states):
+    """Put back what _capture took."""
+    from . import cuda
+    cpu, device_states = states
+    set_rng_state(cpu)
+    for d, s in device_states.items():
+        cuda.set_rng_state(s, d)
+
+
 @contextlib.contextmanager
 def fork_rng(devices=None, enabled=True, _caller="fork_rng", _devices_kw="devices", device_type="cuda"):
     """Forks the RNG: on exit the CPU generator and the CUDA generators of `devices` (default: all)
@@ -46,11 +61,8 @@ def fork_rng(devices=None, enabled=True, _caller="fork_rng", _devices_kw="device
         return
     mod = _device_module(device_type)
     devices = _fork_devices(devices, mod, _caller)
-    cpu_state = get_rng_state()
-    device_states = [mod.get_rng_state(d) for d in devices]
+    states = _capture(devices)
     try:
         yield
     finally:
-        set_rng_state(cpu_state)
-        for d, s in zip(devices, device_states):
-            mod.set_rng_state(s, d)
+        _restore(states)

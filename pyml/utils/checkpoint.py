@@ -15,6 +15,7 @@ from .._tensor import Tensor
 from ..autograd import Function, grad_mode
 from ..autograd import backward as _autograd_backward
 from ..autograd.engine_api import run_backward
+from ..random import _capture, _restore
 from ..autograd.graph import Node, AccumulateGrad, SavedTensor, _freed_error, _edge, _seq, _meta
 
 __all__ = ["checkpoint", "checkpoint_sequential", "CheckpointError", "noop_context_fn"]
@@ -34,22 +35,9 @@ def noop_context_fn():
 
 
 # ---------------------------------------------------------------------------------------- shared state
-class _RngState:
+def _rng_state(tensors):
     """The CPU generator's state and those of the CUDA devices the inputs live on."""
-
-    def __init__(self, tensors):
-        from .. import get_rng_state
-        from ..cuda import random as cuda_random
-        self.cpu = get_rng_state()
-        devices = sorted({t.device.index or 0 for t in tensors if t.device.type == "cuda"})
-        self.cuda = {i: cuda_random.get_rng_state(i) for i in devices}
-
-    def restore(self):
-        from .. import set_rng_state
-        from ..cuda import random as cuda_random
-        set_rng_state(self.cpu)
-        for i, s in self.cuda.items():
-            cuda_random.set_rng_state(s, i)
+    return _capture(sorted({t.device.index or 0 for t in tensors if t.device.type == "cuda"}))
 
 
 @contextlib.contextmanager
@@ -58,12 +46,12 @@ def _forked_rng(saved, tensors):
     if saved is None:
         yield
         return
-    current = _RngState(tensors)
-    saved.restore()
+    current = _rng_state(tensors)
+    _restore(saved)
     try:
         yield
     finally:
-        current.restore()
+        _restore(current)
 
 
 def _autocast_state():
@@ -91,7 +79,7 @@ class CheckpointFunction(Function):
     @staticmethod
     def forward(ctx, run_function, preserve_rng_state, *args):
         ctx.run_function = run_function
-        ctx.rng = _RngState(_tensors_in(args)) if preserve_rng_state else None
+        ctx.rng = _rng_state(_tensors_in(args)) if preserve_rng_state else None
         ctx.autocast = _autocast_state()
         ctx.args = [None if isinstance(a, Tensor) else a for a in args]  # tensors go through save_for_backward
         ctx.tensor_indices = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
@@ -292,7 +280,7 @@ def _attach_outputs(node, flat, internal_pos):
 
 def _checkpoint_non_reentrant(function, args, kwargs, preserve_rng_state, context_fn, determinism_check):
     tensors = _tensors_in(args) + _tensors_in(kwargs.values())
-    rng = _RngState(tensors) if preserve_rng_state else None
+    rng = _rng_state(tensors) if preserve_rng_state else None
     autocast_state = _autocast_state()
     forward_ctx, recompute_ctx = context_fn()
     if not grad_mode.is_grad_enabled():
