@@ -141,10 +141,8 @@ def cross(input, other, *, dim=-1, out=None):
     if a.shape[dim] != 3:
         raise ValueError(f"{op}: input and other must have size 3 along dim {dim}, got {tuple(input.shape)} and "
                          f"{tuple(other.shape)}")
-    a0, a1, a2 = (a.select(dim, i) for i in range(3))
-    b0, b1, b2 = (b.select(dim, i) for i in range(3))
-    r = pyml.stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], dim=dim)
-    return _out(r, out)
+    from ._ops.compat_stats import _cross3
+    return _out(_cross3(a, b, dim), out)
 
 
 def vecdot(x, y, *, dim=-1, out=None):

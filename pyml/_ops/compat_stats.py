@@ -67,10 +67,14 @@ def cross(input, other, dim=None, *, out=None):
         d = wrap_dim(dim, a.ndim, "cross")
     if a.shape[d] != 3:
         raise ValueError(f"cross: inputs dimension {d} must have length 3, got shape {tuple(a.shape)}")
+    return store_out(_cross3(a, b, d), out, "cross")
+
+
+def _cross3(a, b, d):
+    """The cross product of same-shape a and b, whose dim d has size 3 (pyml.cross and pyml.linalg.cross)."""
     a0, a1, a2 = (a.narrow(d, i, 1) for i in range(3))
     b0, b1, b2 = (b.narrow(d, i, 1) for i in range(3))
-    r = pyml.cat([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], dim=d)
-    return store_out(r, out, "cross")
+    return pyml.cat([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], dim=d)
 
 
 # ---------------------------------------------------------------------------- trace / diagflat / block_diag

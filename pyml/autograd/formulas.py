@@ -28,14 +28,13 @@ def sum_to(g, shape):
     have = g._impl.shape
     if have == shape:
         return g
+    if len(have) < len(shape):  # a value with extra leading 1s (x[0] = v of shape (1, n))
+        g = g.reshape((1,) * (len(shape) - len(have)) + have)
+        have = g._impl.shape
     lead = len(have) - len(shape)
-    if not grad_mode._state.enabled and lead >= 0:  # no graph of the backward to record: one engine sum
-        dims = list(range(lead)) + [lead + i for i, s in enumerate(shape) if s == 1 and have[lead + i] != 1]
-        return wrap(_C.reshape(_C.sum(g._impl, dims, True, None), shape))
-    if g.ndim < len(shape):  # a value with extra leading 1s (x[0] = v of shape (1, n))
-        g = g.reshape((1,) * (len(shape) - g.ndim) + tuple(g.shape))
-    lead = g.ndim - len(shape)
-    dims = list(range(lead)) + [lead + i for i, s in enumerate(shape) if s == 1 and g.shape[lead + i] != 1]
+    dims = list(range(lead)) + [lead + i for i, s in enumerate(shape) if s == 1 and have[lead + i] != 1]
+    if not grad_mode._state.enabled:  # no graph of the backward to record: one engine sum
+        return wrap(_C.reshape(_C.sum(g._impl, dims, True, None) if dims else g._impl, shape))
     if dims:
         g = pyml.sum(g, dim=dims, keepdim=True)
     if lead:

@@ -4,13 +4,13 @@ log-probabilities (logits - logsumexp). Samples come from pyml.multinomial on th
 one call draws every sample of every batch member.
 """
 from .. import _dtype as D
-from .. import arange, full, multinomial, gather
+from .. import arange, broadcast_tensors, full, multinomial, gather
 from .._tensor import Size, Tensor
 from ..autograd import no_grad
 from . import constraints
 from .distribution import Distribution
 from .bernoulli import one_parameter
-from .utils import broadcast_tensors, lazy_property, logits_to_probs, probs_to_logits, max_value
+from .utils import lazy_property, logits_to_probs, probs_to_logits, max_value
 
 __all__ = ["Categorical"]
 

@@ -23,7 +23,7 @@ def max_value(dtype):
 def broadcast_all(*values):
     """Tensors and numbers -> tensors broadcast to one shape. Numbers take the first tensor's dtype and
     device, or the default dtype when every value is a number."""
-    from .. import tensor, get_default_dtype
+    from .. import tensor, get_default_dtype, broadcast_tensors
     like = next((v for v in values if isinstance(v, Tensor)), None)
     for v in values:
         if not isinstance(v, (Tensor, numbers.Number)) or isinstance(v, bool):
@@ -33,13 +33,6 @@ def broadcast_all(*values):
     dtype = like.dtype if like.dtype.is_floating_point else get_default_dtype()
     values = [v if isinstance(v, Tensor) else tensor(float(v), dtype=dtype, device=like.device) for v in values]
     return broadcast_tensors(*values)
-
-
-def broadcast_tensors(*tensors):
-    """Tensors expanded to their common shape (expand keeps the autograd history of each one)."""
-    from .. import broadcast_shapes
-    shape = broadcast_shapes(*(t.shape for t in tensors))
-    return tuple(t if tuple(t.shape) == tuple(shape) else t.expand(shape) for t in tensors)
 
 
 def as_float_tensor(v, name, op):
