@@ -14,13 +14,17 @@ from ..amp.autocast_mode import suspended
 from .graph import _edge, accumulate_into, AccumulateGrad
 
 
-def _collect(root_nodes):
-    """Dependency counts: for every node reachable from the roots, how many edges point at it."""
+def _collect(root_nodes, stop=()):
+    """Dependency counts: for every node reachable from the roots, how many edges point at it. Nodes in
+    stop are counted but not expanded (the walk ends there)."""
     deps = {}
     seen = set(root_nodes)
     stack = list(seen)
     while stack:
-        for e in stack.pop().next_functions:
+        node = stack.pop()
+        if node in stop:
+            continue
+        for e in node.next_functions:
             if e is None:
                 continue
             nxt = e[0]
@@ -54,14 +58,18 @@ def _zeros_for(meta):
     return zeros(shape, dtype=dtype, device=device)
 
 
-def run_backward(roots, grad_roots, retain_graph, create_graph, targets=None, accumulate=True):
+def run_backward(roots, grad_roots, retain_graph, create_graph, targets=None, accumulate=True,
+                 stop_at_targets=False):
     """Run the graph backward from (node, output_nr) roots with their gradients.
 
     targets: (node, output_nr) edges whose incoming gradient (after tensor hooks) is returned as
     {index: grad}; with targets only the nodes that lead to a target run. accumulate=False (autograd.grad)
     never runs AccumulateGrad; accumulate=True with targets (backward(inputs=...)) runs only the targets'.
+    stop_at_targets: the walk ends at the target nodes (their own history is neither visited nor run);
+    right only when no target lies upstream of another, as for fresh aliases (composite_backward.py).
     """
-    deps, seen = _collect({r[0] for r in roots})
+    stop = {t[0] for t in targets} if stop_at_targets else ()
+    deps, seen = _collect({r[0] for r in roots}, stop)
     buffers = {}
     for (node, nr), g in zip(roots, grad_roots):
         _add_to(buffers, node, nr, g)
@@ -92,6 +100,8 @@ def run_backward(roots, grad_roots, retain_graph, create_graph, targets=None, ac
             if cap_index:
                 for k, nr in cap_index.get(node, ()):
                     captured[k] = grads[nr]
+                if node in stop:
+                    continue
             if not live:
                 in_grads = None
             elif is_acc:

@@ -210,16 +210,12 @@ def test_gradcheck():
     assert gradcheck(lambda a, b: F.cross_entropy(a, b, label_smoothing=0.1), (x4, p), atol=1e-6)
 
 
-def test_weight_gradient_raises_and_double_backward_raises():
+def test_weight_gradient_raises():
     x = pyml.randn(3, 4, requires_grad=True)
     w = pyml.rand(4, requires_grad=True)
     loss = F.cross_entropy(x, pyml.tensor([0, 1, 2]), w)
     with pytest.raises(RuntimeError, match="cross_entropy: the derivative for 'weight' is not implemented"):
         loss.backward()
-    y = F.cross_entropy(x, pyml.tensor([0, 1, 2]))
-    (g,) = pyml.autograd.grad(y * y, [x], create_graph=True)
-    with pytest.raises(RuntimeError, match="once_differentiable"):
-        g.sum().backward()
 
 
 def test_bad_inputs():

@@ -204,16 +204,6 @@ def test_grid_sample_jacobian(padding_mode):
     full_jacobian_check(lambda a, b: F.grid_sample(a, b, padding_mode=padding_mode, align_corners=False), [x, g])
 
 
-def test_grid_sample_double_backward_raises():
-    x = pyml.tensor(rand((1, 1, 3, 3))).requires_grad_()
-    g = pyml.tensor(grid_points((1, 2, 2, 2))).requires_grad_()
-    y = F.grid_sample(x, g, align_corners=False)
-    v = pyml.ones(*y.shape, dtype=y.dtype).requires_grad_()
-    (gx,) = pyml.autograd.grad([y], [x], [v], create_graph=True)
-    with pytest.raises(RuntimeError, match="once_differentiable"):
-        (gx * gx).sum().backward()
-
-
 # ------------------------------------------------------------------------------------- bad inputs
 def _t(*shape, dtype=pyml.float32):
     return pyml.zeros(*shape, dtype=dtype)

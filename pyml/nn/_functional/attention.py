@@ -10,7 +10,8 @@ import math
 
 from ... import _C
 from ..._tensor import Tensor, wrap
-from ...autograd import Function, once_differentiable, is_grad_enabled
+from ...autograd import Function, is_grad_enabled
+from ...autograd.composite_backward import composite_backward
 from ... import _creation as C
 from ... import _dtype as D
 from ..._ops.random import rand
@@ -33,6 +34,11 @@ def _sum_to(g, shape):
     return g.sum(dim=dims, keepdim=True).reshape(shape)
 
 
+def _sdpa_composite(ctx):
+    q, k, v, mask = ctx.saved_tensors[:4]
+    return (q, k, v), lambda q, k, v: _sdpa_math(q, k, v, mask, 0.0, ctx.is_causal, ctx.scale)
+
+
 class _SDPA(Function):
     @staticmethod
     def forward(ctx, q, k, v, mask, is_causal, scale):
@@ -44,7 +50,7 @@ class _SDPA(Function):
         return out
 
     @staticmethod
-    @once_differentiable
+    @composite_backward(_sdpa_composite)
     def backward(ctx, dout):
         q, k, v, mask, out, lse = ctx.saved_tensors
         nq, nk, nv = ctx.needs_input_grad[:3]

@@ -3,8 +3,8 @@ the fused cross_entropy, with PyTorch's signatures and semantics.
 
 Each fused op is one autograd Function: forward calls the engine's kernel (pyml._C.*_forward), which
 also returns the statistics backward needs; backward calls the engine's backward kernel, which
-computes every requested gradient (input, weight, bias) in one pass. The backward kernels are not
-themselves differentiable (once_differentiable: double backward raises).
+computes every requested gradient (input, weight, bias) in one pass. Under create_graph (double
+backward) each op's composite below, plain recorded ops, is differentiated instead (composite_backward).
 """
 import builtins
 import numbers
@@ -12,7 +12,8 @@ import numbers
 import pyml
 from ... import _C
 from ..._tensor import Tensor, wrap, export
-from ...autograd import Function, once_differentiable
+from ...autograd import Function
+from ...autograd.composite_backward import composite_backward
 
 _EPS = {"float16": 0.0009765625, "bfloat16": 0.0078125, "float32": 1.1920928955078125e-07,
         "float64": 2.220446049250313e-16}
@@ -41,20 +42,56 @@ def _grad_like(g, t):
     return g if g is None or t is None or g.dtype == t.dtype else g.to(t.dtype)
 
 
+def _standardize(x, dims, eps, rms=False):
+    """(x - mean) / sqrt(biased var + eps) over dims (x / sqrt(mean(x^2) + eps) for rms): the kernels'
+    forward as recorded ops, in float32 at least, for double backward."""
+    x = x.float() if x.dtype.itemsize < 4 else x
+    if not rms:
+        x = x - x.mean(dims, keepdim=True)
+    return x * (x * x).mean(dims, keepdim=True).add(eps).rsqrt()
+
+
+def _affine(y, weight, bias, shape, dtype):
+    """y * weight + bias with weight/bias reshaped to broadcast as `shape`, cast to the input's dtype."""
+    if weight is not None:
+        y = y * weight.reshape(shape)
+    if bias is not None:
+        y = y + bias.reshape(shape)
+    return y.to(dtype)
+
+
+def _channel_shape(x):
+    return [1, x.shape[1]] + [1] * (x.ndim - 2)
+
+
 # ----------------------------------------------------------------------------------- batch_norm
+def _batch_norm_composite(ctx):
+    x, w, b, rm, rv = ctx.saved_tensors
+    eps, shape = ctx.eps, _channel_shape(x)
+
+    def fn(x, w, b):
+        if ctx.training:
+            y = _standardize(x, [0] + list(range(2, x.ndim)), eps)
+        else:
+            y = (x - rm.reshape(shape)) * (rv.reshape(shape) + eps).rsqrt()
+        return _affine(y, w, b, shape, x.dtype)
+    return (x, w, b), fn
+
+
 class _BatchNorm(Function):
     @staticmethod
     def forward(ctx, input, weight, bias, running_mean, running_var, training, momentum, eps):
         y, mean, invstd = _C.batch_norm_forward(input._impl, _impl(weight), _impl(bias), _impl(running_mean),
                                                 _impl(running_var), training, momentum, eps)
-        ctx.save_for_backward(input, weight)
-        ctx.stats, ctx.training = (mean, invstd), training
+        ctx.save_for_backward(input, weight, bias, None if training else running_mean,
+                              None if training else running_var)
+        ctx.stats, ctx.training, ctx.eps = (mean, invstd), training, eps
         return wrap(y)
 
     @staticmethod
-    @once_differentiable
+    @composite_backward(_batch_norm_composite)
     def backward(ctx, dy):
-        x, w = ctx.saved_tensors
+        x, w = ctx.saved_tensors[:2]
         dx, dw, db = _C.batch_norm_backward(dy._impl, x._impl, _impl(w), *ctx.stats, ctx.training,
                                             list(ctx.needs_input_grad[:3]))
         return _w(dx), _w(dw), _w(db), None, None, None, None, None
@@ -83,18 +120,28 @@ def _shape(normalized_shape, op):
                         f"got {type(normalized_shape).__name__}") from None
 
 
+def _layer_norm_composite(ctx):
+    x, w, b = ctx.saved_tensors
+    k = ctx.k
+
+    def fn(x, w, b):
+        shape = list(x.shape[x.ndim - k:])
+        return _affine(_standardize(x, list(range(x.ndim - k, x.ndim)), ctx.eps, ctx.rms), w, b, shape, x.dtype)
+    return (x, w, b), fn
+
+
 class _LayerNorm(Function):
     @staticmethod
     def forward(ctx, input, weight, bias, normalized_shape, eps, rms):
         y, mean, rstd = _C.layer_norm_forward(input._impl, normalized_shape, _impl(weight), _impl(bias), eps, rms)
-        ctx.save_for_backward(input, weight)
-        ctx.stats, ctx.k, ctx.rms = (mean, rstd), len(normalized_shape), rms
+        ctx.save_for_backward(input, weight, bias)
+        ctx.stats, ctx.k, ctx.rms, ctx.eps = (mean, rstd), len(normalized_shape), rms, eps
         return wrap(y)
 
     @staticmethod
-    @once_differentiable
+    @composite_backward(_layer_norm_composite)
     def backward(ctx, dy):
-        x, w = ctx.saved_tensors
+        x, w = ctx.saved_tensors[:2]
         dx, dw, db = _C.layer_norm_backward(dy._impl, x._impl, _impl(w), *ctx.stats, ctx.k, ctx.rms,
                                             list(ctx.needs_input_grad[:3]))
         return _w(dx), _w(dw), _w(db), None, None, None
@@ -120,20 +167,29 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
 
 
 # ----------------------------------------------------------------------------------- group_norm
+def _group_norm_composite(ctx):
+    x, w, b = ctx.saved_tensors
+
+    def fn(x, w, b):
+        y = _standardize(x.reshape(x.shape[0], ctx.groups, -1), [2], ctx.eps).reshape(x.shape)  # (N, G, C/G * S)
+        return _affine(y, w, b, _channel_shape(x), x.dtype)
+    return (x, w, b), fn
+
+
 class _GroupNorm(Function):
     @staticmethod
     def forward(ctx, input, weight, bias, num_groups, eps, op, running_mean, running_var, momentum):
         y, mean, rstd, var = _C.group_norm_forward(input._impl, num_groups, _impl(weight), _impl(bias), eps, op)
-        ctx.save_for_backward(input, weight)
-        ctx.stats, ctx.groups = (mean, rstd), num_groups
+        ctx.save_for_backward(input, weight, bias)
+        ctx.stats, ctx.groups, ctx.eps = (mean, rstd), num_groups, eps
         if running_mean is not None or running_var is not None:
             _instance_running_update(input, wrap(mean), wrap(var), running_mean, running_var, momentum)
         return wrap(y)
 
     @staticmethod
-    @once_differentiable
+    @composite_backward(_group_norm_composite)
     def backward(ctx, dy):
-        x, w = ctx.saved_tensors
+        x, w = ctx.saved_tensors[:2]
         dx, dw, db = _C.group_norm_backward(dy._impl, x._impl, _impl(w), *ctx.stats, ctx.groups,
                                             list(ctx.needs_input_grad[:3]))
         return _w(dx), _w(dw), _w(db), None, None, None, None, None, None
@@ -225,6 +281,28 @@ def _ce_grad_in_forward(ctx, input, reduction):
     return reduction != 0 and needs[0] and not needs[1] and not needs[2] and input.device.type == "cpu"
 
 
+def _cross_entropy_composite(ctx):
+    x, t, w = ctx.saved_tensors
+    lse, denom, red, ii, ls = ctx.saved
+    if ctx.needs_input_grad[2]:
+        raise RuntimeError("cross_entropy: the derivative for 'weight' is not implemented")
+
+    def fn(x, t, w):
+        cdim = 0 if x.ndim == 1 else 1
+        C = x.shape[cdim]
+        logp = x.log_softmax(cdim)
+        wl = logp if w is None else logp * w.reshape([C] + [1] * (x.ndim - 1 - cdim))
+        if t.dtype.is_floating_point:  # class probabilities, smoothed towards uniform
+            row = -(wl * (t * (1 - ls) + ls / C)).sum(cdim)
+        else:
+            valid = t != ii
+            ts = pyml.where(valid, t, 0)
+            row = -(1 - ls) * wl.gather(cdim, ts.unsqueeze(cdim)).squeeze(cdim) - (ls / C) * wl.sum(cdim)
+            row = pyml.where(valid, row, 0.0)
+        return row if red == 0 else (row.sum() if red == 2 else row.sum() / wrap(denom))
+    return (x, t, w), fn
+
+
 class _CrossEntropy(Function):
     @staticmethod
     def forward(ctx, input, target, weight, reduction, ignore_index, label_smoothing):
@@ -239,7 +317,7 @@ class _CrossEntropy(Function):
         return wrap(loss)
 
     @staticmethod
-    @once_differentiable
+    @composite_backward(_cross_entropy_composite)
     def backward(ctx, dloss):
         x, t, w = ctx.saved_tensors
         if ctx.needs_input_grad[2]:

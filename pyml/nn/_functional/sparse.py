@@ -2,8 +2,9 @@
 
 embedding is a row gather in the engine; its backward is an index-add kernel that accumulates the
 rows of duplicate indices and gives the padding row no gradient. max_norm renormalises the looked-up
-rows of weight in place first (under no_grad, like torch). embedding_bag reduces each bag (sum, mean
-or max) in one kernel; its backward scatters the bag gradients back (and per_sample_weights' grads).
+rows of weight in place first (under no_grad, like torch); double backward differentiates a composite.
+embedding_bag reduces each bag (sum, mean or max) in one kernel; its backward scatters the bag
+gradients back (and per_sample_weights' grads), once-differentiable like torch's.
 """
 import builtins
 import numbers
@@ -11,6 +12,7 @@ import numbers
 from ... import _C
 from ..._tensor import Tensor, wrap, export
 from ...autograd import Function, once_differentiable, no_grad
+from ...autograd.composite_backward import composite_backward
 
 
 def _tensor(x, op, arg="input"):
@@ -40,16 +42,38 @@ def _renorm(weight, input, max_norm, norm_type):
         _C.embedding_renorm_(weight._impl, input._impl, builtins.float(max_norm), builtins.float(norm_type))
 
 
+def _embedding_composite(ctx):
+    """The rows as recorded ops, each scaled by its gradient's factor (0 for the padding row, 1/count
+    with scale_grad_by_freq): only this composite's derivative is used, and that is the kernel's."""
+    from ... import bincount
+    (idx,) = ctx.saved_tensors
+    num, pad, freq = ctx.args
+    flat = idx.reshape(-1).long()
+    scale = None
+    if freq:
+        scale = 1.0 / bincount(flat, minlength=num).index_select(0, flat).to(ctx.weight.dtype)
+    if pad >= 0:
+        keep = (flat != pad).to(ctx.weight.dtype)
+        scale = keep if scale is None else scale * keep
+
+    def fn(weight):
+        rows = weight.index_select(0, flat)  # (L, D)
+        rows = rows if scale is None else rows * scale.unsqueeze(1)
+        return rows.reshape(*idx.shape, weight.shape[1])
+    return (ctx.weight,), fn
+
+
 class _Embedding(Function):
     @staticmethod
     def forward(ctx, weight, input, padding_idx, scale_grad_by_freq):
         out = _C.embedding_forward(weight._impl, input._impl, padding_idx)
         ctx.save_for_backward(input)
         ctx.args = (weight.shape[0], padding_idx, scale_grad_by_freq)
+        ctx.weight = weight  # for double backward only, which never reads its values (not saved: no version check)
         return wrap(out)
 
     @staticmethod
-    @once_differentiable
+    @composite_backward(_embedding_composite)
     def backward(ctx, dout):
         (idx,) = ctx.saved_tensors
         dw = _C.embedding_backward(dout._impl, idx._impl, *ctx.args)

@@ -12,7 +12,8 @@ import math
 
 from ... import _C
 from ..._tensor import Tensor, wrap, export
-from ...autograd import Function, once_differentiable
+from ...autograd import Function
+from ...autograd.composite_backward import composite_backward
 from .conv import _tensor
 from .pooling import adaptive_avg_pool1d, adaptive_avg_pool2d
 
@@ -179,6 +180,51 @@ _GRID_MODES = {"bilinear": 0, "nearest": 1}
 _GRID_PADDING = {"zeros": 0, "border": 1, "reflection": 2}
 
 
+def _grid_source(c, size, padding, align):
+    """The kernels' map from a grid coordinate in [-1, 1] to a source pixel coordinate (source_index
+    and tame in csrc/ops/resample.h) as recorded ops."""
+    import pyml
+    c = (c + 1) / 2 * (size - 1) if align else ((c + 1) * size - 1) / 2
+    if padding == 2:  # reflection about the borders (pixel centres with align_corners, edges without)
+        lo, hi = (0, 2 * (size - 1)) if align else (-1, 2 * size - 1)
+        if lo == hi:
+            return c * 0
+        mn, span = lo / 2, (hi - lo) / 2
+        a = (c - mn).abs()
+        extra = a.fmod(span)
+        even = (a.detach() / span).floor().fmod(2) == 0
+        c = pyml.where(even, extra + mn, span - extra + mn)
+    if padding >= 1:
+        c = c.clamp(0, size - 1)
+    far = (c.detach() > -2) & (c.detach() < size + 1)  # far away or NaN: every corner falls outside
+    return pyml.where(far, c, -2.0)
+
+
+def _gather_pixels(x, h, w):
+    """x (N, C, H, W) at integer positions h, w (N, P, Q) -> (N, C, P, Q), 0 where outside."""
+    N, C, H, W = x.shape
+    ok = (h >= 0) & (h < H) & (w >= 0) & (w < W)
+    flat = (h.clamp(0, H - 1) * W + w.clamp(0, W - 1)).long().reshape(N, 1, -1).expand(N, C, -1)  # (N, C, P*Q)
+    return x.flatten(2).gather(2, flat).reshape(N, C, *h.shape[1:]) * ok.unsqueeze(1).to(x.dtype)
+
+
+def _grid_sample_composite(ctx):
+    x, grid = ctx.saved_tensors
+    mode, padding, align = ctx.args
+
+    def fn(x, grid):
+        H, W = x.shape[2], x.shape[3]
+        ix = _grid_source(grid[..., 0], W, padding, align)  # (N, P, Q)
+        iy = _grid_source(grid[..., 1], H, padding, align)
+        if mode == 1:
+            return _gather_pixels(x, iy.detach().round(), ix.detach().round())
+        x0, y0 = ix.detach().floor(), iy.detach().floor()
+        fx, fy = (ix - x0).unsqueeze(1), (iy - y0).unsqueeze(1)  # (N, 1, P, Q)
+        return (_gather_pixels(x, y0, x0) * (1 - fx) * (1 - fy) + _gather_pixels(x, y0, x0 + 1) * fx * (1 - fy)
+                + _gather_pixels(x, y0 + 1, x0) * (1 - fx) * fy + _gather_pixels(x, y0 + 1, x0 + 1) * fx * fy)
+    return (x, grid), fn
+
+
 class _GridSample(Function):
     @staticmethod
     def forward(ctx, input, grid, mode, padding_mode, align_corners):
@@ -187,7 +233,7 @@ class _GridSample(Function):
         return wrap(_C.grid_sample_forward(input._impl, grid._impl, mode, padding_mode, align_corners))
 
     @staticmethod
-    @once_differentiable
+    @composite_backward(_grid_sample_composite)
     def backward(ctx, grad):
         x, grid = ctx.saved_tensors
         mask = list(ctx.needs_input_grad[:2])
