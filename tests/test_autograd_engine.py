@@ -755,3 +755,29 @@ def test_multi_output_composite_with_one_constant_input_keeps_gradients():
     assert x.requires_grad and not y.requires_grad
     (x * y).sum().backward()
     np.testing.assert_allclose(a.grad.numpy(), np.full((3, 1), 2.5))
+
+
+@pytest.mark.parametrize("kind", ["dict_values", "generator", "parameters"])
+def test_grad_and_backward_take_any_iterable_of_inputs(kind):
+    """torch turns any iterable into a tuple (MAML loops pass params.values() or model.parameters())."""
+    def f(lib):
+        lin = lib.nn.Linear(3, 2).double()
+        with lib.no_grad():
+            lin.weight.copy_(t(lib, np.arange(6.0).reshape(2, 3) / 7 - 0.3))
+            lin.bias.copy_(t(lib, [0.5, -1.25]))
+        x = t(lib, [[1.0, -2.0, 0.5], [0.25, 3.0, -1.0]])
+        params = dict(lin.named_parameters())
+        make = {"dict_values": lambda: params.values(), "generator": lambda: (p for p in params.values()),
+                "parameters": lin.parameters}[kind]
+        gs = lib.autograd.grad(lin(x).pow(2).sum(), make())
+        lin(x).pow(3).sum().backward(inputs=make())
+        return gs + (lin.weight.grad, lin.bias.grad)
+    assert_same(f, atol=1e-12)
+
+
+def test_grad_rejects_non_iterable_and_non_tensor_inputs():
+    x = pyml.randn(3, requires_grad=True)
+    with pytest.raises(TypeError, match="grad: inputs must be a Tensor or a sequence of Tensors, got int"):
+        pyml.autograd.grad(x.sum(), 3)
+    with pytest.raises(TypeError, match="grad: inputs must be Tensors, got int at position 1"):
+        pyml.autograd.grad(x.sum(), iter([x, 3]))

@@ -281,7 +281,10 @@ def _as_list(x, op, what):
         return [x]
     if isinstance(x, (list, tuple)):
         return list(x)
-    raise TypeError(f"{op}: {what} must be a Tensor or a sequence of Tensors, got {type(x).__name__}")
+    try:  # any iterable, as in torch: model.parameters(), dict.values(), generators
+        return list(iter(x))
+    except TypeError:
+        raise TypeError(f"{op}: {what} must be a Tensor or a sequence of Tensors, got {type(x).__name__}") from None
 
 
 def _make_grads(outputs, grad_outputs, create_graph, op):
