@@ -285,6 +285,17 @@ def _range_number(x, op, name):
     return builtins.int(x) if isinstance(x, builtins.bool) else x
 
 
+def _room_for(n, dt):
+    """n, after the engine's allocator agreed to hold n elements of dt: a size the machine cannot hold
+    raises the engine's RuntimeError (as torch does), not NumPy's MemoryError or ValueError. The probe
+    is never written, so it costs no memory."""
+    if n >= 1 << 63:
+        raise RuntimeError(f"arange: invalid size {n} (more elements than int64 can count), possible overflow")
+    if n > 1 << 24:
+        empty(n, dtype=dt)
+    return n
+
+
 def _arange_values(start, end, step, dt):
     """PyTorch's arange_cpu: integer dtypes truncate start/end/step to int64 first (int64 sizes the
     range in integers, narrower ones from the original doubles); half types step in float32."""
@@ -301,13 +312,13 @@ def _arange_values(start, end, step, dt):
         if not ((xst > 0 and xe >= xs) or (xst < 0 and xe <= xs)):
             raise ValueError(f"arange: upper bound and lower bound inconsistent with step sign, got start={start}, "
                              f"end={end}, step={step}")
-        return xs + np.arange(builtins.max(n, 0), dtype=np.int64) * xst
+        return xs + np.arange(_room_for(builtins.max(n, 0), dt), dtype=np.int64) * xst
     if step == 0:
         raise ValueError("arange: step must be nonzero, got 0")
     if not ((step > 0 and end >= start) or (step < 0 and end <= start)):
         raise ValueError(f"arange: upper bound and lower bound inconsistent with step sign, got start={start}, "
                          f"end={end}, step={step}")
-    n = math.ceil((end - start) / step)
+    n = _room_for(math.ceil((end - start) / step), dt)
     acc = np.float64 if dt in (D.float32, D.float64) else np.float32
     return acc(start) + np.arange(n, dtype=acc) * acc(step)
 

@@ -366,3 +366,12 @@ def test_sizes_whose_byte_count_overflows_raise_instead_of_allocating_a_few_byte
     assert tuple(pyml.zeros(0, 1 << 40, 1 << 40).shape) == (0, 1 << 40, 1 << 40)
     with pytest.raises(RuntimeError, match="out of memory"):
         pyml.empty(1 << 45)  # a representable size the machine cannot hold: the allocator's error
+
+
+@pytest.mark.parametrize("args", [(0, 1e19), (0, 10**18), (0.0, 2.0**44), (1 << 62,)])
+def test_arange_sizes_the_machine_cannot_hold_raise_runtime_error_like_torch(args):
+    with pytest.raises(RuntimeError) as ours:
+        pyml.arange(*args)
+    with pytest.raises(RuntimeError):
+        torch.arange(*args)
+    assert "arange" in str(ours.value) or "alloc" in str(ours.value) or "overflow" in str(ours.value)
