@@ -164,8 +164,9 @@ def load(f, map_location=None, *, weights_only=True):
     map_location: None (each tensor back on the device it was saved from), a device ('cpu',
     'cuda:0', pyml.device), a dict mapping saved locations to devices ({'cuda:0': 'cpu'}), or a
     callable fn(tensor, location) given each CPU tensor and its saved location string; it returns
-    the tensor to use, or None for the default placement. Only weights_only=True exists: nothing is
-    ever unpickled. Any malformed file raises ValueError("pyml.load: <file>: ...").
+    the tensor to use, or None for the default placement. Nothing is ever unpickled, so weights_only
+    (True, False or None, as scripts written for torch pass it) loads the same way either way. Any
+    malformed file raises ValueError("pyml.load: <file>: ...").
     """
     _check_weights_only(weights_only)
     place = _placement(map_location)
@@ -181,11 +182,8 @@ def load(f, map_location=None, *, weights_only=True):
 
 
 def _check_weights_only(weights_only):
-    if weights_only is None or weights_only is True:
+    if weights_only is None or isinstance(weights_only, bool):
         return
-    if weights_only is False:
-        raise ValueError("pyml.load: weights_only=False is not supported; pyml checkpoints hold only tensors, "
-                         "containers and plain values, so there is nothing to unpickle (use weights_only=True)")
     raise TypeError(f"pyml.load: weights_only must be a bool, got {type(weights_only).__name__}")
 
 
