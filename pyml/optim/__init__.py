@@ -6,3 +6,4 @@ from .asgd import ASGD  # noqa: F401
 from .adafactor import Adafactor  # noqa: F401
 from .lbfgs import LBFGS  # noqa: F401
 from . import lr_scheduler  # noqa: F401
+from . import swa_utils  # noqa: F401
