@@ -51,3 +51,38 @@ def test_cpu_matmul_ignores_tf32():
     want = (a @ b).numpy()
     pyml.backends.cuda.matmul.allow_tf32 = True
     assert ((a @ b).numpy() == want).all()
+
+
+def test_cudnn_flags_have_torch_defaults_and_keep_what_is_set():
+    import torch
+    c = pyml.backends.cudnn
+    for name in ("enabled", "benchmark", "deterministic"):
+        assert getattr(c, name) == getattr(torch.backends.cudnn, name), name
+    c.benchmark = True
+    try:
+        assert c.benchmark is True
+    finally:
+        c.benchmark = False
+    assert c.is_available() is False and c.version() is None  # pyml never calls cuDNN
+
+
+def test_availability_answers():
+    b = pyml.backends
+    assert b.mps.is_available() is False and b.mps.is_built() is False
+    assert b.mkldnn.is_available() is False and b.openmp.is_available() is True
+    assert b.cuda.is_built() is bool(pyml._C.cuda_compiled())
+    expected = {"avx512": "AVX512", "avx2": "AVX2", "generic": "DEFAULT"}[pyml._C.cpu_isa()]
+    assert b.cpu.get_cpu_capability() == expected
+
+
+@pytest.mark.parametrize("kind", ["flash", "mem_efficient", "math", "cudnn"])
+def test_sdp_switches_record_the_setting(kind):
+    cuda = pyml.backends.cuda
+    enabled, enable = getattr(cuda, f"{kind}_sdp_enabled"), getattr(cuda, f"enable_{kind}_sdp")
+    assert enabled() is True
+    enable(False)
+    try:
+        assert enabled() is False
+    finally:
+        enable(True)
+    assert enabled() is True

@@ -9,6 +9,10 @@ _precision_when_on = "high"  # which of 'high'/'medium' was asked for while TF32
 
 
 class _MatmulFlags:
+    # accepted for torch scripts; pyml's reduced-precision products always accumulate in float32
+    allow_bf16_reduced_precision_reduction = True
+    allow_fp16_reduced_precision_reduction = True
+
     @property
     def allow_tf32(self):
         return bool(_C._get_matmul_allow_tf32())
@@ -40,3 +44,46 @@ def set_float32_matmul_precision(precision):
 
 def get_float32_matmul_precision():
     return _precision_when_on if _C._get_matmul_allow_tf32() else "highest"
+
+
+def is_built():
+    """Whether this pyml was compiled with its CUDA kernels (a GPU may still be absent)."""
+    return bool(_C.cuda_compiled())
+
+
+# scaled_dot_product_attention backend switches, under torch's names. pyml has one attention
+# implementation per device (its own flash kernels on CUDA, a fused kernel on the CPU), so these
+# record what a script asked for and change nothing.
+_sdp = {"flash": True, "mem_efficient": True, "math": True, "cudnn": True}
+
+
+def flash_sdp_enabled():
+    return _sdp["flash"]
+
+
+def enable_flash_sdp(enabled):
+    _sdp["flash"] = bool(enabled)
+
+
+def mem_efficient_sdp_enabled():
+    return _sdp["mem_efficient"]
+
+
+def enable_mem_efficient_sdp(enabled):
+    _sdp["mem_efficient"] = bool(enabled)
+
+
+def math_sdp_enabled():
+    return _sdp["math"]
+
+
+def enable_math_sdp(enabled):
+    _sdp["math"] = bool(enabled)
+
+
+def cudnn_sdp_enabled():
+    return _sdp["cudnn"]
+
+
+def enable_cudnn_sdp(enabled):
+    _sdp["cudnn"] = bool(enabled)
