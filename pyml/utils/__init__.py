@@ -1,3 +1,4 @@
 """pyml.utils."""
 from . import data  # noqa: F401
 from . import checkpoint  # noqa: F401
+from . import benchmark  # noqa: F401
