@@ -63,11 +63,6 @@ def _unit(seconds):
     return "ns", 1e9
 
 
-def _sync():
-    if pyml.cuda.is_available():
-        pyml.cuda.synchronize()
-
-
 class Timer:
     """Time `stmt` (a string run in `globals`, or a callable) after running `setup` once."""
 
@@ -78,14 +73,17 @@ class Timer:
         self._stmt, self._num_threads = stmt, num_threads
         self._labels = dict(label=label, sub_label=sub_label, description=description)
         self._timer = _timeit.Timer(stmt=stmt, setup=setup, timer=time.perf_counter, globals=dict(globals or {}))
+        self._cuda = pyml.cuda.is_available()  # asked once: the query costs more than a small op
 
     def _block(self, number):
         before = pyml.get_num_threads()
         pyml.set_num_threads(self._num_threads)
         try:
             t = self._timer.timeit(number)
+            if not self._cuda:
+                return t
             start = time.perf_counter()
-            _sync()
+            pyml.cuda.synchronize()
             return t + (time.perf_counter() - start)
         finally:
             pyml.set_num_threads(before)
@@ -104,6 +102,7 @@ class Timer:
 
     def _block_size(self, min_run_time):
         """Runs per block: doubled until a block takes a thousandth of min_run_time (and at least 10 us)."""
+        self._block(1)  # a cold first run (caches, first call) would stop the doubling too early
         number = 1
         while self._block(number) < max(min_run_time / 1000, 1e-5):
             number *= 2
