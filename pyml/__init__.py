@@ -45,6 +45,7 @@ from . import datasets, transforms, train
 from .nn._toplevel import *  # noqa: F401,F403  (before amp.install: it wraps pyml.conv2d too)
 from . import linalg, testing, distributions, random
 from . import amp
+from . import profiler
 from .amp import autocast, is_autocast_enabled, get_autocast_dtype
 from ._compile import compile  # noqa: A001  (torch.compile's name)
 from .func import vmap  # torch has it at top level too
