@@ -7,11 +7,13 @@ every `record_function` range. While a profile records, those entry points are s
 wrappers, and they are swapped back when it stops, so pyml runs at full speed when no profile is
 active. An event's self time is its time minus its children's: for a module or a backward node
 that is the Python around the kernels. With ProfilerActivity.CUDA each engine call synchronises the
-device when it returns, so kernel time lands on the op that launched it. Only the thread that
-started the profile is recorded.
+device when it returns, so kernel time lands on the op that launched it. Python's garbage collector
+can pause any call; each pause is its own `python::gc` event, a child of the call it interrupted, so it
+does not count as that call's self time. Only the thread that started the profile is recorded.
 """
 import enum
 import functools
+import gc
 import json
 import os
 import socket
@@ -183,12 +185,23 @@ class _Recorder:
 
     def open(self, name, args=()):
         parent = self.stack[-1] if self.stack else None
-        ev = FunctionEvent(name, self.now(), parent, _shapes(args) if self.record_shapes else None)
+        ev = FunctionEvent(name, 0.0, parent, _shapes(args) if self.record_shapes else None)
         if parent is not None:
             parent.children.append(ev)
         self.events.append(ev)
         self.stack.append(ev)
+        ev.start = self.now()  # after the allocations above, where a garbage collection may have run
         return ev
+
+    def gc_event(self, phase, info):
+        """gc.callbacks hook: a collection becomes a python::gc event where it happened."""
+        if threading.get_ident() != self.thread:
+            return
+        if phase == "start":
+            self._gc = self.open("python::gc")
+        elif getattr(self, "_gc", None) is not None:
+            self.close(self._gc)
+            self._gc = None
 
     def close(self, ev, sync=False):
         if sync and self.sync_cuda:
@@ -280,9 +293,13 @@ class profile:
     def _enter(self, action):
         self._rec = _Recorder(self.record_shapes, self.sync_cuda) if action in (
             ProfilerAction.RECORD, ProfilerAction.RECORD_AND_SAVE) else None
+        if self._rec is not None:
+            gc.callbacks.append(self._rec.gc_event)
 
     def _harvest(self, ready):
         if self._rec is not None:
+            if self._rec.gc_event in gc.callbacks:
+                gc.callbacks.remove(self._rec.gc_event)
             self._events = EventList(self._rec.events)
             self._rec = None
             if ready and self.on_trace_ready is not None:

@@ -137,3 +137,17 @@ def test_bad_arguments():
         profile(activities=["cpu"])
     with pytest.raises(ValueError, match="active > 0"):
         schedule(wait=0, warmup=0, active=0)
+
+
+def test_garbage_collection_is_its_own_event_not_the_interrupted_calls_self_time():
+    import gc
+    with profile() as prof:
+        with record_function("work"):
+            pyml.ones(2) + 1
+            gc.collect()
+    evs = {e.name: e for e in prof.events()}
+    assert evs["python::gc"].parent is evs["work"]
+    work = evs["work"]
+    assert abs(work.self_cpu_time_total - (work.cpu_time_total - sum(c.cpu_time_total for c in work.children))) < 1e-6
+    assert gc.callbacks.count(None) == 0 and not any(getattr(cb, "__self__", None) is not None and
+                                                     type(cb.__self__).__name__ == "_Recorder" for cb in gc.callbacks)
