@@ -10,6 +10,7 @@ from ... import _C
 from ..._tensor import Tensor, wrap
 from ...autograd.formulas import sum_to
 from ...autograd.function import needs_grad, record
+from ...autograd import grad_mode
 
 __all__ = ["linear", "bilinear"]
 
@@ -58,10 +59,20 @@ def _linear_2d(x, w, b):
 def _linear_backward(ctx, g):
     x, w, b = ctx.inputs
     need_x, need_w, need_b = ctx.needs_input_grad
+    if not grad_mode._state.enabled:  # no graph of the backward to record: engine calls only
+        return _linear_backward_engine(ctx, g._impl, x._impl, w._impl, need_x, need_w, need_b)
     g2 = g.reshape(-1, g.shape[-1])                                            # (N, out)
     dx = (g2 @ w).reshape(x.shape) if need_x else None
     dw = g2.t() @ x.reshape(-1, x.shape[-1]) if need_w else None
     db = sum_to(g2.sum(0), ctx.in_meta[2][0]) if need_b else None               # (out,), or (1,) broadcast
+    return dx, dw, db
+
+
+def _linear_backward_engine(ctx, g, x, w, need_x, need_w, need_b):
+    g2 = _C.reshape(g, (-1, g.shape[-1]))                                      # (N, out)
+    dx = wrap(_C.reshape(_C.mm(g2, w), x.shape)) if need_x else None
+    dw = wrap(_C.mm(_C.transpose(g2, 0, 1), _C.reshape(x, (-1, x.shape[-1])))) if need_w else None
+    db = sum_to(wrap(_C.sum(g2, [0], False, None)), ctx.in_meta[2][0]) if need_b else None
     return dx, dw, db
 
 
