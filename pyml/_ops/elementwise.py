@@ -184,11 +184,6 @@ def float_power(input, exponent):
     return pow(a, b)
 
 
-def lerp(input, end, weight):
-    need_tensor(end, "lerp", "end")
-    return input + weight * (end - input)
-
-
 def clamp(input, min=None, max=None, *, out=None):
     if min is None and max is None:
         raise ValueError("clamp: at least one of 'min' or 'max' must not be None")
@@ -232,7 +227,7 @@ def _as_method(f):
 
 for _n in ("add", "sub", "mul", "div", "remainder", "pow", "maximum", "minimum", "fmod", "atan2", "eq", "ne",
            "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_xor", "bitwise_and", "bitwise_or",
-           "bitwise_xor", "bitwise_left_shift", "bitwise_right_shift", "floor_divide", "float_power", "lerp"):
+           "bitwise_xor", "bitwise_left_shift", "bitwise_right_shift", "floor_divide", "float_power"):
     _method(_n, _as_method(_g[_n]))
 for _alias, _n in (("subtract", "sub"), ("multiply", "mul"), ("divide", "div"), ("true_divide", "div"),
                    ("greater", "gt"), ("greater_equal", "ge"), ("less", "lt"), ("less_equal", "le"),
