@@ -46,7 +46,7 @@ from .nn._toplevel import *  # noqa: F401,F403  (before amp.install: it wraps py
 from . import linalg, testing, distributions, random
 from . import amp
 from . import profiler
-from . import accelerator, cpu, jit  # noqa: F401  (torch.accelerator, torch.cpu, torch.jit)
+from . import accelerator, cpu, jit, special  # noqa: F401  (torch.accelerator, torch.cpu, torch.jit, torch.special)
 from .amp import autocast, is_autocast_enabled, get_autocast_dtype
 from ._compile import compile  # noqa: A001  (torch.compile's name)
 from .func import vmap  # torch has it at top level too

@@ -176,21 +176,26 @@ def _bessel_series(x, nu, terms):
     return total
 
 
-def _bessel_asymptotic(a, nu, terms):
-    """I_nu(a) ~ e^a / sqrt(2 pi a) * sum_k prod_j ((2j-1)^2 - 4 nu^2) / (k! (8a)^k), a >= 20."""
+def _bessel_asymptotic(a, nu, terms, scaled=False):
+    """I_nu(a) ~ e^a / sqrt(2 pi a) * sum_k prod_j ((2j-1)^2 - 4 nu^2) / (k! (8a)^k), a >= 20 (without the
+    e^a when scaled)."""
     inv = 1.0 / (8.0 * a)
     term, total = pyml.ones_like(a), pyml.ones_like(a)
     for k in range(1, terms):
         term = term * ((2 * k - 1) ** 2 - 4 * nu * nu) * inv / k
         total = total + term
-    return pyml.exp(a) / pyml.sqrt(2 * math.pi * a) * total
+    total = total / pyml.sqrt(2 * math.pi * a)
+    return total if scaled else pyml.exp(a) * total
 
 
-def _bessel(x, nu):
-    """I_0 or I_1 of float64 x: the power series up to |x| = 20 (50 terms), the asymptotic series beyond."""
+def _bessel(x, nu, scaled=False):
+    """I_0 or I_1 of float64 x (times e^-|x| when scaled): the power series up to |x| = 20 (50 terms), the
+    asymptotic series beyond."""
     a = pyml.abs(x)
     near = _bessel_series(pyml.where(a < 20, x, 0.0), nu, 50)
-    far = _bessel_asymptotic(pyml.where(a < 20, 20.0, a), nu, 25)
+    if scaled:
+        near = near * pyml.exp(-pyml.where(a < 20, a, 0.0))
+    far = _bessel_asymptotic(pyml.where(a < 20, 20.0, a), nu, 25, scaled)
     if nu:
         far = pyml.where(x < 0, -far, far)  # I_1 is odd
     return pyml.where(a < 20, near, far)
