@@ -6,10 +6,13 @@
 # The emulator checks logic (indexing, barriers, tails), not speed or timing; it runs blocks one
 # after another, so races between blocks and memory-ordering bugs stay invisible.
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+# Each swap writes a temporary file and renames it over the old one: a process that has the library
+# mapped keeps its own copy (cp -f rewrote it in place, and such processes died with SIGBUS).
 SO=$(basename "$(ls "$ROOT"/build/dev/_C*.so)")
-cp -f "$ROOT/build/emu/$SO" "$ROOT/pyml/"
+swap_in() { cp -f "$1" "$ROOT/pyml/.$SO.tmp" && mv -f "$ROOT/pyml/.$SO.tmp" "$ROOT/pyml/$SO"; }
+swap_in "$ROOT/build/emu/$SO"
 cd "$ROOT"
 PYTHONPATH=$ROOT python "$@"
 rc=$?
-cp -f "$ROOT/build/dev/$SO" "$ROOT/pyml/"
+swap_in "$ROOT/build/dev/$SO"
 exit $rc
