@@ -1,6 +1,6 @@
 // Grouped 2-D convolution on CUDA as implicit GEMM: the three products of a conv run the tiled
-// core of cuda/gemm_tile.cuh with operands that index the input window on the fly while staging
-// shared memory (no im2col buffer). Per group g (k = (c, r, s) or (k, r, s) flattened):
+// core of cuda/gemm_tile.cuh (through cuda/conv_gemm.cuh) with operands that index the input
+// window on the fly while staging shared memory (no im2col buffer). Per group g (k = (c, r, s) or (k, r, s) flattened):
 //   forward      y  (Kg x N*P*Q) = w_g (Kg x Cg*R*S) @ window(x) (Cg*R*S x N*P*Q)
 //   grad input   dx (Cg x N*H*W) = w_g^T (Cg x Kg*R*S) @ gather(dy) (Kg*R*S x N*H*W), each dx
 //                element reads the dy entries whose window covers it (zero where none), so it
@@ -14,7 +14,7 @@
 #include "conv2d.h"
 #include <climits>
 #include "block_reduce.cuh"
-#include "gemm_tile.cuh"
+#include "conv_gemm.cuh"
 
 namespace pyml {
 namespace cuda {  // cuda/conv2d_tc.cu: float16/bfloat16, float32 as TF32; y/dx/dy contiguous NCHW
@@ -26,10 +26,6 @@ void conv2d_tc_backward_weight(const ConvParams& p, const void* dy, const int64_
                                DType t, int index);
 }  // namespace cuda
 namespace {
-
-using cuda::kTileK;
-using cuda::kTileM;
-using cuda::kTileN;
 
 // x at input row oh*sh - ph + r*dh, column ow*sw - pw + s*dw of channel c of image img; 0 in the padding
 template <typename T>
@@ -119,43 +115,6 @@ template <typename T> struct BwdWeightProblem {
   }
 };
 
-// One problem per group g (grid y); x strides over tiles x splits, split s reducing over
-// [s * kchunk, min(Kd, (s + 1) * kchunk)).
-template <typename T, typename Prob>
-__global__ void __launch_bounds__(cuda::kGemmThreads) conv_gemm_kernel(Prob pr, int64_t Kd, int64_t kchunk,
-                                                                       int64_t splits) {
-  __shared__ T As[kTileK][cuda::kTileRows];
-  __shared__ T Bs[kTileK][cuda::kTileCols];
-  const int64_t tiles_n = (pr.N + kTileN - 1) / kTileN, tiles = tiles_n * ((pr.M + kTileM - 1) / kTileM) * splits;
-  const int ty = threadIdx.x / 16, tx = threadIdx.x % 16;
-  for (int64_t g = blockIdx.y; g < pr.q.p.G; g += gridDim.y) {
-    pr.q.g = g;
-    for (int64_t t = blockIdx.x; t < tiles; t += gridDim.x) {
-      const int64_t split = t % splits, tile = t / splits;
-      const int64_t m0 = tile / tiles_n * kTileM, n0 = tile % tiles_n * kTileN;
-      const int64_t k0 = split * kchunk, k1 = min(Kd, k0 + kchunk);
-      T acc[4][4];
-      cuda::gemm_tile(pr, m0, n0, k0, k1, acc, As, Bs);
-#pragma unroll
-      for (int i = 0; i < 4; i++)
-#pragma unroll
-        for (int j = 0; j < 4; j++) {
-          int64_t m = m0 + ty + 16 * i, n = n0 + tx + 16 * j;
-          if (m < pr.M && n < pr.N) pr.store(m, n, acc[i][j], split);
-        }
-    }
-  }
-}
-
-// out[i] = sum over s of part[s * n + i], s in order (deterministic)
-template <typename T> __global__ void sum_splits_kernel(const T* part, T* out, int64_t n, int64_t splits) {
-  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
-    T s = part[i];
-    for (int64_t k = 1; k < splits; k++) s += part[k * n + i];
-    out[i] = s;
-  }
-}
-
 Geom make_geom(const ConvParams& p, const int64_t* ys, const char* op) {
   Geom q{p, p.K / p.G, p.C / p.G, p.P * p.Q, p.H * p.W, 0, 0, 0, {ys[0], ys[1], ys[2], ys[3]}};
   int64_t rs = p.R * p.S;
@@ -167,40 +126,12 @@ Geom make_geom(const ConvParams& p, const int64_t* ys, const char* op) {
   return q;
 }
 
-template <typename T, typename Prob>
-void launch(const Prob& pr, int64_t G, int64_t Kd, int64_t kchunk, int64_t splits, int index, const char* op) {
-  if (pr.M == 0 || pr.N == 0 || G == 0) return;
-  int64_t tiles = ((pr.M + kTileM - 1) / kTileM) * ((pr.N + kTileN - 1) / kTileN) * splits;
-  dim3 grid((unsigned)std::min<int64_t>(tiles, INT_MAX), (unsigned)std::min<int64_t>(G, 65535));
-  conv_gemm_kernel<T, Prob><<<grid, cuda::kGemmThreads, 0, cuda::stream(index)>>>(pr, Kd, kchunk, splits);
-  PYML_CUDA_LAUNCH_CHECK(op);
-}
-
-// Splits of grad weight's reduction: enough blocks to fill the GPU (about 1024), at least 1024
-// reduction steps each, and a partial buffer of at most 2^24 elements.
-int64_t weight_splits(int64_t tiles, int64_t Kd, int64_t out_numel) {
-  int64_t s = std::min<int64_t>((1024 + tiles - 1) / tiles, Kd / 1024);
-  s = std::min<int64_t>(s, (int64_t(1) << 24) / std::max<int64_t>(out_numel, 1));
-  return std::max<int64_t>(s, 1);
-}
-
 template <typename T>
 void backward_weight(const ConvParams& p, const T* dy, const int64_t* dys, const T* x, T* dw, int index) {
   const char* op = "conv2d backward (weight)";
   Geom q = make_geom(p, dys, op);
   BwdWeightProblem<T> pr{q.Kg, q.CgRS, true, false, q, dy, x, dw};
-  const int64_t Kd = p.N * q.PQ, numel = p.K * q.CgRS;
-  const int64_t tiles = ((pr.M + kTileM - 1) / kTileM) * ((pr.N + kTileN - 1) / kTileN) * p.G;
-  int64_t splits = weight_splits(tiles, Kd, numel);
-  if (splits == 1) return launch<T>(pr, p.G, Kd, Kd, 1, index, op);
-  const int64_t kchunk = ((Kd + splits - 1) / splits + kTileK - 1) / kTileK * kTileK;  // whole K steps
-  splits = (Kd + kchunk - 1) / kchunk;  // Kd >= 1024 * splits here, so kchunk > 0
-  Tensor part = empty({splits * numel}, sizeof(T) == 4 ? DType::Float32 : DType::Float64,
-                      Device{Device::CUDA, (int8_t)index});
-  pr.out = part.ptr<T>();
-  launch<T>(pr, p.G, Kd, kchunk, splits, index, op);
-  sum_splits_kernel<T><<<cuda::grid_for(numel), cuda::kThreads, 0, cuda::stream(index)>>>(pr.out, dw, numel, splits);
-  PYML_CUDA_LAUNCH_CHECK(op);
+  cuda::conv_weight_gemm<T>(pr, p.G, p.N * q.PQ, p.K * q.CgRS, dw, index, op);
 }
 
 // cols[img, (c*R + r)*S + s, oh*Q + ow] = x window value (0 in the padding)
@@ -339,7 +270,7 @@ void conv2d_forward_cuda(const ConvParams& p, const void* x, const void* w, cons
     Geom q = make_geom(p, ys, "conv2d");
     FwdProblem<T> pr{q.Kg, p.N * q.PQ, true, true, q, static_cast<const T*>(x), static_cast<const T*>(w),
                      static_cast<const T*>(b), static_cast<T*>(y)};
-    launch<T>(pr, p.G, q.CgRS, q.CgRS, 1, index, "conv2d");
+    cuda::conv_gemm_launch<T>(pr, p.G, q.CgRS, q.CgRS, 1, index, "conv2d");
   });
 }
 
@@ -364,7 +295,7 @@ void conv2d_backward_input_cuda(const ConvParams& p, const void* dy, const int64
     BwdInputProblem<T> pr{q.Cg, p.N * q.HW, true, true, q, static_cast<const T*>(dy), static_cast<const T*>(w),
                           static_cast<const T*>(bias), static_cast<T*>(dx)};
     int64_t Kd = q.Kg * q.RS;
-    launch<T>(pr, p.G, Kd, Kd, 1, index, "conv2d backward (input)");
+    cuda::conv_gemm_launch<T>(pr, p.G, Kd, Kd, 1, index, "conv2d backward (input)");
   });
 }
 

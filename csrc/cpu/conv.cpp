@@ -13,6 +13,7 @@
 #include <type_traits>
 #include <vector>
 #include "ops/conv.h"
+#include "cpu/conv_gemm.h"
 #include "cpu/conv_phase.h"
 #include "cpu/conv_winograd.h"
 #include "core/parallel.h"
@@ -20,22 +21,7 @@
 namespace pyml {
 namespace {
 
-constexpr int64_t kColElems = int64_t(1) << 18;  // im2col chunk: 1 MiB of float32 per thread
-
-template <typename T>
-void gemm(int64_t M, int64_t N, int64_t K, const T* A, int64_t rsa, int64_t csa, const T* B, int64_t rsb,
-          int64_t csb, T* C, int64_t rsc, double beta) {
-  GemmArgs g{M, N, K, A, rsa, csa, B, rsb, csb, C, rsc, 1, 1.0, beta};
-  if constexpr (std::is_same_v<T, float>) kernels().sgemm(g); else kernels().dgemm(g);
-}
-
-inline int64_t ceil_div(int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
-
-// Range [lo, hi) of output columns q in [q0, q1) whose input column q*s + off lies in [0, W).
-inline void valid_range(int64_t q0, int64_t q1, int64_t s, int64_t off, int64_t W, int64_t& lo, int64_t& hi) {
-  lo = std::clamp(ceil_div(-off, s), q0, q1);
-  hi = std::clamp(ceil_div(W - off, s), lo, q1);
-}
+using namespace conv_gemm;
 
 bool is_1x1(const ConvParams& p) {
   return p.R == 1 && p.S == 1 && p.sh == 1 && p.sw == 1 && p.ph == 0 && p.pw == 0 && p.P == p.H &&
@@ -107,62 +93,12 @@ void col2im_rows(const ConvParams& p, const T* col, int64_t ch0, int64_t ch1, in
   }
 }
 
-// n elements of a grow-only buffer private to the calling thread (a fresh ~1 MB im2col buffer per
-// call page-faults on every call). Its contents are undefined; every user writes before reading.
-template <typename T>
-T* thread_buffer(int64_t n) {
-  thread_local std::vector<T> buf;
-  if ((int64_t)buf.size() < n) buf.resize(n);
-  return buf.data();
-}
-
-// Runs f(item, inner) over items: one item per thread when there are enough of them (inner =
-// false: run everything single-threaded), else in turn with inner = true (thread inside).
-// f also gets a scratch buffer of `scratch` elements private to its thread.
-template <typename T, typename F>
-void run_items(int64_t items, int64_t scratch, const F& f) {
-  if (items >= get_num_threads() && items > 1) {
-    parallel_for(0, items, 1, [&](int64_t i0, int64_t i1) {
-      T* buf = thread_buffer<T>(scratch);
-      for (int64_t i = i0; i < i1; i++) f(i, false, buf);
-    });
-  } else {
-    T* buf = thread_buffer<T>(scratch);
-    for (int64_t i = 0; i < items; i++) f(i, true, buf);
-  }
-}
-
 template <typename T>
 void pack(const ConvParams& p, const T* xg, int64_t rows, int64_t c0, int64_t c1, T* col, bool inner) {
   int64_t grain = std::max<int64_t>(1, 4096 / std::max<int64_t>(c1 - c0, 1));
   if (!inner) return im2col_rows(p, xg, 0, rows, c0, c1, col);
   parallel_for(0, rows, grain, [&](int64_t r0, int64_t r1) { im2col_rows(p, xg, r0, r1, c0, c1, col); });
 }
-
-// The filters of every group as the left GEMM operand: w_g (Kg x CgRS), or its transpose for the
-// grad-input pass. Float32 on AVX-512 packs them once per call for the panel kernel (the engine
-// GEMM would repack them for every column chunk); otherwise the engine GEMM reads them in place.
-template <typename T>
-struct FilterGemm {
-  const T* w;
-  int64_t M, K, rsa, csa, group;
-  std::vector<wino::PanelGemm> packed;  // one per group; empty: engine GEMM
-
-  FilterGemm(const ConvParams& p, const T* w_, bool transposed) : w(w_) {
-    int64_t Kg = p.K / p.G, rows = p.C / p.G * p.R * p.S;
-    M = transposed ? rows : Kg, K = transposed ? Kg : rows;
-    rsa = transposed ? 1 : rows, csa = transposed ? rows : 1, group = Kg * rows;
-    if constexpr (std::is_same_v<T, float>)
-      if (wino::PanelGemm::available() && M > 0 && K > 0)
-        for (int64_t g = 0; g < p.G; g++) packed.emplace_back(w + g * group, M, K, rsa, csa);
-  }
-  // C (M x N, row stride ldc) = A_g @ B, B (K x N) with strides rsb, csb
-  void run(int64_t g, int64_t N, const T* B, int64_t rsb, int64_t csb, T* C, int64_t ldc) const {
-    if constexpr (std::is_same_v<T, float>)
-      if (!packed.empty() && csb == 1) return packed[g].run(B, rsb, N, C, ldc);
-    gemm<T>(M, N, K, w + g * group, rsa, csa, B, rsb, csb, C, ldc, 0.0);
-  }
-};
 
 }  // namespace
 
@@ -175,7 +111,7 @@ void conv_forward_cpu(const ConvParams& p, const T* x, const T* w, const T* b, T
   const int64_t Cg = p.C / p.G, Kg = p.K / p.G, rows = Cg * p.R * p.S, PQ = p.P * p.Q;
   const int64_t chunk = chunk_cols(p), nchunks = (PQ + chunk - 1) / chunk;
   const bool direct = is_1x1(p);
-  const FilterGemm<T> fg(p, w, false);
+  const FilterGemm<T> fg(w, p.G, Kg, rows, false);
   run_items<T>(p.N * p.G * nchunks, direct ? 0 : rows * chunk, [&](int64_t it, bool inner, T* col) {
     int64_t n = it / (p.G * nchunks), g = it / nchunks % p.G, c0 = it % nchunks * chunk;
     int64_t c1 = std::min(PQ, c0 + chunk);
@@ -209,7 +145,7 @@ void conv_backward_input_cpu(const ConvParams& p, const T* dy, const T* w, T* dx
   const bool direct = is_1x1(p);
   if (rows == 0) return;
   if (Kg == 0) return std::fill(dx, dx + p.N * p.C * HW, T(0));
-  const FilterGemm<T> fg(p, w, true);
+  const FilterGemm<T> fg(w, p.G, Kg, rows, true);
   // chunks of one (image, group) scatter into the same dx planes: they run in turn, after the
   // item zeroes its planes (dx comes uninitialised)
   run_items<T>(p.N * p.G, direct ? 0 : rows * chunk, [&](int64_t it, bool inner, T* col) {
@@ -230,39 +166,6 @@ void conv_backward_input_cpu(const ConvParams& p, const T* dy, const T* w, T* dx
   });
 }
 
-// The weight-gradient product of one group and column chunk, acc_g += dy_g (Kg x m) @ B^T for
-// B (CgRS x m). Float32 on AVX-512 (when every thread has its own items) uses the Winograd
-// weight-gradient kernel into a transposed acc_g (CgRS x Kp): it reads B rows in place, where the
-// engine GEMM would gather B^T column by column. finish() turns the summed acc into dw.
-template <typename T>
-struct GradProduct {
-  int64_t Kg, rows, Kp;
-  bool transposed = false;
-
-  GradProduct(const ConvParams& p, bool threads_own_items) : Kg(p.K / p.G), rows(p.C / p.G * p.R * p.S), Kp(Kg) {
-    if constexpr (std::is_same_v<T, float>)
-      transposed = threads_own_items && wino::tile_kernels().grad_gemm && (!is_1x1(p) || p.xs[3] == 1);
-    if (transposed) Kp = (Kg + 15) / 16 * 16;
-  }
-  int64_t group_size() const { return rows * Kp; }
-  int64_t scratch(int64_t chunk) const { return transposed ? (chunk + 15) / 16 * 16 * Kp : 0; }
-  // B: element (r, q) at B[r*rsb + q*csb]; acc: this group's accumulator
-  void run(const T* dyg, int64_t PQ, int64_t m, const T* B, int64_t rsb, int64_t csb, T* acc, T* Yt) const {
-    if constexpr (std::is_same_v<T, float>)
-      if (transposed) return wino::tile_kernels().grad_gemm(dyg, PQ, Kg, B, rsb, rows, m, Yt, acc);
-    gemm<T>(Kg, rows, m, dyg, PQ, 1, B, csb, rsb, acc, rows, 1.0);
-  }
-  // dw (G, Kg, rows) = acc (G groups of group_size()), transposing where needed
-  void finish(const T* acc, int64_t G, T* dw) const {
-    parallel_for(0, G * Kg, 16, [&](int64_t a, int64_t e) {
-      for (int64_t i = a; i < e; i++) {
-        const T* src = acc + i / Kg * group_size();
-        for (int64_t r = 0; r < rows; r++) dw[i * rows + r] = transposed ? src[r * Kp + i % Kg] : src[i % Kg * rows + r];
-      }
-    });
-  }
-};
-
 template <typename T>
 void conv_backward_weight_cpu(const ConvParams& p, const T* dy, const T* x, T* dw) {
   if constexpr (std::is_same_v<T, float>)
@@ -273,7 +176,7 @@ void conv_backward_weight_cpu(const ConvParams& p, const T* dy, const T* x, T* d
   const int64_t chunk = chunk_cols(p), nchunks = (PQ + chunk - 1) / chunk;
   const bool direct = is_1x1(p);
   const int64_t items = p.N * nchunks, nt = std::max<int64_t>(1, std::min<int64_t>(get_num_threads(), items));
-  const GradProduct<T> gp(p, nt == get_num_threads());
+  const GradProduct<T> gp(Kg, rows, nt == get_num_threads() && (!direct || p.xs[3] == 1));
   const int64_t asize = p.G * gp.group_size(), scratch = (direct ? 0 : rows * chunk) + gp.scratch(chunk);
   std::fill(dw, dw + p.K * rows, T(0));
   if (rows == 0 || items == 0) return;
@@ -292,18 +195,7 @@ void conv_backward_weight_cpu(const ConvParams& p, const T* dy, const T* x, T* d
              col + (direct ? 0 : rows * chunk));
     }
   };
-  // one private accumulator per thread, summed in thread order at the end
-  std::vector<T> accs(nt * asize, T(0));
-  parallel_for(0, nt, 1, [&](int64_t t0, int64_t t1) {
-    T* col = thread_buffer<T>(scratch);
-    for (int64_t t = t0; t < t1; t++)
-      for (int64_t it = items * t / nt; it < items * (t + 1) / nt; it++) item(it, nt == 1, col, &accs[t * asize]);
-  });
-  parallel_for(0, asize, 4096, [&](int64_t a, int64_t e) {
-    for (int64_t t = 1; t < nt; t++)
-      for (int64_t i = a; i < e; i++) accs[i] += accs[t * asize + i];
-  });
-  gp.finish(accs.data(), p.G, dw);
+  gp.finish(per_thread_sums<T>(items, nt, asize, scratch, item).data(), p.G, dw);
 }
 
 // unfold: cols (N, C*R*S, P*Q) from x; fold: dx (N, C, H, W) contiguous, zeroed, += col2im(cols)

@@ -14,11 +14,14 @@
 #include <type_traits>
 #include "ops/conv.h"
 #include "core/parallel.h"
+#include "cpu/pool_common.h"
 #include "cpu/kernels.h"
 #include "cpu/pool_fast.h"
 
 namespace pyml {
 namespace {
+
+using namespace pool_common;
 
 template <typename T>
 const T* plane_ptr(const PoolParams& p, const T* x, int64_t i) {
@@ -43,20 +46,7 @@ inline int64_t avg_divisor(const PoolParams& p, const AvgWin& h, const AvgWin& w
   return (h.hi - h.lo) * (w.hi - w.lo);
 }
 
-// Lowest value (-inf for floats) and NaN test that also compile for the integer max-pool kernels.
-template <typename T> T lowest() {
-  if constexpr (std::numeric_limits<T>::has_infinity) return -std::numeric_limits<T>::infinity();
-  else return std::numeric_limits<T>::lowest();
-}
-template <typename T> bool is_nan(T v) {
-  if constexpr (std::is_floating_point_v<T>) return std::isnan(v);
-  else return false;
-}
-// Window sums accumulate in int64 for integer types (torch's accumulate type), in T for floats.
-template <typename T> using Acc = std::conditional_t<std::is_integral_v<T>, int64_t, T>;
 
-inline int64_t adapt_lo(int64_t o, int64_t in, int64_t out) { return o * in / out; }
-inline int64_t adapt_hi(int64_t o, int64_t in, int64_t out) { return ((o + 1) * in + out - 1) / out; }
 
 }  // namespace
 

@@ -1,16 +1,19 @@
-// Host entries of conv1d/2d, conv_transpose1d/2d and unfold/fold: validate, view everything as
-// 4-D NCHW (1-D: H = 1; unbatched: N = 1), fill ConvParams, dispatch to the CPU kernels.
+// Host entries of conv1d/2d/3d, conv_transpose1d/2d/3d and unfold/fold: validate, view everything
+// as 4-D NCHW (1-D: H = 1; unbatched: N = 1) and fill ConvParams, or, with 3 spatial dims, as 5-D
+// NCDHW with Conv3dParams for the general 3-D kernels (ops/conv3d.h); dispatch by device.
 // A transposed conv is the adjoint of a conv with weight (Cin, Cout/G, R, S) read as a conv
 // weight (K = Cin, C/G = Cout/G): its forward is the conv's grad-input kernel, its grad-input
 // the conv's forward, its grad-weight the conv's grad-weight with the roles of x and dy swapped.
-// CUDA tensors go to the implicit-GEMM kernels of cuda/conv2d.cu, which write every output
-// element themselves (no zero-fill), after the same validation; float16/bfloat16 stay in their
-// dtype there (tensor cores) instead of the CPU path's float32 compute copy.
+// CUDA tensors go to the implicit-GEMM kernels of cuda/conv2d.cu (3-D: cuda/conv3d.cu), which write
+// every output element themselves (no zero-fill), after the same validation; float16/bfloat16 stay
+// in their dtype there (tensor cores) instead of the CPU path's float32 compute copy, except in 3-D.
 #include <atomic>
 #include <cstring>
 #include "ops/conv.h"
 #include "core/parallel.h"
+#include "ops/conv3d.h"
 #include "cuda/conv2d.h"
+#include "cuda/conv3d.h"
 
 namespace pyml {
 
@@ -42,18 +45,21 @@ Tensor result_buffer(const Shape& shape, DType t, Device dev) {
   return dev.is_cpu() ? zeros(shape, t) : empty(shape, t, dev);
 }
 
-// The user's tensors as 4-D NCHW views (1-D: H = 1; unbatched: N = 1) in the compute dtype.
+// The user's tensors as NCHW views (1-D: H = 1; unbatched: N = 1) in the compute dtype: 4-D with
+// params p for 1-D/2-D convs, 5-D NCDHW with params p3 for 3-D ones.
 struct ConvSetup {
   ConvParams p{};
+  Conv3dParams p3{};
   Tensor x, w, b;       // x strided, w and b contiguous (b undefined without bias)
   Shape out_shape;      // output shape in the user's rank
   bool batched = true;
+  size_t nd = 2;        // spatial dims
   DType dtype, ct;      // user dtype, compute dtype
 };
 
 const char* conv_name(size_t nd, bool transposed) {
-  if (transposed) return nd == 1 ? "conv_transpose1d" : "conv_transpose2d";
-  return nd == 1 ? "conv1d" : "conv2d";
+  if (transposed) return nd == 1 ? "conv_transpose1d" : nd == 3 ? "conv_transpose3d" : "conv_transpose2d";
+  return nd == 1 ? "conv1d" : nd == 3 ? "conv3d" : "conv2d";
 }
 
 void check_list(const IntList& v, size_t nd, const char* op, const char* name, int64_t min) {
@@ -63,24 +69,29 @@ void check_list(const IntList& v, size_t nd, const char* op, const char* name, i
                ", got ", ints_str(v));
 }
 
-// x, w to 4-D; validates ranks, dtypes, devices, groups and channel counts.
+// The last n sizes of t
+IntList spatial(const Tensor& t, size_t n) { return IntList(t.shape.end() - n, t.shape.end()); }
+
+// x, w to 4-D (1-D/2-D) or 5-D (3-D); validates ranks, dtypes, devices, groups and channel counts.
 ConvSetup setup(const Tensor& x, const Tensor& w, const OptTensor& b, size_t nd, int64_t groups, bool transposed) {
   const char* op = conv_name(nd, transposed);
-  PYML_CHECK(nd == 1 || nd == 2, ValueError, op, ": only 1-D and 2-D convolutions are supported, got ", nd,
+  PYML_CHECK(nd >= 1 && nd <= 3, ValueError, op, ": only 1-D, 2-D and 3-D convolutions are supported, got ", nd,
              " spatial dims");
   check_same_device(x, w, op);
   int64_t r = (int64_t)nd;
   PYML_CHECK(x.dim() == r + 1 || x.dim() == r + 2, ValueError, op, ": expected ", r + 1, "-D (unbatched) or ",
              r + 2, "-D (batched) input, got input of shape ", x.shape);
   PYML_CHECK(w.dim() == r + 2, ValueError, op, ": expected ", r + 2, "-D weight (", transposed ?
-             "in_channels, out_channels/groups" : "out_channels, in_channels/groups", nd == 1 ? ", kL" : ", kH, kW",
-             "), got weight of shape ", w.shape);
+             "in_channels, out_channels/groups" : "out_channels, in_channels/groups",
+             nd == 1 ? ", kL" : nd == 2 ? ", kH, kW" : ", kD, kH, kW", "), got weight of shape ", w.shape);
   PYML_CHECK(x.dtype == w.dtype, TypeError, op, ": input and weight must have the same dtype, got ",
              dtype_name(x.dtype), " and ", dtype_name(w.dtype));
   ConvSetup s;
+  s.nd = nd;
   s.dtype = x.dtype;
   s.ct = conv_compute_dtype(x, op);
-  if (!x.device().is_cpu()) s.ct = x.dtype;  // CUDA runs float16/bfloat16 natively (tensor cores)
+  // CUDA runs float16/bfloat16 natively (tensor cores) in 1-D/2-D; 3-D computes them in float32
+  if (!x.device().is_cpu() && nd != 3) s.ct = x.dtype;
   s.batched = x.dim() == r + 2;
   Tensor x4 = s.batched ? x : unsqueeze(x, 0), w4 = w;
   if (nd == 1) { x4 = unsqueeze(x4, 2); w4 = unsqueeze(w4, 2); }
@@ -109,8 +120,8 @@ ConvSetup setup(const Tensor& x, const Tensor& w, const OptTensor& b, size_t nd,
   }
   s.x = to_dtype(x4, s.ct);
   s.w = contiguous(to_dtype(w4, s.ct));
-  s.p.G = groups;
-  s.p.N = x4.shape[0];
+  s.p.G = s.p3.G = groups;
+  s.p.N = s.p3.N = x4.shape[0];
   return s;
 }
 
@@ -123,15 +134,20 @@ void fill_geometry(ConvParams& p, const IntList& stride, const IntList& pad, con
   p.dw = dil[nd - 1];
 }
 
+void fill_geometry3(Conv3dParams& p, const IntList& stride, const IntList& pad, const IntList& dil) {
+  p.sd = stride[0], p.sh = stride[1], p.sw = stride[2];
+  p.pd = pad[0], p.ph = pad[1], p.pw = pad[2];
+  p.dd = dil[0], p.dh = dil[1], p.dw = dil[2];
+}
+
 void fill_strides(ConvParams& p, const Tensor& x4) {
   for (int i = 0; i < 4; i++) p.xs[i] = x4.strides[i];
 }
 
-// Output shape in the user's rank from the 4-D (N, C, P, Q)
-Shape user_shape(const ConvSetup& s, int64_t N, int64_t C, int64_t P, int64_t Q, size_t nd) {
+// Output shape in the user's rank: (N, C, *sizes)
+Shape user_shape(const ConvSetup& s, int64_t N, int64_t C, const IntList& sizes) {
   Shape out = {N, C};
-  if (nd == 2) out.push_back(P);
-  out.push_back(Q);
+  out.insert(out.end(), sizes.begin(), sizes.end());
   if (!s.batched) out.erase(out.begin());
   return out;
 }
@@ -145,6 +161,24 @@ Tensor finish(const Tensor& t4, const Shape& shape, DType dtype) {
   if (ct == DType::Float32) { using T = float; __VA_ARGS__; } \
   else { using T = double; __VA_ARGS__; }
 
+// Output sizes of a conv along its nd spatial dims (the last nd of x and w); the dilated kernel
+// must fit the padded input.
+IntList conv_out_sizes(const Tensor& x, const Tensor& w, const IntList& stride, const IntList& padding,
+                       const IntList& pad_hi, const IntList& dilation, const char* op) {
+  size_t nd = stride.size();
+  IntList k = spatial(w, nd), ek(nd), ip(nd), out(nd), in = spatial(x, nd);
+  bool fits = true;
+  for (size_t i = 0; i < nd; i++) {
+    ek[i] = dilation[i] * (k[i] - 1) + 1;
+    ip[i] = in[i] + padding[i] + pad_hi[i];
+    fits = fits && ek[i] <= ip[i];
+    out[i] = fits ? (ip[i] - ek[i]) / stride[i] + 1 : 0;
+  }
+  PYML_CHECK(fits, ValueError, op, ": kernel size after dilation ", ints_str(ek),
+             " can't be greater than the padded input size ", ints_str(ip), "; input ", x.shape, ", weight ", w.shape);
+  return out;
+}
+
 // Conv setup: output size from the padded input; the kernel must fit.
 ConvSetup conv_setup(const Tensor& x, const Tensor& w, const OptTensor& b, const IntList& stride,
                      const IntList& padding, const IntList& pad_hi, const IntList& dilation, int64_t groups) {
@@ -155,20 +189,25 @@ ConvSetup conv_setup(const Tensor& x, const Tensor& w, const OptTensor& b, const
   check_list(padding, nd, op, "padding", 0);
   check_list(pad_hi, nd, op, "padding", INT64_MIN);  // negative: crop (adjoint of conv_transpose)
   check_list(dilation, nd, op, "dilation", 1);
+  IntList out = conv_out_sizes(x, w, stride, padding, pad_hi, dilation, op);
+  if (nd == 3) {
+    Conv3dParams& p = s.p3;
+    p.C = s.x.shape[1], p.D = s.x.shape[2], p.H = s.x.shape[3], p.W = s.x.shape[4];
+    p.K = s.w.shape[0], p.T = s.w.shape[2], p.R = s.w.shape[3], p.S = s.w.shape[4];
+    p.O = out[0], p.P = out[1], p.Q = out[2];
+    fill_geometry3(p, stride, padding, dilation);
+    for (int i = 0; i < 5; i++) p.xs[i] = s.x.strides[i];
+    s.out_shape = user_shape(s, p.N, p.K, out);
+    return s;
+  }
   ConvParams& p = s.p;
   p.C = s.x.shape[1], p.H = s.x.shape[2], p.W = s.x.shape[3];
   p.K = s.w.shape[0], p.R = s.w.shape[2], p.S = s.w.shape[3];
   fill_geometry(p, stride, padding, dilation, nd);
-  int64_t hi_h = nd == 1 ? 0 : pad_hi[0], hi_w = pad_hi[nd - 1];
-  int64_t eh = p.dh * (p.R - 1) + 1, ew = p.dw * (p.S - 1) + 1;
-  int64_t Hp = p.H + p.ph + hi_h, Wp = p.W + p.pw + hi_w;
-  IntList ek = nd == 1 ? IntList{ew} : IntList{eh, ew}, ip = nd == 1 ? IntList{Wp} : IntList{Hp, Wp};
-  PYML_CHECK(eh <= Hp && ew <= Wp, ValueError, op, ": kernel size after dilation ", ints_str(ek),
-             " can't be greater than the padded input size ", ints_str(ip), "; input ", x.shape, ", weight ", w.shape);
-  p.P = (Hp - eh) / p.sh + 1;
-  p.Q = (Wp - ew) / p.sw + 1;
+  p.P = nd == 1 ? 1 : out[0];
+  p.Q = out[nd - 1];
   fill_strides(p, s.x);
-  s.out_shape = user_shape(s, p.N, p.K, p.P, p.Q, nd);
+  s.out_shape = user_shape(s, p.N, p.K, out);
   return s;
 }
 
@@ -180,15 +219,18 @@ void check_grad_shape(const Tensor& dy, const Tensor& other, const Shape& expect
              ", got ", dtype_name(dy.dtype));
 }
 
-// dy in the user's rank -> contiguous 4-D (N, K, P, Q) in the compute dtype
-Tensor grad4(const Tensor& dy, DType ct, int64_t N, int64_t K, int64_t P, int64_t Q) {
-  Shape s4 = {N, K, P, Q};
+// dy in the user's rank -> contiguous NCHW / NCDHW of the given shape in the compute dtype
+Tensor grad_view(const Tensor& dy, DType ct, const Shape& shape) {
   Tensor c = contiguous(to_dtype(dy, ct));
-  return c.view_as(s4, contiguous_strides(s4), c.offset);
+  return c.view_as(shape, contiguous_strides(shape), c.offset);
 }
 
-// Transposed conv setup: the conv "input" is the transposed output (C = Cout, H x W = Hout x Wout),
-// the conv "output" is x (K = Cin, P x Q = Hin x Win).
+Tensor grad4(const Tensor& dy, DType ct, int64_t N, int64_t K, int64_t P, int64_t Q) {
+  return grad_view(dy, ct, {N, K, P, Q});
+}
+
+// Transposed conv setup: the conv "input" is the transposed output (C = Cout, spatial = the output
+// sizes), the conv "output" is x (K = Cin, spatial = x's).
 ConvSetup transpose_setup(const Tensor& x, const Tensor& w, const OptTensor& b, const IntList& stride,
                           const IntList& padding, const IntList& output_padding, const IntList& dilation,
                           int64_t groups) {
@@ -203,18 +245,31 @@ ConvSetup transpose_setup(const Tensor& x, const Tensor& w, const OptTensor& b, 
     PYML_CHECK(output_padding[i] < stride[i] || output_padding[i] < dilation[i], ValueError, op,
                ": output_padding must be smaller than either stride or dilation, got output_padding ",
                ints_str(output_padding), ", stride ", ints_str(stride), ", dilation ", ints_str(dilation));
+  IntList in = spatial(x, nd), k = spatial(w, nd), os(nd);
+  bool positive = true;
+  for (size_t i = 0; i < nd; i++) {
+    os[i] = (in[i] - 1) * stride[i] - 2 * padding[i] + dilation[i] * (k[i] - 1) + output_padding[i] + 1;
+    positive = positive && os[i] > 0;
+  }
+  PYML_CHECK(positive, ValueError, op, ": the output size ", ints_str(os),
+             " must be positive (input too small for the padding); input ", x.shape, ", weight ", w.shape,
+             ", padding ", ints_str(padding));
+  if (nd == 3) {
+    Conv3dParams& p = s.p3;
+    p.K = s.x.shape[1], p.O = in[0], p.P = in[1], p.Q = in[2];
+    p.C = s.w.shape[1] * groups, p.T = k[0], p.R = k[1], p.S = k[2];
+    p.D = os[0], p.H = os[1], p.W = os[2];
+    fill_geometry3(p, stride, padding, dilation);
+    s.out_shape = user_shape(s, p.N, p.C, os);
+    return s;
+  }
   ConvParams& p = s.p;
   p.K = s.x.shape[1], p.P = s.x.shape[2], p.Q = s.x.shape[3];
   p.C = s.w.shape[1] * groups, p.R = s.w.shape[2], p.S = s.w.shape[3];
   fill_geometry(p, stride, padding, dilation, nd);
-  int64_t oph = nd == 1 ? 0 : output_padding[0], opw = output_padding[nd - 1];
-  p.H = (p.P - 1) * p.sh - 2 * p.ph + p.dh * (p.R - 1) + oph + 1;
-  p.W = (p.Q - 1) * p.sw - 2 * p.pw + p.dw * (p.S - 1) + opw + 1;
-  IntList os = nd == 1 ? IntList{p.W} : IntList{p.H, p.W};
-  PYML_CHECK(p.H > 0 && p.W > 0, ValueError, op, ": the output size ", ints_str(os),
-             " must be positive (input too small for the padding); input ", x.shape, ", weight ", w.shape,
-             ", padding ", ints_str(padding));
-  s.out_shape = user_shape(s, p.N, p.C, p.H, p.W, nd);
+  p.H = nd == 1 ? 1 : os[0];
+  p.W = os[nd - 1];
+  s.out_shape = user_shape(s, p.N, p.C, os);
   return s;
 }
 
@@ -284,6 +339,60 @@ Tensor col2im(const Tensor& cols, const IntList& output_size, const IntList& ker
   return finish(y, out, cols.dtype);
 }
 
+// y (N, C, inner) += b per channel
+template <typename T>
+static void add_channel_bias(T* y, const T* b, int64_t N, int64_t C, int64_t inner) {
+  parallel_for(0, N * C, std::max<int64_t>(1, 32768 / std::max<int64_t>(inner, 1)), [&](int64_t a, int64_t e) {
+    for (int64_t i = a; i < e; i++)
+      for (int64_t j = 0; j < inner; j++) y[i * inner + j] += b[i % C];
+  });
+}
+
+// ---- 3-D: the general kernels of cpu/conv3d.cpp and cuda/conv3d.cu. Buffers are contiguous
+// NCDHW except x (strided); float16/bfloat16 compute in float32 on both devices.
+
+// dy in the user's rank -> contiguous (N, K, O, P, Q) in the compute dtype
+static Tensor grad5(const ConvSetup& s, const Tensor& dy) {
+  const Conv3dParams& p = s.p3;
+  return grad_view(dy, s.ct, {p.N, p.K, p.O, p.P, p.Q});
+}
+
+// y (N, K, O, P, Q) = x (*) w + b
+static Tensor forward3(const ConvSetup& s, Device dev) {
+  const Conv3dParams& p = s.p3;
+  Tensor y = empty({p.N, p.K, p.O, p.P, p.Q}, s.ct, dev);  // the kernels write all of it
+  const void* bias = s.b.defined() ? s.b.data() : nullptr;
+  if (!dev.is_cpu()) conv3d_forward_cuda(p, s.x.data(), s.w.data(), bias, y.data(), s.ct, dev.index);
+  else PYML_CONV_DISPATCH(s.ct, conv3d_forward_cpu<T>(p, s.x.ptr<T>(), s.w.ptr<T>(), static_cast<const T*>(bias),
+                                                      y.ptr<T>()));
+  return y;
+}
+
+// dx (N, C, D, H, W) from g (N, K, O, P, Q), plus bias (C values) per channel when it is defined:
+// conv3d's grad input, and conv_transpose3d's forward
+static Tensor backward_input3(const ConvSetup& s, const Tensor& g, const Tensor& bias, Device dev) {
+  const Conv3dParams& p = s.p3;
+  Tensor dx = empty({p.N, p.C, p.D, p.H, p.W}, s.ct, dev);  // the kernels write all of it
+  if (!dev.is_cpu()) {
+    conv3d_backward_input_cuda(p, g.data(), s.w.data(), bias.defined() ? bias.data() : nullptr, dx.data(), s.ct,
+                               dev.index);
+    return dx;
+  }
+  PYML_CONV_DISPATCH(s.ct, {
+    conv3d_backward_input_cpu<T>(p, g.ptr<T>(), s.w.ptr<T>(), dx.ptr<T>());
+    if (bias.defined()) add_channel_bias<T>(dx.ptr<T>(), bias.ptr<T>(), p.N, p.C, p.D * p.H * p.W);
+  });
+  return dx;
+}
+
+// dw (K, C/G, T, R, S) from g (N, K, O, P, Q) and x
+static Tensor backward_weight3(const ConvSetup& s, const Tensor& g, Device dev) {
+  Tensor dw = empty(s.w.shape, s.ct, dev);  // the kernels write all of it
+  if (!dev.is_cpu()) conv3d_backward_weight_cuda(s.p3, g.data(), s.x.data(), dw.data(), s.ct, dev.index);
+  else PYML_CONV_DISPATCH(s.ct, conv3d_backward_weight_cpu<T>(s.p3, g.ptr<T>(), s.x.ptr<T>(), dw.ptr<T>()));
+  return dw;
+}
+
 // On CUDA a batched 2-D conv of a channels_last x returns a channels_last y, as torch does (the
 // tensor-core kernels then read and write channels-last, and the backward gets a channels_last dy).
 static Tensor conv_output(const ConvSetup& s, const Device& dev, size_t nd) {
@@ -297,6 +406,7 @@ static Tensor conv_output(const ConvSetup& s, const Device& dev, size_t nd) {
 Tensor conv_forward(const Tensor& x, const Tensor& w, const OptTensor& b, const IntList& stride,
                     const IntList& padding, const IntList& pad_hi, const IntList& dilation, int64_t groups) {
   ConvSetup s = conv_setup(x, w, b, stride, padding, pad_hi, dilation, groups);
+  if (s.nd == 3) return finish(forward3(s, x.device()), s.out_shape, s.dtype);
   Tensor y = conv_output(s, x.device(), stride.size());
   const void* bias = s.b.defined() ? s.b.data() : nullptr;
   if (!x.device().is_cpu()) {
@@ -323,6 +433,7 @@ Tensor conv_backward_input(const Tensor& dy, const Tensor& w, const IntList& inp
   Tensor fake = shape_only(input_shape, w.dtype, w.device(), op, "input_shape");
   ConvSetup s = conv_setup(fake, w, std::nullopt, stride, padding, pad_hi, dilation, groups);
   check_grad_shape(dy, w, s.out_shape, s.dtype, op);
+  if (s.nd == 3) return finish(backward_input3(s, grad5(s, dy), Tensor(), w.device()), fake.shape, s.dtype);
   const ConvParams& p = s.p;
   const Device dev = w.device();
   // CUDA reads a 4-D dy through its strides (channels_last, expanded); else a contiguous copy
@@ -341,6 +452,7 @@ Tensor conv_backward_weight(const Tensor& dy, const Tensor& x, const IntList& we
   Tensor fake = shape_only(weight_shape, x.dtype, x.device(), op, "weight_shape");
   ConvSetup s = conv_setup(x, fake, std::nullopt, stride, padding, pad_hi, dilation, groups);
   check_grad_shape(dy, x, s.out_shape, s.dtype, op);
+  if (s.nd == 3) return finish(backward_weight3(s, grad5(s, dy), x.device()), fake.shape, s.dtype);
   const ConvParams& p = s.p;
   Tensor g = !x.device().is_cpu() && dy.dim() == 4 ? dy : grad4(dy, s.ct, p.N, p.K, p.P, p.Q);
   Tensor t = empty(s.w.shape, s.ct, x.device());
@@ -355,6 +467,7 @@ Tensor conv_transpose_forward(const Tensor& x, const Tensor& w, const OptTensor&
                               const IntList& padding, const IntList& output_padding, const IntList& dilation,
                               int64_t groups) {
   ConvSetup s = transpose_setup(x, w, b, stride, padding, output_padding, dilation, groups);
+  if (s.nd == 3) return finish(backward_input3(s, contiguous(s.x), s.b, x.device()), s.out_shape, s.dtype);
   const ConvParams& p = s.p;
   Tensor xin = contiguous(s.x);  // plays dy of the adjoint conv
   Tensor y = empty({p.N, p.C, p.H, p.W}, s.ct, x.device());  // the grad-input kernels write all of it
@@ -365,15 +478,7 @@ Tensor conv_transpose_forward(const Tensor& x, const Tensor& w, const OptTensor&
   }
   PYML_CONV_DISPATCH(s.ct, {
     conv_backward_input_cpu<T>(p, xin.ptr<T>(), s.w.ptr<T>(), y.ptr<T>());
-    if (s.b.defined()) {
-      const T* bp = s.b.ptr<T>();
-      T* yp = y.ptr<T>();
-      int64_t HW = p.H * p.W;
-      parallel_for(0, p.N * p.C, std::max<int64_t>(1, 32768 / HW), [&](int64_t a, int64_t e) {
-        for (int64_t i = a; i < e; i++)
-          for (int64_t j = 0; j < HW; j++) yp[i * HW + j] += bp[i % p.C];
-      });
-    }
+    if (s.b.defined()) add_channel_bias<T>(y.ptr<T>(), s.b.ptr<T>(), p.N, p.C, p.H * p.W);
   });
   return finish(y, s.out_shape, s.dtype);
 }

@@ -1,9 +1,10 @@
-// Convolution, pooling and vision ops (conv1d/2d, conv_transpose1d/2d, max/avg/adaptive pooling,
-// max_unpool, unfold/fold, interpolate, grid_sample): host entries and their CPU kernels.
+// Convolution, pooling and vision ops (conv1d/2d/3d, conv_transpose1d/2d/3d, max/avg/adaptive
+// pooling, max_unpool, unfold/fold, interpolate, grid_sample): host entries and their CPU kernels.
 // Layouts are NCHW. 1-D ops run as 2-D ones with H = 1 (a free unsqueeze), so every kernel is
-// written once. Host entries (csrc/ops/{conv,pool,vision}.cpp) validate ranks, channels, sizes
-// and dtypes, accept unbatched inputs like torch, cast float16/bfloat16 to float32 and back, and
-// fill the POD params below; kernels (csrc/cpu/{conv,pool,vision}.cpp) trust them.
+// written once; the N-d entries below route 3 spatial dims to the 3-D kernels of ops/conv3d.h.
+// Host entries (csrc/ops/{conv,pool,vision}.cpp) validate ranks, channels, sizes and dtypes, accept
+// unbatched inputs like torch, cast float16/bfloat16 to float32 and back, and fill the POD params
+// below; kernels (csrc/cpu/{conv,pool,vision}.cpp) trust them.
 #pragma once
 #include <array>
 #include <optional>
@@ -25,7 +26,7 @@ struct ConvParams {
   int64_t xs[4];  // strides of x (elements); dx/dy are always contiguous
 };
 
-// stride/padding/dilation have one entry per spatial dim (1 or 2); pad_hi holds the
+// stride/padding/dilation have one entry per spatial dim (1, 2 or 3); pad_hi holds the
 // bottom/right paddings (equal to padding unless 'same' needs an asymmetric pair; negative
 // values crop, which the adjoint of conv_transpose with output_padding uses).
 Tensor conv_forward(const Tensor& x, const Tensor& w, const OptTensor& b, const IntList& stride,
@@ -84,7 +85,7 @@ Tensor adaptive_avg_pool_backward(const Tensor& dy, const Tensor& x, int64_t ndi
 std::tuple<Tensor, Tensor> adaptive_max_pool_forward(const Tensor& x, const IntList& output_size);
 // dx (shape of x) with dx.flat[plane][indices] += dy: the backward of every max pooling
 Tensor max_pool_backward(const Tensor& dy, const Tensor& x, const Tensor& indices, int64_t ndim, const char* op);
-// The same for max_pool1d/2d's own indices, with the forward's geometry: on CUDA a gather over the
+// The same for max_pool1d/2d/3d's own indices, with the forward's geometry: on CUDA a gather over the
 // windows (deterministic, no atomics); on the CPU max_pool_backward.
 Tensor max_pool_backward_windows(const Tensor& dy, const Tensor& x, const Tensor& indices, const IntList& kernel,
                                  const IntList& stride, const IntList& padding, const IntList& dilation,
@@ -134,7 +135,7 @@ template <typename T> void upsample_backward_cpu(const ResampleParams& p, const 
 // grid_sample: x (N, C, H, W), grid (N, P, Q, 2) holding (x, y) in [-1, 1] -> y (N, C, P, Q).
 struct GridSampleParams {
   int64_t N, C, H, W, P, Q;
-  int mode;     // 0 bilinear, 1 nearest
+  int mode;     // 0 bilinear, 1 nearest, 2 bicubic
   int padding;  // 0 zeros, 1 border, 2 reflection
   bool align_corners;
 };

@@ -1,7 +1,7 @@
-"""CUDA convolutions (cuda/conv2d.cu) against the CPU kernels on the same values: conv1d/conv2d
-forward, the grad-input and grad-weight entries, conv_transpose and unfold/fold, over odd sizes and
-every stride/padding/dilation/groups/depthwise combination, NCHW and channels_last inputs, each
-floating dtype; gradients through autograd; errors."""
+"""CUDA convolutions (cuda/conv2d.cu, cuda/conv3d.cu) against the CPU kernels on the same values:
+conv1d/2d/3d forward, the grad-input and grad-weight entries, conv_transpose and unfold/fold, over
+odd sizes and every stride/padding/dilation/groups/depthwise combination, NCHW and channels_last
+inputs, each floating dtype; gradients through autograd; errors."""
 import itertools
 import math
 
@@ -198,3 +198,72 @@ def test_errors_match_cpu():
             F.conv2d(x.to(dev), rand((4, 2, 3, 3)).to(dev))
         with pytest.raises(TypeError, match="floating-point"):
             F.conv2d(x.to(dev).int(), w.to(dev).int())
+
+
+# ------------------------------------------------------------------------------------- 3-D (cuda/conv3d.cu)
+def channels_last3d(t):
+    """Same values, (N, C, D, H, W) viewed from an (N, D, H, W, C) buffer."""
+    return t.permute(0, 2, 3, 4, 1).contiguous().permute(0, 4, 1, 2, 3)
+
+
+# (N, C, D, H, W), (K, C/groups, T, R, S), stride, padding, dilation, groups
+CASES_3D = [
+    ((1, 1, 1, 1, 1), (1, 1, 1, 1, 1), [1] * 3, [0] * 3, [1] * 3, 1),
+    ((2, 3, 5, 7, 4), (5, 3, 3, 3, 2), [1, 2, 1], [1, 1, 0], [1, 1, 2], 1),
+    ((1, 4, 7, 5, 6), (6, 2, 2, 3, 3), [2, 1, 3], [0, 2, 1], [2, 1, 1], 2),   # groups, dilation
+    ((2, 4, 5, 5, 3), (4, 1, 3, 3, 3), [1, 1, 1], [1, 1, 1], [1, 1, 1], 4),   # depthwise
+    ((2, 2, 13, 13, 13), (3, 2, 3, 3, 3), [1, 1, 1], [0, 0, 0], [1, 1, 1], 1),  # grad weight splits its reduction
+]
+
+
+@pytest.mark.parametrize("layout", ["ncdhw", "channels_last"])
+@pytest.mark.parametrize("case", CASES_3D)
+def test_conv3d_forward_and_backward_entries(case, layout):
+    xs, ws, stride, padding, dilation, groups = case
+    x, w, b = rand(xs), rand(ws, seed=1), rand((ws[0],), seed=2)
+    if layout == "channels_last":
+        x = channels_last3d(x)
+    k = ws[1] * ws[2] * ws[3] * ws[4]
+    check64(lambda x, w, b: F.conv3d(x, w, b, stride, padding, dilation, groups), x, w, b, **tols("float32", k))
+    dy = rand(tuple(F.conv3d(x, w, None, stride, padding, dilation, groups).shape), seed=3)
+    kin = ws[0] // groups * ws[2] * ws[3] * ws[4]
+    check64(lambda dy, w: bwd_input(dy, w, xs, stride, padding, dilation, groups), dy, w, **tols("float32", kin))
+    kw = dy.shape[0] * dy.shape[2] * dy.shape[3] * dy.shape[4]
+    check64(lambda dy, x: bwd_weight(dy, x, ws, stride, padding, dilation, groups), dy, x, **tols("float32", kw))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_conv3d_dtypes_and_unbatched(dtype):
+    x, w, b = rand((2, 4, 5, 4, 6), dtype), rand((6, 2, 3, 2, 3), dtype, 1), rand((6,), dtype, 2)
+    check(lambda x, w, b: F.conv3d(x, w, b, 2, 1, 1, 2), x, w, b, **tols(dtype, 36))
+    check(lambda x, w: F.conv3d(x[1], w, padding="same", groups=2), x, w, **tols(dtype, 36))
+
+
+@pytest.mark.parametrize("stride,padding,output_padding,dilation,groups", [
+    (1, 0, 0, 1, 1), (2, 1, 1, 1, 2), ((2, 1, 3), (0, 1, 1), (1, 0, 2), (1, 2, 1), 1),
+])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_conv_transpose3d(stride, padding, output_padding, dilation, groups, dtype):
+    x, w, b = rand((2, 4, 3, 4, 2), dtype), rand((4, 3, 3, 2, 3), dtype, 1), rand((3 * groups,), dtype, 2)
+    fn = lambda x, w, b: F.conv_transpose3d(x, w, b, stride, padding, output_padding, groups, dilation)
+    check(fn, x, w, b, **tols(dtype, 54))
+    check(lambda x, w: F.conv_transpose3d(x[0], w, None, stride, padding, output_padding, groups, dilation), x, w,
+          **tols(dtype, 54))
+
+
+def test_conv3d_grads():
+    x, w, b = rand((2, 4, 4, 5, 3)).requires_grad_(), rand((6, 2, 3, 3, 2), seed=1).requires_grad_(), \
+        rand((6,), seed=2).requires_grad_()
+    check_grads(lambda x, w, b: F.conv3d(x, w, b, (1, 2, 1), 1, 1, 2), x, w, b, **tols("float32", 512))
+    xt, wt = rand((2, 4, 3, 2, 3)).requires_grad_(), rand((4, 2, 2, 3, 2), seed=1).requires_grad_()
+    check_grads(lambda x, w: F.conv_transpose3d(x, w, None, 2, 1, 1), xt, wt, **tols("float32", 512))
+
+
+def test_conv3d_errors_match_cpu():
+    x, w = rand((1, 3, 4, 5, 5)), rand((4, 3, 3, 3, 3), seed=1)
+    with pytest.raises(RuntimeError, match="conv3d: expected all tensors to be on the same device, got cuda:0 and cpu"):
+        F.conv3d(x.cuda(), w)
+    for dev in ("cpu", "cuda"):
+        with pytest.raises(ValueError, match=r"conv3d: input channels \(3\) must equal weight.shape\[1\]\*groups "
+                                             r"\(2\)"):
+            F.conv3d(x.to(dev), rand((4, 2, 3, 3, 3)).to(dev))

@@ -1,7 +1,6 @@
-"""CUDA pooling (cuda/pool.cu) against the CPU kernels on the same values: max/avg/adaptive pooling
-forward and backward, max_unpool, 1-D and 2-D, ceil_mode, padding, dilation, count_include_pad,
+"""CUDA pooling (cuda/pool.cu, cuda/pool3d.cu) against the CPU kernels on the same values: max/avg/adaptive
+pooling forward and backward, max_unpool, 1-D, 2-D and 3-D, ceil_mode, padding, dilation, count_include_pad,
 divisor_override, odd sizes, strided inputs, every dtype the CPU takes, NaN, bad indices, errors."""
-import itertools
 
 import numpy as np
 import pytest
@@ -164,3 +163,97 @@ def test_errors_match_cpu():
             F.max_pool2d(x.to(dev), 2, 1, 2)
         with pytest.raises(TypeError, match="indices must be int64"):
             F.max_unpool2d(y.to(dev), idx.int().to(dev), 2)
+
+
+# ------------------------------------------------------------------------------------- 3-D (cuda/pool3d.cu)
+def channels_last3d(x):
+    """(N, C, D, H, W) with the same values, viewed from a (N, D, H, W, C) buffer."""
+    return x.permute(0, 2, 3, 4, 1).contiguous().permute(0, 4, 1, 2, 3)
+
+
+# kernel, stride, padding, dilation, ceil_mode
+MAX3_GEOM = [(2, None, 0, 1, False), ((3, 2, 3), (2, 1, 2), (1, 1, 0), (1, 2, 1), True), (3, 1, 1, 1, False)]
+
+
+@pytest.mark.parametrize("geom", MAX3_GEOM)
+@pytest.mark.parametrize("layout", ["contiguous", "channels_last"])
+def test_max_pool3d(geom, layout):
+    k, s, p, d, c = geom
+    x = rand((2, 3, 5, 7, 6))
+    x = channels_last3d(x) if layout == "channels_last" else x
+    check(lambda x: F.max_pool3d(x, k, s, p, d, c, return_indices=True), x)
+    check(lambda x: F.max_pool3d(x[0], k, s, p, d, c), x)  # unbatched, values only
+    y, idx = F.max_pool3d(x, k, s, p, d, c, return_indices=True)
+    dy = rand(tuple(y.shape), seed=1)
+    tri = lambda v: [v] * 3 if isinstance(v, int) else list(v)
+    geo = (tri(k), tri(s if s else k), tri(p), tri(d), c)
+    # the gather backward with the window geometry, and the scatter one by indices alone
+    check(lambda dy, x, i: wrap(pyml._C.max_pool_backward_windows(dy._impl, x._impl, i._impl, *geo)), dy, x, idx)
+    check(lambda dy, x, i: wrap(pyml._C.max_pool_backward(dy._impl, x._impl, i._impl, 3, "max_pool3d")), dy, x, idx)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float16"] + INTS)
+def test_max_pool3d_dtypes(dtype):
+    check(lambda x: F.max_pool3d(x, 3, 2, 1, ceil_mode=True, return_indices=True), rand((2, 3, 5, 6, 4), dtype))
+
+
+@pytest.mark.parametrize("k,s,p,ceil_mode,cip,div", [
+    (2, None, 0, False, True, None), ((3, 2, 3), (2, 1, 2), (1, 1, 0), True, False, None), (3, 2, 1, False, True, 5),
+])
+def test_avg_pool3d(k, s, p, ceil_mode, cip, div):
+    x = strided(rand((2, 3, 5, 7, 6)))
+    fwd = lambda x: F.avg_pool3d(x, k, s, p, ceil_mode, cip, div)
+    check(fwd, x)
+    dy = rand(tuple(fwd(x).shape), seed=1)
+    tri = lambda v: [v] * 3 if isinstance(v, int) else list(v)
+    args = (tri(k), tri(s if s else k), tri(p), ceil_mode, cip, div)
+    check(lambda dy, x: wrap(pyml._C.avg_pool_backward(dy._impl, x._impl, *args)), dy, x)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "bfloat16", "int64", "uint8"])
+def test_avg_pool3d_dtypes(dtype):
+    check(lambda x: F.avg_pool3d(x, 3, 2, 1, True, False), rand((2, 3, 5, 6, 4), dtype))
+
+
+@pytest.mark.parametrize("out", [(1, 1, 1), (2, 3, 4), (7, 5, 9), (0, 2, 1)])
+def test_adaptive_pool3d(out):
+    size = (2, 3, 5, 7, 6)
+    x = strided(rand(size))
+    check(lambda x: F.adaptive_avg_pool3d(x, out), x)
+    check(lambda x: F.adaptive_max_pool3d(x, out, return_indices=True), x)
+    dy = rand(size[:2] + out, seed=1)
+    check(lambda dy, x: wrap(pyml._C.adaptive_avg_pool_backward(dy._impl, x._impl, 3)), dy, x)
+    y, idx = F.adaptive_max_pool3d(x, out, return_indices=True)
+    check(lambda dy, x, i: wrap(pyml._C.max_pool_backward(dy._impl, x._impl, i._impl, 3, "adaptive_max_pool3d")),
+          dy, x, idx)
+
+
+def test_max_unpool3d():
+    x = rand((2, 3, 6, 5, 7))
+    y, idx = F.max_pool3d(x, 3, 2, 1, return_indices=True)
+    check(lambda y, i: F.max_unpool3d(y, i, 3, 2, 1, output_size=x.shape[2:]), y, idx)
+    dz = rand(tuple(x.shape), seed=2)
+    check(lambda dz, i: wrap(pyml._C.max_unpool_backward(dz._impl, i._impl, 3)), dz, idx)
+
+
+@pytest.mark.parametrize("fn", [
+    lambda x: F.max_pool3d(x, 3, 2, 1, ceil_mode=True), lambda x: F.avg_pool3d(x, 3, 2, 1, True, False),
+    lambda x: F.adaptive_avg_pool3d(x, (2, 4, 3)), lambda x: F.adaptive_max_pool3d(x, (2, 4, 3)),
+    lambda x: F.lp_pool3d(x.abs() + 0.1, 2, (2, 3, 2)), lambda x: F.max_pool3d(x[0], 2),
+])
+def test_grads_3d(fn):
+    check_grads(fn, rand((2, 3, 5, 7, 6)).requires_grad_())
+
+
+def test_errors_match_cpu_3d():
+    x = rand((1, 2, 4, 4, 4))
+    y, idx = F.max_pool3d(x, 2, return_indices=True)
+    with pytest.raises(RuntimeError, match="max_pool3d: expected all tensors to be on the same device"):
+        pyml._C.max_pool_backward_windows(y.cuda()._impl, x._impl, idx._impl, [2] * 3, [2] * 3, [0] * 3, [1] * 3, False)
+    bad = idx.clone()
+    bad[0, 1, 1, 0, 1] = 64
+    for dev in ("cpu", "cuda"):
+        with pytest.raises(ValueError, match=r"found an invalid index 64 \(each plane has 64 elements\)"):
+            F.max_unpool3d(y.to(dev), bad.to(dev), 2)
+        with pytest.raises(ValueError, match="max_pool3d: padding should be at most half of kernel_size"):
+            F.max_pool3d(x.to(dev), 2, 1, 2)

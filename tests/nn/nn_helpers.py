@@ -53,3 +53,46 @@ def full_jacobian_check(f, arrays, eps=1e-6, atol=1e-6, rtol=1e-5):
             if g is not None:
                 ana[j] = g.detach().numpy().reshape(-1)
         np.testing.assert_allclose(ana, num, rtol=rtol, atol=atol, err_msg=f"Jacobian of input {k}")
+
+
+def pool_compare(leaf, tol):
+    """compare(name, a, dtype, layout, seed, **kw): pyml vs torch F.<name> on a (a leaf made by
+    leaf(lib, a, dtype, layout)): the output (and indices), then the input gradient."""
+    import torch
+    import torch.nn.functional as TF
+    import pyml.nn.functional as F
+
+    def compare(name, a, dtype="float64", layout="contiguous", seed=0, **kw):
+        t = tol[dtype]
+        xp, xt = leaf(pyml, a, dtype, layout), leaf(torch, a, dtype, layout)
+        if layout != "contiguous":
+            assert not xp.is_contiguous()
+        y, yt = getattr(F, name)(xp, **kw), getattr(TF, name)(xt, **kw)
+        if isinstance(yt, tuple):
+            assert y[1].dtype is pyml.int64
+            np.testing.assert_array_equal(y[1].numpy(), yt[1].numpy())
+            y, yt = y[0], yt[0]
+        assert tuple(y.shape) == tuple(yt.shape) and y.dtype is getattr(pyml, dtype)
+        np.testing.assert_allclose(y.detach().double().numpy(), yt.detach().double().numpy(), rtol=t, atol=t)
+        g = np.random.default_rng(seed).standard_normal(tuple(yt.shape))
+        y.backward(pyml.tensor(g).to(y.dtype))
+        yt.backward(torch.tensor(g).to(yt.dtype))
+        np.testing.assert_allclose(xp.grad.double().numpy(), xt.grad.double().numpy(), rtol=t, atol=t)
+        return y
+    return compare
+
+
+def rand(shape, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape)
+
+
+CONV_TOL = {"float64": (1e-10, 1e-10), "float32": (2e-4, 2e-4)}
+
+
+def conv_assert_close(got, want, dtype, msg=""):
+    """Convolution results: float32's atol scales with the largest reference value (long sums lose
+    absolute digits)."""
+    rtol, atol = CONV_TOL[dtype]
+    want = np.asarray(want, dtype=np.float64)
+    scale = max(1.0, float(np.abs(want).max())) if want.size and dtype != "float64" else 1.0
+    np.testing.assert_allclose(np.asarray(got, dtype=np.float64), want, rtol=rtol, atol=atol * scale, err_msg=msg)

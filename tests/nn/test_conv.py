@@ -12,19 +12,10 @@ import torch.nn.functional as TF
 
 import pyml
 import pyml.nn.functional as F
-from nn_helpers import full_jacobian_check
+from nn_helpers import full_jacobian_check, conv_assert_close as assert_close
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same'")
 
-TOL = {"float64": (1e-10, 1e-10), "float32": (2e-4, 2e-4)}
-
-
-def assert_close(got, want, dtype, msg=""):
-    """float32: atol scales with the largest reference value (long sums lose absolute digits)."""
-    rtol, atol = TOL[dtype]
-    want = np.asarray(want, dtype=np.float64)
-    scale = max(1.0, float(np.abs(want).max())) if want.size and dtype != "float64" else 1.0
-    np.testing.assert_allclose(np.asarray(got, dtype=np.float64), want, rtol=rtol, atol=atol * scale, err_msg=msg)
 
 
 def leaf(mod, a, dtype="float64", layout="contiguous"):

@@ -92,7 +92,9 @@ def test_conv_transpose_output_size():
 
 
 @pytest.mark.parametrize("cls,args", [(nn.Conv2d, (16, 32, (3, 5))), (nn.Conv1d, (6, 64, 7)),
-                                      (nn.ConvTranspose2d, (32, 16, 3)), (nn.Conv2d, (8, 16, 3, 1, 0, 1, 4))])
+                                      (nn.ConvTranspose2d, (32, 16, 3)), (nn.Conv2d, (8, 16, 3, 1, 0, 1, 4)),
+                                      (nn.Conv3d, (16, 32, (3, 5, 2))), (nn.Conv3d, (8, 16, 3, 1, 0, 1, 4)),
+                                      (nn.ConvTranspose3d, (32, 16, 3))])
 def test_default_init_is_kaiming_uniform_a_sqrt5(cls, args):
     m = cls(*args)
     w = m.weight.detach().numpy()

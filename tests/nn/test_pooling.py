@@ -11,7 +11,7 @@ import torch.nn.functional as TF
 
 import pyml
 import pyml.nn.functional as F
-from nn_helpers import full_jacobian_check
+from nn_helpers import full_jacobian_check, pool_compare, rand
 
 TOL = {"float64": 1e-12, "float32": 1e-5}
 
@@ -29,28 +29,7 @@ def leaf(mod, a, dtype, layout):
     return t.detach().requires_grad_()
 
 
-def compare(name, a, dtype="float64", layout="contiguous", seed=0, **kw):
-    """pyml vs torch F.<name> on a: the output (and indices), then the input gradient."""
-    tol = TOL[dtype]
-    xp, xt = leaf(pyml, a, dtype, layout), leaf(torch, a, dtype, layout)
-    if layout != "contiguous":
-        assert not xp.is_contiguous()
-    y, yt = getattr(F, name)(xp, **kw), getattr(TF, name)(xt, **kw)
-    if isinstance(yt, tuple):
-        assert y[1].dtype is pyml.int64
-        np.testing.assert_array_equal(y[1].numpy(), yt[1].numpy())
-        y, yt = y[0], yt[0]
-    assert tuple(y.shape) == tuple(yt.shape) and y.dtype is getattr(pyml, dtype)
-    np.testing.assert_allclose(y.detach().double().numpy(), yt.detach().double().numpy(), rtol=tol, atol=tol)
-    g = np.random.default_rng(seed).standard_normal(tuple(yt.shape))
-    y.backward(pyml.tensor(g).to(y.dtype))
-    yt.backward(torch.tensor(g).to(yt.dtype))
-    np.testing.assert_allclose(xp.grad.double().numpy(), xt.grad.double().numpy(), rtol=tol, atol=tol)
-    return y
-
-
-def rand(shape, seed=0):
-    return np.random.default_rng(seed).standard_normal(shape)
+compare = pool_compare(leaf, TOL)
 
 
 # ------------------------------------------------------------------------------------- max pooling

@@ -1,4 +1,4 @@
-"""nn.functional: conv1d/2d, conv_transpose1d/2d, unfold and fold.
+"""nn.functional: conv1d/2d/3d, conv_transpose1d/2d/3d, unfold and fold.
 
 Each is one autograd Function over the engine's fused kernels (csrc/ops/conv.cpp): forward calls
 _C.conv_forward, backward calls _C.conv_backward_input / _C.conv_backward_weight (and a sum for
@@ -166,6 +166,11 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return _conv(2, "conv2d", input, weight, bias, stride, padding, dilation, groups)
 
 
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """x (N, C, D, H, W) or (C, D, H, W), weight (K, C/groups, kD, kH, kW) -> (N, K, O, P, Q)."""
+    return _conv(3, "conv3d", input, weight, bias, stride, padding, dilation, groups)
+
+
 def _conv_transpose(nd, op, input, weight, bias, stride, padding, output_padding, groups, dilation):
     _tensor(input, op, "input")
     _tensor(weight, op, "weight")
@@ -187,6 +192,12 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
     """x (N, Cin, H, W) or (Cin, H, W), weight (Cin, Cout/groups, kH, kW) -> (N, Cout, H_out, W_out)."""
     return _conv_transpose(2, "conv_transpose2d", input, weight, bias, stride, padding, output_padding, groups,
+                           dilation)
+
+
+def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """x (N, Cin, D, H, W) or (Cin, D, H, W), weight (Cin, Cout/groups, kD, kH, kW) -> (N, Cout, Do, Ho, Wo)."""
+    return _conv_transpose(3, "conv_transpose3d", input, weight, bias, stride, padding, output_padding, groups,
                            dilation)
 
 

@@ -1,10 +1,11 @@
-"""nn.functional: max/avg/adaptive/power-average (lp) pooling (1-D and 2-D) and max_unpool.
+"""nn.functional: max/avg/adaptive/power-average (lp) pooling (1-D, 2-D and 3-D) and max_unpool.
 
 Fused engine kernels (csrc/ops/pool.cpp) with torch's output-size rules. Backward passes are
 Functions too: avg-pool backward is linear with the forward as its adjoint, max-pool backward
 scatters by the saved indices and its adjoint gathers by them, so gradients of any order work.
 lp_pool is torch's composite of avg_pool and pow.
 """
+import math
 import numbers
 
 import pyml
@@ -101,8 +102,7 @@ class _IndexGather(Function):
     @staticmethod
     def backward(ctx, gg):
         src, idx = ctx.saved_tensors
-        op = "max_pool1d" if ctx.nd == 1 else "max_pool2d"
-        return _IndexScatter.apply(gg, src.detach(), idx, ctx.nd, op), None, None
+        return _IndexScatter.apply(gg, src.detach(), idx, ctx.nd, f"max_pool{ctx.nd}d"), None, None
 
 
 def _pool_args(nd, op, kernel_size, stride, padding, dilation=1):
@@ -131,6 +131,11 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     return _max_pool(2, "max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
 
 
+def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """x (N, C, D, H, W) or (C, D, H, W) -> (N, C, O, P, Q) [, int64 indices d*H*W + h*W + w into each volume]."""
+    return _max_pool(3, "max_pool3d", input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
 def max_pool1d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                             return_indices=True):
     return _max_pool(1, "max_pool1d", input, kernel_size, stride, padding, dilation, ceil_mode, True)
@@ -139,6 +144,11 @@ def max_pool1d_with_indices(input, kernel_size, stride=None, padding=0, dilation
 def max_pool2d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                             return_indices=True):
     return _max_pool(2, "max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def max_pool3d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                            return_indices=True):
+    return _max_pool(3, "max_pool3d", input, kernel_size, stride, padding, dilation, ceil_mode, True)
 
 
 # ------------------------------------------------------------------------------------- avg pooling
@@ -173,15 +183,26 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     return _AvgPool.apply(_tensor(input, op, "input"), k, s, p, bool(ceil_mode), bool(count_include_pad), None)
 
 
-def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
-               divisor_override=None):
-    """x (N, C, H, W) or (C, H, W) -> (N, C, P, Q): window sums over the window size (or the override)."""
-    op = "avg_pool2d"
-    k, s, p, _ = _pool_args(2, op, kernel_size, stride, padding)
+def _avg_pool(nd, op, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
+    k, s, p, _ = _pool_args(nd, op, kernel_size, stride, padding)
     if divisor_override is not None:
         divisor_override = int(divisor_override)
     return _AvgPool.apply(_tensor(input, op, "input"), k, s, p, bool(ceil_mode), bool(count_include_pad),
                           divisor_override)
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    """x (N, C, H, W) or (C, H, W) -> (N, C, P, Q): window sums over the window size (or the override)."""
+    return _avg_pool(2, "avg_pool2d", input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                     divisor_override)
+
+
+def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    """x (N, C, D, H, W) or (C, D, H, W) -> (N, C, O, P, Q): window sums over the window size (or the override)."""
+    return _avg_pool(3, "avg_pool3d", input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                     divisor_override)
 
 
 # ------------------------------------------------------------------------------------- power-average pooling
@@ -198,16 +219,14 @@ def _lp_pool(nd, op, input, norm_type, kernel_size, stride, ceil_mode):
         raise ValueError(f"{op}: expected {nd + 1}-D (unbatched) or {nd + 2}-D (batched) input, got input of "
                          f"shape {tuple(input.shape)}")
     k = _ntuple(kernel_size, nd, op, "kernel_size")
-    pool = max_pool1d if nd == 1 else max_pool2d
+    pool = _MAX_POOLS[nd]
     if norm_type == float("inf"):
         return pool(pyml.abs(input), kernel_size, stride, 0, 1, ceil_mode)
     if norm_type == -float("inf"):
         return -pool(-pyml.abs(input), kernel_size, stride, 0, 1, ceil_mode)
-    avg = avg_pool1d if nd == 1 else avg_pool2d
-    s = avg(pyml.pow(input, norm_type), kernel_size, stride, 0, ceil_mode)
-    window = k[0] if nd == 1 else k[0] * k[1]
+    s = _AVG_POOLS[nd](pyml.pow(input, norm_type), kernel_size, stride, 0, ceil_mode)
     s = pyml.where(s == 0, pyml.zeros_like(s), s)
-    return pyml.pow(s * window, 1.0 / norm_type)
+    return pyml.pow(s * math.prod(k), 1.0 / norm_type)
 
 
 def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
@@ -218,6 +237,15 @@ def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
 def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
     """x (N, C, H, W) or (C, H, W) -> (N, C, P, Q): the p-norm of every window."""
     return _lp_pool(2, "lp_pool2d", input, norm_type, kernel_size, stride, ceil_mode)
+
+
+def lp_pool3d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """x (N, C, D, H, W) or (C, D, H, W) -> (N, C, O, P, Q): the p-norm of every window."""
+    return _lp_pool(3, "lp_pool3d", input, norm_type, kernel_size, stride, ceil_mode)
+
+
+_MAX_POOLS = {1: max_pool1d, 2: max_pool2d, 3: max_pool3d}
+_AVG_POOLS = {1: avg_pool1d, 2: avg_pool2d, 3: avg_pool3d}
 
 
 # ------------------------------------------------------------------------------------- adaptive pooling
@@ -273,6 +301,11 @@ def adaptive_avg_pool2d(input, output_size):
     return _adaptive_avg(2, "adaptive_avg_pool2d", input, output_size)
 
 
+def adaptive_avg_pool3d(input, output_size):
+    """x (N, C, D, H, W) or (C, D, H, W) -> (N, C, *output_size): means over adaptive windows."""
+    return _adaptive_avg(3, "adaptive_avg_pool3d", input, output_size)
+
+
 class _AdaptiveMaxPool(Function):
     @staticmethod
     def forward(ctx, input, output_size):
@@ -301,12 +334,21 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
     return _adaptive_max(2, "adaptive_max_pool2d", input, output_size, return_indices)
 
 
+def adaptive_max_pool3d(input, output_size, return_indices=False):
+    """x (N, C, D, H, W) or (C, D, H, W) -> (N, C, *output_size) [, int64 indices d*H*W + h*W + w]."""
+    return _adaptive_max(3, "adaptive_max_pool3d", input, output_size, return_indices)
+
+
 def adaptive_max_pool1d_with_indices(input, output_size, return_indices=True):
     return _adaptive_max(1, "adaptive_max_pool1d", input, output_size, True)
 
 
 def adaptive_max_pool2d_with_indices(input, output_size, return_indices=True):
     return _adaptive_max(2, "adaptive_max_pool2d", input, output_size, True)
+
+
+def adaptive_max_pool3d_with_indices(input, output_size, return_indices=True):
+    return _adaptive_max(3, "adaptive_max_pool3d", input, output_size, True)
 
 
 # ------------------------------------------------------------------------------------- max_unpool
@@ -366,6 +408,11 @@ def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_siz
 def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
     """Inverse of max_pool2d: x (N, C, H, W) placed at indices in zeros (N, C, H_out, W_out)."""
     return _max_unpool(2, "max_unpool2d", input, indices, kernel_size, stride, padding, output_size)
+
+
+def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """Inverse of max_pool3d: x (N, C, D, H, W) placed at indices in zeros (N, C, D_out, H_out, W_out)."""
+    return _max_unpool(3, "max_unpool3d", input, indices, kernel_size, stride, padding, output_size)
 
 
 __all__ = export(globals())

@@ -1,18 +1,20 @@
-"""Convolution layers: Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d, with torch's constructor
-arguments, parameter names and default initialisation: kaiming_uniform_(a=sqrt(5)) for the weight,
-which is U(-1/sqrt(fan_in), 1/sqrt(fan_in)), and the same bound for the bias (fan_in =
-weight.shape[1] * kernel elements). Non-zero padding modes pad the input first (F.pad), as torch."""
+"""Convolution layers: Conv1d/2d/3d, ConvTranspose1d/2d/3d and their Lazy variants, with torch's
+constructor arguments, parameter names and default initialisation: kaiming_uniform_(a=sqrt(5)) for
+the weight, which is U(-1/sqrt(fan_in), 1/sqrt(fan_in)), and the same bound for the bias (fan_in =
+weight.shape[1] * kernel elements). Non-zero padding modes pad the input first (F.pad), as torch.
+A Lazy layer takes in_channels from its first input (like nn.LazyLinear), then becomes the plain layer."""
 import math
 
 from ... import _creation
 from ..._ops.index import pad as _pad
 from ...autograd import no_grad
-from ..parameter import Parameter
+from ..parameter import Parameter, UninitializedParameter
 from .._functional import conv as F
 
 from .module import Module
 
-__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d", "LazyConv1d",
+           "LazyConv2d", "LazyConv3d", "LazyConvTranspose1d", "LazyConvTranspose2d", "LazyConvTranspose3d"]
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -109,7 +111,7 @@ class _Conv(_ConvNd):
                          padding_mode, 0, device, dtype)
 
     def _conv_forward(self, input, weight, bias):
-        fn = F.conv1d if self._nd == 1 else F.conv2d
+        fn = (F.conv1d, F.conv2d, F.conv3d)[self._nd - 1]
         if self.padding_mode != "zeros":
             x = _pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
             return fn(x, weight, bias, self.stride, 0, self.dilation, self.groups)
@@ -127,6 +129,11 @@ class Conv1d(_Conv):
 class Conv2d(_Conv):
     """x (N, C_in, H, W) -> (N, C_out, H_out, W_out); weight (C_out, C_in/groups, kH, kW)."""
     _nd = 2
+
+
+class Conv3d(_Conv):
+    """x (N, C_in, D, H, W) -> (N, C_out, D_out, H_out, W_out); weight (C_out, C_in/groups, kD, kH, kW)."""
+    _nd = 3
 
 
 class _ConvTransposeNd(_ConvNd):
@@ -165,7 +172,7 @@ class _ConvTransposeNd(_ConvNd):
         return tuple(output_size[d] - lo[d] for d in range(nd))
 
     def forward(self, input, output_size=None):
-        fn = F.conv_transpose1d if self._nd == 1 else F.conv_transpose2d
+        fn = (F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d)[self._nd - 1]
         op = self._output_padding(input, output_size)
         return fn(input, self.weight, self.bias, self.stride, self.padding, op, self.groups, self.dilation)
 
@@ -178,3 +185,94 @@ class ConvTranspose1d(_ConvTransposeNd):
 class ConvTranspose2d(_ConvTransposeNd):
     """x (N, C_in, H, W) -> (N, C_out, H_out, W_out); weight (C_in, C_out/groups, kH, kW)."""
     _nd = 2
+
+
+class ConvTranspose3d(_ConvTransposeNd):
+    """x (N, C_in, D, H, W) -> (N, C_out, D_out, H_out, W_out); weight (C_in, C_out/groups, kD, kH, kW)."""
+    _nd = 3
+
+
+# ---------------------------------------------------------------------------------------- lazy layers
+class _LazyConvMixin:
+    """Built as the plain layer with no channels; the first forward reads in_channels from the input
+    ((N, C_in, *) or unbatched (C_in, *)), materialises and initialises the parameters and turns the
+    module into cls_to_become."""
+    cls_to_become = None
+
+    def _make_lazy(self, out_channels, bias, device, dtype):
+        self.out_channels = out_channels
+        self._factory = {"device": device, "dtype": dtype}
+        self.weight = UninitializedParameter()
+        self.bias = UninitializedParameter() if bias else None
+
+    def reset_parameters(self):
+        if not isinstance(self.weight, UninitializedParameter) and self.in_channels != 0:
+            super().reset_parameters()
+
+    def _materialize(self, input):
+        nd, name = self._nd, type(self).__name__
+        if input.ndim not in (nd + 1, nd + 2):
+            raise ValueError(f"{name}: expected {nd + 1}-D (unbatched) or {nd + 2}-D (batched) input, got input "
+                             f"of shape {tuple(input.shape)}")
+        self.in_channels = int(input.shape[1] if input.ndim == nd + 2 else input.shape[0])
+        if self.in_channels % self.groups:
+            raise ValueError(f"{name}: in_channels ({self.in_channels}) must be divisible by groups ({self.groups})")
+        g = self.groups
+        shape = ((self.in_channels, self.out_channels // g) if self._transposed
+                 else (self.out_channels, self.in_channels // g)) + self.kernel_size
+        self.weight.materialize(shape, **self._factory)
+        if self.bias is not None:
+            self.bias.materialize((self.out_channels,), **self._factory)
+        self.reset_parameters()
+        self.__class__ = self.cls_to_become
+        del self._factory
+
+    def forward(self, input, *args, **kwargs):
+        if isinstance(self.weight, UninitializedParameter):
+            self._materialize(input)
+        return self.forward(input, *args, **kwargs)  # the plain layer's forward from here on
+
+
+class _LazyConv(_LazyConvMixin, _Conv):
+    def __init__(self, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
+                 padding_mode="zeros", device=None, dtype=None):
+        super().__init__(0, 0, kernel_size, stride, padding, dilation, groups, False, padding_mode, device, dtype)
+        self._make_lazy(out_channels, bias, device, dtype)
+
+
+class _LazyConvTranspose(_LazyConvMixin, _ConvTransposeNd):
+    def __init__(self, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1, bias=True,
+                 dilation=1, padding_mode="zeros", device=None, dtype=None):
+        super().__init__(0, 0, kernel_size, stride, padding, output_padding, groups, False, dilation, padding_mode,
+                         device, dtype)
+        self._make_lazy(out_channels, bias, device, dtype)
+
+
+class LazyConv1d(_LazyConv):
+    """A Conv1d whose in_channels is taken from the first input it sees."""
+    _nd, cls_to_become = 1, Conv1d
+
+
+class LazyConv2d(_LazyConv):
+    """A Conv2d whose in_channels is taken from the first input it sees."""
+    _nd, cls_to_become = 2, Conv2d
+
+
+class LazyConv3d(_LazyConv):
+    """A Conv3d whose in_channels is taken from the first input it sees."""
+    _nd, cls_to_become = 3, Conv3d
+
+
+class LazyConvTranspose1d(_LazyConvTranspose):
+    """A ConvTranspose1d whose in_channels is taken from the first input it sees."""
+    _nd, cls_to_become = 1, ConvTranspose1d
+
+
+class LazyConvTranspose2d(_LazyConvTranspose):
+    """A ConvTranspose2d whose in_channels is taken from the first input it sees."""
+    _nd, cls_to_become = 2, ConvTranspose2d
+
+
+class LazyConvTranspose3d(_LazyConvTranspose):
+    """A ConvTranspose3d whose in_channels is taken from the first input it sees."""
+    _nd, cls_to_become = 3, ConvTranspose3d
