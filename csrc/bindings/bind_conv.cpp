@@ -3,6 +3,7 @@
 // live in pyml/nn/_functional/{conv,pooling,vision}.py.
 #include "bindings/bind.h"
 #include "ops/conv.h"
+#include "ops/resample.h"
 #include "cuda/conv2d.h"
 
 namespace pyml {
@@ -39,10 +40,10 @@ void bind_conv(py::module_& m) {
   m.def("max_unpool_forward", &max_unpool_forward, arg("x"), arg("indices"), arg("output_size"));
   m.def("max_unpool_backward", &max_unpool_backward, arg("dy"), arg("indices"), arg("ndim"));
 
-  m.def("upsample_forward", &upsample_forward, arg("x"), arg("output_size"), arg("scales"), arg("mode"),
-        arg("align_corners"));
-  m.def("upsample_backward", &upsample_backward, arg("dy"), arg("input_size"), arg("scales"), arg("mode"),
-        arg("align_corners"));
+  m.def("resample_forward", &resample_forward, arg("x"), arg("output_size"), arg("scales"), arg("mode"),
+        arg("align_corners"), arg("antialias"));
+  m.def("resample_backward", &resample_backward, arg("dy"), arg("input_size"), arg("scales"), arg("mode"),
+        arg("align_corners"), arg("antialias"));
   m.def("grid_sample_forward", &grid_sample_forward, arg("x"), arg("grid"), arg("mode"), arg("padding_mode"),
         arg("align_corners"));
   m.def("grid_sample_backward", &grid_sample_backward, arg("dy"), arg("x"), arg("grid"), arg("mode"),

@@ -13,7 +13,7 @@ from .._tensor import Tensor
 
 
 class InterpolationMode(enum.Enum):
-    """Resampling filters, named like torchvision's; pyml implements NEAREST, NEAREST_EXACT and BILINEAR."""
+    """Resampling filters, named like torchvision's; resize takes NEAREST, NEAREST_EXACT, BILINEAR and BICUBIC."""
     NEAREST = "nearest"
     NEAREST_EXACT = "nearest-exact"
     BILINEAR = "bilinear"

@@ -2,19 +2,19 @@
 
 Leading dims fold into one batch dim (N, C, H, W) so nn.functional's kernels see one layout, and
 fold back afterwards. Integer images are resampled in float32 and rounded back (uint8 also clamped
-to [0, 255]). resize is interpolate with align_corners=False and has NO antialias filter: a
-downscale matches torchvision's antialias=False output. rotate builds its own sampling grid in
+to [0, 255]). resize is interpolate with align_corners=False; bilinear and bicubic downscales use
+interpolate's antialias filter unless antialias=False, as torchvision does. rotate builds its own sampling grid in
 pixel units around the image centre (torchvision's convention, so a 90 degree turn of a square
 image is exact) and samples it with grid_sample; a ones channel rides along to locate the fill area.
 """
 import math
-import warnings
 
 from ._args import InterpolationMode, check_image, image_hw, is_int, is_number, pair_size
 from ._args import interpolation as _mode
 from .. import _dtype
 
-_RESIZE_MODES = (InterpolationMode.NEAREST, InterpolationMode.NEAREST_EXACT, InterpolationMode.BILINEAR)
+_RESIZE_MODES = (InterpolationMode.NEAREST, InterpolationMode.NEAREST_EXACT, InterpolationMode.BILINEAR,
+                 InterpolationMode.BICUBIC)
 _ROTATE_MODES = (InterpolationMode.NEAREST, InterpolationMode.BILINEAR)
 
 
@@ -69,11 +69,8 @@ def _check_resize_size(size, op):
 
 
 def resize(img, size, interpolation=InterpolationMode.BILINEAR, max_size=None, antialias=True):
-    """Resample to size (see _resized_hw) with nearest or bilinear (align_corners=False) interpolation.
-
-    antialias is accepted for torchvision compatibility, but pyml has no antialias filter: downscaling
-    with antialias=True warns and gives torchvision's antialias=False result.
-    """
+    """Resample to size (see _resized_hw) with nearest, bilinear or bicubic (align_corners=False)
+    interpolation; antialias filters bilinear and bicubic downscales (torchvision's default)."""
     op = "resize"
     check_image(img, op)
     _check_resize_size(size, op)
@@ -82,14 +79,12 @@ def resize(img, size, interpolation=InterpolationMode.BILINEAR, max_size=None, a
     oh, ow = _resized_hw(h, w, size, max_size, op)
     if (oh, ow) == (h, w):
         return img
-    if antialias and mode is InterpolationMode.BILINEAR and (oh < h or ow < w):
-        # one fixed text, so Python's warning filter shows it once instead of once per image size
-        warnings.warn(f"{op}: pyml has no antialias filter, so downscaling gives torchvision's antialias=False "
-                      f"result; pass antialias=False to silence this warning", stacklevel=2)
     from ..nn.functional import interpolate
     x, undo = _as_batch(img)
-    corners = False if mode is InterpolationMode.BILINEAR else None
-    return _unbatch(interpolate(x, size=[oh, ow], mode=mode.value, align_corners=corners), undo)
+    smooth = mode in (InterpolationMode.BILINEAR, InterpolationMode.BICUBIC)
+    y = interpolate(x, size=[oh, ow], mode=mode.value, align_corners=False if smooth else None,
+                    antialias=bool(antialias) and smooth)
+    return _unbatch(y, undo)
 
 
 def resized_crop(img, top, left, height, width, size, interpolation=InterpolationMode.BILINEAR, antialias=True):

@@ -1,8 +1,10 @@
 """CUDA vs CPU for resampling (csrc/ops/vision.cpp -> cuda/vision.cu): interpolate in nearest,
 nearest-exact, linear and bilinear modes (align_corners both ways, sizes and scale factors, up and
-down), grid_sample (bilinear/nearest x zeros/border/reflection x align_corners), forward and
-backward, float32/float64/float16/bfloat16, non-contiguous inputs. The backward passes add with
-atomics on the GPU, so sums may differ in the last bits: compared within the dtype's tolerance.
+down), the separable resampler (bicubic, 5-D nearest/nearest-exact/trilinear, antialiased
+bilinear/bicubic/lanczos), grid_sample (bilinear/nearest/bicubic x zeros/border/reflection x
+align_corners), forward and backward, float32/float64/float16/bfloat16, non-contiguous inputs. The
+backward passes add with atomics on the GPU, so sums may differ in the last bits: compared within the
+dtype's tolerance.
 """
 import numpy as np
 import pytest
@@ -53,13 +55,43 @@ def test_interpolate_backward(dtype, spatial, kw):
             check_grads(lambda x: F.interpolate(x, mode=mode, align_corners=ac, **kw), x)
 
 
+RESAMPLES = [  # (input shape, interpolate kwargs) for the separable resampler
+    ((2, 3, 7, 9), dict(size=(13, 4), mode="bicubic", align_corners=False)),
+    ((2, 3, 7, 9), dict(scale_factor=(1.7, 0.6), mode="bicubic", align_corners=True)),
+    ((1, 2, 1, 5), dict(size=(3, 1), mode="bicubic", align_corners=False)),
+    ((2, 3, 4, 5, 7), dict(size=(7, 3, 9), mode="trilinear", align_corners=False)),
+    ((2, 3, 4, 5, 7), dict(scale_factor=(0.6, 1.7, 2.0), mode="trilinear", align_corners=True)),
+    ((2, 3, 4, 5, 7), dict(scale_factor=(1.1, 2.1, 0.7), mode="nearest")),
+    ((1, 2, 3, 1, 9), dict(size=(7, 2, 4), mode="nearest-exact")),
+    ((2, 3, 33, 17), dict(size=(5, 7), mode="bilinear", antialias=True)),
+    ((2, 3, 33, 17), dict(scale_factor=(0.3, 1.6), mode="bicubic", antialias=True, align_corners=True)),
+    ((1, 2, 97, 13), dict(size=(4, 13), mode="lanczos", antialias=True)),
+    ((2, 1, 9, 11), dict(size=(1, 1), mode="bicubic", antialias=True)),
+]
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("shape,kw", RESAMPLES)
+def test_resample(dtype, shape, kw):
+    x = randn(np.random.default_rng(len(shape)), shape, dtype, transposed=True)
+    check(lambda x: F.interpolate(x, **kw), x)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape,kw", RESAMPLES)
+def test_resample_backward(dtype, shape, kw):
+    a = np.random.default_rng(8).standard_normal(shape)
+    x = pyml.tensor(a).to(getattr(pyml, dtype)).requires_grad_()
+    check_grads(lambda x: F.interpolate(x, **kw), x)
+
+
 def _grid(rng, n, p, q, dtype, spread=1.2):
     # coordinates a little beyond [-1, 1] so the padding modes matter
     return pyml.tensor(rng.uniform(-spread, spread, size=(n, p, q, 2))).to(getattr(pyml, dtype))
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
-@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
+@pytest.mark.parametrize("mode", ["bilinear", "nearest", "bicubic"])
 @pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
 @pytest.mark.parametrize("align_corners", [False, True])
 def test_grid_sample(dtype, mode, padding_mode, align_corners):
@@ -72,7 +104,7 @@ def test_grid_sample(dtype, mode, padding_mode, align_corners):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
+@pytest.mark.parametrize("mode", ["bilinear", "nearest", "bicubic"])
 @pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
 @pytest.mark.parametrize("align_corners", [False, True])
 def test_grid_sample_backward(dtype, mode, padding_mode, align_corners):
@@ -85,6 +117,15 @@ def test_grid_sample_backward(dtype, mode, padding_mode, align_corners):
     x = pyml.tensor(a).to(getattr(pyml, dtype)).requires_grad_()  # grad for the input only
     check_grads(lambda x, g: F.grid_sample(x, g, mode=mode, padding_mode=padding_mode, align_corners=align_corners),
                 x, pyml.tensor(ga).to(getattr(pyml, dtype)))
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
+@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
+def test_grid_sample_far_and_nonfinite_points(mode, padding_mode):
+    x = randn(np.random.default_rng(13), (1, 2, 4, 5), "float32")
+    g = pyml.tensor(np.array([[[[1e30, 0.0], [-1e30, 0.5], [np.nan, 0.0], [0.2, -1e20], [7.5, -9.25]]]],
+                             dtype=np.float32))
+    check(lambda x, g: F.grid_sample(x, g, mode=mode, padding_mode=padding_mode, align_corners=False), x, g)
 
 
 def test_device_mismatch():

@@ -3,7 +3,8 @@ affine_grid.
 
 interpolate resolves size vs scale_factor exactly like torch (the scale factors the user gave
 reach the kernels, which use 1/scale rather than in/out when they have one) and runs one fused
-resampling kernel (csrc/ops/vision.cpp); its backward is a Function whose adjoint is the forward.
+resampling kernel (csrc/ops/vision.cpp: nearest, nearest-exact, (bi/tri)linear, bicubic, and the
+antialiased bilinear/bicubic/lanczos filters); its backward is a Function whose adjoint is the forward.
 pixel_shuffle/unshuffle and channel_shuffle are reshapes and a permute (no arithmetic, autograd
 for free); affine_grid is a batched matmul with a base grid; grid_sample is a fused op with a fused
 backward for the input and the grid.
@@ -11,7 +12,7 @@ backward for the input and the grid.
 import math
 
 from ... import _C
-from ..._tensor import Tensor, wrap, export
+from ..._tensor import wrap, export
 from ...autograd import Function
 from ...autograd.composite_backward import composite_backward
 from .conv import _tensor
@@ -19,32 +20,34 @@ from .pooling import adaptive_avg_pool1d, adaptive_avg_pool2d
 
 __all__ = []
 
-_UPSAMPLE_MODES = {"nearest": 0, "nearest-exact": 1, "linear": 2, "bilinear": 2}
-_LINEAR_DIMS = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
+# kernel mode codes (ResampleNdParams) and the spatial dims of the interpolating modes
+_UPSAMPLE_MODES = {"nearest": 0, "nearest-exact": 1, "linear": 2, "bilinear": 2, "trilinear": 2, "bicubic": 3,
+                   "lanczos": 4}
+_LINEAR_DIMS = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3, "lanczos": 2}
 
 
 class _Upsample(Function):
     @staticmethod
-    def forward(ctx, input, output_size, scales, mode, align_corners):
-        ctx.args = (scales, mode, align_corners)
+    def forward(ctx, input, output_size, scales, mode, align_corners, antialias):
+        ctx.args = (scales, mode, align_corners, antialias)
         ctx.in_size = list(input.shape)
-        return wrap(_C.upsample_forward(input._impl, list(output_size), scales, mode, align_corners))
+        return wrap(_C.resample_forward(input._impl, list(output_size), scales, mode, align_corners, antialias))
 
     @staticmethod
     def backward(ctx, grad):
-        return _UpsampleBackward.apply(grad, ctx.in_size, *ctx.args), None, None, None, None
+        return (_UpsampleBackward.apply(grad, ctx.in_size, *ctx.args),) + (None,) * 5
 
 
 class _UpsampleBackward(Function):
     @staticmethod
-    def forward(ctx, grad, input_size, scales, mode, align_corners):
-        ctx.args = (scales, mode, align_corners)
+    def forward(ctx, grad, input_size, scales, mode, align_corners, antialias):
+        ctx.args = (scales, mode, align_corners, antialias)
         ctx.out_size = list(grad.shape[2:])
-        return wrap(_C.upsample_backward(grad._impl, list(input_size), scales, mode, align_corners))
+        return wrap(_C.resample_backward(grad._impl, list(input_size), scales, mode, align_corners, antialias))
 
     @staticmethod
     def backward(ctx, gg):
-        return _Upsample.apply(gg, ctx.out_size, *ctx.args), None, None, None, None
+        return (_Upsample.apply(gg, ctx.out_size, *ctx.args),) + (None,) * 5
 
 
 def _spatial_list(v, dim, what, input, op):
@@ -72,34 +75,55 @@ def _resolve(input, size, scale_factor, recompute_scale_factor, op):
     return out, ([] if recompute_scale_factor else scales)
 
 
-def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
-                recompute_scale_factor=None, antialias=False):
-    """Resize x (N, C, L) or (N, C, H, W): nearest, nearest-exact, linear, bilinear or area."""
-    op = "interpolate"
-    _tensor(input, op, "input")
+def _check_mode(mode, align_corners, op):
+    """-> align_corners as the kernels take it (False for the modes without it)."""
     if mode in ("nearest", "area", "nearest-exact"):
         if align_corners is not None:
             raise ValueError(f"{op}: align_corners option can only be set with the interpolating modes: "
                              f"linear | bilinear | bicubic | trilinear, got mode {mode!r}")
-    elif mode in _LINEAR_DIMS:
-        align_corners = bool(align_corners)
-    else:
+        return False
+    if mode not in _LINEAR_DIMS:
         raise ValueError(f"{op}: mode must be one of nearest, nearest-exact, linear, bilinear, bicubic, trilinear, "
-                         f"area, got {mode!r}")
-    if antialias:
-        raise NotImplementedError(f"{op}: antialias=True is not supported yet")
-    if input.ndim not in (3, 4):
-        raise ValueError(f"{op}: expected a 3-D (N, C, L) or 4-D (N, C, H, W) input, got input of shape "
-                         f"{tuple(input.shape)}")
+                         f"lanczos, area, got {mode!r}")
+    return bool(align_corners)
+
+
+def _check_antialias(input, mode, align_corners, antialias, op):
+    if antialias and not (mode in ("bilinear", "bicubic", "lanczos") and input.ndim == 4):
+        raise ValueError(f"{op}: anti-alias option is restricted to bilinear, bicubic, and lanczos modes and "
+                         f"requires a 4-D tensor as input, got mode {mode!r} and input {tuple(input.shape)}")
+    if mode == "lanczos" and input.ndim == 4:
+        if not antialias:
+            raise ValueError(f"{op}: lanczos mode requires antialias=True")
+        if align_corners:
+            raise ValueError(f"{op}: lanczos mode does not support align_corners=True")
+
+
+def _area(input, out):
+    if input.ndim == 5:
+        from .pooling import adaptive_avg_pool3d  # here, not at the top, while the 3-D pooling work lands
+        return adaptive_avg_pool3d(input, out)
+    return (adaptive_avg_pool1d if input.ndim == 3 else adaptive_avg_pool2d)(input, out)
+
+
+def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                recompute_scale_factor=None, antialias=False):
+    """Resize x (N, C, L), (N, C, H, W) or (N, C, D, H, W): nearest, nearest-exact, linear, bilinear, bicubic,
+    trilinear, area, and with antialias=True the widened bilinear/bicubic/lanczos filters of downscaling."""
+    op = "interpolate"
+    _tensor(input, op, "input")
+    align_corners = _check_mode(mode, align_corners, op)
+    if input.ndim not in (3, 4, 5):
+        raise NotImplementedError(f"{op}: expected a 3-D (N, C, L), 4-D (N, C, H, W) or 5-D (N, C, D, H, W) "
+                                  f"input, got input of shape {tuple(input.shape)}")
     out, scales = _resolve(input, size, scale_factor, recompute_scale_factor, op)
+    _check_antialias(input, mode, align_corners, antialias, op)
     if mode == "area":
-        return (adaptive_avg_pool1d if input.ndim == 3 else adaptive_avg_pool2d)(input, out)
+        return _area(input, out)
     if mode in _LINEAR_DIMS and _LINEAR_DIMS[mode] != input.ndim - 2:
-        raise ValueError(f"{op}: got {input.ndim}-D input, but {mode} mode needs "
-                         f"{_LINEAR_DIMS[mode] + 2}-D input; input {tuple(input.shape)}")
-    if mode not in _UPSAMPLE_MODES:
-        raise NotImplementedError(f"{op}: mode {mode!r} is not supported yet")
-    return _Upsample.apply(input, out, scales, _UPSAMPLE_MODES[mode], bool(align_corners))
+        raise NotImplementedError(f"{op}: got {input.ndim}-D input, but {mode} mode needs "
+                                  f"{_LINEAR_DIMS[mode] + 2}-D input; input {tuple(input.shape)}")
+    return _Upsample.apply(input, out, scales, _UPSAMPLE_MODES[mode], align_corners, bool(antialias))
 
 
 def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
@@ -176,24 +200,34 @@ def channel_shuffle(input, groups):
 
 
 # ------------------------------------------------------------------------------------- spatial transformer
-_GRID_MODES = {"bilinear": 0, "nearest": 1}
+_GRID_MODES = {"bilinear": 0, "nearest": 1, "bicubic": 2}
 _GRID_PADDING = {"zeros": 0, "border": 1, "reflection": 2}
+
+
+def _unnormalize(c, size, align):
+    return (c + 1) / 2 * (size - 1) if align else ((c + 1) * size - 1) / 2
+
+
+def _reflect(c, size, align):
+    """Reflection about the borders (pixel centres with align_corners, edges without) as recorded ops."""
+    import pyml
+    lo, hi = (0, 2 * (size - 1)) if align else (-1, 2 * size - 1)
+    if lo == hi:
+        return c * 0
+    mn, span = lo / 2, (hi - lo) / 2
+    a = (c - mn).abs()
+    extra = a.fmod(span)
+    even = (a.detach() / span).floor().fmod(2) == 0
+    return pyml.where(even, extra + mn, span - extra + mn)
 
 
 def _grid_source(c, size, padding, align):
     """The kernels' map from a grid coordinate in [-1, 1] to a source pixel coordinate (source_index
     and tame in csrc/ops/resample.h) as recorded ops."""
     import pyml
-    c = (c + 1) / 2 * (size - 1) if align else ((c + 1) * size - 1) / 2
-    if padding == 2:  # reflection about the borders (pixel centres with align_corners, edges without)
-        lo, hi = (0, 2 * (size - 1)) if align else (-1, 2 * size - 1)
-        if lo == hi:
-            return c * 0
-        mn, span = lo / 2, (hi - lo) / 2
-        a = (c - mn).abs()
-        extra = a.fmod(span)
-        even = (a.detach() / span).floor().fmod(2) == 0
-        c = pyml.where(even, extra + mn, span - extra + mn)
+    c = _unnormalize(c, size, align)
+    if padding == 2:
+        c = _reflect(c, size, align)
     if padding >= 1:
         c = c.clamp(0, size - 1)
     far = (c.detach() > -2) & (c.detach() < size + 1)  # far away or NaN: every corner falls outside
@@ -208,11 +242,52 @@ def _gather_pixels(x, h, w):
     return x.flatten(2).gather(2, flat).reshape(N, C, *h.shape[1:]) * ok.unsqueeze(1).to(x.dtype)
 
 
+def _cubic_weights(t, a=-0.75):
+    """Keys' cubic convolution weights of the taps floor(u) - 1 .. floor(u) + 2 for the fraction t."""
+    def near(s):
+        return ((a + 2) * s - (a + 3)) * s * s + 1
+
+    def far(s):
+        return ((a * s - 5 * a) * s + 8 * a) * s - 4 * a
+    s = 1 - t
+    return [far(t + 1), near(t), near(s), far(s + 1)]  # rounded as the kernels (and torch) round them
+
+
+def _cubic_axis(c, size, padding, align):
+    """Bicubic taps of grid coordinates c (N, P, Q) along one axis (cubic_axis in csrc/ops/resample.h):
+    -> (four padded integer tap positions, four weights (N, 1, P, Q)) with the weights recorded."""
+    import pyml
+    u = _unnormalize(c, size, align)
+    f = u.detach().floor()
+    lo, hi = (-2.0 ** 50, 2.0 ** 50) if padding == 2 else (-3, size + 2)
+    f = pyml.where(f == f, f, -3.0).clamp(lo, hi)  # far taps stay outside; NaN keeps NaN weights
+    taps = []
+    for j in range(4):
+        k = f + (j - 1)
+        if padding == 2:
+            k = _reflect(k, size, align)
+        taps.append(k.clamp(0, size - 1) if padding else k)
+    return taps, _cubic_weights((u - u.detach().floor()).unsqueeze(1))
+
+
+def _grid_sample_bicubic(x, grid, padding, align):
+    H, W = x.shape[2], x.shape[3]
+    xs, wx = _cubic_axis(grid[..., 0], W, padding, align)
+    ys, wy = _cubic_axis(grid[..., 1], H, padding, align)
+    out = 0
+    for j in range(4):
+        row = sum(_gather_pixels(x, ys[j], xs[i]) * wx[i] for i in range(4))  # (N, C, P, Q)
+        out = out + row * wy[j]
+    return out
+
+
 def _grid_sample_composite(ctx):
     x, grid = ctx.saved_tensors
     mode, padding, align = ctx.args
 
     def fn(x, grid):
+        if mode == 2:
+            return _grid_sample_bicubic(x, grid, padding, align)
         H, W = x.shape[2], x.shape[3]
         ix = _grid_source(grid[..., 0], W, padding, align)  # (N, P, Q)
         iy = _grid_source(grid[..., 1], H, padding, align)
@@ -242,16 +317,18 @@ class _GridSample(Function):
 
 
 def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corners=None):
-    """Sample x (N, C, H, W) at grid (N, H_out, W_out, 2) of (x, y) in [-1, 1] -> (N, C, H_out, W_out)."""
+    """Sample x (N, C, H, W) at grid (N, H_out, W_out, 2) of (x, y) in [-1, 1] -> (N, C, H_out, W_out):
+    bilinear, nearest or bicubic (4x4 taps, each padded on its own as in torch)."""
     op = "grid_sample"
     _tensor(input, op, "input")
     _tensor(grid, op, "grid")
     if mode not in _GRID_MODES:
-        if mode == "bicubic":
-            raise NotImplementedError(f"{op}: mode 'bicubic' is not supported yet")
         raise ValueError(f"{op}: mode must be 'bilinear', 'nearest' or 'bicubic', got {mode!r}")
     if padding_mode not in _GRID_PADDING:
         raise ValueError(f"{op}: padding_mode must be 'zeros', 'border' or 'reflection', got {padding_mode!r}")
+    if mode == "bicubic" and input.ndim == 5:
+        raise RuntimeError(f"{op}: bicubic interpolation only supports 4-D input, got input of shape "
+                           f"{tuple(input.shape)}")
     return _GridSample.apply(input, grid, _GRID_MODES[mode], _GRID_PADDING[padding_mode], bool(align_corners))
 
 
