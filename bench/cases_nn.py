@@ -57,6 +57,24 @@ def conv_case(name, n, c, k, hw, rs, stride, pad, channels_last=False):
                 setup=need_grad(0, 1))
 
 
+def conv3d_case(name, n, c, k, dhw, rs, stride, pad):
+    p = (dhw + 2 * pad - rs) // stride + 1
+    flops = 2.0 * n * k * p ** 3 * c * rs ** 3 * 3  # forward, grad-input, grad-weight
+
+    def fn(L, F, x, w, dy):
+        return grads_of(F.conv3d(x, w, None, stride, pad), dy, [x, w])
+    make = normal((n, c, dhw, dhw, dhw), (k, c, rs, rs, rs), (n, k, p, p, p), scale=1.0)
+    return Case(f"conv3d {name} fwd+bwd", "GFLOP/s", flops, make, lib_ops(fn), tol=2e-4, setup=need_grad(0, 1))
+
+
+def resize_case(mode, antialias, n, c, hw, out):
+    """One image batch resized (torchvision's transform): bytes read and written."""
+    def fn(L, F, x):
+        return F.interpolate(x, size=(out, out), mode=mode, align_corners=False, antialias=antialias)
+    label = f"interpolate {mode}{' antialias' if antialias else ''} ({n},{c},{hw},{hw})->{out}"
+    return Case(label, "GB/s", 4.0 * n * c * (hw * hw + out * out), normal((n, c, hw, hw)), lib_ops(fn), tol=1e-4)
+
+
 def maxpool_case(backward):
     shape = (8, 64, 112, 112)
     out = (8, 64, 56, 56)
@@ -176,6 +194,8 @@ def all_nn_cases():
         conv_case("3x3/2 128->128 @56", 8, 128, 128, 56, 3, 2, 1, channels_last=True),
         conv_case("7x7/2 3->64 @224", 8, 3, 64, 224, 7, 2, 3),
         conv_case("7x7/2 3->64 @224", 8, 3, 64, 224, 7, 2, 3, channels_last=True),
+        conv3d_case("3x3x3 16->32 @16", 2, 16, 32, 16, 3, 1, 1),
+        conv3d_case("3x3x3/2 32->64 @24", 2, 32, 64, 24, 3, 2, 1),
         maxpool_case(False),
         maxpool_case(True),
         copy_reference_case(),
@@ -196,4 +216,6 @@ def all_nn_cases():
         rows_case("gelu 1e7", lambda L, F, x: F.gelu(x), (10_000_000,), 2),
         rows_case("gelu 1e7 fwd+bwd", lambda L, F, x: F.gelu(x), (10_000_000,), 5, True),
         embedding_case(32000, 768, 4096),
+        resize_case("bilinear", True, 16, 3, 512, 224),
+        resize_case("bicubic", False, 16, 3, 224, 448),
     ]

@@ -125,70 +125,122 @@ template <typename A> TapTable<A> tap_table(const ResampleNdParams& p, int d) {
   return t;
 }
 
-// resample_point with the taps from tables: plane xp (D, H, W) at (od, oh, ow)
-template <typename T, typename A>
-A sample_point(const TapTable<A>* tt, const ResampleNdParams& p, const T* xp, int64_t od, int64_t oh, int64_t ow) {
-  const TapTable<A>&td = tt[0], &th = tt[1], &tw = tt[2];
-  A acc = 0;
-  for (int64_t a = td.off[od]; a < td.off[od + 1]; a++) {
-    A s1 = 0;
-    for (int64_t b = th.off[oh]; b < th.off[oh + 1]; b++) {
-      const T* row = xp + (td.idx[a] * p.in[1] + th.idx[b]) * p.in[2];
-      A s2 = 0;
-      for (int64_t c = tw.off[ow]; c < tw.off[ow + 1]; c++) s2 += A(row[tw.idx[c]]) * tw.w[c];
-      s1 += s2 * th.w[b];
+template <typename A> bool is_identity(const TapTable<A>& t, int64_t in) {
+  if ((int64_t)t.off.size() - 1 != in) return false;
+  for (int64_t o = 0; o < in; o++)
+    if (t.off[o + 1] - t.off[o] != 1 || t.idx[o] != o || t.w[o] != A(1)) return false;
+  return true;
+}
+
+// Along the last dim: rows of `len` inputs -> rows of t's outputs, out[r][o] = sum_c in[r][idx_c] w_c
+template <typename T, typename A> void forward_last(const TapTable<A>& t, const T* in, int64_t rows, int64_t len, T* out) {
+  const int64_t n = (int64_t)t.off.size() - 1;
+  parallel_for(0, rows, grain_for(n * 4), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; r++) {
+      const T* x = in + r * len;
+      T* y = out + r * n;
+      for (int64_t o = 0; o < n; o++) {
+        A s = 0;
+        for (int64_t c = t.off[o]; c < t.off[o + 1]; c++) s += A(x[t.idx[c]]) * t.w[c];
+        y[o] = T(s);
+      }
     }
-    acc += s1 * td.w[a];
-  }
-  return acc;
+  });
+}
+
+// Along a middle dim of (outer, len, inner) -> (outer, n, inner): each output row is a weighted sum of
+// whole input rows (contiguous inner vectors)
+template <typename T, typename A>
+void forward_middle(const TapTable<A>& t, const T* in, int64_t outer, int64_t len, int64_t inner, T* out) {
+  const int64_t n = (int64_t)t.off.size() - 1;
+  parallel_for(0, outer * n, grain_for(inner * 4), [&](int64_t r0, int64_t r1) {
+    std::vector<A> acc(inner);
+    for (int64_t r = r0; r < r1; r++) {
+      const int64_t o = r / n, m = r % n;
+      std::fill(acc.begin(), acc.end(), A(0));
+      for (int64_t j = t.off[m]; j < t.off[m + 1]; j++) {
+        const T* row = in + (o * len + t.idx[j]) * inner;
+        const A w = t.w[j];
+        for (int64_t k = 0; k < inner; k++) acc[k] += A(row[k]) * w;
+      }
+      T* y = out + r * inner;
+      for (int64_t k = 0; k < inner; k++) y[k] = T(acc[k]);
+    }
+  });
+}
+
+// Transposes of the two passes: out (zeroed by the caller) += the adjoint applied to in
+template <typename T, typename A> void backward_last(const TapTable<A>& t, const T* in, int64_t rows, int64_t len, T* out) {
+  const int64_t n = (int64_t)t.off.size() - 1;
+  parallel_for(0, rows, grain_for(n * 4), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; r++) {
+      const T* g = in + r * n;
+      T* dx = out + r * len;
+      for (int64_t o = 0; o < n; o++)
+        for (int64_t c = t.off[o]; c < t.off[o + 1]; c++) dx[t.idx[c]] += T(A(g[o]) * t.w[c]);
+    }
+  });
+}
+
+template <typename T, typename A>
+void backward_middle(const TapTable<A>& t, const T* in, int64_t outer, int64_t len, int64_t inner, T* out) {
+  const int64_t n = (int64_t)t.off.size() - 1;
+  parallel_for(0, outer, grain_for(n * inner * 4), [&](int64_t o0, int64_t o1) {
+    for (int64_t o = o0; o < o1; o++)
+      for (int64_t m = 0; m < n; m++) {
+        const T* g = in + (o * n + m) * inner;
+        for (int64_t j = t.off[m]; j < t.off[m + 1]; j++) {
+          T* dx = out + (o * len + t.idx[j]) * inner;
+          const A w = t.w[j];
+          for (int64_t k = 0; k < inner; k++) dx[k] += T(A(g[k]) * w);
+        }
+      }
+  });
 }
 
 }  // namespace
 
-// x (planes, D, H, W) -> y (planes, OD, P, Q), both contiguous; one task per output row
+// x (planes, D, H, W) -> y (planes, OD, P, Q), both contiguous. Separable: along W, then H, then D (the
+// order in which a single output's taps would be summed), skipping dims the map leaves alone; each
+// output of a pass costs its own dim's taps, not the product of all three.
 template <typename T>
 void resample_cpu(const ResampleNdParams& p, const T* x, T* y) {
   using A = typename OpMath<T>::type;
-  const TapTable<A> tt[3] = {tap_table<A>(p, 0), tap_table<A>(p, 1), tap_table<A>(p, 2)};
-  const int64_t OD = p.out[0], P = p.out[1], Q = p.out[2], in_plane = p.in[0] * p.in[1] * p.in[2];
-  // taps per output row (tables hold every output index's taps)
-  const double taps = double(tt[0].w.size()) * double(tt[1].w.size()) * double(tt[2].w.size()) / double(OD * P);
-  const int64_t work = (int64_t)std::min(taps, 1e15);
-  parallel_for(0, p.planes * OD * P, grain_for(work), [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; r++) {
-      const int64_t plane = r / (OD * P), od = r / P % OD, oh = r % P;
-      T* out = y + r * Q;
-      for (int64_t q = 0; q < Q; q++) out[q] = T(sample_point(tt, p, x + plane * in_plane, od, oh, q));
-    }
-  });
+  const TapTable<A> td = tap_table<A>(p, 0), th = tap_table<A>(p, 1), tw = tap_table<A>(p, 2);
+  const int64_t D = p.in[0], H = p.in[1], P = p.out[1], Q = p.out[2];
+  const bool do_h = !is_identity(th, H), do_d = !is_identity(td, D);
+  std::vector<T> t1, t2;
+  T* a = (do_h || do_d) ? (t1.resize(p.planes * D * H * Q), t1.data()) : y;
+  forward_last(tw, x, p.planes * D * H, p.in[2], a);
+  if (do_h) {
+    T* b = do_d ? (t2.resize(p.planes * D * P * Q), t2.data()) : y;
+    forward_middle(th, a, p.planes * D, H, Q, b);
+    a = b;
+  }
+  if (do_d) forward_middle(td, a, p.planes, D, P * Q, y);
 }
 
-// dx (planes, D, H, W) zeroed by the caller += the transpose of resample_cpu applied to dy
+// dx (planes, D, H, W) zeroed by the caller += the transpose of resample_cpu applied to dy: the passes'
+// adjoints in reverse order
 template <typename T>
 void resample_backward_cpu(const ResampleNdParams& p, const T* dy, T* dx) {
   using A = typename OpMath<T>::type;
-  const TapTable<A> tt[3] = {tap_table<A>(p, 0), tap_table<A>(p, 1), tap_table<A>(p, 2)};
-  const TapTable<A>&td = tt[0], &th = tt[1], &tw = tt[2];
-  const int64_t OD = p.out[0], P = p.out[1], Q = p.out[2], H = p.in[1], W = p.in[2];
-  const int64_t out_plane = OD * P * Q, in_plane = p.in[0] * H * W;
-  const int64_t work = (int64_t)std::min(double(td.w.size()) * double(th.w.size()) * double(tw.w.size()), 1e15);
-  parallel_for(0, p.planes, grain_for(work), [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; i++) {
-      const T* g = dy + i * out_plane;
-      T* dxp = dx + i * in_plane;
-      for (int64_t od = 0; od < OD; od++)
-        for (int64_t oh = 0; oh < P; oh++)
-          for (int64_t ow = 0; ow < Q; ow++) {
-            A v = g[(od * P + oh) * Q + ow];
-            for (int64_t a = td.off[od]; a < td.off[od + 1]; a++)
-              for (int64_t b = th.off[oh]; b < th.off[oh + 1]; b++) {
-                T* row = dxp + (td.idx[a] * H + th.idx[b]) * W;
-                A vab = v * td.w[a] * th.w[b];
-                for (int64_t c = tw.off[ow]; c < tw.off[ow + 1]; c++) row[tw.idx[c]] += T(vab * tw.w[c]);
-              }
-          }
-    }
-  });
+  const TapTable<A> td = tap_table<A>(p, 0), th = tap_table<A>(p, 1), tw = tap_table<A>(p, 2);
+  const int64_t D = p.in[0], H = p.in[1], P = p.out[1], Q = p.out[2];
+  const bool do_h = !is_identity(th, H), do_d = !is_identity(td, D);
+  std::vector<T> t1, t2;
+  const T* g = dy;
+  if (do_d) {
+    t2.assign(p.planes * D * P * Q, T(0));
+    backward_middle(td, g, p.planes, D, P * Q, t2.data());
+    g = t2.data();
+  }
+  if (do_h) {
+    t1.assign(p.planes * D * H * Q, T(0));
+    backward_middle(th, g, p.planes * D, H, Q, t1.data());
+    g = t1.data();
+  }
+  backward_last(tw, g, p.planes * D * H, p.in[2], dx);
 }
 
 // ---------------------------------------------------------------- grid_sample

@@ -16,7 +16,7 @@ from ..._tensor import wrap, export
 from ...autograd import Function
 from ...autograd.composite_backward import composite_backward
 from .conv import _tensor
-from .pooling import adaptive_avg_pool1d, adaptive_avg_pool2d
+from .pooling import adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d
 
 __all__ = []
 
@@ -101,7 +101,6 @@ def _check_antialias(input, mode, align_corners, antialias, op):
 
 def _area(input, out):
     if input.ndim == 5:
-        from .pooling import adaptive_avg_pool3d  # here, not at the top, while the 3-D pooling work lands
         return adaptive_avg_pool3d(input, out)
     return (adaptive_avg_pool1d if input.ndim == 3 else adaptive_avg_pool2d)(input, out)
 
