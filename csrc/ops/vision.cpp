@@ -105,8 +105,11 @@ Tensor upsample_backward(const Tensor& dy, const IntList& input_size, const std:
 // ---------------------------------------------------------------- separable resampler
 namespace {
 
+// The upsample kernels do 2-D nearest (with torch's 2-D shortcuts for kept and doubled sizes) and 1-D/2-D
+// linear; 1-D nearest follows torch's generic kernel, which has no shortcuts: the separable resampler.
 bool upsample_covers(size_t nd, int64_t mode, bool antialias) {
-  return nd >= 1 && nd <= 2 && mode >= 0 && mode <= 2 && !antialias;
+  if (antialias || mode < 0 || mode > 2) return false;
+  return nd == 2 || (nd == 1 && mode == 2);
 }
 
 // torch's kernel names, for messages

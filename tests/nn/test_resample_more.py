@@ -373,3 +373,23 @@ def test_bad_inputs_raise_torch_types():
         with pytest.raises(Exception) as theirs:
             case(torch)
         assert ours.type is theirs.type, (ours.value, theirs.value)
+
+
+@pytest.mark.parametrize("mode", ["nearest", "nearest-exact"])
+@pytest.mark.parametrize("L,sf", [(10, 1.01), (10, 1.0), (7, 2.0), (5, 1.5), (13, 0.77), (1, 3.0), (6, 2.5)])
+def test_1d_nearest_follows_the_scale_factor_like_torch(mode, L, sf):
+    """torch's 1-D nearest forward has no shortcut for a kept or doubled size: a scale factor of 1.01 on 10
+    samples repeats the first one. Values match torch exactly; the gradient is the true adjoint of that
+    forward (torch's backward takes the shortcut its forward does not, so there it is not compared)."""
+    x = rand((2, 3, L), 4)
+    for dtype in ("float64", "float32"):
+        compare("interpolate", [x], dtype, tol=0.0, grads=False, scale_factor=sf, mode=mode)
+    src = F.interpolate(pyml.arange(L, dtype=pyml.float64).reshape(1, 1, L), scale_factor=sf, mode=mode)
+    src = src.numpy().astype(np.int64).reshape(-1)  # the source index of every output
+    xp = pyml.tensor(x).requires_grad_()
+    g = rand((2, 3, len(src)), 5)
+    F.interpolate(xp, scale_factor=sf, mode=mode).backward(pyml.tensor(g))
+    want = np.zeros_like(x)
+    for o, i in enumerate(src):
+        want[..., i] += g[..., o]
+    np.testing.assert_allclose(xp.grad.numpy(), want, rtol=1e-15, atol=0)
