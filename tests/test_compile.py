@@ -37,3 +37,11 @@ def test_compile_checks_its_arguments_like_torch():
         pyml.compile(lambda x: x, backend=3)
     with pytest.raises(RuntimeError, match="model must be a callable"):
         pyml.compile(3)
+
+
+def test_module_compile_in_place_keeps_the_module_working():
+    m = pyml.nn.Linear(3, 2)
+    x = pyml.randn(4, 3)
+    before = m(x)
+    assert m.compile(mode="max-autotune") is None  # torch's Module.compile returns None too
+    assert pyml.equal(m(x), before)

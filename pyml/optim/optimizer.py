@@ -23,6 +23,7 @@ from collections import defaultdict
 from .. import _C
 from .._tensor import Tensor
 from ..autograd.grad_mode import no_grad, enable_grad
+from ._hooks import _HookedOptimizer, register_optimizer_step_pre_hook, register_optimizer_step_post_hook  # noqa: F401
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "Adagrad", "RMSprop", "Adamax", "NAdam", "RAdam"]
 
@@ -55,7 +56,7 @@ def _check(cond, msg):
         raise ValueError(msg)
 
 
-class Optimizer:
+class Optimizer(_HookedOptimizer):
     """Base class: param_groups (list of dicts with per-group hyper-parameters), per-parameter
     ``state``, ``zero_grad``, ``add_param_group`` and torch-format ``state_dict``."""
 

@@ -775,6 +775,11 @@ class Module:
 
     __call__ = _call_impl
 
+    def compile(self, *args, **kwargs):
+        """torch's in-place Module.compile: nothing to do, pyml's ops already run as compiled kernels
+        (see pyml.compile)."""
+        return None
+
     # ------------------------------------------------------------------ printing
     def extra_repr(self):
         return ""
