@@ -354,3 +354,20 @@ def test_textbook_fc_parameter_count():
     m = nn.Linear(100 * 100 * 3, 1000)
     assert m.weight.numel() == 3 * 10 ** 7
     assert sum(p.numel() for p in m.parameters()) == 3 * 10 ** 7 + 1000
+
+
+@pytest.mark.parametrize("x_shape,w_shape", [((2, 3), (0, 3)), ((2, 0), (4, 0)), ((5, 2, 3), (0, 3)), ((0, 3), (4, 3))])
+def test_linear_with_a_zero_sized_dim_matches_torch(x_shape, w_shape):
+    """Zero features (AdaptiveLogSoftmaxWithLoss's narrow tail layers) or an empty batch: shapes and
+    gradients as torch, where reshape(-1, 0) would be ambiguous."""
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal(x_shape), rng.standard_normal(w_shape), rng.standard_normal(w_shape[:1])]
+    out = {}
+    for lib in (pyml, torch):
+        x, w, b = (lib.tensor(a, requires_grad=True) for a in arrays)
+        y = lib.nn.functional.linear(x, w, b)
+        (y * 2).sum().backward()
+        out[lib.__name__] = [tuple(y.shape)] + [t.grad.numpy() for t in (x, w, b)]
+    assert out["pyml"][0] == out["torch"][0]
+    for a, b in zip(out["pyml"][1:], out["torch"][1:]):
+        np.testing.assert_allclose(a, b, rtol=1e-12)

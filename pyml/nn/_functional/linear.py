@@ -43,11 +43,19 @@ def linear(input, weight, bias=None):
     return out if bias is None else out + bias
 
 
+def _rows(shape):
+    """The flattened batch size N of (*, features): explicit, since -1 is ambiguous when features is 0."""
+    n = 1
+    for d in shape[:-1]:
+        n *= d
+    return n
+
+
 def _linear_2d(x, w, b):
     """One GEMM over the flattened batch (bias folded in as addmm's beta term) and one autograd node, whose
     backward is two GEMMs and a row sum: no view nodes for the reshapes and the transposed weight."""
     x_shape = x._impl.shape
-    x2 = _C.reshape(x._impl, (-1, x_shape[-1]))                                 # (N, in)
+    x2 = _C.reshape(x._impl, (_rows(x_shape), x_shape[-1]))                      # (N, in)
     wt = _C.transpose(w._impl, 0, 1)                                           # (in, out) view
     y = _C.mm(x2, wt) if b is None else _C.addmm(b._impl, x2, wt, 1.0, 1.0)  # (N, out)
     out = wrap(_C.reshape(y, x_shape[:-1] + (w._impl.shape[0],)))              # (*, out)
@@ -61,17 +69,17 @@ def _linear_backward(ctx, g):
     need_x, need_w, need_b = ctx.needs_input_grad
     if not grad_mode._state.enabled:  # no graph of the backward to record: engine calls only
         return _linear_backward_engine(ctx, g._impl, x._impl, w._impl, need_x, need_w, need_b)
-    g2 = g.reshape(-1, g.shape[-1])                                            # (N, out)
+    g2 = g.reshape(_rows(g.shape), g.shape[-1])                                # (N, out)
     dx = (g2 @ w).reshape(x.shape) if need_x else None
-    dw = g2.t() @ x.reshape(-1, x.shape[-1]) if need_w else None
+    dw = g2.t() @ x.reshape(_rows(x.shape), x.shape[-1]) if need_w else None
     db = sum_to(g2.sum(0), ctx.in_meta[2][0]) if need_b else None               # (out,), or (1,) broadcast
     return dx, dw, db
 
 
 def _linear_backward_engine(ctx, g, x, w, need_x, need_w, need_b):
-    g2 = _C.reshape(g, (-1, g.shape[-1]))                                      # (N, out)
+    g2 = _C.reshape(g, (_rows(g.shape), g.shape[-1]))                         # (N, out)
     dx = wrap(_C.reshape(_C.mm(g2, w), x.shape)) if need_x else None
-    dw = wrap(_C.mm(_C.transpose(g2, 0, 1), _C.reshape(x, (-1, x.shape[-1])))) if need_w else None
+    dw = wrap(_C.mm(_C.transpose(g2, 0, 1), _C.reshape(x, (_rows(x.shape), x.shape[-1])))) if need_w else None
     db = sum_to(wrap(_C.sum(g2, [0], False, None)), ctx.in_meta[2][0]) if need_b else None
     return dx, dw, db
 
