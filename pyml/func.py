@@ -12,8 +12,10 @@ from ._tensor import Tensor
 from ._func_transforms import grad, grad_and_value, vjp, jvp
 from ._func_jac import jacrev, jacfwd, hessian
 from ._func_vmap import vmap
+from ._func_state import stack_module_state, functionalize, linearize
 
-__all__ = ["functional_call", "grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd", "hessian", "vmap"]
+__all__ = ["functional_call", "grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd", "hessian", "vmap",
+           "stack_module_state", "functionalize", "linearize"]
 
 
 def _merge(dicts):

@@ -98,3 +98,8 @@ def synchronize(device=None):
     """Waits for every kernel on the device to finish."""
     _require("synchronize")
     _C.cuda_synchronize(_index(device, "synchronize"))
+
+
+from .extra import *  # noqa: F401,F403,E402  (is_bf16_supported, mem_get_info, nvtx, device_of, ...)
+from .extra import __all__ as _extra_all  # noqa: E402
+__all__ += _extra_all

@@ -1,5 +1,5 @@
 """pyml.nn: modules, layers and losses with PyTorch's names, arguments, defaults and state_dict keys."""
-from .parameter import Parameter, Buffer  # noqa: F401
+from .parameter import Parameter, Buffer, UninitializedParameter, UninitializedBuffer  # noqa: F401
 from .modules import *  # noqa: F401,F403
 from . import functional, init, utils  # noqa: F401
 from . import parallel  # noqa: F401

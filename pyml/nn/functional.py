@@ -10,3 +10,4 @@ from ._functional.sparse import *  # noqa: F401,F403
 from ._functional.attention import *  # noqa: F401,F403
 from ._functional.distance import *  # noqa: F401,F403
 from ._functional.padding import *  # noqa: F401,F403
+from ._functional.fractional import *  # noqa: F401,F403

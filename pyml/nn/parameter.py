@@ -85,5 +85,36 @@ class UninitializedParameter(Parameter):
         return "<UninitializedParameter>"
 
 
+class UninitializedBuffer(Tensor):
+    """A buffer of a lazy module whose shape is not known yet (materialize(shape) makes it a plain Tensor)."""
+
+    def __new__(cls, requires_grad=False, device=None, dtype=None, persistent=True):
+        from .._creation import empty
+        b = object.__new__(cls)
+        _init(b, empty(0, device=device, dtype=dtype)._impl)
+        b.__dict__.update(_is_buffer=True, persistent=persistent)
+        b.requires_grad_(requires_grad)
+        return b
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def to(self, *args, **kwargs):  # a dtype/device move (Module.to, .double()) stays uninitialised
+        t = Tensor.to(self, *args, **kwargs)
+        if t is self:
+            return self
+        return UninitializedBuffer(self.requires_grad, t.device, t.dtype, self.__dict__.get("persistent", True))
+
+    def materialize(self, shape, device=None, dtype=None):
+        from .._creation import empty
+        self.data = empty(*shape, device=device or self.device, dtype=dtype or self.dtype)
+        self.__class__ = Tensor
+
+    def __repr__(self):
+        return "<UninitializedBuffer>"
+
+    __str__ = __repr__
+
+
 def is_lazy(param):
-    return isinstance(param, UninitializedParameter)
+    return isinstance(param, (UninitializedParameter, UninitializedBuffer))

@@ -7,3 +7,4 @@ from .adafactor import Adafactor  # noqa: F401
 from .lbfgs import LBFGS  # noqa: F401
 from . import lr_scheduler  # noqa: F401
 from . import swa_utils  # noqa: F401
+from .muon import Muon  # noqa: F401

@@ -16,3 +16,7 @@ from .rnn import *  # noqa: F401,F403
 from .transformer import *  # noqa: F401,F403
 from .padding import *  # noqa: F401,F403
 from .distance import *  # noqa: F401,F403
+from .lazy_norm import *  # noqa: F401,F403
+from .cross_map_lrn import *  # noqa: F401,F403
+from .fractional import *  # noqa: F401,F403
+from .adaptive_softmax import *  # noqa: F401,F403
