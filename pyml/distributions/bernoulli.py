@@ -24,7 +24,32 @@ def one_parameter(probs, logits, op):
     return (probs, "probs") if probs is not None else (logits, "logits")
 
 
-class Bernoulli(Distribution):
+class ProbsLogits:
+    """A distribution parameterised by probs or logits, whichever was given: the other one is derived on
+    first use (binary: sigmoid/logit; else softmax/log over the last dim). _set_param records the given one
+    (and _param); _expand_params gives another instance both, expanded. Shared by Bernoulli, Binomial,
+    Geometric, NegativeBinomial and Categorical."""
+    _binary = True
+
+    @lazy_property
+    def logits(self):
+        return probs_to_logits(self.probs, is_binary=self._binary)
+
+    @lazy_property
+    def probs(self):
+        return logits_to_probs(self.logits, is_binary=self._binary)
+
+    def _set_param(self, value, name):
+        setattr(self, name, value)
+        self._param = value
+
+    def _expand_params(self, new, shape):
+        for name in ("probs", "logits"):
+            if name in self.__dict__:
+                new._set_param(self.__dict__[name].expand(shape), name)
+
+
+class Bernoulli(ProbsLogits, Distribution):
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
     support = constraints.boolean
     has_enumerate_support = True
@@ -33,31 +58,17 @@ class Bernoulli(Distribution):
         param, name = one_parameter(probs, logits, "Bernoulli")
         is_scalar = isinstance(param, numbers.Number)
         (value,) = broadcast_all(param)
-        setattr(self, name, value)
-        self._param = value
+        self._set_param(value, name)
         batch_shape = Size() if is_scalar else value.shape
         super().__init__(batch_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(Bernoulli, _instance)
         batch_shape = self._expand_batch(batch_shape, "Bernoulli.expand")
-        if "probs" in self.__dict__:
-            new.probs = self.probs.expand(batch_shape)
-            new._param = new.probs
-        if "logits" in self.__dict__:
-            new.logits = self.logits.expand(batch_shape)
-            new._param = new.logits
+        self._expand_params(new, batch_shape)
         Distribution.__init__(new, batch_shape, validate_args=False)
         new._validate_args = self._validate_args
         return new
-
-    @lazy_property
-    def logits(self):
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self):
-        return logits_to_probs(self.logits, is_binary=True)
 
     @property
     def param_shape(self):

@@ -9,8 +9,8 @@ from .._tensor import Size, Tensor
 from ..autograd import no_grad
 from . import constraints
 from .distribution import Distribution
-from .bernoulli import one_parameter
-from .utils import lazy_property, logits_to_probs, probs_to_logits, max_value
+from .bernoulli import ProbsLogits, one_parameter
+from .utils import max_value
 
 __all__ = ["Categorical"]
 
@@ -25,18 +25,18 @@ def _event_param(v, name, op):
     return v if v.dtype.is_floating_point else v.to(get_default_dtype())
 
 
-class Categorical(Distribution):
+class Categorical(ProbsLogits, Distribution):
     arg_constraints = {"probs": constraints.simplex, "logits": constraints.independent(constraints.real, 1)}
     has_enumerate_support = True
+    _binary = False  # probs and logits over the last dim
 
     def __init__(self, probs=None, logits=None, validate_args=None):
         param, name = one_parameter(probs, logits, type(self).__name__)
         param = _event_param(param, name, type(self).__name__)
         if name == "probs":
-            self.probs = param / param.sum(-1, keepdim=True)
+            self._set_param(param / param.sum(-1, keepdim=True), name)
         else:
-            self.logits = param - param.logsumexp(-1, keepdim=True)
-        self._param = self.probs if name == "probs" else self.logits
+            self._set_param(param - param.logsumexp(-1, keepdim=True), name)
         self._num_events = self._param.shape[-1]
         batch_shape = self._param.shape[:-1] if self._param.dim() > 1 else Size()
         super().__init__(batch_shape, validate_args=validate_args)
@@ -44,13 +44,7 @@ class Categorical(Distribution):
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(Categorical, _instance)
         batch_shape = self._expand_batch(batch_shape, "Categorical.expand")
-        param_shape = tuple(batch_shape) + (self._num_events,)
-        if "probs" in self.__dict__:
-            new.probs = self.probs.expand(param_shape)
-            new._param = new.probs
-        if "logits" in self.__dict__:
-            new.logits = self.logits.expand(param_shape)
-            new._param = new.logits
+        self._expand_params(new, tuple(batch_shape) + (self._num_events,))
         new._num_events = self._num_events
         Distribution.__init__(new, batch_shape, validate_args=False)
         new._validate_args = self._validate_args
@@ -59,14 +53,6 @@ class Categorical(Distribution):
     @constraints.dependent_property(is_discrete=True, event_dim=0)
     def support(self):
         return constraints.integer_interval(0, self._num_events - 1)
-
-    @lazy_property
-    def logits(self):
-        return probs_to_logits(self.probs)
-
-    @lazy_property
-    def probs(self):
-        return logits_to_probs(self.logits)
 
     @property
     def param_shape(self):
@@ -109,3 +95,20 @@ class Categorical(Distribution):
         values = arange(self._num_events, device=self._param.device)
         values = values.view((-1,) + (1,) * len(self._batch_shape))  # (K, 1, ..., 1)
         return values.expand((-1,) + tuple(self._batch_shape)) if expand else values
+
+
+class CategoricalView:
+    """probs, logits and param_shape of the Categorical a distribution is built on (self._categorical):
+    OneHotCategorical and Multinomial."""
+
+    @property
+    def probs(self):
+        return self._categorical.probs
+
+    @property
+    def logits(self):
+        return self._categorical.logits
+
+    @property
+    def param_shape(self):
+        return self._categorical.param_shape

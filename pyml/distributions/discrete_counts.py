@@ -14,10 +14,10 @@ from .._tensor import Size
 from ..autograd import no_grad
 from ..nn import functional as F
 from . import constraints
-from .bernoulli import one_parameter
-from .categorical import Categorical
+from .bernoulli import ProbsLogits, one_parameter
+from .categorical import Categorical, CategoricalView
 from .distribution import Distribution
-from .utils import broadcast_all, lazy_property, logits_to_probs, probs_to_logits
+from .utils import broadcast_all
 
 __all__ = ["Poisson", "Binomial", "Multinomial"]
 
@@ -69,7 +69,7 @@ def _softplus_terms(logits):
     return 0.5 * (logits + logits.abs()), (-logits.abs()).exp().log1p()
 
 
-class Binomial(Distribution):
+class Binomial(ProbsLogits, Distribution):
     """The number of successes in total_count independent trials of success probability probs."""
     arg_constraints = {"total_count": constraints.nonnegative_integer, "probs": constraints.unit_interval,
                        "logits": constraints.real}
@@ -79,18 +79,14 @@ class Binomial(Distribution):
         param, name = one_parameter(probs, logits, "Binomial")
         value, total = broadcast_all(param, total_count)
         self.total_count = total.to(value.dtype)
-        setattr(self, name, value)
-        self._param = value
+        self._set_param(value, name)
         super().__init__(value.shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(Binomial, _instance)
         batch_shape = self._expand_batch(batch_shape, "Binomial.expand")
         new.total_count = self.total_count.expand(batch_shape)
-        for name in ("probs", "logits"):
-            if name in self.__dict__:
-                setattr(new, name, self.__dict__[name].expand(batch_shape))
-                new._param = getattr(new, name)
+        self._expand_params(new, batch_shape)
         Distribution.__init__(new, batch_shape, validate_args=False)
         new._validate_args = self._validate_args
         return new
@@ -98,14 +94,6 @@ class Binomial(Distribution):
     @constraints.dependent_property(is_discrete=True, event_dim=0)
     def support(self):
         return constraints.integer_interval(0, self.total_count)
-
-    @lazy_property
-    def logits(self):
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self):
-        return logits_to_probs(self.logits, is_binary=True)
 
     @property
     def param_shape(self):
@@ -156,7 +144,7 @@ class Binomial(Distribution):
         return values.expand((-1,) + tuple(self._batch_shape)) if expand else values
 
 
-class Multinomial(Distribution):
+class Multinomial(CategoricalView, Distribution):
     """Counts of K categories over total_count (an int) draws of Categorical(probs | logits)."""
     arg_constraints = {"probs": constraints.simplex, "logits": constraints.independent(constraints.real, 1)}
 
@@ -183,18 +171,6 @@ class Multinomial(Distribution):
     @constraints.dependent_property(is_discrete=True, event_dim=1)
     def support(self):
         return constraints.multinomial(self.total_count)
-
-    @property
-    def probs(self):
-        return self._categorical.probs
-
-    @property
-    def logits(self):
-        return self._categorical.logits
-
-    @property
-    def param_shape(self):
-        return self._categorical.param_shape
 
     @property
     def mean(self):

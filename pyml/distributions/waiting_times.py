@@ -15,26 +15,15 @@ from .._tensor import Size
 from ..autograd import no_grad
 from ..nn import functional as F
 from . import constraints
-from .bernoulli import one_parameter
+from .bernoulli import ProbsLogits, one_parameter
 from .distribution import Distribution, _short
 from .gamma_family import Gamma
-from .utils import broadcast_all, lazy_property, logits_to_probs, probs_to_logits, tiny
+from .utils import broadcast_all, tiny
 
 __all__ = ["Geometric", "NegativeBinomial"]
 
 
-def _set_param(dist, value, name):
-    setattr(dist, name, value)
-    dist._param = value
-
-
-def _expand_params(new, old, batch_shape):
-    for name in ("probs", "logits"):
-        if name in old.__dict__:
-            _set_param(new, old.__dict__[name].expand(batch_shape), name)
-
-
-class Geometric(Distribution):
+class Geometric(ProbsLogits, Distribution):
     """P(k) = (1 - p)^k p on k = 0, 1, 2, ... (p = probs > 0)."""
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
     support = constraints.nonnegative_integer
@@ -43,7 +32,7 @@ class Geometric(Distribution):
         param, name = one_parameter(probs, logits, "Geometric")
         scalar = isinstance(param, numbers.Number)
         (value,) = broadcast_all(param)
-        _set_param(self, value, name)
+        self._set_param(value, name)
         super().__init__(Size() if scalar else value.shape, validate_args=validate_args)
         if self._validate_args and name == "probs" and not bool((value > 0).all()):
             raise ValueError(f"Geometric: parameter probs must be greater than 0, got {_short(value)}")
@@ -51,18 +40,10 @@ class Geometric(Distribution):
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(Geometric, _instance)
         batch_shape = self._expand_batch(batch_shape, "Geometric.expand")
-        _expand_params(new, self, batch_shape)
+        self._expand_params(new, batch_shape)
         Distribution.__init__(new, batch_shape, validate_args=False)
         new._validate_args = self._validate_args
         return new
-
-    @lazy_property
-    def logits(self):
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self):
-        return logits_to_probs(self.logits, is_binary=True)
 
     @property
     def mean(self):
@@ -94,7 +75,7 @@ class Geometric(Distribution):
         return F.binary_cross_entropy_with_logits(self.logits, self.probs, reduction="none") / self.probs
 
 
-class NegativeBinomial(Distribution):
+class NegativeBinomial(ProbsLogits, Distribution):
     """P(k) = Gamma(r + k) / (k! Gamma(r)) p^k (1 - p)^r on k = 0, 1, 2, ... (r = total_count, p = probs)."""
     arg_constraints = {"total_count": constraints.greater_than_eq(0), "probs": constraints.half_open_interval(0.0, 1.0),
                        "logits": constraints.real}
@@ -104,25 +85,17 @@ class NegativeBinomial(Distribution):
         param, name = one_parameter(probs, logits, "NegativeBinomial")
         value, total = broadcast_all(param, total_count)
         self.total_count = total.to(value.dtype)
-        _set_param(self, value, name)
+        self._set_param(value, name)
         super().__init__(value.shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(NegativeBinomial, _instance)
         batch_shape = self._expand_batch(batch_shape, "NegativeBinomial.expand")
         new.total_count = self.total_count.expand(batch_shape)
-        _expand_params(new, self, batch_shape)
+        self._expand_params(new, batch_shape)
         Distribution.__init__(new, batch_shape, validate_args=False)
         new._validate_args = self._validate_args
         return new
-
-    @lazy_property
-    def logits(self):
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self):
-        return logits_to_probs(self.logits, is_binary=True)
 
     @property
     def param_shape(self):
