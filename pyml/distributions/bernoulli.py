@@ -66,9 +66,7 @@ class Bernoulli(ProbsLogits, Distribution):
         new = self._get_checked_instance(Bernoulli, _instance)
         batch_shape = self._expand_batch(batch_shape, "Bernoulli.expand")
         self._expand_params(new, batch_shape)
-        Distribution.__init__(new, batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expanded(new, batch_shape)
 
     @property
     def param_shape(self):

@@ -46,9 +46,7 @@ class Categorical(ProbsLogits, Distribution):
         batch_shape = self._expand_batch(batch_shape, "Categorical.expand")
         self._expand_params(new, tuple(batch_shape) + (self._num_events,))
         new._num_events = self._num_events
-        Distribution.__init__(new, batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expanded(new, batch_shape)
 
     @constraints.dependent_property(is_discrete=True, event_dim=0)
     def support(self):

@@ -35,10 +35,7 @@ class Poisson(Distribution):
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(Poisson, _instance)
         batch_shape = self._expand_batch(batch_shape, "Poisson.expand")
-        new.rate = self.rate.expand(batch_shape)
-        Distribution.__init__(new, batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expanded(new, batch_shape, "rate")
 
     @property
     def mean(self):
@@ -85,11 +82,8 @@ class Binomial(ProbsLogits, Distribution):
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(Binomial, _instance)
         batch_shape = self._expand_batch(batch_shape, "Binomial.expand")
-        new.total_count = self.total_count.expand(batch_shape)
         self._expand_params(new, batch_shape)
-        Distribution.__init__(new, batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expanded(new, batch_shape, "total_count")
 
     @constraints.dependent_property(is_discrete=True, event_dim=0)
     def support(self):
@@ -164,9 +158,7 @@ class Multinomial(CategoricalView, Distribution):
         new.total_count = self.total_count
         new._categorical = self._categorical.expand(batch_shape)
         new._binomial = Binomial(total_count=self.total_count, probs=new.probs, validate_args=False)
-        Distribution.__init__(new, batch_shape, self.event_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expanded(new, batch_shape)
 
     @constraints.dependent_property(is_discrete=True, event_dim=1)
     def support(self):

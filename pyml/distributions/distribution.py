@@ -97,6 +97,15 @@ class Distribution:
                              f"{tuple(shape)}")
         return shape
 
+    def _expanded(self, new, batch_shape, *names):
+        """The end of every expand(): new gets self's tensors `names` expanded to batch_shape, then
+        batch_shape, self's event_shape and self's validate_args setting (its parameters are not re-checked)."""
+        for name in names:
+            setattr(new, name, getattr(self, name).expand(batch_shape))
+        Distribution.__init__(new, batch_shape, self.event_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
     # ------------------------------------------------------------------------------------ interface
     @property
     def arg_constraints(self):

@@ -23,10 +23,7 @@ class Exponential(Distribution):
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(Exponential, _instance)
         batch_shape = self._expand_batch(batch_shape, "Exponential.expand")
-        new.rate = self.rate.expand(batch_shape)
-        Distribution.__init__(new, batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expanded(new, batch_shape, "rate")
 
     @property
     def mean(self):

@@ -97,11 +97,7 @@ class Gamma(Distribution):
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(Gamma, _instance)
         batch_shape = self._expand_batch(batch_shape, f"{type(self).__name__}.expand")
-        new.concentration = self.concentration.expand(batch_shape)
-        new.rate = self.rate.expand(batch_shape)
-        Distribution.__init__(new, batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expanded(new, batch_shape, "concentration", "rate")
 
     @property
     def mean(self):

@@ -20,11 +20,7 @@ class LocScale(Distribution):
         family = next(c for c in type(self).__mro__ if LocScale in c.__bases__)  # Normal for a Normal subclass
         new = self._get_checked_instance(family, _instance)
         batch_shape = self._expand_batch(batch_shape, f"{family.__name__}.expand")
-        new.loc = self.loc.expand(batch_shape)
-        new.scale = self.scale.expand(batch_shape)
-        Distribution.__init__(new, batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expanded(new, batch_shape, "loc", "scale")
 
     @property
     def mean(self):

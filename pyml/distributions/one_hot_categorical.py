@@ -24,10 +24,7 @@ class OneHotCategorical(CategoricalView, Distribution):
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(OneHotCategorical, _instance)
         batch_shape = self._expand_batch(batch_shape, "OneHotCategorical.expand")
-        new._categorical = self._categorical.expand(batch_shape)
-        Distribution.__init__(new, batch_shape, self.event_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expanded(new, batch_shape, "_categorical")
 
     @property
     def _param(self):

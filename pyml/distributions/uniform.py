@@ -26,11 +26,7 @@ class Uniform(Distribution):
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(Uniform, _instance)
         batch_shape = self._expand_batch(batch_shape, "Uniform.expand")
-        new.low = self.low.expand(batch_shape)
-        new.high = self.high.expand(batch_shape)
-        Distribution.__init__(new, batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expanded(new, batch_shape, "low", "high")
 
     @constraints.dependent_property(is_discrete=False, event_dim=0)
     def support(self):

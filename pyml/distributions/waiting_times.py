@@ -41,9 +41,7 @@ class Geometric(ProbsLogits, Distribution):
         new = self._get_checked_instance(Geometric, _instance)
         batch_shape = self._expand_batch(batch_shape, "Geometric.expand")
         self._expand_params(new, batch_shape)
-        Distribution.__init__(new, batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expanded(new, batch_shape)
 
     @property
     def mean(self):
@@ -91,11 +89,8 @@ class NegativeBinomial(ProbsLogits, Distribution):
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(NegativeBinomial, _instance)
         batch_shape = self._expand_batch(batch_shape, "NegativeBinomial.expand")
-        new.total_count = self.total_count.expand(batch_shape)
         self._expand_params(new, batch_shape)
-        Distribution.__init__(new, batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expanded(new, batch_shape, "total_count")
 
     @property
     def param_shape(self):
