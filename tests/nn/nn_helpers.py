@@ -96,3 +96,29 @@ def conv_assert_close(got, want, dtype, msg=""):
     want = np.asarray(want, dtype=np.float64)
     scale = max(1.0, float(np.abs(want).max())) if want.size and dtype != "float64" else 1.0
     np.testing.assert_allclose(np.asarray(got, dtype=np.float64), want, rtol=rtol, atol=atol * scale, err_msg=msg)
+
+
+# storage order of the dims of an n-D array for each non-strided layout (the view is permuted back)
+_STORAGE = {
+    "contiguous": lambda n: tuple(range(n)),
+    "channels_last": lambda n: (0,) + tuple(range(2, n)) + (1,),   # (N, C, *S) stored as (N, *S, C)
+    "transposed": lambda n: tuple(range(n - 2)) + (n - 1, n - 2),   # the last two dims swapped
+    "reversed": lambda n: (0, 1) + tuple(range(n - 1, 1, -1)),      # spatial dims in reverse order
+    "depth_last": lambda n: (0, 1) + tuple(range(3, n)) + (2,),     # (N, C, D, H, W) stored as (N, C, H, W, D)
+    "batch_channel": lambda n: (1, 0) + tuple(range(2, n)),         # the first two dims swapped
+}
+
+
+def leaf(mod, a, dtype="float64", layout="contiguous"):
+    """A leaf tensor (requires_grad) of torch or pyml (mod) holding a's values in the given memory layout:
+    "strided" (every other element of a twice-as-wide buffer along the last dim) or a storage order of
+    _STORAGE, viewed back to a's shape."""
+    dt = getattr(mod, dtype)
+    if layout == "strided":
+        wide = np.zeros(a.shape[:-1] + (2 * a.shape[-1],))
+        wide[..., ::2] = a
+        t = mod.tensor(wide).to(dt)[..., ::2]
+    else:
+        order = _STORAGE[layout](a.ndim)
+        t = mod.tensor(np.ascontiguousarray(a.transpose(order))).to(dt).permute(*np.argsort(order).tolist())
+    return t.detach().requires_grad_()

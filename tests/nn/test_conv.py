@@ -12,26 +12,12 @@ import torch.nn.functional as TF
 
 import pyml
 import pyml.nn.functional as F
-from nn_helpers import full_jacobian_check, conv_assert_close as assert_close
+from nn_helpers import full_jacobian_check, conv_assert_close as assert_close, leaf
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same'")
 
 
 
-def leaf(mod, a, dtype="float64", layout="contiguous"):
-    """A leaf tensor (requires_grad) of torch or pyml with a's values in the given memory layout."""
-    dt = getattr(mod, dtype)
-    if layout == "strided":  # every other element of a twice-as-wide buffer along the last dim
-        wide = np.zeros(a.shape[:-1] + (2 * a.shape[-1],))
-        wide[..., ::2] = a
-        t = mod.tensor(wide).to(dt)[..., ::2]
-    elif layout == "channels_last":  # (N, C, *S) viewed from a (N, *S, C) buffer
-        perm = (0,) + tuple(range(2, a.ndim)) + (1,)
-        back = (0, a.ndim - 1) + tuple(range(1, a.ndim - 1))
-        t = mod.tensor(np.ascontiguousarray(a.transpose(perm))).to(dt).permute(*back)
-    else:
-        t = mod.tensor(a).to(dt)
-    return t.detach().requires_grad_()
 
 
 def compare(fp, ft, arrays, dtype="float64", layout="contiguous", grads=True, rng=None, **kw):

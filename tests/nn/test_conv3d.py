@@ -18,26 +18,12 @@ import pyml.nn as nn
 import pyml.nn.functional as F
 from pyml._tensor import wrap
 from pyml.autograd import gradcheck, gradgradcheck
-from nn_helpers import conv_assert_close as assert_close
+from nn_helpers import conv_assert_close as assert_close, leaf
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same'")
 
 
 
-def leaf(mod, a, dtype="float64", layout="contiguous"):
-    """A leaf tensor (requires_grad) of torch or pyml holding a in the given memory layout."""
-    dt = getattr(mod, dtype)
-    if layout == "strided":  # every other element of a twice-as-wide buffer along the last dim
-        wide = np.zeros(a.shape[:-1] + (2 * a.shape[-1],))
-        wide[..., ::2] = a
-        t = mod.tensor(wide).to(dt)[..., ::2]
-    elif layout == "channels_last":  # (N, C, D, H, W) viewed from an (N, D, H, W, C) buffer
-        t = mod.tensor(np.ascontiguousarray(a.transpose(0, 2, 3, 4, 1))).to(dt).permute(0, 4, 1, 2, 3)
-    elif layout == "depth_last":  # (N, C, D, H, W) viewed from an (N, C, H, W, D) buffer
-        t = mod.tensor(np.ascontiguousarray(a.transpose(0, 1, 3, 4, 2))).to(dt).permute(0, 1, 4, 2, 3)
-    else:
-        t = mod.tensor(a).to(dt)
-    return t.detach().requires_grad_()
 
 
 def compare(fp, ft, arrays, dtype="float64", layout="contiguous", seed=0, **kw):

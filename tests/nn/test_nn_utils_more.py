@@ -7,7 +7,6 @@ import torch
 import pyml
 import pyml.nn as nn
 from pyml.nn.utils import parametrizations
-from pyml.nn.utils import spectral_norm as sn_module
 
 
 def _copy_into(pm, tm):

@@ -15,24 +15,11 @@ import pyml
 import pyml.nn as nn
 import pyml.nn.functional as F
 from pyml.autograd import gradcheck, gradgradcheck
-from nn_helpers import pool_compare, rand
+from nn_helpers import leaf, pool_compare, rand
 
 TOL = {"float64": 1e-12, "float32": 1e-5}
 
 
-def leaf(mod, a, dtype, layout):
-    dt = getattr(mod, dtype)
-    if layout == "strided":  # every other element of a twice-as-wide buffer along the last dim
-        wide = np.zeros(a.shape[:-1] + (2 * a.shape[-1],))
-        wide[..., ::2] = a
-        t = mod.tensor(wide).to(dt)[..., ::2]
-    elif layout == "channels_last":  # (N, C, D, H, W) viewed from an (N, D, H, W, C) buffer
-        t = mod.tensor(np.ascontiguousarray(a.transpose(0, 2, 3, 4, 1))).to(dt).permute(0, 4, 1, 2, 3)
-    elif layout == "reversed":  # spatial dims stored in reverse order
-        t = mod.tensor(np.ascontiguousarray(a.transpose(0, 1, 4, 3, 2))).to(dt).permute(0, 1, 4, 3, 2)
-    else:
-        t = mod.tensor(a).to(dt)
-    return t.detach().requires_grad_()
 
 
 compare = pool_compare(leaf, TOL)

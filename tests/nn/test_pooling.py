@@ -11,22 +11,11 @@ import torch.nn.functional as TF
 
 import pyml
 import pyml.nn.functional as F
-from nn_helpers import full_jacobian_check, pool_compare, rand
+from nn_helpers import full_jacobian_check, leaf, pool_compare, rand
 
 TOL = {"float64": 1e-12, "float32": 1e-5}
 
 
-def leaf(mod, a, dtype, layout):
-    dt = getattr(mod, dtype)
-    if layout == "strided":
-        wide = np.zeros(a.shape[:-1] + (2 * a.shape[-1],))
-        wide[..., ::2] = a
-        t = mod.tensor(wide).to(dt)[..., ::2]
-    elif layout == "transposed":  # spatial dims stored transposed
-        t = mod.tensor(np.ascontiguousarray(np.swapaxes(a, -1, -2))).to(dt).transpose(-1, -2)
-    else:
-        t = mod.tensor(a).to(dt)
-    return t.detach().requires_grad_()
 
 
 compare = pool_compare(leaf, TOL)

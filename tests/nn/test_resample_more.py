@@ -12,6 +12,7 @@ import pyml
 import pyml.nn.functional as F
 from pyml import _C
 from pyml.autograd import gradcheck, gradgradcheck
+from nn_helpers import leaf
 
 TOL = {"float64": 1e-12, "float32": 2e-5}
 
@@ -20,20 +21,6 @@ def rand(shape, seed=0):
     return np.random.default_rng(seed).standard_normal(shape)
 
 
-def leaf(mod, a, dtype, layout="contiguous"):
-    """a as a leaf of mod with the given memory layout (same values)."""
-    dt = getattr(mod, dtype)
-    if layout == "strided":  # every other element of the last dim
-        wide = np.zeros(a.shape[:-1] + (2 * a.shape[-1],))
-        wide[..., ::2] = a
-        t = mod.tensor(wide).to(dt)[..., ::2]
-    elif layout == "channels_last":  # (N, C, *S) viewed from (N, *S, C)
-        perm = (0,) + tuple(range(2, a.ndim)) + (1,)
-        inv = (0, a.ndim - 1) + tuple(range(1, a.ndim - 1))
-        t = mod.tensor(np.ascontiguousarray(a.transpose(perm))).to(dt).permute(*inv)
-    else:
-        t = mod.tensor(a).to(dt)
-    return t.detach().requires_grad_()
 
 
 def compare(fn, arrays, dtype="float64", layout="contiguous", tol=None, grads=True, **kw):

@@ -11,24 +11,13 @@ import torch.nn.functional as TF
 
 import pyml
 import pyml.nn.functional as F
-from nn_helpers import full_jacobian_check
+from nn_helpers import full_jacobian_check, leaf
 
 pytestmark = pytest.mark.filterwarnings("ignore:Since version 1.3.0, affine_grid")
 
 TOL = {"float64": 1e-12, "float32": 2e-5}
 
 
-def leaf(mod, a, dtype, layout="contiguous"):
-    dt = getattr(mod, dtype)
-    if layout == "strided":
-        wide = np.zeros(a.shape[:-1] + (2 * a.shape[-1],))
-        wide[..., ::2] = a
-        t = mod.tensor(wide).to(dt)[..., ::2]
-    elif layout == "transposed":
-        t = mod.tensor(np.ascontiguousarray(np.swapaxes(a, 0, 1))).to(dt).transpose(0, 1)
-    else:
-        t = mod.tensor(a).to(dt)
-    return t.detach().requires_grad_()
 
 
 def compare(name, arrays, dtype="float64", layout="contiguous", seed=0, **kw):
@@ -85,7 +74,7 @@ def test_interpolate_1d(kw, mode):
     compare("interpolate", [rand((2, 3, 5))], mode=mode, **kw)
 
 
-@pytest.mark.parametrize("layout", ["strided", "transposed"])
+@pytest.mark.parametrize("layout", ["strided", "batch_channel"])
 @pytest.mark.parametrize("mode,ac", [("nearest", None), ("bilinear", False), ("bilinear", True)])
 def test_interpolate_noncontiguous_float32(layout, mode, ac):
     compare("interpolate", [rand((3, 4, 7, 6))], "float32", layout, size=(11, 9), mode=mode, align_corners=ac)
@@ -118,7 +107,7 @@ def test_pixel_shuffle(shape, r):
 @pytest.mark.parametrize("shape,r", [((2, 3, 6, 4), 2), ((2, 6, 9), 3), ((2, 2, 1, 4, 6), 2)])
 def test_pixel_unshuffle(shape, r):
     compare("pixel_unshuffle", [rand(shape)], downscale_factor=r)
-    compare("pixel_unshuffle", [rand(shape)], layout="transposed", downscale_factor=r)
+    compare("pixel_unshuffle", [rand(shape)], layout="batch_channel", downscale_factor=r)
 
 
 # ------------------------------------------------------------------------------------- grid_sample
@@ -138,7 +127,7 @@ def test_grid_sample(mode, padding_mode, align_corners, dtype):
 
 
 def test_grid_sample_noncontiguous_and_batch1():
-    compare("grid_sample", [rand((2, 3, 5, 7)), grid_points((2, 9, 3, 2))], layout="transposed",
+    compare("grid_sample", [rand((2, 3, 5, 7)), grid_points((2, 9, 3, 2))], layout="batch_channel",
             align_corners=False)
     compare("grid_sample", [rand((1, 2, 1, 1)), grid_points((1, 2, 2, 2))], padding_mode="border",
             align_corners=True)
