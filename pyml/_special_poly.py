@@ -16,17 +16,25 @@ __all__ = ["chebyshev_polynomial_t", "chebyshev_polynomial_u", "chebyshev_polyno
            "laguerre_polynomial_l", "legendre_polynomial_p"]
 
 
-def _operands(input, n, op):
-    like = input if isinstance(input, Tensor) else n
+def float_pair(input, other, op, compute=None):
+    """Two operands of pyml.special (tensors or numbers, at least one a tensor) as tensors broadcast
+    together in `compute` (default: their promoted floating dtype), and that promoted dtype."""
+    like = input if isinstance(input, Tensor) else other
     if not isinstance(like, Tensor):
-        raise TypeError(f"{op}: expected at least one Tensor argument")
+        raise TypeError(f"{op}: expected at least one Tensor argument, got {type(input).__name__} and "
+                        f"{type(other).__name__}")
+    dt = float_of(pyml.result_type(input, other))
+    ct = compute or dt
+    x = input.to(ct) if isinstance(input, Tensor) else pyml.full_like(like, input, dtype=ct)
+    y = other.to(ct) if isinstance(other, Tensor) else pyml.full_like(like, other, dtype=ct)
+    x, y = pyml.broadcast_tensors(x, y)
+    return x, y, dt
+
+
+def _operands(input, n, op):
     if isinstance(n, Tensor) and n.dtype is D.bool_:
         raise TypeError(f"{op}: n must be a number or a numeric tensor, got a bool tensor")
-    dt = float_of(pyml.result_type(input, n))
-    x = input.to(pyml.float64) if isinstance(input, Tensor) else pyml.full_like(like, input, dtype=pyml.float64)
-    k = n.to(pyml.float64) if isinstance(n, Tensor) else pyml.full_like(like, n, dtype=pyml.float64)
-    x, k = pyml.broadcast_tensors(x, k)
-    return x, k, dt
+    return float_pair(input, n, op, pyml.float64)
 
 
 def _recurrence(x, k, p1, step):

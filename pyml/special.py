@@ -11,10 +11,10 @@ pyml ops, so it differentiates again). Not implemented: the Bessel functions J, 
 import math
 
 import pyml
-from ._tensor import Tensor
 from ._ops.compat_util import apply, float_of, need, store_out
 from ._ops.compat_special import _unary_special
 from ._ops.compat_more_math import _bessel, _i1
+from ._special_poly import float_pair
 from ._special_poly import (chebyshev_polynomial_t, chebyshev_polynomial_u, chebyshev_polynomial_v,  # noqa: F401
                             chebyshev_polynomial_w, shifted_chebyshev_polynomial_t, shifted_chebyshev_polynomial_u,
                             shifted_chebyshev_polynomial_v, shifted_chebyshev_polynomial_w, hermite_polynomial_h,
@@ -161,14 +161,7 @@ def _xlog1py_bwd(ctx, g):
 
 def xlog1py(input, other, *, out=None):
     """x * log1p(y), and 0 where x == 0 unless y is NaN; either argument may be a number."""
-    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
-        raise TypeError(f"xlog1py: expected at least one Tensor argument, got {type(input).__name__} and "
-                        f"{type(other).__name__}")
-    like = input if isinstance(input, Tensor) else other
-    dt = float_of(pyml.result_type(input, other))
-    x = input.to(dt) if isinstance(input, Tensor) else pyml.full_like(like, input, dtype=dt)
-    y = other.to(dt) if isinstance(other, Tensor) else pyml.full_like(like, other, dtype=dt)
-    x, y = pyml.broadcast_tensors(x, y)
+    x, y, _ = float_pair(input, other, "xlog1py")
     return store_out(apply("Xlog1pyBackward", _xlog1py_fwd, _xlog1py_bwd, x, y), out, "xlog1py")
 
 
@@ -264,11 +257,5 @@ class _ZetaNoGrad(pyml.autograd.Function):
 
 def zeta(input, other, *, out=None):
     """The Hurwitz zeta function sum_k (other + k)^-input (no derivative, like torch)."""
-    like = input if isinstance(input, Tensor) else other
-    if not isinstance(like, Tensor):
-        raise TypeError("zeta: expected at least one Tensor argument")
-    dt = float_of(pyml.result_type(input, other))
-    x = input.to(dt) if isinstance(input, Tensor) else pyml.full_like(like, input, dtype=dt)
-    q = other.to(dt) if isinstance(other, Tensor) else pyml.full_like(like, other, dtype=dt)
-    x, q = pyml.broadcast_tensors(x, q)
+    x, q, _ = float_pair(input, other, "zeta")
     return store_out(_ZetaNoGrad.apply(x, q), out, "zeta")

@@ -39,7 +39,7 @@ def _differentiate(ctx, composite, grads):
             aliases[i] = inputs[i].view_as(inputs[i])  # a fresh node per input: the local backward ends there
         outs = fn(*aliases)
     outs = outs if isinstance(outs, tuple) else (outs,)
-    roots = [(_edge(o), g) for o, g in zip(outs, grads) if g is not None and _edge(o) is not None]
+    roots = [(e, g) for e, g in zip(map(_edge, outs), grads) if g is not None and e is not None]
     result = [None] * len(need)
     if not want:
         return tuple(result)

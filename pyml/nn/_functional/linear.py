@@ -5,6 +5,8 @@ batch (the engine's GEMM) with the transposed weight as a view, bias added by br
 bilinear: y[n, o] = x1[n] . W[o] . x2[n] + b[o]; computed as one GEMM of x1 against W laid out as
 (in1, out*in2), then a broadcast multiply-and-sum with x2.
 """
+import math
+
 import pyml
 from ... import _C
 from ..._tensor import Tensor, wrap
@@ -45,10 +47,7 @@ def linear(input, weight, bias=None):
 
 def _rows(shape):
     """The flattened batch size N of (*, features): explicit, since -1 is ambiguous when features is 0."""
-    n = 1
-    for d in shape[:-1]:
-        n *= d
-    return n
+    return math.prod(shape[:-1])
 
 
 def _linear_2d(x, w, b):
