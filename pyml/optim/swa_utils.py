@@ -23,9 +23,10 @@ __all__ = ["AveragedModel", "SWALR", "update_bn", "get_ema_multi_avg_fn", "get_s
 
 
 def _lerp_(avg, current, weight):
-    """avg <- avg + weight * (current - avg), in place (integer tensors round like torch's fallback)."""
+    """avg <- avg + weight * (current - avg), in place: Tensor.lerp_ (torch's foreach lerp) for floating
+    tensors; integer buffers take torch's weighted-sum fallback."""
     if avg.dtype.is_floating_point:
-        avg.add_(current.to(avg.dtype) - avg, alpha=weight)
+        avg.lerp_(current.to(avg.dtype), weight)
     else:
         avg.copy_(avg * (1 - weight) + current * weight)
 

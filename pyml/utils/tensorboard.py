@@ -6,6 +6,7 @@ protobuf, masked CRC-32C of the data). The few protobuf messages involved (Event
 HistogramProto, Image, TensorProto, SummaryMetadata) are encoded here field by field. Records are appended
 and flushed every flush_secs, on flush() and on close(); a reader sees whole records only.
 """
+import functools
 import os
 import socket
 import struct
@@ -123,8 +124,14 @@ def _numpy(x):
     return np.asarray(x)
 
 
+def _scalar(v):
+    """A Python number, or the first element of a tensor / array, as a float."""
+    return float(v) if isinstance(v, (int, float)) else float(_numpy(v).reshape(-1)[0])
+
+
+@functools.lru_cache(maxsize=1)
 def _tensorflow_bins():
-    """TensorFlow's default histogram edges: +-1e-12 * 1.1^k up to 1e20, and 0."""
+    """TensorFlow's default histogram edges: +-1e-12 * 1.1^k up to 1e20, and 0 (built once)."""
     pos = []
     v = 1e-12
     while v < 1e20:
@@ -249,9 +256,7 @@ class SummaryWriter:
 
     def add_scalar(self, tag, scalar_value, global_step=None, walltime=None, new_style=False,
                    double_precision=False):
-        v = float(_numpy(scalar_value).reshape(-1)[0]) if not isinstance(scalar_value, (int, float)) else \
-            float(scalar_value)
-        self._add(_value(tag, 2, v), global_step, walltime)
+        self._add(_value(tag, 2, _scalar(scalar_value)), global_step, walltime)
 
     def add_scalars(self, main_tag, tag_scalar_dict, global_step=None, walltime=None):
         """Each scalar goes to its own run log_dir/<main_tag>_<tag>, so TensorBoard overlays them."""
@@ -259,8 +264,7 @@ class SummaryWriter:
             d = os.path.join(self.log_dir, f"{main_tag.replace('/', '_')}_{tag}")
             if d not in self._children:
                 self._children[d] = _EventFile(d, self._suffix)
-            v = float(_numpy(v).reshape(-1)[0]) if not isinstance(v, (int, float)) else float(v)
-            self._add(_value(main_tag, 2, v), global_step, walltime, self._children[d])
+            self._add(_value(main_tag, 2, _scalar(v)), global_step, walltime, self._children[d])
 
     def add_histogram(self, tag, values, global_step=None, bins="tensorflow", walltime=None, max_bins=None):
         self._add(_value(tag, 5, _histogram(values, bins, max_bins)), global_step, walltime)
