@@ -23,6 +23,8 @@ from ._tensor import Tensor, Size
 from ._creation import (tensor, as_tensor, from_numpy, empty, zeros, ones, full, empty_like, zeros_like,
                         ones_like, full_like, arange, linspace, logspace, eye)
 from ._format import set_printoptions
+from ._memory_format import (memory_format, contiguous_format, channels_last, channels_last_3d,  # noqa: F401
+                             preserve_format)
 from ._ops import elementwise as _elementwise, views as _views, reduce as _reduce, index as _index
 from ._ops import linalg as _linalg, random as _random, interop as _interop
 from ._ops.elementwise import *  # noqa: F401,F403  (neg, exp, add, ...)

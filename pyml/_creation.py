@@ -13,6 +13,7 @@ import numpy as np
 
 from . import _C
 from . import _dtype as D
+from . import _memory_format as MF
 from ._device import to_device
 from ._tensor import Tensor, wrap, to_np_shape, _default_dtype
 
@@ -95,7 +96,7 @@ def _from_array(a, dtype, device, copy):
     if t.dtype is not dtype:
         t = wrap(_C.to_dtype(t._impl, dtype._code, False))
     if device.type != "cpu":
-        t = wrap(_C.to_device(t._impl, device._pair(), dtype._code))
+        t = wrap(_C.to_device(t._impl, device._pair(), dtype._code, 0))
     return t
 
 
@@ -126,7 +127,7 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
         data = np.asarray(data)
     if isinstance(data, Tensor):
         dt = data.dtype if dtype is None else D.to_dtype(dtype, "tensor")
-        t = wrap(_C.to_device(data._impl, dev._pair(), dt._code))
+        t = wrap(_C.to_device(data._impl, dev._pair(), dt._code, 3))
     elif isinstance(data, np.ndarray):
         src = _np_dtype(data.dtype, "tensor")
         dt = src if dtype is None else D.to_dtype(dtype, "tensor")
@@ -171,7 +172,7 @@ def as_tensor(data, dtype=None, device=None):
         dt = data.dtype if dtype is None else D.to_dtype(dtype, "as_tensor")
         if dt is data.dtype and data.device == dev:
             return data
-        return wrap(_C.to_device(data._impl, dev._pair(), dt._code))
+        return wrap(_C.to_device(data._impl, dev._pair(), dt._code, 3))
     if isinstance(data, np.ndarray):
         src = _np_dtype(data.dtype, "as_tensor")
         dt = src if dtype is None else D.to_dtype(dtype, "as_tensor")
@@ -220,7 +221,13 @@ def _make(fill, args, dtype, device, requires_grad, op, size=None, out=None):
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False, out=None, memory_format=None, pin_memory=False):
-    return _make(None, size, dtype, device, requires_grad, "empty", out=out)
+    fmt = MF.code(memory_format, "empty", MF.contiguous_format, preserve_ok=False)
+    if fmt == 0:
+        return _make(None, size, dtype, device, requires_grad, "empty", out=out)
+    shape = to_np_shape(size, "empty")
+    dt, dev = _resolve(dtype, device, "empty")
+    impl = _C.empty_format(shape, dt._code, dev._pair(), fmt)
+    return _store_out(_requires_grad(wrap(impl), requires_grad, "empty"), out)
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False, out=None):
@@ -260,24 +267,40 @@ def _like(t, dtype, device, op):
     return dict(dtype=t.dtype if dtype is None else dtype, device=t.device if device is None else device)
 
 
+def _like_layout(made, input, memory_format, op):
+    """made (contiguous, input's shape) re-laid out as memory_format asks (default: input's own layout)."""
+    fmt = MF.code(memory_format, op)
+    if fmt == MF.PRESERVE and input._impl.is_contiguous() or fmt == 0:
+        return made
+    impl = _C.empty_like_format(input._impl, made.dtype._code, made.device._pair(), fmt)
+    _C.copy_(impl, made._impl)
+    return _requires_grad(wrap(impl), made.requires_grad, op)
+
+
 def empty_like(input, dtype=None, device=None, requires_grad=False, memory_format=None):
     kw = _like(input, dtype, device, "empty_like")
-    return empty(input.shape, requires_grad=requires_grad, **kw)
+    fmt = MF.code(memory_format, "empty_like")
+    if fmt == MF.PRESERVE and input._impl.is_contiguous() or fmt == 0:
+        return empty(input.shape, requires_grad=requires_grad, **kw)
+    dt, dev = _resolve(kw["dtype"], kw["device"], "empty_like")
+    impl = _C.empty_like_format(input._impl, dt._code, dev._pair(), fmt)
+    return _requires_grad(wrap(impl), requires_grad, "empty_like")
 
 
 def zeros_like(input, dtype=None, device=None, requires_grad=False, memory_format=None):
     kw = _like(input, dtype, device, "zeros_like")
-    return zeros(input.shape, requires_grad=requires_grad, **kw)
+    return _like_layout(zeros(input.shape, requires_grad=requires_grad, **kw), input, memory_format, "zeros_like")
 
 
 def ones_like(input, dtype=None, device=None, requires_grad=False, memory_format=None):
     kw = _like(input, dtype, device, "ones_like")
-    return ones(input.shape, requires_grad=requires_grad, **kw)
+    return _like_layout(ones(input.shape, requires_grad=requires_grad, **kw), input, memory_format, "ones_like")
 
 
 def full_like(input, fill_value, dtype=None, device=None, requires_grad=False, memory_format=None):
     kw = _like(input, dtype, device, "full_like")
-    return full(input.shape, fill_value, requires_grad=requires_grad, **kw)
+    made = full(input.shape, fill_value, requires_grad=requires_grad, **kw)
+    return _like_layout(made, input, memory_format, "full_like")
 
 
 def _range_number(x, op, name):

@@ -118,7 +118,10 @@ class Tensor:
         return False
 
     def is_contiguous(self, memory_format=None):
-        return self._impl.is_contiguous()
+        if memory_format is None:
+            return self._impl.is_contiguous()
+        from . import _memory_format as MF
+        return self._impl.is_contiguous_as(MF.code(memory_format, "is_contiguous", preserve_ok=False))
 
     def data_ptr(self):
         return self._impl.data_ptr

@@ -122,8 +122,9 @@ def test_contiguous_clone_is_contiguous():
     c = x.contiguous()
     assert c.is_contiguous() and not pyml.shares_memory(c, x)
     assert c.contiguous() is c
-    k = x.clone()
-    assert k.stride() == (3, 1)
+    k = x.clone()  # preserve_format, as torch: a dense transposed tensor copies with its own strides
+    assert k.stride() == (1, 4)
+    assert x.clone(memory_format=pyml.contiguous_format).stride() == (3, 1)
     _same(k, np.arange(12).reshape(3, 4).T)
 
 

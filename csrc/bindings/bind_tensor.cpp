@@ -1,5 +1,6 @@
 // TensorImpl (the engine tensor), NumPy interop, copies, casts and views.
 #include <pybind11/numpy.h>
+#include "core/memory_format.h"
 #include "bindings/bind.h"
 #include "core/device.h"
 
@@ -122,7 +123,9 @@ void bind_tensor(py::module_& m) {
       .def("bump_version", &Tensor::bump_version)
       .def("numel", &Tensor::numel)
       .def("dim", &Tensor::dim)
-      .def("is_contiguous", &Tensor::is_contiguous);
+      .def("is_contiguous", &Tensor::is_contiguous)
+      .def_property_readonly("is_dense", &non_overlapping_dense)
+      .def("is_contiguous_as", [](const Tensor& t, int f) { return is_contiguous_as(t, (MemoryFormat)f); });
 
   m.def("empty", [](const Shape& s, int dt, std::pair<int, int> dev) { return empty(s, (DType)dt, to_device(dev)); });
   m.def("full", [](const Shape& s, py::handle v, int dt, std::pair<int, int> dev) {
@@ -131,11 +134,21 @@ void bind_tensor(py::module_& m) {
   m.def("fill_", [](const Tensor& t, py::handle v) { fill_(t, to_scalar(v, "fill_")); });
   m.def("copy_", [](const Tensor& d, const Tensor& s) { copy_(d, s); });
   m.def("to_dtype", [](const Tensor& t, int dt, bool copy) { return to_dtype(t, (DType)dt, copy); });
-  m.def("to_device", [](const Tensor& t, std::pair<int, int> dev, int dt) {
-    Tensor out = empty(t.shape, (DType)dt, to_device(dev));
-    copy_(out, t, "to");
-    return out;
+  // memory formats as ints: 0 contiguous, 1 channels_last, 2 channels_last_3d, 3 preserve
+  m.def("to_device", [](const Tensor& t, std::pair<int, int> dev, int dt, int f) {
+    return clone_format(t, (MemoryFormat)f, (DType)dt, to_device(dev), "to");
   });
+  m.def("clone_format", [](const Tensor& t, int f, int dt, const char* op) {
+    return clone_format(t, (MemoryFormat)f, (DType)dt, t.device(), op);
+  });
+  m.def("empty_format", [](const Shape& s, int dt, std::pair<int, int> dev, int f) {
+    return empty_strided(s, format_strides(s, (MemoryFormat)f, "empty"), (DType)dt, to_device(dev));
+  });
+  m.def("empty_like_format", [](const Tensor& t, int dt, std::pair<int, int> dev, int f) {
+    return empty_strided(t.shape, like_strides(t, (MemoryFormat)f, "empty_like"), (DType)dt, to_device(dev));
+  });
+  m.def("like_strides", [](const Tensor& t, int f, const char* op) { return like_strides(t, (MemoryFormat)f, op); });
+  m.def("suggest_format", [](const Tensor& t) { return (int)suggest_format(t); });
   m.def("clone", &clone);
   m.def("contiguous", &contiguous);
   m.def("item", &item);

@@ -9,6 +9,7 @@
 // in their dtype there (tensor cores) instead of the CPU path's float32 compute copy, except in 3-D.
 #include <atomic>
 #include <cstring>
+#include "core/memory_format.h"
 #include "ops/conv.h"
 #include "core/parallel.h"
 #include "ops/conv3d.h"
@@ -393,12 +394,19 @@ static Tensor backward_weight3(const ConvSetup& s, const Tensor& g, Device dev) 
   return dw;
 }
 
-// On CUDA a batched 2-D conv of a channels_last x returns a channels_last y, as torch does (the
-// tensor-core kernels then read and write channels-last, and the backward gets a channels_last dy).
-static Tensor conv_output(const ConvSetup& s, const Device& dev, size_t nd) {
+// The layout of a conv's output, as torch picks it: channels_last(_3d) when the batched input or
+// the weight is in that format, else contiguous.
+static MemoryFormat conv_format(const Tensor& x, const Tensor& w) {
+  if (x.dim() != w.dim()) return MemoryFormat::Contiguous;  // unbatched
+  MemoryFormat fx = suggest_format(x);
+  return fx != MemoryFormat::Contiguous ? fx : suggest_format(w);
+}
+
+// y (N, K, P, Q) in format f: CUDA's kernels write channels_last directly (and the backward then
+// gets a channels_last dy); the CPU kernels write NCHW, converted by the caller.
+static Tensor conv_output(const ConvSetup& s, const Device& dev, MemoryFormat f) {
   const ConvParams& p = s.p;
-  if (dev.is_cpu() || nd != 2 || !s.batched || s.x.strides[1] != 1 || p.C == 1)
-    return empty({p.N, p.K, p.P, p.Q}, s.ct, dev);
+  if (dev.is_cpu() || f != MemoryFormat::ChannelsLast) return empty({p.N, p.K, p.P, p.Q}, s.ct, dev);
   Tensor t = empty({p.N, p.P, p.Q, p.K}, s.ct, dev);
   return t.view_as({p.N, p.K, p.P, p.Q}, {p.P * p.Q * p.K, 1, p.Q * p.K, p.K}, t.offset);
 }
@@ -406,8 +414,9 @@ static Tensor conv_output(const ConvSetup& s, const Device& dev, size_t nd) {
 Tensor conv_forward(const Tensor& x, const Tensor& w, const OptTensor& b, const IntList& stride,
                     const IntList& padding, const IntList& pad_hi, const IntList& dilation, int64_t groups) {
   ConvSetup s = conv_setup(x, w, b, stride, padding, pad_hi, dilation, groups);
-  if (s.nd == 3) return finish(forward3(s, x.device()), s.out_shape, s.dtype);
-  Tensor y = conv_output(s, x.device(), stride.size());
+  const MemoryFormat f = conv_format(x, w);
+  if (s.nd == 3) return to_format(finish(forward3(s, x.device()), s.out_shape, s.dtype), f);
+  Tensor y = conv_output(s, x.device(), f);
   const void* bias = s.b.defined() ? s.b.data() : nullptr;
   if (!x.device().is_cpu()) {
     conv2d_forward_cuda(s.p, s.x.data(), s.w.data(), bias, y.data(), y.strides.data(), s.ct, x.device().index);
@@ -415,7 +424,7 @@ Tensor conv_forward(const Tensor& x, const Tensor& w, const OptTensor& b, const 
   }
   PYML_CONV_DISPATCH(s.ct, conv_forward_cpu<T>(s.p, s.x.ptr<T>(), s.w.ptr<T>(), static_cast<const T*>(bias),
                                                y.ptr<T>()));
-  return finish(y, s.out_shape, s.dtype);
+  return to_format(finish(y, s.out_shape, s.dtype), f);
 }
 
 // A stride-0 tensor of the given shape: stands in for an operand the kernel doesn't read (its
@@ -433,7 +442,7 @@ Tensor conv_backward_input(const Tensor& dy, const Tensor& w, const IntList& inp
   Tensor fake = shape_only(input_shape, w.dtype, w.device(), op, "input_shape");
   ConvSetup s = conv_setup(fake, w, std::nullopt, stride, padding, pad_hi, dilation, groups);
   check_grad_shape(dy, w, s.out_shape, s.dtype, op);
-  if (s.nd == 3) return finish(backward_input3(s, grad5(s, dy), Tensor(), w.device()), fake.shape, s.dtype);
+  if (s.nd == 3) return to_format_of(finish(backward_input3(s, grad5(s, dy), Tensor(), w.device()), fake.shape, s.dtype), dy);
   const ConvParams& p = s.p;
   const Device dev = w.device();
   // CUDA reads a 4-D dy through its strides (channels_last, expanded); else a contiguous copy
@@ -443,7 +452,7 @@ Tensor conv_backward_input(const Tensor& dy, const Tensor& w, const IntList& inp
     conv2d_backward_input_cuda(p, g.data(), g.strides.data(), s.w.data(), nullptr, t.data(), s.ct, dev.index);
   else
     PYML_CONV_DISPATCH(s.ct, conv_backward_input_cpu<T>(p, g.ptr<T>(), s.w.ptr<T>(), t.ptr<T>()));
-  return finish(t, fake.shape, s.dtype);
+  return to_format_of(finish(t, fake.shape, s.dtype), dy);  // a channels_last conv's grads are too
 }
 
 Tensor conv_backward_weight(const Tensor& dy, const Tensor& x, const IntList& weight_shape, const IntList& stride,
@@ -452,7 +461,7 @@ Tensor conv_backward_weight(const Tensor& dy, const Tensor& x, const IntList& we
   Tensor fake = shape_only(weight_shape, x.dtype, x.device(), op, "weight_shape");
   ConvSetup s = conv_setup(x, fake, std::nullopt, stride, padding, pad_hi, dilation, groups);
   check_grad_shape(dy, x, s.out_shape, s.dtype, op);
-  if (s.nd == 3) return finish(backward_weight3(s, grad5(s, dy), x.device()), fake.shape, s.dtype);
+  if (s.nd == 3) return to_format_of(finish(backward_weight3(s, grad5(s, dy), x.device()), fake.shape, s.dtype), dy);
   const ConvParams& p = s.p;
   Tensor g = !x.device().is_cpu() && dy.dim() == 4 ? dy : grad4(dy, s.ct, p.N, p.K, p.P, p.Q);
   Tensor t = empty(s.w.shape, s.ct, x.device());
@@ -460,27 +469,28 @@ Tensor conv_backward_weight(const Tensor& dy, const Tensor& x, const IntList& we
     conv2d_backward_weight_cuda(p, g.data(), g.strides.data(), s.x.data(), t.data(), s.ct, x.device().index);
   else
     PYML_CONV_DISPATCH(s.ct, conv_backward_weight_cpu<T>(p, g.ptr<T>(), s.x.ptr<T>(), t.ptr<T>()));
-  return finish(t, fake.shape, s.dtype);
+  return to_format_of(finish(t, fake.shape, s.dtype), dy);  // a channels_last conv's grads are too
 }
 
 Tensor conv_transpose_forward(const Tensor& x, const Tensor& w, const OptTensor& b, const IntList& stride,
                               const IntList& padding, const IntList& output_padding, const IntList& dilation,
                               int64_t groups) {
   ConvSetup s = transpose_setup(x, w, b, stride, padding, output_padding, dilation, groups);
-  if (s.nd == 3) return finish(backward_input3(s, contiguous(s.x), s.b, x.device()), s.out_shape, s.dtype);
+  const MemoryFormat f = conv_format(x, w);
+  if (s.nd == 3) return to_format(finish(backward_input3(s, contiguous(s.x), s.b, x.device()), s.out_shape, s.dtype), f);
   const ConvParams& p = s.p;
   Tensor xin = contiguous(s.x);  // plays dy of the adjoint conv
   Tensor y = empty({p.N, p.C, p.H, p.W}, s.ct, x.device());  // the grad-input kernels write all of it
   if (!x.device().is_cpu()) {  // the bias is added in the kernel's epilogue
     conv2d_backward_input_cuda(p, xin.data(), xin.strides.data(), s.w.data(), s.b.defined() ? s.b.data() : nullptr,
                                y.data(), s.ct, x.device().index);
-    return finish(y, s.out_shape, s.dtype);
+    return to_format(finish(y, s.out_shape, s.dtype), f);
   }
   PYML_CONV_DISPATCH(s.ct, {
     conv_backward_input_cpu<T>(p, xin.ptr<T>(), s.w.ptr<T>(), y.ptr<T>());
     if (s.b.defined()) add_channel_bias<T>(y.ptr<T>(), s.b.ptr<T>(), p.N, p.C, p.H * p.W);
   });
-  return finish(y, s.out_shape, s.dtype);
+  return to_format(finish(y, s.out_shape, s.dtype), f);
 }
 
 }  // namespace pyml

@@ -1,4 +1,5 @@
 // Copies, casts, fills and overlap checks: the building blocks every other op uses.
+#include "core/memory_format.h"
 #include "ops/ops.h"
 #include "cpu/copy.h"
 #include "core/device.h"
@@ -88,6 +89,9 @@ static void memcpy_between(const Tensor& dst, const Tensor& src) {
 // Across devices the bytes move contiguous and already in dst's dtype and shape: the cast and the
 // broadcast run on the source side, a scatter into a strided dst on the destination side.
 static void copy_across(const Tensor& dst, const Tensor& src) {
+  bool same_block = src.dtype == dst.dtype && src.shape == dst.shape && src.strides == dst.strides &&
+                    non_overlapping_dense(src);  // e.g. channels_last on both sides: the bytes as they lie
+  if (same_block) return memcpy_between(dst, src);
   bool ready = src.is_contiguous() && src.dtype == dst.dtype && src.shape == dst.shape;
   Tensor s = ready ? src : empty(dst.shape, dst.dtype, src.device());
   if (!ready) copy_same_device(s, src);
@@ -117,6 +121,21 @@ Tensor clone(const Tensor& t) {
   Tensor out = empty(t.shape, t.dtype, t.device());
   if (t.numel() > 0) copy_same_device(out, t);
   return out;
+}
+
+Tensor clone_format(const Tensor& t, MemoryFormat f, DType dtype, Device dev, const char* op) {
+  Tensor out = empty_strided(t.shape, like_strides(t, f, op), dtype, dev);
+  copy_(out, t, op);
+  return out;
+}
+
+Tensor to_format(const Tensor& y, MemoryFormat f) {
+  if (f == MemoryFormat::Contiguous || f == MemoryFormat::Preserve || is_contiguous_as(y, f)) return y;
+  return clone_format(y, f, y.dtype, y.device(), "to_format");
+}
+
+Tensor to_format_of(const Tensor& y, const Tensor& like) {
+  return y.dim() == like.dim() ? to_format(y, suggest_format(like)) : y;
 }
 
 Tensor to_dtype(const Tensor& t, DType dtype, bool copy) {

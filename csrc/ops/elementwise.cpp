@@ -4,6 +4,7 @@
 // Both devices share the validation; CUDA runs cuda/unary.cu and cuda/binary.cu, with a 0-dim CPU
 // tensor (or a Python number) beside a CUDA tensor passed to the kernel as a scalar.
 #include <cstring>
+#include "core/memory_format.h"
 #include "ops/ops.h"
 #include "core/device.h"
 #include "cuda/elementwise.h"
@@ -55,7 +56,7 @@ Tensor unary(UnaryOp op, const Tensor& x0, const double* params) {
   Tensor cx;  // the float copy of an integer input, only when the op needs one
   const Tensor& x = unary_needs_float(op) && !is_floating(x0.dtype) ? (cx = to_dtype(x0, default_dtype())) : x0;
   unary_fn(op, x.dtype);
-  Tensor out = empty(x.shape, unary_returns_bool(op) ? DType::Bool : x.dtype, x.device());
+  Tensor out = empty_for(x.shape, unary_returns_bool(op) ? DType::Bool : x.dtype, x.device(), {&x0});
   run_unary(op, out, x, params);
   return out;
 }
@@ -153,7 +154,7 @@ Tensor binary(BinaryOp op, const Tensor& a0, const Tensor& b0, double alpha) {
   Tensor ca, cb;  // converted copies, only when an operand's dtype differs (no Tensor copy otherwise)
   const Tensor& a = a0.dtype == compute ? a0 : (ca = to_dtype(a0, compute));
   const Tensor& b = b0.dtype == compute ? b0 : (cb = to_dtype(b0, compute));
-  Tensor out = empty(shape, result, a0.device().is_cpu() ? b0.device() : a0.device());
+  Tensor out = empty_for(shape, result, a0.device().is_cpu() ? b0.device() : a0.device(), {&a0, &b0});
   run_binary(op, out, a, b, compute, alpha);
   return out;
 }

@@ -10,6 +10,7 @@
 // CPU path's IndexError is raised. Like torch, index/index_put_ also take CPU index tensors (and
 // CPU values) for a CUDA tensor; every other op wants all its tensors on one device.
 #include <climits>
+#include "core/memory_format.h"
 #include "ops/index.h"
 #include "cuda/index.h"
 
@@ -446,7 +447,7 @@ Tensor where(const Tensor& cond0, const Tensor& x, const Tensor& y) {
   DType dt = result_type(x, y);
   Shape s = broadcast_shapes(broadcast_shapes(cond0.shape, x.shape, "where"), y.shape, "where");
   Tensor cond = on_device(cond0, dev), xc = on_device(to_dtype(x, dt), dev), yc = on_device(to_dtype(y, dt), dev);
-  Tensor out = empty(s, dt, dev);
+  Tensor out = empty_for(s, dt, dev, {&cond0, &x, &y});
   ElemIter it = ElemIter::make({&out, &cond, &xc, &yc});
   if (dev.is_cpu()) where_cpu(it, itemsize(dt));
   else where_cuda(it, itemsize(dt), dev.index);

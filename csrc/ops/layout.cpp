@@ -3,6 +3,7 @@
 // copy kernel on CUDA); flip, roll and the reflect/replicate/circular pads describe each changed dim
 // by a RemapRule: the CPU expands the rules into index maps for remap_cpu, the CUDA kernel evaluates
 // them per element (no maps to upload).
+#include "core/memory_format.h"
 #include "ops/index.h"
 #include "cuda/index.h"
 
@@ -61,7 +62,10 @@ Tensor cat(const std::vector<Tensor>& ts, int64_t dim) {
                  (int64_t)i, " in the list; shapes ", ref.shape, " and ", t.shape);
     shape[dim] += t.shape[dim];
   }
-  Tensor out = empty(shape, dt, ts[0].device());
+  MemoryFormat f = suggest_format(ref);  // as torch: the inputs' common layout, else contiguous
+  for (size_t i : parts)
+    if (suggest_format(ts[i]) != f) f = MemoryFormat::Contiguous;
+  Tensor out = empty_strided(shape, format_strides(shape, f, "cat"), dt, ts[0].device());
   int64_t pos = 0;
   for (size_t i : parts) {
     int64_t n = ts[i].shape[dim];
@@ -136,7 +140,8 @@ Tensor pad(const Tensor& x, const Shape& pads, PadMode mode, const Scalar& value
                " gives a negative size ", shape[d], " for input ", x.shape);
   }
   if (mode == PadMode::Constant) {
-    Tensor out = full(shape, value, x.dtype, x.device());
+    Tensor out = empty_strided(shape, format_strides(shape, suggest_format(x), "pad"), x.dtype, x.device());
+    fill_(out, value);  // channels_last in, channels_last out, as torch
     Tensor src = x, dst = out;
     for (int64_t i = 0; i < np; i++) {
       int64_t d = x.dim() - 1 - i, l = pads[2 * i], r = pads[2 * i + 1];
@@ -157,7 +162,7 @@ Tensor pad(const Tensor& x, const Shape& pads, PadMode mode, const Scalar& value
     rules[d].kind = kind;
     rules[d].n = n, rules[d].l = l, rules[d].r = r;
   }
-  return remap(x, shape, rules);
+  return to_format_of(remap(x, shape, rules), x);
 }
 
 Tensor tril(const Tensor& x, int64_t diagonal, bool upper) {

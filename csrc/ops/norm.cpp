@@ -4,6 +4,7 @@
 // ones (cuda/norm.cu). Batch norm's running statistics are updated here, in place, with PyTorch's
 // momentum rule and the unbiased batch variance.
 #include <cmath>
+#include "core/memory_format.h"
 #include "ops/norm.h"
 #include "cuda/norm.h"
 
@@ -78,7 +79,7 @@ std::tuple<Tensor, Tensor, Tensor> batch_norm_forward(const Tensor& x0, const Op
   }
   if (training && rm && N * S > 0) update_running(*rm, mean, momentum, 1.0);
   if (training && rv && N * S > 0) update_running(*rv, var, momentum, (double)(N * S) / (double)std::max<int64_t>(N * S - 1, 1));
-  return {out_as(y, x0.dtype), mean, invstd};
+  return {to_format_of(out_as(y, x0.dtype), x0), mean, invstd};  // channels_last in, channels_last out
 }
 
 std::tuple<OptTensor, OptTensor, OptTensor> batch_norm_backward(const Tensor& dy0, const Tensor& x0, const OptTensor& w0,
@@ -104,7 +105,7 @@ std::tuple<OptTensor, OptTensor, OptTensor> batch_norm_backward(const Tensor& dy
     else batch_norm_backward_cpu(p, dy.data(), need[0] ? dx.data() : nullptr, dw.data(), db.data());
   }
   OptTensor rdx, rdw, rdb;
-  if (need[0]) rdx = out_as(dx, x0.dtype);
+  if (need[0]) rdx = to_format_of(out_as(dx, x0.dtype), x0);
   if (need[1]) rdw = w0 ? out_as(dw, w0->dtype) : dw;
   if (need[2]) rdb = db;
   return {rdx, rdw, rdb};
@@ -195,7 +196,7 @@ std::tuple<Tensor, Tensor, Tensor, Tensor> group_norm_forward(const Tensor& x0, 
     else if (S > 0) group_norm_forward_cpu(p);
     else for (auto* t : {&mean, &rstd, &var}) fill_(*t, Scalar::from_double(NAN));
   }
-  return {out_as(y, x0.dtype), mean, rstd, var};
+  return {to_format_of(out_as(y, x0.dtype), x0), mean, rstd, var};
 }
 
 std::tuple<OptTensor, OptTensor, OptTensor> group_norm_backward(const Tensor& dy0, const Tensor& x0, const OptTensor& w0,
@@ -224,7 +225,7 @@ std::tuple<OptTensor, OptTensor, OptTensor> group_norm_backward(const Tensor& dy
     group_norm_backward_cpu(p, dy.data(), need[0] ? dx.data() : nullptr, need[1] ? dw.data() : nullptr,
                             need[2] ? db.data() : nullptr);
   OptTensor rdx, rdw, rdb;
-  if (need[0]) rdx = out_as(dx, x0.dtype);
+  if (need[0]) rdx = to_format_of(out_as(dx, x0.dtype), x0);
   if (need[1]) rdw = w0 ? out_as(dw, w0->dtype) : dw;
   if (need[2]) rdb = db;
   return {rdx, rdw, rdb};

@@ -1,5 +1,6 @@
 // Host entries of the fused optimizer step: validate everything, then one kernel call per tensor on
 // CPU, or one launch for a whole list of tensors on CUDA (cuda/optim.cu).
+#include "core/memory_format.h"
 #include "ops/optim.h"
 #include "cuda/optim.h"
 
@@ -31,6 +32,11 @@ void check_device(const Tensor& t, const Tensor& param, const char* what, const 
 }
 
 // Validates one parameter's tensors; returns its three state slots (undefined where absent).
+// Both contiguous, or the same strides: the flat kernels then pair up the right elements
+bool same_layout(const Tensor& a, const Tensor& b) {
+  return (a.is_contiguous() && b.is_contiguous()) || a.strides == b.strides;
+}
+
 std::vector<Tensor> checked_state(const AlgoInfo& info, const std::string& algo, const Tensor& param,
                                   const Tensor& grad, const std::vector<Tensor>& state) {
   const char* op = "optim_step";
@@ -42,8 +48,9 @@ std::vector<Tensor> checked_state(const AlgoInfo& info, const std::string& algo,
              dtype_name(param.dtype), ", got ", dtype_name(grad.dtype));
   PYML_CHECK(grad.shape == param.shape, ValueError, op, ": grad shape must match the parameter shape ",
              param.shape, ", got ", grad.shape);
-  PYML_CHECK(param.is_contiguous(), ValueError, op, ": parameters must be contiguous, got strides ",
-             param.strides, " for shape ", param.shape);
+  PYML_CHECK(param.is_contiguous() || non_overlapping_dense(param), ValueError, op,
+             ": parameters must be dense (contiguous or channels_last), got strides ", param.strides,
+             " for shape ", param.shape);
   PYML_CHECK((int)state.size() >= info.min_state && (int)state.size() <= info.max_state, ValueError, op,
              ": ", algo, " takes ", info.min_state, " to ", info.max_state, " state tensors, got ", state.size());
   std::vector<Tensor> st;
@@ -51,9 +58,10 @@ std::vector<Tensor> checked_state(const AlgoInfo& info, const std::string& algo,
     const Tensor& s = state[k];
     if (!s.defined()) { st.push_back(s); continue; }
     check_device(s, param, "state", op);
-    PYML_CHECK(s.dtype == param.dtype && s.shape == param.shape && s.is_contiguous(), ValueError, op,
-               ": state tensor ", k, " must be a contiguous ", dtype_name(param.dtype), " tensor of shape ",
-               param.shape, ", got ", dtype_name(s.dtype), " of shape ", s.shape);
+    PYML_CHECK(s.dtype == param.dtype && s.shape == param.shape && same_layout(s, param), ValueError, op,
+               ": state tensor ", k, " must be a ", dtype_name(param.dtype), " tensor of shape ", param.shape,
+               " laid out as the parameter (strides ", param.strides, "), got ", dtype_name(s.dtype), " of shape ",
+               s.shape, " and strides ", s.strides);
     PYML_CHECK(!overlaps(s, param) && !overlaps(s, grad), ValueError, op,
                ": state tensor ", k, " must not share memory with the parameter or gradient");
     for (size_t j = 0; j < k; j++)
@@ -127,12 +135,21 @@ void bump(const Tensor& param, const std::vector<Tensor>& st) {
 }
 }  // namespace
 
+// The kernels walk param, grad and state as flat arrays: a gradient in another layout is copied
+// into the parameter's (a channels_last weight's optimizer runs over its channels_last memory).
+static Tensor grad_as_param(const Tensor& grad, const Tensor& param) {
+  if (same_layout(grad, param)) return grad;
+  Tensor g = empty_strided(param.shape, param.strides, param.dtype, param.device());
+  copy_(g, grad, "optim_step");
+  return g;
+}
+
 void optim_step(const std::string& algo, const Tensor& param, const Tensor& grad,
                 const std::vector<Tensor>& state, const std::map<std::string, double>& hp) {
   AlgoInfo info = algo_info(algo);
   std::vector<Tensor> st = checked_state(info, algo, param, grad, state);
   OptimStep o = step_of(info, hp, st);
-  Tensor g = contiguous(grad);
+  Tensor g = grad_as_param(grad, param);
   if (param.numel() == 0) return;
   if (param.device().is_cpu()) run_cpu(param, g, st, o);
   else optim_step_cuda(o, param.dtype, {ptrs_of(param, g, st)}, param.device().index);
@@ -151,7 +168,7 @@ void optim_step_multi(const std::string& algo, const std::vector<Tensor>& params
   std::vector<Tensor> gs;
   for (size_t i = 0; i < params.size(); i++) {
     st.push_back(checked_state(info, algo, params[i], grads[i], states[i]));
-    gs.push_back(contiguous(grads[i]));
+    gs.push_back(grad_as_param(grads[i], params[i]));
     check_device(params[i], params[0], "params", op);
     PYML_CHECK(params[i].dtype == params[0].dtype, TypeError, op, ": all parameters must have one dtype, got ",
                dtype_name(params[0].dtype), " and ", dtype_name(params[i].dtype));

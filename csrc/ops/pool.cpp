@@ -10,6 +10,7 @@
 // indices are checked by those kernels on the device (the host never reads device memory) and
 // raise the same error.
 #include <cstring>
+#include "core/memory_format.h"
 #include "ops/conv.h"
 #include "core/device.h"
 #include "cpu/pool_fast.h"
@@ -256,7 +257,7 @@ Tensor max_pool3d_backward_windows(const Tensor& dy, const Tensor& x, const Tens
   Tensor g = contiguous(to_dtype(dy, s.ct)), id = contiguous(indices);
   Tensor dx = empty({p.planes * p.D * p.H * p.W}, s.ct, x.device());  // the gather writes every element
   max_pool3d_backward_gather_cuda(p, g.data(), id.ptr<int64_t>(), dx.data(), s.ct, x.device().index);
-  return finish(dx, x.shape, s.dtype);
+  return to_format_of(finish(dx, x.shape, s.dtype), x);
 }
 
 Pool3dSetup avg3d_setup(const Tensor& x, const IntList& kernel, const IntList& stride, const IntList& padding,
@@ -289,7 +290,7 @@ Tensor avg_pool3d_backward(const Tensor& dy, const Tensor& x, const IntList& ker
   Tensor g = contiguous(to_dtype(dy, s.ct)), dx = empty({p.planes * p.D * p.H * p.W}, s.ct, x.device());
   if (!x.device().is_cpu()) avg_pool3d_backward_cuda(p, g.data(), dx.data(), s.ct, x.device().index);
   else PYML_POOL_DISPATCH(s.ct, avg_pool3d_backward_cpu<T>(p, g.ptr<T>(), dx.ptr<T>()));
-  return finish(dx, x.shape, s.dtype);
+  return to_format_of(finish(dx, x.shape, s.dtype), x);
 }
 
 Tensor adaptive_avg_pool3d(const Tensor& x, const IntList& output_size) {
@@ -313,7 +314,7 @@ Tensor adaptive_avg_pool3d_backward(const Tensor& dy, const Tensor& x) {
   Tensor g = contiguous(to_dtype(dy, s.ct)), dx = empty({p.planes * p.D * p.H * p.W}, s.ct, x.device());
   if (!x.device().is_cpu()) adaptive_avg_pool3d_backward_cuda(p, g.data(), dx.data(), s.ct, x.device().index);
   else PYML_POOL_DISPATCH(s.ct, adaptive_avg_pool3d_backward_cpu<T>(p, g.ptr<T>(), dx.ptr<T>()));
-  return finish(dx, x.shape, s.dtype);
+  return to_format_of(finish(dx, x.shape, s.dtype), x);
 }
 
 std::tuple<Tensor, Tensor> adaptive_max_pool3d(const Tensor& x, const IntList& output_size) {
@@ -347,13 +348,13 @@ std::tuple<Tensor, Tensor> max_pool_forward(const Tensor& x, const IntList& kern
   if (window_codes && dev.is_cpu() && s.ct == DType::Float32) {
     Tensor codes = empty({p.planes * p.P * p.Q}, DType::UInt8);
     if (max_pool_codes_cpu(p, s.x.ptr<float>(), y.ptr<float>(), codes.ptr<uint8_t>()))
-      return {finish(y, out, s.dtype), finish(codes, out, DType::UInt8)};
+      return {to_format_of(finish(y, out, s.dtype), x), finish(codes, out, DType::UInt8)};
   }
   Tensor idx = empty({with_indices ? p.planes * p.P * p.Q : 0}, DType::Int64, dev);
   int64_t* ip = with_indices ? idx.ptr<int64_t>() : nullptr;  // null: the kernels skip the argmax
   if (!dev.is_cpu()) max_pool_forward_cuda(p, s.x.data(), y.data(), ip, s.ct, dev.index);
   else PYML_POOL_DISPATCH_INT(s.ct, max_pool_cpu<T>(p, s.x.ptr<T>(), y.ptr<T>(), ip));
-  return {finish(y, out, s.dtype), with_indices ? finish(idx, out, DType::Int64) : idx};
+  return {to_format_of(finish(y, out, s.dtype), x), with_indices ? to_format_of(finish(idx, out, DType::Int64), x) : idx};
 }
 
 Tensor avg_pool_forward(const Tensor& x, const IntList& kernel, const IntList& stride, const IntList& padding,
@@ -369,7 +370,7 @@ Tensor avg_pool_forward(const Tensor& x, const IntList& kernel, const IntList& s
   Tensor y = empty({s.p.planes, s.p.P * s.p.Q}, s.ct, x.device());
   if (!x.device().is_cpu()) avg_pool_forward_cuda(s.p, s.x.data(), y.data(), s.ct, x.device().index);
   else PYML_POOL_DISPATCH_INT(s.ct, avg_pool_cpu<T>(s.p, s.x.ptr<T>(), y.ptr<T>()));
-  return finish(y, out_shape(s, s.p.P, s.p.Q), s.dtype);
+  return to_format_of(finish(y, out_shape(s, s.p.P, s.p.Q), s.dtype), x);
 }
 
 Tensor avg_pool_backward(const Tensor& dy, const Tensor& x, const IntList& kernel, const IntList& stride,
@@ -388,7 +389,7 @@ Tensor avg_pool_backward(const Tensor& dy, const Tensor& x, const IntList& kerne
   Tensor g = contiguous(to_dtype(dy, s.ct)), dx = empty({s.p.planes, s.p.H * s.p.W}, s.ct, x.device());  // kernel writes all
   if (!x.device().is_cpu()) avg_pool_backward_cuda(s.p, g.data(), dx.data(), s.ct, x.device().index);
   else PYML_POOL_DISPATCH(s.ct, avg_pool_backward_cpu<T>(s.p, g.ptr<T>(), dx.ptr<T>()));
-  return finish(dx, x.shape, s.dtype);
+  return to_format_of(finish(dx, x.shape, s.dtype), x);
 }
 
 Tensor adaptive_avg_pool_forward(const Tensor& x, const IntList& output_size) {
@@ -400,7 +401,7 @@ Tensor adaptive_avg_pool_forward(const Tensor& x, const IntList& output_size) {
   Tensor y = empty({s.p.planes, s.p.P * s.p.Q}, s.ct, x.device());
   if (!x.device().is_cpu()) adaptive_avg_pool_forward_cuda(s.p, s.x.data(), y.data(), s.ct, x.device().index);
   else PYML_POOL_DISPATCH(s.ct, adaptive_avg_pool_cpu<T>(s.p, s.x.ptr<T>(), y.ptr<T>()));
-  return finish(y, out_shape(s, s.p.P, s.p.Q), s.dtype);
+  return to_format_of(finish(y, out_shape(s, s.p.P, s.p.Q), s.dtype), x);
 }
 
 Tensor adaptive_avg_pool_backward(const Tensor& dy, const Tensor& x, int64_t ndim) {
@@ -416,7 +417,7 @@ Tensor adaptive_avg_pool_backward(const Tensor& dy, const Tensor& x, int64_t ndi
   Tensor g = contiguous(to_dtype(dy, s.ct)), dx = empty({s.p.planes, s.p.H * s.p.W}, s.ct, x.device());  // kernel writes all
   if (!x.device().is_cpu()) adaptive_avg_pool_backward_cuda(s.p, g.data(), dx.data(), s.ct, x.device().index);
   else PYML_POOL_DISPATCH(s.ct, adaptive_avg_pool_backward_cpu<T>(s.p, g.ptr<T>(), dx.ptr<T>()));
-  return finish(dx, x.shape, s.dtype);
+  return to_format_of(finish(dx, x.shape, s.dtype), x);
 }
 
 std::tuple<Tensor, Tensor> adaptive_max_pool_forward(const Tensor& x, const IntList& output_size) {
@@ -431,7 +432,7 @@ std::tuple<Tensor, Tensor> adaptive_max_pool_forward(const Tensor& x, const IntL
   if (!dev.is_cpu()) adaptive_max_pool_forward_cuda(p, s.x.data(), y.data(), idx.ptr<int64_t>(), s.ct, dev.index);
   else PYML_POOL_DISPATCH(s.ct, adaptive_max_pool_cpu<T>(p, s.x.ptr<T>(), y.ptr<T>(), idx.ptr<int64_t>()));
   Shape out = out_shape(s, p.P, p.Q);
-  return {finish(y, out, s.dtype), finish(idx, out, DType::Int64)};
+  return {to_format_of(finish(y, out, s.dtype), x), to_format_of(finish(idx, out, DType::Int64), x)};
 }
 
 [[noreturn]] static void bad_index(int64_t v, int64_t plane, const Tensor& idx, const char* op) {
@@ -474,7 +475,7 @@ Tensor max_pool_backward(const Tensor& dy, const Tensor& x, const Tensor& indice
     PYML_POOL_DISPATCH(s.ct, bad = max_pool_grad_cpu<T>(s.p.planes, in_n, out_n, g.ptr<T>(), id.ptr<int64_t>(),
                                                          dx.ptr<T>()));
   if (bad >= 0) bad_index(index_at(id, bad), in_n, indices, op);
-  return finish(dx, x.shape, s.dtype);
+  return to_format_of(finish(dx, x.shape, s.dtype), x);
 }
 
 // Window codes from max_pool_forward (CPU float32 only) -> dx through the code kernel.
@@ -498,7 +499,7 @@ static Tensor max_pool_backward_codes(const Tensor& dy, const Tensor& x, const T
   int64_t bad = max_pool_grad_codes_cpu(p, g.ptr<float>(), c.ptr<uint8_t>(), dx.ptr<float>());
   PYML_CHECK(bad < 0, ValueError, op, ": window code ", bad < 0 ? 0 : (int)c.ptr<uint8_t>()[bad], " at position ",
              bad, " names no input element of its ", p.R, "x", p.S, " window; codes ", codes.shape);
-  return finish(dx, x.shape, s.dtype);
+  return to_format_of(finish(dx, x.shape, s.dtype), x);
 }
 
 // Indices from max_pool_forward with this geometry: CUDA gathers through the windows, which also
@@ -522,7 +523,7 @@ Tensor max_pool_backward_windows(const Tensor& dy, const Tensor& x, const Tensor
   Tensor g = contiguous(to_dtype(dy, s.ct)), id = contiguous(indices);
   Tensor dx = empty({s.p.planes, s.p.H * s.p.W}, s.ct, dev);  // the gather writes every element
   max_pool_backward_gather_cuda(s.p, g.data(), id.ptr<int64_t>(), dx.data(), s.ct, dev.index);
-  return finish(dx, x.shape, s.dtype);
+  return to_format_of(finish(dx, x.shape, s.dtype), x);
 }
 
 Tensor max_unpool_forward(const Tensor& x, const Tensor& indices, const IntList& output_size) {

@@ -7,6 +7,7 @@
 // factors passed along because torch's index formulas use them instead of in/out.
 // CUDA tensors take the same path with cuda/vision.cu kernels in place of the CPU ones.
 #include <cstring>
+#include "core/memory_format.h"
 #include "ops/conv.h"
 #include "ops/resample.h"
 #include "cuda/vision.h"
@@ -82,7 +83,7 @@ Tensor upsample_forward(const Tensor& x, const IntList& output_size, const std::
   else { PYML_VISION_DISPATCH(ct, upsample_cpu<T>(p, xc.ptr<T>(), y.ptr<T>())); }
   Shape out = {x.shape[0], x.shape[1]};
   out.insert(out.end(), output_size.begin(), output_size.end());
-  return finish(y, out, x.dtype);
+  return to_format_of(finish(y, out, x.dtype), x);  // channels_last in, channels_last out
 }
 
 Tensor upsample_backward(const Tensor& dy, const IntList& input_size, const std::vector<double>& scales,
@@ -99,7 +100,7 @@ Tensor upsample_backward(const Tensor& dy, const IntList& input_size, const std:
   Tensor g = contiguous(to_dtype(dy, ct)), dx = zeros({p.planes, p.H * p.W}, ct, dy.device());
   if (!dy.device().is_cpu()) upsample_backward_cuda(p, ct, g.data(), dx.data(), dy.device().index);
   else { PYML_VISION_DISPATCH(ct, upsample_backward_cpu<T>(p, g.ptr<T>(), dx.ptr<T>())); }
-  return finish(dx, input_size, dy.dtype);
+  return to_format_of(finish(dx, input_size, dy.dtype), dy);
 }
 
 // ---------------------------------------------------------------- separable resampler
@@ -166,7 +167,7 @@ Tensor resample_forward(const Tensor& x, const IntList& output_size, const std::
   else { PYML_VISION_DISPATCH(ct, resample_cpu<T>(p, xc.ptr<T>(), y.ptr<T>())); }
   Shape out = {x.shape[0], x.shape[1]};
   out.insert(out.end(), output_size.begin(), output_size.end());
-  return finish(y, out, x.dtype);
+  return to_format_of(finish(y, out, x.dtype), x);  // channels_last in, channels_last out
 }
 
 Tensor resample_backward(const Tensor& dy, const IntList& input_size, const std::vector<double>& scales,
@@ -184,7 +185,7 @@ Tensor resample_backward(const Tensor& dy, const IntList& input_size, const std:
   Tensor g = contiguous(to_dtype(dy, ct)), dx = zeros({p.planes, p.in[0] * p.in[1] * p.in[2]}, ct, dy.device());
   if (!dy.device().is_cpu()) resample_backward_cuda(p, ct, g.data(), dx.data(), dy.device().index);
   else { PYML_VISION_DISPATCH(ct, resample_backward_cpu<T>(p, g.ptr<T>(), dx.ptr<T>())); }
-  return finish(dx, input_size, dy.dtype);
+  return to_format_of(finish(dx, input_size, dy.dtype), dy);
 }
 
 // ---------------------------------------------------------------- grid_sample

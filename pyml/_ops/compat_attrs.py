@@ -139,7 +139,7 @@ def _is_pinned(self, device=None):
 
 
 def _pin_memory(self, device=None):
-    """A contiguous copy of a CPU tensor (torch's result on a machine with CUDA)."""
+    """A copy of a CPU tensor with the same strides (torch's result on a machine with CUDA)."""
     if not self.is_cpu:
         raise RuntimeError(f"pin_memory: only dense CPU tensors can be pinned, got a tensor on {self.device}")
     return self.clone()

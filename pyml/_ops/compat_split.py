@@ -73,11 +73,11 @@ def unsafe_split_with_sizes(input, split_sizes, dim=0):
 
 # ---------------------------------------------------------------------------- *_copy
 def _copy(r, out, op):
-    return store_out(r.clone(), out, op)
+    return store_out(r.clone(memory_format=pyml.contiguous_format), out, op)
 
 
 def _copies(rs, out, op):
-    rs = tuple(r.clone() for r in rs)
+    rs = tuple(r.clone(memory_format=pyml.contiguous_format) for r in rs)
     if out is None:
         return rs
     if len(out) != len(rs):

@@ -15,6 +15,7 @@ from .. import _C
 from .. import _dtype as D
 from .._device import to_device
 from .._tensor import Tensor, wrap, tensor_method, to_np_shape, export, _default_dtype
+from .._creation import _like_layout
 
 _U64 = 1 << 64
 _INT = (int, np.integer)
@@ -258,14 +259,16 @@ def _like_dtype(input, dtype, op, floating):
 def rand_like(input, *, generator=None, dtype=None, layout=None, device=None, requires_grad=False,
               memory_format=None):
     dt = _like_dtype(input, dtype, "rand_like", True)
-    return rand(input.shape, generator=generator, dtype=dt, device=device or input.device, requires_grad=requires_grad)
+    made = rand(input.shape, generator=generator, dtype=dt, device=device or input.device, requires_grad=requires_grad)
+    return _like_layout(made, input, memory_format, "rand_like")
 
 
 def randn_like(input, *, generator=None, dtype=None, layout=None, device=None, requires_grad=False,
                memory_format=None):
     dt = _like_dtype(input, dtype, "randn_like", True)
-    return randn(input.shape, generator=generator, dtype=dt, device=device or input.device,
+    made = randn(input.shape, generator=generator, dtype=dt, device=device or input.device,
                  requires_grad=requires_grad)
+    return _like_layout(made, input, memory_format, "randn_like")
 
 
 def randint_like(input, low=0, high=None, *, generator=None, dtype=None, layout=None, device=None,
@@ -274,8 +277,9 @@ def randint_like(input, low=0, high=None, *, generator=None, dtype=None, layout=
     if high is None:
         low, high = 0, low
     dt = _like_dtype(input, dtype, "randint_like", False)
-    return randint(low, high, tuple(input.shape), generator=generator, dtype=dt, device=device or input.device,
+    made = randint(low, high, tuple(input.shape), generator=generator, dtype=dt, device=device or input.device,
                    requires_grad=requires_grad)
+    return _like_layout(made, input, memory_format, "randint_like")
 
 
 def _as_tensor_like(v, other, name, op):

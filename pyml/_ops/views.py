@@ -3,6 +3,7 @@ import builtins
 
 from .. import _C
 from .. import _dtype as D
+from .. import _memory_format as MF
 from .._device import to_device
 from .._tensor import Tensor, wrap, tensor_method, to_np_shape, export, need_tensor
 
@@ -229,12 +230,18 @@ ravel = Tensor.ravel
 
 # ---------------------------------------------------------------------------- copies and casts
 def clone(input, *, memory_format=None):
-    return wrap(_C.clone(input._impl))
+    fmt = MF.code(memory_format, "clone")
+    if fmt == MF.PRESERVE and input._impl.is_contiguous():
+        return wrap(_C.clone(input._impl))
+    return wrap(_C.clone_format(input._impl, fmt, input.dtype._code, "clone"))
 
 
 @tensor_method()
 def contiguous(self, memory_format=None):
-    return self if self.is_contiguous() else wrap(_C.contiguous(self._impl))
+    fmt = MF.code(memory_format, "contiguous", MF.contiguous_format, preserve_ok=False)
+    if self._impl.is_contiguous_as(fmt):
+        return self
+    return wrap(_C.clone_format(self._impl, fmt, self.dtype._code, "contiguous"))
 
 
 @tensor_method()
@@ -270,11 +277,14 @@ def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False, mem
             device = a
     dt = self.dtype if dtype is None else D.to_dtype(dtype, "to")
     dev = self.device if device is None else to_device(device)
+    fmt = MF.code(memory_format, "to")
     if dev == self.device:
-        if dt is self.dtype and not copy:
+        if dt is self.dtype and not copy and (fmt == MF.PRESERVE or self._impl.is_contiguous_as(fmt)):
             return self
-        return wrap(_C.to_dtype(self._impl, dt._code, True))
-    return wrap(_C.to_device(self._impl, dev._pair(), dt._code))
+        if fmt == MF.PRESERVE and self._impl.is_contiguous():
+            return wrap(_C.to_dtype(self._impl, dt._code, True))
+        return wrap(_C.clone_format(self._impl, fmt, dt._code, "to"))
+    return wrap(_C.to_device(self._impl, dev._pair(), dt._code, fmt))
 
 
 @tensor_method("type")

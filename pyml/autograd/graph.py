@@ -15,7 +15,8 @@ import weakref
 
 from .. import _dtype as D
 from .._device import from_pair
-from .._tensor import Tensor
+from .. import _C
+from .._tensor import Tensor, wrap
 from . import grad_mode
 
 _seq = itertools.count(1)
@@ -158,7 +159,7 @@ def accumulate_into(t, grad, stealable=False):
     if grad_mode._state.enabled:
         t.grad = grad.clone() if t.grad is None else t.grad + grad
     elif t.grad is None:
-        t.grad = grad if stealable and _can_steal(t, grad) else grad.detach().clone()
+        t.grad = grad if stealable and _can_steal(t, grad) else _copy_in_layout(grad.detach(), t)
     else:
         t.grad.add_(grad.detach())
 
@@ -173,7 +174,17 @@ def _can_steal(t, grad):
     impl = grad._impl  # referenced by grad, by `impl` and by getrefcount's argument
     if sys.getrefcount(impl) > 3 or impl.storage_use_count != 1 or impl.offset != 0:
         return False
-    return impl.is_contiguous() and impl.strides == t._impl.strides
+    return impl.strides == t._impl.strides and (impl.is_contiguous() or impl.is_dense)
+
+
+def _copy_in_layout(grad, t):
+    """A copy of grad laid out as torch's .grad is: in the leaf's own strides when the leaf is dense (a
+    channels_last weight gets a channels_last .grad), else contiguous."""
+    if t._impl.is_contiguous() or not t._impl.is_dense:
+        return wrap(_C.clone(grad._impl))
+    out = _C.empty_like_format(t._impl, grad._impl.dtype, grad._impl.device, 3)
+    _C.copy_(out, grad._impl)
+    return wrap(out)
 
 
 class _Handle:

@@ -56,6 +56,15 @@ def _check(cond, msg):
         raise ValueError(msg)
 
 
+def _in_layout_of(val, p):
+    """A copy of a loaded state tensor; one shaped like p takes p's strides (the fused kernels walk p and its
+    state as flat arrays, so a channels_last weight needs channels_last state)."""
+    if tuple(val.shape) != tuple(p.shape):
+        return val.clone().contiguous()
+    from .. import empty_like
+    return empty_like(p).copy_(val)
+
+
 class Optimizer(_HookedOptimizer):
     """Base class: param_groups (list of dicts with per-group hyper-parameters), per-parameter
     ``state``, ``zero_grad``, ``add_param_group`` and torch-format ``state_dict``."""
@@ -191,7 +200,7 @@ class Optimizer(_HookedOptimizer):
                         if name in ("step", "mu_product"):
                             val = val.detach().clone()
                         else:
-                            val = val.detach().to(dtype=p.dtype).clone().contiguous()
+                            val = _in_layout_of(val.detach().to(dtype=p.dtype), p)
                 else:
                     val = copy.deepcopy(val)
                 st[name] = val
@@ -230,7 +239,7 @@ class Optimizer(_HookedOptimizer):
     @staticmethod
     def _zeros(p):
         from .. import zeros_like
-        return zeros_like(p, memory_format=None).contiguous().detach()
+        return zeros_like(p).detach()  # in p's layout: the fused kernels walk p, grad and state as flat arrays
 
     def _run(self, algo, p, grad, states, hp):
         """One fused step: at once on CPU; inside step(), CUDA parameters wait in self._batch,
@@ -372,13 +381,13 @@ class Adagrad(Optimizer):
                 st = self.state[p]
                 st["step"] = _step_tensor(0.0)
                 with no_grad():
-                    st["sum"] = full_like(p, group["initial_accumulator_value"]).contiguous().detach()
+                    st["sum"] = full_like(p, group["initial_accumulator_value"]).detach()
 
     def _update(self, p, grad, g, state):
         if "sum" not in state:  # parameter added later by add_param_group
             from .. import full_like
             state["step"] = _step_tensor(0.0)
-            state["sum"] = full_like(p, g["initial_accumulator_value"]).contiguous().detach()
+            state["sum"] = full_like(p, g["initial_accumulator_value"]).detach()
         step = self._next_step(state)
         clr = g["lr"] / (1 + (step - 1) * g["lr_decay"])
         hp = dict(clr=clr, eps=g["eps"], weight_decay=g["weight_decay"], maximize=g["maximize"],

@@ -27,7 +27,7 @@ class Rprop(Optimizer):
         if len(state) == 0:
             state["step"] = _step_tensor(0.0)
             state["prev"] = self._zeros(p)
-            state["step_size"] = pyml.full_like(grad, g["lr"]).contiguous()
+            state["step_size"] = pyml.full_like(p, g["lr"])  # in p's layout, as the fused step needs
         self._next_step(state)
         etaminus, etaplus = g["etas"]
         lo, hi = g["step_sizes"]

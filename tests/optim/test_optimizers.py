@@ -302,10 +302,10 @@ def test_unsupported_inputs_raise():
     p.grad = pyml.ones(4, dtype=pyml.float16)
     with pytest.raises(TypeError, match="optim_step: parameters must be float32 or float64"):
         opt.step()
-    q = pyml.zeros(4, 3).t()
+    q = pyml.zeros(4, 6)[:, ::2]  # gaps between the elements: the flat kernels can't walk it
     opt = optim.Adam([q])
-    q.grad = pyml.ones(3, 4)
-    with pytest.raises(ValueError, match="optim_step: parameters must be contiguous"):
+    q.grad = pyml.ones(4, 3)
+    with pytest.raises(ValueError, match="optim_step: parameters must be dense"):
         opt.step()
     r = pyml.zeros(4, requires_grad=True)
     opt = optim.Adam([r])
@@ -323,7 +323,7 @@ def test_engine_entry_validates():
         pyml._C.optim_step("lion", p._impl, g._impl, [], {})
     with pytest.raises(ValueError, match="optim_step: adam takes 2 to 3 state tensors, got 1"):
         pyml._C.optim_step("adam", p._impl, g._impl, [pyml.zeros(4)._impl], {})
-    with pytest.raises(ValueError, match="optim_step: state tensor 1 must be a contiguous float32"):
+    with pytest.raises(ValueError, match="optim_step: state tensor 1 must be a float32 tensor of shape"):
         pyml._C.optim_step("adam", p._impl, g._impl, [pyml.zeros(4)._impl, pyml.zeros(3)._impl], {})
     with pytest.raises(ValueError, match="optim_step: adam needs its first two state tensors"):
         pyml._C.optim_step("adam", p._impl, g._impl, [None, None], {})

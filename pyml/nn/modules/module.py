@@ -502,6 +502,7 @@ class Module:
         return self
 
     def to(self, *args, **kwargs):
+        memory_format = kwargs.pop("memory_format", None)
         device, dtype, non_blocking = _parse_to(*args, **kwargs)
         if dtype is not None and not dtype.is_floating_point:
             raise TypeError(f"nn.Module.to only accepts floating point or complex dtypes, but got desired "
@@ -509,6 +510,8 @@ class Module:
 
         def convert(t):
             dt = dtype if _is_floating(t) else None
+            if memory_format is not None and t.dim() in (4, 5):  # as torch: only 4-D and 5-D tensors change layout
+                return t.to(device, dt, memory_format=memory_format)
             if dt is None and device is None:
                 return t
             if device is None:
@@ -840,7 +843,6 @@ def _parse_to(*args, **kwargs):
     device = kwargs.pop("device", None)
     dtype = kwargs.pop("dtype", None)
     non_blocking = kwargs.pop("non_blocking", False)
-    kwargs.pop("memory_format", None)
     if kwargs:
         raise TypeError(f"to() received an invalid combination of arguments: {sorted(kwargs)}")
     for a in args:
