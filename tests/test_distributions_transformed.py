@@ -579,3 +579,14 @@ def test_kl_not_implemented_like_torch():
         rb = lib.RelaxedBernoulli(lib.Normal(0.0, 1.0).loc + 0.5, probs=lib.Normal(0.0, 1.0).loc + 0.3)
         with pytest.raises(NotImplementedError):  # TD pair with equal transforms, but no base pair
             lib.kl_divergence(rb, rb)
+
+
+def test_every_torch_distributions_name_and_module_path_exists():
+    import importlib
+    import torch.distributions as td
+    names = {n for n in dir(td) if not n.startswith("_")}
+    assert names <= set(dir(pyml.distributions))
+    for name, cls in (("beta", "Beta"), ("negative_binomial", "NegativeBinomial"), ("chi2", "Chi2"),
+                      ("log_normal", "LogNormal"), ("studentT", "StudentT")):
+        mod = importlib.import_module(f"pyml.distributions.{name}")
+        assert getattr(mod, cls) is getattr(pyml.distributions, cls)

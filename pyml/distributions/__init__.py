@@ -73,3 +73,22 @@ __all__ += ["AbsTransform", "AffineTransform", "CatTransform", "ComposeTransform
 del kl_families
 del kl_more
 del kl_transformed
+
+
+def _module_paths():
+    """torch's one-module-per-family paths for the families pyml keeps two to a file
+    (`from pyml.distributions.beta import Beta` works as with torch)."""
+    import sys
+    import types
+    for name, cls in (("beta", Beta), ("dirichlet", Dirichlet), ("gamma", Gamma), ("chi2", Chi2),
+                      ("poisson", Poisson), ("binomial", Binomial), ("multinomial", Multinomial),
+                      ("geometric", Geometric), ("negative_binomial", NegativeBinomial)):
+        mod = types.ModuleType(f"{__name__}.{name}", f"torch.distributions.{name}'s path to pyml's {cls.__name__}")
+        setattr(mod, cls.__name__, cls)
+        mod.__all__ = [cls.__name__]
+        sys.modules[mod.__name__] = mod
+        globals()[name] = mod
+
+
+_module_paths()
+del _module_paths
