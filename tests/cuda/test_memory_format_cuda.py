@@ -60,7 +60,7 @@ def test_channels_last_ops_match_the_cpu(name, dtype):
 
 def test_channels_last_grads_on_cuda():
     x, g = pair((2, 4, 6, 6))
-    w = pyml.tensor(rng.standard_normal((5, 4, 3, 3))).contiguous(memory_format=CL)
+    w = pyml.tensor(rng.standard_normal((5, 4, 3, 3)), dtype=pyml.float32).contiguous(memory_format=CL)
     wg = w.cuda()
     for a in (x, g, w, wg):
         a.requires_grad_()
