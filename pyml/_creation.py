@@ -270,7 +270,7 @@ def _like(t, dtype, device, op):
 def _like_layout(made, input, memory_format, op):
     """made (contiguous, input's shape) re-laid out as memory_format asks (default: input's own layout)."""
     fmt = MF.code(memory_format, op)
-    if fmt == MF.PRESERVE and input._impl.is_contiguous() or fmt == 0:
+    if MF.plain(fmt, input._impl):
         return made
     impl = _C.empty_like_format(input._impl, made.dtype._code, made.device._pair(), fmt)
     _C.copy_(impl, made._impl)
@@ -280,7 +280,7 @@ def _like_layout(made, input, memory_format, op):
 def empty_like(input, dtype=None, device=None, requires_grad=False, memory_format=None):
     kw = _like(input, dtype, device, "empty_like")
     fmt = MF.code(memory_format, "empty_like")
-    if fmt == MF.PRESERVE and input._impl.is_contiguous() or fmt == 0:
+    if MF.plain(fmt, input._impl):
         return empty(input.shape, requires_grad=requires_grad, **kw)
     dt, dev = _resolve(kw["dtype"], kw["device"], "empty_like")
     impl = _C.empty_like_format(input._impl, dt._code, dev._pair(), fmt)

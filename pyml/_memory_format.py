@@ -35,16 +35,7 @@ def code(fmt, op, default=preserve_format, preserve_ok=True):
     return fmt._code
 
 
-def layout_order(strides):
-    """Dims from outermost to innermost in memory: a contiguous tensor of the sizes in this order, permuted
-    back, has these strides (up to size-1 dims)."""
-    return sorted(range(len(strides)), key=lambda d: -strides[d])
-
-
-def in_layout(make, shape, strides):
-    """make(sizes) -> a contiguous tensor; returned as a view with the given layout (no copy)."""
-    order = layout_order(strides)
-    if order == list(range(len(shape))):
-        return make(tuple(shape))
-    inverse = sorted(range(len(order)), key=order.__getitem__)
-    return make(tuple(shape[d] for d in order)).permute(*inverse)
+def plain(fmt, impl):
+    """Whether format code fmt asks for an ordinary contiguous result for engine tensor impl: contiguous_format,
+    or preserve_format of a contiguous tensor (the fast paths of clone, to and the *_like family)."""
+    return fmt == 0 or (fmt == PRESERVE and impl.is_contiguous())

@@ -147,8 +147,6 @@ void bind_tensor(py::module_& m) {
   m.def("empty_like_format", [](const Tensor& t, int dt, std::pair<int, int> dev, int f) {
     return empty_strided(t.shape, like_strides(t, (MemoryFormat)f, "empty_like"), (DType)dt, to_device(dev));
   });
-  m.def("like_strides", [](const Tensor& t, int f, const char* op) { return like_strides(t, (MemoryFormat)f, op); });
-  m.def("suggest_format", [](const Tensor& t) { return (int)suggest_format(t); });
   m.def("clone", &clone);
   m.def("contiguous", &contiguous);
   m.def("item", &item);

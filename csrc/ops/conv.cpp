@@ -442,7 +442,8 @@ Tensor conv_backward_input(const Tensor& dy, const Tensor& w, const IntList& inp
   Tensor fake = shape_only(input_shape, w.dtype, w.device(), op, "input_shape");
   ConvSetup s = conv_setup(fake, w, std::nullopt, stride, padding, pad_hi, dilation, groups);
   check_grad_shape(dy, w, s.out_shape, s.dtype, op);
-  if (s.nd == 3) return to_format_of(finish(backward_input3(s, grad5(s, dy), Tensor(), w.device()), fake.shape, s.dtype), dy);
+  if (s.nd == 3)
+    return to_format_of(finish(backward_input3(s, grad5(s, dy), Tensor(), w.device()), fake.shape, s.dtype), dy);
   const ConvParams& p = s.p;
   const Device dev = w.device();
   // CUDA reads a 4-D dy through its strides (channels_last, expanded); else a contiguous copy
@@ -477,7 +478,8 @@ Tensor conv_transpose_forward(const Tensor& x, const Tensor& w, const OptTensor&
                               int64_t groups) {
   ConvSetup s = transpose_setup(x, w, b, stride, padding, output_padding, dilation, groups);
   const MemoryFormat f = conv_format(x, w);
-  if (s.nd == 3) return to_format(finish(backward_input3(s, contiguous(s.x), s.b, x.device()), s.out_shape, s.dtype), f);
+  if (s.nd == 3)
+    return to_format(finish(backward_input3(s, contiguous(s.x), s.b, x.device()), s.out_shape, s.dtype), f);
   const ConvParams& p = s.p;
   Tensor xin = contiguous(s.x);  // plays dy of the adjoint conv
   Tensor y = empty({p.N, p.C, p.H, p.W}, s.ct, x.device());  // the grad-input kernels write all of it

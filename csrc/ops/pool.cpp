@@ -354,7 +354,8 @@ std::tuple<Tensor, Tensor> max_pool_forward(const Tensor& x, const IntList& kern
   int64_t* ip = with_indices ? idx.ptr<int64_t>() : nullptr;  // null: the kernels skip the argmax
   if (!dev.is_cpu()) max_pool_forward_cuda(p, s.x.data(), y.data(), ip, s.ct, dev.index);
   else PYML_POOL_DISPATCH_INT(s.ct, max_pool_cpu<T>(p, s.x.ptr<T>(), y.ptr<T>(), ip));
-  return {to_format_of(finish(y, out, s.dtype), x), with_indices ? to_format_of(finish(idx, out, DType::Int64), x) : idx};
+  Tensor ry = to_format_of(finish(y, out, s.dtype), x);
+  return {ry, with_indices ? to_format_of(finish(idx, out, DType::Int64), x) : idx};
 }
 
 Tensor avg_pool_forward(const Tensor& x, const IntList& kernel, const IntList& stride, const IntList& padding,

@@ -231,7 +231,7 @@ ravel = Tensor.ravel
 # ---------------------------------------------------------------------------- copies and casts
 def clone(input, *, memory_format=None):
     fmt = MF.code(memory_format, "clone")
-    if fmt == MF.PRESERVE and input._impl.is_contiguous():
+    if MF.plain(fmt, input._impl):
         return wrap(_C.clone(input._impl))
     return wrap(_C.clone_format(input._impl, fmt, input.dtype._code, "clone"))
 
@@ -281,7 +281,7 @@ def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False, mem
     if dev == self.device:
         if dt is self.dtype and not copy and (fmt == MF.PRESERVE or self._impl.is_contiguous_as(fmt)):
             return self
-        if fmt == MF.PRESERVE and self._impl.is_contiguous():
+        if MF.plain(fmt, self._impl):
             return wrap(_C.to_dtype(self._impl, dt._code, True))
         return wrap(_C.clone_format(self._impl, fmt, dt._code, "to"))
     return wrap(_C.to_device(self._impl, dev._pair(), dt._code, fmt))
