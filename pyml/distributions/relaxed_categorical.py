@@ -11,8 +11,7 @@ from .._tensor import Size, Tensor
 from . import constraints
 from .categorical import Categorical
 from .distribution import Distribution
-from .relaxed_bernoulli import log_of
-from .transformed_distribution import TransformedDistribution
+from .relaxed_bernoulli import RelaxedThroughBase, log_of
 from .transforms import ExpTransform
 from .utils import broadcast_all, clamp_probs
 
@@ -73,27 +72,10 @@ class ExpRelaxedCategorical(Distribution):
         return score + self._log_scale(k)
 
 
-class RelaxedOneHotCategorical(TransformedDistribution):
+class RelaxedOneHotCategorical(RelaxedThroughBase):
     arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
     support = constraints.simplex
-    has_rsample = True
 
     def __init__(self, temperature, probs=None, logits=None, validate_args=None):
         base_dist = ExpRelaxedCategorical(temperature, probs, logits, validate_args=validate_args)
         super().__init__(base_dist, ExpTransform(), validate_args=validate_args)
-
-    def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(RelaxedOneHotCategorical, _instance)
-        return super().expand(batch_shape, _instance=new)
-
-    @property
-    def temperature(self):
-        return self.base_dist.temperature
-
-    @property
-    def logits(self):
-        return self.base_dist.logits
-
-    @property
-    def probs(self):
-        return self.base_dist.probs
