@@ -11,13 +11,14 @@
 namespace pyml {
 namespace cuda {
 
-// f(T{}) with T the unsigned integer of `itemsize` bytes
+// f(T{}) with T a plain type of `itemsize` bytes (16: complex128, moved as a uint4)
 template <typename F> void by_itemsize(int64_t itemsize, F f) {
   switch (itemsize) {
     case 1: f(uint8_t{}); break;
     case 2: f(uint16_t{}); break;
     case 4: f(uint32_t{}); break;
-    default: f(uint64_t{}); break;
+    case 8: f(uint64_t{}); break;
+    default: f(uint4{}); break;
   }
 }
 

@@ -35,7 +35,7 @@ template <typename T> __global__ void tri_zero_kernel(T* data, int64_t n, int64_
                                                       bool upper) {
   for (int64_t k = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; k < n; k += (int64_t)gridDim.x * blockDim.x) {
     int64_t j = k % C, i = (k / C) % R;
-    if (upper ? j - i < diagonal : j - i > diagonal) data[k] = T(0);
+    if (upper ? j - i < diagonal : j - i > diagonal) data[k] = T{};
   }
 }
 

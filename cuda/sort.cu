@@ -395,7 +395,8 @@ void group_outputs_cuda(DType dtype, const char* x, int64_t n, int64_t m, const 
       case 1: copy_values(uint8_t()); break;
       case 2: copy_values(uint16_t()); break;
       case 4: copy_values(uint32_t()); break;
-      default: copy_values(uint64_t()); break;
+      case 8: copy_values(uint64_t()); break;
+      default: copy_values(uint4()); break;
     }
     PYML_CUDA_LAUNCH_CHECK("unique");
   }

@@ -17,7 +17,8 @@ finally:
     if _set_policy:
         del _os.environ["OMP_WAIT_POLICY"]
 from . import _dtype
-from ._dtype import (dtype, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64)
+from ._dtype import (dtype, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64,
+                     complex64, complex128)
 from ._device import device
 from ._tensor import Tensor, Size
 from ._creation import (tensor, as_tensor, from_numpy, empty, zeros, ones, full, empty_like, zeros_like,
@@ -55,9 +56,13 @@ from .func import vmap  # torch has it at top level too
 
 amp.autocast_mode.install()  # after every op module and nn.functional exist
 from .nn.functional import cdist, pdist, cosine_similarity, pairwise_distance  # torch has these at top level
+from ._ops import complex as _complex
+_complex.install()  # complex forms in front of the (autograd-wrapped) real ops
+from . import fft  # noqa: E402  (after install: it composes the complex ops)
 
 bool = _dtype.bool_
 half, float, double = float16, float32, float64
+cfloat, cdouble = complex64, complex128
 short, int, long = int16, int32, int64
 
 try:

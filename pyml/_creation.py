@@ -18,7 +18,7 @@ from ._device import to_device
 from ._tensor import Tensor, wrap, to_np_shape, _default_dtype
 
 _SEQ = (list, tuple, range)
-_NUM = (builtins.bool, int, float, np.bool_, np.integer, np.floating)
+_NUM = (builtins.bool, int, float, complex, np.bool_, np.integer, np.floating, np.complexfloating)
 
 
 def _resolve(dtype, device, op):
@@ -32,7 +32,7 @@ def _np_dtype(npdt, op):
         return D.from_numpy_dtype(np.dtype(npdt).newbyteorder("="))
     except TypeError:
         raise TypeError(f"{op}: can't convert NumPy dtype {np.dtype(npdt)}; supported: bool, uint8, int8, int16, "
-                        "int32, int64, float16, float32, float64") from None
+                        "int32, int64, float16, float32, float64, complex64, complex128") from None
 
 
 def _promote(a, b):
@@ -59,6 +59,8 @@ def _infer_dtype(data, op="tensor"):
             out = _promote(out, D.int64)
         elif isinstance(x, float):
             out = _promote(out, _default_dtype())
+        elif isinstance(x, complex):
+            out = _promote(out, _default_dtype().to_complex())
         else:
             raise TypeError(f"{op}: could not infer dtype of {type(x).__name__}")
     walk(data)
@@ -105,7 +107,8 @@ def _host_array(data, src, dt, op):
     checked to fit the integer dtype dt."""
     if any(isinstance(x, Tensor) for x in _flat(data)):
         data = _nested_items(data)
-    np_t = np.float64 if src.is_floating_point else (np.bool_ if src is D.bool_ else np.int64)
+    np_t = (np.float64 if src.is_floating_point else np.complex128 if src.is_complex else
+            np.bool_ if src is D.bool_ else np.int64)
     try:
         arr = np.array(data, dtype=np_t)
     except OverflowError:
@@ -114,7 +117,9 @@ def _host_array(data, src, dt, op):
     except ValueError as e:
         raise ValueError(f"{op}: expected a rectangular nested sequence of numbers, got an error converting it: "
                          f"{e}") from None
-    if arr.dtype.kind in "iuf" and arr.size and not dt.is_floating_point:  # NaN fails here too
+    if arr.dtype.kind == "c" and not dt.is_complex:
+        raise TypeError(f"{op}: can't convert complex values to {dt.name}; take .real first")
+    if arr.dtype.kind in "iuf" and arr.size and not (dt.is_floating_point or dt.is_complex):  # NaN fails too
         _check_int_range(arr.min().item(), arr.max().item(), dt, op)
     return arr
 
@@ -143,8 +148,9 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
 
 def _requires_grad(t, requires_grad, op):
     if requires_grad:
-        if not t.dtype.is_floating_point:
-            raise RuntimeError(f"{op}: only Tensors of floating point dtype can require gradients, got {t.dtype}")
+        if not t.dtype._diff:
+            raise RuntimeError(f"{op}: only Tensors of floating point and complex dtype can require gradients, "
+                               f"got {t.dtype}")
         t.requires_grad = True
     return t
 
@@ -252,6 +258,8 @@ def _py_number(v, op, name):
 
 def full(size, fill_value, dtype=None, device=None, requires_grad=False, out=None):
     fill_value = _py_number(fill_value, "full", "fill_value")
+    if isinstance(fill_value, complex) or (dtype is not None and D.to_dtype(dtype, "full").is_complex):
+        return _full_complex(size, complex(fill_value), dtype, device, requires_grad, out)
     if dtype is None:
         dtype = (D.bool_ if isinstance(fill_value, builtins.bool) else
                  D.int64 if isinstance(fill_value, int) else _default_dtype())
@@ -301,6 +309,17 @@ def full_like(input, fill_value, dtype=None, device=None, requires_grad=False, m
     kw = _like(input, dtype, device, "full_like")
     made = full(input.shape, fill_value, requires_grad=requires_grad, **kw)
     return _like_layout(made, input, memory_format, "full_like")
+
+
+def _full_complex(size, value, dtype, device, requires_grad, out):
+    dt = _default_dtype().to_complex() if dtype is None else D.to_dtype(dtype, "full")
+    if not dt.is_complex:
+        raise TypeError(f"full: can't fill a {dt.name} tensor with the complex value {value}")
+    t = _make(None, (), dt, device, False, "full", size=size)
+    parts = wrap(_C.view_as_real(t._impl))
+    parts[..., 0].fill_(value.real)
+    parts[..., 1].fill_(value.imag)
+    return _store_out(_requires_grad(t, requires_grad, "full"), out)
 
 
 def _range_number(x, op, name):

@@ -32,6 +32,17 @@ def _float_formatter(vals):
     return lambda x: _special(x) or f"{x:.{p}f}"
 
 
+def _complex_formatter(re, im):
+    """re+imj with each part formatted like a float tensor of those parts (torch's style)."""
+    fr, fi = _float_formatter(re), _float_formatter(np.abs(im))
+
+    def fmt(z):
+        z = complex(z)
+        sign = "-" if np.signbit(z.imag) and not np.isnan(z.imag) else "+"
+        return f"{fr(z.real)}{sign}{fi(abs(z.imag))}j"
+    return fmt
+
+
 def _special(x):
     if np.isnan(x):
         return "nan"
@@ -67,7 +78,7 @@ def format_tensor(t):
     prefix = "tensor("
     suffix = []
     dt = t.dtype
-    if dt not in (D.float32, D.int64, D.bool_) or (dt is D.float32 and t.numel() == 0 and False):
+    if dt not in (D.float32, D.int64, D.bool_, D.complex64) or (dt is D.float32 and t.numel() == 0 and False):
         suffix.append(f"dtype=pyml.{dt.name}")
     if t.is_cuda:
         suffix.insert(0, f"device='{t.device}'")
@@ -85,6 +96,9 @@ def format_tensor(t):
         elif dt.is_floating_point:
             shown = a if not summarize else _edges(a, edge)
             fmt = _float_formatter(shown.astype(np.float64).ravel())
+        elif dt.is_complex:
+            shown = (a if not summarize else _edges(a, edge)).ravel()
+            fmt = _complex_formatter(shown.real.astype(np.float64), shown.imag.astype(np.float64))
         else:
             fmt = lambda x: str(int(x))
         shown = a if not summarize else _edges(a, edge)

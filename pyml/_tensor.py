@@ -115,7 +115,7 @@ class Tensor:
         return self.dtype.is_floating_point
 
     def is_complex(self):
-        return False
+        return self._impl.dtype >= 10
 
     def is_contiguous(self, memory_format=None):
         if memory_format is None:
@@ -137,9 +137,9 @@ class Tensor:
     @requires_grad.setter
     def requires_grad(self, value):
         value = builtins.bool(value)
-        if value and not (self.dtype.is_floating_point):
-            raise RuntimeError(f"requires_grad: only Tensors of floating point dtype can require gradients, "
-                               f"got {self.dtype}")
+        if value and not self.dtype._diff:
+            raise RuntimeError(f"requires_grad: only Tensors of floating point and complex dtype can require "
+                               f"gradients, got {self.dtype}")
         if not value and self.grad_fn is not None:
             raise RuntimeError("requires_grad: you can only change requires_grad flags of leaf variables. If you "
                                "want to use a computed variable in a subgraph that doesn't require "
@@ -155,7 +155,15 @@ class Tensor:
 
     # ------------------------------------------------------------------ conversion
     def item(self):
+        if self._impl.dtype >= 10:  # complex: the engine's item is real-only
+            if self.numel() != 1:
+                raise ValueError(f"item: a Tensor with {self.numel()} elements cannot be converted to a Python "
+                                 f"scalar; shape {tuple(self.shape)}")
+            return builtins.complex(self.detach().cpu().numpy().reshape(-1)[0])
         return _C.item(self._impl)
+
+    def __complex__(self):
+        return builtins.complex(self._scalar("complex"))
 
     def tolist(self):
         if self.dtype == D.bfloat16:

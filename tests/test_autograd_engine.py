@@ -194,7 +194,7 @@ def test_nonleaf_grad_is_none_unless_retain_grad():
 
 
 def test_requires_grad_rules():
-    with pytest.raises(RuntimeError, match="requires_grad: only Tensors of floating point dtype"):
+    with pytest.raises(RuntimeError, match="requires_grad: only Tensors of floating point and complex dtype"):
         pyml.tensor([1, 2]).requires_grad_()
     x = pyml.tensor([1.0], requires_grad=True)
     y = x * 2

@@ -5,6 +5,7 @@ the closed form where torch's sums over batch dims), the mixed ContinuousBernoul
 ones; KL(p, p) = 0; the Uniform boundary cases torch marks inf; and the errors."""
 import functools
 import math
+import zlib
 
 import numpy as np
 import pytest
@@ -70,7 +71,7 @@ def build(lib, name, params, rg=False):
 @pytest.mark.parametrize("shapes", PAIR_SHAPES, ids=str)
 @pytest.mark.parametrize("pname,qname", FINITE, ids=str)
 def test_kl_matches_torch_values_and_gradients(pname, qname, shapes):
-    rng = np.random.default_rng(abs(hash((pname, qname, shapes))) % 2 ** 32)
+    rng = np.random.default_rng(zlib.crc32(repr((pname, qname, shapes)).encode()))  # (hash() varies per run)
     pp, qp = MAKERS[pname](rng, shapes[0]), MAKERS[qname](rng, shapes[1])
     got = {}
     for lib in (pyml, torch):
@@ -80,7 +81,9 @@ def test_kl_matches_torch_values_and_gradients(pname, qname, shapes):
         leaves = list(pl.values()) + list(ql.values())
         got[lib] = (kl, lib.autograd.grad((kl * w).sum(), leaves, allow_unused=True))
     assert np.all(np.isfinite(npy(got[pyml][0])))
-    close(got[pyml][0], got[torch][0], msg="kl")
+    # the ContinuousBernoulli closed forms cancel near probs 1/2: ~1e-10 relative in the value
+    rtol = 1e-9 if "ContinuousBernoulli" in (pname, qname) else 1e-11
+    np.testing.assert_allclose(npy(got[pyml][0]), npy(got[torch][0]), rtol=rtol, atol=1e-12, err_msg="kl")
     for gp, gt in zip(got[pyml][1], got[torch][1]):
         if gt is None:
             assert gp is None or not np.any(npy(gp))

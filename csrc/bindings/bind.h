@@ -19,6 +19,7 @@ void bind_conv(py::module_& m);         // conv, pooling, unfold/fold, interpola
 void bind_norm(py::module_& m);         // batch/layer/group norm, cross-entropy, embedding
 void bind_attention(py::module_& m);    // scaled dot-product attention
 void bind_optim(py::module_& m);        // fused optimizer steps
+void bind_fft(py::module_& m);          // complex views, FFT
 
 // Python number -> Scalar (bool before int: bool is an int subclass in Python)
 Scalar to_scalar(py::handle h, const char* op);

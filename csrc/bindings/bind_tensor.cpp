@@ -24,6 +24,7 @@ static const char* numpy_format(DType t) {
     case DType::Bool: return "?"; case DType::UInt8: return "B"; case DType::Int8: return "b";
     case DType::Int16: return "h"; case DType::Int32: return "i"; case DType::Int64: return "q";
     case DType::Float16: return "e"; case DType::Float32: return "f"; case DType::Float64: return "d";
+    case DType::Complex64: return "F"; case DType::Complex128: return "D";
     default: throw TypeError(cat_str("numpy: dtype ", dtype_name(t), " has no NumPy equivalent; convert with .float() first"));
   }
 }
@@ -40,8 +41,12 @@ static DType from_numpy_dtype(const py::dtype& dt) {
   if (k == 'f') {
     if (sz == 2) return DType::Float16; if (sz == 4) return DType::Float32; if (sz == 8) return DType::Float64;
   }
+  if (k == 'c') {
+    if (sz == 8) return DType::Complex64; if (sz == 16) return DType::Complex128;
+  }
   throw TypeError(cat_str("from_numpy: can't convert NumPy array of type ", std::string(py::str(dt)),
-                          "; supported: bool, uint8, int8, int16, int32, int64, float16, float32, float64"));
+                          "; supported: bool, uint8, int8, int16, int32, int64, float16, float32, float64, "
+                          "complex64, complex128"));
 }
 
 static py::array to_numpy(const Tensor& t) {

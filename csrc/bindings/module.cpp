@@ -65,4 +65,5 @@ PYBIND11_MODULE(_C, m) {
   bind_norm(m);
   bind_attention(m);
   bind_optim(m);
+  bind_fft(m);
 }

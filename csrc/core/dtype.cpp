@@ -5,13 +5,14 @@
 namespace pyml {
 
 int64_t itemsize(DType t) {
-  static const int64_t sz[kNumDTypes] = {1, 1, 1, 2, 4, 8, 2, 2, 4, 8};
+  static const int64_t sz[kNumDTypes] = {1, 1, 1, 2, 4, 8, 2, 2, 4, 8, 8, 16};
   return sz[(int)t];
 }
 
 const char* dtype_name(DType t) {
   static const char* names[kNumDTypes] = {"bool", "uint8", "int8", "int16", "int32",
-                                          "int64", "float16", "bfloat16", "float32", "float64"};
+                                          "int64", "float16", "bfloat16", "float32", "float64",
+                                          "complex64", "complex128"};
   return names[(int)t];
 }
 
@@ -26,8 +27,14 @@ static int int_rank(DType t) {  // width order among signed ints
   }
 }
 
+static DType promote_complex(DType a, DType b) {  // at least one of a, b is complex
+  bool wide = a == DType::Complex128 || b == DType::Complex128 || a == DType::Float64 || b == DType::Float64;
+  return wide ? DType::Complex128 : DType::Complex64;
+}
+
 DType promote_types(DType a, DType b) {
   if (a == b) return a;
+  if (is_complex(a) || is_complex(b)) return promote_complex(a, b);
   if (a == DType::Bool) return b;
   if (b == DType::Bool) return a;
   bool fa = is_floating(a), fb = is_floating(b);
@@ -45,7 +52,7 @@ DType promote_types(DType a, DType b) {
   return int_rank(a) > int_rank(b) ? a : b;
 }
 
-static int category(DType t) { return t == DType::Bool ? 0 : is_floating(t) ? 2 : 1; }
+static int category(DType t) { return t == DType::Bool ? 0 : is_complex(t) ? 3 : is_floating(t) ? 2 : 1; }
 
 bool can_cast(DType from, DType to) { return category(from) <= category(to); }
 

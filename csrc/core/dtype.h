@@ -8,17 +8,22 @@
 namespace pyml {
 
 enum class DType : int8_t {
-  Bool = 0, UInt8, Int8, Int16, Int32, Int64, Float16, BFloat16, Float32, Float64,
+  Bool = 0, UInt8, Int8, Int16, Int32, Int64, Float16, BFloat16, Float32, Float64, Complex64, Complex128,
 };
-constexpr int kNumDTypes = 10;
+constexpr int kNumDTypes = 12;
 
 int64_t itemsize(DType t);
 const char* dtype_name(DType t);  // "float32", ...
-inline bool is_floating(DType t) { return t >= DType::Float16; }
+inline bool is_floating(DType t) { return t >= DType::Float16 && t <= DType::Float64; }
+// Complex tensors hold (real, imag) pairs of float32/float64. Kernels see them through their real
+// view (ops/complex.h): a trailing dim of 2, so no kernel table has a complex entry.
+inline bool is_complex(DType t) { return t == DType::Complex64 || t == DType::Complex128; }
+inline DType complex_to_real(DType t) { return t == DType::Complex128 ? DType::Float64 : DType::Float32; }
 inline bool is_integral(DType t, bool include_bool) {
   return include_bool ? t <= DType::Int64 : (t >= DType::UInt8 && t <= DType::Int64);
 }
-// PyTorch's promote_types(a, b): bool < integers < floats, u8+i8 -> i16, f16+bf16 -> f32.
+// PyTorch's promote_types(a, b): bool < integers < floats < complex, u8+i8 -> i16, f16+bf16 -> f32,
+// float64+complex64 -> complex128.
 DType promote_types(DType a, DType b);
 // Whether a value of type `from` may be written to `to` by an in-place op (no category drop).
 bool can_cast(DType from, DType to);

@@ -11,16 +11,20 @@
 namespace pyml {
 namespace {
 
+struct Bytes16 { uint64_t lo, hi; };  // a complex128 element, moved as a whole
+
+
 template <typename T> inline T& at(char* p) { return *reinterpret_cast<T*>(p); }
 template <typename T> inline const T& at(const char* p) { return *reinterpret_cast<const T*>(p); }
 
-// run f(T) with T an unsigned type of the given item size
+// run f(T) with T a plain type of the given item size (16 bytes: complex128)
 template <typename F> void by_size(int64_t itemsize, const F& f) {
   switch (itemsize) {
     case 1: f(uint8_t{}); break;
     case 2: f(uint16_t{}); break;
     case 4: f(uint32_t{}); break;
-    default: f(uint64_t{}); break;
+    case 8: f(uint64_t{}); break;
+    default: f(Bytes16{}); break;
   }
 }
 

@@ -10,6 +10,9 @@
 namespace pyml {
 namespace {
 
+struct Bytes16 { uint64_t lo, hi; };  // a complex128 element, moved as a whole
+
+
 template <typename T>
 void remap_row(char* o, const char* src, int64_t n, int64_t stride, const int64_t* map) {
   T* __restrict out = reinterpret_cast<T*>(o);
@@ -49,7 +52,8 @@ void remap_cpu(const RemapParams& p) {
     case 1: remap_typed<uint8_t>(p); break;
     case 2: remap_typed<uint16_t>(p); break;
     case 4: remap_typed<uint32_t>(p); break;
-    default: remap_typed<uint64_t>(p); break;
+    case 8: remap_typed<uint64_t>(p); break;
+    default: remap_typed<Bytes16>(p); break;  // complex128
   }
 }
 

@@ -4,6 +4,8 @@
 #include "cpu/copy.h"
 #include "core/device.h"
 #include "cuda/copy.h"
+#include "core/iter.h"
+#include "ops/complex.h"
 
 namespace pyml {
 
@@ -25,6 +27,9 @@ DType Scalar::dtype() const {
 static std::optional<DType> combine(std::optional<DType> higher, std::optional<DType> lower) {
   if (!higher) return lower;
   if (!lower) return higher;
+  if (is_complex(*higher)) return higher;
+  if (is_complex(*lower))  // a float operand keeps its width: float32 with a complex128 scalar is complex64
+    return is_floating(*higher) ? (*higher == DType::Float64 ? DType::Complex128 : DType::Complex64) : lower;
   if (is_floating(*higher)) return higher;
   if (*higher == DType::Bool || is_floating(*lower)) return promote_types(*higher, *lower);
   return higher;
@@ -73,8 +78,25 @@ static bool same_view(const Tensor& a, const Tensor& b) {
          a.dtype == b.dtype;
 }
 
+static void copy_same_device(const Tensor& dst, const Tensor& src);
+
+// Complex on either side moves through the real views: complex <- complex copies the pairs,
+// complex <- real writes the real part and zeroes the imaginary one. complex -> real is refused
+// here (torch warns and drops the imaginary part); the Python layer takes .real explicitly.
+static void copy_complex(const Tensor& dst, const Tensor& src) {
+  PYML_CHECK(is_complex(dst.dtype), TypeError, "copy: casting ", dtype_name(src.dtype), " to ",
+             dtype_name(dst.dtype), " would discard the imaginary part; take .real first");
+  Tensor d = view_as_real(dst);
+  if (is_complex(src.dtype)) return copy_same_device(d, view_as_real(src));
+  copy_same_device(select(d, -1, 0), src);
+  Tensor zero = empty({}, d.dtype, d.device());
+  fill_(zero, Scalar::from_int(0));
+  copy_same_device(select(d, -1, 1), zero);
+}
+
 // dst and src on the same device; src broadcasts to dst and is cast to its dtype
 static void copy_same_device(const Tensor& dst, const Tensor& src) {
+  if (is_complex(dst.dtype) || is_complex(src.dtype)) return copy_complex(dst, src);
   ElemIter it = ElemIter::make({&dst, &src});
   if (dst.device().is_cpu()) it.run(cast_loop_fn(dst.dtype, src.dtype));
   else copy_cuda(it, dst.dtype, src.dtype, dst.device().index);
@@ -155,6 +177,12 @@ template <typename T> static T scalar_as(const Scalar& s) {
 void fill_(const Tensor& t, const Scalar& v) {
   check_writable(t, "fill_");
   if (t.numel() == 0) return;
+  if (is_complex(t.dtype)) {  // a real value: (v, 0)
+    Tensor r = view_as_real(t);
+    fill_(select(r, -1, 0), v);
+    fill_(select(r, -1, 1), Scalar::from_int(0));
+    return;
+  }
   alignas(8) char value[8];
   PYML_DISPATCH_ALL(t.dtype, "fill_", [&] { *reinterpret_cast<scalar_t*>(value) = scalar_as<scalar_t>(v); });
   if (!t.device().is_cpu()) {

@@ -17,6 +17,8 @@ static DLDataType dl_dtype(DType t) {
     case DType::Float16: return {kDLFloat, 16, 1};
     case DType::BFloat16: return {kDLBfloat, 16, 1};
     case DType::Float32: return {kDLFloat, 32, 1};
+    case DType::Complex64: return {kDLComplex, 64, 1};
+    case DType::Complex128: return {kDLComplex, 128, 1};
     default: return {kDLFloat, 64, 1};
   }
 }
@@ -38,6 +40,10 @@ static std::optional<DType> from_dl_dtype(DLDataType d) {
       if (d.bits == 64) return DType::Float64;
       break;
     case kDLBfloat: if (d.bits == 16) return DType::BFloat16; break;
+    case kDLComplex:
+      if (d.bits == 64) return DType::Complex64;
+      if (d.bits == 128) return DType::Complex128;
+      break;
   }
   return std::nullopt;
 }

@@ -15,6 +15,7 @@ BINARY = ["add", "sub", "mul", "div", "floor_divide", "trunc_divide", "remainder
           "gelu_backward", "gelu_tanh_backward", "silu_backward", "tanh_backward", "sigmoid_backward", "relu_backward"]
 B = {n: i for i, n in enumerate(BINARY)}
 _NUMBER = (builtins.bool, int, float)
+_NUMBER_C = _NUMBER + (complex, Tensor)
 
 # Autograd installs its recorders here (pyml/autograd/formulas.py); None until then.
 _ag = None
@@ -23,13 +24,22 @@ _ag = None
 def _unary(name, x, params=()):
     if not isinstance(x, Tensor):
         raise TypeError(f"{name}: expected a Tensor, got {type(x).__name__}")
-    out = wrap(_C.unary(U[name], x._impl, list(params)))
+    try:
+        out = wrap(_C.unary(U[name], x._impl, list(params)))
+    except TypeError:  # the engine's kernels are real: complex ops are composed from them (complex.py)
+        if not x.dtype.is_complex:
+            raise
+        from . import complex as cx
+        return cx.unary(name, x)
     if x._requires_grad and _ag is not None and _ag.grad_enabled():
         _ag.record_unary(name, x, out, params)
     return out
 
 
 def _unary_(name, x, params=()):
+    if x.dtype.is_complex:
+        from . import complex as cx
+        return x.copy_(cx.unary(name, x))
     before = _ag.before_inplace(x, ()) if _ag is not None else None
     _C.unary_(U[name], x._impl, list(params))
     if before is not None:
@@ -97,26 +107,43 @@ def _store_out(r, out):
 # ---------------------------------------------------------------------------- binary
 def _binary(name, a, b, alpha=1.0):
     """Tensor-tensor or tensor-number op; numbers take part in type promotion as PyTorch's wrapped numbers."""
-    if isinstance(a, Tensor):
-        if isinstance(b, Tensor):
-            out = wrap(_C.binary(B[name], a._impl, b._impl, alpha))
-            if (a._requires_grad or b._requires_grad) and _ag is not None and _ag.grad_enabled():
+    try:
+        if isinstance(a, Tensor):
+            if isinstance(b, Tensor):
+                out = wrap(_C.binary(B[name], a._impl, b._impl, alpha))
+                if (a._requires_grad or b._requires_grad) and _ag is not None and _ag.grad_enabled():
+                    _ag.record_binary(name, a, b, out, alpha)
+                return out
+            if isinstance(b, _NUMBER):
+                out = wrap(_C.binary_scalar(B[name], a._impl, b, alpha, False))
+                if a._requires_grad and _ag is not None and _ag.grad_enabled():
+                    _ag.record_binary(name, a, b, out, alpha)
+                return out
+        elif isinstance(a, _NUMBER) and isinstance(b, Tensor):
+            out = wrap(_C.binary_scalar(B[name], b._impl, a, alpha, True))
+            if b._requires_grad and _ag is not None and _ag.grad_enabled():
                 _ag.record_binary(name, a, b, out, alpha)
             return out
-        if isinstance(b, _NUMBER):
-            out = wrap(_C.binary_scalar(B[name], a._impl, b, alpha, False))
-            if a._requires_grad and _ag is not None and _ag.grad_enabled():
-                _ag.record_binary(name, a, b, out, alpha)
-            return out
-    elif isinstance(a, _NUMBER) and isinstance(b, Tensor):
-        out = wrap(_C.binary_scalar(B[name], b._impl, a, alpha, True))
-        if b._requires_grad and _ag is not None and _ag.grad_enabled():
-            _ag.record_binary(name, a, b, out, alpha)
-        return out
+    except TypeError:  # a complex operand: composed from real ops (complex.py)
+        if not _complex_operand(a, b):
+            raise
+    if _complex_operand(a, b) and isinstance(a, _NUMBER_C) and isinstance(b, _NUMBER_C):
+        from . import complex as cx
+        return cx.binary(name, a, b, alpha)
     raise TypeError(f"{name}: expected Tensor or number operands, got {type(a).__name__} and {type(b).__name__}")
 
 
+def _complex_operand(a, b):
+    return any(isinstance(v, complex) or (isinstance(v, Tensor) and v.dtype.is_complex) for v in (a, b))
+
+
 def _binary_(name, a, b, alpha=1.0):
+    if _complex_operand(a, b):
+        if not a.dtype.is_complex:
+            raise RuntimeError(f"{name}_: result type {'complex'} can't be cast to the desired output type "
+                               f"{a.dtype.name}")
+        from . import complex as cx
+        return a.copy_(cx.binary(name, a, b, alpha))
     before = _ag.before_inplace(a, (b,)) if _ag is not None else None
     if isinstance(b, Tensor):
         _C.binary_(B[name], a._impl, b._impl, alpha)
@@ -295,7 +322,7 @@ _OPS = {"__add__": ("add", False), "__radd__": ("add", True), "__sub__": ("sub",
 
 def _operator(name, reflected):
     def op(self, other):
-        if not isinstance(other, (Tensor,) + _NUMBER):
+        if not isinstance(other, _NUMBER_C):
             return NotImplemented
         return _binary(name, other, self) if reflected else _binary(name, self, other)
     return op
@@ -307,7 +334,7 @@ for _dunder, (_n, _r) in _OPS.items():
 
 def _ioperator(name):
     def op(self, other):
-        if not isinstance(other, (Tensor,) + _NUMBER):
+        if not isinstance(other, _NUMBER_C):
             return NotImplemented
         return _binary_(name, self, other)
     return op

@@ -278,6 +278,10 @@ def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False, mem
     dt = self.dtype if dtype is None else D.to_dtype(dtype, "to")
     dev = self.device if device is None else to_device(device)
     fmt = MF.code(memory_format, "to")
+    if self.dtype.is_complex and not dt.is_complex:
+        import warnings
+        warnings.warn("Casting complex values to real discards the imaginary part", UserWarning, stacklevel=2)
+        return self.real.to(dt, device=dev, copy=True, memory_format=memory_format)
     if dev == self.device:
         if dt is self.dtype and not copy and (fmt == MF.PRESERVE or self._impl.is_contiguous_as(fmt)):
             return self

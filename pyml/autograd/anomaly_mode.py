@@ -84,7 +84,7 @@ def check_grads(node, grads):
         return
     from .. import isfinite
     for i, g in enumerate(grads):
-        if g is None or not g.dtype.is_floating_point:
+        if g is None or not g.dtype._diff:
             continue
         if not bool(isfinite(g.detach()).all()):
             err = RuntimeError(f"Function '{node.name}' returned nan or inf values in its {i}th output.\n"

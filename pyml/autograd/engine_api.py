@@ -257,10 +257,11 @@ def _fit_grad(node, i, g, meta):
         from .formulas import sum_to
         g = sum_to(g, shape)
     if g.dtype is not meta[1]:
-        if not g.dtype.is_floating_point:
+        if not g.dtype._diff:
             raise RuntimeError(f"Function {node.name} returned an invalid gradient at index {i} - expected "
                                f"dtype {meta[1]} but got {g.dtype}")
-        g = g.to(meta[1])
+        from .formulas import _cast
+        g = _cast(g, meta)
     return g
 
 
@@ -309,7 +310,7 @@ def _make_grads(outputs, grad_outputs, create_graph, op):
             if tuple(g.shape) != tuple(out.shape):
                 raise ValueError(f"{op}: mismatch in shape: grad_output[{i}] has a shape of {tuple(g.shape)} and "
                                  f"output[{i}] has a shape of {tuple(out.shape)}")
-            if g.dtype.is_floating_point != out.dtype.is_floating_point:
+            if g.dtype._diff != out.dtype._diff:
                 raise TypeError(f"{op}: grad_output[{i}] has dtype {g.dtype} but output[{i}] has dtype {out.dtype}")
             if g.dtype is not out.dtype:
                 g = g.to(out.dtype)

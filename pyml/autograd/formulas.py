@@ -43,7 +43,11 @@ def sum_to(g, shape):
 
 
 def _cast(g, meta):
-    return g if g.dtype is meta[1] else g.to(meta[1])
+    if g.dtype is meta[1]:
+        return g
+    if g.dtype.is_complex and not meta[1].is_complex:  # a real input's gradient is the real part (torch)
+        g = g.real
+    return g.to(meta[1])
 
 
 def _fit(g, meta):
@@ -227,7 +231,7 @@ def record_binary(name, a, b, out, alpha):
 
 def record_binary_inplace(name, a, a_before, b, alpha):
     """a was updated in place by `name` with b; a_before is a copy of a's old value carrying its old history."""
-    if not a.dtype.is_floating_point:
+    if not a.dtype._diff:
         return
     if name not in BINARY:  # x.eq_(y), x.logical_and_(y) on a float x: a step function, zero gradient
         return _inplace(a, name.capitalize() + "Backward", _no_grad_f, [a_before, b], None, save_out=False)
@@ -241,7 +245,7 @@ def _no_grad_f(ctx, g):
 
 def record_unary_inplace(name, a, a_before, params):
     if name not in UNARY:
-        if a.dtype.is_floating_point:
+        if a.dtype._diff:
             _inplace(a, name.capitalize() + "Backward", _no_grad_f, [a_before], None, save_out=False)
         return
     _inplace(a, name.capitalize() + "Backward", _UNARY_FORMULAS[name], [a_before], tuple(params),
@@ -463,7 +467,7 @@ def _clamp_inplace(raw):
         before = before_inplace(self, [b for b in bounds if b is not None])
         with grad_mode.no_grad():
             raw(self, min, max)
-        if before is not None and self.dtype.is_floating_point:
+        if before is not None and self.dtype._diff:
             _inplace(self, "ClampBackward", _clamp_f, [before] + bounds, {"min": min, "max": max}, save_out=False)
         return self
     clamp_._pyml_ag = True
@@ -472,6 +476,8 @@ def _clamp_inplace(raw):
 
 def _to_f(ctx, g):
     meta = ctx.in_meta[0]
+    if g.dtype.is_complex and not meta[1].is_complex:  # real -> complex cast: the real part flows back
+        g = g.real
     return (g.to(meta[2], meta[1]),)
 
 
@@ -493,7 +499,7 @@ def _inplace_method(name, formula, raw):
         others = tuple(a for a in args if isinstance(a, Tensor))
         before = before_inplace(self, others)
         raw(self, *args, **kwargs)
-        if before is not None and self.dtype.is_floating_point:
+        if before is not None and self.dtype._diff:
             src = others[0] if others else None
             _inplace(self, name, formula, [before, src], None, save_out=False)
         return self

@@ -280,7 +280,7 @@ def _getitem(self, key):
         return out
     if out._impl.storage_id == self._impl.storage_id:  # basic indexing: a view
         return record_view(self, out, lambda z, key=key: z[key])
-    if self._requires_grad and grad_mode.is_grad_enabled() and out.dtype.is_floating_point:
+    if self._requires_grad and grad_mode.is_grad_enabled() and out.dtype._diff:
         record("IndexBackward", _getitem_f, [self], [out], key, save_inputs=False)
     return out
 
@@ -298,7 +298,7 @@ def _setitem_f(ctx, g):
 def _setitem(self, key, value):
     before = before_inplace(self, (value,))
     _RAW_SETITEM(self, key, value)
-    if before is not None and self.dtype.is_floating_point:
+    if before is not None and self.dtype._diff:
         vmeta = (tuple(value.shape), value.dtype, value.device) if isinstance(value, Tensor) else None
         _inplace(self, "IndexPutBackward", _setitem_f, [before, value if isinstance(value, Tensor) else None],
                  (key, vmeta), save_out=False)
@@ -320,7 +320,7 @@ def _inplace_op(name, raw, formula, tensors):
         before = before_inplace(self, [o for o in others if o is not None])
         with grad_mode.no_grad():
             raw(self, *args, **kwargs)
-        if before is not None and self.dtype.is_floating_point:
+        if before is not None and self.dtype._diff:
             _inplace(self, node_name, formula, [before] + others, A, save_out=False)
         return self
     method._pyml_ag = True

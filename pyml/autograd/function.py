@@ -161,7 +161,7 @@ def record(name, formula, inputs, outputs, args=None, save_inputs=True, save_out
         node.trace = capture_trace()
     node.out_meta = metas
     for i, o in enumerate(outputs):
-        if metas[i][1].is_floating_point and not _is_input(o, inputs):  # an op that returned its input: no new history
+        if metas[i][1]._diff and not _is_input(o, inputs):  # an op that returned its input: no new history
             o.grad_fn = node
             o._output_nr = i
             o._fn_version = o._impl.version
@@ -304,7 +304,7 @@ def _link_outputs(node, tensor_args, out):
         if isinstance(o, Tensor):
             if id(o) in inputs and id(o) not in node._dirty:
                 o = Tensor._wrap(o._impl)  # returning an input unchanged: the output is a new tensor
-            if id(o) not in node._non_diff and o.dtype.is_floating_point:
+            if id(o) not in node._non_diff and o.dtype._diff:
                 o._requires_grad = True
                 o.grad_fn = node
                 o._output_nr = i
@@ -342,7 +342,7 @@ class once_differentiable:
             outs = out if isinstance(out, tuple) else (out,)
             linked = []
             for o in outs:
-                if isinstance(o, Tensor) and o.dtype.is_floating_point:
+                if isinstance(o, Tensor) and o.dtype._diff:
                     o = Tensor._wrap(o._impl)
                     o._requires_grad = True
                     o.grad_fn = err

@@ -28,7 +28,7 @@ def _decode(key):
     dd = _DTYPE_DEVICE.get(key)
     if dd is None:
         dt = D.BY_CODE[key & 0xff]
-        dd = _DTYPE_DEVICE[key] = (dt, from_pair(((key >> 8) & 0xff, key >> 16)), dt.is_floating_point)
+        dd = _DTYPE_DEVICE[key] = (dt, from_pair(((key >> 8) & 0xff, key >> 16)), dt._diff)
     return dd
 
 
@@ -264,7 +264,7 @@ class SavedTensor:
         if is_output:
             self.tensor = Tensor._wrap(t._impl)
             # a built-in op's outputs are attached to the node just after saving: float means differentiable
-            self.tensor._requires_grad = t._requires_grad or D.BY_CODE[t._impl.dtype].is_floating_point
+            self.tensor._requires_grad = t._requires_grad or D.BY_CODE[t._impl.dtype]._diff
             self.fn, self.nr = None, output_nr
         else:
             self.tensor = t

@@ -88,7 +88,7 @@ def _get_data(self):
 def _set_data(self, value):
     if not isinstance(value, Tensor):
         raise TypeError(f"data: expected a Tensor, got {type(value).__name__}")
-    if self._requires_grad and not value.dtype.is_floating_point:
+    if self._requires_grad and not value.dtype._diff:
         raise TypeError(f"data: a tensor that requires grad needs floating point data, got {value.dtype}")
     self._impl = value._impl
 

@@ -207,7 +207,7 @@ def _guarded(name, fn):
     def g(*args, **kwargs):
         out = fn(*args, **kwargs)
         if _gstate.enabled and _any_rg(args, kwargs):
-            floats = [o for o in _outputs(out) if o.dtype.is_floating_point]
+            floats = [o for o in _outputs(out) if o.dtype._diff]
             outs = [o for o in floats if not o._requires_grad]
             # an op without a derivative records nothing; when some outputs got history, the others are
             # results that do not depend on a grad-requiring input (broadcast_tensors(leaf, constant))
@@ -237,10 +237,10 @@ def _guarded_inplace(name, fn):
                                "operation.")
         before = self.grad_fn
         out = fn(*args, **kwargs)
-        if self.grad_fn is before and self.dtype.is_floating_point:  # nothing was recorded
+        if self.grad_fn is before and self.dtype._diff:  # nothing was recorded
             node = _MissingDerivative(name, _tensor_args(args, kwargs))
             _missing(node, self)
-            if base is not None and base.dtype.is_floating_point:
+            if base is not None and base.dtype._diff:
                 _missing(_MissingDerivative(name, [base]), base)
         return out
     g._pyml_ag = True

@@ -1,0 +1,13 @@
+// Complex views and the FFT: thin pybind11 glue over ops/complex.h and ops/fft.h.
+#include "bindings/bind.h"
+#include "ops/complex.h"
+#include "ops/fft.h"
+
+namespace pyml {
+void bind_fft(py::module_& m) {
+  m.def("view_as_real", &view_as_real);
+  m.def("view_as_complex", &view_as_complex);
+  m.def("complex_from_parts", &complex_from_parts);
+  m.def("fft_c2c", &fft_c2c, py::arg("x"), py::arg("dims"), py::arg("inverse"), py::arg("scale"));
+}
+}  // namespace pyml

@@ -1,0 +1,15 @@
+// Complex tensors as real ones: a complex64 (complex128) tensor of shape S is a float32 (float64)
+// tensor of shape S + (2,) over the same storage, real part first. Kernels never see complex
+// dtypes: copies, fills and the FFT run on this real view, and the Python layer builds complex
+// arithmetic from real ops on it (so autograd needs nothing new).
+#pragma once
+#include "core/tensor.h"
+
+namespace pyml {
+// (.., 2) real view of a complex tensor; strides double, the pair is the new last dim
+Tensor view_as_real(const Tensor& t);
+// complex view of a real (.., 2) tensor with last stride 1, even strides and offset
+Tensor view_as_complex(const Tensor& t);
+// (re, im) as a fresh complex tensor; re and im broadcast, same real dtype and device
+Tensor complex_from_parts(const Tensor& re, const Tensor& im);
+}  // namespace pyml
