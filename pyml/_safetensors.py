@@ -15,7 +15,8 @@ from . import _dtype as D
 # pyml dtype <-> safetensors tag, with the little-endian NumPy dtype of the stored bytes
 _TAGS = ((D.bool_, "BOOL", "u1"), (D.uint8, "U8", "u1"), (D.int8, "I8", "i1"), (D.int16, "I16", "<i2"),
          (D.int32, "I32", "<i4"), (D.int64, "I64", "<i8"), (D.float16, "F16", "<f2"),
-         (D.bfloat16, "BF16", "<u2"), (D.float32, "F32", "<f4"), (D.float64, "F64", "<f8"))
+         (D.bfloat16, "BF16", "<u2"), (D.float32, "F32", "<f4"), (D.float64, "F64", "<f8"),
+         (D.complex64, "C64", "<c8"), (D.complex128, "C128", "<c16"))  # (C128: pyml's own tag)
 TAG_OF = {dt: tag for dt, tag, _ in _TAGS}
 DTYPE_OF = {tag: dt for dt, tag, _ in _TAGS}
 WIRE_OF = {tag: np.dtype(w) for _, tag, w in _TAGS}

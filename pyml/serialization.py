@@ -275,7 +275,7 @@ def _saved_location(text, name):
 
 def _finish(t, e, info):
     grad, param = info.get("requires_grad", False), info.get("parameter", False)
-    if (grad or param) and not DTYPE_OF[e.tag].is_floating_point:
+    if (grad or param) and not DTYPE_OF[e.tag]._diff:
         raise CheckpointError(f"tensor {e.name!r} of dtype {e.tag} is marked as a parameter or requiring grad; "
                               "only floating point tensors can be")
     if param:

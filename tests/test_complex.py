@@ -268,6 +268,8 @@ def test_unordered_ops_raise(op):
     z = pyml.tensor([1 + 1j])
     with pytest.raises(TypeError, match="complex"):
         getattr(pyml, op)(z, z)
+    with pytest.raises(TypeError, match="complex"):
+        pyml.sort(z)
 
 
 # ---------------------------------------------------------------------------- reductions, products, joins
@@ -277,6 +279,9 @@ def test_reductions_and_matmul(rng, pdt, tdt, tol):
     for kw in ({}, {"dim": 1}, {"dim": (0, 2), "keepdim": True}, {"dim": -1}):
         close(a.sum(**kw), b.sum(**kw), tol * 10)
         close(pyml.mean(a, **kw), torch.mean(b, **kw), tol * 10)
+    close(pyml.cumsum(a, 1), torch.cumsum(b, 1), tol * 10)
+    close(a.norm(), b.norm(), tol * 10)
+    close(pyml.linalg.vector_norm(a, 1, dim=-1), torch.linalg.vector_norm(b, 1, dim=-1), tol * 10)
     x = rng.standard_normal((3, 4))
     close(pyml.tensor(x).sum(0, dtype=pdt), torch.tensor(x).sum(0, dtype=tdt), tol * 10)  # real input summed as complex
     m1, t1 = pair(crandn(rng, 5, 7), pdt, tdt)
@@ -342,3 +347,12 @@ def test_real_to_complex_gradient():
     y = (x.to(pyml.complex64) * (1 + 2j)).imag.sum()
     y.backward()
     assert x.grad.dtype is pyml.float32 and x.grad.tolist() == [2.0, 2.0]
+
+
+def test_save_load_round_trip(rng, tmp_path):
+    z = pyml.tensor(crandn(rng, 3, 4))
+    path = tmp_path / "z.pt"
+    pyml.save({"c128": z, "c64": z.to(pyml.complex64).t()}, path)
+    d = pyml.load(path)
+    assert d["c128"].dtype is pyml.complex128 and pyml.equal(d["c128"], z)
+    assert d["c64"].dtype is pyml.complex64 and d["c64"].tolist() == z.to(pyml.complex64).t().tolist()

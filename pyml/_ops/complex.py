@@ -379,6 +379,18 @@ def _joined(name):
     return fn
 
 
+def cumsum(input, dim, *, dtype=None, out=None):
+    z = input if dtype is None else input.to(dtype)
+    return _store(view_as_complex(pyml.cumsum(view_as_real(z), _cdims(z, dim)[0]).contiguous()), out)
+
+
+def _norm_of_abs(fn):
+    """norms of a complex tensor are the norms of |z| (torch's definition)."""
+    def f(input, *args, **kwargs):
+        return fn(_abs(input), *args, **kwargs)
+    return f
+
+
 def flip(input, dims):
     d = _cdims(input, dims)
     return view_as_complex(pyml.flip(view_as_real(input), d).contiguous())
@@ -451,13 +463,16 @@ def install():
     _real_angle, _real_sgn = pyml.angle, pyml.sgn
     table = {"sum": _sum_like("sum"), "mean": _sum_like("mean"), "matmul": matmul, "mm": matmul, "bmm": matmul,
              "cat": _joined("cat"), "concat": _joined("cat"), "concatenate": _joined("cat"),
-             "stack": _joined("stack"), "flip": flip, "roll": roll}
+             "stack": _joined("stack"), "flip": flip, "roll": roll, "cumsum": cumsum,
+             "norm": _norm_of_abs(pyml.norm)}
     for name, cx in table.items():
         if hasattr(pyml, name):
             setattr(pyml, name, _fallback(getattr(pyml, name), cx))
-        if name in ("sum", "mean", "matmul", "mm", "bmm", "flip", "roll") and hasattr(Tensor, name):
+        if name in ("sum", "mean", "matmul", "mm", "bmm", "flip", "roll", "cumsum") and hasattr(Tensor, name):
             setattr(Tensor, name, _fallback(getattr(Tensor, name), cx))
     Tensor.__matmul__ = _fallback(Tensor.__matmul__, matmul)
+    Tensor.norm = _fallback(Tensor.norm, _norm_of_abs(Tensor.norm))
+    pyml.linalg.vector_norm = _fallback(pyml.linalg.vector_norm, _norm_of_abs(pyml.linalg.vector_norm))
     pyml.rand = _random(pyml.rand, 1.0)
     pyml.randn = _random(pyml.randn, math.sqrt(0.5))
     for name in ("view_as_real", "view_as_complex", "complex", "polar", "real", "imag", "conj", "conj_physical",
