@@ -7,6 +7,7 @@
 // Twiddles are evaluated per use from exact integer angles with sincospi in double.
 #include "cuda_common.cuh"
 #include "fft.h"
+#include "ops/fft.h"
 
 namespace pyml {
 namespace {
@@ -24,16 +25,6 @@ template <typename T> __device__ inline Cx<T> root(int64_t num, int64_t den, int
   double s, c;
   sincospi(2.0 * (double)(num % den) / (double)den, &s, &c);
   return {(T)c, (T)(sign * s)};
-}
-
-std::vector<int64_t> factorize(int64_t n) {
-  std::vector<int64_t> f;
-  for (; n % 4 == 0; n /= 4) f.push_back(4);
-  for (; n % 2 == 0; n /= 2) f.push_back(2);
-  for (int64_t p = 3; p * p <= n; p += 2)
-    for (; n % p == 0; n /= p) f.push_back(p);
-  if (n > 1) f.push_back(n);
-  return f;
 }
 
 struct StageGeom { int64_t n, inner, r, s, m, total; int sign; };
@@ -110,7 +101,7 @@ void stockham(Cx<T>* data, Cx<T>* tmp, int64_t outer, int64_t n, int64_t inner, 
   Cx<T>* a = data;
   Cx<T>* b = tmp;
   int64_t s = 1, rest = n, count = outer * n * inner;
-  for (int64_t r : factorize(n)) {
+  for (int64_t r : fft_radices(n)) {
     StageGeom g{n, inner, r, s, rest / r, count / r, sign};
     stage_kernel<T><<<cuda::grid_for(g.total), cuda::kThreads, 0, st>>>(a, b, g);
     PYML_CUDA_LAUNCH_CHECK("fft");
@@ -151,7 +142,7 @@ template <typename T>
 void fft_lines(void* data, int64_t outer, int64_t n, int64_t inner, bool inverse, double scale, DType real,
                int index) {
   int sign = inverse ? 1 : -1;
-  std::vector<int64_t> f = factorize(n);
+  std::vector<int64_t> f = fft_radices(n);
   if (!f.empty() && f.back() > kMaxRadix) return bluestein<T>((Cx<T>*)data, outer, n, inner, sign, scale, real, index);
   Tensor tmp = scratch(real, outer * n * inner, index);
   stockham<T>((Cx<T>*)data, tmp.ptr<Cx<T>>(), outer, n, inner, sign, scale, index);

@@ -31,16 +31,6 @@ template <typename T> C<T> root(int64_t num, int64_t den, int sign) {
   return {(T)std::cos(a), (T)(sign * std::sin(a))};
 }
 
-std::vector<int64_t> factorize(int64_t n) {
-  std::vector<int64_t> f;
-  for (; n % 4 == 0; n /= 4) f.push_back(4);
-  for (; n % 2 == 0; n /= 2) f.push_back(2);
-  for (int64_t p = 3; p * p <= n; p += 2)
-    for (; n % p == 0; n /= p) f.push_back(p);
-  if (n > 1) f.push_back(n);
-  return f;
-}
-
 // One Stockham stage: the current sub-length r*m splits into r interleaved ones; s = product of
 // the radices before it. tw[p*r + k] = w_{rm}^{pk}; dft[j*r + k] = w_r^{jk} (odd radices).
 template <typename T> struct Stage {
@@ -63,7 +53,7 @@ template <typename T> void run(const Plan<T>& P, C<T>* x, C<T>* work);
 
 template <typename T> void make_stages(Plan<T>& P) {
   int64_t s = 1, rest = P.n;
-  for (int64_t r : factorize(P.n)) {
+  for (int64_t r : fft_radices(P.n)) {
     Stage<T> st{r, s, rest / r, {}, {}};
     int64_t len = r * st.m;
     st.tw.resize(st.m * r);
@@ -84,7 +74,7 @@ template <typename T> std::unique_ptr<Plan<T>> make_plan(int64_t n, int sign) {
   auto P = std::make_unique<Plan<T>>();
   P->n = n;
   P->sign = sign;
-  std::vector<int64_t> f = factorize(n);
+  std::vector<int64_t> f = fft_radices(n);
   if (f.empty() || f.back() <= kMaxRadix) {
     make_stages(*P);
     return P;
