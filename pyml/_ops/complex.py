@@ -50,23 +50,23 @@ def _join(re, im):
     return view_as_complex(pyml.stack(pyml.broadcast_tensors(re, im), -1))
 
 
+def _float_pair(a, b, op, na, nb):
+    need_tensor(a, op, na)
+    need_tensor(b, op, nb)
+    if a.dtype is not b.dtype or a.dtype not in (D.float32, D.float64):
+        raise TypeError(f"{op}: expected {na} and {nb} to be float32 or float64 tensors of the same dtype, "
+                        f"got {a.dtype} and {b.dtype}")
+
+
 def complex(real, imag, *, out=None):
     """real + i * imag from two float tensors of one dtype (float32 -> complex64, float64 -> complex128)."""
-    need_tensor(real, "complex", "real")
-    need_tensor(imag, "complex", "imag")
-    if real.dtype is not imag.dtype or real.dtype not in (D.float32, D.float64):
-        raise TypeError(f"complex: expected real and imag to be float32 or float64 tensors of the same dtype, "
-                        f"got {real.dtype} and {imag.dtype}")
+    _float_pair(real, imag, "complex", "real", "imag")
     return _store(_join(real, imag), out)
 
 
 def polar(abs, angle, *, out=None):
     """abs * (cos(angle) + i sin(angle)), for float tensors of one dtype."""
-    need_tensor(abs, "polar", "abs")
-    need_tensor(angle, "polar", "angle")
-    if abs.dtype is not angle.dtype or abs.dtype not in (D.float32, D.float64):
-        raise TypeError(f"polar: expected abs and angle to be float32 or float64 tensors of the same dtype, "
-                        f"got {abs.dtype} and {angle.dtype}")
+    _float_pair(abs, angle, "polar", "abs", "angle")
     return _store(_join(abs * pyml.cos(angle), abs * pyml.sin(angle)), out)
 
 
