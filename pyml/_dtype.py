@@ -11,7 +11,7 @@ class dtype:
     def __init__(self, name, code, itemsize, is_float, is_signed, np_type):
         self.name, self._code, self.itemsize = name, code, itemsize
         self.is_floating_point, self.is_signed, self._np = is_float, is_signed, np_type
-        self._diff = is_float or code >= 10
+        self._diff = is_float or self.is_complex
 
     @property
     def is_complex(self):
@@ -52,7 +52,7 @@ complex128 = dtype("complex128", 11, 16, False, True, np.complex128)
 ALL = (bool_, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64, complex64, complex128)
 BY_CODE = {d._code: d for d in ALL}
 # engine dtype codes autograd records (complex ones are differentiable too, as in torch)
-FLOATING_CODES = frozenset(d._code for d in ALL if d.is_floating_point or d.is_complex)
+FLOATING_CODES = frozenset(d._code for d in ALL if d._diff)
 ALIASES = {"bool": bool_, "uint8": uint8, "int8": int8, "int16": int16, "short": int16, "int32": int32,
            "int": int32, "int64": int64, "long": int64, "float16": float16, "half": float16,
            "bfloat16": bfloat16, "float32": float32, "float": float32, "float64": float64, "double": float64,

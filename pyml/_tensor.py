@@ -155,7 +155,7 @@ class Tensor:
 
     # ------------------------------------------------------------------ conversion
     def item(self):
-        if self._impl.dtype >= 10:  # complex: the engine's item is real-only
+        if self.is_complex():  # the engine's item is real-only
             if self.numel() != 1:
                 raise ValueError(f"item: a Tensor with {self.numel()} elements cannot be converted to a Python "
                                  f"scalar; shape {tuple(self.shape)}")

@@ -7,7 +7,6 @@ namespace pyml {
 void bind_fft(py::module_& m) {
   m.def("view_as_real", &view_as_real);
   m.def("view_as_complex", &view_as_complex);
-  m.def("complex_from_parts", &complex_from_parts);
   m.def("fft_c2c", &fft_c2c, py::arg("x"), py::arg("dims"), py::arg("inverse"), py::arg("scale"));
 }
 }  // namespace pyml

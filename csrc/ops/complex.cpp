@@ -1,6 +1,5 @@
 // view_as_real / view_as_complex: geometry only, no data moves (see ops/complex.h).
 #include "ops/complex.h"
-#include "ops/ops.h"
 
 namespace pyml {
 
@@ -31,21 +30,8 @@ Tensor view_as_complex(const Tensor& t) {
   Shape shape(t.shape.begin(), t.shape.end() - 1), strides;
   for (int64_t i = 0; i + 1 < t.dim(); i++) strides.push_back(t.shape[i] == 1 ? 1 : t.strides[i] / 2);
   Tensor c = t.view_as(shape, strides, t.offset / 2);
-  c.dtype = t.dtype == DType::Float64 ? DType::Complex128 : DType::Complex64;
+  c.dtype = real_to_complex(t.dtype);
   return c;
-}
-
-Tensor complex_from_parts(const Tensor& re, const Tensor& im) {
-  PYML_CHECK(re.dtype == im.dtype && (re.dtype == DType::Float32 || re.dtype == DType::Float64), TypeError,
-             "complex: expected real and imag to be float32 or float64 tensors of one dtype, got ",
-             dtype_name(re.dtype), " and ", dtype_name(im.dtype));
-  check_same_device(re, im, "complex");
-  Shape shape = broadcast_shapes(re.shape, im.shape, "complex");
-  Tensor out = empty(shape, re.dtype == DType::Float64 ? DType::Complex128 : DType::Complex64, re.device());
-  Tensor r = view_as_real(out);
-  copy_(select(r, -1, 0), re, "complex");
-  copy_(select(r, -1, 1), im, "complex");
-  return out;
 }
 
 }  // namespace pyml

@@ -10,6 +10,6 @@ namespace pyml {
 Tensor view_as_real(const Tensor& t);
 // complex view of a real (.., 2) tensor with last stride 1, even strides and offset
 Tensor view_as_complex(const Tensor& t);
-// (re, im) as a fresh complex tensor; re and im broadcast, same real dtype and device
-Tensor complex_from_parts(const Tensor& re, const Tensor& im);
+// float64 -> complex128, other floats -> complex64 (the complex type a real operand widens to)
+inline DType real_to_complex(DType t) { return t == DType::Float64 ? DType::Complex128 : DType::Complex64; }
 }  // namespace pyml

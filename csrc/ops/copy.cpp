@@ -4,7 +4,6 @@
 #include "cpu/copy.h"
 #include "core/device.h"
 #include "cuda/copy.h"
-#include "core/iter.h"
 #include "ops/complex.h"
 
 namespace pyml {
@@ -29,7 +28,7 @@ static std::optional<DType> combine(std::optional<DType> higher, std::optional<D
   if (!lower) return higher;
   if (is_complex(*higher)) return higher;
   if (is_complex(*lower))  // a float operand keeps its width: float32 with a complex128 scalar is complex64
-    return is_floating(*higher) ? (*higher == DType::Float64 ? DType::Complex128 : DType::Complex64) : lower;
+    return is_floating(*higher) ? real_to_complex(*higher) : lower;
   if (is_floating(*higher)) return higher;
   if (*higher == DType::Bool || is_floating(*lower)) return promote_types(*higher, *lower);
   return higher;

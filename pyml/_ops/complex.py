@@ -139,15 +139,11 @@ def is_complex(input):
 
 
 # ---------------------------------------------------------------------------- elementwise arithmetic
-_NUM = (builtins.bool, int, float, builtins.complex)
-
-
 def _pair(v, dt):
     """(re, im) of an operand in real dtype dt: tensors as real tensors, numbers as floats; im None = 0."""
     if isinstance(v, Tensor):
         if v.dtype.is_complex:
-            re, im = _parts(v.to(dt.to_complex()) if v.dtype.to_real() is not dt else v)
-            return re, im
+            return _parts(v.to(dt.to_complex()) if v.dtype.to_real() is not dt else v)
         return v.to(dt), None
     if isinstance(v, builtins.complex):
         return v.real, (v.imag if v.imag != 0 else None)
@@ -335,13 +331,13 @@ def sgn(input, *, out=None):
 
 
 # ---------------------------------------------------------------------------- reductions, products, joins
-def _cdims(z, dim):
+def _cdims(z, dim, op):
     """dims of a complex tensor as dims of its real view (never the pair dim)."""
     if dim is None:
         return tuple(range(z.ndim))
     dims = dim if isinstance(dim, (tuple, list)) else (dim,)
     from .._tensor import _wrap_dim
-    return tuple(_wrap_dim(d, z.ndim, "sum") for d in dims)
+    return tuple(_wrap_dim(d, z.ndim, op) for d in dims)
 
 
 def _sum_like(name):
@@ -349,7 +345,7 @@ def _sum_like(name):
         dim = axis if axis is not None else dim
         keepdim = keepdim if keepdims is None else keepdims
         z = input if dtype is None else input.to(dtype)
-        r = getattr(pyml, name)(view_as_real(z), dim=_cdims(z, dim), keepdim=keepdim)
+        r = getattr(pyml, name)(view_as_real(z), dim=_cdims(z, dim, name), keepdim=keepdim)
         return _store(view_as_complex(r.contiguous()), out)
     return fn
 
@@ -381,7 +377,7 @@ def _joined(name):
 
 def cumsum(input, dim, *, dtype=None, out=None):
     z = input if dtype is None else input.to(dtype)
-    return _store(view_as_complex(pyml.cumsum(view_as_real(z), _cdims(z, dim)[0]).contiguous()), out)
+    return _store(view_as_complex(pyml.cumsum(view_as_real(z), _cdims(z, dim, "cumsum")[0]).contiguous()), out)
 
 
 def _norm_of_abs(fn):
@@ -392,7 +388,7 @@ def _norm_of_abs(fn):
 
 
 def flip(input, dims):
-    d = _cdims(input, dims)
+    d = _cdims(input, dims, "flip")
     return view_as_complex(pyml.flip(view_as_real(input), d).contiguous())
 
 
@@ -400,7 +396,7 @@ def roll(input, shifts, dims=None):
     if dims is None:  # torch: roll the flattened tensor, then restore the shape
         flat = view_as_real(input.reshape(-1))
         return view_as_complex(pyml.roll(flat, shifts, 0).contiguous()).reshape(input.shape)
-    return view_as_complex(pyml.roll(view_as_real(input), shifts, _cdims(input, dims)).contiguous())
+    return view_as_complex(pyml.roll(view_as_real(input), shifts, _cdims(input, dims, "roll")).contiguous())
 
 
 def _random(orig, scale):

@@ -140,7 +140,7 @@ def _complex_operand(a, b):
 def _binary_(name, a, b, alpha=1.0):
     if _complex_operand(a, b):
         if not a.dtype.is_complex:
-            raise RuntimeError(f"{name}_: result type {'complex'} can't be cast to the desired output type "
+            raise RuntimeError(f"{name}_: result type complex can't be cast to the desired output type "
                                f"{a.dtype.name}")
         from . import complex as cx
         return a.copy_(cx.binary(name, a, b, alpha))

@@ -42,12 +42,13 @@ def sum_to(g, shape):
     return g
 
 
+def _real_part_for(g, dt):
+    """A complex gradient flowing to a real input keeps its real part (torch)."""
+    return g.real if g.dtype.is_complex and not dt.is_complex else g
+
+
 def _cast(g, meta):
-    if g.dtype is meta[1]:
-        return g
-    if g.dtype.is_complex and not meta[1].is_complex:  # a real input's gradient is the real part (torch)
-        g = g.real
-    return g.to(meta[1])
+    return g if g.dtype is meta[1] else _real_part_for(g, meta[1]).to(meta[1])
 
 
 def _fit(g, meta):
@@ -476,9 +477,7 @@ def _clamp_inplace(raw):
 
 def _to_f(ctx, g):
     meta = ctx.in_meta[0]
-    if g.dtype.is_complex and not meta[1].is_complex:  # real -> complex cast: the real part flows back
-        g = g.real
-    return (g.to(meta[2], meta[1]),)
+    return (_real_part_for(g, meta[1]).to(meta[2], meta[1]),)
 
 
 def _identity_f(ctx, g):
