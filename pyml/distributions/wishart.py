@@ -19,7 +19,7 @@ from .._tensor import Size, Tensor
 from . import constraints
 from .exp_family import ExponentialFamily
 from .gamma_family import Chi2
-from .multivariate_normal import _precision_to_scale_tril
+from .multivariate_normal import _ScaleTrilMatrices, _precision_to_scale_tril
 from .utils import eps, lazy_property
 
 __all__ = ["Wishart"]
@@ -57,7 +57,7 @@ def _df_tensor(df, matrix):
     return pyml.tensor(float(df), dtype=matrix.dtype, device=matrix.device), Size(matrix.shape[:-2])
 
 
-class Wishart(ExponentialFamily):
+class Wishart(_ScaleTrilMatrices, ExponentialFamily):
     support = constraints.positive_definite
     has_rsample = True
     _mean_carrier_measure = 0
@@ -108,15 +108,6 @@ class Wishart(ExponentialFamily):
 
     def _matrix_shape(self):
         return tuple(self._batch_shape) + tuple(self._event_shape)
-
-    @lazy_property
-    def scale_tril(self):
-        return self._unbroadcasted_scale_tril.expand(self._matrix_shape())
-
-    @lazy_property
-    def covariance_matrix(self):
-        L = self._unbroadcasted_scale_tril
-        return (L @ L.transpose(-2, -1)).expand(self._matrix_shape())
 
     @lazy_property
     def precision_matrix(self):
