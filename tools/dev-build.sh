@@ -5,6 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD_DIR:-build/dev}
 PY=${PYTHON:-python}
+# one build at a time per build dir (helpers and tools/cuda_emu/build.sh share build/dev)
+mkdir -p "$BUILD"
+exec 9>"$BUILD/.dev-build.lock"
+flock 9
 if [ ! -f "$BUILD/build.ninja" ]; then
   cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release \
     -Dpybind11_DIR="$($PY -m pybind11 --cmakedir)" -DPython_EXECUTABLE="$(command -v $PY)" "$@"

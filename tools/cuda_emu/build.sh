@@ -10,6 +10,9 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 E=$ROOT/tools/cuda_emu
 OUT=${EMU_OUT:-$ROOT/build/emu}
 mkdir -p "$OUT/src" "$OUT/obj"
+# build/dev's objects are linked below: wait for a running tools/dev-build.sh, and one emu build per output dir
+exec 8>"$ROOT/build/dev/.dev-build.lock" 9>"$OUT/.emu-build.lock"
+flock 9
 CUDA_INC=${CUDA_HOME:-/usr/local/cuda}/targets/x86_64-linux/include
 FLAGS="-std=c++17 -O1 -g -fPIC -fno-strict-aliasing -DPYML_WITH_CUDA=1 -DPYML_CUDA_EMU=1 -I$E -I$ROOT/csrc -I$ROOT -I$ROOT/cuda -isystem $CUDA_INC -w ${EMU_FLAGS:-}"
 for f in "$ROOT"/cuda/*.cuh; do python3 "$E/transform.py" "$f" "$OUT/src/$(basename "$f")" 0; done
@@ -29,6 +32,7 @@ for p in "${pids[@]}"; do wait "$p"; done
 g++ $FLAGS -c "$E/emu.cpp" -o "$OUT/obj/emu.o"
 rm -f "$OUT/obj/emu_alloc.o"
 if [ -n "${EMU_EXACT_ALLOC:-}" ]; then g++ $FLAGS -c "$E/emu_alloc.cpp" -o "$OUT/obj/emu_alloc.o"; fi
+flock 8
 cd "$ROOT/build/dev"
 OBJS=$(ninja -t commands | grep -E "\-shared" | tail -1 | tr ' ' '\n' | grep '\.o$' | grep -v 'cuda/.*\.cu\.o')
 SO=$(basename "$(ls "$ROOT"/build/dev/_C*.so)")
