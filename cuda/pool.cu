@@ -9,7 +9,8 @@
 // half types compare and sum in float. Backward of avg pooling and of max pooling with its
 // geometry gathers: each input element sums, in the CPU's (oh, ow) order, the outputs whose window
 // covers it (max: whose index names it), so it is written once (deterministic, no atomics, no
-// zero fill).
+// zero fill). With p.cl (a channels_last input) outputs and gradients are channels_last too, as
+// torch returns them: the walks go channels first and write in memory order, with no layout copy.
 #include "pool.h"
 #include "block_reduce.cuh"
 #include "pool_common.cuh"
@@ -25,29 +26,36 @@ __device__ inline const T* plane_ptr(const PoolParams& p, const Divs<D>& dv, con
   return x + n * p.xs_n + (plane - n * p.C) * p.xs_c;
 }
 
-// Output element i of a grid walk -> its (plane, oh, ow) and its offset in y (planes, P, Q). With
-// c_fast (a channels_last x) the walk goes channels first, so a warp reads 32 neighbouring channels
-// of one pixel (coalesced) instead of 32 pixels C elements apart; else it walks y in order.
+// Output element i of a grid walk -> its (plane, oh, ow) and its offset in y. With c_fast (a
+// channels_last x) the walk goes channels first, so a warp reads 32 neighbouring channels of one
+// pixel (coalesced) instead of 32 pixels C elements apart; y is (planes, P, Q), or with p.cl
+// (N, P, Q, C), which the channels-first walk writes in order. Without either, y is written in order.
 struct OutPos { int64_t plane, oh, ow, at; };
 template <typename D> __device__ inline OutPos out_pos(const PoolParams& p, const Divs<D>& dv, int64_t i, bool c_fast) {
-  if (!c_fast) {
+  if (!c_fast && !p.cl) {
     const int64_t r = dv.Q.div(i), plane = dv.P.div(r);  // r: row plane*P + oh
     return OutPos{plane, r - plane * p.P, i - r * p.Q, i};
   }
   const int64_t r = dv.C.div(i), c = i - r * p.C, pr = dv.Q.div(r), n = dv.P.div(pr);
   const int64_t plane = n * p.C + c, oh = pr - n * p.P, ow = r - pr * p.Q;
-  return OutPos{plane, oh, ow, (plane * p.P + oh) * p.Q + ow};
+  return OutPos{plane, oh, ow, p.cl ? i : (plane * p.P + oh) * p.Q + ow};
 }
 
-// (plane, h, w) of element i of a contiguous (planes, H, W) gradient
-template <typename D> __device__ inline void in_pos(const PoolParams& p, const Divs<D>& dv, int64_t i, int64_t& plane,
-                                                    int64_t& h, int64_t& w) {
-  plane = dv.HW.div(i);
-  const int64_t r = i - plane * p.H * p.W;
-  h = dv.W.div(r), w = r - h * p.W;
+// Element i of dx, walked in its memory order -> its (plane, h, w), where that plane's dy (and idx)
+// values start (g0) and how far apart their pixels are (gs): dx (planes, H, W) with dy (planes,
+// P, Q), or with p.cl dx (N, H, W, C) with dy (N, P, Q, C).
+struct InPos { int64_t plane, h, w, g0, gs; };
+template <typename D> __device__ inline InPos in_pos(const PoolParams& p, const Divs<D>& dv, int64_t i) {
+  if (!p.cl) {
+    const int64_t plane = dv.HW.div(i), r = i - plane * p.H * p.W, h = dv.W.div(r);
+    return InPos{plane, h, r - h * p.W, plane * p.P * p.Q, 1};
+  }
+  const int64_t r = dv.C.div(i), c = i - r * p.C, hr = dv.W.div(r), n = dv.H.div(hr);  // r: pixel n*H*W + h*W + w
+  return InPos{n * p.C + c, hr - n * p.H, r - hr * p.W, n * p.P * p.Q * p.C + c, p.C};
 }
 
-// y, idx: (planes, P, Q); x: (planes, H, W) through p's strides; idx may be null (not computed)
+// y, idx: (planes, P, Q) or (p.cl) (N, P, Q, C); x: (planes, H, W) through p's strides; idx may be
+// null (not computed)
 template <typename T, typename D>
 __global__ void max_pool_kernel(PoolParams p, Divs<D> dv, const T* __restrict__ x, T* __restrict__ y,
                                 int64_t* __restrict__ idx, int64_t total, bool c_fast) {
@@ -83,16 +91,18 @@ __global__ void avg_pool_kernel(PoolParams p, Divs<D> dv, const T* __restrict__ 
   }
 }
 
-// dx (planes, H, W) contiguous, each element the sum of dy / divisor over the windows holding it
+// dx (planes, H, W) and dy (planes, P, Q), or both channels_last (p.cl): each dx element is the
+// sum of dy / divisor over the windows holding it
 template <typename T, typename D>
 __global__ void avg_pool_backward_kernel(PoolParams p, Divs<D> dv, const T* __restrict__ dy, T* __restrict__ dx,
                                          int64_t total) {
   PYML_GRID_LOOP(i, total) {
-    int64_t plane, h, w, oh0, oh1, ow0, ow1;
-    in_pos(p, dv, i, plane, h, w);
+    const InPos q = in_pos(p, dv, i);
+    const int64_t h = q.h, w = q.w;
+    int64_t oh0, oh1, ow0, ow1;
     covering(h, dv.sh, p.ph, p.R, p.P, oh0, oh1);
     covering(w, dv.sw, p.pw, p.S, p.Q, ow0, ow1);
-    const T* g = dy + plane * p.P * p.Q;
+    const T* g = dy + q.g0;
     using A = AccT<T>;
     A sum = A(0);
     for (int64_t oh = oh0; oh <= oh1; oh++) {
@@ -101,39 +111,40 @@ __global__ void avg_pool_backward_kernel(PoolParams p, Divs<D> dv, const T* __re
       for (int64_t ow = ow0; ow <= ow1; ow++) {
         const Win ww = avg_win(ow, p.sw, p.pw, p.S, p.W);
         if (w < ww.lo || w >= ww.hi) continue;
-        sum += load_as<A>(g + oh * p.Q + ow) / A(avg_divisor(p, wh, ww));
+        sum += load_as<A>(g + (oh * p.Q + ow) * q.gs) / A(avg_divisor(p, wh, ww));
       }
     }
     dx[i] = cuda::convert<T>(sum);
   }
 }
 
-// dx (planes, H, W) contiguous; dy, idx (planes, P, Q) contiguous, idx as max_pool_forward wrote
-// it for p's geometry. dx[h][w] = the sum, in (oh, ow) order (the CPU scatter's order, so the
+// dx (planes, H, W); dy, idx (planes, P, Q) (with p.cl all three channels_last), idx as
+// max_pool_forward wrote it for p's geometry. dx[h][w] = the sum, in (oh, ow) order (the CPU scatter's order, so the
 // result is bit-identical), of dy over the outputs whose window can hold (h, w) and whose index is
 // h*W + w. Windows span (R - 1) dh + 1 rows: at most ceil(that / sh) candidates per dim.
 template <typename T, typename D>
 __global__ void max_pool_gather_kernel(PoolParams p, Divs<D> dv, const T* __restrict__ dy,
                                        const int64_t* __restrict__ idx, T* __restrict__ dx, int64_t total) {
-  const int64_t PQ = p.P * p.Q;
   PYML_GRID_LOOP(i, total) {
-    int64_t plane, h, w, oh0, oh1, ow0, ow1;
-    in_pos(p, dv, i, plane, h, w);
-    const int64_t self = h * p.W + w;
+    const InPos q = in_pos(p, dv, i);
+    const int64_t h = q.h, w = q.w, self = h * p.W + w;
+    int64_t oh0, oh1, ow0, ow1;
     covering(h, dv.sh, p.ph, (p.R - 1) * p.dh + 1, p.P, oh0, oh1);
     covering(w, dv.sw, p.pw, (p.S - 1) * p.dw + 1, p.Q, ow0, ow1);
-    const T* g = dy + plane * PQ;
-    const int64_t* id = idx + plane * PQ;
+    const T* g = dy + q.g0;
+    const int64_t* id = idx + q.g0;
     AccT<T> sum = 0;
     for (int64_t oh = oh0; oh <= oh1; oh++)
-      for (int64_t ow = ow0; ow <= ow1; ow++)
-        if (id[oh * p.Q + ow] == self) sum += load_as<AccT<T>>(g + oh * p.Q + ow);
+      for (int64_t ow = ow0; ow <= ow1; ow++) {
+        const int64_t at = (oh * p.Q + ow) * q.gs;
+        if (id[at] == self) sum += load_as<AccT<T>>(g + at);
+      }
     dx[i] = cuda::convert<T>(sum);
   }
 }
 
 // kMax: y = window max with idx, else the window mean. x: (planes, H, W) through p's strides;
-// y, idx: (planes, P, Q) contiguous.
+// y, idx: (planes, P, Q), or (N, P, Q, C) with p.cl.
 template <typename T, bool kMax, typename D>
 __global__ void adaptive_pool_kernel(PoolParams p, Divs<D> dv, const T* __restrict__ x, T* __restrict__ y,
                                      int64_t* __restrict__ idx, int64_t total) {
@@ -151,8 +162,8 @@ __global__ void adaptive_pool_kernel(PoolParams p, Divs<D> dv, const T* __restri
         if (!kMax) acc += v;
         else if (v > acc || is_nan(v)) { acc = v; bi = h * p.W + w; }
       }
-    if (kMax) { y[i] = cuda::convert<T>(acc); idx[i] = bi; }
-    else y[i] = cuda::convert<T>(acc / A((h1 - h0) * (w1 - w0)));
+    if (kMax) { y[o.at] = cuda::convert<T>(acc); idx[o.at] = bi; }
+    else y[o.at] = cuda::convert<T>(acc / A((h1 - h0) * (w1 - w0)));
   }
 }
 
@@ -177,18 +188,19 @@ __global__ void adaptive_avg_warp_kernel(PoolParams p, Divs<D> dv, const T* __re
       acc += load_as<A>(xp + (h0 + r) * p.xs_h + (w0 + t - r * wn) * p.xs_w);
     }
     acc = cuda::warp_reduce(acc, cuda::SumOp{});
-    if (lane == 0) y[i] = cuda::convert<T>(acc / A(n));
+    if (lane == 0) y[o.at] = cuda::convert<T>(acc / A(n));
   }
 }
 
-// dx (planes, H, W): sum of dy / window size over the adaptive windows holding each element
+// dx (planes, H, W) from dy (planes, P, Q), or both channels_last (p.cl): sum of dy / window size
+// over the adaptive windows holding each element
 template <typename T, typename D>
 __global__ void adaptive_avg_backward_kernel(PoolParams p, Divs<D> dv, const T* __restrict__ dy, T* __restrict__ dx,
                                              int64_t total) {
   PYML_GRID_LOOP(i, total) {
-    int64_t plane, h, w;
-    in_pos(p, dv, i, plane, h, w);
-    const T* g = dy + plane * p.P * p.Q;
+    const InPos q = in_pos(p, dv, i);
+    const int64_t h = q.h, w = q.w;
+    const T* g = dy + q.g0;
     using A = AccT<T>;
     A sum = A(0);
     // windows holding h: o from floor(h*P/H) to floor(((h+1)*P - 1)/H), checked exactly below
@@ -199,7 +211,7 @@ __global__ void adaptive_avg_backward_kernel(PoolParams p, Divs<D> dv, const T* 
       for (int64_t ow = dv.W.div(w * p.Q), ow1 = min(dv.W.div((w + 1) * p.Q - 1), p.Q - 1); ow <= ow1; ow++) {
         const int64_t w0 = adapt_lo_div(ow, p.W, dv.Q), w1 = adapt_hi_div(ow, p.W, dv.Q);
         if (w < w0 || w >= w1) continue;
-        sum += load_as<A>(g + oh * p.Q + ow) / A((h1 - h0) * (w1 - w0));
+        sum += load_as<A>(g + (oh * p.Q + ow) * q.gs) / A((h1 - h0) * (w1 - w0));
       }
     }
     dx[i] = cuda::convert<T>(sum);

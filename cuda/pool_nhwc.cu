@@ -1,13 +1,14 @@
 // Channels_last (NHWC) pooling forward: max (with or without indices), avg, adaptive avg/max, in
 // float16/bfloat16 (compared and summed in float, like the CPU) and float32/float64.
 // x: (N, H, W, C) in memory (xs_c == 1), every 16-byte vector of V = 16 / sizeof(T) channels
-// aligned; y, idx: (N, C, P, Q) contiguous, as the host op allocates them for every layout.
+// aligned; y, idx: (N, C, P, Q) contiguous, or with p.cl (N, P, Q, C) (torch's channels_last result).
 // A block owns a tile of 32 consecutive output pixels (flat oh*Q + ow of one image) x 32 channels
 // (adaptive pooling to < 8 pixels: 1 pixel x 256 vectors). Each thread loads V channels of one
 // pixel per window tap (16-byte loads; a warp reads 32 / V pixels x 32 channels, each pixel's a
 // contiguous 32 sizeof(T)-byte run), keeps one result per channel lane (max: its own argmax) and
 // parks it in shared memory; the block then writes the tile transposed, so each channel's 32
-// pixels go out as one contiguous row of y.
+// pixels go out as one contiguous row of y. A channels_last y (p.cl) needs no transpose: each
+// thread stores its V results as one 16-byte vector where it loaded them.
 #include "pool.h"
 #include "pool_common.cuh"
 
@@ -63,6 +64,19 @@ __device__ inline void pixel(const PoolParams& p, const T* __restrict__ xn, int6
   }
 }
 
+// V results (and indices) to V consecutive channels of a channels_last y: one 16-byte store (y is
+// 16-byte aligned: C % V == 0 and the allocator aligns every block)
+template <typename T, bool kIdx, int V, typename A>
+__device__ inline void store_row(const A (&out)[V], const int64_t (&bi)[V], T* y, int64_t* idx) {
+  alignas(16) T v[V];
+#pragma unroll
+  for (int j = 0; j < V; j++) v[j] = cuda::convert<T>(out[j]);
+  *reinterpret_cast<uint4*>(y) = *reinterpret_cast<const uint4*>(v);
+  if constexpr (kIdx)
+#pragma unroll
+    for (int j = 0; j < V; j++) idx[j] = bi[j];
+}
+
 // Tile shape: 32 pixels x 32 channels, or for outputs of a few pixels (global pooling) 1 pixel x
 // 256 vectors of channels, so that a block still has 256 threads loading.
 template <typename T, bool kWide> struct Tile {
@@ -70,7 +84,7 @@ template <typename T, bool kWide> struct Tile {
   static constexpr int kLanes = kC / V, kRows = kThr / kLanes;  // threads per pixel; pixels per pass
 };
 
-// x: (N, H, W, C) channels_last through p's strides; y, idx: (N*C, P*Q) contiguous; idx only
+// x: (N, H, W, C) channels_last through p's strides; y, idx: (N*C, P*Q), or (N*P*Q, C) with p.cl; idx only
 // written by the modes with indices. Grid-stride over (n, pixel tile, channel tile) tiles. fq
 // divides by Q when P*Q < 2^31 (q32).
 template <typename T, NhwcMode kM, bool kWide>
@@ -93,12 +107,17 @@ __global__ void nhwc_kernel(PoolParams p, const T* __restrict__ x, T* __restrict
       AccT<T> out[V];
       int64_t bi[V];
       pixel<T, kM, V>(p, x + n * p.xs_n + c, oh, pq - oh * p.Q, out, bi);
+      if (p.cl) {
+        store_row<T, kIdx, V>(out, bi, y + (n * PQ + pq) * p.C + c, idx ? idx + (n * PQ + pq) * p.C + c : nullptr);
+        continue;
+      }
 #pragma unroll
       for (int j = 0; j < V; j++) {
         sy[lane * V + j][r] = cuda::convert<T>(out[j]);
         if constexpr (kIdx) si[lane * V + j][r] = bi[j];
       }
     }
+    if (p.cl) continue;  // uniform per launch: every thread skips the transpose and its barriers
     __syncthreads();
     for (int e = threadIdx.x; e < kC * kP; e += kThr) {  // consecutive threads: consecutive pixels
       const int ch = e / kP, r = e % kP;

@@ -171,6 +171,9 @@ NN_OPS = {
     "avg_pool2d": (lambda m, x: m.avg_pool2d(x, 3, 2, 1), 1e-12),
     "adaptive_avg": (lambda m, x: m.adaptive_avg_pool2d(x, (3, 2)), 1e-12),
     "adaptive_max": (lambda m, x: m.adaptive_max_pool2d(x, 3), 1e-12),
+    # a (N, C, 1, 1) result: torch strides it (C, 1, C, C) when channels_last
+    "global_avg": (lambda m, x: m.adaptive_avg_pool2d(x, 1), 1e-12),
+    "global_max": (lambda m, x: m.max_pool2d(x, (5, 7)), 1e-12),
     "batch_norm": (lambda m, x: m.batch_norm(x, None, None, training=True), 1e-10),
     "group_norm": (lambda m, x: m.group_norm(x, 3), 1e-10),
     "nearest": (lambda m, x: m.interpolate(x, scale_factor=2), 1e-12),

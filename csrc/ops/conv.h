@@ -66,6 +66,9 @@ struct PoolParams {
   int64_t xs_n, xs_c, xs_h, xs_w;
   bool count_include_pad;
   int64_t divisor;  // 0: none
+  // CUDA 2-D pooling of a channels_last input: y, idx, dy and dx are (N, P, Q, C) / (N, H, W, C)
+  // in memory instead of (planes, P*Q) / (planes, H*W), so no layout copy follows the kernel
+  bool cl = false;
 };
 
 // (y, indices): indices (int64) are flat h*W + w positions in each input plane, like torch. Without

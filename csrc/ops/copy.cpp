@@ -151,8 +151,12 @@ Tensor clone_format(const Tensor& t, MemoryFormat f, DType dtype, Device dev, co
 }
 
 Tensor to_format(const Tensor& y, MemoryFormat f) {
-  if (f == MemoryFormat::Contiguous || f == MemoryFormat::Preserve || is_contiguous_as(y, f)) return y;
-  return clone_format(y, f, y.dtype, y.device(), "to_format");
+  if (f == MemoryFormat::Contiguous || f == MemoryFormat::Preserve) return y;
+  if (!is_contiguous_as(y, f)) return clone_format(y, f, y.dtype, y.device(), "to_format");
+  // already laid out so (size-1 dims aside): a view with f's own strides in those dims too, as
+  // torch gives an output it allocates in f (a (N, C, 1, 1) result strided (C, 1, C, C))
+  Shape st = format_strides(y.shape, f, "to_format");
+  return st == y.strides ? y : y.view_as(y.shape, st, y.offset);
 }
 
 Tensor to_format_of(const Tensor& y, const Tensor& like) {

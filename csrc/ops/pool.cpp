@@ -107,6 +107,25 @@ Tensor finish(const Tensor& t, const Shape& shape, DType dtype) {
   return v.dtype == dtype ? v : to_dtype(v, dtype);
 }
 
+// A CUDA 2-D pooling of a batched channels_last input keeps that layout end to end (PoolParams::cl):
+// its kernels write channels_last outputs and gradients themselves, as torch returns them.
+void keep_channels_last(PoolSetup& s, const Tensor& x) {
+  s.p.cl = !x.device().is_cpu() && s.nd == 2 && s.batched && suggest_format(x) == MemoryFormat::ChannelsLast;
+}
+
+// A kernel's output buffer as a `shape` tensor of dtype: with s.p.cl the kernel wrote it channels_last,
+// else contiguous, and it then takes like's format (one copy for a channels_last like)
+Tensor result(const PoolSetup& s, const Tensor& buf, const Shape& shape, DType dtype, const Tensor& like) {
+  if (!s.p.cl) return to_format_of(finish(buf, shape, dtype), like);
+  Tensor v = buf.view_as(shape, format_strides(shape, MemoryFormat::ChannelsLast, "pooling"), buf.offset);
+  return v.dtype == dtype ? v : to_dtype(v, dtype);
+}
+
+// dy (or indices) in the layout the kernels read: channels_last with s.p.cl, else contiguous
+Tensor kernel_layout(const PoolSetup& s, const Tensor& t) {
+  return s.p.cl ? to_format(t, MemoryFormat::ChannelsLast) : contiguous(t);
+}
+
 Tensor zeros(const Shape& shape, DType t) {
   Tensor z = empty(shape, t);
   if (z.numel()) std::memset(z.data(), 0, z.numel() * z.itemsize());
@@ -341,6 +360,7 @@ std::tuple<Tensor, Tensor> max_pool_forward(const Tensor& x, const IntList& kern
   const char* op = pick(nd, "max_pool1d", "max_pool2d");
   PoolSetup s = pool_setup(x, nd, op, true, true);
   fill_windows(s, op, kernel, stride, padding, dilation, ceil_mode);
+  keep_channels_last(s, x);
   const PoolParams& p = s.p;
   const Device dev = x.device();
   Tensor y = empty({p.planes, p.P * p.Q}, s.ct, dev);
@@ -354,8 +374,7 @@ std::tuple<Tensor, Tensor> max_pool_forward(const Tensor& x, const IntList& kern
   int64_t* ip = with_indices ? idx.ptr<int64_t>() : nullptr;  // null: the kernels skip the argmax
   if (!dev.is_cpu()) max_pool_forward_cuda(p, s.x.data(), y.data(), ip, s.ct, dev.index);
   else PYML_POOL_DISPATCH_INT(s.ct, max_pool_cpu<T>(p, s.x.ptr<T>(), y.ptr<T>(), ip));
-  Tensor ry = to_format_of(finish(y, out, s.dtype), x);
-  return {ry, with_indices ? to_format_of(finish(idx, out, DType::Int64), x) : idx};
+  return {result(s, y, out, s.dtype, x), with_indices ? result(s, idx, out, DType::Int64, x) : idx};
 }
 
 Tensor avg_pool_forward(const Tensor& x, const IntList& kernel, const IntList& stride, const IntList& padding,
@@ -368,10 +387,11 @@ Tensor avg_pool_forward(const Tensor& x, const IntList& kernel, const IntList& s
   PYML_CHECK(!divisor_override || *divisor_override != 0, ValueError, op, ": divisor_override must be non-zero, got 0");
   s.p.count_include_pad = count_include_pad;
   s.p.divisor = divisor_override.value_or(0);
+  keep_channels_last(s, x);
   Tensor y = empty({s.p.planes, s.p.P * s.p.Q}, s.ct, x.device());
   if (!x.device().is_cpu()) avg_pool_forward_cuda(s.p, s.x.data(), y.data(), s.ct, x.device().index);
   else PYML_POOL_DISPATCH_INT(s.ct, avg_pool_cpu<T>(s.p, s.x.ptr<T>(), y.ptr<T>()));
-  return to_format_of(finish(y, out_shape(s, s.p.P, s.p.Q), s.dtype), x);
+  return result(s, y, out_shape(s, s.p.P, s.p.Q), s.dtype, x);
 }
 
 Tensor avg_pool_backward(const Tensor& dy, const Tensor& x, const IntList& kernel, const IntList& stride,
@@ -387,10 +407,11 @@ Tensor avg_pool_backward(const Tensor& dy, const Tensor& x, const IntList& kerne
   s.p.count_include_pad = count_include_pad;
   s.p.divisor = divisor_override.value_or(0);
   check_grad(dy, x, out_shape(s, s.p.P, s.p.Q), s.dtype, op);
-  Tensor g = contiguous(to_dtype(dy, s.ct)), dx = empty({s.p.planes, s.p.H * s.p.W}, s.ct, x.device());  // kernel writes all
+  keep_channels_last(s, x);
+  Tensor g = kernel_layout(s, to_dtype(dy, s.ct)), dx = empty({s.p.planes, s.p.H * s.p.W}, s.ct, x.device());  // all written
   if (!x.device().is_cpu()) avg_pool_backward_cuda(s.p, g.data(), dx.data(), s.ct, x.device().index);
   else PYML_POOL_DISPATCH(s.ct, avg_pool_backward_cpu<T>(s.p, g.ptr<T>(), dx.ptr<T>()));
-  return to_format_of(finish(dx, x.shape, s.dtype), x);
+  return result(s, dx, x.shape, s.dtype, x);
 }
 
 Tensor adaptive_avg_pool_forward(const Tensor& x, const IntList& output_size) {
@@ -399,10 +420,11 @@ Tensor adaptive_avg_pool_forward(const Tensor& x, const IntList& output_size) {
   const char* op = pick(nd, "adaptive_avg_pool1d", "adaptive_avg_pool2d");
   PoolSetup s = pool_setup(x, nd, op, false, true);
   fill_adaptive(s, op, output_size);
+  keep_channels_last(s, x);
   Tensor y = empty({s.p.planes, s.p.P * s.p.Q}, s.ct, x.device());
   if (!x.device().is_cpu()) adaptive_avg_pool_forward_cuda(s.p, s.x.data(), y.data(), s.ct, x.device().index);
   else PYML_POOL_DISPATCH(s.ct, adaptive_avg_pool_cpu<T>(s.p, s.x.ptr<T>(), y.ptr<T>()));
-  return to_format_of(finish(y, out_shape(s, s.p.P, s.p.Q), s.dtype), x);
+  return result(s, y, out_shape(s, s.p.P, s.p.Q), s.dtype, x);
 }
 
 Tensor adaptive_avg_pool_backward(const Tensor& dy, const Tensor& x, int64_t ndim) {
@@ -415,10 +437,11 @@ Tensor adaptive_avg_pool_backward(const Tensor& dy, const Tensor& x, int64_t ndi
   IntList os(dy.shape.end() - nd, dy.shape.end());
   fill_adaptive(s, op, os);
   check_grad(dy, x, out_shape(s, s.p.P, s.p.Q), s.dtype, op);
-  Tensor g = contiguous(to_dtype(dy, s.ct)), dx = empty({s.p.planes, s.p.H * s.p.W}, s.ct, x.device());  // kernel writes all
+  keep_channels_last(s, x);
+  Tensor g = kernel_layout(s, to_dtype(dy, s.ct)), dx = empty({s.p.planes, s.p.H * s.p.W}, s.ct, x.device());  // all written
   if (!x.device().is_cpu()) adaptive_avg_pool_backward_cuda(s.p, g.data(), dx.data(), s.ct, x.device().index);
   else PYML_POOL_DISPATCH(s.ct, adaptive_avg_pool_backward_cpu<T>(s.p, g.ptr<T>(), dx.ptr<T>()));
-  return to_format_of(finish(dx, x.shape, s.dtype), x);
+  return result(s, dx, x.shape, s.dtype, x);
 }
 
 std::tuple<Tensor, Tensor> adaptive_max_pool_forward(const Tensor& x, const IntList& output_size) {
@@ -427,13 +450,14 @@ std::tuple<Tensor, Tensor> adaptive_max_pool_forward(const Tensor& x, const IntL
   const char* op = pick(nd, "adaptive_max_pool1d", "adaptive_max_pool2d");
   PoolSetup s = pool_setup(x, nd, op, false, true);
   fill_adaptive(s, op, output_size);
+  keep_channels_last(s, x);
   const PoolParams& p = s.p;
   const Device dev = x.device();
   Tensor y = empty({p.planes, p.P * p.Q}, s.ct, dev), idx = empty({p.planes, p.P * p.Q}, DType::Int64, dev);
   if (!dev.is_cpu()) adaptive_max_pool_forward_cuda(p, s.x.data(), y.data(), idx.ptr<int64_t>(), s.ct, dev.index);
   else PYML_POOL_DISPATCH(s.ct, adaptive_max_pool_cpu<T>(p, s.x.ptr<T>(), y.ptr<T>(), idx.ptr<int64_t>()));
   Shape out = out_shape(s, p.P, p.Q);
-  return {to_format_of(finish(y, out, s.dtype), x), to_format_of(finish(idx, out, DType::Int64), x)};
+  return {result(s, y, out, s.dtype, x), result(s, idx, out, DType::Int64, x)};
 }
 
 [[noreturn]] static void bad_index(int64_t v, int64_t plane, const Tensor& idx, const char* op) {
@@ -521,10 +545,11 @@ Tensor max_pool_backward_windows(const Tensor& dy, const Tensor& x, const Tensor
   check_grad(dy, x, out_shape(s, s.p.P, s.p.Q), s.dtype, op);
   check_index_meta(indices, x, dy.shape, op);
   const Device dev = x.device();
-  Tensor g = contiguous(to_dtype(dy, s.ct)), id = contiguous(indices);
+  keep_channels_last(s, x);
+  Tensor g = kernel_layout(s, to_dtype(dy, s.ct)), id = kernel_layout(s, indices);
   Tensor dx = empty({s.p.planes, s.p.H * s.p.W}, s.ct, dev);  // the gather writes every element
   max_pool_backward_gather_cuda(s.p, g.data(), id.ptr<int64_t>(), dx.data(), s.ct, dev.index);
-  return to_format_of(finish(dx, x.shape, s.dtype), x);
+  return result(s, dx, x.shape, s.dtype, x);
 }
 
 Tensor max_unpool_forward(const Tensor& x, const Tensor& indices, const IntList& output_size) {

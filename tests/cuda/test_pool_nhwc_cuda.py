@@ -9,7 +9,7 @@ import pytest
 import pyml
 import pyml.nn.functional as F
 from pyml._tensor import wrap
-from cuda_compare import check, check_grads
+from cuda_compare import assert_match, check, check_grads
 
 
 def rand(shape, dtype="float32", seed=0):
@@ -210,3 +210,52 @@ def test_windows_errors():
     with pytest.raises(ValueError, match="grad_output must have the output's shape"):
         pyml._C.max_pool_backward_windows(x.cuda()._impl, x.cuda()._impl, idx.cuda()._impl, [2, 2], [2, 2], [0, 0],
                                           [1, 1], False)
+
+
+# --- channels_last end to end: outputs, indices and gradients come back channels_last (as on the
+# CPU and in torch) straight from the kernels, whichever path runs them
+POOLS = {
+    "max": lambda x: F.max_pool2d(x, 3, 2, 1, return_indices=True),
+    "max_dil": lambda x: F.max_pool2d(x, 2, 1, 1, 2, ceil_mode=True),
+    "avg": lambda x: F.avg_pool2d(x, 3, 2, 1, True, False),
+    "adaptive_avg": lambda x: F.adaptive_avg_pool2d(x, (4, 3)),
+    "global_avg": lambda x: F.adaptive_avg_pool2d(x, 1),
+    "adaptive_max": lambda x: F.adaptive_max_pool2d(x, (5, 2), return_indices=True),
+}
+
+
+def outputs(r):
+    return r if isinstance(r, tuple) else (r,)
+
+
+# C = 32 (16-byte vectors), 18 and 3 (the per-element walk), 1 (both layouts coincide)
+@pytest.mark.parametrize("shape", [(2, 32, 9, 10), (3, 18, 7, 5), (2, 3, 8, 8), (2, 1, 6, 7)])
+@pytest.mark.parametrize("name", sorted(POOLS))
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
+def test_channels_last_results_keep_the_layout(name, shape, dtype):
+    x = channels_last(rand(shape, dtype))
+    want = outputs(POOLS[name](x))
+    got = outputs(POOLS[name](x.cuda()))
+    for g, w in zip(got, want):
+        assert g.stride() == w.stride(), (g.stride(), w.stride())
+        assert_match(g.cpu(), w)  # max: exact (same comparisons); averages: to rounding
+
+
+@pytest.mark.parametrize("dy_layout", ["channels_last", "nchw", "expanded"])
+@pytest.mark.parametrize("name", ["max", "max_dil", "avg", "adaptive_avg", "global_avg"])
+@pytest.mark.parametrize("shape", [(2, 32, 9, 10), (3, 18, 7, 5)])
+def test_channels_last_grads_keep_the_layout(name, shape, dy_layout):
+    # dy arrives channels_last (read in place), contiguous or expanded (copied to channels_last)
+    x = channels_last(rand(shape, "float64"))
+    grads = []
+    for dev in ("cpu", "cuda"):
+        xi = x.to(dev).requires_grad_()
+        y = outputs(POOLS[name](xi))[0]
+        dy = rand(tuple(y.shape), "float64", seed=2).to(dev)
+        if dy_layout == "channels_last":
+            dy = dy.contiguous(memory_format=pyml.channels_last)
+        elif dy_layout == "expanded":
+            dy = dy[:1].expand(*y.shape)
+        grads.append(pyml.autograd.grad(y, xi, dy)[0])
+    assert grads[1].stride() == grads[0].stride() == x.stride()
+    np.testing.assert_allclose(host(grads[1]), host(grads[0]), rtol=1e-12, atol=1e-14)
