@@ -1,5 +1,6 @@
 // Batch, layer/RMS and group normalisation on the GPU, forward and backward.
-// Layouts (the host entries hand over contiguous float32/float64): batch_norm x (N, C, S);
+// Layouts (the host entries hand over contiguous float32/float64): batch_norm x (N, C, S), or
+// (N, S, C) for a channels_last input (kept so: no layout copies around the kernels);
 // layer_norm (M, K) rows; group_norm (N*G) rows of (C/G)*S. Statistics accumulate in double like
 // the CPU kernels, with the same two-pass mean/variance and the same split-mean centring.
 // Per-row work is one block per row with shuffle reductions. Per-channel and per-column sums
@@ -195,6 +196,48 @@ __global__ void bn_partials_kernel(const T* x, const T* dy, const double* mean, 
   }
 }
 
+// The same partial sums for channels_last x, dy: (L, C) rows, L = N*S pixels. Block (ch, cb) sums
+// chunk ch of the rows for the 32 channels from cb*32: warp w takes rows j0 + w, j0 + w + 8, ...
+// with lane l on channel cb*32 + l, so a warp reads 32 adjacent channels of one pixel (coalesced,
+// where a block per channel would read one element per C); the 8 warps' sums are then added in
+// warp order (deterministic). 256 threads per block.
+template <typename T>
+__global__ void bn_partials_cl_kernel(const T* x, const T* dy, const double* mean, int64_t L, int64_t C, int64_t nch,
+                                      int mode, double* part) {
+  __shared__ double sums[2][8][32];
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  const int64_t ch = blockIdx.x, j0 = ch * L / nch, j1 = (ch + 1) * L / nch;
+  for (int64_t cb = blockIdx.y; cb * 32 < C; cb += gridDim.y) {  // uniform per block
+    const int64_t c = cb * 32 + lane;
+    double s1 = 0, s2 = 0;
+    if (c < C) {
+      const double mu = mode == kSum ? 0.0 : mean[c];
+      for (int64_t j = j0 + warp; j < j1; j += 8) {
+        const double v = (double)x[j * C + c] - mu;
+        if (mode == kSum) {
+          s1 += v;
+        } else if (mode == kSqDev) {
+          s1 += v * v;
+        } else {
+          const double g = (double)dy[j * C + c];
+          s1 += g;
+          s2 += g * v;
+        }
+      }
+    }
+    sums[0][warp][lane] = s1;
+    sums[1][warp][lane] = s2;
+    __syncthreads();
+    if (warp == 0 && c < C) {
+      double t1 = 0, t2 = 0;
+      for (int w = 0; w < 8; w++) t1 += sums[0][w][lane], t2 += sums[1][w][lane];
+      part[(c * nch + ch) * 2] = t1;
+      part[(c * nch + ch) * 2 + 1] = t2;
+    }
+    __syncthreads();  // the next channel block overwrites sums
+  }
+}
+
 // One thread per channel adds its chunks in order. kSum: mean = sum / L. kSqDev: var, invstd.
 __global__ void bn_stats_kernel(const double* part, int64_t nch, int64_t C, double L, double eps, int mode,
                                 double* mean, double* var, double* invstd) {
@@ -239,25 +282,37 @@ __global__ void bn_backward_coef_kernel(const double* part, int64_t nch, const d
   }
 }
 
-// out[i] = k1*dy[i] + k2*((x[i] - hi) - lo) + k3 with channel c = (i / S) % C; dy null: no k1 term.
+// out[i] = k1*dy[i] + k2*((x[i] - hi) - lo) + k3 with channel c = (i / S) % C, or i % C for a
+// channels_last (cl) layout; dy null: no k1 term.
 template <typename T>
-__global__ void bn_apply_kernel(const T* x, const T* dy, const Coef<T>* cf, int64_t n, int64_t C, int64_t S, T* out) {
+__global__ void bn_apply_kernel(const T* x, const T* dy, const Coef<T>* cf, int64_t n, int64_t C, int64_t S, bool cl,
+                                T* out) {
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
-    Coef<T> k = cf[(i / S) % C];
+    Coef<T> k = cf[cl ? i % C : (i / S) % C];
     T t = k.k2 * ((x[i] - k.hi) - k.lo);
     if (dy) t = k.k1 * dy[i] + t;
     out[i] = t + k.k3;
   }
 }
 
-// chunks per channel: a function of the sizes only (fixed summation order)
-inline int64_t bn_chunks(int64_t L) { return std::max<int64_t>(1, std::min<int64_t>(256, (L + 8191) / 8192)); }
+// chunks per channel: a function of the sizes only (fixed summation order). Channels_last blocks
+// cover 32 channels, so they take shorter chunks (2048 rows: 256 per warp) to fill the GPU.
+inline int64_t bn_chunks(const BatchNormParams& p) {
+  const int64_t L = p.N * p.S, rows = p.cl ? 2048 : 8192;
+  return std::max<int64_t>(1, std::min<int64_t>(256, (L + rows - 1) / rows));
+}
 
 template <typename T> void bn_partials(const BatchNormParams& p, const T* dy, int mode, double* part, int64_t nch,
                                        int index, const char* op) {
-  dim3 grid((unsigned)nch, (unsigned)std::min<int64_t>(p.C, 65535));
-  bn_partials_kernel<T><<<grid, row_threads(p.N * p.S / nch + 1), 0, cuda::stream(index)>>>(
-      (const T*)p.x, dy, p.mean, p.N, p.C, p.S, nch, mode, part);
+  if (p.cl) {
+    dim3 grid((unsigned)nch, (unsigned)std::min<int64_t>((p.C + 31) / 32, 65535));
+    bn_partials_cl_kernel<T><<<grid, 256, 0, cuda::stream(index)>>>((const T*)p.x, dy, p.mean, p.N * p.S, p.C, nch,
+                                                                    mode, part);
+  } else {
+    dim3 grid((unsigned)nch, (unsigned)std::min<int64_t>(p.C, 65535));
+    bn_partials_kernel<T><<<grid, row_threads(p.N * p.S / nch + 1), 0, cuda::stream(index)>>>(
+        (const T*)p.x, dy, p.mean, p.N, p.C, p.S, nch, mode, part);
+  }
   PYML_CUDA_LAUNCH_CHECK(op);
 }
 
@@ -266,7 +321,7 @@ template <typename T> void bn_forward(const BatchNormParams& p, int index) {
   cudaStream_t s = cuda::stream(index);
   unsigned cgrid = cuda::grid_for(p.C);
   if (p.training) {
-    int64_t nch = bn_chunks(p.N * p.S);
+    int64_t nch = bn_chunks(p);
     Tensor part = scratch_f64(p.C * nch * 2, index);
     double L = (double)(p.N * p.S);
     bn_partials<T>(p, nullptr, kSum, part.ptr<double>(), nch, index, op);
@@ -285,14 +340,14 @@ template <typename T> void bn_forward(const BatchNormParams& p, int index) {
   int64_t n = p.N * p.C * p.S;
   if (n == 0) return;
   bn_apply_kernel<T><<<cuda::grid_for(n), cuda::kThreads, 0, s>>>((const T*)p.x, nullptr, cf.ptr<Coef<T>>(), n, p.C,
-                                                                  p.S, (T*)p.y);
+                                                                  p.S, p.cl, (T*)p.y);
   PYML_CUDA_LAUNCH_CHECK(op);
 }
 
 template <typename T> void bn_backward(const BatchNormParams& p, const T* dy, T* dx, T* dw, T* db, int index) {
   const char* op = "batch_norm_backward";
   cudaStream_t s = cuda::stream(index);
-  int64_t nch = bn_chunks(p.N * p.S);
+  int64_t nch = bn_chunks(p);
   Tensor part = scratch_f64(p.C * nch * 2, index);
   bn_partials<T>(p, dy, kGrad, part.ptr<double>(), nch, index, op);
   Tensor cf = empty({p.C * (int64_t)sizeof(Coef<T>)}, DType::UInt8, dev_of(index));
@@ -303,7 +358,7 @@ template <typename T> void bn_backward(const BatchNormParams& p, const T* dy, T*
   if (!dx) return;
   int64_t n = p.N * p.C * p.S;
   bn_apply_kernel<T><<<cuda::grid_for(n), cuda::kThreads, 0, s>>>((const T*)p.x, dy, cf.ptr<Coef<T>>(), n, p.C, p.S,
-                                                                  dx);
+                                                                  p.cl, dx);
   PYML_CUDA_LAUNCH_CHECK(op);
 }
 

@@ -33,6 +33,22 @@ static OptTensor prep_param(const OptTensor& p, const Shape& want, DType ct, con
 static Tensor out_as(const Tensor& t, DType dt) { return t.dtype == dt ? t : to_dtype(t, dt); }
 
 // ------------------------------------------------------------------------------ batch_norm
+// CUDA batch norm keeps a channels_last(_3d) input so (its kernels read (N, S, C) too), sparing a
+// layout copy on the way in and one on the way out; the CPU kernels take (N, C, S).
+static MemoryFormat bn_format(const Tensor& x) {
+  return x.device().is_cpu() ? MemoryFormat::Contiguous : suggest_format(x);
+}
+
+// t in dtype ct and format f: t itself when it already is
+static Tensor in_format(const Tensor& t, DType ct, MemoryFormat f) {
+  return t.dtype == ct && is_contiguous_as(t, f) ? t : clone_format(t, f, ct, t.device(), "batch_norm");
+}
+
+// the user-facing result of a kernel output y computed in format f for input x0
+static Tensor bn_result(const Tensor& y, const Tensor& x0, MemoryFormat f) {
+  return f == MemoryFormat::Contiguous ? to_format_of(out_as(y, x0.dtype), x0) : in_format(y, x0.dtype, f);
+}
+
 static void update_running(const Tensor& running, const Tensor& stat, double momentum, double factor) {
   Tensor r = to_dtype(contiguous(running), DType::Float64, true);
   double* rp = r.ptr<double>();
@@ -59,7 +75,8 @@ std::tuple<Tensor, Tensor, Tensor> batch_norm_forward(const Tensor& x0, const Op
              "got ", rm ? "running_mean" : "no running_mean", " and ", rv ? "running_var" : "no running_var");
   PYML_CHECK(!training || N * S != 1, ValueError, op, ": expected more than 1 value per channel when training, got input ",
              x0.shape);
-  Tensor x = norm_prep(x0, ct), y = empty(x.shape, ct, dev);
+  const MemoryFormat f = bn_format(x0);
+  Tensor x = in_format(x0, ct, f), y = empty_strided(x.shape, format_strides(x.shape, f, op), ct, dev);
   Tensor mean = empty({C}, DType::Float64, dev), invstd = empty({C}, DType::Float64, dev);
   Tensor var = empty({C}, DType::Float64, dev);
   if (!training) {
@@ -69,7 +86,7 @@ std::tuple<Tensor, Tensor, Tensor> batch_norm_forward(const Tensor& x0, const Op
     else for (int64_t c = 0; c < C; c++) invstd.ptr<double>()[c] = 1.0 / std::sqrt(rvd.ptr<double>()[c] + eps);
   }
   BatchNormParams p{ct, N, C, S, x.data(), y.data(), opt_ptr(w), opt_ptr(b), mean.ptr<double>(), invstd.ptr<double>(),
-                    var.ptr<double>(), eps, training};
+                    var.ptr<double>(), eps, training, f != MemoryFormat::Contiguous};
   if (training && N * S == 0) {  // empty batch: NaN statistics like PyTorch, nothing to normalise
     fill_(mean, Scalar::from_double(NAN));
     fill_(invstd, Scalar::from_double(NAN));
@@ -79,7 +96,7 @@ std::tuple<Tensor, Tensor, Tensor> batch_norm_forward(const Tensor& x0, const Op
   }
   if (training && rm && N * S > 0) update_running(*rm, mean, momentum, 1.0);
   if (training && rv && N * S > 0) update_running(*rv, var, momentum, (double)(N * S) / (double)std::max<int64_t>(N * S - 1, 1));
-  return {to_format_of(out_as(y, x0.dtype), x0), mean, invstd};  // channels_last in, channels_last out
+  return {bn_result(y, x0, f), mean, invstd};  // channels_last in, channels_last out
 }
 
 std::tuple<OptTensor, OptTensor, OptTensor> batch_norm_backward(const Tensor& dy0, const Tensor& x0, const OptTensor& w0,
@@ -93,19 +110,21 @@ std::tuple<OptTensor, OptTensor, OptTensor> batch_norm_backward(const Tensor& dy
   need.resize(3, false);
   int64_t N = x0.shape[0], C = x0.shape[1], S = shape_numel(Shape(x0.shape.begin() + 2, x0.shape.end()));
   OptTensor w = prep_param(w0, {C}, ct, op, "weight", x0);
-  Tensor x = norm_prep(x0, ct), dy = norm_prep(dy0, ct);
+  const MemoryFormat f = bn_format(x0);
+  Tensor x = in_format(x0, ct, f), dy = in_format(dy0, ct, f);
   Tensor mc = norm_prep(mean, DType::Float64), ic = norm_prep(invstd, DType::Float64);
   PYML_CHECK(mc.numel() == C && ic.numel() == C, ValueError, op, ": saved statistics must have ", C, " channels");
-  Tensor dx = need[0] ? empty(x.shape, ct, dev) : Tensor(), dw = empty({C}, ct, dev), db = empty({C}, ct, dev);
+  Tensor dx = need[0] ? empty_strided(x.shape, format_strides(x.shape, f, op), ct, dev) : Tensor();
+  Tensor dw = empty({C}, ct, dev), db = empty({C}, ct, dev);
   BatchNormParams p{ct, N, C, S, x.data(), nullptr, opt_ptr(w), nullptr, mc.ptr<double>(), ic.ptr<double>(), nullptr,
-                    0.0, training};
+                    0.0, training, f != MemoryFormat::Contiguous};
   if (C > 0) {
     if (N * S == 0) { fill_(dw, Scalar::from_int(0)); fill_(db, Scalar::from_int(0)); }
     else if (!dev.is_cpu()) batch_norm_backward_cuda(p, dy.data(), need[0] ? dx.data() : nullptr, dw.data(), db.data(), dev.index);
     else batch_norm_backward_cpu(p, dy.data(), need[0] ? dx.data() : nullptr, dw.data(), db.data());
   }
   OptTensor rdx, rdw, rdb;
-  if (need[0]) rdx = to_format_of(out_as(dx, x0.dtype), x0);
+  if (need[0]) rdx = bn_result(dx, x0, f);
   if (need[1]) rdw = w0 ? out_as(dw, w0->dtype) : dw;
   if (need[2]) rdb = db;
   return {rdx, rdw, rdb};

@@ -95,6 +95,7 @@ struct BatchNormParams {
   double* var;                   // (C,) biased batch variance, written in training
   double eps;
   bool training;
+  bool cl = false;  // CUDA only: x, y, dy, dx channels_last, (N, S, C) in memory
 };
 void batch_norm_forward_cpu(const BatchNormParams& p);
 // dy, x as x; dx/dw/db may be null. mean/invstd as saved by forward.

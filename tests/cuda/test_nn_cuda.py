@@ -225,6 +225,24 @@ def test_batch_norm_eval_and_no_affine(shape, dtype):
     check(bn_both, noncontig(x), None, None, None, None, True, 0.1, 1e-3, dy, [True, False, True], **tol(dtype))
 
 
+# channels_last (3d) inputs stay so on CUDA: (N, S, C) kernels, outputs and dx in the input's layout
+CL_SHAPES = [(2, 7, 5, 3), (3, 40, 9, 11), (1, 97, 9, 9), (5, 33, 64, 65), (2, 5, 3, 4, 6)]
+
+
+@pytest.mark.parametrize("shape", CL_SHAPES)
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("training", [True, False])
+def test_batch_norm_channels_last(shape, dtype, training):
+    C, fmt = shape[1], pyml.channels_last if len(shape) == 4 else pyml.channels_last_3d
+    x = (randn(shape, dtype, 53, 2.0) + 1.5).contiguous(memory_format=fmt)
+    wt, b = randn((C,), dtype, 54), randn((C,), dtype, 55)
+    rm, rv = randn((C,), dtype, 56), randn((C,), dtype, 57).abs() + 0.5
+    for dy in (randn(shape, dtype, 58).contiguous(memory_format=fmt), randn(shape, dtype, 58)):  # dy in either layout
+        want, got = check(bn_both, x, wt, b, rm, rv, training, 0.1, 1e-5, dy, [True, True, True], **tol(dtype))
+        for i in (0, 3):  # y and dx keep x's layout
+            assert got[i].stride() == want[i].stride() == x.stride(), (i, got[i].stride(), x.stride())
+
+
 def test_batch_norm_large_plane_chunks():
     x, dy = randn((4, 3, 100, 111), pyml.float64, 50), randn((4, 3, 100, 111), pyml.float64, 51)
     check(bn_both, x, randn((3,), pyml.float64, 52), None, None, None, True, 0.1, 1e-5, dy, [True, True, True])
