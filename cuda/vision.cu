@@ -1,4 +1,5 @@
-// CUDA resampling: nearest / nearest-exact / (bi)linear upsampling of planes (N*C, H, W), the
+// CUDA resampling: nearest / nearest-exact / (bi)linear upsampling of planes (N*C, H, W) (or of a
+// channels_last (N, H, W, C) image, kept so: no layout copies around the kernels), the
 // separable resampler (planes (N*C, D, H, W): 3-D nearest and trilinear, bicubic, antialiased
 // filters) and grid_sample (bilinear, nearest or bicubic; zeros, border or reflection padding),
 // forward and backward. Index and weight formulas are the CPU kernels' own (ops/resample.h,
@@ -18,43 +19,57 @@ namespace {
 
 template <typename T> __device__ inline void atomic_add(T* p, T v) { atomicAdd(p, v); }
 
-// x (planes, H, W), y (planes, P, Q) contiguous; n = planes * P * Q
+// Output element i (y's memory order) -> its output pixel (o, q), where its input plane starts
+// (base) and how far apart that plane's pixels are (ps): (planes, P, Q) with (planes, H, W), or
+// with p.C > 0 (channels_last) (N, P, Q, C) with (N, H, W, C), walked channels first so a warp
+// reads and writes 32 adjacent channels of a pixel.
+struct UpPos { int64_t o, q, base, ps; };
+__device__ inline UpPos up_pos(const ResampleParams& p, int64_t i) {
+  if (p.C == 0) return UpPos{(i / p.Q) % p.P, i % p.Q, (i / (p.P * p.Q)) * p.H * p.W, 1};
+  const int64_t r = i / p.C, c = i - r * p.C;  // r: output pixel n*P*Q + o*Q + q
+  return UpPos{(r / p.Q) % p.P, r % p.Q, r / (p.P * p.Q) * p.H * p.W * p.C + c, p.C};
+}
+
+// x, y as up_pos says; n = planes * P * Q
 template <typename T> __global__ void upsample_kernel(ResampleParams p, const T* x, T* y, int64_t n) {
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
-    int64_t q = i % p.Q, o = (i / p.Q) % p.P;
-    const T* xp = x + (i / (p.P * p.Q)) * p.H * p.W;
+    const UpPos u = up_pos(p, i);
+    const T* xp = x + u.base;
     if (p.mode < 2) {
-      int64_t h = nearest_src(o, p.H, p.P, p.user_sh, p.mode == 1), w = nearest_src(q, p.W, p.Q, p.user_sw, p.mode == 1);
-      y[i] = xp[h * p.W + w];
+      int64_t h = nearest_src(u.o, p.H, p.P, p.user_sh, p.mode == 1);
+      int64_t w = nearest_src(u.q, p.W, p.Q, p.user_sw, p.mode == 1);
+      y[i] = xp[(h * p.W + w) * u.ps];
       continue;
     }
-    Lin<T> a = linear_at<T>(o, p.H, p.P, p.user_sh, p.align_corners);
-    Lin<T> c = linear_at<T>(q, p.W, p.Q, p.user_sw, p.align_corners);
-    const T* r0 = xp + a.i0 * p.W;
-    const T* r1 = xp + a.i1 * p.W;
-    y[i] = a.l0 * (c.l0 * r0[c.i0] + c.l1 * r0[c.i1]) + a.l1 * (c.l0 * r1[c.i0] + c.l1 * r1[c.i1]);
+    Lin<T> a = linear_at<T>(u.o, p.H, p.P, p.user_sh, p.align_corners);
+    Lin<T> c = linear_at<T>(u.q, p.W, p.Q, p.user_sw, p.align_corners);
+    const T* r0 = xp + a.i0 * p.W * u.ps;
+    const T* r1 = xp + a.i1 * p.W * u.ps;
+    y[i] = a.l0 * (c.l0 * r0[c.i0 * u.ps] + c.l1 * r0[c.i1 * u.ps]) +
+           a.l1 * (c.l0 * r1[c.i0 * u.ps] + c.l1 * r1[c.i1 * u.ps]);
   }
 }
 
-// dy (planes, P, Q), dx (planes, H, W) zeroed; one thread per element of dy
+// dy, dx (zeroed) as up_pos says for y, x; one thread per element of dy
 template <typename T> __global__ void upsample_backward_kernel(ResampleParams p, const T* dy, T* dx, int64_t n) {
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
-    int64_t q = i % p.Q, o = (i / p.Q) % p.P;
-    T* dp = dx + (i / (p.P * p.Q)) * p.H * p.W;
+    const UpPos u = up_pos(p, i);
+    T* dp = dx + u.base;
     T v = dy[i];
     if (p.mode < 2) {
-      int64_t h = nearest_src(o, p.H, p.P, p.user_sh, p.mode == 1), w = nearest_src(q, p.W, p.Q, p.user_sw, p.mode == 1);
-      atomic_add(dp + h * p.W + w, v);
+      int64_t h = nearest_src(u.o, p.H, p.P, p.user_sh, p.mode == 1);
+      int64_t w = nearest_src(u.q, p.W, p.Q, p.user_sw, p.mode == 1);
+      atomic_add(dp + (h * p.W + w) * u.ps, v);
       continue;
     }
-    Lin<T> a = linear_at<T>(o, p.H, p.P, p.user_sh, p.align_corners);
-    Lin<T> c = linear_at<T>(q, p.W, p.Q, p.user_sw, p.align_corners);
-    T* r0 = dp + a.i0 * p.W;
-    T* r1 = dp + a.i1 * p.W;
-    atomic_add(r0 + c.i0, a.l0 * c.l0 * v);
-    atomic_add(r0 + c.i1, a.l0 * c.l1 * v);
-    atomic_add(r1 + c.i0, a.l1 * c.l0 * v);
-    atomic_add(r1 + c.i1, a.l1 * c.l1 * v);
+    Lin<T> a = linear_at<T>(u.o, p.H, p.P, p.user_sh, p.align_corners);
+    Lin<T> c = linear_at<T>(u.q, p.W, p.Q, p.user_sw, p.align_corners);
+    T* r0 = dp + a.i0 * p.W * u.ps;
+    T* r1 = dp + a.i1 * p.W * u.ps;
+    atomic_add(r0 + c.i0 * u.ps, a.l0 * c.l0 * v);
+    atomic_add(r0 + c.i1 * u.ps, a.l0 * c.l1 * v);
+    atomic_add(r1 + c.i0 * u.ps, a.l1 * c.l0 * v);
+    atomic_add(r1 + c.i1 * u.ps, a.l1 * c.l1 * v);
   }
 }
 

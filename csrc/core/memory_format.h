@@ -39,6 +39,13 @@ Tensor empty_for(const Shape& shape, DType dtype, Device dev, std::initializer_l
 Tensor clone_format(const Tensor& t, MemoryFormat f, DType dtype, Device dev, const char* op);
 // y itself when f is Contiguous/Preserve or y is already in f, else a copy of y in f
 Tensor to_format(const Tensor& y, MemoryFormat f);
+// t in dtype dt laid out in format f (Contiguous: contiguous): t itself when it already is, else
+// one copy that converts both (kernels that read a layout in their compute dtype)
+Tensor to_dtype_format(const Tensor& t, DType dt, MemoryFormat f, const char* op);
+// A kernel's flat output buffer as a `shape` tensor of dtype: laid out in f as the kernel wrote it
+// (a channels_last kernel), or with f Contiguous contiguous and then in like's format (one copy
+// for a channels_last like): ops whose outputs follow their input's layout, as in torch
+Tensor kernel_result(const Tensor& buf, const Shape& shape, DType dtype, MemoryFormat f, const Tensor& like);
 // y (same rank as like) in the format like's strides suggest: for ops whose kernels write contiguous
 // results but whose outputs follow a channels_last input, as in torch
 Tensor to_format_of(const Tensor& y, const Tensor& like);

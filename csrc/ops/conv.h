@@ -126,6 +126,9 @@ struct ResampleParams {
   double user_sh, user_sw;  // scale factors the user gave (0: none), as torch passes them on
   bool align_corners;
   int mode;  // 0 nearest, 1 nearest-exact, 2 linear
+  // CUDA 2-D upsampling of a channels_last input: C > 0 and x, y, dy, dx are (N, H, W, C) in memory
+  // (planes = N*C) instead of (planes, H, W)
+  int64_t C = 0;
 };
 // scales: optional per-dim scale factors given by the user (torch uses 1/scale when given)
 Tensor upsample_forward(const Tensor& x, const IntList& output_size, const std::vector<double>& scales,

@@ -159,6 +159,16 @@ Tensor to_format(const Tensor& y, MemoryFormat f) {
   return st == y.strides ? y : y.view_as(y.shape, st, y.offset);
 }
 
+Tensor to_dtype_format(const Tensor& t, DType dt, MemoryFormat f, const char* op) {
+  return t.dtype == dt && is_contiguous_as(t, f) ? t : clone_format(t, f, dt, t.device(), op);
+}
+
+Tensor kernel_result(const Tensor& buf, const Shape& shape, DType dtype, MemoryFormat f, const Tensor& like) {
+  Tensor v = buf.view_as(shape, format_strides(shape, f, "kernel_result"), buf.offset);
+  if (f != MemoryFormat::Contiguous) return to_dtype_format(v, dtype, f, "kernel_result");
+  return to_format_of(v.dtype == dtype ? v : to_dtype(v, dtype), like);
+}
+
 Tensor to_format_of(const Tensor& y, const Tensor& like) {
   return y.dim() == like.dim() ? to_format(y, suggest_format(like)) : y;
 }

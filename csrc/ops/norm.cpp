@@ -39,14 +39,10 @@ static MemoryFormat bn_format(const Tensor& x) {
   return x.device().is_cpu() ? MemoryFormat::Contiguous : suggest_format(x);
 }
 
-// t in dtype ct and format f: t itself when it already is
-static Tensor in_format(const Tensor& t, DType ct, MemoryFormat f) {
-  return t.dtype == ct && is_contiguous_as(t, f) ? t : clone_format(t, f, ct, t.device(), "batch_norm");
-}
-
 // the user-facing result of a kernel output y computed in format f for input x0
 static Tensor bn_result(const Tensor& y, const Tensor& x0, MemoryFormat f) {
-  return f == MemoryFormat::Contiguous ? to_format_of(out_as(y, x0.dtype), x0) : in_format(y, x0.dtype, f);
+  if (f == MemoryFormat::Contiguous) return to_format_of(out_as(y, x0.dtype), x0);
+  return to_dtype_format(y, x0.dtype, f, "batch_norm");
 }
 
 static void update_running(const Tensor& running, const Tensor& stat, double momentum, double factor) {
@@ -76,7 +72,7 @@ std::tuple<Tensor, Tensor, Tensor> batch_norm_forward(const Tensor& x0, const Op
   PYML_CHECK(!training || N * S != 1, ValueError, op, ": expected more than 1 value per channel when training, got input ",
              x0.shape);
   const MemoryFormat f = bn_format(x0);
-  Tensor x = in_format(x0, ct, f), y = empty_strided(x.shape, format_strides(x.shape, f, op), ct, dev);
+  Tensor x = to_dtype_format(x0, ct, f, op), y = empty_strided(x.shape, format_strides(x.shape, f, op), ct, dev);
   Tensor mean = empty({C}, DType::Float64, dev), invstd = empty({C}, DType::Float64, dev);
   Tensor var = empty({C}, DType::Float64, dev);
   if (!training) {
@@ -111,7 +107,7 @@ std::tuple<OptTensor, OptTensor, OptTensor> batch_norm_backward(const Tensor& dy
   int64_t N = x0.shape[0], C = x0.shape[1], S = shape_numel(Shape(x0.shape.begin() + 2, x0.shape.end()));
   OptTensor w = prep_param(w0, {C}, ct, op, "weight", x0);
   const MemoryFormat f = bn_format(x0);
-  Tensor x = in_format(x0, ct, f), dy = in_format(dy0, ct, f);
+  Tensor x = to_dtype_format(x0, ct, f, op), dy = to_dtype_format(dy0, ct, f, op);
   Tensor mc = norm_prep(mean, DType::Float64), ic = norm_prep(invstd, DType::Float64);
   PYML_CHECK(mc.numel() == C && ic.numel() == C, ValueError, op, ": saved statistics must have ", C, " channels");
   Tensor dx = need[0] ? empty_strided(x.shape, format_strides(x.shape, f, op), ct, dev) : Tensor();

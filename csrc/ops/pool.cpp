@@ -113,12 +113,9 @@ void keep_channels_last(PoolSetup& s, const Tensor& x) {
   s.p.cl = !x.device().is_cpu() && s.nd == 2 && s.batched && suggest_format(x) == MemoryFormat::ChannelsLast;
 }
 
-// A kernel's output buffer as a `shape` tensor of dtype: with s.p.cl the kernel wrote it channels_last,
-// else contiguous, and it then takes like's format (one copy for a channels_last like)
+// A kernel's output buffer as a `shape` tensor of dtype: with s.p.cl the kernel wrote it channels_last
 Tensor result(const PoolSetup& s, const Tensor& buf, const Shape& shape, DType dtype, const Tensor& like) {
-  if (!s.p.cl) return to_format_of(finish(buf, shape, dtype), like);
-  Tensor v = buf.view_as(shape, format_strides(shape, MemoryFormat::ChannelsLast, "pooling"), buf.offset);
-  return v.dtype == dtype ? v : to_dtype(v, dtype);
+  return kernel_result(buf, shape, dtype, s.p.cl ? MemoryFormat::ChannelsLast : MemoryFormat::Contiguous, like);
 }
 
 // dy (or indices) in the layout the kernels read: channels_last with s.p.cl, else contiguous

@@ -69,6 +69,14 @@ ResampleParams resample_params(const Shape& in, const IntList& out, const std::v
   return p;
 }
 
+// CUDA keeps a channels_last 2-D image so (p.C > 0: the kernels walk (N, H, W, C)); the CPU
+// kernels take (planes, H, W)
+MemoryFormat upsample_format(const Tensor& t, ResampleParams& p) {
+  const bool cl = !t.device().is_cpu() && t.dim() == 4 && suggest_format(t) == MemoryFormat::ChannelsLast;
+  p.C = cl ? t.shape[1] : 0;
+  return cl ? MemoryFormat::ChannelsLast : MemoryFormat::Contiguous;
+}
+
 }  // namespace
 
 Tensor upsample_forward(const Tensor& x, const IntList& output_size, const std::vector<double>& scales,
@@ -78,12 +86,13 @@ Tensor upsample_forward(const Tensor& x, const IntList& output_size, const std::
   const char* op = upsample_name(mode, output_size.size());
   DType ct = conv_compute_dtype(x, op);
   ResampleParams p = resample_params(x.shape, output_size, scales, mode, align_corners, op);
-  Tensor xc = contiguous(to_dtype(x, ct)), y = empty({p.planes, p.P * p.Q}, ct, x.device());
+  const MemoryFormat f = upsample_format(x, p);
+  Tensor xc = to_dtype_format(x, ct, f, op), y = empty({p.planes, p.P * p.Q}, ct, x.device());
   if (!x.device().is_cpu()) upsample_cuda(p, ct, xc.data(), y.data(), x.device().index);
   else { PYML_VISION_DISPATCH(ct, upsample_cpu<T>(p, xc.ptr<T>(), y.ptr<T>())); }
   Shape out = {x.shape[0], x.shape[1]};
   out.insert(out.end(), output_size.begin(), output_size.end());
-  return to_format_of(finish(y, out, x.dtype), x);  // channels_last in, channels_last out
+  return kernel_result(y, out, x.dtype, f, x);  // channels_last in, channels_last out
 }
 
 Tensor upsample_backward(const Tensor& dy, const IntList& input_size, const std::vector<double>& scales,
@@ -97,10 +106,11 @@ Tensor upsample_backward(const Tensor& dy, const IntList& input_size, const std:
   ResampleParams p = resample_params(input_size, out, scales, mode, align_corners, op);
   PYML_CHECK(input_size[0] == dy.shape[0] && input_size[1] == dy.shape[1], ValueError, op,
              ": grad_output ", dy.shape, " and input size ", input_size, " differ in the batch or channel dim");
-  Tensor g = contiguous(to_dtype(dy, ct)), dx = zeros({p.planes, p.H * p.W}, ct, dy.device());
+  const MemoryFormat f = upsample_format(dy, p);
+  Tensor g = to_dtype_format(dy, ct, f, op), dx = zeros({p.planes, p.H * p.W}, ct, dy.device());
   if (!dy.device().is_cpu()) upsample_backward_cuda(p, ct, g.data(), dx.data(), dy.device().index);
   else { PYML_VISION_DISPATCH(ct, upsample_backward_cpu<T>(p, g.ptr<T>(), dx.ptr<T>())); }
-  return to_format_of(finish(dx, input_size, dy.dtype), dy);
+  return kernel_result(dx, input_size, dy.dtype, f, dy);
 }
 
 // ---------------------------------------------------------------- separable resampler

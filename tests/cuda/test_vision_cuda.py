@@ -55,6 +55,33 @@ def test_interpolate_backward(dtype, spatial, kw):
             check_grads(lambda x: F.interpolate(x, mode=mode, align_corners=ac, **kw), x)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64", "bfloat16"])
+@pytest.mark.parametrize("spatial,kw", [s for s in RESIZES if len(s[0]) == 2])
+@pytest.mark.parametrize("C", [1, 5, 40])
+def test_interpolate_channels_last(dtype, spatial, kw, C):
+    # a channels_last image stays so on CUDA (kernels walk (N, H, W, C)): values, result and grad
+    # strides as on the CPU; dy arrives channels_last (so is dx) or contiguous (dx too)
+    rng = np.random.default_rng(C)
+    a = rng.standard_normal((2, C) + spatial)
+    for mode, ac in [("nearest", None), ("nearest-exact", None), ("bilinear", False), ("bilinear", True)]:
+        want, got = check(lambda x: F.interpolate(x, mode=mode, align_corners=ac, **kw),
+                          pyml.tensor(a).to(getattr(pyml, dtype)).contiguous(memory_format=pyml.channels_last))
+        assert got.stride() == want.stride()
+        if dtype == "bfloat16":
+            continue
+        for cl_dy in (True, False):
+            dy = pyml.tensor(rng.standard_normal(tuple(want.shape)), dtype=want.dtype)
+            dy = dy.contiguous(memory_format=pyml.channels_last) if cl_dy else dy
+            grads = []
+            for dev in ("cpu", "cuda"):
+                x = pyml.tensor(a, dtype=getattr(pyml, dtype)).contiguous(memory_format=pyml.channels_last).to(dev)
+                y = F.interpolate(x.requires_grad_(), mode=mode, align_corners=ac, **kw)
+                grads.append(pyml.autograd.grad(y, x, dy.to(dev))[0].cpu())
+            assert grads[1].stride() == grads[0].stride()  # dx follows dy's layout, as in torch
+            assert C == 1 or (grads[1].stride() == x.stride()) == cl_dy  # C = 1: both layouts coincide
+            np.testing.assert_allclose(grads[1].numpy(), grads[0].numpy(), rtol=1e-5, atol=1e-6)
+
+
 RESAMPLES = [  # (input shape, interpolate kwargs) for the separable resampler
     ((2, 3, 7, 9), dict(size=(13, 4), mode="bicubic", align_corners=False)),
     ((2, 3, 7, 9), dict(scale_factor=(1.7, 0.6), mode="bicubic", align_corners=True)),
