@@ -1,5 +1,6 @@
 """pyml: a small deep-learning library with its own C++/CUDA tensor engine and a PyTorch-shaped API."""
 import builtins as _builtins
+import math as _math
 
 import os as _os
 
@@ -37,6 +38,9 @@ from ._ops.random import *  # noqa: F401,F403
 from ._ops.interop import *  # noqa: F401,F403
 from ._ops.decomp import *  # noqa: F401,F403
 from ._ops.compat import *  # noqa: F401,F403
+from ._ops.toplevel_more import *  # noqa: F401,F403  (range, empty_permuted, nonzero_static, get_device_module)
+from ._ops.finite_diff import *  # noqa: F401,F403  (gradient)
+from ._ops.spectral import *  # noqa: F401,F403  (stft, istft)
 from . import cuda
 from . import backends
 from .backends.cuda import set_float32_matmul_precision, get_float32_matmul_precision
@@ -51,6 +55,10 @@ from . import amp
 from . import profiler
 from . import accelerator, cpu, jit, special  # noqa: F401  (torch.accelerator, torch.cpu, torch.jit, torch.special)
 from .amp import autocast, is_autocast_enabled, get_autocast_dtype
+from .amp.autocast_mode import (set_autocast_enabled, set_autocast_dtype, is_autocast_cache_enabled,  # noqa: F401
+                                set_autocast_cache_enabled, clear_autocast_cache, is_autocast_cpu_enabled,
+                                set_autocast_cpu_enabled, get_autocast_cpu_dtype, set_autocast_cpu_dtype,
+                                get_autocast_gpu_dtype, set_autocast_gpu_dtype)
 from ._compile import compile  # noqa: A001  (torch.compile's name)
 from .func import vmap  # torch has it at top level too
 
@@ -59,6 +67,10 @@ from .nn.functional import cdist, pdist, cosine_similarity, pairwise_distance  #
 from ._ops import complex as _complex
 _complex.install()  # complex forms in front of the (autograd-wrapped) real ops
 from . import fft  # noqa: E402  (after install: it composes the complex ops)
+from . import signal  # noqa: E402  (torch.signal.windows)
+
+pi, e, inf, nan = _math.pi, _math.e, _math.inf, _math.nan  # Python floats, as torch's
+newaxis = None
 
 bool = _dtype.bool_
 half, float, double = float16, float32, float64

@@ -7,7 +7,10 @@ cast them to float32, and a few multi-input ops cast to the widest input type. f
 tensors on another device type are never cast. Casts are ordinary differentiable `.to()` calls, so
 gradients flow back in each input's own dtype; the engine turns autocast off while it runs a
 backward (backward ops run in the dtypes their forward ops chose). Within the outermost region
-the low-precision copy of a leaf that requires grad (a parameter) is made once and reused.
+the low-precision copy of a leaf that requires grad (a parameter) is made once and reused (unless
+set_autocast_cache_enabled(False) or autocast(cache_enabled=False)). torch's global state functions
+(set_autocast_enabled, set_autocast_dtype, ...) read and write the same thread-local state the context
+manager saves and restores, so `set_autocast_enabled("cpu", True)` autocasts like a region does.
 
 The op functions are wrapped once at import (install()); outside any region a wrapper costs one
 attribute read.
@@ -15,6 +18,7 @@ attribute read.
 import functools
 import sys
 import threading
+import warnings
 
 from .. import _dtype as D
 from .._tensor import Tensor
@@ -47,48 +51,146 @@ DEFAULT_DTYPE = {"cuda": D.float16, "cpu": D.bfloat16}
 
 class _State(threading.local):
     def __init__(self):
-        self.dtype = {}     # device type -> low-precision dtype, only while enabled
-        self.depth = 0      # nesting of enabled regions (the cast cache lives while > 0)
+        self.dtype = {}     # device type -> low-precision dtype, only while enabled (what the op wrappers read)
+        self.fast = {}      # device type -> its autocast dtype, enabled or not (set_autocast_dtype)
+        self.depth = 0      # nesting of autocast regions (the cast cache lives while > 0)
         self.cache = {}     # id(leaf) -> (leaf, dtype, version, cast copy)
+        self.cache_enabled = True
 
 
 _state = _State()
 
 
+# ---------------------------------------------------------------------------------------- global state
+# torch's autocast state functions: thread-local flags and dtypes per device type, which the autocast
+# context manager saves, sets and restores. The deprecated cpu/gpu forms warn and forward, as torch's.
+def _check_device_type(device_type, op):
+    if not isinstance(device_type, str):
+        raise TypeError(f"{op}: device_type must be a str, got {type(device_type).__name__}")
+    if device_type not in DEFAULT_DTYPE:
+        raise RuntimeError(f"{op}: device_type must be 'cuda' or 'cpu', got {device_type!r}")
+    return device_type
+
+
+def _fast_dtype(dtype, op):
+    dtype = D.to_dtype(dtype, op)
+    if dtype not in (D.float16, D.bfloat16):
+        raise ValueError(f"{op}: dtype must be float16 or bfloat16, got {dtype}")
+    return dtype
+
+
+def _need_bool(v, op, arg="enabled"):
+    if not isinstance(v, bool):
+        raise TypeError(f"{op}: {arg} must be a bool, got {type(v).__name__}")
+    return v
+
+
 def is_autocast_enabled(device_type="cuda"):
-    return device_type in _state.dtype
+    return device_type in _state.dtype  # (a device type pyml has no autocast for is never enabled)
 
 
 def get_autocast_dtype(device_type):
-    return _state.dtype.get(device_type, DEFAULT_DTYPE.get(device_type, D.float16))
+    return _state.fast.get(device_type, DEFAULT_DTYPE.get(device_type, D.float16))
+
+
+def set_autocast_enabled(device_type, enabled=None):
+    """set_autocast_enabled(device_type, enabled), or the older set_autocast_enabled(enabled) for 'cuda'."""
+    if enabled is None:
+        device_type, enabled = "cuda", device_type
+    device_type = _check_device_type(device_type, "set_autocast_enabled")
+    if _need_bool(enabled, "set_autocast_enabled"):
+        _state.dtype[device_type] = get_autocast_dtype(device_type)
+    else:
+        _state.dtype.pop(device_type, None)
+
+
+def set_autocast_dtype(device_type, dtype):
+    device_type = _check_device_type(device_type, "set_autocast_dtype")
+    _state.fast[device_type] = _fast_dtype(dtype, "set_autocast_dtype")
+    if device_type in _state.dtype:  # an enabled region casts to the new dtype from now on
+        _state.dtype[device_type] = _state.fast[device_type]
+
+
+def is_autocast_cache_enabled():
+    return _state.cache_enabled
+
+
+def set_autocast_cache_enabled(enabled):
+    _state.cache_enabled = _need_bool(enabled, "set_autocast_cache_enabled")
+
+
+def clear_autocast_cache():
+    _state.cache.clear()
+
+
+def _deprecated(old, new):
+    warnings.warn(f"pyml.{old} is deprecated. Please use pyml.{new} instead.", DeprecationWarning, stacklevel=3)
+
+
+def is_autocast_cpu_enabled():
+    _deprecated("is_autocast_cpu_enabled()", "is_autocast_enabled('cpu')")
+    return is_autocast_enabled("cpu")
+
+
+def set_autocast_cpu_enabled(enabled):
+    _deprecated("set_autocast_cpu_enabled(enabled)", "set_autocast_enabled('cpu', enabled)")
+    set_autocast_enabled("cpu", enabled)
+
+
+def get_autocast_cpu_dtype():
+    _deprecated("get_autocast_cpu_dtype()", "get_autocast_dtype('cpu')")
+    return get_autocast_dtype("cpu")
+
+
+def set_autocast_cpu_dtype(dtype):
+    _deprecated("set_autocast_cpu_dtype(dtype)", "set_autocast_dtype('cpu', dtype)")
+    set_autocast_dtype("cpu", dtype)
+
+
+def get_autocast_gpu_dtype():
+    _deprecated("get_autocast_gpu_dtype()", "get_autocast_dtype('cuda')")
+    return get_autocast_dtype("cuda")
+
+
+def set_autocast_gpu_dtype(dtype):
+    _deprecated("set_autocast_gpu_dtype(dtype)", "set_autocast_dtype('cuda', dtype)")
+    set_autocast_dtype("cuda", dtype)
 
 
 class autocast:
-    """Context manager and decorator: autocast(device_type, dtype=None, enabled=True, cache_enabled=True)."""
+    """Context manager and decorator: autocast(device_type, dtype=None, enabled=True, cache_enabled=None).
+    dtype None takes get_autocast_dtype(device_type); cache_enabled None keeps is_autocast_cache_enabled()."""
 
-    def __init__(self, device_type, dtype=None, enabled=True, cache_enabled=True):
+    def __init__(self, device_type, dtype=None, enabled=True, cache_enabled=None):
         if device_type not in DEFAULT_DTYPE:
             raise RuntimeError(f"autocast: device_type must be 'cuda' or 'cpu', got {device_type!r}")
-        dtype = DEFAULT_DTYPE[device_type] if dtype is None else D.to_dtype(dtype, "autocast")
+        dtype = get_autocast_dtype(device_type) if dtype is None else D.to_dtype(dtype, "autocast")
         if dtype not in (D.float16, D.bfloat16):
             raise ValueError(f"autocast: dtype must be float16 or bfloat16, got {dtype}")
         self.device_type, self.fast_dtype = device_type, dtype
-        self._enabled, self._cache_enabled = bool(enabled), bool(cache_enabled)
+        self._enabled = bool(enabled)
+        self._cache_enabled = is_autocast_cache_enabled() if cache_enabled is None else bool(cache_enabled)
 
     def __enter__(self):
-        self._prev = _state.dtype.get(self.device_type)
+        dev = self.device_type
+        self._prev = (_state.dtype.get(dev), _state.fast.get(dev), _state.cache_enabled)
+        _state.fast[dev] = self.fast_dtype
         if self._enabled:
-            _state.dtype[self.device_type] = self.fast_dtype
+            _state.dtype[dev] = self.fast_dtype
         else:
-            _state.dtype.pop(self.device_type, None)
+            _state.dtype.pop(dev, None)
+        _state.cache_enabled = self._cache_enabled
         _state.depth += 1
         return self
 
     def __exit__(self, *exc):
-        if self._prev is None:
-            _state.dtype.pop(self.device_type, None)
-        else:
-            _state.dtype[self.device_type] = self._prev
+        dev = self.device_type
+        active, fast, _state.cache_enabled = self._prev
+        for table, value in ((_state.dtype, active), (_state.fast, fast)):
+            if value is None:
+                table.pop(dev, None)
+            else:
+                table[dev] = value
         _state.depth -= 1
         if _state.depth == 0:
             _state.cache.clear()
@@ -122,7 +224,7 @@ def _eligible(t, device_type):
 def _cast(t, dtype):
     if t.dtype is dtype:
         return t
-    if t._requires_grad and t.grad_fn is None and _state.depth:  # a parameter: one copy per region
+    if t._requires_grad and t.grad_fn is None and _state.depth and _state.cache_enabled:  # a parameter: one copy
         hit = _state.cache.get(id(t))
         if hit is not None and hit[0] is t and hit[1] is dtype and hit[2] == t._impl.version:
             return hit[3]

@@ -5,15 +5,18 @@ takes a positional `train`, the norms take running stats and weights in another 
 flag (ignored here), embedding takes (weight, indices) with padding_idx=-1 for none, adaptive_max_pool1d
 returns (values, indices), and the losses take reduction as an int (0 none, 1 mean, 2 sum). Each one
 normalises its arguments and calls nn.functional; names that F shares with identical signatures are
-F's own functions. pyml/__init__.py star-imports this module before autocast wraps the ops.
+F's own functions. convolution, max_pool3d and embedding_bag live in _toplevel_conv.py (size).
+pyml/__init__.py star-imports this module before autocast wraps the ops.
 """
 from .._tensor import Tensor
 from . import functional as F
 from ._functional import activation as _act
-from .functional import (conv1d, conv2d, conv_transpose1d, conv_transpose2d, pixel_shuffle, pixel_unshuffle,
-                         prelu, hardshrink, bilinear, channel_shuffle, adaptive_avg_pool1d, rms_norm)
+from .functional import (conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d, pixel_shuffle,
+                         pixel_unshuffle, prelu, hardshrink, bilinear, channel_shuffle, adaptive_avg_pool1d, rms_norm)
+from ._toplevel_conv import convolution, max_pool3d, embedding_bag
 
-__all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "pixel_shuffle", "pixel_unshuffle", "prelu",
+__all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "convolution",
+           "max_pool3d", "embedding_bag", "pixel_shuffle", "pixel_unshuffle", "prelu",
            "hardshrink", "bilinear", "channel_shuffle", "adaptive_avg_pool1d", "rms_norm",
            "dropout", "dropout_", "alpha_dropout", "alpha_dropout_", "feature_alpha_dropout",
            "feature_alpha_dropout_", "feature_dropout", "feature_dropout_",
