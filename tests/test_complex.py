@@ -356,3 +356,44 @@ def test_save_load_round_trip(rng, tmp_path):
     d = pyml.load(path)
     assert d["c128"].dtype is pyml.complex128 and pyml.equal(d["c128"], z)
     assert d["c64"].dtype is pyml.complex64 and d["c64"].tolist() == z.to(pyml.complex64).t().tolist()
+
+
+# ---------------------------------------------------------------------------- accumulating index ops, fold
+@pytest.mark.parametrize("pdt,tdt,tol", CDT)
+def test_index_add_and_accumulating_index_put(pdt, tdt, tol):
+    rng = np.random.default_rng(71)
+    base = crandn(rng, 7, 3)
+    idx = np.array([0, 6, 2, 0, 6, 6])  # duplicates add up
+    src = crandn(rng, 6, 3)
+    (a, b), (s, t) = pair(base, pdt, tdt), pair(src, pdt, tdt)
+    close(a.index_add(0, pyml.tensor(idx), s, alpha=2), b.index_add(0, torch.tensor(idx), t, alpha=2), tol)
+    close(a.index_put((pyml.tensor(idx),), s, accumulate=True),
+          b.index_put((torch.tensor(idx),), t, accumulate=True), tol)
+    mask = np.array([True, False, True, True, False, False, True])
+    v = 1.5 - 2j
+    close(a.index_put((pyml.tensor(mask),), pyml.tensor(v, dtype=pdt), accumulate=True),
+          b.index_put((torch.tensor(mask),), torch.tensor(v, dtype=tdt), accumulate=True), tol)
+    real_src = rng.standard_normal((6, 3))  # a real source is widened to the complex dtype
+    close(a.index_put((pyml.tensor(idx),), pyml.tensor(real_src).to(pdt), accumulate=True),
+          b.index_put((torch.tensor(idx),), torch.tensor(real_src).to(tdt), accumulate=True), tol)
+
+
+@pytest.mark.parametrize("pdt,tdt,tol", CDT)
+@pytest.mark.parametrize("op", ["unfold", "reflect", "replicate", "circular", "fold", "im2col"])
+def test_backward_through_index_adds(op, pdt, tdt, tol):
+    # these backwards accumulate with index_add (unfold, padding) or are complex forms of real-linear
+    # ops (fold, im2col): gradients against torch's
+    rng = np.random.default_rng(72)
+    shapes = {"unfold": (3, 11), "fold": (2, 2 * 3 * 3, 30), "im2col": (2, 2, 6, 7)}
+    z = crandn(rng, *shapes.get(op, (2, 3, 9)))
+    fns = {"unfold": lambda m, x: x.unfold(-1, 4, 3),
+           "fold": lambda m, x: m.nn.functional.fold(x, (5, 6), 3, padding=1, stride=1),
+           "im2col": lambda m, x: m.nn.functional.unfold(x, (2, 3), padding=1, stride=(2, 1))}
+    fn = fns.get(op, lambda m, x: m.nn.functional.pad(x, (2, 3), mode=op))
+    a, b = pair(z, pdt, tdt, grad=True)
+    ya, yb = fn(pyml, a), fn(torch, b)
+    close(ya, yb, tol)
+    g = crandn(rng, *tuple(yb.shape), tails=False)
+    (pyml.view_as_real(ya * pyml.tensor(g, dtype=pdt))).sum().backward()
+    (torch.view_as_real(yb * torch.tensor(g, dtype=tdt))).sum().backward()
+    close(a.grad, b.grad, tol)

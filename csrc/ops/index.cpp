@@ -11,6 +11,7 @@
 // CPU values) for a CUDA tensor; every other op wants all its tensors on one device.
 #include <climits>
 #include "core/memory_format.h"
+#include "ops/complex.h"
 #include "ops/index.h"
 #include "cuda/index.h"
 
@@ -226,6 +227,12 @@ static void index_put_impl(const Tensor& x, const std::vector<OptTensor>& indice
   Tensor values = move ? on_device(values0, x.device()) : values0;
   check_same_device(x, values, op);
   check_writable(x, op);
+  if (accumulate && is_complex(x.dtype)) {  // adds part by part: the real kernels on the (..., 2) views
+    index_put_impl(view_as_real(x), indices, view_as_real(to_dtype(values, x.dtype)), true, op, allow_negative,
+                   host_indices);
+    x.bump_version();
+    return;
+  }
   if (!any_index(indices)) {
     if (accumulate) binary_(BinaryOp::Add, x, to_dtype(values, x.dtype));
     else copy_(x, values, op);
@@ -285,7 +292,9 @@ void index_add_(const Tensor& x, int64_t dim, const Tensor& index, const Tensor&
   check_same_device(x, source, "index_add_");
   dim = wrap_dim(dim, x.dim(), "index_add_");
   Tensor s = to_dtype(along_dim_source(x, dim, idx, source, "index_add_"), x.dtype);
-  if (alpha.d != 1.0) {
+  if (alpha.d != 1.0 && is_complex(x.dtype)) {  // a real alpha scales both parts
+    s = view_as_complex(binary_scalar(BinaryOp::Mul, view_as_real(s), alpha, 1.0, false));
+  } else if (alpha.d != 1.0) {
     Scalar a = is_floating(x.dtype) ? alpha : Scalar::from_int(alpha.i);  // alpha is cast to x's dtype first
     s = to_dtype(binary_scalar(BinaryOp::Mul, s, a, 1.0, false), x.dtype);
   }

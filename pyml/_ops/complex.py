@@ -448,12 +448,21 @@ def _fallback(orig, cx):
     return f
 
 
+def _by_parts(fn):
+    """A real-linear op on a complex first argument: fn of each part, joined (fold, unfold)."""
+    def f(input, *args, **kwargs):
+        re, im = _parts(input)
+        return _join(fn(re, *args, **kwargs), fn(im, *args, **kwargs))
+    return f
+
+
 _real_angle = _real_sgn = None
 
 
 def install():
     """Bind the complex forms into pyml and Tensor (after autograd has wrapped the real ops)."""
     global _view, _real_angle, _real_sgn
+    import pyml.nn.functional as F
     from .views import _view as v
     _view = v
     _real_angle, _real_sgn = pyml.angle, pyml.sgn
@@ -469,6 +478,8 @@ def install():
     Tensor.__matmul__ = _fallback(Tensor.__matmul__, matmul)
     Tensor.norm = _fallback(Tensor.norm, _norm_of_abs(Tensor.norm))
     pyml.linalg.vector_norm = _fallback(pyml.linalg.vector_norm, _norm_of_abs(pyml.linalg.vector_norm))
+    for name in ("fold", "unfold"):
+        setattr(F, name, _fallback(getattr(F, name), _by_parts(getattr(F, name))))
     pyml.rand = _random(pyml.rand, 1.0)
     pyml.randn = _random(pyml.randn, math.sqrt(0.5))
     for name in ("view_as_real", "view_as_complex", "complex", "polar", "real", "imag", "conj", "conj_physical",
