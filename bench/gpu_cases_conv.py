@@ -1,7 +1,8 @@
 """GPU benchmark cases for convolution and pooling (issue 8): ResNet-50 layers at N=128 in bf16 and
 fp32 as TF32 (both libraries' cudnn.allow_tf32 switched on for the call), forward and forward +
-backward, channels_last, in TFLOP/s; pooling forward and backward in GB/s (minimum bytes: input
-read once, output written once; backward: dy read, dx written) in NCHW and NHWC."""
+backward, channels_last, in TFLOP/s; pooling and batch norm (training) forward and backward in GB/s
+(minimum bytes: input read once, output written once; backward: dy read, dx written, and for batch
+norm x read too) in NCHW and NHWC."""
 from .gpu_cases import F32, GpuCase, _F, _normal, _tf32
 
 # name, (C, H, W), (K, R, S), stride, padding
@@ -108,5 +109,48 @@ def pool_cases():
     return cases
 
 
+def _bn_ops(backward):
+    def make(lib):
+        F = _F(lib)
+
+        def fwd(x, w, b, g):
+            return F.batch_norm(x, None, None, w, b, training=True)
+
+        def bwd(x, w, b, g):
+            x.grad = None
+            F.batch_norm(x, None, None, w, b, training=True).backward(g)
+            return x.grad
+        return bwd if backward else fwd
+    return {lib: make(lib) for lib in ("pyml", "torch")}
+
+
+def _bn_setup(nhwc, backward):
+    def setup(args):
+        x, w, b, g = args
+        if nhwc:
+            x, g = _nhwc(x), _nhwc(g)
+        if backward:
+            x = x.detach().requires_grad_()
+        return [x, w, b, g]
+    return {"pyml": setup, "torch": setup}
+
+
+def batch_norm_cases():
+    """Training-mode batch norm on ResNet-50 activations: the channels_last rows are the ones whose
+    layout copies session 12 removed (bench/NOTES.md has the predicted gains)."""
+    cases = []
+    for c, hw in ((64, 112), (256, 56)):
+        shape = (N, c, hw, hw)
+        for label, dtype, size in (("fp32", "float32", F32), ("bf16", "bfloat16", 2)):
+            for layout in ("NCHW", "NHWC"):
+                for backward in (False, True):
+                    work = size * N * c * hw * hw * (3 if backward else 2)
+                    cases.append(GpuCase(f"batch_norm {c}@{hw} {label} {'bwd' if backward else 'fwd'} {layout}",
+                                         "GB/s", work, _normal(shape, (c,), (c,), shape), _bn_ops(backward),
+                                         tol=2e-2 if dtype == "bfloat16" else 1e-4, dtype=dtype,
+                                         setup=_bn_setup(layout == "NHWC", backward)))
+    return cases
+
+
 def conv_pool_cases():
-    return conv_cases() + pool_cases()
+    return conv_cases() + pool_cases() + batch_norm_cases()
