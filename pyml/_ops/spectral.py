@@ -94,16 +94,7 @@ def _center_pad(x, pad, mode):
     """(B, L) -> (B, L + 2 pad), padded as F.pad pads the last dim of (1, B, L)."""
     if mode not in _PAD_MODES:
         raise ValueError(f"stft: pad_mode must be one of {', '.join(map(repr, _PAD_MODES))}, got {mode!r}")
-    if x.dtype.is_complex:  # the parts one by one: F.pad's reflect/replicate backward (index_add) is real-only
-        return pyml.complex(_center_pad(pyml.real(x), pad, mode), _center_pad(pyml.imag(x), pad, mode))
     return pyml.nn.functional.pad(x.unsqueeze(0), (pad, pad), mode).squeeze(0)
-
-
-def _unfold(x, size, step):
-    """x.unfold(-1, size, step); complex x frames its parts (unfold's backward, an index_add, is real-only)."""
-    if not x.dtype.is_complex:
-        return x.unfold(-1, size, step)
-    return pyml.complex(pyml.real(x).unfold(-1, size, step), pyml.imag(x).unfold(-1, size, step))
 
 
 def _frames(x, n_fft, hop, win, window, align):
@@ -114,10 +105,10 @@ def _frames(x, n_fft, hop, win, window, align):
         raise ValueError(f"stft: expected 0 < n_fft <= {L} (the signal length, after center padding), got "
                          f"n_fft={n_fft}")
     if not align:
-        frames = _unfold(x, n_fft, hop)  # (B, T, n_fft)
+        frames = x.unfold(-1, n_fft, hop)  # (B, T, n_fft)
         w = _padded_window(window, win, n_fft, x)
         return frames if w is None else frames * w
-    frames = _unfold(x, win, hop)  # (B, T, win)
+    frames = x.unfold(-1, win, hop)  # (B, T, win)
     if window is not None:
         frames = frames * window
     left = (n_fft - win) // 2
@@ -172,16 +163,10 @@ def stft(input, n_fft, hop_length=None, win_length=None, window=None, center=Tru
 
 # ---------------------------------------------------------------------------- istft
 def _overlap_add(frames, hop, length):
-    """Real frames (B, T, n) summed into (B, length) with frame t starting at t * hop (fold is col2im)."""
+    """Frames (B, T, n) summed into (B, length) with frame t starting at t * hop (fold is col2im)."""
     B, T, n = frames.shape
     cols = frames.transpose(1, 2)  # (B, n, T): one column of n samples per frame
     return pyml.nn.functional.fold(cols, (1, length), (1, n), stride=(1, hop)).reshape(B, length)
-
-
-def _overlap_add_any(frames, hop, length):
-    if not frames.dtype.is_complex:
-        return _overlap_add(frames, hop, length)
-    return pyml.complex(_overlap_add(pyml.real(frames), hop, length), _overlap_add(pyml.imag(frames), hop, length))
 
 
 def _istft_checks(op, input, n_fft, hop, win, onesided):
@@ -269,8 +254,8 @@ def istft(input, n_fft, hop_length=None, win_length=None, window=None, center=Tr
     frames = _frames_back(X, n_fft, onesided, normalized, return_complex, window) * w  # (B, T, n_fft)
     T = X.shape[-1]
     expected = n_fft + hop * (T - 1)
-    y = _overlap_add_any(frames, hop, expected)  # (B, expected)
-    env = _overlap_add_any((w * w).expand(1, T, n_fft), hop, expected)  # (1, expected)
+    y = _overlap_add(frames, hop, expected)  # (B, expected)
+    env = _overlap_add((w * w).expand(1, T, n_fft), hop, expected)  # (1, expected)
     start = n_fft // 2 if center else 0
     end = start + as_int(length, op, "length") if length is not None else expected - start
     y = _trim(y, env, start, end, expected)
