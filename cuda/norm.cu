@@ -1,7 +1,7 @@
 // Batch, layer/RMS and group normalisation on the GPU, forward and backward.
-// Layouts (the host entries hand over contiguous float32/float64): batch_norm x (N, C, S), or
-// (N, S, C) for a channels_last input (kept so: no layout copies around the kernels);
-// layer_norm (M, K) rows; group_norm (N*G) rows of (C/G)*S. Statistics accumulate in double like
+// Layouts (the host entries hand over float32/float64): batch_norm x (N, C, S) and group_norm
+// (N*G) rows of (C/G)*S, or both (N, S, C) for a channels_last input (kept so: no layout copies
+// around the kernels); layer_norm (M, K) rows. Statistics accumulate in double like
 // the CPU kernels, with the same two-pass mean/variance and the same split-mean centring.
 // Per-row work is one block per row with shuffle reductions. Per-channel and per-column sums
 // (batch_norm statistics, dgamma/dbeta) are written as per-block partial sums in a fixed layout and
@@ -31,24 +31,31 @@ template <typename T> struct Centre {
 
 // Mean and biased variance of x[0..K) by the whole block (two passes in double); every thread gets
 // them. rms: mean 0 and the mean square. Every thread of the block must call it.
-template <typename T>
-__device__ void block_row_stats(const T* x, int64_t K, bool rms, double* scratch, double& mu, double& var) {
+// x(k) is element k of the row (a strided row: group_norm's channels_last groups).
+template <typename X>
+__device__ void block_row_stats(X x, int64_t K, bool rms, double* scratch, double& mu, double& var) {
   double s = 0;
   if (rms) {
-    for (int64_t k = threadIdx.x; k < K; k += blockDim.x) s += (double)x[k] * (double)x[k];
+    for (int64_t k = threadIdx.x; k < K; k += blockDim.x) s += x(k) * x(k);
     mu = 0;
     var = block_reduce(s, SumOp{}, scratch) / (double)K;
     return;
   }
-  for (int64_t k = threadIdx.x; k < K; k += blockDim.x) s += (double)x[k];
+  for (int64_t k = threadIdx.x; k < K; k += blockDim.x) s += x(k);
   mu = block_reduce(s, SumOp{}, scratch) / (double)K;
   double q = 0;
   for (int64_t k = threadIdx.x; k < K; k += blockDim.x) {
-    double d = (double)x[k] - mu;
+    double d = x(k) - mu;
     q += d * d;
   }
   var = block_reduce(q, SumOp{}, scratch) / (double)K;
 }
+
+// a contiguous row as block_row_stats reads it
+template <typename T> struct RowAt {
+  const T* x;
+  __device__ double operator()(int64_t k) const { return (double)x[k]; }
+};
 
 // ------------------------------------------------------------------------------ layer_norm
 // x, y: (M, K); w, b: (K,) or null; mean, rstd: (M,). One block per row.
@@ -60,7 +67,7 @@ __global__ void ln_forward_kernel(const T* x, T* y, const T* w, const T* b, doub
     const T* xr = x + r * K;
     T* yr = y + r * K;
     double mu, var;
-    block_row_stats(xr, K, rms, scratch, mu, var);
+    block_row_stats(RowAt<T>{xr}, K, rms, scratch, mu, var);
     double is = 1.0 / sqrt(var + eps);
     if (threadIdx.x == 0) { mean[r] = mu; rstd[r] = is; }
     Centre<T> m(mu);
@@ -373,15 +380,32 @@ __global__ void bn_running_kernel(double* running, const double* stat, double mo
 }
 
 // ------------------------------------------------------------------------------ group_norm
-// x, y: (N*G, K) rows, K = (C/G)*S; w, b: (C,) or null; mean, rstd, var: (N*G,). One block per row.
+// Row r = n*G + g, element k: NCHW rows are contiguous, (C/G)*S elements with channel c0 + k / S;
+// channels_last (cl) rows are the group's CG adjacent channels of each of the S pixels, C apart:
+// element k = s*CG + j at s*C + j from the row's start, channel c0 + j.
+struct GnRow {
+  int64_t C, G, CG, S, K;
+  bool cl;
+  __device__ int64_t start(int64_t r) const { return cl ? (r / G) * S * C + (r % G) * CG : r * K; }
+  __device__ int64_t at(int64_t k) const { return cl ? (k / CG) * C + k % CG : k; }
+  __device__ int64_t channel(int64_t r, int64_t k) const { return (r % G) * CG + (cl ? k % CG : k / S); }
+};
+
+template <typename T> struct GnRowAt {
+  const T* x;
+  GnRow g;
+  __device__ double operator()(int64_t k) const { return (double)x[g.at(k)]; }
+};
+
+// x, y: (N*G, K) rows as GnRow lays them out; w, b: (C,) or null; mean, rstd, var: (N*G,). One block per row.
 template <typename T>
 __global__ void gn_forward_kernel(const T* x, T* y, const T* w, const T* b, double* mean, double* rstd, double* var,
-                                  int64_t M, int64_t K, int64_t G, int64_t CG, int64_t S, double eps) {
+                                  int64_t M, GnRow g, double eps) {
   __shared__ double scratch[32];
   for (int64_t r = blockIdx.x; r < M; r += gridDim.x) {
-    const T* xr = x + r * K;
+    const T* xr = x + g.start(r);
     double mu, v;
-    block_row_stats(xr, K, false, scratch, mu, v);
+    block_row_stats(GnRowAt<T>{xr, g}, g.K, false, scratch, mu, v);
     double is = 1.0 / sqrt(v + eps);
     if (threadIdx.x == 0) {
       mean[r] = mu;
@@ -389,11 +413,11 @@ __global__ void gn_forward_kernel(const T* x, T* y, const T* w, const T* b, doub
       if (var) var[r] = v;
     }
     Centre<T> m(mu);
-    int64_t c0 = (r % G) * CG;
-    for (int64_t k = threadIdx.x; k < K; k += blockDim.x) {
-      int64_t c = c0 + k / S;
+    T* yr = y + g.start(r);
+    for (int64_t k = threadIdx.x; k < g.K; k += blockDim.x) {
+      const int64_t c = g.channel(r, k), a = g.at(k);
       T scale = (T)(is * (w ? (double)w[c] : 1.0));
-      y[r * K + k] = ((xr[k] - m.hi) - m.lo) * scale + (b ? b[c] : T(0));
+      yr[a] = ((xr[a] - m.hi) - m.lo) * scale + (b ? b[c] : T(0));
     }
   }
 }
@@ -417,6 +441,40 @@ __global__ void gn_plane_sums_kernel(const T* dy, const T* x, const double* mean
   }
 }
 
+// The same sums for channels_last dy, x (N, S, C): block (n, cb) owns the 32 channels from cb*32 of
+// image n; warp w takes pixels w, w + 8, ... with lane l on channel cb*32 + l (a warp reads 32
+// adjacent channels of one pixel: coalesced), then the 8 warps' sums are added in warp order.
+template <typename T>
+__global__ void gn_plane_sums_cl_kernel(const T* dy, const T* x, const double* mean, int64_t N, int64_t C, int64_t G,
+                                        int64_t CG, int64_t S, double* sdy, double* sdyx) {
+  __shared__ double sums[2][8][32];
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  const int64_t cblocks = (C + 31) / 32;
+  for (int64_t blk = blockIdx.x; blk < N * cblocks; blk += gridDim.x) {  // uniform per block
+    const int64_t n = blk / cblocks, c = (blk % cblocks) * 32 + lane;
+    double a = 0, bs = 0;
+    if (c < C) {
+      const double mu = mean[n * G + c / CG];
+      for (int64_t s = warp; s < S; s += 8) {
+        const int64_t i = (n * S + s) * C + c;
+        const double g = (double)dy[i];
+        a += g;
+        bs += g * ((double)x[i] - mu);
+      }
+    }
+    sums[0][warp][lane] = a;
+    sums[1][warp][lane] = bs;
+    __syncthreads();
+    if (warp == 0 && c < C) {
+      double ta = 0, tb = 0;
+      for (int w = 0; w < 8; w++) ta += sums[0][w][lane], tb += sums[1][w][lane];
+      sdy[n * C + c] = ta;
+      sdyx[n * C + c] = tb;
+    }
+    __syncthreads();  // the next block of channels overwrites sums
+  }
+}
+
 // Per row r = n*G + g: dx = is*wc*dy + k2*(x - mean) + k3 with k2 = -is^2 * sum_c(wc*sdyx)*is / K and
 // k3 = -is * sum_c(wc*sdy) / K over the group's channels (in channel order, like the CPU).
 template <typename T>
@@ -436,12 +494,13 @@ __global__ void gn_row_coef_kernel(const double* sdy, const double* sdyx, const 
   }
 }
 
-// dx over all N*C*S elements: row r = i / K, channel c = (i / S) % C
+// dx over all N*C*S elements in memory order: row r = i / K, channel c = (i / S) % C, or for
+// channels_last (cl) c = i % C, r = (i / (S*C)) * G + c / CG
 template <typename T>
 __global__ void gn_dx_kernel(const T* dy, const T* x, const T* w, const double* mean, const double* rstd,
-                             const double* k2, const double* k3, int64_t n, int64_t C, int64_t K, int64_t S, T* dx) {
+                             const double* k2, const double* k3, int64_t n, GnRow g, T* dx) {
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
-    int64_t r = i / K, c = (i / S) % C;
+    const int64_t c = g.cl ? i % g.C : (i / g.S) % g.C, r = g.cl ? i / (g.S * g.C) * g.G + c / g.CG : i / g.K;
     double is = rstd[r];
     Centre<T> m(mean[r]);
     T k1 = (T)(is * (w ? (double)w[c] : 1.0));
@@ -464,10 +523,11 @@ __global__ void gn_params_kernel(const double* sdy, const double* sdyx, const do
   }
 }
 
+inline GnRow gn_row(const RowNormParams& p) { return GnRow{p.C, p.G, p.C / p.G, p.S, p.K, p.cl}; }
+
 template <typename T> void gn_forward(const RowNormParams& p, int index) {
   gn_forward_kernel<T><<<row_blocks(p.M), row_threads(p.K), 0, cuda::stream(index)>>>(
-      (const T*)p.x, (T*)p.y, (const T*)p.w, (const T*)p.b, p.mean, p.rstd, p.var, p.M, p.K, p.G, p.C / p.G, p.S,
-      p.eps);
+      (const T*)p.x, (T*)p.y, (const T*)p.w, (const T*)p.b, p.mean, p.rstd, p.var, p.M, gn_row(p), p.eps);
   PYML_CUDA_LAUNCH_CHECK("group_norm");
 }
 
@@ -476,8 +536,12 @@ template <typename T> void gn_backward(const RowNormParams& p, const T* dy, T* d
   cudaStream_t s = cuda::stream(index);
   int64_t C = p.C, G = p.G, CG = C / G, N = p.M / G, P = N * C;
   Tensor sdy = scratch_f64(P, index), sdyx = scratch_f64(P, index);
-  gn_plane_sums_kernel<T><<<row_blocks(P), row_threads(p.S), 0, s>>>(dy, (const T*)p.x, p.mean, P, C, G, CG, p.S,
-                                                                      sdy.ptr<double>(), sdyx.ptr<double>());
+  if (p.cl)
+    gn_plane_sums_cl_kernel<T><<<row_blocks(N * ((C + 31) / 32)), 256, 0, s>>>(
+        dy, (const T*)p.x, p.mean, N, C, G, CG, p.S, sdy.ptr<double>(), sdyx.ptr<double>());
+  else
+    gn_plane_sums_kernel<T><<<row_blocks(P), row_threads(p.S), 0, s>>>(dy, (const T*)p.x, p.mean, P, C, G, CG, p.S,
+                                                                        sdy.ptr<double>(), sdyx.ptr<double>());
   PYML_CUDA_LAUNCH_CHECK(op);
   if (dx) {
     Tensor k2 = scratch_f64(p.M, index), k3 = scratch_f64(p.M, index);
@@ -487,7 +551,7 @@ template <typename T> void gn_backward(const RowNormParams& p, const T* dy, T* d
     PYML_CUDA_LAUNCH_CHECK(op);
     int64_t n = p.M * p.K;
     gn_dx_kernel<T><<<cuda::grid_for(n), cuda::kThreads, 0, s>>>(dy, (const T*)p.x, (const T*)p.w, p.mean, p.rstd,
-                                                                 k2.ptr<double>(), k3.ptr<double>(), n, C, p.K, p.S, dx);
+                                                                 k2.ptr<double>(), k3.ptr<double>(), n, gn_row(p), dx);
     PYML_CUDA_LAUNCH_CHECK(op);
   }
   if (dw || db) {

@@ -33,16 +33,16 @@ static OptTensor prep_param(const OptTensor& p, const Shape& want, DType ct, con
 static Tensor out_as(const Tensor& t, DType dt) { return t.dtype == dt ? t : to_dtype(t, dt); }
 
 // ------------------------------------------------------------------------------ batch_norm
-// CUDA batch norm keeps a channels_last(_3d) input so (its kernels read (N, S, C) too), sparing a
-// layout copy on the way in and one on the way out; the CPU kernels take (N, C, S).
-static MemoryFormat bn_format(const Tensor& x) {
+// CUDA batch and group norm keep a channels_last(_3d) input so (their kernels read (N, S, C) too),
+// sparing a layout copy on the way in and one on the way out; the CPU kernels take (N, C, S).
+static MemoryFormat kernel_format(const Tensor& x) {
   return x.device().is_cpu() ? MemoryFormat::Contiguous : suggest_format(x);
 }
 
 // the user-facing result of a kernel output y computed in format f for input x0
-static Tensor bn_result(const Tensor& y, const Tensor& x0, MemoryFormat f) {
+static Tensor norm_result(const Tensor& y, const Tensor& x0, MemoryFormat f) {
   if (f == MemoryFormat::Contiguous) return to_format_of(out_as(y, x0.dtype), x0);
-  return to_dtype_format(y, x0.dtype, f, "batch_norm");
+  return to_dtype_format(y, x0.dtype, f, "norm");
 }
 
 static void update_running(const Tensor& running, const Tensor& stat, double momentum, double factor) {
@@ -71,7 +71,7 @@ std::tuple<Tensor, Tensor, Tensor> batch_norm_forward(const Tensor& x0, const Op
              "got ", rm ? "running_mean" : "no running_mean", " and ", rv ? "running_var" : "no running_var");
   PYML_CHECK(!training || N * S != 1, ValueError, op, ": expected more than 1 value per channel when training, got input ",
              x0.shape);
-  const MemoryFormat f = bn_format(x0);
+  const MemoryFormat f = kernel_format(x0);
   Tensor x = to_dtype_format(x0, ct, f, op), y = empty_strided(x.shape, format_strides(x.shape, f, op), ct, dev);
   Tensor mean = empty({C}, DType::Float64, dev), invstd = empty({C}, DType::Float64, dev);
   Tensor var = empty({C}, DType::Float64, dev);
@@ -92,7 +92,7 @@ std::tuple<Tensor, Tensor, Tensor> batch_norm_forward(const Tensor& x0, const Op
   }
   if (training && rm && N * S > 0) update_running(*rm, mean, momentum, 1.0);
   if (training && rv && N * S > 0) update_running(*rv, var, momentum, (double)(N * S) / (double)std::max<int64_t>(N * S - 1, 1));
-  return {bn_result(y, x0, f), mean, invstd};  // channels_last in, channels_last out
+  return {norm_result(y, x0, f), mean, invstd};  // channels_last in, channels_last out
 }
 
 std::tuple<OptTensor, OptTensor, OptTensor> batch_norm_backward(const Tensor& dy0, const Tensor& x0, const OptTensor& w0,
@@ -106,7 +106,7 @@ std::tuple<OptTensor, OptTensor, OptTensor> batch_norm_backward(const Tensor& dy
   need.resize(3, false);
   int64_t N = x0.shape[0], C = x0.shape[1], S = shape_numel(Shape(x0.shape.begin() + 2, x0.shape.end()));
   OptTensor w = prep_param(w0, {C}, ct, op, "weight", x0);
-  const MemoryFormat f = bn_format(x0);
+  const MemoryFormat f = kernel_format(x0);
   Tensor x = to_dtype_format(x0, ct, f, op), dy = to_dtype_format(dy0, ct, f, op);
   Tensor mc = norm_prep(mean, DType::Float64), ic = norm_prep(invstd, DType::Float64);
   PYML_CHECK(mc.numel() == C && ic.numel() == C, ValueError, op, ": saved statistics must have ", C, " channels");
@@ -120,7 +120,7 @@ std::tuple<OptTensor, OptTensor, OptTensor> batch_norm_backward(const Tensor& dy
     else batch_norm_backward_cpu(p, dy.data(), need[0] ? dx.data() : nullptr, dw.data(), db.data());
   }
   OptTensor rdx, rdw, rdb;
-  if (need[0]) rdx = bn_result(dx, x0, f);
+  if (need[0]) rdx = norm_result(dx, x0, f);
   if (need[1]) rdw = w0 ? out_as(dw, w0->dtype) : dw;
   if (need[2]) rdb = db;
   return {rdx, rdw, rdb};
@@ -201,17 +201,18 @@ std::tuple<Tensor, Tensor, Tensor, Tensor> group_norm_forward(const Tensor& x0, 
   int64_t N, C, S;
   group_geometry(x0, G, op, N, C, S);
   OptTensor w = prep_param(w0, {C}, ct, op, "weight", x0), b = prep_param(b0, {C}, ct, op, "bias", x0);
-  Tensor x = norm_prep(x0, ct), y = empty(x.shape, ct, dev);
+  const MemoryFormat f = kernel_format(x0);
+  Tensor x = to_dtype_format(x0, ct, f, op), y = empty_strided(x.shape, format_strides(x.shape, f, op), ct, dev);
   Tensor mean = empty({N, G}, DType::Float64, dev), rstd = empty({N, G}, DType::Float64, dev);
   Tensor var = empty({N, G}, DType::Float64, dev);
   RowNormParams p{ct, N * G, (C / G) * S, x.data(), y.data(), opt_ptr(w), opt_ptr(b), mean.ptr<double>(),
-                  rstd.ptr<double>(), var.ptr<double>(), eps, false, C, G, S};
+                  rstd.ptr<double>(), var.ptr<double>(), eps, false, C, G, S, f != MemoryFormat::Contiguous};
   if (N * G > 0) {
     if (S > 0 && !dev.is_cpu()) group_norm_forward_cuda(p, dev.index);
     else if (S > 0) group_norm_forward_cpu(p);
     else for (auto* t : {&mean, &rstd, &var}) fill_(*t, Scalar::from_double(NAN));
   }
-  return {to_format_of(out_as(y, x0.dtype), x0), mean, rstd, var};
+  return {norm_result(y, x0, f), mean, rstd, var};
 }
 
 std::tuple<OptTensor, OptTensor, OptTensor> group_norm_backward(const Tensor& dy0, const Tensor& x0, const OptTensor& w0,
@@ -226,13 +227,15 @@ std::tuple<OptTensor, OptTensor, OptTensor> group_norm_backward(const Tensor& dy
   int64_t N, C, S;
   group_geometry(x0, G, op, N, C, S);
   OptTensor w = prep_param(w0, {C}, ct, op, "weight", x0);
-  Tensor x = norm_prep(x0, ct), dy = norm_prep(dy0, ct);
+  const MemoryFormat f = kernel_format(x0);
+  Tensor x = to_dtype_format(x0, ct, f, op), dy = to_dtype_format(dy0, ct, f, op);
   Tensor mc = norm_prep(mean, DType::Float64), rc = norm_prep(rstd, DType::Float64);
   PYML_CHECK(mc.numel() == N * G && rc.numel() == N * G, ValueError, op, ": saved statistics must have ", N * G, " rows");
-  Tensor dx = need[0] ? empty(x.shape, ct, dev) : Tensor(), dw = empty({C}, ct, dev), db = empty({C}, ct, dev);
+  Tensor dx = need[0] ? empty_strided(x.shape, format_strides(x.shape, f, op), ct, dev) : Tensor();
+  Tensor dw = empty({C}, ct, dev), db = empty({C}, ct, dev);
   fill_(dw, Scalar::from_int(0)); fill_(db, Scalar::from_int(0));
   RowNormParams p{ct, N * G, (C / G) * S, x.data(), nullptr, opt_ptr(w), nullptr, mc.ptr<double>(), rc.ptr<double>(),
-                  nullptr, 0.0, false, C, G, S};
+                  nullptr, 0.0, false, C, G, S, f != MemoryFormat::Contiguous};
   if (N * G > 0 && S > 0 && !dev.is_cpu())
     group_norm_backward_cuda(p, dy.data(), need[0] ? dx.data() : nullptr, need[1] ? dw.data() : nullptr,
                              need[2] ? db.data() : nullptr, dev.index);
@@ -240,7 +243,7 @@ std::tuple<OptTensor, OptTensor, OptTensor> group_norm_backward(const Tensor& dy
     group_norm_backward_cpu(p, dy.data(), need[0] ? dx.data() : nullptr, need[1] ? dw.data() : nullptr,
                             need[2] ? db.data() : nullptr);
   OptTensor rdx, rdw, rdb;
-  if (need[0]) rdx = to_format_of(out_as(dx, x0.dtype), x0);
+  if (need[0]) rdx = norm_result(dx, x0, f);
   if (need[1]) rdw = w0 ? out_as(dw, w0->dtype) : dw;
   if (need[2]) rdb = db;
   return {rdx, rdw, rdb};

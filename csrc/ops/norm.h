@@ -111,6 +111,7 @@ struct RowNormParams {        // layer_norm/rms_norm rows (M, K); group_norm row
   double eps;
   bool rms;
   int64_t C, G, S;               // group_norm geometry (G = 0 for layer_norm)
+  bool cl = false;               // CUDA group_norm only: x, y, dy, dx channels_last, (N, S, C) in memory
 };
 void layer_norm_forward_cpu(const RowNormParams& p);
 void layer_norm_backward_cpu(const RowNormParams& p, const void* dy, void* dx, void* dw, void* db);

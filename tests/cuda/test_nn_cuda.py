@@ -279,6 +279,21 @@ def test_group_norm(shape, groups, dtype):
     check(gn_both, noncontig(x), groups, None, None, 1e-5, dy, [True, False, False], **tol(dtype))
 
 
+# channels_last(_3d) inputs stay so on CUDA: strided group rows, (N, S, C) sums, dx in x's layout;
+# C = 40 with 8 groups (5 channels per group: rows that are not whole warps), 96 with 3, 33 with 1
+@pytest.mark.parametrize("shape,groups", [((2, 40, 7, 9), 8), ((3, 96, 5, 4), 3), ((1, 33, 6, 6), 1),
+                                          ((2, 6, 3, 4, 5), 2), ((4, 64, 1, 1), 32)])
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_group_norm_channels_last(shape, groups, dtype):
+    C, fmt = shape[1], pyml.channels_last if len(shape) == 4 else pyml.channels_last_3d
+    x = (randn(shape, dtype, 66, 2.0) - 1.0).contiguous(memory_format=fmt)
+    wt, b = randn((C,), dtype, 67), randn((C,), dtype, 68)
+    for dy in (randn(shape, dtype, 69).contiguous(memory_format=fmt), randn(shape, dtype, 69)):  # dy in either layout
+        want, got = check(gn_both, x, groups, wt, b, 1e-5, dy, [True, True, True], **tol(dtype))
+        for i in (0, 4):  # y and dx keep x's layout
+            assert got[i].stride() == want[i].stride() == x.stride(), (i, got[i].stride(), x.stride())
+
+
 def test_functional_group_norm_end_to_end():
     x = randn((4, 6, 5), seed=64).requires_grad_()
     check_grads(lambda a, c: F.group_norm(a, 3, c), x, randn((6,), seed=65).requires_grad_(), **TOL32)
