@@ -397,3 +397,16 @@ def test_backward_through_index_adds(op, pdt, tdt, tol):
     (pyml.view_as_real(ya * pyml.tensor(g, dtype=pdt))).sum().backward()
     (torch.view_as_real(yb * torch.tensor(g, dtype=tdt))).sum().backward()
     close(a.grad, b.grad, tol)
+
+
+@pytest.mark.parametrize("pdt,tdt,tol", CDT)
+def test_conjugate_transposes(pdt, tdt, tol):
+    z = crandn(np.random.default_rng(73), 2, 3, 4)
+    a, b = pair(z, pdt, tdt)
+    close(a.mH, b.mH, tol)
+    close(a.adjoint(), b.adjoint(), tol)
+    close(pyml.adjoint(a), torch.adjoint(b), tol)
+    close(a[0].H, b[0].H, tol)
+    close(a.mT, b.mT, tol)  # mT never conjugates
+    r = pyml.randn(3, 4)  # real: the transposes are views
+    assert r.mH.data_ptr() == r.H.data_ptr() == r.adjoint().data_ptr() == r.data_ptr()

@@ -72,10 +72,12 @@ def addr(input, vec1, vec2, *, beta=1, alpha=1, out=None):
 
 
 def adjoint(input):
-    """The conjugate transpose of the last two dims (a view; pyml is real, so the transpose)."""
+    """The conjugate transpose of the last two dims (a view for real tensors; complex ones are conjugated
+    into a new tensor, as pyml has no lazy conjugation)."""
     if input.ndim < 2:
         raise ValueError(f"adjoint: only supported on matrices or batches of matrices, got a {input.ndim}-D tensor")
-    return input.transpose(-2, -1)
+    t = input.transpose(-2, -1)
+    return t.conj() if t.dtype.is_complex else t
 
 
 # ---------------------------------------------------------------------------- norms

@@ -102,8 +102,12 @@ def t(input):
 Tensor.t = t
 Tensor.T = property(lambda self: permute(self, *range(self.ndim - 1, -1, -1)))
 Tensor.mT = property(lambda self: _mT(self))
-Tensor.H = Tensor.T
-Tensor.mH = Tensor.mT
+Tensor.H = property(lambda self: _conj(self.T))  # conjugate transpose: the transpose itself for real tensors
+Tensor.mH = property(lambda self: _conj(_mT(self)))
+
+
+def _conj(x):
+    return x.conj() if x.dtype.is_complex else x
 
 
 def _mT(x):

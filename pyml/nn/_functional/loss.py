@@ -166,7 +166,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
             raise ValueError(f"{op}: target shape must equal input shape without the class dim (dim 1); input "
                              f"{tuple(input.shape)}, target {tuple(target.shape)}")
     C = x.shape[-1]
-    if weight is not None and (weight.ndim != 1 or weight.shape[0] != C):
+    if weight is not None and (_need(weight, op, "weight").ndim != 1 or weight.shape[0] != C):
         raise ValueError(f"{op}: weight tensor should be defined either for all {C} classes or no classes but got "
                          f"weight tensor of shape: {list(weight.shape)}")
     _check_classes(t, C, ignore_index, op)
