@@ -51,6 +51,7 @@ from .serialization import save, load
 from . import datasets, transforms, train
 from .nn._toplevel import *  # noqa: F401,F403  (before amp.install: it wraps pyml.conv2d too)
 from . import linalg, testing, distributions, random
+from ._ops.decomp_more import *  # noqa: F401,F403  (geqrf, orgqr, ormqr, triangular_solve; after autograd)
 from . import amp
 from . import profiler
 from . import accelerator, cpu, jit, special  # noqa: F401  (torch.accelerator, torch.cpu, torch.jit, torch.special)

@@ -1,8 +1,9 @@
 """pyml.linalg: PyTorch's torch.linalg namespace.
 
 Decompositions and solvers (lu, cholesky, qr, eigh, svd, solve, inv, det, ...) are engine ops wrapped in
-pyml/_ops/decomp.py. The rest are composites of differentiable ops (DESIGN.md): the norms, cond, cross,
-vecdot and vander here; matrix_rank, pinv, lstsq, matrix_power, matrix_exp, multi_dot, tensorinv and
+pyml/_ops/decomp.py; eig and eigvals in pyml/_ops/decomp_eig.py; householder_product and the LDL^T
+factorization in pyml/_ops/decomp_more.py. The rest are composites of differentiable ops (DESIGN.md):
+the norms, cond, cross, vecdot and vander here; matrix_rank, pinv, lstsq, matrix_power, matrix_exp, multi_dot, tensorinv and
 tensorsolve in pyml/_ops/decomp_composite.py.
 """
 import builtins
@@ -10,6 +11,8 @@ import builtins
 from ._ops import decomp as _dc
 from ._ops.decomp import (LinAlgError, lu_factor, lu_factor_ex, lu, det, slogdet, inv, inv_ex, solve, solve_ex,
                           cholesky_ex, solve_triangular, eigh, eigvalsh, svdvals)
+from ._ops.decomp_eig import eig, eigvals
+from ._ops.decomp_more import householder_product, ldl_factor, ldl_factor_ex, ldl_solve
 from ._ops.decomp_composite import (LstsqResult, matrix_rank, pinv, lstsq, matrix_power, matrix_exp,  # noqa: F401
                                     multi_dot, tensorinv, tensorsolve, _tensor, _out, _INF)
 
@@ -175,7 +178,9 @@ def vander(x, *, N=None):
     return pyml.stack(cols, dim=-1)
 
 
-__all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv",
-           "inv_ex", "lstsq", "lu", "lu_factor", "lu_factor_ex", "lu_solve", "matmul", "matrix_exp", "matrix_norm",
-           "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv", "qr", "slogdet", "solve", "solve_ex",
-           "solve_triangular", "svd", "svdvals", "tensorinv", "tensorsolve", "vander", "vecdot", "vector_norm"]
+__all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eig", "eigh",
+           "eigvals", "eigvalsh", "householder_product", "inv", "inv_ex", "ldl_factor", "ldl_factor_ex",
+           "ldl_solve", "lstsq", "lu", "lu_factor", "lu_factor_ex", "lu_solve", "matmul", "matrix_exp",
+           "matrix_norm", "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv", "qr", "slogdet",
+           "solve", "solve_ex", "solve_triangular", "svd", "svdvals", "tensorinv", "tensorsolve", "vander",
+           "vecdot", "vector_norm"]

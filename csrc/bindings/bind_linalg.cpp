@@ -28,6 +28,11 @@ void bind_linalg(py::module_& m) {
   m.def("linalg_eigh", &linalg_eigh, py::arg("A"), py::arg("upper"), py::arg("compute_v"));
   m.def("linalg_svd", &linalg_svd, py::arg("A"), py::arg("full_matrices"), py::arg("compute_uv"));
   m.def("linalg_qr", &linalg_qr, py::arg("A"), py::arg("mode"));
+  m.def("linalg_eig", &linalg_eig, py::arg("A"), py::arg("compute_v"));
+  m.def("_linalg_set_eig_max_steps", &linalg_set_eig_max_steps, py::arg("steps_per_n"));
+  m.def("linalg_geqrf", &linalg_geqrf, py::arg("A"));
+  m.def("linalg_ldl_factor_ex", &linalg_ldl_factor_ex, py::arg("A"));
+  m.def("linalg_ldl_solve", &linalg_ldl_solve, py::arg("LD"), py::arg("pivots"), py::arg("B"));
   m.def("_linalg_set_max_sweeps", &linalg_set_max_sweeps, py::arg("eigh_steps_per_n"), py::arg("svd_sweeps"));
 }
 }  // namespace pyml

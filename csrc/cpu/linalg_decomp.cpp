@@ -692,4 +692,20 @@ void qr_cpu(DType t, const void* a, int64_t nb, int64_t m, int64_t n, void* q, i
   });
 }
 
+// geqrf: LAPACK's compact QR, R on and above the diagonal, H_j's vector below it in column j.
+void geqrf_cpu(DType t, const void* a, int64_t nb, int64_t m, int64_t n, void* qr, void* tau) {
+  const int64_t k = std::min(m, n);
+  by_dtype(t, [&](auto z) {
+    using T = decltype(z);
+    batch_for(nb, 2.0 * m * n * k, [&](int64_t b0, int64_t b1) {
+      std::vector<T> g(n * m);
+      for (int64_t b = b0; b < b1; b++) {
+        transpose_to((const T*)a + b * m * n, m, n, g.data());
+        householder_columns(g.data(), m, n, (T*)tau + b * k);
+        transpose_to(g.data(), n, m, (T*)qr + b * m * n);
+      }
+    });
+  });
+}
+
 }  // namespace pyml

@@ -8,6 +8,7 @@
 // not positive-definite, eigh/SVD not converged) into torch's LinAlgError messages.
 #include <atomic>
 #include "ops/linalg_decomp.h"
+#include "ops/complex.h"
 #include "core/iter.h"
 
 namespace pyml {
@@ -222,6 +223,85 @@ Tensors2 linalg_qr(const Tensor& a, const std::string& mode) {
   Tensor q = mode == "r" ? empty({0}, a.dtype) : empty(with_tail(batch, {m, rows}), a.dtype);
   qr_cpu(a.dtype, ac.data(), shape_numel(batch), m, n, mode == "r" ? nullptr : q.data(), rows, r.data(), rows);
   return {to_device(q, a.device()), to_device(r, a.device())};
+}
+
+// eig's cap of Francis steps per matrix, per unit of max(n, 10): LAPACK's lahqr allows 30 per eigenvalue;
+// well-posed input needs 2-4 in all.
+static std::atomic<int64_t> g_eig_steps_per_n{30};
+
+int64_t linalg_set_eig_max_steps(int64_t steps_per_n) {
+  PYML_CHECK(steps_per_n >= 0, ValueError, "_linalg_set_eig_max_steps: the cap must be non-negative, got ",
+             steps_per_n);
+  return g_eig_steps_per_n.exchange(steps_per_n);
+}
+
+Tensors3 linalg_eig(const Tensor& a, bool compute_v) {
+  check_square(a, "linalg.eig", "A");
+  const Shape batch = batch_of(a);
+  const int64_t n = a.shape.back();
+  Tensor ac = cpu_contiguous(a), w = empty(with_tail(batch, {n, 2}), a.dtype);
+  Tensor v = compute_v ? empty(with_tail(batch, {n, n, 2}), a.dtype) : empty({0, 2}, a.dtype);
+  Tensor info = empty(batch, DType::Int32);
+  eig_cpu(a.dtype, ac.data(), shape_numel(batch), n, w.data(), compute_v ? v.data() : nullptr,
+          g_eig_steps_per_n.load() * std::max<int64_t>(n, 10), info.ptr<int32_t>());
+  // complex views of fresh contiguous (..., 2) tensors, made after the copy back
+  return {view_as_complex(to_device(w, a.device())), view_as_complex(to_device(v, a.device())),
+          to_device(info, a.device())};
+}
+
+Tensors2 linalg_geqrf(const Tensor& a) {
+  check_matrix(a, "geqrf", "input");
+  const Shape batch = batch_of(a);
+  const int64_t m = a.shape[a.dim() - 2], n = a.shape.back();
+  Tensor ac = cpu_contiguous(a), qr = empty(a.shape, a.dtype), tau = empty(with_tail(batch, {std::min(m, n)}), a.dtype);
+  geqrf_cpu(a.dtype, ac.data(), shape_numel(batch), m, n, qr.data(), tau.data());
+  return {to_device(qr, a.device()), to_device(tau, a.device())};
+}
+
+Tensors3 linalg_ldl_factor_ex(const Tensor& a) {
+  check_square(a, "linalg.ldl_factor_ex", "A");
+  const Shape batch = batch_of(a);
+  const int64_t n = a.shape.back();
+  Tensor ld = work_copy(a, a.shape);
+  Tensor piv = empty(with_tail(batch, {n}), DType::Int32), info = empty(batch, DType::Int32);
+  ldl_factor_cpu(a.dtype, ld.data(), shape_numel(batch), n, piv.ptr<int32_t>(), info.ptr<int32_t>());
+  return {to_device(ld, a.device()), to_device(piv, a.device()), to_device(info, a.device())};
+}
+
+// sytrf pivots from users: a positive entry names a row; a 2x2 block is two equal negative entries.
+// Anything else would make the solve read out of bounds.
+static void check_ldl_pivots(const Tensor& piv, int64_t n, const char* op) {
+  const int32_t* p = piv.ptr<int32_t>();
+  for (int64_t b = 0; b < piv.numel() / std::max<int64_t>(n, 1); b++, p += n)
+    for (int64_t k = 0; k < n; k++) {
+      const int64_t r = p[k] < 0 ? -(int64_t)p[k] : p[k];
+      const bool pair_ok = p[k] > 0 || (k + 1 < n && p[k + 1] == p[k]);
+      PYML_CHECK(r >= 1 && r <= n && pair_ok, ValueError, op, ": pivots must be sytrf pivots (entries in [1, ", n,
+                 "], or a pair of equal negative ones in [-", n, ", -1]), got ", p[k], " at index ", k);
+      if (p[k] < 0) k++;
+    }
+}
+
+Tensor linalg_ldl_solve(const Tensor& ld, const Tensor& pivots, const Tensor& b) {
+  const char* op = "linalg.ldl_solve";
+  check_square(ld, op, "LD");
+  check_matrix(b, op, "B");
+  check_pair(ld, b, op);
+  check_same_device(ld, pivots, op);
+  PYML_CHECK(pivots.dtype == DType::Int32, TypeError, op, ": pivots must be int32, got ", dtype_name(pivots.dtype));
+  const int64_t n = ld.shape.back(), k = b.shape.back();
+  PYML_CHECK(pivots.shape == Shape(ld.shape.begin(), ld.shape.end() - 1), ValueError, op,
+             ": pivots must have shape LD.shape[:-1], got LD ", ld.shape, " and pivots ", pivots.shape);
+  PYML_CHECK(b.shape[b.dim() - 2] == n, ValueError, op, ": incompatible shapes of LD and B for AX = B, got ",
+             ld.shape, " and ", b.shape);
+  const Shape batch = broadcast_shapes(batch_of(ld), batch_of(b), op);
+  Tensor x = work_copy(b, with_tail(batch, {n, k}));
+  Tensor ldc = cpu_contiguous(ld), pc = cpu_contiguous(pivots);
+  check_ldl_pivots(pc, n, op);
+  std::vector<int64_t> ao = broadcast_offsets(batch_of(ld), batch, n * n);
+  std::vector<int64_t> po = broadcast_offsets(batch_of(ld), batch, n);
+  ldl_solve_cpu(ld.dtype, ldc.data(), ao.data(), pc.ptr<int32_t>(), po.data(), x.data(), shape_numel(batch), n, k);
+  return to_device(x, b.device());
 }
 
 }  // namespace pyml

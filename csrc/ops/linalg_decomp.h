@@ -1,9 +1,11 @@
 // Matrix decompositions (pyml.linalg): LU with partial pivoting, triangular and LU solves,
-// Cholesky, symmetric eigendecomposition, SVD and Householder QR, batched over leading dims.
+// Cholesky, symmetric and general eigendecompositions, SVD, Householder QR (and LAPACK's compact
+// geqrf form), symmetric-indefinite LDL^T, batched over leading dims.
 // Host entries (ops/linalg_decomp.cpp) validate, copy each input into a contiguous CPU work
-// buffer and call the batched kernels of cpu/linalg_decomp.cpp (OpenMP over the batch, one
-// matrix per call, float32 and float64). CUDA tensors go through the same CPU kernels and come
-// back to their device. det, inv, solve, slogdet and the composites live in pyml/_ops/decomp.py.
+// buffer and call the batched kernels of cpu/linalg_decomp.cpp, cpu/linalg_eig.cpp and
+// cpu/linalg_ldl.cpp (OpenMP over the batch, one matrix per call, float32 and float64). CUDA tensors
+// go through the same CPU kernels and come back to their device. det, inv, solve, slogdet and the
+// composites live in pyml/_ops/decomp.py.
 #pragma once
 #include <string>
 #include <tuple>
@@ -46,6 +48,20 @@ std::tuple<int64_t, int64_t> linalg_set_max_sweeps(int64_t eigh_steps_per_n, int
 // A: (..., m, n) -> Q (..., m, k) 'reduced', (..., m, m) 'complete', empty (0,) 'r';
 // R (..., k, n), or (..., m, n) 'complete'.
 Tensors2 linalg_qr(const Tensor& a, const std::string& mode);
+// A: (..., n, n) real -> eigenvalues (..., n) and eigenvectors (..., n, n) (columns, unit 2-norm; empty
+// (0,) if !compute_v), complex64 for float32 and complex128 for float64, info (...) int32: 0, or the
+// 1-based row of the last eigenvalue the QR iterations did not converge for (as LAPACK's geev; the
+// outputs of that matrix are NaN then). Eigenvalues in the order of the Schur form's diagonal.
+Tensors3 linalg_eig(const Tensor& a, bool compute_v);
+// Test-only: sets eig's cap of Francis QR steps per matrix (steps_per_n * max(n, 10)), returns the old one.
+int64_t linalg_set_eig_max_steps(int64_t steps_per_n);
+// A: (..., m, n) -> QR (..., m, n) (R on and above the diagonal, reflectors below), tau (..., min(m, n)).
+Tensors2 linalg_geqrf(const Tensor& a);
+// A: (..., n, n) symmetric (lower triangle read) -> LD (..., n, n), pivots (..., n) int32, info (...) int32
+// (0, or the 1-based index of the first zero 1x1 block of D), all in LAPACK sytrf's format.
+Tensors3 linalg_ldl_factor_ex(const Tensor& a);
+// X with A X = B for A = L D L^T from ldl_factor: LD (..., n, n), pivots (..., n), B (..., n, k) broadcast.
+Tensor linalg_ldl_solve(const Tensor& ld, const Tensor& pivots, const Tensor& b);
 
 // ---- CPU kernels (cpu/linalg_decomp.cpp): contiguous row-major matrices, nb of them back to back.
 // t is Float32 or Float64; every pointer is to a buffer of that dtype unless typed.
@@ -77,5 +93,16 @@ void svd_cpu(DType t, const void* a, int64_t nb, int64_t m, int64_t n, bool full
 // a: (nb, m, n) (read only); q: (nb, m, qcols) or null; r: (nb, rrows, n).
 void qr_cpu(DType t, const void* a, int64_t nb, int64_t m, int64_t n, void* q, int64_t qcols, void* r,
             int64_t rrows);
+
+// ---- cpu/linalg_eig.cpp: a (nb, n, n) read only; w (nb, n, 2) (re, im); v (nb, n, n, 2) or null;
+// info (nb) as linalg_eig's; at most max_steps QR steps per matrix.
+void eig_cpu(DType t, const void* a, int64_t nb, int64_t n, void* w, void* v, int64_t max_steps, int32_t* info);
+// cpu/linalg_decomp.cpp: a (nb, m, n) read only -> qr (nb, m, n), tau (nb, min(m, n)).
+void geqrf_cpu(DType t, const void* a, int64_t nb, int64_t m, int64_t n, void* qr, void* tau);
+// ---- cpu/linalg_ldl.cpp: a (nb, n, n) overwritten by LD; piv (nb, n); info (nb).
+void ldl_factor_cpu(DType t, void* a, int64_t nb, int64_t n, int32_t* piv, int32_t* info);
+// x (nb, n, k) holding B on entry; LD of problem i at ld + a_off[i], its pivots at piv + piv_off[i].
+void ldl_solve_cpu(DType t, const void* ld, const int64_t* a_off, const int32_t* piv, const int64_t* piv_off,
+                   void* x, int64_t nb, int64_t n, int64_t k);
 
 }  // namespace pyml
