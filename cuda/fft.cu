@@ -5,6 +5,9 @@
 // data: contiguous (outer, n, inner) (re, im) pairs; a thread's line element j is at
 // (o * n + j) * inner + i, so neighbouring threads (i fastest) touch neighbouring pairs.
 // Twiddles are evaluated per use from exact integer angles with sincospi in double.
+// Real transforms are composed around the complex one: r2c complexifies, transforms and keeps the
+// first n/2 + 1 bins; c2r rebuilds the Hermitian spectrum, transforms and keeps the real parts
+// (the CPU's half-length trick is not worth its extra kernels until a GPU session measures it).
 #include "cuda_common.cuh"
 #include "fft.h"
 #include "ops/fft.h"
@@ -148,6 +151,66 @@ void fft_lines(void* data, int64_t outer, int64_t n, int64_t inner, bool inverse
   stockham<T>((Cx<T>*)data, tmp.ptr<Cx<T>>(), outer, n, inner, sign, scale, index);
 }
 
+// r2c/c2r helpers over (outer, len, inner) blocks, one thread per output value
+template <typename T> __global__ void complexify_kernel(const T* x, Cx<T>* z, int64_t count) {
+  for (int64_t t = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; t < count; t += (int64_t)gridDim.x * blockDim.x)
+    z[t] = {x[t], (T)0};
+}
+
+// y (outer, n/2 + 1, inner) = the first bins of z (outer, n, inner)
+template <typename T>
+__global__ void keep_bins_kernel(const Cx<T>* z, Cx<T>* y, int64_t n, int64_t inner, int64_t total) {
+  const int64_t h1 = n / 2 + 1;
+  for (int64_t t = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; t < total; t += (int64_t)gridDim.x * blockDim.x) {
+    int64_t i = t % inner, k = (t / inner) % h1, o = t / (inner * h1);
+    y[t] = z[(o * n + k) * inner + i];
+  }
+}
+
+// F (outer, n, inner): X's bins k <= n/2 (imaginary parts of bins 0 and n/2 dropped), conj X_{n-k} above
+template <typename T>
+__global__ void hermitian_kernel(const Cx<T>* X, Cx<T>* F, int64_t n, int64_t inner, int64_t total) {
+  const int64_t h1 = n / 2 + 1;
+  for (int64_t t = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; t < total; t += (int64_t)gridDim.x * blockDim.x) {
+    int64_t i = t % inner, k = (t / inner) % n, o = t / (inner * n);
+    Cx<T> v = X[(o * h1 + (k < h1 ? k : n - k)) * inner + i];
+    if (k == 0 || 2 * k == n) v.im = 0;
+    if (k >= h1) v.im = -v.im;
+    F[t] = v;
+  }
+}
+
+template <typename T> __global__ void real_part_kernel(const Cx<T>* F, T* y, int64_t count) {
+  for (int64_t t = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; t < count; t += (int64_t)gridDim.x * blockDim.x)
+    y[t] = F[t].re;
+}
+
+template <typename T>
+void r2c(const void* in, void* out, int64_t outer, int64_t n, int64_t inner, double scale, DType real, int index) {
+  cudaStream_t st = cuda::stream(index);
+  int64_t count = outer * n * inner, total = outer * (n / 2 + 1) * inner;
+  Tensor zt = scratch(real, count, index);
+  Cx<T>* z = zt.ptr<Cx<T>>();
+  complexify_kernel<T><<<cuda::grid_for(count), cuda::kThreads, 0, st>>>((const T*)in, z, count);
+  PYML_CUDA_LAUNCH_CHECK("fft_r2c");
+  fft_lines<T>(z, outer, n, inner, false, scale, real, index);
+  keep_bins_kernel<T><<<cuda::grid_for(total), cuda::kThreads, 0, st>>>(z, (Cx<T>*)out, n, inner, total);
+  PYML_CUDA_LAUNCH_CHECK("fft_r2c");
+}
+
+template <typename T>
+void c2r(const void* in, void* out, int64_t outer, int64_t n, int64_t inner, double scale, DType real, int index) {
+  cudaStream_t st = cuda::stream(index);
+  int64_t count = outer * n * inner;
+  Tensor ft = scratch(real, count, index);
+  Cx<T>* f = ft.ptr<Cx<T>>();
+  hermitian_kernel<T><<<cuda::grid_for(count), cuda::kThreads, 0, st>>>((const Cx<T>*)in, f, n, inner, count);
+  PYML_CUDA_LAUNCH_CHECK("fft_c2r");
+  fft_lines<T>(f, outer, n, inner, true, scale, real, index);
+  real_part_kernel<T><<<cuda::grid_for(count), cuda::kThreads, 0, st>>>(f, (T*)out, count);
+  PYML_CUDA_LAUNCH_CHECK("fft_c2r");
+}
+
 }  // namespace
 
 void fft_lines_cuda(DType real, void* data, int64_t outer, int64_t n, int64_t inner, bool inverse, double scale,
@@ -155,6 +218,20 @@ void fft_lines_cuda(DType real, void* data, int64_t outer, int64_t n, int64_t in
   cuda::DeviceGuard guard(index);
   if (real == DType::Float64) fft_lines<double>(data, outer, n, inner, inverse, scale, real, index);
   else fft_lines<float>(data, outer, n, inner, inverse, scale, real, index);
+}
+
+void fft_r2c_cuda(DType real, const void* in, void* out, int64_t outer, int64_t n, int64_t inner, double scale,
+                  int index) {
+  cuda::DeviceGuard guard(index);
+  if (real == DType::Float64) r2c<double>(in, out, outer, n, inner, scale, real, index);
+  else r2c<float>(in, out, outer, n, inner, scale, real, index);
+}
+
+void fft_c2r_cuda(DType real, const void* in, void* out, int64_t outer, int64_t n, int64_t inner, double scale,
+                  int index) {
+  cuda::DeviceGuard guard(index);
+  if (real == DType::Float64) c2r<double>(in, out, outer, n, inner, scale, real, index);
+  else c2r<float>(in, out, outer, n, inner, scale, real, index);
 }
 
 }  // namespace pyml

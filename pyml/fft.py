@@ -1,12 +1,13 @@
 """pyml.fft: discrete Fourier transforms with torch.fft's names, arguments and norms.
 
-The engine computes one thing, a complex-to-complex transform along some dims with a scale
-(_C.fft_c2c: mixed-radix Stockham, Bluestein for large prime factors). Everything else is
-composed here: real input is made complex (rfft keeps the first n//2 + 1 bins), irfft rebuilds
-the Hermitian spectrum and keeps the real part, hfft/ihfft are irfft/rfft of the conjugate.
-The c2c transform is one autograd node whose backward is the opposite-sign transform with the
-same scale (the adjoint), and the compositions are differentiable ops, so every function here
-has torch's gradients.
+The engine computes three transforms with a scale (mixed-radix Stockham, SIMD across lines,
+Bluestein for large prime factors): complex-to-complex along some dims (_C.fft_c2c), real-to-
+complex keeping the n//2 + 1 non-negative bins (_C.fft_r2c) and its Hermitian inverse
+(_C.fft_c2r), the real ones along one dim. Everything else is composed here: rfftn is r2c along
+the last dim then c2c along the others, irfftn the reverse, hfft/ihfft are irfft/rfft of the
+conjugate. Each transform is one autograd node whose backward is its adjoint: c2c the opposite-
+sign transform with the same scale; r2c and c2r each other's transform with the bins that stand
+for two conjugate bins of the full spectrum halved (r2c) or doubled (c2r), as in torch.
 """
 import builtins
 import math
@@ -39,6 +40,39 @@ def _c2c(x, dims, inverse, scale):
     if not dims:
         return x * scale if scale != 1.0 else x.clone()
     return _C2C.apply(x, tuple(dims), inverse, float(scale))
+
+
+def _paired_bins(g, dim, n, factor):
+    """g (.., n//2 + 1 bins along dim, ..) with bins 1..(n-1)//2 times factor: the bins that stand
+    for a conjugate pair of the full n-point spectrum."""
+    real = g.dtype.to_real()
+    k = pyml.arange(g.shape[dim], dtype=real, device=g.device)
+    w = 1.0 + (factor - 1.0) * ((k >= 1) & (k <= (n - 1) // 2)).to(real)
+    return g * w.reshape([g.shape[dim]] + [1] * (g.ndim - 1 - dim))  # broadcasts along dim
+
+
+class _R2C(Function):
+    @staticmethod
+    def forward(ctx, x, dim, scale):
+        ctx.fft = (dim, x.shape[dim], scale)
+        return wrap(_C.fft_r2c(x._impl, dim, scale))
+
+    @staticmethod
+    def backward(ctx, g):
+        dim, n, scale = ctx.fft
+        return _C2R.apply(_paired_bins(g, dim, n, 0.5), dim, n, scale), None, None
+
+
+class _C2R(Function):
+    @staticmethod
+    def forward(ctx, X, dim, n, scale):
+        ctx.fft = (dim, n, scale)
+        return wrap(_C.fft_c2r(X._impl, dim, n, scale))
+
+    @staticmethod
+    def backward(ctx, g):
+        dim, n, scale = ctx.fft
+        return _paired_bins(_R2C.apply(g, dim, scale), dim, n, 2.0), None, None, None
 
 
 # ---------------------------------------------------------------------------- arguments
@@ -159,25 +193,14 @@ def ifftn(input, s=None, dim=None, norm=None, *, out=None):
 def _rfftn(x, s, dim, norm, op, default_all=True):
     x = _real_input(x, op)
     dims, sizes = _dims_and_sizes(x, s, dim, op, default_all)
-    last = dims[-1]
     total = 1
     for d, n in zip(dims, sizes):
         n = x.shape[d] if n is None or n == -1 else n
         x = _resize(x, d, n, op)
         total *= n
-    n_last = x.shape[last]
-    y = _c2c(_cx._join(x, None), dims, False, _scale(norm, total, False, op))
-    return y.narrow(last, 0, n_last // 2 + 1)
-
-
-def _hermitian_full(X, dim, n):
-    """The length-n spectrum whose first n//2 + 1 bins are X (resized to that) and the rest their mirror."""
-    X = _resize(X, dim, n // 2 + 1, "irfft")
-    tail = n - (n // 2 + 1)
-    if tail == 0:
-        return X
-    mirror = _cx.conj(X.narrow(dim, 1, tail).flip(dim))
-    return pyml.cat([X, mirror], dim)
+    # r2c along the last dim (the one that keeps n//2 + 1 bins), then c2c along the others (as torch)
+    y = _R2C.apply(x, dims[-1], _scale(norm, total, False, op))
+    return _c2c(y, dims[:-1], False, 1.0) if len(dims) > 1 else y
 
 
 def _irfftn(X, s, dim, norm, op, default_all=True):
@@ -194,10 +217,10 @@ def _irfftn(X, s, dim, norm, op, default_all=True):
     if n_last < 1:
         raise ValueError(f"{op}: Invalid number of data points ({n_last}) specified")
     total *= n_last
-    # the other dims first (as torch): the Hermitian mirror is taken along the last dim of that result
+    # the other dims first (as torch), then c2r along the last from its first n_last//2 + 1 bins
     X = _c2c(X, dims[:-1], True, 1.0) if len(dims) > 1 else X
-    full = _hermitian_full(X, last, n_last)
-    return _cx.real(_c2c(full, [last], True, _scale(norm, total, True, op)))
+    X = _resize(X, last, n_last // 2 + 1, op)
+    return _C2R.apply(X, last, n_last, _scale(norm, total, True, op))
 
 
 def rfft(input, n=None, dim=-1, norm=None, *, out=None):

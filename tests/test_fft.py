@@ -1,6 +1,9 @@
 """pyml.fft against torch.fft (float64 as the reference of float32 too): every function, lengths with
 every kind of factor (powers of two, odd primes, primes above the direct-DFT limit that take the
-Bluestein path), n/s padding and trimming, dims, norms, strided input, gradients and errors."""
+Bluestein path), n/s padding and trimming, dims, norms, strided input, gradients and errors. The CPU
+kernels run lines in SIMD groups: line counts around every group width, on every instruction set
+this CPU runs, check full groups, zero-padded groups and the one-line path; the real transforms
+(r2c, c2r) take the half-length path for even n and the full-length one for odd n."""
 import numpy as np
 import pytest
 import torch
@@ -107,6 +110,11 @@ GRAD = {
     "rfftn": lambda m, x: m.fft.rfftn(x.real.reshape(2, 8)),
     "irfftn": lambda m, x: m.fft.irfftn(x.reshape(4, 4), s=(3, 6)),
     "fftshift": lambda m, x: m.fft.fftshift(m.fft.fft(x)),
+    "rfft_odd": lambda m, x: m.fft.rfft(x.real, n=15, norm="ortho"), "rfft_full": lambda m, x: m.fft.rfft(x.imag),
+    "irfft_full": lambda m, x: m.fft.irfft(x, norm="ortho"), "hfft_odd": lambda m, x: m.fft.hfft(x, n=11),
+    "ihfft_odd": lambda m, x: m.fft.ihfft(x.real, n=13), "rfft2": lambda m, x: m.fft.rfft2(x.real.reshape(4, 4)),
+    "irfft2": lambda m, x: m.fft.irfft2(x.reshape(2, 8), s=(2, 7)),
+    "rfft_dim0": lambda m, x: m.fft.rfft(x.real.reshape(8, 2), dim=0),
 }
 
 
@@ -155,3 +163,94 @@ def test_errors():
         pyml.fft.fft(x, dim=3)
     with pytest.raises(TypeError):
         pyml._C.fft_c2c(x._impl, [0], False, 1.0)
+
+
+def test_real_op_errors():
+    x, X = pyml.randn(3, 8), pyml.fft.fft(pyml.randn(3, 8))
+    with pytest.raises(TypeError, match="fft_r2c: expected a float32 or float64"):
+        pyml._C.fft_r2c(X._impl, 1, 1.0)
+    with pytest.raises(TypeError, match="fft_r2c"):
+        pyml._C.fft_r2c(pyml.tensor([[1, 2]])._impl, 1, 1.0)
+    with pytest.raises(IndexError):
+        pyml._C.fft_r2c(x._impl, 2, 1.0)
+    with pytest.raises(ValueError, match="fft_r2c: invalid number of data points"):
+        pyml._C.fft_r2c(pyml.randn(3, 0)._impl, 1, 1.0)
+    with pytest.raises(TypeError, match="fft_c2r: expected a complex64 or complex128"):
+        pyml._C.fft_c2r(x._impl, 1, 8, 1.0)
+    with pytest.raises(ValueError, match="fft_c2r: x.shape\\[1\\] must be n/2 \\+ 1 = 5 for n = 8"):
+        pyml._C.fft_c2r(X._impl, 1, 8, 1.0)
+    with pytest.raises(ValueError, match="fft_c2r: invalid number of output points"):
+        pyml._C.fft_c2r(X._impl, 1, 0, 1.0)
+    with pytest.raises(IndexError):
+        pyml._C.fft_c2r(X._impl, -3, 14, 1.0)
+    with pytest.raises(ValueError, match="Invalid number of data points"):
+        pyml.fft.irfft(X, n=0)
+
+
+# ---------------------------------------------------------------------------- SIMD groups, every ISA
+@pytest.fixture(params=["avx512", "avx2", "generic"])
+def isa(request):
+    best = pyml._C.cpu_isa()
+    try:
+        pyml._C._set_cpu_isa(request.param)
+    except ValueError:
+        pytest.skip(f"this CPU does not run {request.param}")
+    yield request.param
+    pyml._C._set_cpu_isa(best)
+
+
+def check_np(got, want, tol):
+    got = got.numpy()
+    assert got.shape == want.shape, (got.shape, want.shape)
+    np.testing.assert_allclose(got, want, rtol=0, atol=tol * max(1.0, float(np.abs(want).max(initial=0))))
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 6, 15, 16, 24, 64, 97, 134, 1000, 1031, 4096])
+def test_line_groups_every_isa(rng, isa, n):
+    for lines in (1, 3, 5, 17, 37):  # one line, remainders below / above a quarter group, full groups
+        z, x = crand(rng, lines, n), rng.standard_normal((lines, n))
+        for cdt, rdt, tol in ((pyml.complex64, pyml.float32, 3e-6), (pyml.complex128, pyml.float64, 1e-13)):
+            tol *= np.log2(n + 2) * 4
+            pz, px = pyml.tensor(z, dtype=cdt), pyml.tensor(x, dtype=rdt)
+            check_np(pyml.fft.fft(pz), np.fft.fft(z), tol)
+            check_np(pyml.fft.ifft(pz, norm="ortho"), np.fft.ifft(z, norm="ortho"), tol)
+            check_np(pyml.fft.rfft(px), np.fft.rfft(x), tol)
+            X = np.fft.rfft(x)
+            check_np(pyml.fft.irfft(pyml.tensor(X, dtype=cdt), n=n), np.fft.irfft(X, n=n), tol)
+
+
+@pytest.mark.parametrize("n", [7, 12, 61, 128, 4099])
+def test_strided_lines_every_isa(rng, isa, n):
+    # (3, n, 7) along dim 1: 21 lines 7 apart, groups crossing the outer blocks; and transposed views
+    x = rng.standard_normal((3, n, 7))
+    z = crand(rng, 3, n, 7)
+    tol = 1e-13 * np.log2(n + 2) * 4
+    check_np(pyml.fft.fft(pyml.tensor(z), dim=1), np.fft.fft(z, axis=1), tol)
+    check_np(pyml.fft.rfft(pyml.tensor(x), dim=1), np.fft.rfft(x, axis=1), tol)
+    X = np.fft.rfft(x, axis=1)
+    check_np(pyml.fft.irfft(pyml.tensor(X), n=n, dim=1), np.fft.irfft(X, n=n, axis=1), tol)
+    xt = pyml.tensor(x).transpose(1, 2)  # (3, 7, n), not contiguous
+    check_np(pyml.fft.rfft(xt, norm="forward"), np.fft.rfft(x.transpose(0, 2, 1), norm="forward"), tol)
+    Xt = pyml.tensor(X).transpose(0, 1)
+    check_np(pyml.fft.irfft(Xt, n=n, dim=0), np.fft.irfft(X.transpose(1, 0, 2), n=n, axis=0), tol)
+
+
+@pytest.mark.parametrize("n", [16384, 20011, 40000, 3 * 65536])
+def test_long_lines_every_isa(rng, isa, n):
+    # the four-step path (c2c n >= 16384, real n with n/2 >= 16384; 20011 is a prime: Bluestein)
+    for lines in (1, 3):
+        z, x = crand(rng, lines, n), rng.standard_normal((lines, n))
+        X = np.fft.rfft(x)
+        for cdt, rdt, tol in ((pyml.complex64, pyml.float32, 3e-6), (pyml.complex128, pyml.float64, 1e-13)):
+            tol *= np.log2(n) * 4
+            check_np(pyml.fft.fft(pyml.tensor(z, dtype=cdt)), np.fft.fft(z), tol)
+            check_np(pyml.fft.ifft(pyml.tensor(z, dtype=cdt), norm="forward"), np.fft.ifft(z, norm="forward"), tol)
+            check_np(pyml.fft.rfft(pyml.tensor(x, dtype=rdt), norm="ortho"), np.fft.rfft(x, norm="ortho"), tol)
+            check_np(pyml.fft.irfft(pyml.tensor(X, dtype=cdt), n=n), np.fft.irfft(X, n=n), tol)
+
+
+def test_real_ops_ignore_imaginary_dc_and_nyquist(rng):
+    X = crand(rng, 4, 9)
+    for n in (16, 17):
+        got = pyml._tensor.wrap(pyml._C.fft_c2r(pyml.tensor(X)._impl, 1, n, 0.25))
+        check_np(got, 0.25 * n * np.fft.irfft(X, n=n), 1e-13)

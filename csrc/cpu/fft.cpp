@@ -1,92 +1,80 @@
-// 1-D complex FFTs along the middle axis of (outer, n, inner) blocks of (re, im) pairs, float/double.
-// Strategy: Stockham autosort (natural order in and out, no bit reversal) over the radices 4, 2 and
-// the odd primes of n, each stage one pass a -> b. Radices 2, 3, 4 and 5 have their own butterflies
-// (3 and 5 fold the symmetric output pairs); any other odd prime p runs a direct p-point DFT from a
-// table. Lengths with a prime factor above kMaxRadix go through Bluestein's chirp-z form (a
-// power-of-two circular convolution), so every n is O(n log n). Twiddles come from exact integer
-// angles, evaluated in double and rounded once. Lines run in parallel; a strided line (inner > 1)
-// is gathered into a contiguous buffer.
+// FFT driver: plans (built once per length, cached) and threading; the line kernels are per ISA
+// (cpu/isa/fft.cpp, SIMD across groups of lines). Plans: Stockham autosort (natural order in and
+// out) over the radices 8, 4, 2 and the odd primes of n; lengths with a prime factor above
+// kMaxRadix go through Bluestein's chirp-z form (a 2-3-5-smooth circular convolution), so every n
+// is O(n log n). Twiddles come from exact integer angles, evaluated in double and rounded once.
+// Long contiguous lines (n >= 16384; n/2 for even real ones) run as four steps: columns, a twiddle,
+// rows stored transposed.
+// Data: (outer, len, inner) blocks, contiguous; threads take whole SIMD groups of lines, or single
+// lines when there are fewer groups than threads.
 #include <cmath>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <vector>
 #include "core/parallel.h"
+#include "cpu/fft.h"
+#include "cpu/kernels.h"
 #include "ops/fft.h"
 
 namespace pyml {
 namespace {
 
-constexpr int64_t kMaxRadix = 61;  // direct DFT up to this prime, Bluestein above
+using fftk::C;
+using fftk::Job;
+using fftk::Kind;
+using fftk::Plan;
+using fftk::Stage;
 
-template <typename T> struct C { T re, im; };
-template <typename T> inline C<T> operator+(C<T> a, C<T> b) { return {a.re + b.re, a.im + b.im}; }
-template <typename T> inline C<T> operator-(C<T> a, C<T> b) { return {a.re - b.re, a.im - b.im}; }
-template <typename T> inline C<T> operator*(C<T> a, C<T> b) {
-  return {a.re * b.re - a.im * b.im, a.re * b.im + a.im * b.re};
+const fftk::Kernels& fft_isa() {
+  static const fftk::Kernels* const k[3] = {&isa_generic::fft_kernels(), &isa_avx2::fft_kernels(),
+                                            &isa_avx512::fft_kernels()};
+  return *k[cpu_isa_index()];
 }
-// a * (sign * i)
-template <typename T> inline C<T> rot(C<T> a, int sign) { return {-sign * a.im, sign * a.re}; }
-template <typename T> inline C<T> scale(C<T> a, T c) { return {a.re * c, a.im * c}; }
-
-// The 3- and 5-point DFTs with the symmetric pairs folded (y_k and y_{r-k} share their cos and sin sums).
-template <typename T> void dft3(const C<T>* a, C<T>* y, int sign) {
-  const T h = (T)0.86602540378443864676;  // sin(2 pi / 3)
-  C<T> t1 = a[1] + a[2], t2 = a[0] - scale(t1, (T)0.5), t3 = scale(rot(a[1] - a[2], sign), h);
-  y[0] = a[0] + t1;
-  y[1] = t2 + t3;
-  y[2] = t2 - t3;
+template <typename T> void run_isa(const Job<T>& J, int64_t l0, int64_t l1);
+template <> void run_isa(const Job<float>& J, int64_t l0, int64_t l1) { fft_isa().run_f32(J, l0, l1); }
+template <> void run_isa(const Job<double>& J, int64_t l0, int64_t l1) { fft_isa().run_f64(J, l0, l1); }
+template <typename T> int lanes() { return sizeof(T) == 4 ? fft_isa().lanes_f32 : fft_isa().lanes_f64; }
+void post_isa(const C<float>* Z, int64_t h, const C<float>* w, double s, C<float>* X, int64_t k0, int64_t k1) {
+  fft_isa().post_f32(Z, h, w, (float)s, X, k0, k1);
 }
-
-template <typename T> void dft5(const C<T>* a, C<T>* y, int sign) {
-  const T c1 = (T)0.30901699437494742410, c2 = (T)-0.80901699437494742410;  // cos(2 pi/5), cos(4 pi/5)
-  const T s1 = (T)0.95105651629515357212, s2 = (T)0.58778525229247312917;   // sin(2 pi/5), sin(4 pi/5)
-  C<T> b1 = a[1] + a[4], b2 = a[2] + a[3], d1 = a[1] - a[4], d2 = a[2] - a[3];
-  C<T> r1 = a[0] + scale(b1, c1) + scale(b2, c2), r2 = a[0] + scale(b1, c2) + scale(b2, c1);
-  C<T> i1 = rot(scale(d1, s1) + scale(d2, s2), sign), i2 = rot(scale(d1, s2) - scale(d2, s1), sign);
-  y[0] = a[0] + b1 + b2;
-  y[1] = r1 + i1;
-  y[4] = r1 - i1;
-  y[2] = r2 + i2;
-  y[3] = r2 - i2;
+void post_isa(const C<double>* Z, int64_t h, const C<double>* w, double s, C<double>* X, int64_t k0, int64_t k1) {
+  fft_isa().post_f64(Z, h, w, s, X, k0, k1);
+}
+void pre_isa(const C<float>* X, int64_t h, const C<float>* w, C<float>* Z, int64_t k0, int64_t k1) {
+  fft_isa().pre_f32(X, h, w, Z, k0, k1);
+}
+void pre_isa(const C<double>* X, int64_t h, const C<double>* w, C<double>* Z, int64_t k0, int64_t k1) {
+  fft_isa().pre_f64(X, h, w, Z, k0, k1);
 }
 
-// exp(sign * 2 pi i * num / den), the angle reduced exactly before it is rounded
-template <typename T> C<T> root(int64_t num, int64_t den, int sign) {
+// exp(-2 pi i * num / den), the angle reduced exactly before it is rounded
+template <typename T> C<T> root(int64_t num, int64_t den) {
   double a = 2.0 * M_PI * (double)(num % den) / (double)den;
-  return {(T)std::cos(a), (T)(sign * std::sin(a))};
+  return {(T)std::cos(a), (T)-std::sin(a)};
 }
 
-// One Stockham stage: the current sub-length r*m splits into r interleaved ones; s = product of
-// the radices before it. tw[p*r + k] = w_{rm}^{pk}; dft[j*r + k] = w_r^{jk} (odd radices).
-template <typename T> struct Stage {
-  int64_t r, s, m;
-  std::vector<C<T>> tw, dft;
-};
-
-template <typename T> struct Plan {
-  int64_t n = 1;
-  int sign = -1;
-  std::vector<Stage<T>> stages;
-  int64_t M = 0;                      // Bluestein: power-of-two convolution length, else 0
-  std::unique_ptr<Plan> fwd, inv;     // the two length-M transforms
-  std::vector<C<T>> chirp, kernel;    // w^(j^2/2) and the transformed conj chirp (with 1/M)
-
-  int64_t work() const { return M ? 3 * M : n; }  // scratch elements run() needs
-};
-
-template <typename T> void run(const Plan<T>& P, C<T>* x, C<T>* work);
+// The CPU's radices: 8s first (fewest passes over the data), then 4, 2 and the odd primes.
+std::vector<int64_t> cpu_radices(int64_t n) {
+  std::vector<int64_t> f;
+  for (; n % 8 == 0; n /= 8) f.push_back(8);
+  for (; n % 4 == 0; n /= 4) f.push_back(4);
+  for (; n % 2 == 0; n /= 2) f.push_back(2);
+  for (int64_t p : fft_radices(n)) f.push_back(p);
+  return f;
+}
 
 template <typename T> void make_stages(Plan<T>& P) {
   int64_t s = 1, rest = P.n;
-  for (int64_t r : fft_radices(P.n)) {
+  for (int64_t r : cpu_radices(P.n)) {
     Stage<T> st{r, s, rest / r, {}, {}};
-    int64_t len = r * st.m;
     st.tw.resize(st.m * r);
     for (int64_t p = 0; p < st.m; p++)
-      for (int64_t k = 0; k < r; k++) st.tw[p * r + k] = root<T>(p * k, len, P.sign);
-    if (r > 5) {
+      for (int64_t k = 0; k < r; k++) st.tw[p * r + k] = root<T>(p * k, r * st.m);
+    if (r != 2 && r != 3 && r != 4 && r != 5 && r != 8) {
       st.dft.resize(r * r);
       for (int64_t j = 0; j < r; j++)
-        for (int64_t k = 0; k < r; k++) st.dft[j * r + k] = root<T>(j * k, r, P.sign);
+        for (int64_t k = 0; k < r; k++) st.dft[j * r + k] = root<T>(j * k, r);
     }
     P.stages.push_back(std::move(st));
     s *= r;
@@ -94,122 +82,227 @@ template <typename T> void make_stages(Plan<T>& P) {
   }
 }
 
-template <typename T> std::unique_ptr<Plan<T>> make_plan(int64_t n, int sign) {
+bool smooth(int64_t m) {
+  for (int64_t p : {2, 3, 5})
+    while (m % p == 0) m /= p;
+  return m == 1;
+}
+
+// Long lines run as four steps (cpu/fft.h) when n splits into two factors of at least 64: each
+// pass's SIMD group then works on 2 x 16 x sqrt(n) values in cache instead of 2 x n out of it.
+constexpr int64_t kFourStepMin = 16384;
+
+template <typename T> std::unique_ptr<Plan<T>> make_plan(int64_t n, bool four_step);
+
+template <typename T> void make_four_step(Plan<T>& P) {
+  int64_t n1 = 1;
+  for (int64_t d = 2; d * d <= P.n; d++)
+    if (P.n % d == 0) n1 = d;
+  if (n1 < 64) return;
+  P.n1 = n1;
+  P.cols = make_plan<T>(n1, false);
+  P.rows = make_plan<T>(P.n / n1, false);
+  fftk::Twiddle& tw = P.tw;
+  tw.n = P.n;
+  while (int64_t(1) << (2 * tw.shift) < P.n) tw.shift++;
+  const int64_t S = int64_t(1) << tw.shift;
+  tw.lo.resize(S);
+  tw.hi.resize(P.n / S + 1);
+  for (int64_t m = 0; m < S; m++) tw.lo[m] = root<double>(m, P.n);
+  for (size_t q = 0; q < tw.hi.size(); q++) tw.hi[q] = root<double>(q * S % P.n, P.n);
+}
+
+// A forward plan of n points (inverses conjugate around it).
+template <typename T> std::unique_ptr<Plan<T>> make_plan(int64_t n, bool four_step) {
   auto P = std::make_unique<Plan<T>>();
   P->n = n;
-  P->sign = sign;
   std::vector<int64_t> f = fft_radices(n);
-  if (f.empty() || f.back() <= kMaxRadix) {
+  if (f.empty() || f.back() <= fftk::kMaxRadix) {
     make_stages(*P);
+    if (four_step && n >= kFourStepMin) make_four_step(*P);
     return P;
   }
-  int64_t M = 1;
-  while (M < 2 * n - 1) M *= 2;
+  int64_t M = 2 * n - 1;  // the smallest 2^a 3^b 5^c >= 2n - 1: often ~0.6x the next power of two
+  while (!smooth(M)) M++;
   P->M = M;
-  P->fwd = make_plan<T>(M, -1);
-  P->inv = make_plan<T>(M, 1);
-  P->chirp.resize(n);  // w_j = exp(sign * pi i j^2 / n) = root(j^2 mod 2n, 2n)
-  for (int64_t j = 0; j < n; j++) P->chirp[j] = root<T>((j * j) % (2 * n), 2 * n, sign);
-  std::vector<C<T>> b(M, C<T>{0, 0}), scratch(P->fwd->work());
+  P->fwd = make_plan<T>(M, false);
+  P->chirp.resize(n);  // c_j = exp(-pi i j^2 / n) = root(j^2 mod 2n, 2n)
+  for (int64_t j = 0; j < n; j++) P->chirp[j] = root<T>((j * j) % (2 * n), 2 * n);
+  std::vector<C<T>> b(M, C<T>{0, 0});
   for (int64_t j = 0; j < n; j++) {
-    C<T> c{P->chirp[j].re / (T)M, -P->chirp[j].im / (T)M};  // conj(w_j) / M
+    C<T> c{P->chirp[j].re / (T)M, -P->chirp[j].im / (T)M};  // conj(c_j) / M
     b[j] = c;
     if (j) b[M - j] = c;
   }
-  run(*P->fwd, b.data(), scratch.data());
+  Job<T> J;  // the kernel's transform: one line, in place
+  J.plan = P->fwd.get();
+  J.n = J.in_len = J.out_len = M;
+  J.in = J.out = b.data();
+  run_isa(J, 0, 1);
   P->kernel = std::move(b);
   return P;
 }
 
-// The loops of one stage around a butterfly f(in, in stride, out, out stride, twiddles of this p),
-// so the radix is chosen once per stage, not per butterfly.
-template <typename T, typename F> void stage_loops(const Stage<T>& st, const C<T>* a, C<T>* b, const F& f) {
-  const int64_t s = st.s, m = st.m, r = st.r;
-  for (int64_t p = 0; p < m; p++)
-    for (int64_t q = 0; q < s; q++) f(a + q + s * p, s * m, b + q + s * r * p, s, &st.tw[p * r]);
+// Cached plans and real-transform twiddles (w_n^k, k <= n/2), by length; entries in use stay alive
+// through their shared_ptr when the cache is cleared.
+template <typename T> struct Cache {
+  std::mutex mu;
+  std::map<int64_t, std::shared_ptr<const Plan<T>>> plans;
+  std::map<int64_t, std::shared_ptr<const std::vector<C<T>>>> halves;
+};
+template <typename T> Cache<T>& cache() {
+  static Cache<T> c;
+  return c;
 }
 
-template <typename T> void stage_pass(const Stage<T>& st, int sign, const C<T>* a, C<T>* b) {
-  using P = const C<T>*;
-  const int64_t r = st.r;
-  if (r == 2) return stage_loops(st, a, b, [](P in, int64_t is, C<T>* out, int64_t os, P w) {
-    C<T> a0 = in[0], a1 = in[is];
-    out[0] = a0 + a1;
-    out[os] = (a0 - a1) * w[1];
-  });
-  if (r == 4) return stage_loops(st, a, b, [sign](P in, int64_t is, C<T>* out, int64_t os, P w) {
-    C<T> a0 = in[0], a1 = in[is], a2 = in[2 * is], a3 = in[3 * is];
-    C<T> t0 = a0 + a2, t1 = a0 - a2, t2 = a1 + a3, t3 = rot(a1 - a3, sign);
-    out[0] = t0 + t2;
-    out[os] = (t1 + t3) * w[1];
-    out[2 * os] = (t0 - t2) * w[2];
-    out[3 * os] = (t1 - t3) * w[3];
-  });
-  if (r == 3 || r == 5) return stage_loops(st, a, b, [sign, r](P in, int64_t is, C<T>* out, int64_t os, P w) {
-    C<T> v[5], y[5];
-    for (int64_t j = 0; j < r; j++) v[j] = in[j * is];
-    if (r == 3) dft3(v, y, sign);
-    else dft5(v, y, sign);
-    out[0] = y[0];
-    for (int64_t k = 1; k < r; k++) out[k * os] = y[k] * w[k];
-  });
-  stage_loops(st, a, b, [&st, r](P in, int64_t is, C<T>* out, int64_t os, P w) {
-    C<T> v[kMaxRadix];
-    for (int64_t j = 0; j < r; j++) v[j] = in[j * is];
-    for (int64_t k = 0; k < r; k++) {
-      C<T> acc = v[0];
-      for (int64_t j = 1; j < r; j++) acc = acc + v[j] * st.dft[j * r + k];
-      out[k * os] = k ? acc * w[k] : acc;
-    }
-  });
+template <typename T> std::shared_ptr<const Plan<T>> get_plan(int64_t n) {
+  Cache<T>& c = cache<T>();
+  std::lock_guard<std::mutex> lock(c.mu);
+  auto it = c.plans.find(n);
+  if (it != c.plans.end()) return it->second;
+  if (c.plans.size() >= 64) c.plans.clear();
+  std::shared_ptr<const Plan<T>> P = make_plan<T>(n, true);
+  c.plans[n] = P;
+  return P;
 }
 
-template <typename T> void bluestein(const Plan<T>& P, C<T>* x, C<T>* work) {
-  C<T>* A = work;  // M values, then the inner transforms' scratch
-  for (int64_t j = 0; j < P.n; j++) A[j] = x[j] * P.chirp[j];
-  for (int64_t j = P.n; j < P.M; j++) A[j] = {0, 0};
-  run(*P.fwd, A, work + P.M);
-  for (int64_t k = 0; k < P.M; k++) A[k] = A[k] * P.kernel[k];
-  run(*P.inv, A, work + P.M);
-  for (int64_t k = 0; k < P.n; k++) x[k] = A[k] * P.chirp[k];
+template <typename T> std::shared_ptr<const std::vector<C<T>>> get_half(int64_t n) {
+  Cache<T>& c = cache<T>();
+  std::lock_guard<std::mutex> lock(c.mu);
+  auto it = c.halves.find(n);
+  if (it != c.halves.end()) return it->second;
+  if (c.halves.size() >= 64) c.halves.clear();
+  auto w = std::make_shared<std::vector<C<T>>>(n / 2 + 1);
+  for (int64_t k = 0; k <= n / 2; k++) (*w)[k] = root<T>(k, n);
+  c.halves[n] = w;
+  return w;
 }
 
-// In place on x (n values); work holds P.work() values.
-template <typename T> void run(const Plan<T>& P, C<T>* x, C<T>* work) {
-  if (P.M) return bluestein(P, x, work);
-  C<T>* a = x;
-  C<T>* b = work;
-  for (const Stage<T>& st : P.stages) {
-    stage_pass(st, P.sign, a, b);
-    std::swap(a, b);
+// All outer * inner lines of a job: chunks of whole SIMD groups (single lines when there are fewer
+// groups than threads: a few long lines) handed out dynamically, so that a thread slowed by a
+// shared core does not hold the others back (64 lines are only 4 groups of 16).
+template <typename T> void run_job(const Job<T>& J, int64_t lines) {
+  const int nt = get_num_threads();
+  int64_t W = lanes<T>(), groups = (lines + W - 1) / W;
+  if (groups < nt && lines > 1) W = 1, groups = lines;
+  const int64_t grain = std::max<int64_t>(1, 16384 / (J.n * W)), chunks = (groups + grain - 1) / grain;
+  if (nt <= 1 || chunks <= 1 || omp_in_parallel()) return run_isa(J, 0, lines);
+#pragma omp parallel for num_threads((int)std::min<int64_t>(nt, chunks)) schedule(dynamic, 1)
+  for (int64_t c = 0; c < chunks; c++) run_isa(J, c * grain * W, std::min(lines, (c + 1) * grain * W));
+}
+
+// The four-step's intermediates (slot 0: between its passes, slot 1: the real transforms' complex
+// line): grow-only buffers of the calling thread up to 64 MB (no page faults per call), per-call
+// allocations above that.
+template <typename T> C<T>* driver_buffer(int slot, int64_t count, std::unique_ptr<C<T>[]>& own) {
+  static thread_local std::vector<C<T>> buf[2];
+  if (count * (int64_t)sizeof(C<T>) > (int64_t(64) << 20)) {
+    own.reset(new C<T>[count]);
+    return own.get();
   }
-  if (a != x) std::copy(a, a + P.n, x);
+  if ((int64_t)buf[slot].size() < count) buf[slot] = std::vector<C<T>>(count);
+  return buf[slot].data();
+}
+
+// c2c of `outer` contiguous lines of P.n points: columns (with the twiddle) into a buffer, then rows
+// stored transposed: X[k1 + n1 k2] = sum_j2 w_n2^(j2 k2) w_n^(j2 k1) sum_j1 x[j1 n2 + j2] w_n1^(j1 k1).
+template <typename T>
+void four_step(const Plan<T>& P, const void* in, void* out, int64_t outer, bool conj_in, bool conj_out, double scale) {
+  const int64_t n1 = P.n1, n2 = P.n / n1;
+  std::unique_ptr<C<T>[]> own;
+  C<T>* tmp = driver_buffer<T>(0, outer * P.n, own);
+  Job<T> a;  // (outer, n1, n2): n2 columns of n1 points per line
+  a.plan = P.cols.get();
+  a.n = a.in_len = a.out_len = n1;
+  a.in = in;
+  a.out = tmp;
+  a.in_inner = a.out_inner = n2;
+  a.conj_in = conj_in;
+  a.tw = &P.tw;
+  run_job(a, outer * n2);
+  Job<T> b;  // (outer * n1, n2) rows -> (outer, n2, n1)
+  b.plan = P.rows.get();
+  b.n = b.in_len = b.out_len = n2;
+  b.in = tmp;
+  b.out = out;
+  b.out_inner = n1;
+  b.conj_out = conj_out;
+  b.scale = scale;
+  run_job(b, outer * n1);
+}
+
+// f(line, k0, k1) over `outer` lines of `count` bins, in chunks across threads
+template <typename F> void line_chunks(int64_t outer, int64_t count, const F& f) {
+  const int64_t C = 16384, per = (count + C - 1) / C, tasks = outer * per;
+#pragma omp parallel for num_threads((int)std::max<int64_t>(1, std::min<int64_t>(get_num_threads(), tasks))) \
+    schedule(dynamic, 1) if (tasks > 1 && !omp_in_parallel())
+  for (int64_t t = 0; t < tasks; t++) f(t / per, t % per * C, std::min(count, (t % per + 1) * C));
+}
+
+// Real transforms of long contiguous lines, n = 2h: the half-length complex transform as four steps
+// on the packed line, with the post (r2c) or pre (c2r) pass as its own pass over each line.
+template <typename T>
+void real_four_step(Kind kind, const Plan<T>& P, const C<T>* w, const void* in, void* out, int64_t outer,
+                    double scale) {
+  const int64_t h = P.n;
+  std::unique_ptr<C<T>[]> own;
+  C<T>* Z = driver_buffer<T>(1, outer * h, own);
+  if (kind == Kind::R2C) {
+    four_step(P, in, Z, outer, false, false, 1.0);
+    C<T>* X = static_cast<C<T>*>(out);
+    line_chunks(outer, h + 1, [&](int64_t o, int64_t k0, int64_t k1) {
+      post_isa(Z + o * h, h, w, scale, X + o * (h + 1), k0, k1);
+    });
+  } else {
+    const C<T>* X = static_cast<const C<T>*>(in);
+    line_chunks(outer, h, [&](int64_t o, int64_t k0, int64_t k1) {
+      pre_isa(X + o * (h + 1), h, w, Z + o * h, k0, k1);
+    });
+    four_step(P, Z, out, outer, false, true, scale);
+  }
 }
 
 template <typename T>
-void fft_lines(C<T>* data, int64_t outer, int64_t n, int64_t inner, bool inverse, double scale) {
-  std::unique_ptr<Plan<T>> P = make_plan<T>(n, inverse ? 1 : -1);
-  const T sc = (T)scale;
-  int64_t grain = std::max<int64_t>(1, 8192 / n);
-  parallel_for(0, outer * inner, grain, [&](int64_t begin, int64_t end) {
-    std::vector<C<T>> line(inner > 1 ? n : 0), work(P->work());
-    for (int64_t l = begin; l < end; l++) {
-      C<T>* base = data + (l / inner) * n * inner + l % inner;
-      C<T>* x = inner > 1 ? line.data() : base;
-      if (inner > 1)
-        for (int64_t j = 0; j < n; j++) x[j] = base[j * inner];
-      run(*P, x, work.data());
-      if (inner > 1 || scale != 1.0)
-        for (int64_t j = 0; j < n; j++) base[j * inner] = {x[j].re * sc, x[j].im * sc};
-    }
-  });
+void lines(Kind kind, const void* in, void* out, int64_t outer, int64_t n, int64_t inner, bool inverse, double scale) {
+  const bool half = kind != Kind::C2C && n % 2 == 0;
+  std::shared_ptr<const Plan<T>> P = get_plan<T>(half ? n / 2 : n);
+  if (kind == Kind::C2C && P->n1 && inner == 1) return four_step(*P, in, out, outer, inverse, inverse, scale);
+  std::shared_ptr<const std::vector<C<T>>> w = half ? get_half<T>(n) : nullptr;
+  if (half && P->n1 && inner == 1) return real_four_step(kind, *P, w->data(), in, out, outer, scale);
+  Job<T> J;
+  J.kind = kind;
+  J.plan = P.get();
+  J.half = half ? w->data() : nullptr;
+  J.n = n;
+  J.in = in;
+  J.out = out;
+  J.in_len = kind == Kind::C2R ? n / 2 + 1 : n;
+  J.out_len = kind == Kind::R2C ? n / 2 + 1 : n;
+  J.in_inner = J.out_inner = inner;
+  J.conj_in = J.conj_out = kind == Kind::C2C && inverse;
+  J.scale = scale;
+  run_job(J, outer * inner);
+}
+
+void dispatch(DType real, Kind kind, const void* in, void* out, int64_t outer, int64_t n, int64_t inner, bool inverse,
+              double scale) {
+  if (real == DType::Float64) lines<double>(kind, in, out, outer, n, inner, inverse, scale);
+  else lines<float>(kind, in, out, outer, n, inner, inverse, scale);
 }
 
 }  // namespace
 
-void fft_lines_cpu(DType real, void* data, int64_t outer, int64_t n, int64_t inner, bool inverse, double scale) {
-  if (real == DType::Float64) fft_lines(static_cast<C<double>*>(data), outer, n, inner, inverse, scale);
-  else fft_lines(static_cast<C<float>*>(data), outer, n, inner, inverse, scale);
+void fft_c2c_cpu(DType real, const void* in, void* out, int64_t outer, int64_t n, int64_t inner, bool inverse,
+                 double scale) {
+  dispatch(real, Kind::C2C, in, out, outer, n, inner, inverse, scale);
+}
+
+void fft_r2c_cpu(DType real, const void* in, void* out, int64_t outer, int64_t n, int64_t inner, double scale) {
+  dispatch(real, Kind::R2C, in, out, outer, n, inner, false, scale);
+}
+
+void fft_c2r_cpu(DType real, const void* in, void* out, int64_t outer, int64_t n, int64_t inner, double scale) {
+  dispatch(real, Kind::C2R, in, out, outer, n, inner, true, scale);
 }
 
 }  // namespace pyml

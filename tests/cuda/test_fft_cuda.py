@@ -1,6 +1,7 @@
 """Complex tensors and the FFT on CUDA against the CPU kernels on the same inputs: the Stockham
 stages (radices 4, 2 and odd primes), Bluestein lengths, strided lines (inner > 1), every dtype,
-the complex copies (16-byte complex128 elements in the index and layout kernels) and gradients."""
+the complex copies (16-byte complex128 elements in the index and layout kernels), the real
+transforms (r2c / c2r, even and odd lengths, strided lines) and gradients."""
 import numpy as np
 import pytest
 
@@ -62,3 +63,35 @@ def test_gradient_on_cuda():
     (pyml.fft.fft(z) * w).real.sum().backward()
     (pyml.fft.fft(zc) * w.cuda()).real.sum().backward()
     check(z.grad, zc.grad, 1e-12)
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 16, 30, 97, 1031])
+@pytest.mark.parametrize("dtype,tol", [(pyml.float32, 1e-5), (pyml.float64, 1e-12)])
+def test_real_transforms_match_cpu(n, dtype, tol):
+    x = pyml.tensor(rng.standard_normal((3, n, 4)), dtype=dtype)
+    tol *= np.log2(n + 2)
+    for dim in (1, -1):
+        X = pyml.fft.rfft(x, dim=dim, norm="ortho")
+        check(X, pyml.fft.rfft(x.cuda(), dim=dim, norm="ortho"), tol)
+        m = x.shape[dim]
+        check(pyml.fft.irfft(X, n=m, dim=dim), pyml.fft.irfft(X.cuda(), n=m, dim=dim), tol)
+    X = pyml.fft.rfft(x, dim=1)
+    check(pyml.fft.hfft(X, n=n, dim=1), pyml.fft.hfft(X.cuda(), n=n, dim=1), tol * n)
+
+
+def test_real_transform_gradients_on_cuda():
+    for n in (12, 9):
+        x = pyml.tensor(rng.standard_normal((2, n)))
+        xc = x.cuda().requires_grad_()
+        x.requires_grad_()
+        w = pyml.tensor(crand(2, n // 2 + 1))
+        (pyml.fft.rfft(x) * w).real.sum().backward()
+        (pyml.fft.rfft(xc) * w.cuda()).real.sum().backward()
+        check(x.grad, xc.grad, 1e-12)
+        X = pyml.tensor(crand(2, n // 2 + 1))
+        Xc = X.cuda().requires_grad_()
+        X.requires_grad_()
+        g = pyml.tensor(rng.standard_normal((2, n)))
+        (pyml.fft.irfft(X, n=n) * g).sum().backward()
+        (pyml.fft.irfft(Xc, n=n) * g.cuda()).sum().backward()
+        check(X.grad, Xc.grad, 1e-12)
