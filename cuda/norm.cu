@@ -203,6 +203,19 @@ __global__ void bn_partials_kernel(const T* x, const T* dy, const double* mean, 
   }
 }
 
+// The channels_last sums' last step: each of the 8 warps parks its lane's (a, b) in sums, and warp 0
+// adds them in warp order (deterministic) into its own a, b and returns true. A barrier first; the
+// caller needs one more before sums is reused.
+__device__ inline bool add_warps(double (&sums)[2][8][32], int warp, int lane, double& a, double& b) {
+  sums[0][warp][lane] = a;
+  sums[1][warp][lane] = b;
+  __syncthreads();
+  if (warp != 0) return false;
+  a = b = 0;
+  for (int w = 0; w < 8; w++) a += sums[0][w][lane], b += sums[1][w][lane];
+  return true;
+}
+
 // The same partial sums for channels_last x, dy: (L, C) rows, L = N*S pixels. Block (ch, cb) sums
 // chunk ch of the rows for the 32 channels from cb*32: warp w takes rows j0 + w, j0 + w + 8, ...
 // with lane l on channel cb*32 + l, so a warp reads 32 adjacent channels of one pixel (coalesced,
@@ -232,14 +245,9 @@ __global__ void bn_partials_cl_kernel(const T* x, const T* dy, const double* mea
         }
       }
     }
-    sums[0][warp][lane] = s1;
-    sums[1][warp][lane] = s2;
-    __syncthreads();
-    if (warp == 0 && c < C) {
-      double t1 = 0, t2 = 0;
-      for (int w = 0; w < 8; w++) t1 += sums[0][w][lane], t2 += sums[1][w][lane];
-      part[(c * nch + ch) * 2] = t1;
-      part[(c * nch + ch) * 2 + 1] = t2;
+    if (add_warps(sums, warp, lane, s1, s2) && c < C) {
+      part[(c * nch + ch) * 2] = s1;
+      part[(c * nch + ch) * 2 + 1] = s2;
     }
     __syncthreads();  // the next channel block overwrites sums
   }
@@ -462,14 +470,9 @@ __global__ void gn_plane_sums_cl_kernel(const T* dy, const T* x, const double* m
         bs += g * ((double)x[i] - mu);
       }
     }
-    sums[0][warp][lane] = a;
-    sums[1][warp][lane] = bs;
-    __syncthreads();
-    if (warp == 0 && c < C) {
-      double ta = 0, tb = 0;
-      for (int w = 0; w < 8; w++) ta += sums[0][w][lane], tb += sums[1][w][lane];
-      sdy[n * C + c] = ta;
-      sdyx[n * C + c] = tb;
+    if (add_warps(sums, warp, lane, a, bs) && c < C) {
+      sdy[n * C + c] = a;
+      sdyx[n * C + c] = bs;
     }
     __syncthreads();  // the next block of channels overwrites sums
   }

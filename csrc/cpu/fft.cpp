@@ -20,11 +20,7 @@
 namespace pyml {
 namespace {
 
-using fftk::C;
-using fftk::Job;
-using fftk::Kind;
-using fftk::Plan;
-using fftk::Stage;
+using namespace fftk;  // C, Job, Kind, Plan, Stage
 
 const fftk::Kernels& fft_isa() {
   static const fftk::Kernels* const k[3] = {&isa_generic::fft_kernels(), &isa_avx2::fft_kernels(),

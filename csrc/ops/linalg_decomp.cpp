@@ -98,13 +98,18 @@ static void check_pivots(const Tensor& piv, int64_t rows, const char* op) {
     PYML_CHECK(p[i] >= 1 && p[i] <= rows, ValueError, op, ": pivots must be in [1, ", rows, "], got ", p[i]);
 }
 
+// A factorization (name: "LU", "LD") with its int32 pivots and a right-hand side B, as the solves take them
+static void check_factored(const Tensor& f, const Tensor& pivots, const Tensor& b, const char* op, const char* name) {
+  check_square(f, op, name);
+  check_matrix(b, op, "B");
+  check_pair(f, b, op);
+  check_same_device(f, pivots, op);
+  PYML_CHECK(pivots.dtype == DType::Int32, TypeError, op, ": pivots must be int32, got ", dtype_name(pivots.dtype));
+}
+
 Tensor linalg_lu_solve(const Tensor& lu, const Tensor& pivots, const Tensor& b, bool left, bool adjoint) {
   const char* op = "linalg.lu_solve";
-  check_square(lu, op, "LU");
-  check_matrix(b, op, "B");
-  check_pair(lu, b, op);
-  check_same_device(lu, pivots, op);
-  PYML_CHECK(pivots.dtype == DType::Int32, TypeError, op, ": pivots must be int32, got ", dtype_name(pivots.dtype));
+  check_factored(lu, pivots, b, op, "LU");
   const int64_t n = lu.shape.back();
   PYML_CHECK(pivots.shape == Shape(lu.shape.begin(), lu.shape.end() - 1), ValueError, op,
              ": pivots must have shape LU.shape[:-1], got LU ", lu.shape, " and pivots ", pivots.shape);
@@ -284,11 +289,7 @@ static void check_ldl_pivots(const Tensor& piv, int64_t n, const char* op) {
 
 Tensor linalg_ldl_solve(const Tensor& ld, const Tensor& pivots, const Tensor& b) {
   const char* op = "linalg.ldl_solve";
-  check_square(ld, op, "LD");
-  check_matrix(b, op, "B");
-  check_pair(ld, b, op);
-  check_same_device(ld, pivots, op);
-  PYML_CHECK(pivots.dtype == DType::Int32, TypeError, op, ": pivots must be int32, got ", dtype_name(pivots.dtype));
+  check_factored(ld, pivots, b, op, "LD");
   const int64_t n = ld.shape.back(), k = b.shape.back();
   PYML_CHECK(pivots.shape == Shape(ld.shape.begin(), ld.shape.end() - 1), ValueError, op,
              ": pivots must have shape LD.shape[:-1], got LD ", ld.shape, " and pivots ", pivots.shape);

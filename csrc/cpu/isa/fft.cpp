@@ -23,11 +23,7 @@ namespace pyml {
 namespace PYML_ISA_NS {
 namespace {
 
-using fftk::C;
-using fftk::Job;
-using fftk::Kind;
-using fftk::Plan;
-using fftk::Stage;
+using namespace fftk;  // C, Job, Kind, Plan, Stage
 
 #include "cpu/fft_stages.h"
 
