@@ -4,9 +4,12 @@ scaled_dot_product_attention is one fused engine op (csrc/ops/attention.cpp): a 
 forward that saves the logsumexp per query row, and a backward kernel that recomputes the
 probabilities tile by tile from it, so no L x S matrix is held. Dropout and a float mask that itself
 requires grad take the composite path (scores, safe softmax, dropout, matmul) with autograd for free.
+Which path runs follows torch's SDPA backend flags (pyml.nn.attention.sdpa_kernel; the mapping of
+torch's backend names to these kernels is in pyml/nn/attention/__init__.py).
 multi_head_attention_forward follows torch's (sequence-first layout, the same masks and projections).
 """
 import math
+import warnings
 
 from ... import _C
 from ..._tensor import Tensor, wrap
@@ -17,6 +20,7 @@ from ... import _dtype as D
 from ..._ops.random import rand
 from ..._ops import linalg as _L  # looked up per call: autograd wraps the module attribute
 from ..._ops import index as _I
+from ...backends import cuda as _cuda
 
 
 def _where(cond, a, b):
@@ -110,11 +114,56 @@ def _gqa(query, key, value, attn_mask):
     return q, k, v, attn_mask
 
 
+# ------------------------------------------------------------------------- backend selection
+_FUSED = {_cuda.SDPBackend.FLASH_ATTENTION: _cuda.can_use_flash_attention,
+          _cuda.SDPBackend.EFFICIENT_ATTENTION: _cuda.can_use_efficient_attention}
+
+
+def _choose_backend(query, key, value, attn_mask, dropout_p, is_causal, enable_gqa):
+    """'fused' or 'math': the first backend in pyml.backends.cuda's priority order that is enabled (see
+    pyml.nn.attention.sdpa_kernel) and can run the inputs; none: RuntimeError, as in torch."""
+    if _cuda._sdp_untouched():  # the common case, kept cheap: the fused kernels unless they lack a feature
+        needs_math = dropout_p > 0 or (attn_mask is not None and attn_mask.requires_grad and is_grad_enabled())
+        return "math" if needs_math else "fused"
+    _C.sdpa_check(query._impl, key._impl, value._impl, None if attn_mask is None else attn_mask._impl,
+                  bool(is_causal))  # before the can_use_* questions read shapes and strides
+    params = _cuda.SDPAParams(query, key, value, attn_mask, dropout_p, is_causal, enable_gqa)
+    enabled = [b for b in _cuda._sdp_priority if _cuda._sdp[_cuda._SDP_FLAG[b]]]
+    for b in enabled:
+        if b == _cuda.SDPBackend.MATH:
+            return "math"
+        if b in _FUSED and _FUSED[b](params):
+            return "fused"
+    _no_backend(params, enabled)
+
+
+def _no_backend(params, enabled):
+    dev = params.query.device.type
+    names = [b.name for b in enabled]
+    usable = [b for b in enabled if b in _FUSED and (dev == "cuda" or b == _cuda.SDPBackend.FLASH_ATTENTION)]
+    if not usable:
+        raise RuntimeError("scaled_dot_product_attention: No viable backend for scaled_dot_product_attention was "
+                           "found. This is likely due to turning off both the math kernel and the fused kernels; "
+                           f"enabled backends {names} have no {dev} kernel in pyml")
+    why = []
+    for b in usable:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            _FUSED[b](params, debug=True)
+        why += [str(w.message) for w in caught]
+    raise RuntimeError(f"scaled_dot_product_attention: No available kernel. Aborting execution. Enabled backends "
+                       f"{names} cannot run these inputs: " + "; ".join(why))
+
+
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
                                  enable_gqa=False):
     """softmax(query @ key^T * scale + mask) @ value over the last two dims, batch dims broadcast.
     attn_mask: bool (True = takes part) or float (added to the scores). Rows where nothing takes part
     give 0. query (..., L, E), key (..., S, E), value (..., S, Ev) -> (..., L, Ev)."""
+    if attn_mask is not None and not isinstance(attn_mask, Tensor):
+        from ..attention.bias import CausalBias  # pyml.nn.attention.bias: causal_upper_left/lower_right
+        if isinstance(attn_mask, CausalBias):
+            return attn_mask._dispatch(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa)
     _check_sdpa(query, key, value, attn_mask)
     if not 0.0 <= dropout_p <= 1.0:
         raise ValueError(f"scaled_dot_product_attention: dropout_p must be in [0, 1], got {dropout_p}")
@@ -122,9 +171,9 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     gqa = enable_gqa and query.ndim >= 3 and key.ndim >= 3 and query.shape[-3] != key.shape[-3]
     if gqa:
         query, key, value, attn_mask = _gqa(query, key, value, attn_mask)
-    if dropout_p > 0 or (attn_mask is not None and attn_mask.requires_grad and is_grad_enabled()):
+    if _choose_backend(query, key, value, attn_mask, dropout_p, is_causal, enable_gqa) == "math":
         _C.sdpa_check(query._impl, key._impl, value._impl, None if attn_mask is None else attn_mask._impl,
-                      bool(is_causal))
+                      bool(is_causal))  # the engine op checks its own inputs; the composite needs this
         out = _sdpa_math(query, key, value, attn_mask, dropout_p, is_causal, scale)
     else:
         out = _SDPA.apply(query, key, value, attn_mask, bool(is_causal), scale)

@@ -10,11 +10,7 @@ from .fusion import fuse_conv_bn_eval, fuse_conv_bn_weights, fuse_linear_bn_eval
 from .init import skip_init  # noqa: F401
 from .memory_format import convert_conv2d_weight_memory_format, convert_conv3d_weight_memory_format  # noqa: F401
 from .rnn import PackedSequence  # noqa: F401
-from ...func import functional_call as _functional_call
-
-
-class stateless:  # noqa: N801  (torch.nn.utils.stateless.functional_call)
-    functional_call = staticmethod(_functional_call)
+from . import stateless  # noqa: F401  (torch.nn.utils.stateless.functional_call, deprecated)
 
 
 __all__ = ["clip_grad_norm_", "clip_grad_norm", "clip_grad_value_", "get_total_norm", "clip_grads_with_norm_",
