@@ -196,6 +196,8 @@ def all_nn_cases():
         conv_case("7x7/2 3->64 @224", 8, 3, 64, 224, 7, 2, 3, channels_last=True),
         conv3d_case("3x3x3 16->32 @16", 2, 16, 32, 16, 3, 1, 1),
         conv3d_case("3x3x3/2 32->64 @24", 2, 32, 64, 24, 3, 2, 1),
+        conv3d_case("3x3x3 64->64 @8", 4, 64, 64, 8, 3, 1, 1),
+        conv3d_case("1x1x1 32->64 @16", 2, 32, 64, 16, 1, 1, 0),
         maxpool_case(False),
         maxpool_case(True),
         copy_reference_case(),

@@ -6,10 +6,14 @@
 // the 2-D im2col path (cpu/conv_gemm.h). Shapes: x (N, C, D, H, W) through p.xs, w (K, C/G, T, R, S),
 // y/dy (N, K, O, P, Q), dx (N, C, D, H, W) contiguous.
 // FLOPs: 2 * N * K * OPQ * Cg*T*R*S per pass (forward, grad input, grad weight alike).
+// Float32 convs that the tap GEMM serves (cpu/conv3d_taps.h: AVX-512, ungrouped, undilated, >= 16
+// channels, not 1x1x1) go there and skip the vol2col copy; this path is their reference.
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 #include "ops/conv3d.h"
+#include "cpu/conv3d_taps.h"
 #include "cpu/conv_gemm.h"
 #include "core/parallel.h"
 
@@ -123,6 +127,8 @@ void pack(const Conv3dParams& p, const T* xg, int64_t rows, int64_t c0, int64_t 
 
 template <typename T>
 void conv3d_forward_cpu(const Conv3dParams& p, const T* x, const T* w, const T* b, T* y) {
+  if constexpr (std::is_same_v<T, float>)
+    if (conv3d_taps::use(p)) return conv3d_taps::forward(p, x, w, b, y);
   const int64_t Cg = p.C / p.G, Kg = p.K / p.G, rows = Cg * taps(p), OPQ = out_cols(p);
   const int64_t chunk = chunk_cols(p), nchunks = (OPQ + chunk - 1) / chunk;
   const FilterGemm<T> fg(w, p.G, Kg, rows, false);
@@ -144,6 +150,8 @@ void conv3d_forward_cpu(const Conv3dParams& p, const T* x, const T* w, const T* 
 
 template <typename T>
 void conv3d_backward_input_cpu(const Conv3dParams& p, const T* dy, const T* w, T* dx) {
+  if constexpr (std::is_same_v<T, float>)
+    if (conv3d_taps::use_backward_input(p)) return conv3d_taps::backward_input(p, dy, w, dx);
   const int64_t Cg = p.C / p.G, Kg = p.K / p.G, rows = Cg * taps(p), OPQ = out_cols(p), DHW = p.D * p.H * p.W;
   const int64_t chunk = chunk_cols(p);
   if (rows == 0) return;
@@ -166,6 +174,8 @@ void conv3d_backward_input_cpu(const Conv3dParams& p, const T* dy, const T* w, T
 
 template <typename T>
 void conv3d_backward_weight_cpu(const Conv3dParams& p, const T* dy, const T* x, T* dw) {
+  if constexpr (std::is_same_v<T, float>)
+    if (conv3d_taps::use(p)) return conv3d_taps::backward_weight(p, dy, x, dw);
   const int64_t Cg = p.C / p.G, Kg = p.K / p.G, rows = Cg * taps(p), OPQ = out_cols(p);
   const int64_t chunk = chunk_cols(p), nchunks = (OPQ + chunk - 1) / chunk;
   const int64_t items = p.N * nchunks, nt = std::max<int64_t>(1, std::min<int64_t>(get_num_threads(), items));

@@ -120,6 +120,46 @@ def test_conv3d_large_volume_chunked(n):
             stride=(1, 2, 1))
 
 
+# The float32 tap-GEMM path (cpu/conv3d_taps.cpp: undilated, ungrouped, >= 16 channels in and out,
+# not 1x1x1, AVX-512) against torch and against pyml's float64 vol2col reference on the same inputs:
+# channel counts off the 8/16 tiles, sizes 1 and 7, every stride / padding mix (stride-1 grad input
+# by the flipped forward while padding < kernel, by dx phases otherwise), even kernels, a volume of
+# several depth bands and items, non-contiguous input; dilation and groups fall back to vol2col.
+TAPS = [
+    ((2, 16, 16, 16, 16), (32, 16, 3, 3, 3), dict(padding=1)),
+    ((1, 17, 7, 9, 5), (19, 17, 3, 3, 3), dict(padding=1)),
+    ((2, 17, 7, 9, 5), (19, 17, 3, 2, 3), dict(padding=(0, 1, 2))),
+    ((3, 16, 1, 7, 1), (16, 16, 1, 3, 1), {}),                                       # sizes 1
+    ((1, 16, 5, 5, 5), (16, 16, 3, 3, 3), dict(padding=3)),                          # padding >= kernel
+    ((1, 16, 6, 7, 5), (17, 16, 4, 3, 2), dict(padding="same")),
+    ((2, 32, 13, 11, 7), (16, 32, 3, 3, 3), dict(stride=2, padding=1)),
+    ((1, 16, 7, 7, 7), (16, 16, 3, 3, 3), dict(stride=(1, 2, 3), padding=(1, 0, 1))),
+    ((2, 16, 9, 8, 7), (17, 16, 2, 2, 2), dict(stride=3, padding=(2, 1, 0))),        # phases without taps
+    ((1, 16, 11, 10, 13), (32, 16, 5, 3, 4), dict(stride=(2, 3, 2), padding=(2, 1, 3))),
+    ((1, 16, 40, 9, 7), (16, 16, 3, 3, 3), dict(stride=2, padding=1)),               # several depth bands
+    ((2, 16, 9, 8, 7), (17, 16, 1, 1, 1), dict(stride=2)),                           # 1x1x1: vol2col
+    ((2, 16, 7, 6, 5), (16, 16, 3, 3, 3), dict(padding=1, dilation=2)),              # dilated: vol2col
+    ((2, 32, 7, 6, 5), (16, 16, 3, 3, 3), dict(padding=1, groups=2)),                # grouped: vol2col
+]
+
+
+@pytest.mark.parametrize("xs,ws,kw", TAPS, ids=[str(i) for i in range(len(TAPS))])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_conv3d_tap_gemm_path(xs, ws, kw, dtype):
+    arrays = arrays_for(xs[1] + ws[0] + len(kw), xs, ws, ws[0])
+    y = compare(F.conv3d, TF.conv3d, arrays, dtype, **kw)
+    if dtype == "float32":  # the float64 reference path on the same leaves
+        y64 = compare(F.conv3d, TF.conv3d, arrays, "float64", **kw)
+        assert_close(y.detach().double().numpy(), y64.detach().numpy(), "float32", "float64 reference")
+
+
+@pytest.mark.parametrize("layout", ["strided", "channels_last"])
+def test_conv3d_tap_gemm_noncontiguous_input(layout):
+    arrays = arrays_for(11, (2, 16, 7, 6, 9), (17, 16, 3, 3, 3), None)
+    compare(F.conv3d, TF.conv3d, arrays, "float32", layout=layout, padding=1)
+    compare(F.conv3d, TF.conv3d, arrays, "float32", layout=layout, stride=2, padding=1)
+
+
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
 def test_conv3d_half_types_compute_in_float32(dtype):
     x, w, b = arrays_for(7, (2, 3, 5, 6, 4), (4, 3, 3, 3, 3), 4)
