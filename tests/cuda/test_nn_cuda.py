@@ -396,3 +396,20 @@ def test_functional_embedding_end_to_end():
     wt = randn((11, 6), seed=87).requires_grad_()
     idx = pyml.tensor([[1, 2, 1], [10, 0, 1]])
     check_grads(lambda a, i: F.embedding(i, a, padding_idx=0), wt, idx, **TOL32)
+
+
+def test_dropout_paths_stay_on_the_device():
+    # the composite attention path and the RNN/MHA dropouts draw their masks on the input's device
+    # (they were drawn on the CPU, and the CUDA step then failed with a device mismatch)
+    q = randn((2, 3, 5, 8), seed=70).cuda()
+    out = F.scaled_dot_product_attention(q, q, q, dropout_p=0.3, is_causal=True)
+    assert out.device.type == "cuda" and out.shape == (2, 3, 5, 8)
+    zero = F.scaled_dot_product_attention(q, q, q, dropout_p=1.0)
+    assert zero.device.type == "cuda" and float(zero.abs().sum()) == 0.0
+    keep = F.scaled_dot_product_attention(q, q, q, dropout_p=0.0, is_causal=True)
+    assert float((keep.cpu() - F.scaled_dot_product_attention(q.cpu(), q.cpu(), q.cpu(), is_causal=True)).abs().max()) < 1e-5
+    x = randn((4, 2, 8), seed=71).cuda()
+    mha = pyml.nn.MultiheadAttention(8, 2, dropout=0.5).cuda()
+    lstm = pyml.nn.LSTM(8, 6, num_layers=2, dropout=0.5).cuda()
+    for y in (mha(x, x, x)[0], lstm(x)[0]):
+        assert y.device.type == "cuda" and bool(pyml.isfinite(y).all())

@@ -64,11 +64,11 @@ class _SDPA(Function):
         return dq, dk, dv, None, None, None
 
 
-def _dropout_mask(shape, p, dtype):
+def _dropout_mask(shape, p, dtype, device=None):
     """Keep-mask scaled by 1/(1-p), drawn from pyml's default generator (reproducible by seed)."""
     if p >= 1:
-        return C.zeros(shape, dtype=dtype)
-    return (rand(shape, dtype=dtype) >= p).to(dtype) * (1.0 / (1.0 - p))
+        return C.zeros(shape, dtype=dtype, device=device)
+    return (rand(shape, dtype=dtype, device=device) >= p).to(dtype) * (1.0 / (1.0 - p))
 
 
 def _sdpa_math(q, k, v, mask, dropout_p, is_causal, scale):
@@ -76,13 +76,13 @@ def _sdpa_math(q, k, v, mask, dropout_p, is_causal, scale):
     L, S = q.shape[-2], k.shape[-2]
     s = _L.matmul(q, k.transpose(-2, -1)) * scale  # (..., L, S)
     if is_causal:
-        mask = C.ones((L, S), dtype=D.bool_).tril()
+        mask = C.ones((L, S), dtype=D.bool_, device=q.device).tril()
     if mask is not None:
         s = _where(mask, s, float("-inf")) if mask.dtype == D.bool_ else s + mask
     dead = s.detach().amax(dim=-1, keepdim=True) == float("-inf")  # (..., L, 1)
     p = _where(dead, 0.0, _where(dead, 0.0, s).softmax(dim=-1))
     if dropout_p > 0:
-        p = p * _dropout_mask(p.shape, dropout_p, p.dtype)
+        p = p * _dropout_mask(p.shape, dropout_p, p.dtype, p.device)
     return _L.matmul(p, v)
 
 
@@ -352,7 +352,7 @@ def _mha_weights(q, k, v, attn_mask, dropout_p, w_out, b_out, tgt_len, bsz, num_
         w = w + attn_mask
     w = w.softmax(dim=-1)
     if dropout_p > 0:
-        w = w * _dropout_mask(w.shape, dropout_p, w.dtype)
+        w = w * _dropout_mask(w.shape, dropout_p, w.dtype, w.device)
     out = _L.matmul(w, v)  # (N*NH, L, HS)
     out = out.transpose(0, 1).reshape(tgt_len * bsz, embed_dim)
     out = _linear(out, w_out, b_out).reshape(tgt_len, bsz, embed_dim)

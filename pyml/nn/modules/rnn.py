@@ -298,7 +298,7 @@ class RNNBase(Module):
                 cs.append(c)
             x = outs[0] if dirs == 1 else cat(outs, 2)  # (T, B, Hr * dirs)
             if self.dropout and self.training and layer < self.num_layers - 1:
-                x = x * _dropout_mask(x.shape, self.dropout, x.dtype)
+                x = x * _dropout_mask(x.shape, self.dropout, x.dtype, x.device)
         return x, stack(hs, 0), (stack(cs, 0) if c0 is not None else None)
 
 
