@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cstring>
 #include <vector>
+#include "cpu/band_items.h"
 #include "cpu/conv_winograd.h"
 #include "cpu/prefetch.h"
 #include "core/parallel.h"
@@ -24,32 +25,11 @@ namespace {
 using wino::tile_kernels;
 
 constexpr int64_t kBandFloats = int64_t(1) << 18;  // one band's planes: about 1 MiB
-constexpr int64_t kSlack = 48;                     // readable floats past a plane (whole-vector reads)
 
-int64_t round_up(int64_t a, int64_t b) { return (a + b - 1) / b * b; }
-
-// Grow-only buffer private to the calling thread (fresh ~1 MB buffers page-fault every call);
-// zeroed when it grows so that slack columns hold finite values.
-template <int kTag>
-float* thread_buffer(size_t n) {
-  thread_local std::vector<float> buf;
-  if (buf.size() < n) buf.assign(n, 0.0f);
-  return buf.data();
-}
-
-// f(item) for items [0, n), threads taking them one at a time: on a shared machine a thread the OS
-// deschedules leaves its items to the others. Each item writes its own outputs, so the result does
-// not depend on which thread runs it.
-template <typename F>
-void for_items(int64_t n, const F& f) {
-  int nt = (int)std::min<int64_t>(get_num_threads(), n);
-  if (nt <= 1 || omp_in_parallel()) {
-    for (int64_t i = 0; i < n; i++) f(i);
-    return;
-  }
-#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
-  for (int64_t i = 0; i < n; i++) f(i);
-}
+using bands::for_items;
+using bands::kSlack;
+using bands::round_up;
+using bands::thread_buffer;
 
 struct Tap { int64_t i, j, plane, off; };  // filter tap, the plane it reads, its shift in it
 
