@@ -315,3 +315,16 @@ def test_inplace_autograd_on_non_leaf(op):
     check_grads(ps[:1] + tuple(ps[i] for i in args), ts[:1] + tuple(ts[i] for i in args))
     with pytest.raises(RuntimeError, match="leaf"):
         getattr(ps[0], op)(*[ps[i] for i in args])
+
+
+@pytest.mark.parametrize("name", ["new_zeros", "new_ones", "new_empty"])
+def test_new_constructors_take_size_as_a_keyword(name):
+    # torch's new_* accept the size positionally (ints or one sequence) or as size=
+    p, t = pyml.randn(2, 3, dtype=pyml.float64), torch.randn(2, 3, dtype=torch.float64)
+    for args, kw in [((4, 5), {}), (((4, 5),), {}), ((), {"size": (4, 5)}), ((), {"size": [2]}), ((), {"size": ()})]:
+        a, b = getattr(p, name)(*args, **kw), getattr(t, name)(*args, **kw)
+        assert tuple(a.shape) == tuple(b.shape) and a.dtype is pyml.float64
+        if name != "new_empty":
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
+    with pytest.raises(TypeError, match=f"{name}: got the size both positionally"):
+        getattr(p, name)(2, size=(3,))

@@ -26,16 +26,25 @@ def _checked(size, op):
     return size
 
 
-def _new_zeros(self, *size, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False):
-    return pyml.zeros(*_checked(size, "new_zeros"), requires_grad=requires_grad, **_like(self, dtype, device))
+def _sizes(args, size, op):
+    """The size given positionally (ints or one sequence) or as size=, as torch's new_* accept it."""
+    if size is None:
+        return _checked(args, op)
+    if args:
+        raise TypeError(f"{op}: got the size both positionally {args} and as size={size!r}")
+    return _checked((size,), op)
 
 
-def _new_ones(self, *size, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False):
-    return pyml.ones(*_checked(size, "new_ones"), requires_grad=requires_grad, **_like(self, dtype, device))
+def _new_zeros(self, *args, size=None, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False):
+    return pyml.zeros(*_sizes(args, size, "new_zeros"), requires_grad=requires_grad, **_like(self, dtype, device))
 
 
-def _new_empty(self, *size, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False):
-    return pyml.empty(*_checked(size, "new_empty"), requires_grad=requires_grad, **_like(self, dtype, device))
+def _new_ones(self, *args, size=None, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False):
+    return pyml.ones(*_sizes(args, size, "new_ones"), requires_grad=requires_grad, **_like(self, dtype, device))
+
+
+def _new_empty(self, *args, size=None, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False):
+    return pyml.empty(*_sizes(args, size, "new_empty"), requires_grad=requires_grad, **_like(self, dtype, device))
 
 
 def _new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False, layout=None,
