@@ -149,15 +149,21 @@ def _dims_and_sizes(x, s, dim, op, default_all):
     return dims, sizes
 
 
-# ---------------------------------------------------------------------------- complex to complex
-def _fftn(x, s, dim, norm, inverse, op, default_all=True):
-    x = _complex_input(x, op)
-    dims, sizes = _dims_and_sizes(x, s, dim, op, default_all)
+def _resized(x, dims, sizes, op):
+    """x padded or trimmed to sizes along dims (None or -1: keep), and the product of those sizes."""
     total = 1
     for d, n in zip(dims, sizes):
         n = x.shape[d] if n is None or n == -1 else n
         x = _resize(x, d, n, op)
         total *= n
+    return x, total
+
+
+# ---------------------------------------------------------------------------- complex to complex
+def _fftn(x, s, dim, norm, inverse, op, default_all=True):
+    x = _complex_input(x, op)
+    dims, sizes = _dims_and_sizes(x, s, dim, op, default_all)
+    x, total = _resized(x, dims, sizes, op)
     return _c2c(x, dims, inverse, _scale(norm, total, inverse, op))
 
 
@@ -193,11 +199,7 @@ def ifftn(input, s=None, dim=None, norm=None, *, out=None):
 def _rfftn(x, s, dim, norm, op, default_all=True):
     x = _real_input(x, op)
     dims, sizes = _dims_and_sizes(x, s, dim, op, default_all)
-    total = 1
-    for d, n in zip(dims, sizes):
-        n = x.shape[d] if n is None or n == -1 else n
-        x = _resize(x, d, n, op)
-        total *= n
+    x, total = _resized(x, dims, sizes, op)
     # r2c along the last dim (the one that keeps n//2 + 1 bins), then c2c along the others (as torch)
     y = _R2C.apply(x, dims[-1], _scale(norm, total, False, op))
     return _c2c(y, dims[:-1], False, 1.0) if len(dims) > 1 else y
@@ -207,11 +209,7 @@ def _irfftn(X, s, dim, norm, op, default_all=True):
     X = _complex_input(X, op)
     dims, sizes = _dims_and_sizes(X, s, dim, op, default_all)
     last, n_last = dims[-1], sizes[-1]
-    total = 1
-    for d, n in zip(dims[:-1], sizes[:-1]):
-        n = X.shape[d] if n is None or n == -1 else n
-        X = _resize(X, d, n, op)
-        total *= n
+    X, total = _resized(X, dims[:-1], sizes[:-1], op)
     if n_last is None or n_last == -1:
         n_last = 2 * (X.shape[last] - 1)
     if n_last < 1:
