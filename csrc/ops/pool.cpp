@@ -118,9 +118,10 @@ Tensor result(const PoolSetup& s, const Tensor& buf, const Shape& shape, DType d
   return kernel_result(buf, shape, dtype, s.p.cl ? MemoryFormat::ChannelsLast : MemoryFormat::Contiguous, like);
 }
 
-// dy (or indices) in the layout the kernels read: channels_last with s.p.cl, else contiguous
-Tensor kernel_layout(const PoolSetup& s, const Tensor& t) {
-  return s.p.cl ? to_format(t, MemoryFormat::ChannelsLast) : contiguous(t);
+// dy (or indices) in dtype dt and the layout the kernels read: channels_last with s.p.cl, else
+// contiguous; one copy at most, converting both at once
+Tensor kernel_layout(const PoolSetup& s, const Tensor& t, DType dt) {
+  return to_dtype_format(t, dt, s.p.cl ? MemoryFormat::ChannelsLast : MemoryFormat::Contiguous, "pooling");
 }
 
 Tensor zeros(const Shape& shape, DType t) {
@@ -405,7 +406,7 @@ Tensor avg_pool_backward(const Tensor& dy, const Tensor& x, const IntList& kerne
   s.p.divisor = divisor_override.value_or(0);
   check_grad(dy, x, out_shape(s, s.p.P, s.p.Q), s.dtype, op);
   keep_channels_last(s, x);
-  Tensor g = kernel_layout(s, to_dtype(dy, s.ct)), dx = empty({s.p.planes, s.p.H * s.p.W}, s.ct, x.device());  // all written
+  Tensor g = kernel_layout(s, dy, s.ct), dx = empty({s.p.planes, s.p.H * s.p.W}, s.ct, x.device());  // all written
   if (!x.device().is_cpu()) avg_pool_backward_cuda(s.p, g.data(), dx.data(), s.ct, x.device().index);
   else PYML_POOL_DISPATCH(s.ct, avg_pool_backward_cpu<T>(s.p, g.ptr<T>(), dx.ptr<T>()));
   return result(s, dx, x.shape, s.dtype, x);
@@ -435,7 +436,7 @@ Tensor adaptive_avg_pool_backward(const Tensor& dy, const Tensor& x, int64_t ndi
   fill_adaptive(s, op, os);
   check_grad(dy, x, out_shape(s, s.p.P, s.p.Q), s.dtype, op);
   keep_channels_last(s, x);
-  Tensor g = kernel_layout(s, to_dtype(dy, s.ct)), dx = empty({s.p.planes, s.p.H * s.p.W}, s.ct, x.device());  // all written
+  Tensor g = kernel_layout(s, dy, s.ct), dx = empty({s.p.planes, s.p.H * s.p.W}, s.ct, x.device());  // all written
   if (!x.device().is_cpu()) adaptive_avg_pool_backward_cuda(s.p, g.data(), dx.data(), s.ct, x.device().index);
   else PYML_POOL_DISPATCH(s.ct, adaptive_avg_pool_backward_cpu<T>(s.p, g.ptr<T>(), dx.ptr<T>()));
   return result(s, dx, x.shape, s.dtype, x);
@@ -543,7 +544,7 @@ Tensor max_pool_backward_windows(const Tensor& dy, const Tensor& x, const Tensor
   check_index_meta(indices, x, dy.shape, op);
   const Device dev = x.device();
   keep_channels_last(s, x);
-  Tensor g = kernel_layout(s, to_dtype(dy, s.ct)), id = kernel_layout(s, indices);
+  Tensor g = kernel_layout(s, dy, s.ct), id = kernel_layout(s, indices, DType::Int64);
   Tensor dx = empty({s.p.planes, s.p.H * s.p.W}, s.ct, dev);  // the gather writes every element
   max_pool_backward_gather_cuda(s.p, g.data(), id.ptr<int64_t>(), dx.data(), s.ct, dev.index);
   return result(s, dx, x.shape, s.dtype, x);
